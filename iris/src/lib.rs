@@ -1,0 +1,1 @@
+//! Kudakyar iris engine (filled by its own issue).

@@ -1,1 +1,13 @@
-//! API types.
+//! Request and response types shared by the Kudakyar server and its PWA.
+//!
+//! The server derives OpenAPI schemas for them (feature `openapi`); the wasm PWA
+//! compiles the same structs without that cost, so a field renamed on one side
+//! is a compile error on the other.
+//!
+//! - [`auth`]: login, logout, the current user.
+//! - [`users`]: user administration.
+//! - [`problem`]: the RFC 9457 error body every endpoint answers with.
+
+pub mod auth;
+pub mod problem;
+pub mod users;

@@ -1,0 +1,88 @@
+//! Users, roles and scopes (`/api/v1/users`).
+
+use serde::{Deserialize, Serialize};
+
+/// What a user may do. Citizens have no account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A social worker (مددکار اجتماعی) in the street.
+    OutreachWorker,
+    /// A team supervisor (سرپرست تیم).
+    Supervisor,
+    /// Provincial welfare staff.
+    ProvincialStaff,
+    /// National administrators: the only role without a province scope.
+    NationalAdmin,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [
+        Role::OutreachWorker,
+        Role::Supervisor,
+        Role::ProvincialStaff,
+        Role::NationalAdmin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::OutreachWorker => "outreach_worker",
+            Role::Supervisor => "supervisor",
+            Role::ProvincialStaff => "provincial_staff",
+            Role::NationalAdmin => "national_admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// The Persian label shown in the UI.
+    pub fn label_fa(self) -> &'static str {
+        match self {
+            Role::OutreachWorker => "مددکار اجتماعی",
+            Role::Supervisor => "سرپرست تیم",
+            Role::ProvincialStaff => "کارشناس استان",
+            Role::NationalAdmin => "مدیر کشوری",
+        }
+    }
+}
+
+/// A user as the API shows it (never with a password hash).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub display_name: Option<String>,
+    pub role: Role,
+    /// ISO 3166-2 province code (`IR-00` … `IR-30`); absent for national admins.
+    pub province: Option<String>,
+    /// County code inside the province, when the user is limited to one county.
+    pub county: Option<String>,
+    pub disabled: bool,
+    pub created_at: String,
+}
+
+/// `POST /api/v1/users`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub username: String,
+    pub password: String,
+    pub display_name: Option<String>,
+    pub role: Role,
+    pub province: Option<String>,
+    pub county: Option<String>,
+}
+
+/// One page of a cursor-paginated list.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `?cursor=` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}

@@ -1,0 +1,19 @@
+// Loads the Kudakyar wasm app. An external file because the CSP forbids
+// inline scripts; `cargo xtask` (xtask/src/web.rs) replaces the two
+// __PLACEHOLDERS__ with content-hashed file names.
+//
+// The wasm-bindgen glue would look for its wasm next to itself under the
+// unhashed name, so the hashed wasm path is passed explicitly. A dynamic
+// import lets one handler report both a missing glue file and a failed
+// wasm instantiation (e.g. a very old browser) instead of a silent blank page.
+import('/__KUDAKYAR_JS__')
+  .then((glue) => glue.default({ module_or_path: '/__KUDAKYAR_WASM__' }))
+  .catch((err) => {
+    console.error(err);
+    const splash = document.getElementById('splash');
+    if (splash) {
+      splash.textContent =
+        'بارگذاری کودک‌یار ناموفق بود. اتصال را بررسی کنید و صفحه را دوباره بارگذاری کنید.';
+      splash.setAttribute('role', 'alert');
+    }
+  });

@@ -1,0 +1,124 @@
+//! Every user-visible string, so a second language is a new table, not a hunt.
+//!
+//! - [`Strings`]: the fixed texts; [`t`] returns the active table (Persian
+//!   only for now: English switching belongs to the outreach PWA issue).
+//! - [`error_text`]: turns an [`ApiError`] into what the user should read.
+//! - [`province_name`]: ISO 3166-2:IR codes to province names.
+//! - [`digits`]: Persian digits for numbers shown in running text.
+
+mod fa;
+mod provinces;
+
+pub use provinces::province_name;
+
+use crate::api::ApiError;
+
+/// The fixed texts of the UI, one field per message.
+pub struct Strings {
+    pub app_name: &'static str,
+    pub tagline: &'static str,
+    pub loading: &'static str,
+    pub login_title: &'static str,
+    pub username: &'static str,
+    pub password: &'static str,
+    pub show_password: &'static str,
+    pub login: &'static str,
+    pub logging_in: &'static str,
+    pub fill_both: &'static str,
+    pub wrong_credentials: &'static str,
+    pub session_expired: &'static str,
+    pub logged_out: &'static str,
+    pub home_title: &'static str,
+    pub name: &'static str,
+    pub role: &'static str,
+    pub province: &'static str,
+    pub county: &'static str,
+    pub whole_country: &'static str,
+    pub logout: &'static str,
+    pub logging_out: &'static str,
+    pub retry: &'static str,
+    pub stale_user: &'static str,
+    pub network: &'static str,
+    pub forbidden: &'static str,
+    pub invalid: &'static str,
+    pub server: &'static str,
+    pub unexpected: &'static str,
+    pub request_id: &'static str,
+    /// `{}` is replaced by the number of seconds, in Persian digits.
+    pub wait_seconds: &'static str,
+    pub wait_a_moment: &'static str,
+    /// Button label while throttled; `{}` as above.
+    pub wait_button: &'static str,
+}
+
+/// The active string table.
+pub fn t() -> &'static Strings {
+    &fa::FA
+}
+
+/// An error as shown to the user: a sentence in the UI language, then the
+/// server's own `detail` (whatever language it is in) and the request id to
+/// quote to support.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorText {
+    pub message: String,
+    pub detail: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// What to tell the user about `err`. `at_login` decides what a 401 means:
+/// wrong credentials at login, an ended session anywhere else.
+pub fn error_text(err: &ApiError, at_login: bool) -> ErrorText {
+    let s = t();
+    let plain = |m: &str| ErrorText {
+        message: m.to_owned(),
+        detail: None,
+        request_id: None,
+    };
+    match err {
+        ApiError::Unauthorized if at_login => plain(s.wrong_credentials),
+        ApiError::Unauthorized => plain(s.session_expired),
+        ApiError::TooManyRequests {
+            retry_after: Some(secs),
+        } => plain(&s.wait_seconds.replace("{}", &digits(*secs))),
+        ApiError::TooManyRequests { retry_after: None } => plain(s.wait_a_moment),
+        ApiError::Network => plain(s.network),
+        ApiError::Decode => plain(s.unexpected),
+        ApiError::Status(status) => plain(status_message(*status)),
+        ApiError::Problem(p) => {
+            // Field errors (422) are more useful than the generic detail.
+            let fields: Vec<&str> = p.errors.values().flatten().map(String::as_str).collect();
+            let detail = if fields.is_empty() {
+                p.detail.clone()
+            } else {
+                fields.join(" — ")
+            };
+            ErrorText {
+                message: status_message(p.status).to_owned(),
+                detail: Some(detail).filter(|d| !d.trim().is_empty()),
+                request_id: p.request_id.clone(),
+            }
+        }
+    }
+}
+
+fn status_message(status: u16) -> &'static str {
+    let s = t();
+    match status {
+        403 => s.forbidden,
+        400 | 409 | 413 | 415 | 422 => s.invalid,
+        500..=599 => s.server,
+        _ => s.unexpected,
+    }
+}
+
+/// Writes `n` with Persian digits (۰–۹), as Persian text expects.
+pub fn digits(n: u32) -> String {
+    n.to_string()
+        .chars()
+        .map(|c| match c.to_digit(10) {
+            Some(d) => char::from_u32('۰' as u32 + d).unwrap_or(c),
+            None => c,
+        })
+        .collect()
+}

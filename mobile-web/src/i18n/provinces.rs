@@ -1,0 +1,46 @@
+//! Persian names of Iran's 31 provinces by ISO 3166-2:IR code (`IR-00` …
+//! `IR-30`, the numeric codes ISO adopted in place of the old ones).
+//!
+//! The server stores only codes; names are a display concern, kept here so
+//! the wasm carries one small table instead of a lookup call.
+
+const NAMES: [&str; 31] = [
+    "مرکزی",
+    "گیلان",
+    "مازندران",
+    "آذربایجان شرقی",
+    "آذربایجان غربی",
+    "کرمانشاه",
+    "خوزستان",
+    "فارس",
+    "کرمان",
+    "خراسان رضوی",
+    "اصفهان",
+    "سیستان و بلوچستان",
+    "کردستان",
+    "همدان",
+    "چهارمحال و بختیاری",
+    "لرستان",
+    "ایلام",
+    "کهگیلویه و بویراحمد",
+    "بوشهر",
+    "زنجان",
+    "سمنان",
+    "یزد",
+    "هرمزگان",
+    "تهران",
+    "اردبیل",
+    "قم",
+    "قزوین",
+    "گلستان",
+    "خراسان شمالی",
+    "خراسان جنوبی",
+    "البرز",
+];
+
+/// `IR-23` → «تهران»; `None` for anything that is not a known code.
+pub fn province_name(code: &str) -> Option<&'static str> {
+    let num = code.strip_prefix("IR-").filter(|n| n.len() == 2)?;
+    let n: usize = num.parse().ok()?;
+    NAMES.get(n).copied()
+}

@@ -1,0 +1,82 @@
+//! The home screen of the shell: who is logged in, and a logout button.
+//!
+//! Shows the cached user at once; [`crate::session::Session::revalidate`]
+//! refreshes it, and if that check could not reach the server a banner says
+//! the data may be stale (with a retry).
+
+use kudakyar_api::users::User;
+use leptos::html::H1;
+use leptos::prelude::*;
+
+use super::focus_on_mount;
+use crate::api::ApiError;
+use crate::i18n::{error_text, province_name, t};
+use crate::session::{Auth, use_session};
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let s = t();
+    let session = use_session();
+    let user = Memo::new(move |_| match session.auth.get() {
+        Auth::LoggedIn { user, .. } => Some(user),
+        _ => None,
+    });
+    let logout = Action::new_unsync(move |_: &()| session.logout());
+    let heading = NodeRef::<H1>::new();
+    focus_on_mount(heading);
+
+    let stale = move || {
+        session.check_error.get().map(|err| {
+            let text = match err {
+                ApiError::Network => s.stale_user.to_owned(),
+                other => error_text(&other, false).message,
+            };
+            view! {
+                <div class="notice" role="status">
+                    <p>{text}</p>
+                    <button type="button" class="btn link" on:click=move |_| session.revalidate()>
+                        {s.retry}
+                    </button>
+                </div>
+            }
+        })
+    };
+
+    view! {
+        <section class="card" aria-labelledby="home-title">
+            <h1 id="home-title" tabindex="-1" node_ref=heading>{s.home_title}</h1>
+            {stale}
+            {move || user.get().map(|u| view! { <UserCard user=u/> })}
+            <button type="button" class="btn secondary"
+                disabled=move || logout.pending().get()
+                on:click=move |_| { logout.dispatch(()); }>
+                {move || if logout.pending().get() { s.logging_out } else { s.logout }}
+            </button>
+        </section>
+    }
+}
+
+/// Name, username, role and scope as a description list.
+#[component]
+fn UserCard(user: User) -> impl IntoView {
+    let s = t();
+    let name = user
+        .display_name
+        .clone()
+        .unwrap_or_else(|| user.username.clone());
+    let province = match user.province.as_deref() {
+        None => s.whole_country.to_owned(),
+        Some(code) => province_name(code).map_or_else(|| code.to_owned(), str::to_owned),
+    };
+    view! {
+        <dl class="who">
+            <div><dt>{s.name}</dt><dd>{name}</dd></div>
+            <div><dt>{s.username}</dt><dd><bdi dir="ltr">{user.username}</bdi></dd></div>
+            <div><dt>{s.role}</dt><dd>{user.role.label_fa()}</dd></div>
+            <div><dt>{s.province}</dt><dd>{province}</dd></div>
+            {user.county.map(|c| view! {
+                <div><dt>{s.county}</dt><dd><bdi dir="ltr">{c}</bdi></dd></div>
+            })}
+        </dl>
+    }
+}

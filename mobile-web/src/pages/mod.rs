@@ -1,0 +1,38 @@
+//! One module per screen, plus small pieces they share.
+//!
+//! - [`login`]: username and password form.
+//! - [`home`]: who is logged in, and logout.
+//! - [`restoring`]: a stored token awaiting its first `/auth/me` answer.
+
+pub mod home;
+pub mod login;
+pub mod restoring;
+
+use leptos::html::H1;
+use leptos::prelude::*;
+
+use crate::i18n::{ErrorText, t};
+
+/// Moves keyboard and screen-reader focus to a page's heading once it is
+/// mounted, so switching screens is announced (the heading has tabindex=-1).
+pub fn focus_on_mount(heading: NodeRef<H1>) {
+    Effect::new(move |_| {
+        if let Some(h1) = heading.get() {
+            let _ = h1.focus();
+        }
+    });
+}
+
+/// An error box. `role=alert` makes screen readers read it out when it appears.
+#[component]
+pub fn ErrorBox(text: ErrorText) -> impl IntoView {
+    view! {
+        <div class="alert" role="alert">
+            <p>{text.message}</p>
+            {text.detail.map(|d| view! { <p class="detail" dir="auto">{d}</p> })}
+            {text.request_id.map(|id| view! {
+                <p class="detail">{t().request_id} ": " <bdi dir="ltr">{id}</bdi></p>
+            })}
+        </div>
+    }
+}

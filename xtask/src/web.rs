@@ -1,0 +1,429 @@
+//! Builds the PWA (`mobile-web`) into `mobile-web/dist`, ready to serve.
+//!
+//! [`build`] runs these steps, each announced on stderr as `xtask: …`:
+//! 1. make sure the `wasm32-unknown-unknown` target is installed (rustup);
+//! 2. make sure the wasm-bindgen CLI matches the `wasm-bindgen` crate version
+//!    in Cargo.lock exactly (the CLI refuses wasm from another version), and
+//!    `cargo install` it otherwise;
+//! 3. `cargo build` the crate for wasm with the size-optimised `wasm-release`
+//!    profile (honouring `CARGO_TARGET_DIR`);
+//! 4. generate the JS glue with `wasm-bindgen --target web`;
+//! 5. write `dist/` with content-hashed names, so the server can cache them
+//!    forever (`immutable`) and only `index.html` is revalidated:
+//!
+//! ```text
+//! dist/index.html                          the page (not hashed: no-cache)
+//! dist/precache.json                       files for the service worker
+//! dist/app-<hash16>.css                    styles      (mobile-web/app.css)
+//! dist/boot-<hash16>.js                    loader      (mobile-web/boot.js)
+//! dist/kudakyar-web-<hash16>.js            wasm-bindgen glue
+//! dist/kudakyar-web-<hash16>_bg.wasm       the app
+//! dist/…                                   assets/web/* copied verbatim
+//! ```
+//!
+//! Names are hashed leaf-first: the wasm and glue, then the loader that names
+//! them, then the page that names the loader. The new `dist` is assembled
+//! next to the old one and swapped in at the end, so a failed build leaves
+//! the previous one intact.
+
+use std::env;
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail, ensure};
+use sha2::{Digest, Sha256};
+
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+const PROFILE: &str = "wasm-release";
+const CRATE: &str = "kudakyar-web";
+
+/// Builds the PWA and returns the path of `<root>/mobile-web/dist`.
+pub fn build(root: &Path) -> Result<PathBuf> {
+    ensure_wasm_target(root)?;
+    let wasm_bindgen = ensure_wasm_bindgen(root)?;
+    let wasm = cargo_build(root)?;
+    let glue = target_dir(root).join("kudakyar-web-bindgen");
+    run_wasm_bindgen(&wasm_bindgen, &wasm, &glue)?;
+    let dist = root.join("mobile-web").join("dist");
+    write_dist(root, &glue, &dist)?;
+    Ok(dist)
+}
+
+fn say(msg: impl std::fmt::Display) {
+    eprintln!("xtask: {msg}");
+}
+
+/// Runs `cmd` to completion, failing with the command line if it fails.
+fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {cmd:?}"))?;
+    ensure!(status.success(), "{cmd:?} failed ({status})");
+    Ok(())
+}
+
+/// Runs `cmd` and returns its stdout, or `None` if it cannot run or fails.
+fn output(cmd: &mut Command) -> Option<String> {
+    let out = cmd.output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The cargo that runs us (so toolchain overrides carry over), else `cargo`.
+fn cargo() -> Command {
+    Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+fn ensure_wasm_target(root: &Path) -> Result<()> {
+    let installed = output(
+        Command::new("rustup")
+            .args(["target", "list", "--installed"])
+            .current_dir(root),
+    );
+    match installed {
+        Some(list) if list.lines().any(|l| l.trim() == WASM_TARGET) => {
+            say(format_args!("{WASM_TARGET} target: installed"));
+            Ok(())
+        }
+        Some(_) => {
+            say(format_args!(
+                "{WASM_TARGET} target missing: rustup target add {WASM_TARGET}"
+            ));
+            run(Command::new("rustup")
+                .args(["target", "add", WASM_TARGET])
+                .current_dir(root))
+        }
+        // No rustup (e.g. a distribution's Rust): cargo build will say
+        // clearly if the target's standard library is missing.
+        None => {
+            say("rustup not found; assuming the wasm target is available");
+            Ok(())
+        }
+    }
+}
+
+/// Returns a wasm-bindgen CLI whose version equals the locked crate version,
+/// installing it with `cargo install` when none is found.
+fn ensure_wasm_bindgen(root: &Path) -> Result<PathBuf> {
+    let lock = fs::read_to_string(root.join("Cargo.lock")).context("reading Cargo.lock")?;
+    let want = locked_version(&lock, "wasm-bindgen")?;
+    let installed = cargo_home().join("bin").join("wasm-bindgen");
+    let candidates = [PathBuf::from("wasm-bindgen"), installed.clone()];
+    for cli in candidates {
+        if cli_version(&cli).as_deref() == Some(want.as_str()) {
+            say(format_args!(
+                "wasm-bindgen {want}: found ({})",
+                cli.display()
+            ));
+            return Ok(cli);
+        }
+    }
+    say(format_args!(
+        "wasm-bindgen {want} (the version in Cargo.lock) not found: \
+         cargo install wasm-bindgen-cli --version {want} (takes a few minutes)"
+    ));
+    // Not `--locked`: the CLI's own lock file does not build on current
+    // toolchains; its dependencies resolve fine without it.
+    run(cargo().args(["install", "wasm-bindgen-cli", "--version", &want]))?;
+    let got = cli_version(&installed);
+    ensure!(
+        got.as_deref() == Some(want.as_str()),
+        "installed wasm-bindgen at {} reports {got:?}, expected {want}",
+        installed.display()
+    );
+    Ok(installed)
+}
+
+fn cargo_home() -> PathBuf {
+    match env::var_os("CARGO_HOME") {
+        Some(home) => PathBuf::from(home),
+        None => {
+            PathBuf::from(env::var_os("HOME").unwrap_or_else(|| OsString::from("/"))).join(".cargo")
+        }
+    }
+}
+
+/// `wasm-bindgen 0.2.130` → `0.2.130`; `None` if the CLI cannot run.
+fn cli_version(cli: &Path) -> Option<String> {
+    let out = output(Command::new(cli).arg("--version"))?;
+    out.split_whitespace().nth(1).map(str::to_owned)
+}
+
+/// The version of package `name` in a Cargo.lock; an error if it is absent
+/// or locked at several versions (then no single CLI would fit).
+fn locked_version(lock: &str, name: &str) -> Result<String> {
+    let mut versions = Vec::new();
+    for package in lock.split("[[package]]").skip(1) {
+        let field = |key: &str| {
+            package.lines().find_map(|line| {
+                let value = line.strip_prefix(key)?.trim().strip_prefix('=')?;
+                Some(value.trim().trim_matches('"').to_owned())
+            })
+        };
+        if field("name").as_deref() == Some(name) {
+            versions.extend(field("version"));
+        }
+    }
+    match versions.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => bail!("Cargo.lock has no `{name}` package"),
+        many => bail!("Cargo.lock has several `{name}` versions: {many:?}"),
+    }
+}
+
+/// Where cargo puts build output: `CARGO_TARGET_DIR` (or the equivalent
+/// `CARGO_BUILD_TARGET_DIR`) if set, relative to the workspace, else `target`.
+fn target_dir(root: &Path) -> PathBuf {
+    ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR"]
+        .into_iter()
+        .find_map(env::var_os)
+        .map_or_else(|| root.join("target"), |dir| root.join(dir))
+}
+
+/// Builds the wasm and returns the path cargo wrote it to.
+fn cargo_build(root: &Path) -> Result<PathBuf> {
+    say(format_args!(
+        "building {CRATE} for {WASM_TARGET} (profile {PROFILE})"
+    ));
+    run(cargo()
+        .args([
+            "build",
+            "-p",
+            CRATE,
+            "--target",
+            WASM_TARGET,
+            "--profile",
+            PROFILE,
+        ])
+        .current_dir(root))?;
+    let wasm = target_dir(root)
+        .join(WASM_TARGET)
+        .join(PROFILE)
+        .join(format!("{CRATE}.wasm"));
+    ensure!(wasm.is_file(), "cargo built no {}", wasm.display());
+    Ok(wasm)
+}
+
+/// Writes `<out>/kudakyar-web.js` and `<out>/kudakyar-web_bg.wasm`.
+fn run_wasm_bindgen(cli: &Path, wasm: &Path, out: &Path) -> Result<()> {
+    say("generating JS bindings (wasm-bindgen --target web)");
+    if out.exists() {
+        fs::remove_dir_all(out).with_context(|| format!("clearing {}", out.display()))?;
+    }
+    run(Command::new(cli)
+        .args(["--target", "web", "--no-typescript", "--out-name", CRATE])
+        .arg("--out-dir")
+        .arg(out)
+        .arg(wasm))
+}
+
+/// The first 16 hex digits of the SHA-256 of `bytes`: plenty to tell builds
+/// apart, short enough to read in logs.
+fn short_hash(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))[..16].to_owned()
+}
+
+/// Assembles the new `dist` in `dist.partial`, then swaps it in.
+fn write_dist(root: &Path, glue: &Path, dist: &Path) -> Result<()> {
+    say(format_args!(
+        "writing {} (content-hashed names)",
+        dist.display()
+    ));
+    let web = root.join("mobile-web");
+    let staging = dist.with_file_name("dist.partial");
+    if staging.exists() {
+        fs::remove_dir_all(&staging)?;
+    }
+    fs::create_dir_all(&staging)?;
+    let mut out = Output {
+        dir: staging.clone(),
+        files: Vec::new(),
+    };
+
+    let wasm = read(&glue.join(format!("{CRATE}_bg.wasm")))?;
+    let wasm_name = out.hashed(&format!("{CRATE}-{{}}_bg.wasm"), &wasm)?;
+    let js = read(&glue.join(format!("{CRATE}.js")))?;
+    let js_name = out.hashed(&format!("{CRATE}-{{}}.js"), &js)?;
+    let css = read(&web.join("app.css"))?;
+    let css_name = out.hashed("app-{}.css", &css)?;
+    let boot = fill(
+        &read_text(&web.join("boot.js"))?,
+        &[
+            ("__KUDAKYAR_JS__", &js_name),
+            ("__KUDAKYAR_WASM__", &wasm_name),
+        ],
+    )?;
+    let boot_name = out.hashed("boot-{}.js", boot.as_bytes())?;
+
+    // Anything else wasm-bindgen emitted (e.g. `snippets/` of inline JS)
+    // is imported by relative path from the glue: keep names, copy as is.
+    for entry in fs::read_dir(glue)? {
+        let name = entry?.file_name();
+        let name = name.to_string_lossy();
+        if name != format!("{CRATE}.js") && name != format!("{CRATE}_bg.wasm") {
+            out.copy_tree(&glue.join(&*name), &name)?;
+        }
+    }
+    let assets = root.join("assets").join("web");
+    if assets.is_dir() {
+        for entry in fs::read_dir(&assets)? {
+            let name = entry?.file_name();
+            out.copy_tree(&assets.join(&name), &name.to_string_lossy())?;
+        }
+    }
+
+    let index = fill(
+        &read_text(&web.join("index.html"))?,
+        &[
+            ("__APP_CSS__", &css_name),
+            ("__BOOT_JS__", &boot_name),
+            ("__KUDAKYAR_JS__", &js_name),
+            ("__KUDAKYAR_WASM__", &wasm_name),
+        ],
+    )?;
+    fs::write(staging.join("index.html"), index)?;
+    fs::write(staging.join("precache.json"), precache_json(&out.files))?;
+
+    if dist.exists() {
+        fs::remove_dir_all(dist).with_context(|| format!("removing {}", dist.display()))?;
+    }
+    fs::rename(&staging, dist)?;
+    let size = |name: &str| fs::metadata(dist.join(name)).map_or(0, |m| m.len()) / 1024;
+    say(format_args!(
+        "PWA built: wasm {} KiB, glue {} KiB, css {} KiB (uncompressed)",
+        size(&wasm_name),
+        size(&js_name),
+        size(&css_name)
+    ));
+    Ok(())
+}
+
+/// The files written to the staging `dist`, as URL paths.
+struct Output {
+    dir: PathBuf,
+    files: Vec<String>,
+}
+
+impl Output {
+    /// Writes `bytes` as `pattern` with `{}` replaced by their hash.
+    fn hashed(&mut self, pattern: &str, bytes: &[u8]) -> Result<String> {
+        let name = pattern.replace("{}", &short_hash(bytes));
+        self.write(&name, bytes)?;
+        Ok(name)
+    }
+
+    fn write(&mut self, rel: &str, bytes: &[u8]) -> Result<()> {
+        let path = self.dir.join(rel);
+        ensure!(!path.exists(), "two build outputs are named {rel}");
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+        self.files.push(format!("/{rel}"));
+        Ok(())
+    }
+
+    /// Copies a file, or a directory recursively, to `rel` inside `dist`.
+    fn copy_tree(&mut self, from: &Path, rel: &str) -> Result<()> {
+        if from.is_dir() {
+            for entry in fs::read_dir(from)? {
+                let name = entry?.file_name();
+                self.copy_tree(
+                    &from.join(&name),
+                    &format!("{rel}/{}", name.to_string_lossy()),
+                )?;
+            }
+            Ok(())
+        } else {
+            self.write(rel, &read(from)?)
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Replaces each placeholder in a template, failing if one is missing so a
+/// template edit cannot silently ship an unresolved name.
+fn fill(template: &str, values: &[(&str, &str)]) -> Result<String> {
+    let mut text = template.to_owned();
+    for (placeholder, value) in values {
+        ensure!(
+            text.contains(placeholder),
+            "template lacks placeholder {placeholder}"
+        );
+        text = text.replace(placeholder, value);
+    }
+    Ok(text)
+}
+
+/// `{"version": "<hash>", "files": ["/app-….css", …]}`. `index.html` is not
+/// listed: it is never cached as immutable, and the service worker should
+/// fetch it network-first. `version` changes whenever any file does, so it
+/// can name the service worker's cache.
+fn precache_json(files: &[String]) -> String {
+    let mut files = files.to_vec();
+    files.sort();
+    let version = short_hash(files.join("\n").as_bytes());
+    let list: Vec<String> = files.iter().map(|f| json_string(f)).collect();
+    format!(
+        "{{\n  \"version\": {},\n  \"files\": [\n    {}\n  ]\n}}\n",
+        json_string(&version),
+        list.join(",\n    ")
+    )
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::from('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c < ' ' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_locked_version() {
+        let lock = "version = 4\n\n[[package]]\nname = \"wasm-bindgen-macro\"\nversion = \"0.2.1\"\n\n\
+                    [[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.130\"\nsource = \"x\"\n";
+        assert_eq!(locked_version(lock, "wasm-bindgen").unwrap(), "0.2.130");
+        assert!(locked_version(lock, "leptos").is_err());
+    }
+
+    #[test]
+    fn refuses_several_locked_versions() {
+        let lock = "[[package]]\nname = \"a\"\nversion = \"1.0.0\"\n\
+                    [[package]]\nname = \"a\"\nversion = \"2.0.0\"\n";
+        assert!(locked_version(lock, "a").is_err());
+    }
+
+    #[test]
+    fn fill_requires_every_placeholder() {
+        assert_eq!(fill("<__A__>", &[("__A__", "x")]).unwrap(), "<x>");
+        assert!(fill("<__A__>", &[("__B__", "x")]).is_err());
+    }
+
+    #[test]
+    fn precache_lists_sorted_files() {
+        let json = precache_json(&["/b.js".into(), "/a\"x.css".into()]);
+        assert!(json.find("/a\\\"x.css").unwrap() < json.find("/b.js").unwrap());
+        assert!(json.contains("\"version\": \""));
+    }
+}

@@ -10,24 +10,33 @@ use crate::i18n::t;
 use crate::pages::{home::HomePage, login::LoginPage, restoring::RestoringPage};
 use crate::session::{Auth, Session};
 
+/// Which page is mounted; derived from [`Auth`] without its data.
+#[derive(Clone, Copy, PartialEq)]
+enum Screen {
+    Login,
+    Restoring,
+    Home,
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     let session = Session::provide();
     // Only the *kind* of screen decides which page is mounted, so a refreshed
     // user (same screen) does not remount the page and lose its local state.
-    let screen = Memo::new(move |_| std::mem::discriminant(&session.auth.get()));
+    let screen = Memo::new(move |_| match session.auth.get() {
+        Auth::LoggedOut => Screen::Login,
+        Auth::Restoring { .. } => Screen::Restoring,
+        Auth::LoggedIn { .. } => Screen::Home,
+    });
     view! {
         <header class="bar">
             <span class="brand">{t().app_name}</span>
         </header>
         <main class="page">
-            {move || {
-                screen.track();
-                match session.auth.get_untracked() {
-                    Auth::LoggedOut => view! { <LoginPage/> }.into_any(),
-                    Auth::Restoring { .. } => view! { <RestoringPage/> }.into_any(),
-                    Auth::LoggedIn { .. } => view! { <HomePage/> }.into_any(),
-                }
+            {move || match screen.get() {
+                Screen::Login => view! { <LoginPage/> }.into_any(),
+                Screen::Restoring => view! { <RestoringPage/> }.into_any(),
+                Screen::Home => view! { <HomePage/> }.into_any(),
             }}
         </main>
     }

@@ -90,6 +90,8 @@ impl Session {
     /// Asks `/auth/me` whether the token is still good, in the background.
     pub fn revalidate(self) {
         let Some(token) = self.token() else { return };
+        // Cleared first so a retry shows "loading" rather than the old error.
+        self.check_error.set(None);
         leptos::task::spawn_local(async move {
             match api::me(&token).await {
                 Ok(user) => {

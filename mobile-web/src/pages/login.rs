@@ -24,6 +24,9 @@ pub fn LoginPage() -> impl IntoView {
     let password = RwSignal::new(String::new());
     let show_password = RwSignal::new(false);
     let error = RwSignal::new(None::<ErrorText>);
+    // The inputs themselves are wrong (empty, or refused credentials), as
+    // opposed to the network or the server: drives `aria-invalid`.
+    let bad_input = RwSignal::new(false);
     // Seconds left before the server will accept another attempt.
     let cooldown = RwSignal::new(0u32);
 
@@ -40,6 +43,7 @@ pub fn LoginPage() -> impl IntoView {
             {
                 start_cooldown(cooldown, secs);
             }
+            bad_input.set(err == ApiError::Unauthorized);
             error.set(Some(error_text(&err, true)));
         }
     });
@@ -54,6 +58,7 @@ pub fn LoginPage() -> impl IntoView {
             password: password.get_untracked(),
         };
         if req.username.is_empty() || req.password.is_empty() {
+            bad_input.set(true);
             error.set(Some(ErrorText {
                 message: s.fill_both.to_owned(),
                 detail: None,
@@ -62,6 +67,7 @@ pub fn LoginPage() -> impl IntoView {
             return;
         }
         error.set(None);
+        bad_input.set(false);
         login.dispatch(req);
     };
 
@@ -94,7 +100,7 @@ pub fn LoginPage() -> impl IntoView {
                     <label for="username">{s.username}</label>
                     <input id="username" name="username" type="text" dir="ltr"
                         autocomplete="username" autocapitalize="none" spellcheck="false"
-                        required aria-invalid=move || error.with(|e| e.is_some()).to_string()
+                        required aria-invalid=move || bad_input.get().to_string()
                         bind:value=username/>
                 </div>
                 <div class="field">
@@ -102,7 +108,7 @@ pub fn LoginPage() -> impl IntoView {
                     <input id="password" name="password" dir="ltr"
                         type=move || if show_password.get() { "text" } else { "password" }
                         autocomplete="current-password" required
-                        aria-invalid=move || error.with(|e| e.is_some()).to_string()
+                        aria-invalid=move || bad_input.get().to_string()
                         bind:value=password/>
                 </div>
                 <label class="check">

@@ -6,8 +6,10 @@
 //!
 //! - [`auth`]: login, logout, the current user.
 //! - [`users`]: user administration.
+//! - [`audit`]: the audit log.
 //! - [`problem`]: the RFC 9457 error body every endpoint answers with.
 
+pub mod audit;
 pub mod auth;
 pub mod problem;
 pub mod users;

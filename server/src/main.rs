@@ -1,1 +1,265 @@
-fn main() {}
+//! `kudakyar`: the server and its administration commands.
+//!
+//! ```text
+//! kudakyar serve [--data-dir DIR] [--bind ADDR]   run the API and the PWA
+//! kudakyar migrate                                apply database migrations
+//! kudakyar user add|list|disable …                manage accounts
+//! kudakyar config check                           print the effective config
+//! ```
+//!
+//! Global options (`--config`, `--data-dir`, `--log-format`) go before or after
+//! the subcommand; `KUDAKYAR_*` environment variables configure the rest.
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use kudakyar::app::{self, AppState};
+use kudakyar::audit::Who;
+use kudakyar::auth::policy::{Scope, UserVisibility};
+use kudakyar::config::{Config, LogFormat, Overrides};
+use kudakyar::db::Db;
+use kudakyar::http::error::Error;
+use kudakyar::http::meta::RequestMeta;
+use kudakyar::users;
+use kudakyar_api::users::{NewUser, Role};
+
+#[derive(Parser)]
+#[command(
+    name = "kudakyar",
+    version,
+    about = "Kudakyar (کودک‌یار): the registry of street-working children"
+)]
+struct Cli {
+    /// A TOML configuration file (also `KUDAKYAR_CONFIG`).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Where the SQLite database, media and secrets live (default ./kudakyar-data).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and the PWA.
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// outreach_worker, supervisor, provincial_staff or national_admin.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Province code, IR-00 … IR-30 (all roles but national_admin).
+        #[arg(long)]
+        province: Option<String>,
+        #[arg(long)]
+        county: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+    /// Disable a user and end their sessions.
+    Disable { username: String },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration, secrets redacted.
+    Check,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        format!("unknown role; expected one of {}", names.join(", "))
+    })
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let bind = match &cli.command {
+        Command::Serve { bind } => *bind,
+        _ => None,
+    };
+    let overrides = Overrides {
+        data_dir: cli.data_dir.clone(),
+        bind,
+        log_format: cli.log_format,
+    };
+    let config = Config::load(cli.config.as_deref(), &overrides)?;
+    init_logging(config.log_format);
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(run(cli.command, config))
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { .. } => serve(config).await,
+        Command::Migrate => {
+            let db = Db::open(config.database_url.as_deref(), &config.data_dir).await?;
+            db.migrate().await?;
+            eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::User(cmd) => user(cmd, config).await,
+        Command::Config(ConfigCommand::Check) => {
+            print!("{}", toml::to_string(&config.redacted())?);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("binding {}", config.bind))?;
+    let state = AppState::open(config.clone()).await?;
+    if let Some(path) = users::bootstrap_admin(
+        &state.db,
+        &config.data_dir,
+        config.admin_password.as_deref(),
+    )
+    .await?
+    {
+        eprintln!(
+            "Created user `admin`; its password is in {} (readable only by you).",
+            path.display()
+        );
+    }
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, backend = ?state.db.backend(), "listening");
+    eprintln!("Kudakyar is serving at http://{addr}");
+    app::serve(state, listener).await
+}
+
+async fn user(cmd: UserCommand, config: Config) -> anyhow::Result<()> {
+    let db = Db::open(config.database_url.as_deref(), &config.data_dir).await?;
+    db.migrate().await?;
+    match cmd {
+        UserCommand::Add {
+            username,
+            role,
+            province,
+            county,
+            display_name,
+            password_stdin: _,
+        } => {
+            let mut password = String::new();
+            std::io::stdin().lock().read_line(&mut password)?;
+            let new = NewUser {
+                username,
+                password: password.trim_end_matches(['\r', '\n']).to_string(),
+                display_name,
+                role,
+                province,
+                county,
+            };
+            let user = users::create(&db, new, &Who::system(), &RequestMeta::default())
+                .await
+                .map_err(describe)?;
+            println!(
+                "added {} ({}) id {}",
+                user.username,
+                user.role.as_str(),
+                user.id
+            );
+        }
+        UserCommand::List => {
+            let everyone = UserVisibility {
+                scope: Scope::National,
+                roles: Role::ALL.to_vec(),
+            };
+            let mut after: Option<String> = None;
+            println!(
+                "{:<24} {:<18} {:<8} {:<8} status",
+                "username", "role", "province", "county"
+            );
+            loop {
+                let page = users::store::list(&db, &everyone, after.as_deref(), 200).await?;
+                for u in &page {
+                    println!(
+                        "{:<24} {:<18} {:<8} {:<8} {}",
+                        u.username,
+                        u.role.as_str(),
+                        u.province.as_deref().unwrap_or("-"),
+                        u.county.as_deref().unwrap_or("-"),
+                        if u.disabled { "disabled" } else { "active" }
+                    );
+                }
+                match page.last() {
+                    Some(last) if page.len() == 200 => after = Some(last.username.clone()),
+                    _ => break,
+                }
+            }
+        }
+        UserCommand::Disable { username } => {
+            let user = users::store::find_by_username(&db, &username)
+                .await?
+                .with_context(|| format!("no user named {username}"))?;
+            users::disable(&db, &user.user.id, &Who::system(), &RequestMeta::default())
+                .await
+                .map_err(describe)?;
+            println!("disabled {}", user.user.username);
+        }
+    }
+    db.close().await;
+    Ok(())
+}
+
+/// API errors as command-line messages, field by field.
+fn describe(e: Error) -> anyhow::Error {
+    match e {
+        Error::Validation(fields) => {
+            let lines: Vec<String> = fields
+                .iter()
+                .map(|(field, messages)| format!("  {field}: {}", messages.join("; ")))
+                .collect();
+            anyhow::anyhow!("invalid input:\n{}", lines.join("\n"))
+        }
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KUDAKYAR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Pretty => builder.init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init(),
+    }
+}

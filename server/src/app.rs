@@ -1,0 +1,77 @@
+//! Wiring for `kudakyar serve`: the shared [`AppState`] and the server loop
+//! with graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::http::metrics::Metrics;
+use crate::media::Media;
+
+/// Everything a handler may need, cheap to clone (like realworld-axum-sqlx's
+/// `ApiContext`).
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub media: Media,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    /// Opens the database (applying migrations) and the media store.
+    pub async fn open(config: Config) -> anyhow::Result<AppState> {
+        let db = Db::open(config.database_url.as_deref(), &config.data_dir).await?;
+        db.migrate().await?;
+        let media = Media::local(&config.media_dir())?;
+        Ok(AppState {
+            config: Arc::new(config),
+            db,
+            media,
+            metrics: Metrics::new(),
+        })
+    }
+}
+
+/// Serves until SIGINT or SIGTERM, then stops accepting, lets in-flight
+/// requests finish and closes the database pool.
+pub async fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<()> {
+    let db = state.db.clone();
+    let app = crate::http::router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving HTTP")?;
+    tracing::info!("shutting down: closing the database pool");
+    db.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received");
+}

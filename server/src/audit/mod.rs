@@ -1,0 +1,160 @@
+//! The audit log: append-only, who did what to which resource, when, from where.
+//!
+//! [`record`] is called inside the same transaction as the change it describes,
+//! so an action is never committed without its entry. The tables refuse UPDATE
+//! and DELETE at the database level (see the migrations). [`routes`] serves
+//! `GET /api/v1/audit` to national admins.
+
+pub mod routes;
+
+use kudakyar_api::audit::AuditEntry;
+use kudakyar_api::users::Role;
+use sqlx::Row;
+
+use crate::auth::Actor;
+use crate::db::Db;
+use crate::http::meta::RequestMeta;
+
+/// Who acted: a logged-in user, someone who only gave a username (a failed
+/// login), or the system itself (the command line, start-up).
+#[derive(Debug, Clone, Default)]
+pub struct Who {
+    pub user_id: Option<String>,
+    pub username: Option<String>,
+    pub role: Option<Role>,
+}
+
+impl Who {
+    pub fn system() -> Who {
+        Who {
+            username: Some("system".into()),
+            ..Default::default()
+        }
+    }
+
+    pub fn claimed(username: &str) -> Who {
+        Who {
+            username: Some(username.into()),
+            ..Default::default()
+        }
+    }
+}
+
+impl From<&Actor> for Who {
+    fn from(actor: &Actor) -> Who {
+        Who {
+            user_id: Some(actor.user_id.clone()),
+            username: Some(actor.username.clone()),
+            role: Some(actor.role),
+        }
+    }
+}
+
+/// What happened, to which resource.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    pub action: &'a str,
+    pub resource_type: &'a str,
+    pub resource_id: Option<&'a str>,
+    pub detail: Option<serde_json::Value>,
+}
+
+impl<'a> Event<'a> {
+    pub fn new(action: &'a str, resource_type: &'a str, resource_id: Option<&'a str>) -> Self {
+        Event {
+            action,
+            resource_type,
+            resource_id,
+            detail: None,
+        }
+    }
+
+    pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+}
+
+/// Appends one entry. Pass the transaction of the change being audited.
+pub async fn record<'e, E>(
+    executor: E,
+    who: &Who,
+    meta: &RequestMeta,
+    event: Event<'_>,
+) -> sqlx::Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "INSERT INTO audit_log (at, user_id, username, role, action, resource_type,
+                                resource_id, request_id, client_ip, detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(crate::now_ms())
+    .bind(who.user_id.as_deref())
+    .bind(who.username.as_deref())
+    .bind(who.role.map(Role::as_str))
+    .bind(event.action)
+    .bind(event.resource_type)
+    .bind(event.resource_id)
+    .bind(meta.request_id.as_deref())
+    .bind(meta.client_ip.as_deref())
+    .bind(event.detail.map(|d| d.to_string()))
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Filters for [`list`]; every one optional.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub user_id: Option<String>,
+    pub resource_type: Option<String>,
+    pub resource_id: Option<String>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    /// Only entries with an id below this (the cursor: newest first).
+    pub before_id: Option<i64>,
+}
+
+/// Newest first, at most `limit` entries.
+pub async fn list(db: &Db, filter: &Filter, limit: i64) -> sqlx::Result<Vec<AuditEntry>> {
+    let rows = sqlx::query(
+        "SELECT id, at, user_id, username, role, action, resource_type, resource_id,
+                request_id, client_ip, detail
+         FROM audit_log
+         WHERE ($1 IS NULL OR user_id = $1)
+           AND ($2 IS NULL OR resource_type = $2)
+           AND ($3 IS NULL OR resource_id = $3)
+           AND at >= $4 AND at < $5 AND id < $6
+         ORDER BY id DESC
+         LIMIT $7",
+    )
+    .bind(filter.user_id.as_deref())
+    .bind(filter.resource_type.as_deref())
+    .bind(filter.resource_id.as_deref())
+    .bind(filter.from_ms.unwrap_or(i64::MIN))
+    .bind(filter.to_ms.unwrap_or(i64::MAX))
+    .bind(filter.before_id.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(entry_from_row).collect()
+}
+
+fn entry_from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<AuditEntry> {
+    let detail: Option<String> = row.try_get("detail")?;
+    Ok(AuditEntry {
+        id: row.try_get("id")?,
+        at: crate::ms_to_rfc3339(row.try_get("at")?),
+        user_id: row.try_get("user_id")?,
+        username: row.try_get("username")?,
+        role: row.try_get("role")?,
+        action: row.try_get("action")?,
+        resource_type: row.try_get("resource_type")?,
+        resource_id: row.try_get("resource_id")?,
+        request_id: row.try_get("request_id")?,
+        client_ip: row.try_get("client_ip")?,
+        detail: detail.and_then(|d| serde_json::from_str(&d).ok()),
+    })
+}

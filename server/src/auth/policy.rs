@@ -1,0 +1,170 @@
+//! The access policy: every "may this caller…?" question is answered here.
+//!
+//! A caller has a [`Role`] and a [`Scope`]. National admins see the whole
+//! country; everyone else is confined to one province, and optionally to one
+//! county in it. Storage functions take a `Scope` and filter by it, so data
+//! outside the caller's scope is never even read.
+
+use kudakyar_api::users::{NewUser, Role};
+
+use super::Actor;
+use crate::http::error::{Error, Result};
+
+/// The part of the country a caller may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    National,
+    Province {
+        province: String,
+        county: Option<String>,
+    },
+}
+
+impl Scope {
+    pub fn from_parts(province: Option<String>, county: Option<String>) -> Scope {
+        match province {
+            None => Scope::National,
+            Some(province) => Scope::Province { province, county },
+        }
+    }
+
+    /// Does this scope include a place (a province and, optionally, a county)?
+    pub fn covers(&self, province: Option<&str>, county: Option<&str>) -> bool {
+        match self {
+            Scope::National => true,
+            Scope::Province {
+                province: mine,
+                county: my_county,
+            } => {
+                province == Some(mine.as_str())
+                    && my_county.as_deref().is_none_or(|c| county == Some(c))
+            }
+        }
+    }
+
+    pub fn province(&self) -> Option<&str> {
+        match self {
+            Scope::National => None,
+            Scope::Province { province, .. } => Some(province),
+        }
+    }
+
+    pub fn county(&self) -> Option<&str> {
+        match self {
+            Scope::National => None,
+            Scope::Province { county, .. } => county.as_deref(),
+        }
+    }
+}
+
+/// Which users a caller may list: a scope and the roles visible in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserVisibility {
+    pub scope: Scope,
+    pub roles: Vec<Role>,
+}
+
+/// The roles a provincial staff member manages.
+const PROVINCE_MANAGED_ROLES: [Role; 2] = [Role::OutreachWorker, Role::Supervisor];
+
+/// May `actor` list users, optionally narrowed to `province`?
+pub fn list_users(actor: &Actor, province: Option<&str>) -> Result<UserVisibility> {
+    match actor.role {
+        Role::NationalAdmin => Ok(UserVisibility {
+            scope: province.map_or(Scope::National, |p| Scope::Province {
+                province: p.to_string(),
+                county: None,
+            }),
+            roles: Role::ALL.to_vec(),
+        }),
+        Role::ProvincialStaff => {
+            if province.is_some_and(|p| Some(p) != actor.scope.province()) {
+                return Err(Error::Forbidden(
+                    "you may only see users of your own province".into(),
+                ));
+            }
+            Ok(UserVisibility {
+                scope: actor.scope.clone(),
+                roles: PROVINCE_MANAGED_ROLES.to_vec(),
+            })
+        }
+        Role::Supervisor | Role::OutreachWorker => Err(Error::Forbidden(
+            "only administrators and provincial staff manage users".into(),
+        )),
+    }
+}
+
+/// May `actor` create this user?
+pub fn create_user(actor: &Actor, new: &NewUser) -> Result<()> {
+    match actor.role {
+        Role::NationalAdmin => Ok(()),
+        Role::ProvincialStaff => {
+            if !PROVINCE_MANAGED_ROLES.contains(&new.role) {
+                return Err(Error::Forbidden(
+                    "provincial staff create only outreach workers and supervisors".into(),
+                ));
+            }
+            if !actor
+                .scope
+                .covers(new.province.as_deref(), new.county.as_deref())
+            {
+                return Err(Error::Forbidden(
+                    "you may only create users inside your own scope".into(),
+                ));
+            }
+            Ok(())
+        }
+        Role::Supervisor | Role::OutreachWorker => Err(Error::Forbidden(
+            "only administrators and provincial staff manage users".into(),
+        )),
+    }
+}
+
+/// May `actor` disable a user with this role and place?
+pub fn disable_user(
+    actor: &Actor,
+    role: Role,
+    province: Option<&str>,
+    county: Option<&str>,
+) -> Result<()> {
+    let visible = list_users(actor, None)?;
+    if visible.roles.contains(&role) && visible.scope.covers(province, county) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden("that user is outside your scope".into()))
+    }
+}
+
+/// Only national admins read the audit log.
+pub fn read_audit(actor: &Actor) -> Result<()> {
+    if actor.role == Role::NationalAdmin {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(
+            "only national administrators read the audit log".into(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(p: &str, c: Option<&str>) -> Scope {
+        Scope::Province {
+            province: p.into(),
+            county: c.map(String::from),
+        }
+    }
+
+    #[test]
+    fn scopes_cover_their_places_only() {
+        assert!(Scope::National.covers(Some("IR-23"), None));
+        assert!(scope("IR-23", None).covers(Some("IR-23"), Some("2301")));
+        assert!(!scope("IR-23", None).covers(Some("IR-08"), None));
+        assert!(!scope("IR-23", None).covers(None, None));
+        assert!(scope("IR-23", Some("2301")).covers(Some("IR-23"), Some("2301")));
+        assert!(!scope("IR-23", Some("2301")).covers(Some("IR-23"), Some("2302")));
+        assert!(!scope("IR-23", Some("2301")).covers(Some("IR-23"), None));
+    }
+}

@@ -1,0 +1,147 @@
+//! `/api/v1/auth/login`, `/logout` and `/me`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use kudakyar_api::auth::{LoginRequest, LoginResponse};
+use kudakyar_api::problem::Problem;
+use kudakyar_api::users::User;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::throttle::{self, Limit};
+use super::{Actor, password, session};
+use crate::app::AppState;
+use crate::audit::{self, Event, Who};
+use crate::http::error::{Error, Result, Validator};
+use crate::http::json::ApiJson;
+use crate::http::meta::RequestMeta;
+use crate::users::store;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+}
+
+/// Exchanges a username and password for a bearer token.
+///
+/// Repeated failures for one username or from one address answer 429 with
+/// `Retry-After` until the throttling window ends.
+#[utoipa::path(
+    post, path = "/api/v1/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, body = LoginResponse),
+        (status = 400, body = Problem),
+        (status = 401, body = Problem, description = "Wrong username or password"),
+        (status = 422, body = Problem),
+        (status = 429, body = Problem, description = "Too many failures; see Retry-After"),
+    )
+)]
+async fn login(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Json<LoginResponse>> {
+    let username = req.username.trim().to_lowercase();
+    let mut v = Validator::new();
+    v.check(!username.is_empty(), "username", "is required");
+    v.check(username.len() <= 64, "username", "is too long");
+    v.check(!req.password.is_empty(), "password", "is required");
+    v.check(req.password.len() <= 1024, "password", "is too long");
+    v.finish()?;
+
+    let config = &state.config;
+    let window_ms = config.login_window_secs as i64 * 1000;
+    let user_limit = Limit::user(&username, config.login_max_failures_per_user);
+    let mut limits = vec![user_limit.clone()];
+    if let Some(ip) = &meta.client_ip {
+        limits.push(Limit::ip(ip, config.login_max_failures_per_ip));
+    }
+    // Checked before the password, so a throttled caller learns nothing from it.
+    if let Some(retry_after_secs) = throttle::blocked_for(&state.db, &limits, window_ms).await? {
+        return Err(Error::TooManyRequests { retry_after_secs });
+    }
+
+    let stored = store::find_by_username(&state.db, &username).await?;
+    let hash = stored
+        .as_ref()
+        .map(|s| s.password_hash.clone())
+        .unwrap_or_else(|| password::decoy_hash().to_string());
+    let given = req.password;
+    let matches = tokio::task::spawn_blocking(move || password::verify(&hash, &given))
+        .await
+        .map_err(anyhow::Error::from)?;
+    let user = match stored {
+        Some(s) if matches && !s.user.disabled => s.user,
+        _ => {
+            throttle::record_failure(&state.db, &limits, window_ms).await?;
+            audit::record(
+                state.db.pool(),
+                &Who::claimed(&username),
+                &meta,
+                Event::new("auth.login_failed", "session", None),
+            )
+            .await?;
+            return Err(Error::WrongCredentials);
+        }
+    };
+
+    throttle::clear(&state.db, &user_limit).await?;
+    let ttl_ms = config.token_ttl_hours as i64 * 3_600_000;
+    let (token, expires_at) =
+        session::create(&state.db, &user.id, ttl_ms, meta.client_ip.as_deref()).await?;
+    let who = Who {
+        user_id: Some(user.id.clone()),
+        username: Some(user.username.clone()),
+        role: Some(user.role),
+    };
+    audit::record(
+        state.db.pool(),
+        &who,
+        &meta,
+        Event::new("auth.login", "session", None),
+    )
+    .await?;
+    Ok(Json(LoginResponse {
+        token,
+        expires_at: crate::ms_to_rfc3339(expires_at),
+        user,
+    }))
+}
+
+/// Revokes the token used for this request.
+#[utoipa::path(
+    post, path = "/api/v1/auth/logout", tag = "auth",
+    security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = Problem))
+)]
+async fn logout(
+    State(state): State<AppState>,
+    actor: Actor,
+    meta: RequestMeta,
+) -> Result<StatusCode> {
+    session::revoke(&state.db, &actor.token_hash).await?;
+    audit::record(
+        state.db.pool(),
+        &Who::from(&actor),
+        &meta,
+        Event::new("auth.logout", "session", None),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The logged-in user.
+#[utoipa::path(
+    get, path = "/api/v1/auth/me", tag = "auth",
+    security(("bearer" = [])),
+    responses((status = 200, body = User), (status = 401, body = Problem))
+)]
+async fn me(State(state): State<AppState>, actor: Actor) -> Result<Json<User>> {
+    let user = store::get(&state.db, &actor.user_id)
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    Ok(Json(user.user))
+}

@@ -1,0 +1,261 @@
+//! Configuration: one [`Config`] struct, filled in layers.
+//!
+//! 1. built-in defaults ([`Config::default`]);
+//! 2. an optional TOML file (`--config FILE` or `KUDAKYAR_CONFIG`), whose keys are
+//!    the field names below — unknown keys are an error, so a typo never silently
+//!    falls back to a default;
+//! 3. `KUDAKYAR_<FIELD>` environment variables (e.g. `KUDAKYAR_DATABASE_URL`);
+//! 4. command-line flags (`--data-dir`, `--bind`, `--log-format`).
+//!
+//! [`Config::redacted`] is what `kudakyar config check` prints: secrets replaced.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the SQLite database, media and generated secrets live.
+    pub data_dir: PathBuf,
+    /// Address the HTTP server listens on.
+    pub bind: SocketAddr,
+    /// `postgres://…` for PostgreSQL; unset means SQLite at `<data_dir>/kudakyar.db`.
+    pub database_url: Option<String>,
+    /// Password for the `admin` user created on first start (else a random one).
+    pub admin_password: Option<String>,
+    /// The built PWA (`mobile-web/dist`); unset serves the API only.
+    pub web_dir: Option<PathBuf>,
+    /// `pretty` (default) or `json` log lines.
+    pub log_format: LogFormat,
+    /// How long a login token stays valid.
+    pub token_ttl_hours: u64,
+    /// Largest accepted request body for JSON endpoints.
+    pub body_limit_bytes: usize,
+    /// A request taking longer than this is answered 408 and abandoned.
+    pub request_timeout_secs: u64,
+    /// Origins allowed to call the API from another site; empty means same-origin only.
+    pub cors_origins: Vec<String>,
+    /// Failed logins for one username within the window before it is throttled.
+    pub login_max_failures_per_user: u32,
+    /// Failed logins from one client IP within the window before it is throttled.
+    pub login_max_failures_per_ip: u32,
+    /// The throttling window, in seconds.
+    pub login_window_secs: u64,
+    /// Take the client IP from `X-Forwarded-For` (only behind a trusted reverse proxy).
+    pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Pretty,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./kudakyar-data"),
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: None,
+            admin_password: None,
+            web_dir: None,
+            log_format: LogFormat::Pretty,
+            token_ttl_hours: 24 * 7,
+            body_limit_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+            cors_origins: Vec::new(),
+            login_max_failures_per_user: 5,
+            login_max_failures_per_ip: 30,
+            login_window_secs: 15 * 60,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+/// Command-line values that override everything else.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub bind: Option<SocketAddr>,
+    pub log_format: Option<LogFormat>,
+}
+
+impl Config {
+    /// Loads the layered configuration from a file (optional), the process
+    /// environment and command-line overrides.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(file, &env, overrides)
+    }
+
+    /// [`Config::load`] with the environment passed in, so tests need not mutate
+    /// the process environment.
+    pub fn load_from(
+        file: Option<&Path>,
+        env: &[(String, String)],
+        overrides: &Overrides,
+    ) -> anyhow::Result<Config> {
+        let mut table = toml::Table::new();
+        let file = file.map(Path::to_path_buf).or_else(|| {
+            env.iter()
+                .find(|(k, _)| k == "KUDAKYAR_CONFIG")
+                .map(|(_, v)| PathBuf::from(v))
+        });
+        if let Some(path) = &file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading config file {}", path.display()))?;
+            table = text
+                .parse()
+                .with_context(|| format!("parsing config file {}", path.display()))?;
+        }
+        let known = known_keys();
+        for (key, value) in env {
+            let Some(name) = key.strip_prefix("KUDAKYAR_") else {
+                continue;
+            };
+            let name = name.to_ascii_lowercase();
+            if known.contains(&name) {
+                table.insert(name.clone(), env_value(&name, value));
+            }
+        }
+        let mut config: Config = toml::Value::Table(table)
+            .try_into()
+            .context("invalid configuration")?;
+        if let Some(d) = &overrides.data_dir {
+            config.data_dir = d.clone();
+        }
+        if let Some(b) = overrides.bind {
+            config.bind = b;
+        }
+        if let Some(f) = overrides.log_format {
+            config.log_format = f;
+        }
+        Ok(config)
+    }
+
+    /// The configuration as `config check` prints it: secrets never leave the process.
+    pub fn redacted(&self) -> Config {
+        let mut c = self.clone();
+        c.database_url = c.database_url.as_deref().map(redact_url);
+        if c.admin_password.is_some() {
+            c.admin_password = Some("<redacted>".into());
+        }
+        c
+    }
+
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("kudakyar.db")
+    }
+
+    pub fn media_dir(&self) -> PathBuf {
+        self.data_dir.join("media")
+    }
+}
+
+fn known_keys() -> Vec<String> {
+    match toml::Value::try_from(Config::default()) {
+        Ok(toml::Value::Table(t)) => {
+            let mut keys: Vec<String> = t.keys().cloned().collect();
+            // Options that default to unset do not serialise; name them here.
+            keys.extend(["database_url", "admin_password", "web_dir"].map(String::from));
+            keys
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Environment values are strings; numbers and booleans are recognised so that
+/// `KUDAKYAR_TOKEN_TTL_HOURS=12` works, and lists are comma-separated.
+fn env_value(name: &str, raw: &str) -> toml::Value {
+    if name == "cors_origins" {
+        return toml::Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| toml::Value::String(s.to_string()))
+                .collect(),
+        );
+    }
+    if let Ok(i) = raw.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    match raw {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => toml::Value::String(raw.to_string()),
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "<redacted>".into();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("k.toml");
+        std::fs::write(&file, "token_ttl_hours = 3\nbind = \"127.0.0.1:9000\"\n").unwrap();
+        let c = Config::load_from(
+            Some(&file),
+            &env(&[
+                ("KUDAKYAR_TOKEN_TTL_HOURS", "5"),
+                ("KUDAKYAR_CORS_ORIGINS", "https://a, https://b"),
+            ]),
+            &Overrides {
+                bind: Some("127.0.0.1:9100".parse().unwrap()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.token_ttl_hours, 5, "environment beats file");
+        assert_eq!(c.bind.port(), 9100, "flag beats file");
+        assert_eq!(c.cors_origins, vec!["https://a", "https://b"]);
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("k.toml");
+        std::fs::write(&file, "tokn_ttl_hours = 3\n").unwrap();
+        let err = Config::load_from(Some(&file), &[], &Overrides::default()).unwrap_err();
+        assert!(format!("{err:#}").contains("tokn_ttl_hours"), "{err:#}");
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let c = Config {
+            database_url: Some("postgres://kud:hunter2@db/kud".into()),
+            admin_password: Some("hunter2".into()),
+            ..Default::default()
+        };
+        let shown = toml::to_string(&c.redacted()).unwrap();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("postgres://kud:***@db/kud"));
+    }
+}

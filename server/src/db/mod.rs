@@ -1,0 +1,146 @@
+//! The database, chosen once at start-up.
+//!
+//! Kudakyar runs on SQLite (embedded, nothing to install: the default) or on
+//! PostgreSQL (production, several server instances). Both are reached through
+//! sqlx's `Any` driver, so the code above this module holds one [`Db`] and writes
+//! each query once, in the SQL both dialects share:
+//!
+//! - placeholders are `$1, $2, …` (SQLite accepts them too);
+//! - ids are UUIDs stored as `TEXT`, times are `BIGINT` milliseconds since the
+//!   epoch (see [`crate::now_ms`]), flags are nullable timestamps (`disabled_at`)
+//!   rather than booleans — the types `Any` maps identically on both sides;
+//! - `INSERT … ON CONFLICT … DO …` and `RETURNING` (SQLite ≥ 3.35 has both).
+//!
+//! Where the dialects really differ (autoincrement keys, triggers), the two
+//! migration folders `migrations/sqlite` and `migrations/postgres` differ, and
+//! are embedded in the binary by [`sqlx::migrate!`].
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Which database runs. Only this module and migrations care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl FromStr for Backend {
+    type Err = anyhow::Error;
+
+    fn from_str(url: &str) -> anyhow::Result<Backend> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else {
+            anyhow::bail!("unsupported database URL (expected postgres://… or sqlite:…)")
+        }
+    }
+}
+
+/// The connection pool and the backend behind it. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Db {
+    /// Opens the configured database: PostgreSQL when a URL is given, else the
+    /// SQLite file inside the data directory (created if missing).
+    pub async fn open(database_url: Option<&str>, data_dir: &Path) -> anyhow::Result<Db> {
+        match database_url {
+            Some(url) => Db::connect(url).await,
+            None => {
+                std::fs::create_dir_all(data_dir)
+                    .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+                let path = data_dir.join("kudakyar.db");
+                Db::connect(&format!("sqlite://{}?mode=rwc", path.display())).await
+            }
+        }
+    }
+
+    /// Connects to a database URL (`postgres://…` or `sqlite://…`).
+    pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        install_default_drivers();
+        let backend: Backend = url.parse()?;
+        let options = AnyPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(10))
+            .max_connections(match backend {
+                // SQLite serialises writers anyway; a few readers in WAL mode suffice.
+                Backend::Sqlite => 8,
+                Backend::Postgres => 16,
+            });
+        let options = if backend == Backend::Sqlite {
+            options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    // WAL lets readers run beside the writer; FULL sync makes every
+                    // committed record survive a power cut, not only a crash;
+                    // the busy timeout turns short lock waits into waits, not errors.
+                    for pragma in [
+                        "PRAGMA journal_mode = WAL",
+                        "PRAGMA synchronous = FULL",
+                        "PRAGMA foreign_keys = ON",
+                        "PRAGMA busy_timeout = 5000",
+                    ] {
+                        conn.execute(pragma).await?;
+                    }
+                    Ok(())
+                })
+            })
+        } else {
+            options
+        };
+        let pool = options
+            .connect(url)
+            .await
+            .with_context(|| format!("connecting to the {backend:?} database"))?;
+        Ok(Db { pool, backend })
+    }
+
+    /// Applies pending migrations (idempotent; safe when several instances start).
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        self.migrator()
+            .run(&self.pool)
+            .await
+            .context("applying database migrations")
+    }
+
+    /// True when the database answers and every embedded migration is applied.
+    pub async fn ready(&self) -> bool {
+        let applied: Result<i64, _> =
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_one(&self.pool)
+                .await;
+        matches!(applied, Ok(n) if n as usize >= self.migrator().iter().count())
+    }
+
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Finishes in-flight queries and closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await
+    }
+}

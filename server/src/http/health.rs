@@ -1,0 +1,46 @@
+//! Liveness and readiness, for load balancers and orchestrators.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::app::AppState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(ready))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    status: &'static str,
+    version: &'static str,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/api/v1/health", tag = "operations",
+    responses((status = 200, body = Health)))]
+async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// Readiness: the database answers and every migration is applied.
+#[utoipa::path(get, path = "/api/v1/ready", tag = "operations",
+    responses((status = 200, body = Health), (status = 503, body = kudakyar_api::problem::Problem)))]
+async fn ready(State(state): State<AppState>) -> Result<Json<Health>, StatusCode> {
+    if state.db.ready().await {
+        Ok(Json(Health {
+            status: "ready",
+            version: env!("CARGO_PKG_VERSION"),
+        }))
+    } else {
+        Err(StatusCode::SERVICE_UNAVAILABLE)
+    }
+}

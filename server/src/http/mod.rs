@@ -1,0 +1,149 @@
+//! The axum application: routes and the middleware every request passes.
+//!
+//! - [`error`]: the one [`error::Error`] enum, rendered as problem+json.
+//! - [`json`], [`pagination`], [`meta`]: extractors shared by every domain.
+//! - [`problem`]: turns every error answer — ours, axum's, tower-http's — into
+//!   problem+json carrying the request id.
+//! - [`health`], [`metrics`], [`docs`] (OpenAPI + docs page), [`web`] (the PWA).
+//!
+//! Domain routes live with their domain (`auth::routes`, `users::routes`, …)
+//! and are merged in [`router`]; each handler carries a `#[utoipa::path]`, so
+//! the OpenAPI document is built from the same code that serves the requests.
+
+pub mod docs;
+pub mod error;
+pub mod health;
+pub mod json;
+pub mod meta;
+pub mod metrics;
+pub mod pagination;
+pub mod problem;
+pub mod web;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, Request, header};
+use axum::routing::{any, get};
+use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::app::AppState;
+use docs::BearerAuth;
+
+/// The Content-Security-Policy: everything from this origin only. wasm needs
+/// `'wasm-unsafe-eval'`; nothing needs inline scripts or styles.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+     style-src 'self'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; \
+     worker-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The API's OpenAPI document: paths come from the routers merged in [`router`].
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Kudakyar API",
+        description = "The integrated registry of street-working children (کودک‌یار).",
+        version = env!("CARGO_PKG_VERSION"),
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Login and sessions"),
+        (name = "users", description = "User administration"),
+        (name = "audit", description = "The append-only audit log"),
+        (name = "operations", description = "Health and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Builds the API router and its OpenAPI document.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(health::routes())
+        .merge(crate::auth::routes::routes())
+        .merge(crate::users::routes::routes())
+        .merge(crate::audit::routes::routes())
+        .split_for_parts()
+}
+
+/// The whole application with its middleware.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api();
+    let config = state.config.clone();
+    let app = api
+        .merge(docs::routes(openapi))
+        .route("/metrics", get(metrics::render))
+        // Unknown API paths are API errors, never the PWA's index.html.
+        .route("/api", any(problem::not_found))
+        .route("/api/{*rest}", any(problem::not_found))
+        .fallback_service(web::service(config.web_dir.as_deref()))
+        .layer(DefaultBodyLimit::max(config.body_limit_bytes));
+
+    let request_timeout = Duration::from_secs(config.request_timeout_secs);
+    let middleware = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let request_id = req
+                .headers()
+                .get(&REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            // The path only: query strings may carry names of children.
+            tracing::info_span!("request", request_id, method = %req.method(), path = req.uri().path())
+        }))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(axum::middleware::from_fn(problem::normalise))
+        .layer(CompressionLayer::new())
+        .layer(security_header(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(security_header(header::REFERRER_POLICY, "no-referrer"))
+        .layer(security_header(
+            HeaderName::from_static("permissions-policy"),
+            "camera=(self), geolocation=(self), microphone=()",
+        ))
+        .layer(cors(&config.cors_origins))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ));
+
+    app.layer(middleware).with_state(state)
+}
+
+fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+/// Cross-origin calls only from configured origins (none by default: the PWA
+/// is served from the same origin as the API).
+fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| o.parse().ok()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            REQUEST_ID.clone(),
+        ])
+        .expose_headers([REQUEST_ID.clone(), header::RETRY_AFTER])
+        .max_age(Duration::from_secs(3600))
+}

@@ -1,0 +1,47 @@
+//! The Kudakyar server: the integrated registry of street-working children.
+//!
+//! A tour of the crate, by domain rather than by technical layer:
+//!
+//! - [`config`]: the effective configuration (defaults ← TOML file ← `KUDAKYAR_*`
+//!   environment ← command-line flags) and its redacted print-out.
+//! - [`db`]: the database, chosen once at start-up (SQLite embedded by default,
+//!   PostgreSQL in production). Everything above it speaks portable SQL through
+//!   one pool type and never asks which backend runs.
+//! - [`auth`]: passwords, bearer sessions, login throttling and the one
+//!   [`auth::policy`] module that decides who may see and change what.
+//! - [`users`]: user accounts and their administration.
+//! - [`audit`]: the append-only audit log.
+//! - [`media`]: the object store photos and captures go through.
+//! - [`http`]: the axum application — routes, middleware, errors, OpenAPI,
+//!   metrics and the PWA host.
+//! - [`app`]: wiring it all together for `kudakyar serve`.
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod media;
+pub mod users;
+
+/// Milliseconds since the Unix epoch: how every timestamp is stored, so that the
+/// same SQL compares and orders times on SQLite and PostgreSQL alike.
+pub fn now_ms() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    (now.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Renders a stored millisecond timestamp as RFC 3339 for the API.
+pub fn ms_to_rfc3339(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Parses an RFC 3339 timestamp from the API into stored milliseconds.
+pub fn rfc3339_to_ms(s: &str) -> Option<i64> {
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
+    Some((t.unix_timestamp_nanos() / 1_000_000) as i64)
+}

@@ -1,0 +1,114 @@
+//! User accounts: storage ([`store`]), validation ([`validate`]), the HTTP API
+//! ([`routes`]) and the first-start `admin` ([`bootstrap_admin`]).
+//!
+//! The command line (`kudakyar user …`) and the API share the same functions,
+//! so a user added either way is validated and audited the same way.
+
+pub mod routes;
+pub mod store;
+pub mod validate;
+
+use std::path::Path;
+
+use kudakyar_api::users::{NewUser, Role, User};
+
+use crate::audit::{self, Event, Who};
+use crate::db::Db;
+use crate::http::error::{Error, Result};
+use crate::http::meta::RequestMeta;
+
+/// Validates, hashes and stores a new user, auditing it in the same transaction.
+pub async fn create(db: &Db, new: NewUser, who: &Who, meta: &RequestMeta) -> Result<User> {
+    let new = validate::new_user(new)?;
+    let password = new.password.clone();
+    let hash = tokio::task::spawn_blocking(move || crate::auth::password::hash(&password))
+        .await
+        .map_err(anyhow::Error::from)??;
+    let mut tx = db.pool().begin().await?;
+    let user = store::insert(&mut *tx, &new, &hash, who.user_id.as_deref()).await?;
+    audit::record(
+        &mut *tx,
+        who,
+        meta,
+        Event::new("user.create", "user", Some(&user.id)).with_detail(serde_json::json!({
+            "username": user.username,
+            "role": user.role.as_str(),
+            "province": user.province,
+            "county": user.county,
+        })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Disables a user and revokes all their sessions, audited.
+pub async fn disable(db: &Db, user_id: &str, who: &Who, meta: &RequestMeta) -> Result<()> {
+    let mut tx = db.pool().begin().await?;
+    if !store::set_disabled(&mut *tx, user_id).await? {
+        return Err(Error::NotFound);
+    }
+    crate::auth::session::revoke_all(&mut *tx, user_id).await?;
+    audit::record(
+        &mut *tx,
+        who,
+        meta,
+        Event::new("user.disable", "user", Some(user_id)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// On first start (no national admin exists yet) creates `admin` with the
+/// configured password, or a random one written once to
+/// `<data_dir>/initial-admin-password` (mode 0600). Returns that file's path
+/// when one was written.
+pub async fn bootstrap_admin(
+    db: &Db,
+    data_dir: &Path,
+    configured_password: Option<&str>,
+) -> anyhow::Result<Option<std::path::PathBuf>> {
+    if store::national_admin_exists(db).await? {
+        return Ok(None);
+    }
+    let password = configured_password
+        .map(str::to_string)
+        .unwrap_or_else(crate::auth::password::random);
+    let new = NewUser {
+        username: "admin".into(),
+        password: password.clone(),
+        display_name: Some("مدیر سامانه".into()),
+        role: Role::NationalAdmin,
+        province: None,
+        county: None,
+    };
+    match create(db, new, &Who::system(), &RequestMeta::default()).await {
+        Ok(_) => {}
+        // Another instance sharing the database won the race: nothing to do.
+        Err(Error::Validation(errors)) if errors.contains_key("username") => return Ok(None),
+        Err(e) => return Err(anyhow::anyhow!("creating the admin user: {e:?}")),
+    }
+    if configured_password.is_some() {
+        return Ok(None);
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let path = data_dir.join("initial-admin-password");
+    write_secret(&path, &format!("{password}\n"))?;
+    Ok(Some(path))
+}
+
+/// Writes a file only its owner can read.
+pub fn write_secret(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}

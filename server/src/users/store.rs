@@ -1,0 +1,160 @@
+//! SQL for the `users` table. Callers pass what the policy allowed them to see.
+
+use kudakyar_api::users::{NewUser, Role, User};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::auth::policy::UserVisibility;
+use crate::db::Db;
+
+const COLUMNS: &str =
+    "id, username, display_name, role, province, county, created_at, disabled_at, password_hash";
+
+/// A user row, with the hash the API never shows.
+#[derive(Debug, Clone)]
+pub struct StoredUser {
+    pub user: User,
+    pub password_hash: String,
+}
+
+fn from_row(row: &AnyRow) -> sqlx::Result<StoredUser> {
+    let role: String = row.try_get("role")?;
+    let role = Role::parse(&role).ok_or_else(|| sqlx::Error::ColumnDecode {
+        index: "role".into(),
+        source: format!("unknown role {role:?}").into(),
+    })?;
+    let disabled_at: Option<i64> = row.try_get("disabled_at")?;
+    Ok(StoredUser {
+        user: User {
+            id: row.try_get("id")?,
+            username: row.try_get("username")?,
+            display_name: row.try_get("display_name")?,
+            role,
+            province: row.try_get("province")?,
+            county: row.try_get("county")?,
+            disabled: disabled_at.is_some(),
+            created_at: crate::ms_to_rfc3339(row.try_get("created_at")?),
+        },
+        password_hash: row.try_get("password_hash")?,
+    })
+}
+
+pub async fn find_by_username(db: &Db, username: &str) -> sqlx::Result<Option<StoredUser>> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE username = $1");
+    sqlx::query(&sql)
+        .bind(username.trim().to_lowercase())
+        .fetch_optional(db.pool())
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+pub async fn get(db: &Db, id: &str) -> sqlx::Result<Option<StoredUser>> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+    sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// Inserts a validated user. A taken username surfaces as a unique violation
+/// (mapped to 422 `username` by the error module).
+pub async fn insert<'e, E>(
+    executor: E,
+    new: &NewUser,
+    password_hash: &str,
+    created_by: Option<&str>,
+) -> sqlx::Result<User>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let id = uuid::Uuid::now_v7().to_string();
+    let now = crate::now_ms();
+    sqlx::query(
+        "INSERT INTO users (id, username, display_name, password_hash, role, province, county,
+                            created_at, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&id)
+    .bind(&new.username)
+    .bind(new.display_name.as_deref())
+    .bind(password_hash)
+    .bind(new.role.as_str())
+    .bind(new.province.as_deref())
+    .bind(new.county.as_deref())
+    .bind(now)
+    .bind(created_by)
+    .execute(executor)
+    .await?;
+    Ok(User {
+        id,
+        username: new.username.clone(),
+        display_name: new.display_name.clone(),
+        role: new.role,
+        province: new.province.clone(),
+        county: new.county.clone(),
+        disabled: false,
+        created_at: crate::ms_to_rfc3339(now),
+    })
+}
+
+/// Users visible under `vis`, ordered by username, after `after` (the cursor).
+pub async fn list(
+    db: &Db,
+    vis: &UserVisibility,
+    after: Option<&str>,
+    limit: i64,
+) -> sqlx::Result<Vec<User>> {
+    // Always four role slots, padded with a repeat, so the SQL text is fixed.
+    let roles: Vec<&str> = (0..4)
+        .map(|i| {
+            vis.roles
+                .get(i)
+                .or(vis.roles.first())
+                .map_or("", |r| r.as_str())
+        })
+        .collect();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users
+         WHERE ($1 IS NULL OR province = $1) AND ($2 IS NULL OR county = $2)
+           AND role IN ($3, $4, $5, $6) AND username > $7
+         ORDER BY username LIMIT $8"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(vis.scope.province())
+        .bind(vis.scope.county())
+        .bind(roles[0])
+        .bind(roles[1])
+        .bind(roles[2])
+        .bind(roles[3])
+        .bind(after.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(|r| from_row(r).map(|s| s.user)).collect()
+}
+
+/// Marks a user disabled; false when no such user exists.
+pub async fn set_disabled<'e, E>(executor: E, id: &str) -> sqlx::Result<bool>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let done =
+        sqlx::query("UPDATE users SET disabled_at = COALESCE(disabled_at, $1) WHERE id = $2")
+            .bind(crate::now_ms())
+            .bind(id)
+            .execute(executor)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn national_admin_exists(db: &Db) -> sqlx::Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'national_admin'")
+        .fetch_one(db.pool())
+        .await?;
+    Ok(n > 0)
+}

@@ -1,0 +1,138 @@
+//! Validation of new users: every problem found is reported, by field.
+
+use kudakyar_api::users::{NewUser, Role};
+
+use crate::auth::password;
+use crate::http::error::{Result, Validator};
+
+/// Is this an ISO 3166-2 code of an Iranian province (`IR-00` … `IR-30`)?
+pub fn is_province_code(code: &str) -> bool {
+    code.strip_prefix("IR-")
+        .filter(|n| n.len() == 2 && n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|n| n.parse::<u8>().ok())
+        .is_some_and(|n| n <= 30)
+}
+
+/// County codes are short identifiers from the deployer's boundary files.
+pub fn is_county_code(code: &str) -> bool {
+    (1..=16).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn is_username(name: &str) -> bool {
+    (3..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+}
+
+/// Checks a new user and returns it normalised (username lower-cased, blank
+/// display name dropped).
+pub fn new_user(mut new: NewUser) -> Result<NewUser> {
+    new.username = new.username.trim().to_lowercase();
+    new.display_name = new
+        .display_name
+        .map(|d| d.trim().to_string())
+        .filter(|d| !d.is_empty());
+    let mut v = Validator::new();
+    v.check(
+        is_username(&new.username),
+        "username",
+        "must be 3–32 characters: latin letters, digits, '.', '_' or '-'",
+    );
+    let chars = new.password.chars().count();
+    v.check(
+        chars >= password::MIN_LENGTH,
+        "password",
+        "must be at least 10 characters",
+    );
+    v.check(chars <= 256, "password", "must be at most 256 characters");
+    v.check(
+        new.display_name
+            .as_deref()
+            .is_none_or(|d| d.chars().count() <= 100),
+        "display_name",
+        "must be at most 100 characters",
+    );
+    match (&new.role, &new.province) {
+        (Role::NationalAdmin, Some(_)) => {
+            v.add("province", "national admins have no province");
+        }
+        (Role::NationalAdmin, None) => {}
+        (_, None) => v.add("province", "is required for this role"),
+        (_, Some(p)) => {
+            v.check(
+                is_province_code(p),
+                "province",
+                "must be an ISO 3166-2 code from IR-00 to IR-30",
+            );
+        }
+    }
+    if let Some(county) = &new.county {
+        v.check(
+            is_county_code(county),
+            "county",
+            "must be a county code (1–16 letters or digits)",
+        );
+        v.check(new.province.is_some(), "county", "needs a province");
+    }
+    v.finish()?;
+    Ok(new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::error::Error;
+
+    fn user(role: Role, province: Option<&str>) -> NewUser {
+        NewUser {
+            username: "Sara.K".into(),
+            password: "long enough password".into(),
+            display_name: None,
+            role,
+            province: province.map(String::from),
+            county: None,
+        }
+    }
+
+    fn fields(r: Result<NewUser>) -> Vec<String> {
+        match r {
+            Err(Error::Validation(e)) => e.keys().cloned().collect(),
+            other => panic!("expected validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn province_codes() {
+        assert!(is_province_code("IR-00"));
+        assert!(is_province_code("IR-30"));
+        assert!(!is_province_code("IR-31"));
+        assert!(!is_province_code("IR-1"));
+        assert!(!is_province_code("TR-01"));
+    }
+
+    #[test]
+    fn normalises_and_accepts_a_good_user() {
+        let u = new_user(user(Role::OutreachWorker, Some("IR-23"))).unwrap();
+        assert_eq!(u.username, "sara.k");
+    }
+
+    #[test]
+    fn reports_every_bad_field() {
+        let mut u = user(Role::Supervisor, Some("IR-99"));
+        u.password = "short".into();
+        u.username = "a b".into();
+        assert_eq!(fields(new_user(u)), ["password", "province", "username"]);
+        assert_eq!(
+            fields(new_user(user(Role::NationalAdmin, Some("IR-01")))),
+            ["province"]
+        );
+        assert_eq!(
+            fields(new_user(user(Role::OutreachWorker, None))),
+            ["province"]
+        );
+    }
+}

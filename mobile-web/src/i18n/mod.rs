@@ -4,7 +4,7 @@
 //!   only for now: English switching belongs to the outreach PWA issue).
 //! - [`error_text`]: turns an [`ApiError`] into what the user should read.
 //! - [`province_name`]: ISO 3166-2:IR codes to province names.
-//! - [`digits`]: Persian digits for numbers shown in running text.
+//! - [`digits`], [`duration`]: numbers and waits as Persian text shows them.
 
 mod fa;
 mod provinces;
@@ -44,11 +44,14 @@ pub struct Strings {
     pub server: &'static str,
     pub unexpected: &'static str,
     pub request_id: &'static str,
-    /// `{}` is replaced by the number of seconds, in Persian digits.
-    pub wait_seconds: &'static str,
+    /// `{}` is replaced by a [`duration`].
+    pub wait_for: &'static str,
     pub wait_a_moment: &'static str,
     /// Button label while throttled; `{}` as above.
     pub wait_button: &'static str,
+    /// `{}` is a number in Persian digits.
+    pub seconds: &'static str,
+    pub minutes: &'static str,
 }
 
 /// The active string table.
@@ -80,7 +83,7 @@ pub fn error_text(err: &ApiError, at_login: bool) -> ErrorText {
         ApiError::Unauthorized => plain(s.session_expired),
         ApiError::TooManyRequests {
             retry_after: Some(secs),
-        } => plain(&s.wait_seconds.replace("{}", &digits(*secs))),
+        } => plain(&s.wait_for.replace("{}", &duration(*secs))),
         ApiError::TooManyRequests { retry_after: None } => plain(s.wait_a_moment),
         ApiError::Network => plain(s.network),
         ApiError::Decode => plain(s.unexpected),
@@ -109,6 +112,17 @@ fn status_message(status: u16) -> &'static str {
         400 | 409 | 413 | 415 | 422 => s.invalid,
         500..=599 => s.server,
         _ => s.unexpected,
+    }
+}
+
+/// A wait as people say it: seconds up to two minutes, then whole minutes
+/// rounded up (a 900 s lockout reads «۱۵ دقیقه», not «۹۰۰ ثانیه»).
+pub fn duration(secs: u32) -> String {
+    let s = t();
+    if secs < 120 {
+        s.seconds.replace("{}", &digits(secs))
+    } else {
+        s.minutes.replace("{}", &digits(secs.div_ceil(60)))
     }
 }
 

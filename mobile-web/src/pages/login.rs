@@ -13,7 +13,7 @@ use leptos::prelude::*;
 
 use super::{ErrorBox, focus_on_mount};
 use crate::api::ApiError;
-use crate::i18n::{ErrorText, digits, error_text, t};
+use crate::i18n::{ErrorText, duration, error_text, t};
 use crate::session::{Notice, use_session};
 
 #[component]
@@ -68,6 +68,8 @@ pub fn LoginPage() -> impl IntoView {
         }
         error.set(None);
         bad_input.set(false);
+        // "Logged out" / "session expired" no longer applies once they retry.
+        session.notice.set(None);
         login.dispatch(req);
     };
 
@@ -83,7 +85,7 @@ pub fn LoginPage() -> impl IntoView {
     let button_label = move || match (pending.get(), cooldown.get()) {
         (true, _) => s.logging_in.to_owned(),
         (false, 0) => s.login.to_owned(),
-        (false, secs) => s.wait_button.replace("{}", &digits(secs)),
+        (false, secs) => s.wait_button.replace("{}", &duration(secs)),
     };
     // Outside `view!`: a `>` inside an attribute would end the tag.
     let blocked = move || pending.get() || cooldown.get() > 0;

@@ -23,9 +23,15 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Opens the database (applying migrations) and the media store.
+    /// Opens the configured database (applying migrations) and the media store.
     pub async fn open(config: Config) -> anyhow::Result<AppState> {
         let db = Db::open(config.database_url.as_deref(), &config.data_dir).await?;
+        AppState::with_db(config, db).await
+    }
+
+    /// Like [`AppState::open`] with a database already connected (tests use
+    /// this to run the same application on SQLite and PostgreSQL).
+    pub async fn with_db(config: Config, db: Db) -> anyhow::Result<AppState> {
         db.migrate().await?;
         let media = Media::local(&config.media_dir())?;
         Ok(AppState {

@@ -80,6 +80,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = api();
     let config = state.config.clone();
+    // API answers carry personal data: no cache anywhere may keep them.
+    let api = api.layer(security_header(header::CACHE_CONTROL, "no-store"));
     let app = api
         .merge(docs::routes(openapi))
         .route("/metrics", get(metrics::render))
@@ -103,8 +105,9 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
-        .layer(axum::middleware::from_fn(problem::normalise))
+        // Compression wraps the problem rewriter, which must see plain bodies.
         .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(problem::normalise))
         .layer(security_header(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))

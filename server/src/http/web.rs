@@ -5,10 +5,11 @@
 //! the service worker, the manifest — is `no-cache`, so a new release is seen
 //! at the next start. Unknown paths get `index.html`: the app routes itself.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -23,7 +24,10 @@ pub fn service(dir: Option<&Path>) -> Router {
     match dir {
         Some(dir) => Router::new()
             .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))))
-            .layer(axum::middleware::from_fn(cache_control)),
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::new(dir.to_path_buf()),
+                cache_control,
+            )),
         None => Router::new().fallback(|| async {
             Error::BadRequest("this server has no PWA configured (see `web_dir`)".into())
                 .into_response()
@@ -31,8 +35,13 @@ pub fn service(dir: Option<&Path>) -> Router {
     }
 }
 
-async fn cache_control(req: Request, next: Next) -> Response {
+async fn cache_control(State(dir): State<Arc<PathBuf>>, req: Request, next: Next) -> Response {
     let hashed = is_content_hashed(req.uri().path());
+    // A hashed name that is not there (an old tab after a release) must not get
+    // index.html cached for a year under that name.
+    if hashed && !dir.join(req.uri().path().trim_start_matches('/')).is_file() {
+        return Error::NotFound.into_response();
+    }
     let mut response = next.run(req).await;
     if response.status().is_success() {
         let value = if hashed { IMMUTABLE } else { NO_CACHE };

@@ -1,1 +1,61 @@
-//! Kudakyar iris engine (filled by its own issue).
+//! # Kudakyar iris engine
+//!
+//! Recognises a child again from a near-infrared eye image, in pure Rust,
+//! with no server dependencies. The engine is a pipeline of named stages,
+//! each in its own module with its own parameters and tests:
+//!
+//! | stage | module | function | parameters |
+//! |---|---|---|---|
+//! | 0. decode under limits | [`decode`] | [`decode::decode`] | [`decode::MAX_SIDE`], [`decode::MAX_ALLOC`], [`decode::MIN_SIDE`], [`decode::WORK_SIDE`] |
+//! | 1. pupil | [`pupil`] | [`pupil::locate_pupil`] | [`pupil::PupilParams`]: radius range, coarse width, min contrast |
+//! | 2. limbus | [`limbus`] | [`limbus::locate_limbus`] | [`limbus::LimbusParams`]: pupil/iris ratio range, centre offset, min edge |
+//! | 3. noise mask | [`mask`] | [`mask::noise_mask`] | [`mask::MaskParams`]: outlier k, spread floor, eyelid fraction and smoothing |
+//! | 4. normalise | [`normalise`] | [`normalise::normalise`] | [`normalise::NormaliseParams`]: ρ range; grid 32×256 |
+//! | 5. encode | [`encode`] | [`encode::encode`] | [`encode::EncodeParams`]: Gabor wavelength and σ, fragile fraction, min support |
+//! | 6. quality | [`quality`] | [`quality::assess`] | [`quality::QualityParams`]: acceptance limits |
+//! | template | [`template`] | [`Template::to_bytes`], [`Template::from_bytes`] | 2,048 code + 2,048 mask bits, 524 bytes |
+//! | match | [`matcher`] | [`matcher::compare`] | [`matcher::MatchParams`]: shift range (±20°), threshold, n_ref |
+//! | 1:N | [`gallery`] | [`gallery::Gallery::search`] | [`gallery::SearchParams`]: k, prefilter threshold |
+//!
+//! Stage 3 runs on the normalised band (after stage 4's sampling), where
+//! eyelids become curves entering from the outer rows.
+//!
+//! [`pipeline`] chains the stages: [`analyse`] returns the quality report and
+//! template of any image in which an eye was found; [`enrol`] additionally
+//! refuses captures whose verdict is "retake". Unusable input is always an
+//! [`IrisError`] with a reason a field worker understands; nothing panics on
+//! input data and memory is bounded by the decoder limits.
+//!
+//! [`synth`] generates deterministic synthetic eye images; [`eval`] measures
+//! FTE, EER and FNMR at fixed FMR on a folder of images; [`cli`] (feature
+//! `cli`) exposes `kudakyar iris …`. Feature `parallel` (default) uses rayon
+//! for the gallery scan and evaluation; without it the crate builds for
+//! `wasm32-unknown-unknown`.
+
+pub mod decode;
+pub mod edge;
+pub mod encode;
+pub mod error;
+pub mod eval;
+pub mod gallery;
+pub mod limbus;
+pub mod mask;
+pub mod matcher;
+pub mod normalise;
+pub mod pipeline;
+pub mod plane;
+pub mod pupil;
+pub mod quality;
+pub mod simd;
+pub mod synth;
+pub mod template;
+
+#[cfg(feature = "cli")]
+pub mod cli;
+
+pub use error::IrisError;
+pub use gallery::{Candidate, Gallery, SearchParams};
+pub use matcher::{MatchParams, MatchResult, compare};
+pub use pipeline::{Capture, Config, analyse, analyse_image, enrol};
+pub use quality::{QualityReport, Verdict};
+pub use template::Template;

@@ -1,0 +1,252 @@
+//! Circular edge search (Daugman's integro-differential operator), shared by
+//! the pupil refinement and the limbus search.
+//!
+//! Layout: [`Arcs`] (which angles to integrate over), [`EdgeSearch`] (the
+//! operator: for every candidate centre, the mean grey level on concentric
+//! arcs, differentiated along the radius and smoothed) and [`SearchBox`].
+//! Samples brighter than `ignore_above` (specular highlights) are left out of
+//! the arc means, so a highlight on the boundary cannot fake or hide an edge.
+
+use crate::plane::{Circle, Plane};
+
+/// Angles (as cos/sin pairs) over which arc means are taken.
+#[derive(Clone, Debug)]
+pub struct Arcs {
+    pub dirs: Vec<(f32, f32)>,
+    /// `dirs[groups[g]..groups[g+1]]` is sector g. The edge must be present
+    /// in every sector: the score is the weakest sector's.
+    pub groups: Vec<usize>,
+}
+
+impl Arcs {
+    /// `n` evenly spaced directions around the full circle.
+    pub fn full(n: usize) -> Arcs {
+        Arcs::sectors(&[(0.0, 360.0)], n)
+    }
+
+    /// Directions inside the given sectors (degrees, image coordinates: 0° is
+    /// right, 90° is *down*), `n` per full turn.
+    pub fn sectors(sectors: &[(f32, f32)], n: usize) -> Arcs {
+        let step = 360.0 / n as f32;
+        let mut dirs = Vec::new();
+        let mut groups = vec![0];
+        for &(a, b) in sectors {
+            let mut t = a;
+            while t < b {
+                let r = t.to_radians();
+                dirs.push((r.cos(), r.sin()));
+                t += step;
+            }
+            groups.push(dirs.len());
+        }
+        Arcs { dirs, groups }
+    }
+}
+
+/// Candidate centres and radii (pixels).
+#[derive(Clone, Copy, Debug)]
+pub struct SearchBox {
+    pub cx: f32,
+    pub cy: f32,
+    /// Centres are tried within ±`half` of (cx, cy) in steps of `step`.
+    pub half: f32,
+    pub step: f32,
+    pub r_min: f32,
+    pub r_max: f32,
+    pub r_step: f32,
+    /// A candidate's centre may be at most `max_offset_per_r · r` from
+    /// (cx, cy): concentricity constraints scale with the circle.
+    pub max_offset_per_r: f32,
+}
+
+/// The integro-differential operator over one image.
+pub struct EdgeSearch<'a> {
+    pub img: &'a Plane,
+    pub arcs: &'a Arcs,
+    /// Samples at or above this grey level are ignored (specular light).
+    pub ignore_above: f32,
+}
+
+impl EdgeSearch<'_> {
+    /// Best circle in the box whose boundary goes from dark (inside) to bright
+    /// (outside). Returns the circle and its edge strength (grey levels per
+    /// `r_step`), or `None` when no arc could be sampled.
+    pub fn best(&self, b: &SearchBox) -> Option<(Circle, f32)> {
+        let n_r = ((b.r_max - b.r_min) / b.r_step).floor() as usize + 1;
+        if n_r < 1 || b.r_min <= 0.0 {
+            return None;
+        }
+        let steps = (b.half / b.step).floor() as i32;
+        let mut best: Option<(Circle, f32)> = None;
+        let n_groups = self.arcs.groups.len() - 1;
+        // Means at r_min - r_step .. r_max + r_step for each sector, so the
+        // central difference exists at every candidate radius.
+        let mut means = vec![vec![0.0f32; n_r + 2]; n_groups];
+        let mut scores = vec![f32::INFINITY; n_r];
+        for iy in -steps..=steps {
+            for ix in -steps..=steps {
+                let (cx, cy) = (b.cx + ix as f32 * b.step, b.cy + iy as f32 * b.step);
+                scores.iter_mut().for_each(|s| *s = f32::INFINITY);
+                // Radii whose arcs leave the image end the profile early.
+                let mut got = n_r + 2;
+                for (g, m) in means.iter_mut().enumerate() {
+                    let dirs = &self.arcs.dirs[self.arcs.groups[g]..self.arcs.groups[g + 1]];
+                    let filled = self.arc_means(dirs, cx, cy, b.r_min - b.r_step, b.r_step, m);
+                    got = got.min(filled);
+                    for k in 1..filled.saturating_sub(1).min(n_r + 1) {
+                        // Central difference, lightly smoothed by the neighbours' differences.
+                        let d = m[k + 1] - m[k - 1];
+                        let dl = if k >= 2 { m[k] - m[k - 2] } else { d };
+                        let dr = if k + 2 < filled { m[k + 2] - m[k] } else { d };
+                        scores[k - 1] = scores[k - 1].min(0.5 * d + 0.25 * (dl + dr));
+                    }
+                }
+                let offset = (ix as f32).hypot(iy as f32) * b.step;
+                for k in 1..got.saturating_sub(1).min(n_r + 1) {
+                    let score = scores[k - 1];
+                    if offset > b.max_offset_per_r * (b.r_min + (k - 1) as f32 * b.r_step) {
+                        continue;
+                    }
+                    if best.is_none_or(|(_, s)| score > s) {
+                        let r = b.r_min + (k - 1) as f32 * b.r_step;
+                        best = Some((Circle { x: cx, y: cy, r }, score));
+                    }
+                }
+            }
+        }
+        best
+    }
+
+    /// Mean grey level on each arc radius `r0 + i*dr`, stopping at the first
+    /// radius with too few usable samples (arc mostly outside the image).
+    /// Returns how many radii were filled.
+    fn arc_means(
+        &self,
+        dirs: &[(f32, f32)],
+        cx: f32,
+        cy: f32,
+        r0: f32,
+        dr: f32,
+        out: &mut [f32],
+    ) -> usize {
+        let need = (dirs.len() / 2).max(1);
+        for (i, m) in out.iter_mut().enumerate() {
+            let r = (r0 + i as f32 * dr).max(0.5);
+            let (mut s, mut n) = (0.0f32, 0usize);
+            for &(c, sn) in dirs {
+                if let Some(v) = self.img.sample(cx + r * c, cy + r * sn)
+                    && v < self.ignore_above
+                {
+                    s += v;
+                    n += 1;
+                }
+            }
+            if n < need {
+                return i;
+            }
+            *m = s / n as f32;
+        }
+        out.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn disc(w: usize, h: usize, c: Circle, inside: f32, outside: f32) -> Plane {
+        let mut p = Plane::new(w, h, outside);
+        for y in 0..h {
+            for x in 0..w {
+                let d = ((x as f32 - c.x).powi(2) + (y as f32 - c.y).powi(2)).sqrt();
+                // Anti-aliased edge so sub-pixel positions are recoverable.
+                let t = (c.r - d + 0.5).clamp(0.0, 1.0);
+                p.set(x, y, outside + (inside - outside) * t);
+            }
+        }
+        p
+    }
+
+    #[test]
+    fn finds_a_dark_disc_despite_a_highlight_on_its_edge() {
+        let truth = Circle {
+            x: 61.0,
+            y: 47.0,
+            r: 21.0,
+        };
+        let mut img = disc(120, 100, truth, 30.0, 140.0);
+        for y in 44..52 {
+            for x in 78..86 {
+                img.set(x, y, 255.0);
+            }
+        }
+        let arcs = Arcs::full(64);
+        let es = EdgeSearch {
+            img: &img,
+            arcs: &arcs,
+            ignore_above: 240.0,
+        };
+        let b = SearchBox {
+            cx: 58.0,
+            cy: 50.0,
+            half: 5.0,
+            step: 1.0,
+            r_min: 10.0,
+            r_max: 35.0,
+            r_step: 1.0,
+            max_offset_per_r: f32::INFINITY,
+        };
+        let (c, s) = es.best(&b).unwrap();
+        assert!(
+            (c.x - truth.x).abs() <= 1.0 && (c.y - truth.y).abs() <= 1.0,
+            "{c:?}"
+        );
+        assert!((c.r - truth.r).abs() <= 1.0, "{c:?}");
+        assert!(s > 30.0);
+    }
+
+    #[test]
+    fn an_edge_on_one_side_only_does_not_win_over_a_full_circle() {
+        // A faint full circle plus a strong straight edge on the left side.
+        let truth = Circle {
+            x: 60.0,
+            y: 50.0,
+            r: 30.0,
+        };
+        let mut img = disc(120, 100, truth, 100.0, 120.0);
+        for y in 0..100 {
+            for x in 0..36 {
+                img.set(x, y, 200.0);
+            }
+        }
+        let arcs = Arcs::sectors(&[(-30.0, 45.0), (135.0, 210.0)], 96);
+        let es = EdgeSearch {
+            img: &img,
+            arcs: &arcs,
+            ignore_above: 250.0,
+        };
+        let b = SearchBox {
+            cx: 60.0,
+            cy: 50.0,
+            half: 10.0,
+            step: 1.0,
+            r_min: 15.0,
+            r_max: 40.0,
+            r_step: 1.0,
+            max_offset_per_r: f32::INFINITY,
+        };
+        let (c, _) = es.best(&b).unwrap();
+        assert!(
+            (c.x - 60.0).abs() <= 1.0 && (c.r - 30.0).abs() <= 1.0,
+            "{c:?}"
+        );
+    }
+
+    #[test]
+    fn sectors_restrict_directions() {
+        let a = Arcs::sectors(&[(-30.0, 30.0)], 36);
+        assert_eq!(a.dirs.len(), 6);
+        assert_eq!(a.groups, vec![0, 6]);
+        assert!(a.dirs.iter().all(|&(c, _)| c > 0.8));
+    }
+}

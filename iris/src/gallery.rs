@@ -1,0 +1,473 @@
+//! In-memory gallery for 1:N search.
+//!
+//! Layout: constants, [`SearchParams`], [`Candidate`], [`SearchStats`],
+//! [`Gallery`] (add/remove by id, search), then the scan kernels
+//! (prefilter over a block of 8 entries, exact stage per survivor).
+//!
+//! Storage is packed `u64`: every entry's full code and mask
+//! ([`Template`], 512 bytes) in one vector, plus a *prefilter* copy of a
+//! subsample — 32 of the 128 angular columns, every 4th, 512 bits of code
+//! and 512 of mask — stored transposed in blocks of 8 entries so the
+//! prefilter processes 8 entries per vector instruction.
+//!
+//! Search, for a probe:
+//! 1. the probe is rotated once per shift (±`max_shift_deg`), and its
+//!    subsample taken at every `prefilter_shift_step`-th shift (iris codes
+//!    vary slowly across neighbouring columns, so a genuine match one column
+//!    off still scores well below chance);
+//! 2. **prefilter**: for every entry and those shifts, the raw Hamming
+//!    distance on the subsample; the entry survives if at some shift it is at most
+//!    `prefilter_threshold`, or if too few subsample bits were valid to
+//!    judge (never prune on no evidence). The threshold sits well above the
+//!    decision threshold so genuine matches, whose subsample distance
+//!    scatters around their full distance, pass; most impostors (≈0.5) do
+//!    not;
+//! 3. **exact stage**: survivors are compared on all 2,048 bits at every
+//!    shift ([`crate::matcher`]), and those under the decision threshold are
+//!    returned, best first, at most `k`.
+//!
+//! The scan runs over chunks of blocks, in parallel with rayon under the
+//! `parallel` feature, inside [`with_fast_popcount`].
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use serde::{Deserialize, Serialize};
+
+use crate::matcher::{MatchParams, MatchResult, best_over_shifts};
+use crate::simd::with_fast_popcount;
+use crate::template::{BITS_PER_COL, CODE_COLS, Template};
+
+/// Entries per prefilter block (one 512-bit vector of `u64` lanes).
+const LANES: usize = 8;
+/// Every `PRE_STEP`-th angular column goes into the prefilter subsample.
+const PRE_STEP: usize = 4;
+const PRE_COLS: usize = CODE_COLS / PRE_STEP;
+const PRE_WORDS: usize = PRE_COLS * BITS_PER_COL / 64;
+/// Blocks per parallel task.
+const CHUNK_BLOCKS: usize = 256;
+/// Fixed-point scale for the prefilter comparison d/n ≤ t.
+const FIXED: u64 = 1 << 16;
+
+/// Search parameters.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SearchParams {
+    /// At most this many candidates are returned.
+    pub k: usize,
+    /// Shift range and decision threshold.
+    pub matcher: MatchParams,
+    /// Raw subsample distance at or below which an entry survives the prefilter.
+    pub prefilter_threshold: f32,
+    /// Fewer valid subsample bits than this: the entry always survives.
+    pub prefilter_min_bits: u32,
+    /// The prefilter tries every n-th shift (1 = all).
+    pub prefilter_shift_step: usize,
+}
+
+impl Default for SearchParams {
+    fn default() -> Self {
+        SearchParams {
+            k: 10,
+            matcher: MatchParams::default(),
+            prefilter_threshold: 0.42,
+            prefilter_min_bits: 96,
+            prefilter_shift_step: 2,
+        }
+    }
+}
+
+/// A gallery entry under the decision threshold.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Candidate<Id> {
+    pub id: Id,
+    pub result: MatchResult,
+}
+
+/// Work done by one search.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SearchStats {
+    /// Entries scanned by the prefilter.
+    pub scanned: usize,
+    /// Entries compared exactly (prefilter survivors).
+    pub exact: usize,
+}
+
+#[derive(Clone, Copy, Default)]
+#[repr(C, align(64))]
+struct PreBlock {
+    code: [[u64; LANES]; PRE_WORDS],
+    mask: [[u64; LANES]; PRE_WORDS],
+}
+
+type PreProbe = ([u64; PRE_WORDS], [u64; PRE_WORDS]);
+
+/// Templates by id, searchable 1:N.
+pub struct Gallery<Id> {
+    ids: Vec<Id>,
+    slots: HashMap<Id, usize>,
+    full: Vec<Template>,
+    pre: Vec<PreBlock>,
+}
+
+impl<Id: Clone + Eq + Hash + Send + Sync> Default for Gallery<Id> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<Id: Clone + Eq + Hash + Send + Sync> Gallery<Id> {
+    pub fn new() -> Self {
+        Gallery {
+            ids: Vec::new(),
+            slots: HashMap::new(),
+            full: Vec::new(),
+            pre: Vec::new(),
+        }
+    }
+
+    pub fn with_capacity(n: usize) -> Self {
+        Gallery {
+            ids: Vec::with_capacity(n),
+            slots: HashMap::with_capacity(n),
+            full: Vec::with_capacity(n),
+            pre: Vec::with_capacity(n.div_ceil(LANES)),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    pub fn contains(&self, id: &Id) -> bool {
+        self.slots.contains_key(id)
+    }
+
+    pub fn get(&self, id: &Id) -> Option<&Template> {
+        self.slots.get(id).map(|&i| &self.full[i])
+    }
+
+    /// Add or replace the template of `id`. Returns true if it replaced one.
+    pub fn insert(&mut self, id: Id, t: &Template) -> bool {
+        if let Some(&i) = self.slots.get(&id) {
+            self.write(i, t);
+            return true;
+        }
+        let i = self.ids.len();
+        if i.is_multiple_of(LANES) {
+            self.pre.push(PreBlock::default());
+        }
+        self.ids.push(id.clone());
+        self.full.push(Template::empty());
+        self.write(i, t);
+        self.slots.insert(id, i);
+        false
+    }
+
+    /// Remove `id`. Returns false if it was not there. The last entry moves
+    /// into the freed slot, so storage stays dense.
+    pub fn remove(&mut self, id: &Id) -> bool {
+        let Some(i) = self.slots.remove(id) else {
+            return false;
+        };
+        let last = self.ids.len() - 1;
+        if i != last {
+            let moved = self.full[last].clone();
+            self.write(i, &moved);
+            self.ids.swap(i, last);
+            self.slots.insert(self.ids[i].clone(), i);
+        }
+        self.ids.pop();
+        self.full.pop();
+        self.clear_lane(last);
+        if last.is_multiple_of(LANES) {
+            self.pre.pop();
+        }
+        true
+    }
+
+    fn write(&mut self, i: usize, t: &Template) {
+        self.full[i] = t.clone();
+        let (code, mask) = subsample(t, 0);
+        let b = &mut self.pre[i / LANES];
+        for w in 0..PRE_WORDS {
+            b.code[w][i % LANES] = code[w];
+            b.mask[w][i % LANES] = mask[w];
+        }
+    }
+
+    fn clear_lane(&mut self, i: usize) {
+        let b = &mut self.pre[i / LANES];
+        for w in 0..PRE_WORDS {
+            (b.code[w][i % LANES], b.mask[w][i % LANES]) = (0, 0);
+        }
+    }
+
+    /// Top-k entries under the threshold, using the prefilter.
+    pub fn search(&self, probe: &Template, p: &SearchParams) -> Vec<Candidate<Id>> {
+        self.search_with_stats(probe, p, true).0
+    }
+
+    /// Same as [`Gallery::search`] without the prefilter: every entry is
+    /// compared exactly. The reference for recall.
+    pub fn search_exhaustive(&self, probe: &Template, p: &SearchParams) -> Vec<Candidate<Id>> {
+        self.search_with_stats(probe, p, false).0
+    }
+
+    /// Search and report how much work the prefilter saved.
+    pub fn search_with_stats(
+        &self,
+        probe: &Template,
+        p: &SearchParams,
+        prefilter: bool,
+    ) -> (Vec<Candidate<Id>>, SearchStats) {
+        let s = p.matcher.max_shift_cols();
+        let scan = Scan {
+            rotations: (-s..=s).map(|k| probe.rotated(k)).collect(),
+            pre: prefilter_shifts(s, p.prefilter_shift_step)
+                .map(|k| subsample(probe, k))
+                .collect(),
+            shift: s,
+            matcher: &p.matcher,
+            threshold: (p.prefilter_threshold.clamp(0.0, 1.0) * FIXED as f32) as u64,
+            min_bits: u64::from(p.prefilter_min_bits),
+            prefilter,
+            len: self.len(),
+            full: &self.full,
+        };
+        let chunks = self.pre.chunks(CHUNK_BLOCKS).enumerate();
+        let run = |(ci, blocks): (usize, &[PreBlock])| {
+            with_fast_popcount(|| scan.blocks(ci * CHUNK_BLOCKS, blocks))
+        };
+        #[cfg(feature = "parallel")]
+        let parts: Vec<_> = {
+            use rayon::prelude::*;
+            self.pre
+                .par_chunks(CHUNK_BLOCKS)
+                .enumerate()
+                .map(run)
+                .collect()
+        };
+        #[cfg(not(feature = "parallel"))]
+        let parts: Vec<_> = chunks.clone().map(run).collect();
+        let _ = chunks;
+        let mut stats = SearchStats {
+            scanned: self.len(),
+            exact: 0,
+        };
+        let mut hits = Vec::new();
+        for (h, exact) in parts {
+            stats.exact += exact;
+            hits.extend(h);
+        }
+        hits.sort_by(|a: &(usize, MatchResult), b| {
+            a.1.distance.total_cmp(&b.1.distance).then(a.0.cmp(&b.0))
+        });
+        hits.truncate(p.k);
+        let out = hits
+            .into_iter()
+            .map(|(i, result)| Candidate {
+                id: self.ids[i].clone(),
+                result,
+            })
+            .collect();
+        (out, stats)
+    }
+}
+
+/// Everything one scan needs, shared read-only by the worker threads.
+struct Scan<'a> {
+    rotations: Vec<Template>,
+    pre: Vec<PreProbe>,
+    shift: i32,
+    matcher: &'a MatchParams,
+    threshold: u64,
+    min_bits: u64,
+    prefilter: bool,
+    len: usize,
+    full: &'a [Template],
+}
+
+impl Scan<'_> {
+    /// Scan consecutive blocks starting at block `first`: (hits, exact comparisons).
+    #[inline(always)]
+    fn blocks(&self, first: usize, blocks: &[PreBlock]) -> (Vec<(usize, MatchResult)>, usize) {
+        let mut hits = Vec::new();
+        let mut exact = 0;
+        for (bi, b) in blocks.iter().enumerate() {
+            let base = (first + bi) * LANES;
+            let pass = if self.prefilter {
+                self.prefilter(b)
+            } else {
+                [true; LANES]
+            };
+            for (lane, &ok) in pass.iter().enumerate() {
+                let i = base + lane;
+                if !ok || i >= self.len {
+                    continue;
+                }
+                exact += 1;
+                let t = &self.full[i];
+                let r =
+                    best_over_shifts(&self.rotations, &t.code, &t.mask, self.shift, self.matcher);
+                if r.is_match {
+                    hits.push((i, r));
+                }
+            }
+        }
+        (hits, exact)
+    }
+
+    /// Which of the 8 entries of a block survive the prefilter.
+    #[inline(always)]
+    fn prefilter(&self, b: &PreBlock) -> [bool; LANES] {
+        let mut pass = [0u64; LANES];
+        for (pc, pm) in &self.pre {
+            let (mut d, mut n) = ([0u64; LANES], [0u64; LANES]);
+            for w in 0..PRE_WORDS {
+                for l in 0..LANES {
+                    let m = b.mask[w][l] & pm[w];
+                    d[l] += u64::from(((b.code[w][l] ^ pc[w]) & m).count_ones());
+                    n[l] += u64::from(m.count_ones());
+                }
+            }
+            for l in 0..LANES {
+                pass[l] |= u64::from(d[l] * FIXED <= self.threshold * n[l])
+                    | u64::from(n[l] < self.min_bits);
+            }
+        }
+        pass.map(|p| p != 0)
+    }
+}
+
+/// Shifts tried by the prefilter: every `step`-th from −s, always including +s.
+fn prefilter_shifts(s: i32, step: usize) -> impl Iterator<Item = i32> {
+    let step = step.max(1) as i32;
+    let last = if (2 * s) % step == 0 { None } else { Some(s) };
+    (-s..=s).step_by(step as usize).chain(last)
+}
+
+/// The prefilter subsample of `t` rotated by `shift` columns: column j of the
+/// result is column `j·PRE_STEP + shift` of `t`.
+fn subsample(t: &Template, shift: i32) -> PreProbe {
+    let (mut code, mut mask) = ([0u64; PRE_WORDS], [0u64; PRE_WORDS]);
+    let per_word = 64 / BITS_PER_COL;
+    for j in 0..PRE_COLS {
+        let c = (j as i32 * PRE_STEP as i32 + shift).rem_euclid(CODE_COLS as i32) as usize;
+        let col = |words: &[u64]| (words[c / per_word] >> ((c % per_word) * BITS_PER_COL)) & 0xffff;
+        code[j / per_word] |= col(&t.code) << ((j % per_word) * BITS_PER_COL);
+        mask[j / per_word] |= col(&t.mask) << ((j % per_word) * BITS_PER_COL);
+    }
+    (code, mask)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::CODE_BITS;
+
+    /// A random template whose columns drift slowly (each bit flips with
+    /// probability 1/5 from one column to the next), like real iris codes,
+    /// whose Gabor responses overlap across neighbouring columns.
+    /// `noise_of` = Some((base, pct)) instead flips `pct` % of `base`'s bits
+    /// (a stand-in for a second capture).
+    fn tpl(seed: u64, noise_of: Option<(&Template, u32)>) -> Template {
+        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut t = Template::empty();
+        for b in 0..CODE_BITS {
+            let r = next();
+            let valid = r % 100 >= 25;
+            let bit = match noise_of {
+                Some((base, pct)) => base.get(b).0 ^ ((r >> 8) % 100 < u64::from(pct)),
+                None if b < BITS_PER_COL => (r >> 8) & 1 == 1,
+                None => t.get(b - BITS_PER_COL).0 ^ ((r >> 8) % 5 == 0),
+            };
+            t.set(b, bit, valid);
+        }
+        t
+    }
+
+    #[test]
+    fn add_replace_remove_keep_ids_consistent() {
+        let mut g: Gallery<u32> = Gallery::new();
+        let ts: Vec<Template> = (0..20).map(|i| tpl(i + 1, None)).collect();
+        for (i, t) in ts.iter().enumerate() {
+            assert!(!g.insert(i as u32, t));
+        }
+        assert!(g.insert(3, &ts[3]));
+        assert_eq!(g.len(), 20);
+        assert!(g.remove(&5) && !g.remove(&5));
+        assert!(g.remove(&19) && g.remove(&0));
+        assert_eq!(g.len(), 17);
+        let p = SearchParams::default();
+        for i in 1..19u32 {
+            let hits = g.search(&ts[i as usize], &p);
+            if i == 5 {
+                assert!(hits.is_empty());
+            } else {
+                assert_eq!(hits.len(), 1, "id {i}");
+                assert_eq!((hits[0].id, hits[0].result.raw_distance), (i, 0.0));
+                assert_eq!(g.get(&i), Some(&ts[i as usize]));
+            }
+        }
+    }
+
+    #[test]
+    fn prefilter_loses_no_planted_match_and_prunes_impostors() {
+        let n = 3000u64;
+        let mut g: Gallery<u64> = Gallery::with_capacity(n as usize);
+        let enrolled: Vec<Template> = (0..n).map(|i| tpl(1000 + i, None)).collect();
+        for (i, t) in enrolled.iter().enumerate() {
+            g.insert(i as u64, t);
+        }
+        let p = SearchParams::default();
+        let mut planted_found = 0;
+        for (k, &i) in [7u64, 100, 555, 1234, 2999].iter().enumerate() {
+            // A noisy (20–30 % flipped) second capture, rotated by up to ±7 columns.
+            let probe = tpl(
+                77 + k as u64,
+                Some((&enrolled[i as usize], 20 + 2 * k as u32)),
+            )
+            .rotated(k as i32 * 3 - 6);
+            let (fast, st) = g.search_with_stats(&probe, &p, true);
+            let (slow, st_all) = g.search_with_stats(&probe, &p, false);
+            assert_eq!(fast, slow, "prefilter changed the result for planted {i}");
+            planted_found += usize::from(fast.first().is_some_and(|c| c.id == i));
+            assert_eq!(st_all.exact, n as usize);
+            assert!(
+                st.exact < n as usize / 4,
+                "prefilter kept {} of {n}",
+                st.exact
+            );
+        }
+        assert_eq!(planted_found, 5);
+    }
+
+    #[test]
+    fn subsample_takes_every_pre_step_th_column() {
+        let t = tpl(9, None);
+        let (c, m) = subsample(&t, 3);
+        for j in 0..PRE_COLS {
+            for k in 0..BITS_PER_COL {
+                let (cb, mb) = t.get(((j * PRE_STEP + 3) % CODE_COLS) * BITS_PER_COL + k);
+                let b = j * BITS_PER_COL + k;
+                assert_eq!(
+                    (
+                        (c[b / 64] >> (b % 64)) & 1 == 1,
+                        (m[b / 64] >> (b % 64)) & 1 == 1
+                    ),
+                    (cb, mb)
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! Stage 2 — limbus (outer iris boundary).
+//!
+//! Layout: [`LimbusParams`], [`locate_limbus`].
+//!
+//! Method: the integro-differential operator ([`crate::edge`]) looking for the
+//! strongest dark-to-bright circular edge (iris → sclera), constrained by the
+//! pupil: the centre lies within a few pixels of the pupil centre (the pupil
+//! is often slightly nasal) and the radius gives a pupil/iris ratio within
+//! [`LimbusParams::min_ratio`, `max_ratio`]. Only the lateral sectors are
+//! integrated (30° above to 45° below horizontal, both sides) because the
+//! eyelids usually cover the top and bottom of the limbus. The search runs
+//! coarse-to-fine: on a reduced, smoothed copy first, then ±2 px at full size.
+
+use serde::{Deserialize, Serialize};
+
+use crate::edge::{Arcs, EdgeSearch, SearchBox};
+use crate::error::IrisError;
+use crate::plane::{Circle, Plane};
+use crate::pupil::Pupil;
+
+/// Tunable parameters of the limbus search.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LimbusParams {
+    /// Smallest plausible pupil/iris radius ratio (very constricted pupil).
+    pub min_ratio: f32,
+    /// Largest plausible pupil/iris radius ratio (very dilated pupil).
+    pub max_ratio: f32,
+    /// Largest offset between pupil and iris centres, as a fraction of the
+    /// iris radius (the pupil sits slightly nasal and up, rarely by more
+    /// than 10 % of the iris radius).
+    pub max_offset_frac: f32,
+    /// Minimum edge strength (grey levels across two pixels) to accept.
+    pub min_edge: f32,
+}
+
+impl Default for LimbusParams {
+    fn default() -> Self {
+        LimbusParams {
+            min_ratio: 0.15,
+            max_ratio: 0.75,
+            max_offset_frac: 0.15,
+            min_edge: 4.0,
+        }
+    }
+}
+
+/// Find the iris outer boundary given the pupil.
+pub fn locate_limbus(img: &Plane, pupil: &Pupil, p: &LimbusParams) -> Result<Circle, IrisError> {
+    let pc = pupil.circle;
+    let short = img.width.min(img.height) as f32;
+    let long = img.width.max(img.height) as f32;
+    let r_min = (pc.r / p.max_ratio).max(pc.r + 6.0);
+    let r_max = (pc.r / p.min_ratio).min(0.6 * long);
+    if r_min >= r_max {
+        return Err(IrisError::NoEye(
+            "the pupil fills the picture; hold the scanner further away".into(),
+        ));
+    }
+    let half = (p.max_offset_frac * r_max).clamp(3.0, 0.1 * short);
+    // Reduce so the smallest candidate iris is ≈20 px in radius: enough to
+    // locate, cheap to search.
+    let f = (r_min / 20.0).floor().max(1.0) as usize;
+    let small = img.reduce(f).box_blur(1);
+    let sf = f as f32;
+    let sectors = [(-30.0, 45.0), (135.0, 210.0)];
+    let coarse_arcs = Arcs::sectors(&sectors, 96);
+    let es = EdgeSearch {
+        img: &small,
+        arcs: &coarse_arcs,
+        ignore_above: 250.0,
+    };
+    let b = SearchBox {
+        cx: (pc.x + 0.5) / sf - 0.5,
+        cy: (pc.y + 0.5) / sf - 0.5,
+        half: half / sf,
+        step: (half / sf / 6.0).max(1.0),
+        r_min: r_min / sf,
+        r_max: r_max / sf,
+        r_step: 1.0,
+        max_offset_per_r: p.max_offset_frac,
+    };
+    let (coarse, _) = es.best(&b).ok_or_else(no_limbus)?;
+    let fine_arcs = Arcs::sectors(&sectors, 192);
+    let smooth = img.box_blur(1);
+    let es = EdgeSearch {
+        img: &smooth,
+        arcs: &fine_arcs,
+        ignore_above: 250.0,
+    };
+    let c = Circle {
+        x: (coarse.x + 0.5) * sf - 0.5,
+        y: (coarse.y + 0.5) * sf - 0.5,
+        r: coarse.r * sf,
+    };
+    let b = SearchBox {
+        cx: c.x,
+        cy: c.y,
+        half: b.step * sf + 1.0,
+        step: 1.0,
+        r_min: (c.r - 2.0 * sf).max(r_min),
+        r_max: (c.r + 2.0 * sf).min(r_max),
+        r_step: 1.0,
+        max_offset_per_r: f32::INFINITY,
+    };
+    let (fine, strength) = es.best(&b).ok_or_else(no_limbus)?;
+    if strength < p.min_edge {
+        return Err(no_limbus());
+    }
+    Ok(fine)
+}
+
+fn no_limbus() -> IrisError {
+    IrisError::NoEye(
+        "the outer edge of the iris was not found; open the eye wider and centre it".into(),
+    )
+}

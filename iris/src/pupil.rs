@@ -1,0 +1,288 @@
+//! Stage 1 — pupil localisation.
+//!
+//! Layout: [`PupilParams`], [`Pupil`], [`locate_pupil`], then the coarse
+//! blob search helpers.
+//!
+//! Method: in near-infrared the pupil is the darkest large, round region. On a
+//! reduced copy of the image (≈160 px wide, which also averages out sensor
+//! noise) we threshold at a ladder of grey levels above the darkest pixels and
+//! keep, over all levels, the connected dark component that is best as a
+//! pupil: round (fills its bounding ellipse, aspect near 1), inside the image,
+//! of plausible size and much darker than the ring around it. Holes inside a
+//! component are filled first, so the specular highlight of the illuminator
+//! that usually sits inside the pupil does not break it up. The circle is then
+//! refined at full resolution with the integro-differential operator
+//! ([`crate::edge`]), ignoring highlight samples.
+
+use serde::{Deserialize, Serialize};
+
+use crate::edge::{Arcs, EdgeSearch, SearchBox};
+use crate::error::IrisError;
+use crate::plane::{Circle, Plane, percentile};
+
+/// Tunable parameters of the pupil search.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PupilParams {
+    /// Smallest pupil radius, as a fraction of the image's shorter side.
+    pub min_radius_frac: f32,
+    /// Largest pupil radius, as a fraction of the image's shorter side.
+    pub max_radius_frac: f32,
+    /// Width of the reduced image used for the coarse search, in px.
+    pub coarse_width: usize,
+    /// A pupil must be at least this many grey levels darker than its ring.
+    pub min_contrast: f32,
+}
+
+impl Default for PupilParams {
+    fn default() -> Self {
+        PupilParams {
+            min_radius_frac: 0.02,
+            max_radius_frac: 0.3,
+            coarse_width: 160,
+            min_contrast: 12.0,
+        }
+    }
+}
+
+/// The located pupil.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct Pupil {
+    pub circle: Circle,
+    /// Mean grey level inside the pupil (highlight excluded).
+    pub grey: f32,
+    /// Mean grey level of the ring just outside (mostly iris).
+    pub ring_grey: f32,
+}
+
+impl Pupil {
+    /// Grey level above which a sample near the pupil cannot be iris or pupil:
+    /// halfway from the iris level to white. Used to ignore highlights.
+    pub fn highlight_level(&self) -> f32 {
+        (self.ring_grey + 0.5 * (255.0 - self.ring_grey)).max(self.ring_grey + 20.0)
+    }
+}
+
+/// Find the pupil. Errors when nothing dark and round enough exists.
+pub fn locate_pupil(img: &Plane, p: &PupilParams) -> Result<Pupil, IrisError> {
+    let f = (img.width / p.coarse_width.max(16)).max(1);
+    let small = img.reduce(f);
+    let short = img.width.min(img.height) as f32;
+    let (r_min, r_max) = (
+        p.min_radius_frac * short / f as f32,
+        p.max_radius_frac * short / f as f32,
+    );
+    let blob = best_dark_blob(&small, r_min.max(2.0), r_max, p.min_contrast).ok_or_else(|| {
+        IrisError::NoEye(
+            "no dark round pupil was found; hold the scanner square to an open eye".into(),
+        )
+    })?;
+    // Back to full resolution: centre of the f×f block, radius scaled.
+    let coarse = Circle {
+        x: (blob.circle.x + 0.5) * f as f32,
+        y: (blob.circle.y + 0.5) * f as f32,
+        r: blob.circle.r * f as f32,
+    };
+    let mut pupil = Pupil {
+        circle: coarse,
+        ..blob
+    };
+    let arcs = Arcs::full(64);
+    let es = EdgeSearch {
+        img,
+        arcs: &arcs,
+        ignore_above: pupil.highlight_level(),
+    };
+    let r = coarse.r;
+    let b = SearchBox {
+        cx: coarse.x,
+        cy: coarse.y,
+        half: (0.15 * r).max(2.0) + f as f32,
+        step: (r / 40.0).max(1.0),
+        r_min: (0.75 * r).max(2.0),
+        r_max: 1.3 * r + f as f32,
+        r_step: (r / 60.0).max(0.5),
+        max_offset_per_r: f32::INFINITY,
+    };
+    if let Some((c, _)) = es.best(&b) {
+        pupil.circle = c;
+    }
+    Ok(pupil)
+}
+
+struct Component {
+    pixels: Vec<usize>,
+    /// Width of the image the pixel indices refer to.
+    width: usize,
+    x0: usize,
+    y0: usize,
+    x1: usize,
+    y1: usize,
+}
+
+/// Coarse search: the darkest, roundest blob over a ladder of thresholds.
+fn best_dark_blob(img: &Plane, r_min: f32, r_max: f32, min_contrast: f32) -> Option<Pupil> {
+    let lo = percentile(img.data.iter().copied(), 0.001);
+    let median = img.percentile(0.5);
+    let (a_min, a_max) = (
+        std::f32::consts::PI * r_min * r_min,
+        std::f32::consts::PI * r_max * r_max,
+    );
+    let mut best: Option<(Pupil, f32)> = None;
+    let mut seen = vec![false; img.data.len()];
+    let mut t = lo + 4.0;
+    while t < median.min(lo + 120.0) {
+        seen.iter_mut().for_each(|s| *s = false);
+        for start in 0..img.data.len() {
+            if seen[start] || img.data[start] >= t {
+                continue;
+            }
+            let comp = flood(img, start, t, &mut seen, a_max as usize * 2);
+            let Some(comp) = comp else { continue };
+            if let Some((cand, score)) = judge(img, &comp, a_min, a_max, min_contrast)
+                && best.as_ref().is_none_or(|(_, s)| score > *s)
+            {
+                best = Some((cand, score));
+            }
+        }
+        t += 5.0;
+    }
+    best.map(|(p, _)| p)
+}
+
+/// 4-connected flood fill of pixels darker than `t`. Returns `None` (but
+/// still marks the pixels) when the region grows beyond `cap` pixels.
+fn flood(img: &Plane, start: usize, t: f32, seen: &mut [bool], cap: usize) -> Option<Component> {
+    let w = img.width;
+    let mut stack = vec![start];
+    seen[start] = true;
+    let mut c = Component {
+        pixels: Vec::new(),
+        width: w,
+        x0: usize::MAX,
+        y0: usize::MAX,
+        x1: 0,
+        y1: 0,
+    };
+    while let Some(i) = stack.pop() {
+        let (x, y) = (i % w, i / w);
+        c.pixels.push(i);
+        (c.x0, c.y0, c.x1, c.y1) = (c.x0.min(x), c.y0.min(y), c.x1.max(x), c.y1.max(y));
+        let mut push = |j: usize| {
+            if !seen[j] && img.data[j] < t {
+                seen[j] = true;
+                stack.push(j);
+            }
+        };
+        if x > 0 {
+            push(i - 1);
+        }
+        if x + 1 < w {
+            push(i + 1);
+        }
+        if y > 0 {
+            push(i - w);
+        }
+        if y + 1 < img.height {
+            push(i + w);
+        }
+    }
+    (c.pixels.len() <= cap).then_some(c)
+}
+
+/// Score a component as a pupil candidate (higher is better).
+fn judge(
+    img: &Plane,
+    c: &Component,
+    a_min: f32,
+    a_max: f32,
+    min_contrast: f32,
+) -> Option<(Pupil, f32)> {
+    let (bw, bh) = (c.x1 - c.x0 + 1, c.y1 - c.y0 + 1);
+    if c.x0 == 0 || c.y0 == 0 || c.x1 + 1 >= img.width || c.y1 + 1 >= img.height {
+        return None; // touches the border: shadow or hair, not a pupil inside the eye
+    }
+    let filled = filled_area(c, bw, bh);
+    let a = filled as f32;
+    if a < a_min || a > a_max {
+        return None;
+    }
+    let aspect = bw.min(bh) as f32 / bw.max(bh) as f32;
+    let fill = a / (std::f32::consts::FRAC_PI_4 * (bw * bh) as f32);
+    if aspect < 0.6 || !(0.7..=1.25).contains(&fill) {
+        return None;
+    }
+    let n = c.pixels.len() as f32;
+    let sv: f32 = c.pixels.iter().map(|&i| img.data[i]).sum();
+    // Centre of the bounding box: robust to a highlight hole on one side.
+    let (cx, cy) = ((c.x0 + c.x1) as f32 * 0.5, (c.y0 + c.y1) as f32 * 0.5);
+    let r = (a / std::f32::consts::PI).sqrt();
+    let inner = sv / n;
+    let arcs = Arcs::full(32);
+    let (mut rs, mut rn) = (0.0f32, 0usize);
+    for k in [1.3f32, 1.5, 1.7] {
+        for &(co, si) in &arcs.dirs {
+            if let Some(v) = img.sample(cx + k * r * co, cy + k * r * si) {
+                rs += v;
+                rn += 1;
+            }
+        }
+    }
+    if rn < arcs.dirs.len() {
+        return None;
+    }
+    let ring = rs / rn as f32;
+    let contrast = ring - inner;
+    if contrast < min_contrast {
+        return None;
+    }
+    let roundness = aspect * (1.0 - 2.0 * (1.0 - fill).abs()).max(0.0);
+    let pupil = Pupil {
+        circle: Circle { x: cx, y: cy, r },
+        grey: inner,
+        ring_grey: ring,
+    };
+    // Michelson contrast favours the *darkest* round region over a larger
+    // merged blob whose ring happens to be brighter (sclera, skin).
+    let michelson = contrast / (ring + inner).max(1.0);
+    Some((pupil, michelson * roundness))
+}
+
+/// Area of the component with its interior holes (highlights) filled.
+fn filled_area(c: &Component, bw: usize, bh: usize) -> usize {
+    // Mark the component in its bounding box, flood the outside from the box
+    // border; whatever is neither component nor outside is a hole.
+    let mut grid = vec![0u8; bw * bh]; // 0 unknown, 1 component, 2 outside
+    for &i in &c.pixels {
+        let (x, y) = (i % c.width - c.x0, i / c.width - c.y0);
+        grid[y * bw + x] = 1;
+    }
+    let mut stack = Vec::new();
+    for x in 0..bw {
+        stack.push(x);
+        stack.push((bh - 1) * bw + x);
+    }
+    for y in 0..bh {
+        stack.push(y * bw);
+        stack.push(y * bw + bw - 1);
+    }
+    while let Some(i) = stack.pop() {
+        if grid[i] != 0 {
+            continue;
+        }
+        grid[i] = 2;
+        let (x, y) = (i % bw, i / bw);
+        if x > 0 {
+            stack.push(i - 1);
+        }
+        if x + 1 < bw {
+            stack.push(i + 1);
+        }
+        if y > 0 {
+            stack.push(i - bw);
+        }
+        if y + 1 < bh {
+            stack.push(i + bw);
+        }
+    }
+    grid.iter().filter(|&&g| g != 2).count()
+}

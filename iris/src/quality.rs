@@ -1,0 +1,297 @@
+//! Stage 6 — quality report in the spirit of ISO/IEC 29794-6, and a verdict.
+//!
+//! Layout: [`QualityParams`] (the acceptance limits), [`QualityReport`],
+//! [`Verdict`], [`assess`], then one helper per measure.
+//!
+//! Measures (all from the segmented eye):
+//! - usable iris area: % of the normalised band left by the noise mask;
+//! - iris–pupil and iris–sclera contrast: Michelson contrast of the median
+//!   grey levels, in % (ISO reports these to catch low-contrast captures,
+//!   e.g. visible-light photos of dark irises);
+//! - pupil/iris ratio (%): dilation; outside 15–70 % the texture is too
+//!   compressed or stretched;
+//! - pupil boundary circularity (%): 100 − relative spread of the edge radius
+//!   found along 32 rays (off-axis gaze makes the pupil an ellipse);
+//! - sharpness (0–100): the width of the pupil edge gives the blur σ; the
+//!   score is the fraction of the encoder's Gabor response that survives that
+//!   blur, exp(−2π²σ²/λ²), with λ the filter wavelength in image pixels at
+//!   mid-band. So "blurred" means "blurred at the scale the code uses";
+//! - grey-level spread: entropy of the image histogram, in bits (0–8);
+//! - iris diameter (px) and margin from the iris to the image edge (px).
+
+use serde::{Deserialize, Serialize};
+
+use crate::encode::EncodeParams;
+use crate::normalise::Polar;
+use crate::plane::{Circle, Plane, percentile};
+use crate::pupil::Pupil;
+
+/// Acceptance limits. A capture failing any of them gets a "retake" verdict.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct QualityParams {
+    pub min_usable_area: f32,
+    pub min_iris_diameter: f32,
+    pub min_sharpness: f32,
+    pub min_iris_pupil_contrast: f32,
+    pub min_iris_sclera_contrast: f32,
+    pub pupil_iris_ratio: (f32, f32),
+    pub min_circularity: f32,
+    pub min_grey_spread: f32,
+    /// Median iris grey level must lie in this range.
+    pub iris_grey: (f32, f32),
+    pub min_margin: f32,
+}
+
+impl Default for QualityParams {
+    fn default() -> Self {
+        QualityParams {
+            min_usable_area: 50.0,
+            min_iris_diameter: 100.0,
+            min_sharpness: 40.0,
+            min_iris_pupil_contrast: 10.0,
+            min_iris_sclera_contrast: 3.0,
+            pupil_iris_ratio: (15.0, 72.0),
+            min_circularity: 80.0,
+            min_grey_spread: 4.5,
+            iris_grey: (30.0, 215.0),
+            min_margin: 0.0,
+        }
+    }
+}
+
+/// The measured quality of one capture.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct QualityReport {
+    pub usable_iris_area: f32,
+    pub iris_pupil_contrast: f32,
+    pub iris_sclera_contrast: f32,
+    pub pupil_iris_ratio: f32,
+    pub pupil_circularity: f32,
+    pub sharpness: f32,
+    pub grey_level_spread: f32,
+    pub iris_diameter: f32,
+    pub margin: f32,
+    pub iris_grey: f32,
+    pub pupil: Circle,
+    pub iris: Circle,
+    pub verdict: Verdict,
+}
+
+/// Usable or not, with reasons in words for the person holding the scanner.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Verdict {
+    pub usable: bool,
+    pub reasons: Vec<String>,
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.usable {
+            write!(f, "usable")
+        } else {
+            write!(f, "retake: {}", self.reasons.join("; "))
+        }
+    }
+}
+
+/// Everything [`assess`] looks at.
+pub struct Inputs<'a> {
+    pub img: &'a Plane,
+    pub pupil: &'a Pupil,
+    pub iris: &'a Circle,
+    pub polar: &'a Polar,
+    pub usable: &'a [bool],
+    pub encoder: &'a EncodeParams,
+}
+
+/// Measure the capture and decide whether it is usable.
+pub fn assess(x: &Inputs, q: &QualityParams) -> QualityReport {
+    let (pc, ic) = (x.pupil.circle, *x.iris);
+    let usable_n = x.usable.iter().filter(|&&u| u).count();
+    let usable_iris_area = 100.0 * usable_n as f32 / x.usable.len().max(1) as f32;
+    let iris_grey = if usable_n > 0 {
+        percentile(
+            x.polar
+                .values
+                .iter()
+                .zip(x.usable)
+                .filter(|(_, u)| **u)
+                .map(|(v, _)| *v),
+            0.5,
+        )
+    } else {
+        percentile(x.polar.values.iter().copied(), 0.5)
+    };
+    let pupil_grey = ring_median(x.img, &pc, 0.0, 0.6, x.pupil.highlight_level());
+    let sclera_grey = ring_median(x.img, &ic, 1.12, 1.3, 256.0);
+    let michelson = |a: f32, b: f32| 100.0 * (a - b) / (a + b).max(1.0);
+    let (width, circularity) = pupil_edge(x.img, x.pupil);
+    // Encoder wavelength in image pixels at mid-band.
+    let r_mid = 0.5 * (pc.r + ic.r);
+    let lambda = std::f32::consts::TAU * r_mid * x.encoder.wavelength / x.polar.cols as f32;
+    let sigma = width / 2.5;
+    let sharpness =
+        100.0 * (-2.0 * std::f32::consts::PI.powi(2) * sigma * sigma / (lambda * lambda)).exp();
+    let margin = [
+        ic.x - ic.r,
+        ic.y - ic.r,
+        x.img.width as f32 - 1.0 - ic.x - ic.r,
+        x.img.height as f32 - 1.0 - ic.y - ic.r,
+    ]
+    .into_iter()
+    .fold(f32::INFINITY, f32::min);
+    let mut r = QualityReport {
+        usable_iris_area,
+        iris_pupil_contrast: michelson(iris_grey, pupil_grey),
+        iris_sclera_contrast: michelson(sclera_grey, iris_grey),
+        pupil_iris_ratio: 100.0 * pc.r / ic.r.max(1.0),
+        pupil_circularity: circularity,
+        sharpness,
+        grey_level_spread: entropy_bits(x.img),
+        iris_diameter: 2.0 * ic.r,
+        margin,
+        iris_grey,
+        pupil: pc,
+        iris: ic,
+        verdict: Verdict {
+            usable: true,
+            reasons: Vec::new(),
+        },
+    };
+    r.verdict = verdict(&r, q);
+    r
+}
+
+/// Apply the limits to a report.
+pub fn verdict(r: &QualityReport, q: &QualityParams) -> Verdict {
+    let mut reasons = Vec::new();
+    let mut why = |bad: bool, s: &str| {
+        if bad {
+            reasons.push(s.to_string());
+        }
+    };
+    why(r.iris_grey < q.iris_grey.0, "too dark");
+    why(r.iris_grey > q.iris_grey.1, "too bright");
+    why(
+        r.grey_level_spread < q.min_grey_spread,
+        "too little contrast in the picture, check the light",
+    );
+    why(
+        r.iris_diameter < q.min_iris_diameter,
+        "iris too small, move the scanner closer",
+    );
+    why(
+        r.margin < q.min_margin,
+        "eye not fully in the picture, centre the eye",
+    );
+    why(r.sharpness < q.min_sharpness, "blurred");
+    why(
+        r.usable_iris_area < q.min_usable_area,
+        "eye not open enough",
+    );
+    why(
+        r.iris_pupil_contrast < q.min_iris_pupil_contrast,
+        "pupil hard to tell from iris (use the infrared scanner)",
+    );
+    why(
+        r.iris_sclera_contrast < q.min_iris_sclera_contrast,
+        "iris edge unclear",
+    );
+    why(
+        r.pupil_iris_ratio < q.pupil_iris_ratio.0,
+        "pupil too small (too much light)",
+    );
+    why(
+        r.pupil_iris_ratio > q.pupil_iris_ratio.1,
+        "pupil too large (too dark or dilated)",
+    );
+    why(
+        r.pupil_circularity < q.min_circularity,
+        "pupil not round, ask the child to look straight at the scanner",
+    );
+    Verdict {
+        usable: reasons.is_empty(),
+        reasons,
+    }
+}
+
+/// Median grey level between radii `a·r` and `b·r`, ignoring samples ≥ `cap`.
+fn ring_median(img: &Plane, c: &Circle, a: f32, b: f32, cap: f32) -> f32 {
+    let mut v = Vec::new();
+    for k in 0..8 {
+        let rr = c.r * (a + (b - a) * (k as f32 + 0.5) / 8.0);
+        for t in 0..64 {
+            let th = std::f32::consts::TAU * t as f32 / 64.0;
+            if let Some(s) = img.sample(c.x + rr * th.cos(), c.y + rr * th.sin())
+                && s < cap
+            {
+                v.push(s);
+            }
+        }
+    }
+    percentile(v.into_iter(), 0.5)
+}
+
+/// Median pupil edge width (px) and circularity (%) from 32 radial profiles.
+fn pupil_edge(img: &Plane, pupil: &Pupil) -> (f32, f32) {
+    let c = pupil.circle;
+    let cap = pupil.highlight_level();
+    let step = 0.5f32;
+    let n = ((0.8 * c.r) / step).ceil() as usize + 1; // 0.6 r .. 1.4 r
+    let (mut widths, mut radii) = (Vec::new(), Vec::new());
+    'ray: for t in 0..32 {
+        let mut prof = vec![0.0f32; n];
+        for (i, p) in prof.iter_mut().enumerate() {
+            let r = 0.6 * c.r + i as f32 * step;
+            let mut s = 0.0;
+            for d in [-1.0f32, 0.0, 1.0] {
+                let th = std::f32::consts::TAU * (t as f32 + d * 0.15) / 32.0;
+                match img.sample(c.x + r * th.cos(), c.y + r * th.sin()) {
+                    Some(v) if v < cap => s += v / 3.0,
+                    _ => continue 'ray,
+                }
+            }
+            *p = s;
+        }
+        let q = n / 5;
+        let inner = prof[..q].iter().sum::<f32>() / q as f32;
+        let outer = prof[n - q..].iter().sum::<f32>() / q as f32;
+        let (mut g_max, mut at) = (0.0f32, 0usize);
+        for i in 1..n - 1 {
+            let g = (prof[i + 1] - prof[i - 1]) / (2.0 * step);
+            if g > g_max {
+                (g_max, at) = (g, i);
+            }
+        }
+        if g_max > 0.0 && outer - inner > 5.0 {
+            widths.push(((outer - inner) / g_max).max(1.0));
+            radii.push(0.6 * c.r + at as f32 * step);
+        }
+    }
+    if widths.len() < 8 {
+        return (f32::INFINITY, 0.0); // no measurable edge: treat as blurred
+    }
+    let width = percentile_f(&mut widths, 0.5);
+    let mean = radii.iter().sum::<f32>() / radii.len() as f32;
+    let sd = (radii.iter().map(|r| (r - mean).powi(2)).sum::<f32>() / radii.len() as f32).sqrt();
+    (width, (100.0 * (1.0 - sd / c.r.max(1.0))).clamp(0.0, 100.0))
+}
+
+fn percentile_f(v: &mut [f32], p: f32) -> f32 {
+    let k = ((v.len() as f32 * p) as usize).min(v.len() - 1);
+    *v.select_nth_unstable_by(k, f32::total_cmp).1
+}
+
+/// Shannon entropy of the grey-level histogram, in bits.
+fn entropy_bits(img: &Plane) -> f32 {
+    let mut hist = [0u32; 256];
+    for &v in &img.data {
+        hist[v.clamp(0.0, 255.0) as usize] += 1;
+    }
+    let n = img.data.len().max(1) as f32;
+    hist.iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| c as f32 / n)
+        .map(|p| -p * p.log2())
+        .sum()
+}

@@ -1,0 +1,104 @@
+//! End-to-end tests of the pipeline on synthetic captures: segmentation
+//! against ground truth, genuine vs impostor distances, and bad input.
+
+use iris::synth::{Identity, Resolution, render};
+use iris::{Config, IrisError, analyse_image, compare};
+
+const SEED: u64 = 20_240_601;
+
+#[test]
+fn segmentation_recovers_ground_truth_circles() {
+    let cfg = Config::default();
+    for (id, res) in [
+        (1, Resolution::Small),
+        (2, Resolution::Small),
+        (3, Resolution::Large),
+        (4, Resolution::Small),
+    ] {
+        let ident = Identity::new(SEED, id);
+        let (img, truth) = render(&ident, SEED, id, 0, res);
+        let cap = analyse_image(&img, &cfg).unwrap_or_else(|e| panic!("identity {id}: {e}"));
+        let (p, i) = (cap.quality.pupil, cap.quality.iris);
+        let tol = 0.06 * truth.iris.r;
+        assert!(
+            (p.x - truth.pupil.x).abs() < tol && (p.y - truth.pupil.y).abs() < tol,
+            "{id}: pupil {p:?} vs {:?}",
+            truth.pupil
+        );
+        assert!(
+            (p.r - truth.pupil.r).abs() < tol,
+            "{id}: pupil {p:?} vs {:?}",
+            truth.pupil
+        );
+        assert!(
+            (i.x - truth.iris.x).abs() < tol && (i.y - truth.iris.y).abs() < tol,
+            "{id}: iris {i:?} vs {:?}",
+            truth.iris
+        );
+        assert!(
+            (i.r - truth.iris.r).abs() < tol,
+            "{id}: iris {i:?} vs {:?}",
+            truth.iris
+        );
+    }
+}
+
+#[test]
+fn genuine_pairs_match_and_impostors_do_not() {
+    let cfg = Config::default();
+    let mut templates = Vec::new();
+    for id in 10..14u64 {
+        let ident = Identity::new(SEED, id);
+        for c in 0..2 {
+            let res = if c == 0 {
+                Resolution::Small
+            } else {
+                Resolution::Large
+            };
+            let (img, truth) = render(&ident, SEED, id, c, res);
+            let cap = analyse_image(&img, &cfg).unwrap();
+            templates.push((id, truth.rotation_deg, cap.template));
+        }
+    }
+    for (a, (ia, ra, ta)) in templates.iter().enumerate() {
+        for (ib, rb, tb) in &templates[a + 1..] {
+            let m = compare(ta, tb, &cfg.matcher);
+            if ia == ib {
+                assert!(m.is_match, "genuine {ia}: {m:?}");
+                // The best shift recovers the relative eye rotation.
+                // (probe column c + shift shows what reference column c shows).
+                assert!(
+                    (m.shift_degrees - (ra - rb)).abs() < 6.0,
+                    "{ia}: shift {} vs {}",
+                    m.shift_degrees,
+                    ra - rb
+                );
+            } else {
+                assert!(!m.is_match && m.distance > 0.4, "impostor {ia}/{ib}: {m:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_images_are_clear_errors() {
+    let cfg = Config::default();
+    let flat = |v: u8| image::GrayImage::from_pixel(320, 240, image::Luma([v]));
+    for (name, img) in [
+        ("black", flat(0)),
+        ("white", flat(255)),
+        ("grey", flat(128)),
+    ] {
+        let e = analyse_image(&img, &cfg).unwrap_err();
+        assert!(matches!(e, IrisError::NoEye(_)), "{name}: {e}");
+    }
+    let mut x = 12345u32;
+    let noise = image::GrayImage::from_fn(320, 240, |_, _| {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        image::Luma([(x >> 24) as u8])
+    });
+    match analyse_image(&noise, &cfg) {
+        Err(_) => {}
+        Ok(c) => assert!(!c.usable(), "noise judged usable: {:?}", c.quality),
+    }
+}

@@ -19,15 +19,28 @@ async fn admin_logs_in_and_sees_itself(db: TestDb) {
     let response = app.login_response("Admin", common::ADMIN_PASSWORD).await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["user"]["username"], "admin", "usernames are case-insensitive");
+    assert_eq!(
+        body["user"]["username"], "admin",
+        "usernames are case-insensitive"
+    );
     assert_eq!(body["user"]["role"], "national_admin");
     let token = body["token"].as_str().unwrap();
     assert!(token.len() >= 40, "token is long and random");
-    let me: Value = app.get(token, "/api/v1/auth/me").await.json().await.unwrap();
+    let me: Value = app
+        .get(token, "/api/v1/auth/me")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["username"], "admin");
     assert!(me.get("password_hash").is_none());
 
-    let no_token = app.client.get(app.url("/api/v1/auth/me")).send().await.unwrap();
+    let no_token = app
+        .client
+        .get(app.url("/api/v1/auth/me"))
+        .send()
+        .await
+        .unwrap();
     problem(no_token, 401).await;
     problem(app.get("forged-token", "/api/v1/auth/me").await, 401).await;
 }
@@ -39,11 +52,22 @@ async fn wrong_password_is_401_then_429(db: TestDb) {
         assert_eq!(p["type"], "/problems/unauthorized");
     }
     let throttled = app.login_response("admin", "wrong password").await;
-    let retry_after: u64 = throttled.headers()["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!(retry_after > 0 && retry_after <= 15 * 60, "Retry-After {retry_after}");
+    let retry_after: u64 = throttled.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        retry_after > 0 && retry_after <= 15 * 60,
+        "Retry-After {retry_after}"
+    );
     problem(throttled, 429).await;
     // While throttled even the right password is refused: guessing gains nothing.
-    problem(app.login_response("admin", common::ADMIN_PASSWORD).await, 429).await;
+    problem(
+        app.login_response("admin", common::ADMIN_PASSWORD).await,
+        429,
+    )
+    .await;
 }
 
 async fn unknown_user_is_throttled_too(db: TestDb) {
@@ -53,10 +77,19 @@ async fn unknown_user_is_throttled_too(db: TestDb) {
     })
     .await;
     for i in 0..4 {
-        problem(app.login_response(&format!("nobody{i}"), "whatever password").await, 401).await;
+        problem(
+            app.login_response(&format!("nobody{i}"), "whatever password")
+                .await,
+            401,
+        )
+        .await;
     }
     // The address is now throttled, whatever username it tries.
-    problem(app.login_response("admin", common::ADMIN_PASSWORD).await, 429).await;
+    problem(
+        app.login_response("admin", common::ADMIN_PASSWORD).await,
+        429,
+    )
+    .await;
 }
 
 async fn logout_revokes_the_token(db: TestDb) {
@@ -66,15 +99,23 @@ async fn logout_revokes_the_token(db: TestDb) {
     let response = app.post(&token, "/api/v1/auth/logout", &json!({})).await;
     assert_eq!(response.status(), 204);
     problem(app.get(&token, "/api/v1/auth/me").await, 401).await;
-    assert_eq!(app.get(&other, "/api/v1/auth/me").await.status(), 200, "other sessions live on");
+    assert_eq!(
+        app.get(&other, "/api/v1/auth/me").await.status(),
+        200,
+        "other sessions live on"
+    );
 }
 
 async fn disabled_user_cannot_log_in_and_loses_sessions(db: TestDb) {
     let app = TestApp::start(db).await;
-    let (id, password) = app.add_user("worker1", "outreach_worker", Some("IR-23"), None).await;
+    let (id, password) = app
+        .add_user("worker1", "outreach_worker", Some("IR-23"), None)
+        .await;
     let worker = app.login("worker1", &password).await;
     let admin = app.admin_token().await;
-    let response = app.post(&admin, &format!("/api/v1/users/{id}/disable"), &json!({})).await;
+    let response = app
+        .post(&admin, &format!("/api/v1/users/{id}/disable"), &json!({}))
+        .await;
     assert_eq!(response.status(), 204);
     problem(app.get(&worker, "/api/v1/auth/me").await, 401).await;
     problem(app.login_response("worker1", &password).await, 401).await;

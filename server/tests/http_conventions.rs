@@ -6,7 +6,12 @@ mod common;
 use common::{TestApp, TestDb, problem};
 use serde_json::Value;
 
-async fn post_raw(app: &TestApp, path: &str, content_type: &str, body: Vec<u8>) -> reqwest::Response {
+async fn post_raw(
+    app: &TestApp,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
     app.client
         .post(app.url(path))
         .header("content-type", content_type)
@@ -20,15 +25,37 @@ async fn post_raw(app: &TestApp, path: &str, content_type: &str, body: Vec<u8>) 
 async fn bad_bodies_get_clear_problems() {
     let app = TestApp::start_with(TestDb::sqlite().await, |c| c.body_limit_bytes = 4096).await;
     let login = "/api/v1/auth/login";
-    let p = problem(post_raw(&app, login, "application/json", b"{\"username\":".to_vec()).await, 400).await;
+    let p = problem(
+        post_raw(&app, login, "application/json", b"{\"username\":".to_vec()).await,
+        400,
+    )
+    .await;
     assert_eq!(p["type"], "/problems/bad-request");
     let unknown = br#"{"username":"a","password":"b","remember":true}"#.to_vec();
-    let p = problem(post_raw(&app, login, "application/json", unknown).await, 422).await;
-    assert!(p["errors"]["remember"].is_array(), "names the unknown field: {p}");
+    let p = problem(
+        post_raw(&app, login, "application/json", unknown).await,
+        422,
+    )
+    .await;
+    assert!(
+        p["errors"]["remember"].is_array(),
+        "names the unknown field: {p}"
+    );
     let missing = br#"{"username":"a"}"#.to_vec();
-    let p = problem(post_raw(&app, login, "application/json", missing).await, 422).await;
-    assert!(p["errors"]["password"].is_array(), "names the missing field: {p}");
-    let p = problem(post_raw(&app, login, "text/plain", b"{}".to_vec()).await, 415).await;
+    let p = problem(
+        post_raw(&app, login, "application/json", missing).await,
+        422,
+    )
+    .await;
+    assert!(
+        p["errors"]["password"].is_array(),
+        "names the missing field: {p}"
+    );
+    let p = problem(
+        post_raw(&app, login, "text/plain", b"{}".to_vec()).await,
+        415,
+    )
+    .await;
     assert!(p["detail"].as_str().unwrap().contains("application/json"));
     // Error bodies must stay readable when the client accepts compression.
     let compressed = app
@@ -53,9 +80,19 @@ async fn bad_bodies_get_clear_problems() {
 #[tokio::test]
 async fn unknown_paths_and_methods_are_problems() {
     let app = TestApp::start(TestDb::sqlite().await).await;
-    let response = app.client.get(app.url("/api/v1/no-such-thing")).send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url("/api/v1/no-such-thing"))
+        .send()
+        .await
+        .unwrap();
     problem(response, 404).await;
-    let response = app.client.get(app.url("/api/v1/auth/login")).send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url("/api/v1/auth/login"))
+        .send()
+        .await
+        .unwrap();
     problem(response, 405).await;
 }
 
@@ -70,19 +107,39 @@ async fn request_ids_are_echoed_and_generated() {
         .await
         .unwrap();
     assert_eq!(response.headers()["x-request-id"], "field-phone-42");
-    let response = app.client.get(app.url("/api/v1/nope")).send().await.unwrap();
-    let id = response.headers()["x-request-id"].to_str().unwrap().to_string();
+    let response = app
+        .client
+        .get(app.url("/api/v1/nope"))
+        .send()
+        .await
+        .unwrap();
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert_eq!(id.len(), 36, "a UUID is generated");
     let p = problem(response, 404).await;
-    assert_eq!(p["request_id"], id.as_str(), "the problem quotes the same id");
+    assert_eq!(
+        p["request_id"],
+        id.as_str(),
+        "the problem quotes the same id"
+    );
 }
 
 #[tokio::test]
 async fn security_headers_are_set() {
     let app = TestApp::start(TestDb::sqlite().await).await;
-    let response = app.client.get(app.url("/api/v1/health")).send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url("/api/v1/health"))
+        .send()
+        .await
+        .unwrap();
     let h = response.headers();
-    assert_eq!(h["cache-control"], "no-store", "API answers are never cached");
+    assert_eq!(
+        h["cache-control"], "no-store",
+        "API answers are never cached"
+    );
     let csp = h["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'self'"));
     assert_eq!(h["x-content-type-options"], "nosniff");
@@ -103,21 +160,52 @@ async fn cors_allows_configured_origins_only() {
             .send()
     };
     let allowed = ask("https://partner.example").await.unwrap();
-    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://partner.example");
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://partner.example"
+    );
     let denied = ask("https://evil.example").await.unwrap();
-    assert!(denied.headers().get("access-control-allow-origin").is_none());
+    assert!(
+        denied
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 }
 
 #[tokio::test]
 async fn health_ready_and_metrics() {
     let app = TestApp::start(TestDb::sqlite().await).await;
-    let health: Value = app.client.get(app.url("/api/v1/health")).send().await.unwrap().json().await.unwrap();
+    let health: Value = app
+        .client
+        .get(app.url("/api/v1/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(health["status"], "ok");
-    let ready = app.client.get(app.url("/api/v1/ready")).send().await.unwrap();
+    let ready = app
+        .client
+        .get(app.url("/api/v1/ready"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status(), 200);
-    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
-        metrics.contains(r#"kudakyar_http_requests_total{method="GET",route="/api/v1/health",status="200"} 1"#),
+        metrics.contains(
+            r#"kudakyar_http_requests_total{method="GET",route="/api/v1/health",status="200"} 1"#
+        ),
         "{metrics}"
     );
     assert!(metrics.contains("kudakyar_http_request_duration_seconds_bucket"));
@@ -128,7 +216,12 @@ async fn health_ready_and_metrics() {
 async fn not_ready_when_the_database_is_gone() {
     let app = TestApp::start(TestDb::sqlite().await).await;
     app.state.db.close().await;
-    let ready = app.client.get(app.url("/api/v1/ready")).send().await.unwrap();
+    let ready = app
+        .client
+        .get(app.url("/api/v1/ready"))
+        .send()
+        .await
+        .unwrap();
     problem(ready, 503).await;
 }
 
@@ -136,20 +229,51 @@ async fn not_ready_when_the_database_is_gone() {
 async fn serves_the_pwa_with_the_right_caching() {
     let db = TestDb::sqlite().await;
     let web = tempfile::tempdir().unwrap();
-    std::fs::write(web.path().join("index.html"), "<!doctype html><title>کودک‌یار</title>").unwrap();
+    std::fs::write(
+        web.path().join("index.html"),
+        "<!doctype html><title>کودک‌یار</title>",
+    )
+    .unwrap();
     std::fs::write(web.path().join("app-0123456789abcdef.css"), "body{}").unwrap();
     let dir = web.path().to_path_buf();
     let app = TestApp::start_with(db, move |c| c.web_dir = Some(dir)).await;
     let index = app.client.get(app.url("/")).send().await.unwrap();
     assert_eq!(index.headers()["cache-control"], "no-cache");
     assert!(index.text().await.unwrap().contains("کودک‌یار"));
-    let css = app.client.get(app.url("/app-0123456789abcdef.css")).send().await.unwrap();
-    assert_eq!(css.headers()["cache-control"], "public, max-age=31536000, immutable");
-    let gone = app.client.get(app.url("/app-fedcba9876543210.css")).send().await.unwrap();
+    let css = app
+        .client
+        .get(app.url("/app-0123456789abcdef.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        css.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let gone = app
+        .client
+        .get(app.url("/app-fedcba9876543210.css"))
+        .send()
+        .await
+        .unwrap();
     problem(gone, 404).await;
-    let deep = app.client.get(app.url("/children/123")).send().await.unwrap();
-    assert_eq!(deep.status(), 200, "unknown app paths fall back to index.html");
+    let deep = app
+        .client
+        .get(app.url("/children/123"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        deep.status(),
+        200,
+        "unknown app paths fall back to index.html"
+    );
     assert!(deep.text().await.unwrap().contains("<title>"));
-    let api = app.client.get(app.url("/api/v2/children")).send().await.unwrap();
+    let api = app
+        .client
+        .get(app.url("/api/v2/children"))
+        .send()
+        .await
+        .unwrap();
     problem(api, 404).await;
 }

@@ -26,7 +26,10 @@ fn is_openapi_3_1_with_every_endpoint() {
         ("/api/v1/users/{id}/disable", "post"),
         ("/api/v1/audit", "get"),
     ] {
-        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} documented");
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} documented"
+        );
     }
     assert!(spec["components"]["securitySchemes"]["bearer"].is_object());
     // Every $ref points at a schema that exists.
@@ -40,7 +43,8 @@ fn is_openapi_3_1_with_every_endpoint() {
 
 #[test]
 fn matches_the_snapshot() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/openapi.json");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/openapi.json");
     let current = serde_json::to_string_pretty(&spec()).unwrap() + "\n";
     if std::env::var("UPDATE_SNAPSHOTS").is_ok() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -25,14 +25,25 @@ async fn migrations_are_idempotent_and_ready(t: TestDb) {
 
 async fn audit_log_is_append_only(t: TestDb) {
     let meta = RequestMeta::default();
-    audit::record(t.db.pool(), &Who::system(), &meta, Event::new("test.event", "test", Some("1")))
+    audit::record(
+        t.db.pool(),
+        &Who::system(),
+        &meta,
+        Event::new("test.event", "test", Some("1")),
+    )
+    .await
+    .unwrap();
+    let update = sqlx::query("UPDATE audit_log SET action = 'forged'")
+        .execute(t.db.pool())
+        .await;
+    assert!(update.is_err(), "UPDATE must be refused");
+    let delete = sqlx::query("DELETE FROM audit_log")
+        .execute(t.db.pool())
+        .await;
+    assert!(delete.is_err(), "DELETE must be refused");
+    let entries = audit::list(&t.db, &audit::Filter::default(), 10)
         .await
         .unwrap();
-    let update = sqlx::query("UPDATE audit_log SET action = 'forged'").execute(t.db.pool()).await;
-    assert!(update.is_err(), "UPDATE must be refused");
-    let delete = sqlx::query("DELETE FROM audit_log").execute(t.db.pool()).await;
-    assert!(delete.is_err(), "DELETE must be refused");
-    let entries = audit::list(&t.db, &audit::Filter::default(), 10).await.unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].action, "test.event");
 }
@@ -40,15 +51,28 @@ async fn audit_log_is_append_only(t: TestDb) {
 async fn throttle_counts_within_a_window(t: TestDb) {
     let limits = [Limit::user("sara", 2)];
     let window = 60_000;
-    assert_eq!(throttle::blocked_for(&t.db, &limits, window).await.unwrap(), None);
-    throttle::record_failure(&t.db, &limits, window).await.unwrap();
-    assert_eq!(throttle::blocked_for(&t.db, &limits, window).await.unwrap(), None);
-    throttle::record_failure(&t.db, &limits, window).await.unwrap();
+    assert_eq!(
+        throttle::blocked_for(&t.db, &limits, window).await.unwrap(),
+        None
+    );
+    throttle::record_failure(&t.db, &limits, window)
+        .await
+        .unwrap();
+    assert_eq!(
+        throttle::blocked_for(&t.db, &limits, window).await.unwrap(),
+        None
+    );
+    throttle::record_failure(&t.db, &limits, window)
+        .await
+        .unwrap();
     let wait = throttle::blocked_for(&t.db, &limits, window).await.unwrap();
     assert!(matches!(wait, Some(s) if (1..=60).contains(&s)), "{wait:?}");
     // A window of zero length has always ended: the next failure starts afresh.
     throttle::record_failure(&t.db, &limits, 0).await.unwrap();
-    assert_eq!(throttle::blocked_for(&t.db, &limits, window).await.unwrap(), None);
+    assert_eq!(
+        throttle::blocked_for(&t.db, &limits, window).await.unwrap(),
+        None
+    );
     throttle::clear(&t.db, &limits[0]).await.unwrap();
 }
 
@@ -61,17 +85,26 @@ async fn expired_sessions_are_refused(t: TestDb) {
         province: Some("IR-01".into()),
         county: None,
     };
-    let user = users::create(&t.db, new, &Who::system(), &RequestMeta::default()).await.unwrap();
-    let (live, _) = session::create(&t.db, &user.id, 60_000, None).await.unwrap();
+    let user = users::create(&t.db, new, &Who::system(), &RequestMeta::default())
+        .await
+        .unwrap();
+    let (live, _) = session::create(&t.db, &user.id, 60_000, None)
+        .await
+        .unwrap();
     let (expired, _) = session::create(&t.db, &user.id, -1, None).await.unwrap();
-    let actor = session::lookup(&t.db, &live).await.unwrap().expect("live session");
+    let actor = session::lookup(&t.db, &live)
+        .await
+        .unwrap()
+        .expect("live session");
     assert_eq!(actor.role, Role::OutreachWorker);
     assert_eq!(actor.scope.province(), Some("IR-01"));
     assert!(session::lookup(&t.db, &expired).await.unwrap().is_none());
 }
 
 async fn first_admin_is_created_once(t: TestDb) {
-    let written = users::bootstrap_admin(&t.db, t.dir.path(), None).await.unwrap();
+    let written = users::bootstrap_admin(&t.db, t.dir.path(), None)
+        .await
+        .unwrap();
     let path = written.expect("a password file on first start");
     let password = std::fs::read_to_string(&path).unwrap();
     assert_eq!(password.trim().len(), 20);
@@ -81,7 +114,18 @@ async fn first_admin_is_created_once(t: TestDb) {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
     }
-    let stored = users::store::find_by_username(&t.db, "admin").await.unwrap().unwrap();
-    assert!(kudakyar::auth::password::verify(&stored.password_hash, password.trim()));
-    assert_eq!(users::bootstrap_admin(&t.db, t.dir.path(), None).await.unwrap(), None);
+    let stored = users::store::find_by_username(&t.db, "admin")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(kudakyar::auth::password::verify(
+        &stored.password_hash,
+        password.trim()
+    ));
+    assert_eq!(
+        users::bootstrap_admin(&t.db, t.dir.path(), None)
+            .await
+            .unwrap(),
+        None
+    );
 }

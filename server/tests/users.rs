@@ -14,7 +14,12 @@ on_both_backends!(
     lists_paginate_with_cursors,
 );
 
-const ROLES: [&str; 4] = ["national_admin", "provincial_staff", "supervisor", "outreach_worker"];
+const ROLES: [&str; 4] = [
+    "national_admin",
+    "provincial_staff",
+    "supervisor",
+    "outreach_worker",
+];
 
 /// Logs in one user per role; all but the admin in IR-23 (Tehran).
 async fn tokens(app: &TestApp) -> Vec<(&'static str, String)> {
@@ -64,11 +69,16 @@ async fn access_matrix(db: TestDb) {
         }
     }
     // Disabling: outside the scope looks like absence (404), not a hint.
-    let disables: [(&str, [u16; 4]); 2] = [("IR-23", [204, 204, 403, 403]), ("IR-08", [204, 404, 403, 403])];
+    let disables: [(&str, [u16; 4]); 2] = [
+        ("IR-23", [204, 204, 403, 403]),
+        ("IR-08", [204, 404, 403, 403]),
+    ];
     for (province, expected) in disables {
         for ((caller, token), want) in callers.iter().zip(expected) {
             let name = format!("target{}{}", &province[3..], caller.len());
-            let (id, _) = app.add_user(&name, "outreach_worker", Some(province), None).await;
+            let (id, _) = app
+                .add_user(&name, "outreach_worker", Some(province), None)
+                .await;
             let got = app
                 .post(token, &format!("/api/v1/users/{id}/disable"), &json!({}))
                 .await
@@ -86,11 +96,16 @@ async fn access_matrix(db: TestDb) {
 
 async fn provincial_staff_sees_only_their_province(db: TestDb) {
     let app = TestApp::start(db).await;
-    app.add_user("w23", "outreach_worker", Some("IR-23"), Some("2301")).await;
+    app.add_user("w23", "outreach_worker", Some("IR-23"), Some("2301"))
+        .await;
     app.add_user("s23", "supervisor", Some("IR-23"), None).await;
-    app.add_user("w08", "outreach_worker", Some("IR-08"), None).await;
-    app.add_user("p23b", "provincial_staff", Some("IR-23"), None).await;
-    let (_, password) = app.add_user("p23", "provincial_staff", Some("IR-23"), None).await;
+    app.add_user("w08", "outreach_worker", Some("IR-08"), None)
+        .await;
+    app.add_user("p23b", "provincial_staff", Some("IR-23"), None)
+        .await;
+    let (_, password) = app
+        .add_user("p23", "provincial_staff", Some("IR-23"), None)
+        .await;
     let staff = app.login("p23", &password).await;
     let page: Value = app.get(&staff, "/api/v1/users").await.json().await.unwrap();
     let names: Vec<&str> = page["items"]
@@ -99,7 +114,11 @@ async fn provincial_staff_sees_only_their_province(db: TestDb) {
         .iter()
         .map(|u| u["username"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["s23", "w23"], "own province's workers and supervisors only");
+    assert_eq!(
+        names,
+        ["s23", "w23"],
+        "own province's workers and supervisors only"
+    );
     let denied = problem(app.get(&staff, "/api/v1/users?province=IR-08").await, 403).await;
     assert_eq!(denied["type"], "/problems/forbidden");
 }
@@ -107,9 +126,21 @@ async fn provincial_staff_sees_only_their_province(db: TestDb) {
 async fn usernames_are_unique(db: TestDb) {
     let app = TestApp::start(db).await;
     let admin = app.admin_token().await;
-    let first = app.post(&admin, "/api/v1/users", &new_user("sara", "supervisor", "IR-23")).await;
+    let first = app
+        .post(
+            &admin,
+            "/api/v1/users",
+            &new_user("sara", "supervisor", "IR-23"),
+        )
+        .await;
     assert_eq!(first.status(), 201);
-    let again = app.post(&admin, "/api/v1/users", &new_user("Sara", "supervisor", "IR-23")).await;
+    let again = app
+        .post(
+            &admin,
+            "/api/v1/users",
+            &new_user("Sara", "supervisor", "IR-23"),
+        )
+        .await;
     let p = problem(again, 422).await;
     assert!(p["errors"]["username"].is_array(), "{p}");
 }
@@ -119,7 +150,12 @@ async fn invalid_users_name_every_field(db: TestDb) {
     let admin = app.admin_token().await;
     let body = json!({"username": "x", "password": "short", "role": "supervisor", "province": "IR-99", "county": "??"});
     let p = problem(app.post(&admin, "/api/v1/users", &body).await, 422).await;
-    let mut fields: Vec<&str> = p["errors"].as_object().unwrap().keys().map(String::as_str).collect();
+    let mut fields: Vec<&str> = p["errors"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     fields.sort();
     assert_eq!(fields, ["county", "password", "province", "username"]);
     let bad_role = json!({"username": "abc", "password": "a long enough password", "role": "king", "province": "IR-01"});
@@ -136,7 +172,8 @@ async fn invalid_users_name_every_field(db: TestDb) {
 async fn lists_paginate_with_cursors(db: TestDb) {
     let app = TestApp::start(db).await;
     for i in 0..5 {
-        app.add_user(&format!("user{i}"), "outreach_worker", Some("IR-05"), None).await;
+        app.add_user(&format!("user{i}"), "outreach_worker", Some("IR-05"), None)
+            .await;
     }
     let admin = app.admin_token().await;
     let mut seen = Vec::new();

@@ -1,1 +1,127 @@
-fn main() {}
+//! `cargo xtask`: the project's two commands.
+//!
+//! - `cargo xtask serve [ARGS…]` builds the PWA ([`web`]) and the server, then
+//!   runs `kudakyar serve ARGS…` with the embedded SQLite default. Everything
+//!   the build needs (wasm target, wasm-bindgen CLI) is installed on first use.
+//! - `cargo xtask test` runs every check CI runs: formatting, clippy with
+//!   warnings denied, the PWA build, and all tests — on SQLite always and on
+//!   PostgreSQL when `KUDAKYAR_TEST_POSTGRES_URL` is set (required when `CI=true`).
+
+mod web;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+const POSTGRES_URL_VAR: &str = "KUDAKYAR_TEST_POSTGRES_URL";
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let root = workspace_root();
+    match args.next().as_deref() {
+        Some("serve") => serve(&root, args.collect()),
+        Some("test") => test(&root),
+        _ => {
+            eprintln!("usage: cargo xtask serve [kudakyar serve options…] | cargo xtask test");
+            std::process::exit(2)
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn say(msg: impl std::fmt::Display) {
+    eprintln!("xtask: {msg}");
+}
+
+fn cargo(root: &Path, args: &[&str]) -> Result<()> {
+    say(format_args!("cargo {}", args.join(" ")));
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(args)
+        .current_dir(root)
+        .status()
+        .with_context(|| format!("running cargo {}", args.join(" ")))?;
+    if !status.success() {
+        bail!("cargo {} failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
+fn kudakyar_bin(root: &Path) -> PathBuf {
+    target_dir(root).join("debug").join("kudakyar")
+}
+
+fn serve(root: &Path, args: Vec<String>) -> Result<()> {
+    let dist = web::build(root)?;
+    cargo(root, &["build", "-p", "kudakyar"])?;
+    let bin = kudakyar_bin(root);
+    say(format_args!(
+        "starting {} serve (SQLite in ./kudakyar-data unless configured otherwise)",
+        bin.display()
+    ));
+    let status = Command::new(&bin)
+        .arg("serve")
+        .args(&args)
+        .env("KUDAKYAR_WEB_DIR", &dist)
+        .current_dir(root)
+        .status()
+        .with_context(|| format!("running {}", bin.display()))?;
+    if !status.success() {
+        bail!("kudakyar serve exited with {status}");
+    }
+    Ok(())
+}
+
+fn test(root: &Path) -> Result<()> {
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    match std::env::var(POSTGRES_URL_VAR) {
+        Ok(_) => say("PostgreSQL tests enabled"),
+        Err(_) if in_ci => {
+            bail!("{POSTGRES_URL_VAR} must be set in CI: both backends are always tested there")
+        }
+        Err(_) => {
+            eprintln!();
+            eprintln!("xtask: ************************************************************");
+            eprintln!("xtask: PostgreSQL tests are SKIPPED: {POSTGRES_URL_VAR} is not set.");
+            eprintln!("xtask: e.g. {POSTGRES_URL_VAR}=postgres://root@127.0.0.1:5432/test");
+            eprintln!("xtask: ************************************************************");
+            eprintln!();
+        }
+    }
+    cargo(root, &["fmt", "--all", "--check"])?;
+    cargo(
+        root,
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    let dist = web::build(root)?;
+    cargo(root, &["build", "-p", "kudakyar", "--locked"])?;
+    // The end-to-end tests run the real binary and serve the real PWA build.
+    // SAFETY: xtask is single-threaded here; children inherit these variables.
+    unsafe {
+        std::env::set_var("KUDAKYAR_BIN", kudakyar_bin(root));
+        std::env::set_var("KUDAKYAR_WEB_DIST", &dist);
+    }
+    cargo(root, &["test", "--workspace", "--locked"])?;
+    say("all checks passed");
+    Ok(())
+}

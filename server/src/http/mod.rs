@@ -32,7 +32,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -102,7 +102,7 @@ pub fn router(state: AppState) -> Router {
                 .unwrap_or("");
             // The path only: query strings may carry names of children.
             tracing::info_span!("request", request_id, method = %req.method(), path = req.uri().path())
-        }))
+        }).on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         // Compression wraps the problem rewriter, which must see plain bodies.

@@ -79,7 +79,9 @@ impl TestDb {
             .await
             .unwrap();
         admin.close().await;
-        let db = Db::connect(&with_database(&admin_url, &name)).await.unwrap();
+        let db = Db::connect(&with_database(&admin_url, &name))
+            .await
+            .unwrap();
         db.migrate().await.unwrap();
         Some(TestDb {
             db,
@@ -251,6 +253,9 @@ pub async fn problem(response: reqwest::Response, status: u16) -> Value {
     assert_eq!(content_type, "application/problem+json");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], status);
-    assert!(body["request_id"].is_string(), "problem carries the request id: {body}");
+    assert!(
+        body["request_id"].is_string(),
+        "problem carries the request id: {body}"
+    );
     body
 }

@@ -1,0 +1,237 @@
+//! The `kudakyar` binary as an operator uses it: first start, the user
+//! commands, configuration check, and a graceful stop.
+
+use kudakyar_e2e::{Server, kudakyar, run_with_stdin};
+use serde_json::{Value, json};
+
+async fn login(
+    client: &reqwest::Client,
+    base: &str,
+    user: &str,
+    password: &str,
+) -> reqwest::Response {
+    client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": user, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn first_start_user_commands_scopes_and_graceful_stop() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut server = Server::start(&data, &[]).await;
+    assert!(
+        server.stderr().contains("initial-admin-password"),
+        "{}",
+        server.stderr()
+    );
+    let password_file = data.join("initial-admin-password");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&password_file)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let admin_password = std::fs::read_to_string(&password_file)
+        .unwrap()
+        .trim()
+        .to_string();
+    let client = reqwest::Client::new();
+    let base = server.base.clone();
+    assert_eq!(
+        login(&client, &base, "admin", &admin_password)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        login(&client, &base, "admin", "wrong password")
+            .await
+            .status(),
+        401
+    );
+
+    // `user add` while the server runs (SQLite in WAL mode allows it).
+    let mut add = kudakyar(&data);
+    add.args([
+        "user",
+        "add",
+        "--username",
+        "tehran.staff",
+        "--role",
+        "provincial_staff",
+    ])
+    .args(["--province", "IR-23", "--password-stdin"]);
+    let out = run_with_stdin(add, "staff password 123\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut bad = kudakyar(&data);
+    bad.args([
+        "user",
+        "add",
+        "--username",
+        "x",
+        "--role",
+        "supervisor",
+        "--password-stdin",
+    ]);
+    let out = run_with_stdin(bad, "short\n");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("province") && err.contains("password") && err.contains("username"),
+        "{err}"
+    );
+
+    let response = login(&client, &base, "tehran.staff", "staff password 123").await;
+    assert_eq!(response.status(), 200);
+    let token = response.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let other = client
+        .get(format!("{base}/api/v1/users?province=IR-08"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 403);
+    let own = client
+        .get(format!("{base}/api/v1/users?province=IR-23"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200);
+
+    let list = kudakyar(&data).args(["user", "list"]).output().unwrap();
+    let listing = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        listing.contains("tehran.staff") && listing.contains("admin"),
+        "{listing}"
+    );
+    let disable = kudakyar(&data)
+        .args(["user", "disable", "tehran.staff"])
+        .output()
+        .unwrap();
+    assert!(disable.status.success());
+    let refused = client
+        .get(format!("{base}/api/v1/auth/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401, "disabling ends live sessions");
+
+    let status = server.terminate();
+    assert!(status.success(), "graceful stop exits 0, got {status}");
+    assert!(
+        server.stderr().contains("shutting down"),
+        "{}",
+        server.stderr()
+    );
+
+    // A second start keeps the admin and writes no new password.
+    std::fs::remove_file(&password_file).unwrap();
+    let mut again = Server::start(&data, &[]).await;
+    assert!(!password_file.exists());
+    assert_eq!(
+        login(&client, &again.base, "admin", &admin_password)
+            .await
+            .status(),
+        200
+    );
+    assert!(again.terminate().success());
+}
+
+#[tokio::test]
+async fn admin_password_from_the_environment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut server = Server::start(
+        &data,
+        &[("KUDAKYAR_ADMIN_PASSWORD", "from the environment")],
+    )
+    .await;
+    assert!(!data.join("initial-admin-password").exists());
+    let client = reqwest::Client::new();
+    assert_eq!(
+        login(&client, &server.base, "admin", "from the environment")
+            .await
+            .status(),
+        200
+    );
+    assert!(server.terminate().success());
+}
+
+#[test]
+fn config_check_redacts_secrets_and_rejects_typos() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("kudakyar.toml");
+    std::fs::write(&file, "token_ttl_hours = 12\n").unwrap();
+    let out = kudakyar(tmp.path())
+        .args(["config", "check", "--config"])
+        .arg(&file)
+        .env(
+            "KUDAKYAR_DATABASE_URL",
+            "postgres://kud:s3cret@db.internal/kudakyar",
+        )
+        .env("KUDAKYAR_ADMIN_PASSWORD", "hunter2hunter2")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("token_ttl_hours = 12"), "{shown}");
+    assert!(
+        shown.contains("postgres://kud:***@db.internal/kudakyar"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("s3cret") && !shown.contains("hunter2"),
+        "{shown}"
+    );
+
+    std::fs::write(&file, "token_tl_hours = 12\n").unwrap();
+    let out = kudakyar(tmp.path())
+        .args(["config", "check", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("token_tl_hours"));
+}
+
+#[tokio::test]
+async fn json_logs_carry_the_request_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut server = Server::start(&data, &[("KUDAKYAR_LOG_FORMAT", "json")]).await;
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/v1/health", server.base))
+        .header("x-request-id", "trace-me-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(server.terminate().success());
+    let logs = server.stderr();
+    let line = logs
+        .lines()
+        .find(|l| l.contains("trace-me-123"))
+        .unwrap_or_else(|| panic!("no log line with the request id:\n{logs}"));
+    let parsed: Value = serde_json::from_str(line).expect("log lines are JSON");
+    assert!(parsed.to_string().contains("trace-me-123"));
+}

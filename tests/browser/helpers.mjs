@@ -1,0 +1,198 @@
+// Shared pieces of the real-browser tests of the Kudakyar PWA shell: the real
+// `kudakyar` server on a free local port with a throwaway SQLite data dir,
+// Debian's Chromium driven by playwright-core on a phone-sized page, a
+// collector of console errors and CSP violations, and small API calls made
+// from Node to check what the UI did (e.g. that a logged-out token is refused).
+//
+// Why the real binary and the real PWA build: these tests exist to catch what
+// unit tests cannot, such as the CSP blocking the wasm, the server's static
+// file fallback, or the session surviving a reload. `cargo xtask test` builds
+// both and points at them with KUDAKYAR_BIN and KUDAKYAR_WEB_DIST; run by hand,
+// the default debug build and mobile-web/dist are used.
+
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as delay } from 'node:timers/promises';
+import { chromium } from 'playwright-core';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const ARTIFACTS = join(REPO_ROOT, 'tests', 'artifacts', 'browser');
+export const CHROMIUM = '/usr/bin/chromium';
+export const ADMIN_PASSWORD = 'browser-test-admin-pw-1';
+
+const HEALTH_TIMEOUT_MS = 30_000;
+
+/** The server binary and the PWA build to test, failing early with the fix. */
+function buildPaths() {
+  const bin = process.env.KUDAKYAR_BIN || join(REPO_ROOT, 'target', 'debug', 'kudakyar');
+  const dist = process.env.KUDAKYAR_WEB_DIST || join(REPO_ROOT, 'mobile-web', 'dist');
+  if (!existsSync(bin)) {
+    throw new Error(`no server binary at ${bin}: run \`cargo build -p kudakyar\` (or set KUDAKYAR_BIN)`);
+  }
+  if (!existsSync(join(dist, 'index.html'))) {
+    throw new Error(`no PWA build at ${dist}: run \`cargo xtask serve\` once (or set KUDAKYAR_WEB_DIST)`);
+  }
+  return { bin, dist };
+}
+
+/** A TCP port nobody listens on right now (the OS picks it; we release it). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `kudakyar serve` on a free port with a fresh data dir and a known
+ * admin password, and resolves once `/api/v1/health` answers 200. `name`
+ * names the log file (tests/artifacts/browser/server-NAME.log).
+ */
+export async function startServer(name) {
+  const { bin, dist } = buildPaths();
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const dataDir = mkdtempSync(join(tmpdir(), 'kudakyar-browser-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const logPath = join(ARTIFACTS, `server-${name}.log`);
+  const log = openSync(logPath, 'w');
+
+  // Nothing of the caller's KUDAKYAR_* configuration (a PostgreSQL URL, a
+  // config file) may leak in: this server is SQLite in a throwaway dir.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KUDAKYAR_')));
+  const child = spawn(bin, ['serve', '--data-dir', dataDir, '--bind', `127.0.0.1:${port}`], {
+    cwd: dataDir,
+    env: { ...env, NO_COLOR: '1', KUDAKYAR_WEB_DIR: dist, KUDAKYAR_ADMIN_PASSWORD: ADMIN_PASSWORD },
+    stdio: ['ignore', log, log],
+  });
+  closeSync(log);
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  let exit = null;
+  exited.then((e) => { exit = e; });
+
+  const server = {
+    url,
+    logPath,
+    /** SIGTERM, then the exit status; removes the data dir. */
+    async stop() {
+      if (exit === null) child.kill('SIGTERM');
+      const result = await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+      return result;
+    },
+    logTail: () => readFileSync(logPath, 'utf8').split('\n').slice(-30).join('\n'),
+  };
+
+  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
+  for (;;) {
+    if (exit !== null) {
+      await server.stop();
+      throw new Error(`kudakyar exited early (${JSON.stringify(exit)}); log ${logPath}:\n${server.logTail()}`);
+    }
+    const res = await fetch(`${url}/api/v1/health`, { signal: AbortSignal.timeout(1_000) }).catch(() => null);
+    if (res?.status === 200) return server;
+    if (Date.now() > deadline) {
+      await server.stop();
+      throw new Error(`/api/v1/health not 200 within ${HEALTH_TIMEOUT_MS} ms; log ${logPath}:\n${server.logTail()}`);
+    }
+    await delay(100); // polling interval: there is no event to wait on
+  }
+}
+
+/** Debian's Chromium, headless; Playwright gives it a fresh temporary profile. */
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/**
+ * A new phone-sized browser context (its own empty localStorage) and page.
+ * `problems` collects console errors, uncaught page errors and CSP
+ * violations as strings; tests assert it stays empty.
+ */
+export async function newPhonePage(browser) {
+  const context = await browser.newContext({
+    viewport: { width: 360, height: 640 },
+    deviceScaleFactor: 2,
+    isMobile: true,
+    hasTouch: true,
+    locale: 'fa-IR',
+  });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console: ${msg.text()} @ ${msg.location().url}`);
+  });
+  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+  // The CSP reports violations as DOM events too (also when no console line
+  // is printed); injected by the DevTools protocol, so the CSP does not apply.
+  await page.exposeFunction('__kudakyarCspViolation', (v) => problems.push(`csp: ${v}`));
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__kudakyarCspViolation(`${e.violatedDirective} blocked ${e.blockedURI || '(inline)'}`);
+    });
+  });
+  return { context, page, problems };
+}
+
+/** Saves a full-page screenshot as tests/artifacts/browser/NAME.png. */
+export async function screenshot(page, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** The home page's «who is logged in» card as {term: value}. */
+export function userCard(page) {
+  return page.locator('dl').evaluate((dl) =>
+    Object.fromEntries([...dl.querySelectorAll('dt')].map((dt) => [dt.textContent.trim(), dt.nextElementSibling.textContent.trim()])),
+  );
+}
+
+// --- The API, called from Node ------------------------------------------
+
+async function apiCall(server, method, path, { token, body } = {}) {
+  const headers = { accept: 'application/json, application/problem+json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/** Logs in through the API and returns the bearer token. */
+export async function apiLogin(server, username, password) {
+  const res = await apiCall(server, 'POST', '/api/v1/auth/login', { body: { username, password } });
+  if (res.status !== 200) throw new Error(`API login of ${username}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.token;
+}
+
+/** `GET /api/v1/auth/me` with `token`: {status, body}. */
+export const apiMe = (server, token) => apiCall(server, 'GET', '/api/v1/auth/me', { token });
+
+/** `POST /api/v1/users` as the holder of `token`: {status, body}. */
+export const apiCreateUser = (server, token, user) => apiCall(server, 'POST', '/api/v1/users', { token, body: user });

@@ -1,0 +1,149 @@
+//! The real-browser tests of the PWA (`tests/browser/`), as `cargo xtask test`
+//! and CI run them: Debian's Chromium driven by npm `playwright-core` under
+//! Node's built-in test runner, against the real server and PWA build.
+//!
+//! [`run`] only provides what the tests need and runs them: Chromium from
+//! Debian when `/usr/bin/chromium` is missing (CI runs as root on a machine
+//! that may be new), the npm packages from the committed lock file, then
+//! `node --test`. It builds nothing: the caller builds the PWA and the server
+//! first and names them in `KUDAKYAR_WEB_DIST` and `KUDAKYAR_BIN`, which the
+//! tests read. Browsers are never downloaded by Playwright (that cannot work
+//! here); Debian's package is the only browser.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+use anyhow::{Context, Result, bail};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// `node --test` with directories and `--test-reporter` needs Node 20.
+const MIN_NODE_MAJOR: u32 = 20;
+
+/// Runs the browser tests in `root/tests/browser`; fails if any test fails.
+pub fn run(root: &Path) -> Result<()> {
+    let dir = root.join("tests").join("browser");
+    ensure_chromium()?;
+    ensure_node()?;
+    ensure_npm_packages(&dir)?;
+    let files = test_files(&dir)?;
+    let mut cmd = Command::new("node");
+    cmd.args(["--test", "--test-reporter=spec"])
+        .args(files.iter().map(|f| f.strip_prefix(root).unwrap_or(f)))
+        .current_dir(root);
+    run_cmd(
+        &mut cmd,
+        "node --test --test-reporter=spec tests/browser/*.test.mjs",
+    )
+    .context("browser tests failed (screenshots and server logs in tests/artifacts/browser/)")
+}
+
+fn say(msg: impl std::fmt::Display) {
+    eprintln!("xtask: {msg}");
+}
+
+/// Runs `cmd` with inherited stdio after announcing it as `shown`.
+fn run_cmd(cmd: &mut Command, shown: &str) -> Result<()> {
+    say(shown);
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start `{shown}`"))?;
+    if !status.success() {
+        bail!("`{shown}` failed ({status})");
+    }
+    Ok(())
+}
+
+/// Installs Debian's `chromium` when it is missing.
+fn ensure_chromium() -> Result<()> {
+    if Path::new(CHROMIUM).exists() {
+        return Ok(());
+    }
+    say(format_args!(
+        "{CHROMIUM} is missing: installing Debian's chromium package for the browser tests"
+    ));
+    let apt = |args: &[&str]| {
+        let mut cmd = Command::new("apt-get");
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        run_cmd(&mut cmd, &format!("apt-get {}", args.join(" ")))
+    };
+    apt(&["update"]).context("apt-get update failed (installing packages needs root)")?;
+    apt(&["install", "-y", "chromium"]).context("could not install Debian's chromium")?;
+    if !Path::new(CHROMIUM).exists() {
+        bail!("chromium was installed but {CHROMIUM} is still missing");
+    }
+    Ok(())
+}
+
+/// Checks that Node.js (recent enough) and npm are on PATH.
+fn ensure_node() -> Result<()> {
+    let version = tool_version("node")?;
+    let major: u32 = version
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .with_context(|| format!("cannot read the Node.js version from {version:?}"))?;
+    if major < MIN_NODE_MAJOR {
+        bail!("the browser tests need Node.js {MIN_NODE_MAJOR} or newer; found {version}");
+    }
+    tool_version("npm")?;
+    Ok(())
+}
+
+fn tool_version(tool: &str) -> Result<String> {
+    let missing = || {
+        format!(
+            "`{tool}` is needed for the browser tests (tests/browser) but was not found on PATH; install Node.js and npm (e.g. `apt-get install -y nodejs npm`)"
+        )
+    };
+    let out = Command::new(tool)
+        .arg("--version")
+        .output()
+        .with_context(missing)?;
+    if !out.status.success() {
+        bail!("{}: `{tool} --version` failed ({})", missing(), out.status);
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// `npm ci` when node_modules is missing or older than package-lock.json.
+/// npm writes `node_modules/.package-lock.json` on every install, so its
+/// modification time says when node_modules was last brought up to date.
+fn ensure_npm_packages(dir: &Path) -> Result<()> {
+    let lock = dir.join("package-lock.json");
+    let stamp = dir.join("node_modules").join(".package-lock.json");
+    let lock_time = modified(&lock).with_context(|| format!("{} is missing", lock.display()))?;
+    match modified(&stamp) {
+        Some(installed) if installed >= lock_time => return Ok(()),
+        Some(_) => say("tests/browser/package-lock.json changed: reinstalling the npm packages"),
+        None => say("tests/browser/node_modules is missing: installing the npm packages"),
+    }
+    let mut cmd = Command::new("npm");
+    cmd.args(["ci", "--no-audit", "--no-fund"]).current_dir(dir);
+    run_cmd(&mut cmd, "npm ci --no-audit --no-fund (in tests/browser)")
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// The `*.test.mjs` files, sorted. Listed here rather than handing node the
+/// directory, whose meaning changed across Node versions (path vs glob).
+fn test_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(".test.mjs"))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("no *.test.mjs files in {}", dir.display());
+    }
+    Ok(files)
+}

@@ -5,8 +5,10 @@
 //!   the build needs (wasm target, wasm-bindgen CLI) is installed on first use.
 //! - `cargo xtask test` runs every check CI runs: formatting, clippy with
 //!   warnings denied, the PWA build, and all tests — on SQLite always and on
-//!   PostgreSQL when `KUDAKYAR_TEST_POSTGRES_URL` is set (required when `CI=true`).
+//!   PostgreSQL when `KUDAKYAR_TEST_POSTGRES_URL` is set (required when `CI=true`),
+//!   and the browser tests ([`browser`]) in headless Chromium.
 
+mod browser;
 mod web;
 
 use std::path::{Path, PathBuf};
@@ -122,6 +124,7 @@ fn test(root: &Path) -> Result<()> {
         std::env::set_var("KUDAKYAR_WEB_DIST", &dist);
     }
     cargo(root, &["test", "--workspace", "--locked"])?;
+    browser::run(root)?;
     say("all checks passed");
     Ok(())
 }

@@ -5,11 +5,13 @@
 //! is a compile error on the other.
 //!
 //! - [`auth`]: login, logout, the current user.
+//! - [`children`]: the child record and encounters.
 //! - [`users`]: user administration.
 //! - [`audit`]: the audit log.
 //! - [`problem`]: the RFC 9457 error body every endpoint answers with.
 
 pub mod audit;
 pub mod auth;
+pub mod children;
 pub mod problem;
 pub mod users;

@@ -17,6 +17,12 @@ pub struct Problem {
     /// For validation problems: field name → messages.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub errors: BTreeMap<String, Vec<String>>,
+    /// For conflicts: the record as stored now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored: Option<serde_json::Value>,
+    /// For update conflicts: the fields both sides changed, with both values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflicts: Option<serde_json::Value>,
     /// The request id, to quote when reporting the problem.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,

@@ -11,6 +11,7 @@
 //!   [`auth::policy`] module that decides who may see and change what.
 //! - [`users`]: user accounts and their administration.
 //! - [`audit`]: the append-only audit log.
+//! - [`registry`]: child records, encounters, Persian-aware search.
 //! - [`media`]: the object store photos and captures go through.
 //! - [`http`]: the axum application — routes, middleware, errors, OpenAPI,
 //!   metrics and the PWA host.
@@ -23,6 +24,7 @@ pub mod config;
 pub mod db;
 pub mod http;
 pub mod media;
+pub mod registry;
 pub mod users;
 
 /// Milliseconds since the Unix epoch: how every timestamp is stored, so that the

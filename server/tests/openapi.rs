@@ -25,6 +25,12 @@ fn is_openapi_3_1_with_every_endpoint() {
         ("/api/v1/users", "post"),
         ("/api/v1/users/{id}/disable", "post"),
         ("/api/v1/audit", "get"),
+        ("/api/v1/children", "get"),
+        ("/api/v1/children", "post"),
+        ("/api/v1/children/{id}", "get"),
+        ("/api/v1/children/{id}", "patch"),
+        ("/api/v1/children/{id}/encounters", "get"),
+        ("/api/v1/children/{id}/encounters", "post"),
     ] {
         assert!(
             paths.get(path).and_then(|p| p.get(method)).is_some(),

@@ -33,8 +33,13 @@ pub enum Error {
     Forbidden(String),
     #[error("not found")]
     NotFound,
-    #[error("{0}")]
-    Conflict(String),
+    /// 409, optionally with the stored record and the conflicting fields.
+    #[error("{detail}")]
+    Conflict {
+        detail: String,
+        stored: Option<serde_json::Value>,
+        conflicts: Option<serde_json::Value>,
+    },
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("{0}")]
@@ -61,7 +66,7 @@ impl Error {
             Error::Unauthorized | Error::WrongCredentials => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound => StatusCode::NOT_FOUND,
-            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -90,7 +95,15 @@ impl Error {
             ),
             other => (kind_of(status), other.to_string(), FieldErrors::new()),
         };
-        problem(status, kind, detail, errors)
+        let mut body = problem(status, kind, detail, errors);
+        if let Error::Conflict {
+            stored, conflicts, ..
+        } = self
+        {
+            body.stored = stored.clone();
+            body.conflicts = conflicts.clone();
+        }
+        body
     }
 }
 
@@ -102,6 +115,8 @@ pub fn problem(status: StatusCode, kind: &str, detail: String, errors: FieldErro
         status: status.as_u16(),
         detail,
         errors,
+        stored: None,
+        conflicts: None,
         request_id: None,
     }
 }
@@ -197,11 +212,10 @@ impl Validator {
     }
 
     /// Records `message` for `field` unless `ok`.
-    pub fn check(&mut self, ok: bool, field: &str, message: &str) -> &mut Self {
+    pub fn check(&mut self, ok: bool, field: &str, message: &str) {
         if !ok {
             self.add(field, message);
         }
-        self
     }
 
     pub fn add(&mut self, field: &str, message: &str) {

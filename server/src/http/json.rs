@@ -66,6 +66,14 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     Ok(value)
 }
 
+/// Deserialises an already-parsed JSON value, naming the offending field.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        data_error(&path, &err.into_inner())
+    })
+}
+
 /// A shape error: find the field it is about. serde reports unknown and missing
 /// fields at the enclosing object, naming the field in backticks.
 fn data_error(path: &str, err: &serde_json::Error) -> Error {

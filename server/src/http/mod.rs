@@ -61,6 +61,7 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "auth", description = "Login and sessions"),
         (name = "users", description = "User administration"),
         (name = "audit", description = "The append-only audit log"),
+        (name = "children", description = "The registry: child records and encounters"),
         (name = "operations", description = "Health and readiness"),
     )
 )]
@@ -73,6 +74,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::auth::routes::routes())
         .merge(crate::users::routes::routes())
         .merge(crate::audit::routes::routes())
+        .merge(crate::registry::routes::routes())
         .split_for_parts()
 }
 

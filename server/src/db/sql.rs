@@ -1,0 +1,89 @@
+//! [`Sql`]: a query assembled from pieces with numbered placeholders.
+//!
+//! Search endpoints combine optional filters. sqlx's `QueryBuilder` writes `?`
+//! placeholders through the `Any` driver, which PostgreSQL rejects, so this
+//! small builder numbers them `$1, $2, …` — the form both backends accept.
+
+use sqlx::Any;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+
+/// A value to bind.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Text(String),
+    Int(i64),
+    OptText(Option<String>),
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Sql {
+    text: String,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    pub fn new(text: &str) -> Sql {
+        Sql {
+            text: text.to_string(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Appends SQL text as is.
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder for `arg`.
+    pub fn bind(&mut self, arg: Arg) -> &mut Self {
+        self.args.push(arg);
+        self.text.push_str(&format!("${}", self.args.len()));
+        self
+    }
+
+    /// Appends `(p1, p2, …)` for a non-empty list of texts.
+    pub fn bind_list(&mut self, values: impl IntoIterator<Item = String>) -> &mut Self {
+        self.text.push('(');
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.bind(Arg::Text(v));
+        }
+        self.text.push(')');
+        self
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The query, ready to execute or fetch.
+    pub fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
+        let mut q = sqlx::query(&self.text);
+        for arg in &self.args {
+            q = match arg {
+                Arg::Text(s) => q.bind(s.as_str()),
+                Arg::Int(i) => q.bind(*i),
+                Arg::OptText(s) => q.bind(s.as_deref()),
+            };
+        }
+        q
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_placeholders_in_order() {
+        let mut sql = Sql::new("SELECT 1 FROM t WHERE a = ");
+        sql.bind(Arg::Int(1))
+            .push(" AND b IN ")
+            .bind_list(["x".into(), "y".into()]);
+        assert_eq!(sql.text(), "SELECT 1 FROM t WHERE a = $1 AND b IN ($2, $3)");
+    }
+}

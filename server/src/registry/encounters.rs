@@ -1,0 +1,137 @@
+//! Encounters: each time a worker meets a child (time, place, services).
+//! Creates are idempotent by client id like child creates, and move the
+//! child's `last_seen_at` forward.
+
+use kudakyar_api::children::{Encounter, NewEncounter};
+use sqlx::Row;
+
+use super::{store, validate};
+use crate::audit::{self, Event, Who};
+use crate::auth::Actor;
+use crate::db::Db;
+use crate::http::error::{Error, Result};
+use crate::http::meta::RequestMeta;
+
+fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<Encounter> {
+    let details: String = row.try_get("details")?;
+    Ok(Encounter {
+        id: row.try_get("id")?,
+        child_id: row.try_get("child_id")?,
+        worker_id: row.try_get("worker_id")?,
+        details: serde_json::from_str(&details).map_err(|e| sqlx::Error::ColumnDecode {
+            index: "details".into(),
+            source: e.into(),
+        })?,
+        created_at: crate::ms_to_rfc3339(row.try_get("created_at")?),
+    })
+}
+
+async fn get(db: &Db, id: &str) -> sqlx::Result<Option<(Encounter, String)>> {
+    let row = sqlx::query(
+        "SELECT id, child_id, worker_id, details, create_digest, created_at FROM encounters WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| Ok((from_row(&r)?, r.try_get("create_digest")?)))
+        .transpose()
+}
+
+/// Adds an encounter to a child in the caller's scope; `Ok((e, false))` when
+/// this was a retry of an encounter already stored.
+pub async fn add(
+    db: &Db,
+    actor: &Actor,
+    meta: &RequestMeta,
+    child_id: &str,
+    mut new: NewEncounter,
+) -> Result<(Encounter, bool)> {
+    let now = crate::now_ms();
+    let id = match new.id.as_deref().map(uuid::Uuid::parse_str) {
+        Some(Ok(u)) => u.hyphenated().to_string(),
+        Some(Err(_)) => return Err(Error::field("id", "must be a UUID")),
+        None => uuid::Uuid::now_v7().to_string(),
+    };
+    new.id = Some(id.clone());
+    validate::encounter(&new, now)?;
+    store::find(db.pool(), &actor.scope, child_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let digest = store::digest(&(child_id, &new));
+    if let Some((existing, stored_digest)) = get(db, &id).await? {
+        return if stored_digest == digest {
+            Ok((existing, false))
+        } else {
+            Err(Error::Conflict {
+                detail: "a different encounter was already stored with this id".into(),
+                stored: None,
+                conflicts: None,
+            })
+        };
+    }
+    let at = crate::rfc3339_to_ms(&new.at).unwrap_or(now);
+    let mut tx = db.pool().begin().await?;
+    sqlx::query(
+        "INSERT INTO encounters (id, child_id, worker_id, at, lat, lng, accuracy_m, details,
+                                 create_digest, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&id)
+    .bind(child_id)
+    .bind(&actor.user_id)
+    .bind(at)
+    .bind(new.lat)
+    .bind(new.lng)
+    .bind(new.accuracy_m)
+    .bind(serde_json::to_string(&new).unwrap_or_default())
+    .bind(&digest)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE children SET last_seen_at = $1
+         WHERE id = $2 AND (last_seen_at IS NULL OR last_seen_at < $1)",
+    )
+    .bind(at)
+    .bind(child_id)
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut *tx,
+        &Who::from(actor),
+        meta,
+        Event::new("encounter.create", "child", Some(child_id))
+            .with_detail(serde_json::json!({ "encounter": id })),
+    )
+    .await?;
+    tx.commit().await?;
+    let (encounter, _) = get(db, &id).await?.ok_or(Error::NotFound)?;
+    Ok((encounter, true))
+}
+
+/// A child's encounters, newest first (the read is audited).
+pub async fn list(
+    db: &Db,
+    actor: &Actor,
+    meta: &RequestMeta,
+    child_id: &str,
+) -> Result<Vec<Encounter>> {
+    store::find(db.pool(), &actor.scope, child_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let rows = sqlx::query(
+        "SELECT id, child_id, worker_id, details, created_at FROM encounters
+         WHERE child_id = $1 ORDER BY at DESC, id DESC LIMIT 1000",
+    )
+    .bind(child_id)
+    .fetch_all(db.pool())
+    .await?;
+    audit::record(
+        db.pool(),
+        &Who::from(actor),
+        meta,
+        Event::new("child.encounters.read", "child", Some(child_id)),
+    )
+    .await?;
+    Ok(rows.iter().map(from_row).collect::<sqlx::Result<_>>()?)
+}

@@ -1,0 +1,22 @@
+//! The registry: one record per child across teams and provinces.
+//!
+//! - [`codes`]: registry codes (with check digits), national codes, Jalali years.
+//! - [`names`]: Persian name normalisation and trigram fuzzy matching.
+//! - [`validate`]: field-level checks of child facts and encounters.
+//! - [`merge`]: the three-way merge behind offline-safe updates.
+//! - [`records`]: create (idempotent), read (audited), update (merged), search.
+//! - [`store`]: SQL for children, their version history and name trigrams.
+//! - [`encounters`]: each meeting of a worker with a child.
+//! - [`routes`]: `/api/v1/children…`.
+//!
+//! Every read of a child record is audited; every query takes the caller's
+//! scope, so records outside it are never read.
+
+pub mod codes;
+pub mod encounters;
+pub mod merge;
+pub mod names;
+pub mod records;
+pub mod routes;
+pub mod store;
+pub mod validate;

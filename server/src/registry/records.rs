@@ -1,0 +1,428 @@
+//! Creating, reading, updating and searching child records — the rules above
+//! the SQL: idempotent creates, audited reads, merged updates, scoped search.
+
+use kudakyar_api::children::{Child, ChildFacts, ChildUpdate, NewChild, Status};
+use serde_json::Value;
+
+use super::{codes, merge, names, store, validate};
+use crate::audit::{self, Event, Who};
+use crate::auth::{Actor, Scope};
+use crate::db::Db;
+use crate::db::sql::{Arg, Sql};
+use crate::http::error::{Error, Result, Validator};
+use crate::http::meta::RequestMeta;
+
+/// What a create did: made a record, or recognised a retry of an earlier one.
+pub enum Created {
+    New(Child),
+    Existing(Child),
+}
+
+fn scope_covers(scope: &Scope, f: &ChildFacts) -> bool {
+    scope.covers(Some(&f.home_province), f.home_county.as_deref())
+}
+
+/// Creates a child. The same client id with the same body again returns the
+/// stored record; with another body, a 409 carrying the stored record.
+pub async fn create(db: &Db, actor: &Actor, meta: &RequestMeta, new: NewChild) -> Result<Created> {
+    let now = crate::now_ms();
+    let mut v = Validator::new();
+    let id = match &new.id {
+        Some(id) => match uuid::Uuid::parse_str(id) {
+            Ok(u) => u.hyphenated().to_string(),
+            Err(_) => {
+                v.add("id", "must be a UUID");
+                String::new()
+            }
+        },
+        None => uuid::Uuid::now_v7().to_string(),
+    };
+    v.finish()?;
+    validate::facts(&new.facts, now)?;
+    if !scope_covers(&actor.scope, &new.facts) {
+        return Err(Error::Forbidden(
+            "that province or county is outside your scope".into(),
+        ));
+    }
+    let digest = store::digest(&new.facts);
+    // Twice at most: a concurrent retry may insert between our check and insert.
+    for _ in 0..2 {
+        if let Some(existing) = store::create_digest(db.pool(), &id).await? {
+            let stored = store::find(db.pool(), &actor.scope, &id).await?;
+            return match stored {
+                Some(child) if existing == digest => Ok(Created::Existing(child)),
+                stored => Err(Error::Conflict {
+                    detail: "a different record was already created with this id".into(),
+                    stored: stored.map(|c| serde_json::to_value(c).unwrap_or(Value::Null)),
+                    conflicts: None,
+                }),
+            };
+        }
+        match insert(db, actor, meta, &id, &new.facts, &digest, now).await {
+            Ok(child) => return Ok(Created::New(child)),
+            Err(e) if crate::http::error::unique_violation_field(&e).is_some() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::Internal(anyhow::anyhow!(
+        "create of {id} kept racing"
+    )))
+}
+
+async fn insert(
+    db: &Db,
+    actor: &Actor,
+    meta: &RequestMeta,
+    id: &str,
+    facts: &ChildFacts,
+    digest: &str,
+    now: i64,
+) -> sqlx::Result<Child> {
+    let mut tx = db.pool().begin().await?;
+    let year = codes::jalali_year_at(now);
+    let sequence = store::next_sequence(&mut *tx, &facts.home_province, year).await?;
+    let code = codes::registry_code(&facts.home_province, year, sequence);
+    let facts_json = serde_json::to_string(facts).unwrap_or_default();
+    sqlx::query(
+        "INSERT INTO children (id, registry_code, status, version, facts, create_digest,
+            home_province, home_county, sex, nationality, birth_year, work_types,
+            assigned_worker, created_by, created_at, updated_at)
+         VALUES ($1, $2, 'active', 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+    )
+    .bind(id)
+    .bind(&code)
+    .bind(&facts_json)
+    .bind(digest)
+    .bind(&facts.home_province)
+    .bind(facts.home_county.as_deref())
+    .bind(store::enum_str(&facts.sex))
+    .bind(store::enum_str(&facts.nationality))
+    .bind(store::birth_year(facts, now))
+    .bind(store::work_types_column(facts))
+    .bind(facts.assigned_worker.as_deref())
+    .bind(&actor.user_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    store::write_version(
+        &mut tx,
+        id,
+        1,
+        Status::Active,
+        &facts_json,
+        &actor.user_id,
+        now,
+        None,
+    )
+    .await?;
+    store::write_grams(&mut tx, id, facts).await?;
+    audit::record(
+        &mut *tx,
+        &Who::from(actor),
+        meta,
+        Event::new("child.create", "child", Some(id)),
+    )
+    .await?;
+    let child = store::find(&mut *tx, &Scope::National, id).await?;
+    tx.commit().await?;
+    child.ok_or(sqlx::Error::RowNotFound)
+}
+
+/// Reads one child in the caller's scope, auditing the read.
+pub async fn read(db: &Db, actor: &Actor, meta: &RequestMeta, id: &str) -> Result<Child> {
+    let child = store::find(db.pool(), &actor.scope, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    audit::record(
+        db.pool(),
+        &Who::from(actor),
+        meta,
+        Event::new("child.read", "child", Some(id)),
+    )
+    .await?;
+    Ok(child)
+}
+
+/// Which status changes the case lifecycle allows.
+pub fn transition_allowed(from: Status, to: Status) -> bool {
+    use Status::*;
+    from == to
+        || matches!(
+            (from, to),
+            (Active, Referred | Reunified | Closed | MovedAway)
+                | (Referred, InService | Active | Closed | MovedAway)
+                | (InService, Reunified | Closed | MovedAway | Active)
+                | (Reunified | Closed | MovedAway, Active)
+        )
+}
+
+/// Applies an update made against `base_version`, merging with changes made
+/// since by others; a field both changed is a 409 listing both values.
+pub async fn update(
+    db: &Db,
+    actor: &Actor,
+    meta: &RequestMeta,
+    id: &str,
+    up: ChildUpdate,
+) -> Result<Child> {
+    let mut v = Validator::new();
+    for field in up.changes.keys() {
+        v.check(
+            merge::UPDATABLE.contains(&field.as_str()),
+            field,
+            "is not a field that can be changed",
+        );
+    }
+    v.check(
+        !up.changes.is_empty(),
+        "changes",
+        "must name at least one field",
+    );
+    v.check(
+        up.reason
+            .as_deref()
+            .is_none_or(|r| r.chars().count() <= 1000),
+        "reason",
+        "must be at most 1000 characters",
+    );
+    v.finish()?;
+    let now = crate::now_ms();
+    let mut tx = db.pool().begin().await?;
+    let current = store::find(&mut *tx, &actor.scope, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if up.base_version < 1 || up.base_version > current.version {
+        return Err(Error::field(
+            "base_version",
+            "is not a version of this record",
+        ));
+    }
+    let base = store::version_doc(&mut tx, id, up.base_version)
+        .await?
+        .ok_or_else(|| Error::field("base_version", "is not a version of this record"))?;
+    let mut current_doc = match serde_json::to_value(&current.facts) {
+        Ok(Value::Object(m)) => m,
+        _ => {
+            return Err(Error::Internal(anyhow::anyhow!(
+                "facts of {id} are not an object"
+            )));
+        }
+    };
+    current_doc.insert(
+        "status".into(),
+        Value::String(store::enum_str(&current.status)),
+    );
+    let merged =
+        merge::merge(&base, &current_doc, &up.changes).map_err(|conflicts| Error::Conflict {
+            detail: "someone else changed these fields since your version".into(),
+            stored: serde_json::to_value(&current).ok(),
+            conflicts: serde_json::to_value(conflicts).ok(),
+        })?;
+    if merged == current_doc {
+        // A retry of an update already applied: nothing to do.
+        return Ok(current);
+    }
+    let mut facts_doc = merged.clone();
+    let status_value = facts_doc.remove("status").unwrap_or(Value::Null);
+    let status: Status = serde_json::from_value(status_value)
+        .map_err(|_| Error::field("status", "is not a known status"))?;
+    let facts: ChildFacts = serde_json::from_value(Value::Object(facts_doc))
+        .map_err(|e| Error::field("changes", e.to_string()))?;
+    validate::facts(&facts, now)?;
+    if !scope_covers(&actor.scope, &facts) {
+        return Err(Error::Forbidden(
+            "that province or county is outside your scope".into(),
+        ));
+    }
+    if status != current.status {
+        let mut v = Validator::new();
+        v.check(
+            transition_allowed(current.status, status),
+            "status",
+            "this status change is not allowed",
+        );
+        v.check(
+            up.reason.is_some(),
+            "reason",
+            "is required when the status changes",
+        );
+        v.finish()?;
+    }
+    let version = current.version + 1;
+    let facts_json = serde_json::to_string(&facts).unwrap_or_default();
+    let done = sqlx::query(
+        "UPDATE children SET facts = $1, status = $2, version = $3, home_province = $4,
+            home_county = $5, sex = $6, nationality = $7, birth_year = $8, work_types = $9,
+            assigned_worker = $10, updated_at = $11
+         WHERE id = $12 AND version = $13",
+    )
+    .bind(&facts_json)
+    .bind(store::enum_str(&status))
+    .bind(version)
+    .bind(&facts.home_province)
+    .bind(facts.home_county.as_deref())
+    .bind(store::enum_str(&facts.sex))
+    .bind(store::enum_str(&facts.nationality))
+    .bind(store::birth_year(&facts, now))
+    .bind(store::work_types_column(&facts))
+    .bind(facts.assigned_worker.as_deref())
+    .bind(now)
+    .bind(id)
+    .bind(current.version)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Err(Error::Conflict {
+            detail: "the record changed while this update ran; retry".into(),
+            stored: None,
+            conflicts: None,
+        });
+    }
+    store::write_version(
+        &mut tx,
+        id,
+        version,
+        status,
+        &facts_json,
+        &actor.user_id,
+        now,
+        up.reason.as_deref(),
+    )
+    .await?;
+    if store::all_names(&facts) != store::all_names(&current.facts) {
+        store::write_grams(&mut tx, id, &facts).await?;
+    }
+    let fields: Vec<&String> = up.changes.keys().collect();
+    audit::record(
+        &mut *tx,
+        &Who::from(actor),
+        meta,
+        Event::new("child.update", "child", Some(id)).with_detail(serde_json::json!({
+            "fields": fields, "base_version": up.base_version, "version": version,
+        })),
+    )
+    .await?;
+    let child = store::find(&mut *tx, &Scope::National, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    tx.commit().await?;
+    Ok(child)
+}
+
+/// Search filters, all optional.
+#[derive(Debug, Default, Clone)]
+pub struct Search {
+    /// A name or alias, fuzzy and Persian-normalised.
+    pub name: Option<String>,
+    pub registry_code: Option<String>,
+    pub status: Option<String>,
+    pub sex: Option<String>,
+    pub nationality: Option<String>,
+    pub work_type: Option<String>,
+    pub county: Option<String>,
+    pub seen_since_ms: Option<i64>,
+    /// Inclusive birth-year range from an age band.
+    pub birth_years: Option<(i64, i64)>,
+    /// Keyset cursor for unnamed listings: (updated_at, id) of the last item.
+    pub after: Option<(i64, String)>,
+}
+
+/// Lowest trigram similarity that counts as a name match.
+pub const NAME_THRESHOLD: f64 = 0.3;
+
+/// Children in the caller's scope matching the filters: by name relevance
+/// when a name is given (best first), else most recently updated first.
+/// The search and the ids it returned are audited.
+pub async fn search(
+    db: &Db,
+    actor: &Actor,
+    meta: &RequestMeta,
+    s: &Search,
+    limit: i64,
+) -> Result<Vec<Child>> {
+    let mut sql = Sql::new(&format!(
+        "SELECT {} FROM children c WHERE c.merged_into IS NULL",
+        store::CHILD_COLUMNS
+    ));
+    store::push_scope(&mut sql, &actor.scope);
+    let eq = |sql: &mut Sql, column: &str, value: &Option<String>| {
+        if let Some(v) = value {
+            sql.push(&format!(" AND c.{column} = "))
+                .bind(Arg::Text(v.clone()));
+        }
+    };
+    eq(&mut sql, "registry_code", &s.registry_code);
+    eq(&mut sql, "status", &s.status);
+    eq(&mut sql, "sex", &s.sex);
+    eq(&mut sql, "nationality", &s.nationality);
+    eq(&mut sql, "home_county", &s.county);
+    if let Some(w) = &s.work_type {
+        sql.push(" AND c.work_types LIKE ")
+            .bind(Arg::Text(format!("%|{w}|%")));
+    }
+    if let Some(since) = s.seen_since_ms {
+        sql.push(" AND c.last_seen_at >= ").bind(Arg::Int(since));
+    }
+    if let Some((lo, hi)) = s.birth_years {
+        sql.push(" AND c.birth_year BETWEEN ")
+            .bind(Arg::Int(lo))
+            .push(" AND ")
+            .bind(Arg::Int(hi));
+    }
+    let children = match &s.name {
+        Some(name) => {
+            let query = names::normalise(name);
+            let grams = names::trigrams(&query);
+            if grams.is_empty() {
+                return Ok(Vec::new());
+            }
+            // Candidates share at least one trigram; the best 500 by shared
+            // count are ranked precisely below.
+            sql.push(" AND c.id IN (SELECT g.child_id FROM child_name_grams g WHERE g.gram IN ")
+                .bind_list(grams)
+                .push(" GROUP BY g.child_id ORDER BY COUNT(*) DESC, g.child_id LIMIT 500)");
+            let rows = sql.query().fetch_all(db.pool()).await?;
+            let mut scored: Vec<(f64, Child)> = rows
+                .iter()
+                .map(store::child_from_row)
+                .collect::<sqlx::Result<Vec<_>>>()?
+                .into_iter()
+                .map(|c| (names::best_match(&query, &store::all_names(&c.facts)), c))
+                .filter(|(score, _)| *score >= NAME_THRESHOLD)
+                .collect();
+            scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
+            scored
+                .into_iter()
+                .take(limit as usize)
+                .map(|(_, c)| c)
+                .collect()
+        }
+        None => {
+            if let Some((at, id)) = &s.after {
+                sql.push(" AND (c.updated_at < ")
+                    .bind(Arg::Int(*at))
+                    .push(" OR (c.updated_at = ")
+                    .bind(Arg::Int(*at))
+                    .push(" AND c.id < ")
+                    .bind(Arg::Text(id.clone()))
+                    .push("))");
+            }
+            sql.push(" ORDER BY c.updated_at DESC, c.id DESC LIMIT ")
+                .bind(Arg::Int(limit));
+            let rows = sql.query().fetch_all(db.pool()).await?;
+            rows.iter()
+                .map(store::child_from_row)
+                .collect::<sqlx::Result<Vec<_>>>()?
+        }
+    };
+    let ids: Vec<&str> = children.iter().map(|c| c.id.as_str()).collect();
+    audit::record(
+        db.pool(),
+        &Who::from(actor),
+        meta,
+        Event::new("child.search", "child", None)
+            .with_detail(serde_json::json!({ "returned": ids })),
+    )
+    .await?;
+    Ok(children)
+}

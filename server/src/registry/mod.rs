@@ -7,7 +7,7 @@
 //! - [`records`]: create (idempotent), read (audited), update (merged), search.
 //! - [`store`]: SQL for children, their version history and name trigrams.
 //! - [`encounters`]: each meeting of a worker with a child.
-//! - [`routes`]: `/api/v1/children…`.
+//! - [`routes`]: the `/api/v1/children…` endpoints.
 //!
 //! Every read of a child record is audited; every query takes the caller's
 //! scope, so records outside it are never read.

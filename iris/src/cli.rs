@@ -397,33 +397,46 @@ fn mosaic(pool: &[Template], rng: &mut Rng) -> Template {
 fn bench_search(n: usize, probes: usize, seed: u64, json: bool) -> Result<()> {
     let cfg = Config::default();
     let pool_n = 128u64;
-    let bar = progress(pool_n + 2 * probes as u64, "templates");
-    let extract = |id: u64, c: u64, res: Resolution| -> Result<Template> {
+    // Extra probe identities in reserve: a synthetic capture may fail to enrol.
+    let spare = probes as u64 / 4 + 4;
+    let bar = progress(pool_n + 2 * (probes as u64 + spare), "templates");
+    let extract = |id: u64, c: u64, res: Resolution| -> Option<Template> {
         let (img, _) = render(&Identity::new(seed, id), seed, id, c, res);
-        let cap = crate::analyse_image(&img, &cfg)?;
         bar.inc(1);
-        Ok(cap.template)
+        crate::analyse_image(&img, &cfg)
+            .ok()
+            .filter(|c| c.usable())
+            .map(|c| c.template)
     };
     let jobs: Vec<(u64, u64, Resolution)> = (0..pool_n)
         .map(|i| (1_000_000 + i, 0, Resolution::Small))
         .chain(
-            (0..probes as u64).flat_map(|i| [(i, 0, Resolution::Small), (i, 1, Resolution::Large)]),
+            (0..probes as u64 + spare)
+                .flat_map(|i| [(i, 0, Resolution::Small), (i, 1, Resolution::Large)]),
         )
         .collect();
     #[cfg(feature = "parallel")]
-    let templates: Vec<Template> = {
+    let templates: Vec<Option<Template>> = {
         use rayon::prelude::*;
-        jobs.par_iter()
-            .map(|&(i, c, r)| extract(i, c, r))
-            .collect::<Result<_>>()?
+        jobs.par_iter().map(|&(i, c, r)| extract(i, c, r)).collect()
     };
     #[cfg(not(feature = "parallel"))]
-    let templates: Vec<Template> = jobs
-        .iter()
-        .map(|&(i, c, r)| extract(i, c, r))
-        .collect::<Result<_>>()?;
+    let templates: Vec<Option<Template>> = jobs.iter().map(|&(i, c, r)| extract(i, c, r)).collect();
     bar.finish_and_clear();
-    let (pool, pairs) = templates.split_at(pool_n as usize);
+    let pool: Vec<Template> = templates[..pool_n as usize]
+        .iter()
+        .flatten()
+        .cloned()
+        .collect();
+    let pairs: Vec<Template> = templates[pool_n as usize..]
+        .chunks(2)
+        .filter_map(|p| Some([p[0].clone()?, p[1].clone()?]))
+        .take(probes)
+        .flatten()
+        .collect();
+    if pairs.len() < 2 * probes || pool.is_empty() {
+        bail!("too few synthetic captures enrolled to plant {probes} probes");
+    }
     let t0 = Instant::now();
     let mut rng = Rng::new(&[seed, 99]);
     let mut planted = vec![usize::MAX; probes];
@@ -434,7 +447,7 @@ fn bench_search(n: usize, probes: usize, seed: u64, json: bool) -> Result<()> {
     for i in 0..n {
         match planted.iter().position(|&p| p == i) {
             Some(k) => g.insert(i as u64, &pairs[2 * k]),
-            None => g.insert(i as u64, &mosaic(pool, &mut rng)),
+            None => g.insert(i as u64, &mosaic(&pool, &mut rng)),
         };
     }
     let build_s = t0.elapsed().as_secs_f64();

@@ -1,5 +1,6 @@
-//! Circular edge search (Daugman's integro-differential operator), shared by
-//! the pupil refinement and the limbus search.
+//! Circular edge search (Daugman's integro-differential operator) and circle
+//! fitting (through three points; least squares), shared by the pupil and
+//! limbus stages.
 //!
 //! Layout: [`Arcs`] (which angles to integrate over), [`EdgeSearch`] (the
 //! operator: for every candidate centre, the mean grey level on concentric
@@ -13,15 +14,36 @@ use crate::plane::{Circle, Plane};
 #[derive(Clone, Debug)]
 pub struct Arcs {
     pub dirs: Vec<(f32, f32)>,
-    /// `dirs[groups[g]..groups[g+1]]` is sector g. The edge must be present
-    /// in every sector: the score is the weakest sector's.
+    /// `dirs[groups[g]..groups[g+1]]` is sector g; each sector's edge
+    /// strength is measured separately and then combined (see [`Combine`]).
     pub groups: Vec<usize>,
+}
+
+/// How the sectors' edge strengths make one score.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Combine {
+    /// The weakest sector: the edge must be present in every sector (limbus,
+    /// integrated over two lateral sectors).
+    Min,
+    /// The median sector: an eyelid or lashes over a minority of sectors
+    /// neither hide the true edge nor lend their own edge to a wrong circle
+    /// (pupil, integrated over eight sectors).
+    Median,
 }
 
 impl Arcs {
     /// `n` evenly spaced directions around the full circle.
     pub fn full(n: usize) -> Arcs {
         Arcs::sectors(&[(0.0, 360.0)], n)
+    }
+
+    /// The full circle split into `k` equal sectors, `n` directions in all.
+    pub fn split(k: usize, n: usize) -> Arcs {
+        let w = 360.0 / k as f32;
+        let sectors: Vec<(f32, f32)> = (0..k)
+            .map(|i| (i as f32 * w, (i + 1) as f32 * w - 1e-3))
+            .collect();
+        Arcs::sectors(&sectors, n)
     }
 
     /// Directions inside the given sectors (degrees, image coordinates: 0° is
@@ -65,6 +87,14 @@ pub struct EdgeSearch<'a> {
     pub arcs: &'a Arcs,
     /// Samples at or above this grey level are ignored (specular light).
     pub ignore_above: f32,
+    pub combine: Combine,
+    /// A sector counts only where the arc just inside the circle is darker
+    /// than this (the pupil's interior is dark; a circle drawn through an
+    /// eyelid edge over grey iris is not a pupil). `INFINITY` to disable.
+    pub inner_below: f32,
+    /// Likewise, the arc just outside must be brighter than this (the sclera
+    /// outside the limbus is brighter than iris). `NEG_INFINITY` to disable.
+    pub outer_above: f32,
 }
 
 impl EdgeSearch<'_> {
@@ -82,11 +112,11 @@ impl EdgeSearch<'_> {
         // Means at r_min - r_step .. r_max + r_step for each sector, so the
         // central difference exists at every candidate radius.
         let mut means = vec![vec![0.0f32; n_r + 2]; n_groups];
-        let mut scores = vec![f32::INFINITY; n_r];
+        // Per radius, the smoothed edge strength of every sector.
+        let mut per = vec![vec![f32::NEG_INFINITY; n_groups]; n_r];
         for iy in -steps..=steps {
             for ix in -steps..=steps {
                 let (cx, cy) = (b.cx + ix as f32 * b.step, b.cy + iy as f32 * b.step);
-                scores.iter_mut().for_each(|s| *s = f32::INFINITY);
                 // Radii whose arcs leave the image end the profile early.
                 let mut got = n_r + 2;
                 for (g, m) in means.iter_mut().enumerate() {
@@ -98,12 +128,18 @@ impl EdgeSearch<'_> {
                         let d = m[k + 1] - m[k - 1];
                         let dl = if k >= 2 { m[k] - m[k - 2] } else { d };
                         let dr = if k + 2 < filled { m[k + 2] - m[k] } else { d };
-                        scores[k - 1] = scores[k - 1].min(0.5 * d + 0.25 * (dl + dr));
+                        let dark_inside =
+                            m[k - 1] < self.inner_below && m[k + 1] > self.outer_above;
+                        per[k - 1][g] = if dark_inside {
+                            0.5 * d + 0.25 * (dl + dr)
+                        } else {
+                            0.0
+                        };
                     }
                 }
                 let offset = (ix as f32).hypot(iy as f32) * b.step;
                 for k in 1..got.saturating_sub(1).min(n_r + 1) {
-                    let score = scores[k - 1];
+                    let score = combine(self.combine, &mut per[k - 1]);
                     if offset > b.max_offset_per_r * (b.r_min + (k - 1) as f32 * b.r_step) {
                         continue;
                     }
@@ -150,6 +186,72 @@ impl EdgeSearch<'_> {
     }
 }
 
+/// Circle through three points, if they are not collinear.
+pub fn circle3(a: (f32, f32), b: (f32, f32), c: (f32, f32)) -> Option<Circle> {
+    let d = 2.0 * (a.0 * (b.1 - c.1) + b.0 * (c.1 - a.1) + c.0 * (a.1 - b.1));
+    if d.abs() < 1e-3 {
+        return None;
+    }
+    let (a2, b2, c2) = (
+        a.0 * a.0 + a.1 * a.1,
+        b.0 * b.0 + b.1 * b.1,
+        c.0 * c.0 + c.1 * c.1,
+    );
+    let x = (a2 * (b.1 - c.1) + b2 * (c.1 - a.1) + c2 * (a.1 - b.1)) / d;
+    let y = (a2 * (c.0 - b.0) + b2 * (a.0 - c.0) + c2 * (b.0 - a.0)) / d;
+    Some(Circle {
+        x,
+        y,
+        r: (a.0 - x).hypot(a.1 - y),
+    })
+}
+
+/// Least-squares (Kåsa) circle through points.
+pub fn fit_least_squares(pts: &[(f32, f32)]) -> Option<Circle> {
+    let n = pts.len() as f64;
+    if n < 3.0 {
+        return None;
+    }
+    let (mx, my) = pts.iter().fold((0.0, 0.0), |a, p| {
+        (a.0 + f64::from(p.0) / n, a.1 + f64::from(p.1) / n)
+    });
+    let (mut suu, mut svv, mut suv, mut suuu, mut svvv, mut suvv, mut svuu) =
+        (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    for p in pts {
+        let (u, v) = (f64::from(p.0) - mx, f64::from(p.1) - my);
+        suu += u * u;
+        svv += v * v;
+        suv += u * v;
+        suuu += u * u * u;
+        svvv += v * v * v;
+        suvv += u * v * v;
+        svuu += v * u * u;
+    }
+    let det = suu * svv - suv * suv;
+    if det.abs() < 1e-9 {
+        return None;
+    }
+    let (r1, r2) = (0.5 * (suuu + suvv), 0.5 * (svvv + svuu));
+    let uc = (r1 * svv - r2 * suv) / det;
+    let vc = (r2 * suu - r1 * suv) / det;
+    let r = (uc * uc + vc * vc + (suu + svv) / n).sqrt();
+    Some(Circle {
+        x: (uc + mx) as f32,
+        y: (vc + my) as f32,
+        r: r as f32,
+    })
+}
+
+fn combine(how: Combine, v: &mut [f32]) -> f32 {
+    match how {
+        Combine::Min => v.iter().copied().fold(f32::INFINITY, f32::min),
+        Combine::Median => {
+            let mid = v.len() / 2;
+            *v.select_nth_unstable_by(mid, f32::total_cmp).1
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,10 +282,13 @@ mod tests {
                 img.set(x, y, 255.0);
             }
         }
-        let arcs = Arcs::full(64);
+        let arcs = Arcs::split(8, 64);
         let es = EdgeSearch {
             img: &img,
             arcs: &arcs,
+            combine: Combine::Median,
+            inner_below: f32::INFINITY,
+            outer_above: f32::NEG_INFINITY,
             ignore_above: 240.0,
         };
         let b = SearchBox {
@@ -223,6 +328,9 @@ mod tests {
         let es = EdgeSearch {
             img: &img,
             arcs: &arcs,
+            combine: Combine::Min,
+            inner_below: f32::INFINITY,
+            outer_above: f32::NEG_INFINITY,
             ignore_above: 250.0,
         };
         let b = SearchBox {

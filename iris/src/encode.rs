@@ -43,7 +43,7 @@ pub struct EncodeParams {
 impl Default for EncodeParams {
     fn default() -> Self {
         EncodeParams {
-            wavelength: 18.0,
+            wavelength: 12.0,
             sigma_angular: 0.45,
             sigma_radial: 2.0,
             fragile_fraction: 0.1,

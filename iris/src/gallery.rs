@@ -343,6 +343,22 @@ impl Scan<'_> {
     }
 }
 
+/// The prefilter's view of one comparison: the smallest raw subsample
+/// distance over the prefilter shifts and the valid bits behind it (for
+/// calibrating `prefilter_threshold`; the scan computes the same in bulk).
+pub fn prefilter_distance(probe: &Template, entry: &Template, p: &SearchParams) -> (f32, u32) {
+    let (ec, em) = subsample(entry, 0);
+    let mut best = (1.0f32, 0u32);
+    for k in prefilter_shifts(p.matcher.max_shift_cols(), p.prefilter_shift_step) {
+        let (pc, pm) = subsample(probe, k);
+        let (d, n) = crate::matcher::counts(&pc, &pm, &ec, &em);
+        if n > 0 && (d as f32 / n as f32) < best.0 {
+            best = (d as f32 / n as f32, n);
+        }
+    }
+    best
+}
+
 /// Shifts tried by the prefilter: every `step`-th from −s, always including +s.
 fn prefilter_shifts(s: i32, step: usize) -> impl Iterator<Item = i32> {
     let step = step.max(1) as i32;

@@ -7,13 +7,14 @@
 //! pupil: the centre lies within a few pixels of the pupil centre (the pupil
 //! is often slightly nasal) and the radius gives a pupil/iris ratio within
 //! [`LimbusParams::min_ratio`, `max_ratio`]. Only the lateral sectors are
-//! integrated (30° above to 45° below horizontal, both sides) because the
-//! eyelids usually cover the top and bottom of the limbus. The search runs
+//! integrated (30° above to 45° below horizontal, each side required to
+//! show the edge) because the eyelids usually cover the top and bottom of
+//! the limbus. The search runs
 //! coarse-to-fine: on a reduced, smoothed copy first, then ±2 px at full size.
 
 use serde::{Deserialize, Serialize};
 
-use crate::edge::{Arcs, EdgeSearch, SearchBox};
+use crate::edge::{Arcs, Combine, EdgeSearch, SearchBox};
 use crate::error::IrisError;
 use crate::plane::{Circle, Plane};
 use crate::pupil::Pupil;
@@ -62,12 +63,16 @@ pub fn locate_limbus(img: &Plane, pupil: &Pupil, p: &LimbusParams) -> Result<Cir
     let f = (r_min / 20.0).floor().max(1.0) as usize;
     let small = img.reduce(f).box_blur(1);
     let sf = f as f32;
+    // Both sides must show the edge (Combine::Min).
     let sectors = [(-30.0, 45.0), (135.0, 210.0)];
     let coarse_arcs = Arcs::sectors(&sectors, 96);
     let es = EdgeSearch {
         img: &small,
         arcs: &coarse_arcs,
         ignore_above: 250.0,
+        combine: Combine::Min,
+        inner_below: f32::INFINITY,
+        outer_above: pupil.ring_grey + 10.0,
     };
     let b = SearchBox {
         cx: (pc.x + 0.5) / sf - 0.5,
@@ -86,6 +91,9 @@ pub fn locate_limbus(img: &Plane, pupil: &Pupil, p: &LimbusParams) -> Result<Cir
         img: &smooth,
         arcs: &fine_arcs,
         ignore_above: 250.0,
+        combine: Combine::Min,
+        inner_below: f32::INFINITY,
+        outer_above: pupil.ring_grey + 10.0,
     };
     let c = Circle {
         x: (coarse.x + 0.5) * sf - 0.5,

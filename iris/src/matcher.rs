@@ -34,7 +34,7 @@ impl Default for MatchParams {
     fn default() -> Self {
         MatchParams {
             max_shift_deg: 20.0,
-            threshold: 0.36,
+            threshold: 0.33,
             reference_bits: 1024.0,
         }
     }

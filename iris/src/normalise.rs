@@ -34,7 +34,7 @@ impl Default for NormaliseParams {
     fn default() -> Self {
         NormaliseParams {
             rho_start: 0.04,
-            rho_end: 0.9,
+            rho_end: 0.8,
         }
     }
 }

@@ -11,12 +11,17 @@
 //! of plausible size and much darker than the ring around it. Holes inside a
 //! component are filled first, so the specular highlight of the illuminator
 //! that usually sits inside the pupil does not break it up. The circle is then
-//! refined at full resolution with the integro-differential operator
-//! ([`crate::edge`]), ignoring highlight samples.
+//! refined at full resolution by a consensus circle fit: 64 rays from the
+//! blob centre each find where the grey level first rises from pupil to
+//! iris (sub-pixel, highlights skipped); the circle through three points
+//! that most boundary points agree with wins, and is refined by least
+//! squares on those points. Points on an eyelid or eyelash crossing the
+//! pupil disagree with the circle and are ignored, which a mean edge
+//! strength would not do.
 
 use serde::{Deserialize, Serialize};
 
-use crate::edge::{Arcs, EdgeSearch, SearchBox};
+use crate::edge::{Arcs, circle3, fit_least_squares};
 use crate::error::IrisError;
 use crate::plane::{Circle, Plane, percentile};
 
@@ -86,27 +91,94 @@ pub fn locate_pupil(img: &Plane, p: &PupilParams) -> Result<Pupil, IrisError> {
         circle: coarse,
         ..blob
     };
-    let arcs = Arcs::full(64);
-    let es = EdgeSearch {
-        img,
-        arcs: &arcs,
-        ignore_above: pupil.highlight_level(),
-    };
-    let r = coarse.r;
-    let b = SearchBox {
-        cx: coarse.x,
-        cy: coarse.y,
-        half: (0.15 * r).max(2.0) + f as f32,
-        step: (r / 40.0).max(1.0),
-        r_min: (0.75 * r).max(2.0),
-        r_max: 1.3 * r + f as f32,
-        r_step: (r / 60.0).max(0.5),
-        max_offset_per_r: f32::INFINITY,
-    };
-    if let Some((c, _)) = es.best(&b) {
+    if let Some(c) = fit_boundary(img, &pupil) {
         pupil.circle = c;
     }
     Ok(pupil)
+}
+
+/// Rays cast for the boundary fit.
+const RAYS: usize = 64;
+
+/// Boundary points where each ray first crosses from pupil to iris grey.
+fn boundary_points(img: &Plane, p: &Pupil) -> Vec<(f32, f32)> {
+    let c = p.circle;
+    let mid = 0.5 * (p.grey + p.ring_grey);
+    let high = p.highlight_level();
+    let step = 0.5f32;
+    let mut pts = Vec::with_capacity(RAYS);
+    for k in 0..RAYS {
+        let t = std::f32::consts::TAU * k as f32 / RAYS as f32;
+        let (dx, dy) = (t.cos(), t.sin());
+        let mut r = 0.3 * c.r;
+        let mut prev: Option<f32> = None;
+        while r < 1.8 * c.r {
+            let Some(v) = img.sample(c.x + r * dx, c.y + r * dy) else {
+                break;
+            };
+            if v >= high {
+                prev = None; // inside a highlight: no crossing can be located here
+            } else if let Some(u) = prev
+                && u < mid
+                && v >= mid
+            {
+                let f = (mid - u) / (v - u).max(1e-3);
+                let rr = r - step + f * step;
+                pts.push((c.x + rr * dx, c.y + rr * dy));
+                break;
+            } else {
+                prev = Some(v);
+            }
+            r += step;
+        }
+    }
+    pts
+}
+
+/// Consensus circle fit to the boundary points (see the module docs).
+fn fit_boundary(img: &Plane, p: &Pupil) -> Option<Circle> {
+    let pts = boundary_points(img, p);
+    let n = pts.len();
+    if n < RAYS / 4 {
+        return None;
+    }
+    let c0 = p.circle;
+    let tol = (0.04 * c0.r).max(1.0);
+    let inliers = |c: &Circle| {
+        pts.iter()
+            .filter(|q| ((q.0 - c.x).hypot(q.1 - c.y) - c.r).abs() <= tol)
+            .count()
+    };
+    let plausible = |c: &Circle| {
+        c.r > 0.5 * c0.r && c.r < 1.6 * c0.r && (c.x - c0.x).hypot(c.y - c0.y) < 0.6 * c0.r
+    };
+    let mut best: Option<(usize, Circle)> = None;
+    // Deterministic spread-out triples: roughly a third of the boundary apart.
+    for i in 0..n {
+        for d1 in 0..7 {
+            for d2 in 0..7 {
+                let j = (i + n / 3 + d1 - 3) % n;
+                let k = (i + 2 * n / 3 + d2 - 3) % n;
+                let Some(c) = circle3(pts[i], pts[j], pts[k]) else {
+                    continue;
+                };
+                if !plausible(&c) {
+                    continue;
+                }
+                let score = inliers(&c);
+                if best.is_none_or(|(s, _)| score > s) {
+                    best = Some((score, c));
+                }
+            }
+        }
+    }
+    let (_, c) = best?;
+    let on: Vec<(f32, f32)> = pts
+        .iter()
+        .copied()
+        .filter(|q| ((q.0 - c.x).hypot(q.1 - c.y) - c.r).abs() <= tol)
+        .collect();
+    fit_least_squares(&on).filter(plausible).or(Some(c))
 }
 
 struct Component {

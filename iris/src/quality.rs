@@ -12,6 +12,10 @@
 //!   compressed or stretched;
 //! - pupil boundary circularity (%): 100 − relative spread of the edge radius
 //!   found along 32 rays (off-axis gaze makes the pupil an ellipse);
+//! - pupil boundary visible (%): rays that cross a clear dark-to-bright step;
+//!   eyelids or lashes over the pupil (or a pupil circle that does not fit)
+//!   lower it;
+//! - limbus visible (%): the same for the lateral iris–sclera boundary;
 //! - sharpness (0–100): the width of the pupil edge gives the blur σ; the
 //!   score is the fraction of the encoder's Gabor response that survives that
 //!   blur, exp(−2π²σ²/λ²), with λ the filter wavelength in image pixels at
@@ -36,6 +40,8 @@ pub struct QualityParams {
     pub min_iris_sclera_contrast: f32,
     pub pupil_iris_ratio: (f32, f32),
     pub min_circularity: f32,
+    pub min_pupil_visible: f32,
+    pub min_limbus_visible: f32,
     pub min_grey_spread: f32,
     /// Median iris grey level must lie in this range.
     pub iris_grey: (f32, f32),
@@ -52,6 +58,8 @@ impl Default for QualityParams {
             min_iris_sclera_contrast: 3.0,
             pupil_iris_ratio: (15.0, 72.0),
             min_circularity: 80.0,
+            min_pupil_visible: 60.0,
+            min_limbus_visible: 40.0,
             min_grey_spread: 4.5,
             iris_grey: (30.0, 215.0),
             min_margin: 0.0,
@@ -67,6 +75,10 @@ pub struct QualityReport {
     pub iris_sclera_contrast: f32,
     pub pupil_iris_ratio: f32,
     pub pupil_circularity: f32,
+    /// % of the pupil boundary seen as a clear edge (lids and lashes hide it).
+    pub pupil_visible: f32,
+    /// % of the lateral limbus seen as a clear edge on the fitted circle.
+    pub limbus_visible: f32,
     pub sharpness: f32,
     pub grey_level_spread: f32,
     pub iris_diameter: f32,
@@ -125,7 +137,8 @@ pub fn assess(x: &Inputs, q: &QualityParams) -> QualityReport {
     let pupil_grey = ring_median(x.img, &pc, 0.0, 0.6, x.pupil.highlight_level());
     let sclera_grey = ring_median(x.img, &ic, 1.12, 1.3, 256.0);
     let michelson = |a: f32, b: f32| 100.0 * (a - b) / (a + b).max(1.0);
-    let (width, circularity) = pupil_edge(x.img, x.pupil);
+    let (width, circularity, pupil_visible) = pupil_edge(x.img, x.pupil);
+    let limbus_visible = limbus_visible(x.img, &ic);
     // Encoder wavelength in image pixels at mid-band.
     let r_mid = 0.5 * (pc.r + ic.r);
     let lambda = std::f32::consts::TAU * r_mid * x.encoder.wavelength / x.polar.cols as f32;
@@ -146,6 +159,8 @@ pub fn assess(x: &Inputs, q: &QualityParams) -> QualityReport {
         iris_sclera_contrast: michelson(sclera_grey, iris_grey),
         pupil_iris_ratio: 100.0 * pc.r / ic.r.max(1.0),
         pupil_circularity: circularity,
+        pupil_visible,
+        limbus_visible,
         sharpness,
         grey_level_spread: entropy_bits(x.img),
         iris_diameter: 2.0 * ic.r,
@@ -232,8 +247,10 @@ fn ring_median(img: &Plane, c: &Circle, a: f32, b: f32, cap: f32) -> f32 {
     percentile(v.into_iter(), 0.5)
 }
 
-/// Median pupil edge width (px) and circularity (%) from 32 radial profiles.
-fn pupil_edge(img: &Plane, pupil: &Pupil) -> (f32, f32) {
+/// Median pupil edge width (px), circularity (%) and visible boundary (%)
+/// from 32 radial profiles. A ray sees the boundary when it crosses a clear
+/// dark-to-bright step starting inside the pupil's grey level.
+fn pupil_edge(img: &Plane, pupil: &Pupil) -> (f32, f32, f32) {
     let c = pupil.circle;
     let cap = pupil.highlight_level();
     let step = 0.5f32;
@@ -263,23 +280,57 @@ fn pupil_edge(img: &Plane, pupil: &Pupil) -> (f32, f32) {
                 (g_max, at) = (g, i);
             }
         }
-        if g_max > 0.0 && outer - inner > 5.0 {
+        let dark = pupil.grey + 0.5 * (pupil.ring_grey - pupil.grey);
+        if g_max > 0.0 && outer - inner > 5.0 && inner < dark {
             widths.push(((outer - inner) / g_max).max(1.0));
             radii.push(0.6 * c.r + at as f32 * step);
         }
     }
+    let visible = 100.0 * widths.len() as f32 / 32.0;
     if widths.len() < 8 {
-        return (f32::INFINITY, 0.0); // no measurable edge: treat as blurred
+        return (f32::INFINITY, 0.0, visible); // no measurable edge: treat as blurred
     }
     let width = percentile_f(&mut widths, 0.5);
     let mean = radii.iter().sum::<f32>() / radii.len() as f32;
     let sd = (radii.iter().map(|r| (r - mean).powi(2)).sum::<f32>() / radii.len() as f32).sqrt();
-    (width, (100.0 * (1.0 - sd / c.r.max(1.0))).clamp(0.0, 100.0))
+    (
+        width,
+        (100.0 * (1.0 - sd / c.r.max(1.0))).clamp(0.0, 100.0),
+        visible,
+    )
 }
 
 fn percentile_f(v: &mut [f32], p: f32) -> f32 {
     let k = ((v.len() as f32 * p) as usize).min(v.len() - 1);
     *v.select_nth_unstable_by(k, f32::total_cmp).1
+}
+
+/// % of lateral rays (30° above to 45° below horizontal, both sides) whose
+/// strongest dark-to-bright step within ±15 % of the iris radius lies on the
+/// fitted limbus (within 3 % of the radius). A misplaced limbus circle, or
+/// one hidden by lids, scores low.
+fn limbus_visible(img: &Plane, c: &Circle) -> f32 {
+    let arcs = crate::edge::Arcs::sectors(&[(-30.0, 45.0), (135.0, 210.0)], 64);
+    let tol = (0.03 * c.r).max(2.0);
+    let mut seen = 0;
+    for &(dx, dy) in &arcs.dirs {
+        let (mut best_g, mut best_r) = (0.0f32, 0.0f32);
+        let mut r = 0.85 * c.r;
+        while r <= 1.15 * c.r {
+            let a = img.sample(c.x + (r + 1.5) * dx, c.y + (r + 1.5) * dy);
+            let b = img.sample(c.x + (r - 1.5) * dx, c.y + (r - 1.5) * dy);
+            if let (Some(a), Some(b)) = (a, b)
+                && a - b > best_g
+            {
+                (best_g, best_r) = (a - b, r);
+            }
+            r += 0.5;
+        }
+        if best_g > 6.0 && (best_r - c.r).abs() <= tol {
+            seen += 1;
+        }
+    }
+    100.0 * seen as f32 / arcs.dirs.len().max(1) as f32
 }
 
 /// Shannon entropy of the grey-level histogram, in bits.

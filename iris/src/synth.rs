@@ -4,8 +4,8 @@
 //! (the iris texture of one eye, on a polar grid), [`Resolution`],
 //! [`Truth`], [`render`] (one capture of an identity), then drawing helpers.
 //!
-//! Identity (seeded by the identity number): a band-limited random field
-//! (sum of oriented sinusoids with 1/f amplitudes), radial furrows, crypts,
+//! Identity (seeded by the identity number): a broadband random field
+//! (sum of oriented sinusoids with 1/√f amplitudes), radial furrows, crypts,
 //! a zig-zag collarette separating a pupillary zone of different brightness,
 //! and pigment spots; plus a slight pupil decentration and base grey level.
 //!
@@ -72,11 +72,12 @@ impl Identity {
         let mut tex = vec![base; TEX_ROWS * TEX_COLS];
         let col_angle = |j: usize| std::f32::consts::TAU * j as f32 / TEX_COLS as f32;
         let rho_of = |i: usize| i as f32 / (TEX_ROWS - 1) as f32;
-        // Band-limited random field.
-        for _ in 0..70 {
-            let m = 2.0 + rng.below(46) as f32; // cycles around the iris
-            let k = rng.uniform(0.0, 5.0); // cycles across the band
-            let amp = rng.uniform(2.0, 7.0) * (6.0 / m).sqrt().min(1.5);
+        // Broadband random field: many oriented sinusoids, angular frequency
+        // log-uniform in 2–90 cycles per turn, amplitude falling as 1/√f.
+        for _ in 0..240 {
+            let m = (2.0f32 * 45.0f32.powf(rng.uniform(0.0, 1.0))).round(); // cycles around the iris
+            let k = rng.uniform(-6.0, 6.0); // cycles across the band (sign = spiral sense)
+            let amp = rng.uniform(1.0, 4.0) * (4.0 / m).sqrt().min(1.0);
             let ph = rng.uniform(0.0, std::f32::consts::TAU);
             for i in 0..TEX_ROWS {
                 for j in 0..TEX_COLS {

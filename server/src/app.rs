@@ -33,7 +33,7 @@ impl AppState {
     /// this to run the same application on SQLite and PostgreSQL).
     pub async fn with_db(config: Config, db: Db) -> anyhow::Result<AppState> {
         db.migrate().await?;
-        let media = Media::local(&config.media_dir())?;
+        let media = Media::open(&config)?;
         Ok(AppState {
             config: Arc::new(config),
             db,

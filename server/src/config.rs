@@ -46,6 +46,17 @@ pub struct Config {
     pub login_window_secs: u64,
     /// Take the client IP from `X-Forwarded-For` (only behind a trusted reverse proxy).
     pub trust_forwarded_for: bool,
+    /// Store photos in this S3 bucket; unset keeps them under `<data_dir>/media`.
+    pub s3_bucket: Option<String>,
+    /// An S3-compatible endpoint (MinIO, Ceph, a test server); unset means AWS.
+    pub s3_endpoint: Option<String>,
+    /// The bucket's region.
+    pub s3_region: Option<String>,
+    /// Unset (with the secret) means the instance's own credentials.
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<String>,
+    /// Allow a plain-HTTP endpoint: only for local test servers.
+    pub s3_allow_http: bool,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -73,6 +84,12 @@ impl Default for Config {
             login_max_failures_per_ip: 30,
             login_window_secs: 15 * 60,
             trust_forwarded_for: false,
+            s3_bucket: None,
+            s3_endpoint: None,
+            s3_region: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_allow_http: false,
         }
     }
 }
@@ -142,8 +159,10 @@ impl Config {
     pub fn redacted(&self) -> Config {
         let mut c = self.clone();
         c.database_url = c.database_url.as_deref().map(redact_url);
-        if c.admin_password.is_some() {
-            c.admin_password = Some("<redacted>".into());
+        for secret in [&mut c.admin_password, &mut c.s3_secret_access_key] {
+            if secret.is_some() {
+                *secret = Some("<redacted>".into());
+            }
         }
         c
     }
@@ -157,12 +176,23 @@ impl Config {
     }
 }
 
+/// Options that default to unset, so do not serialise.
+const OPTIONAL_KEYS: [&str; 8] = [
+    "database_url",
+    "admin_password",
+    "web_dir",
+    "s3_bucket",
+    "s3_endpoint",
+    "s3_region",
+    "s3_access_key_id",
+    "s3_secret_access_key",
+];
+
 fn known_keys() -> Vec<String> {
     match toml::Value::try_from(Config::default()) {
         Ok(toml::Value::Table(t)) => {
             let mut keys: Vec<String> = t.keys().cloned().collect();
-            // Options that default to unset do not serialise; name them here.
-            keys.extend(["database_url", "admin_password", "web_dir"].map(String::from));
+            keys.extend(OPTIONAL_KEYS.map(String::from));
             keys
         }
         _ => Vec::new(),
@@ -180,6 +210,11 @@ fn env_value(name: &str, raw: &str) -> toml::Value {
                 .map(|s| toml::Value::String(s.to_string()))
                 .collect(),
         );
+    }
+    // Text options stay text even when they look like numbers (an all-digit
+    // access key or password would otherwise fail to load).
+    if OPTIONAL_KEYS.contains(&name) {
+        return toml::Value::String(raw.to_string());
     }
     if let Ok(i) = raw.parse::<i64>() {
         return toml::Value::Integer(i);
@@ -239,6 +274,23 @@ mod tests {
     }
 
     #[test]
+    fn s3_settings_come_from_the_environment_as_text() {
+        let c = Config::load_from(
+            None,
+            &env(&[
+                ("KUDAKYAR_S3_BUCKET", "photos"),
+                ("KUDAKYAR_S3_ACCESS_KEY_ID", "12345"),
+                ("KUDAKYAR_S3_ALLOW_HTTP", "true"),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.s3_bucket.as_deref(), Some("photos"));
+        assert_eq!(c.s3_access_key_id.as_deref(), Some("12345"));
+        assert!(c.s3_allow_http);
+    }
+
+    #[test]
     fn unknown_file_keys_are_rejected() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("k.toml");
@@ -252,6 +304,7 @@ mod tests {
         let c = Config {
             database_url: Some("postgres://kud:hunter2@db/kud".into()),
             admin_password: Some("hunter2".into()),
+            s3_secret_access_key: Some("hunter2".into()),
             ..Default::default()
         };
         let shown = toml::to_string(&c.redacted()).unwrap();

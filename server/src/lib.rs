@@ -13,6 +13,8 @@
 //! - [`audit`]: the append-only audit log.
 //! - [`registry`]: child records, encounters, Persian-aware search.
 //! - [`media`]: the object store photos and captures go through.
+//! - [`photos`]: photo uploads (type by content, EXIF stripped) and their
+//!   authorised, ETagged reads.
 //! - [`http`]: the axum application — routes, middleware, errors, OpenAPI,
 //!   metrics and the PWA host.
 //! - [`app`]: wiring it all together for `kudakyar serve`.
@@ -24,6 +26,7 @@ pub mod config;
 pub mod db;
 pub mod http;
 pub mod media;
+pub mod photos;
 pub mod registry;
 pub mod users;
 

@@ -31,6 +31,10 @@ fn is_openapi_3_1_with_every_endpoint() {
         ("/api/v1/children/{id}", "patch"),
         ("/api/v1/children/{id}/encounters", "get"),
         ("/api/v1/children/{id}/encounters", "post"),
+        ("/api/v1/children/{id}/photos", "get"),
+        ("/api/v1/children/{id}/photos", "post"),
+        ("/api/v1/children/{id}/photos/{photo_id}", "get"),
+        ("/api/v1/children/{id}/photos/{photo_id}/thumbnail", "get"),
     ] {
         assert!(
             paths.get(path).and_then(|p| p.get(method)).is_some(),

@@ -62,6 +62,7 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "users", description = "User administration"),
         (name = "audit", description = "The append-only audit log"),
         (name = "children", description = "The registry: child records and encounters"),
+        (name = "photos", description = "Photos of children, served only through these endpoints"),
         (name = "operations", description = "Health and readiness"),
     )
 )]
@@ -75,6 +76,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::users::routes::routes())
         .merge(crate::audit::routes::routes())
         .merge(crate::registry::routes::routes())
+        .merge(crate::photos::routes::routes())
         .split_for_parts()
 }
 

@@ -1,16 +1,21 @@
 //! The object store that photos and captures go through.
 //!
 //! [`Media`] wraps an [`object_store::ObjectStore`]: a local directory under
-//! the data dir by default; an S3-compatible bucket in production (added with
-//! the registry). Keys are opaque paths such as `photos/<child>/<photo>.jpg`;
-//! nothing is ever served by a public URL — only through authorised endpoints.
+//! the data dir by default; an S3-compatible bucket when `s3_bucket` is
+//! configured ([`Media::open`] chooses). Callers only `put`, `get` and
+//! `delete` by key and never learn which. Keys are opaque paths such as
+//! `photos/<child>/<photo>.jpg`; nothing is ever served by a public URL — only
+//! through authorised endpoints (the bucket needs no public access at all).
 
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
+
+use crate::config::Config;
 use bytes::Bytes;
 use object_store::ObjectStore;
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 
@@ -20,6 +25,44 @@ pub struct Media {
 }
 
 impl Media {
+    /// The configured store: the S3 bucket when one is named, else the local
+    /// media directory.
+    pub fn open(config: &Config) -> anyhow::Result<Media> {
+        match &config.s3_bucket {
+            Some(bucket) => Media::s3(bucket, config),
+            None => Media::local(&config.media_dir()),
+        }
+    }
+
+    /// A store in an S3 bucket (AWS or any S3-compatible server). Without
+    /// configured keys, object_store uses the instance's own credentials.
+    pub fn s3(bucket: &str, config: &Config) -> anyhow::Result<Media> {
+        let mut builder = AmazonS3Builder::new()
+            .with_bucket_name(bucket)
+            .with_allow_http(config.s3_allow_http);
+        if let Some(region) = &config.s3_region {
+            builder = builder.with_region(region);
+        }
+        if let Some(endpoint) = &config.s3_endpoint {
+            builder = builder.with_endpoint(endpoint);
+        }
+        match (&config.s3_access_key_id, &config.s3_secret_access_key) {
+            (Some(id), Some(secret)) => {
+                builder = builder
+                    .with_access_key_id(id)
+                    .with_secret_access_key(secret);
+            }
+            (None, None) => {}
+            _ => anyhow::bail!("s3_access_key_id and s3_secret_access_key must be set together"),
+        }
+        let store = builder
+            .build()
+            .with_context(|| format!("configuring the S3 bucket {bucket}"))?;
+        Ok(Media {
+            store: Arc::new(store),
+        })
+    }
+
     /// A store in a local directory, created if missing.
     pub fn local(dir: &Path) -> anyhow::Result<Media> {
         std::fs::create_dir_all(dir)

@@ -4,9 +4,12 @@
 //! new PostgreSQL database created on the server named by
 //! `KUDAKYAR_TEST_POSTGRES_URL` and dropped afterwards. [`on_both_backends!`]
 //! turns one async test function into a SQLite test and a PostgreSQL test.
-//! [`TestApp`] runs the real router on a random local port.
+//! [`TestApp`] runs the real router on a random local port. [`s3`] starts a
+//! real S3-compatible server for the tests that keep media there.
 
 #![allow(dead_code)]
+
+pub mod s3;
 
 use std::net::SocketAddr;
 

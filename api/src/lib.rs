@@ -5,6 +5,7 @@
 //! is a compile error on the other.
 //!
 //! - [`auth`]: login, logout, the current user.
+//! - [`cases`]: merges, service centres, referrals.
 //! - [`children`]: the child record and encounters.
 //! - [`users`]: user administration.
 //! - [`audit`]: the audit log.
@@ -12,6 +13,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod cases;
 pub mod children;
 pub mod problem;
 pub mod users;

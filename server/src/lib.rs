@@ -12,6 +12,7 @@
 //! - [`users`]: user accounts and their administration.
 //! - [`audit`]: the append-only audit log.
 //! - [`registry`]: child records, encounters, Persian-aware search.
+//! - [`cases`]: merges of duplicates, service centres, referrals.
 //! - [`media`]: the object store photos and captures go through.
 //! - [`photos`]: photo uploads (type by content, EXIF stripped) and their
 //!   authorised, ETagged reads.
@@ -22,6 +23,7 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod cases;
 pub mod config;
 pub mod db;
 pub mod http;

@@ -35,6 +35,14 @@ fn is_openapi_3_1_with_every_endpoint() {
         ("/api/v1/children/{id}/photos", "post"),
         ("/api/v1/children/{id}/photos/{photo_id}", "get"),
         ("/api/v1/children/{id}/photos/{photo_id}/thumbnail", "get"),
+        ("/api/v1/children/{id}/merge", "post"),
+        ("/api/v1/merges/{id}/undo", "post"),
+        ("/api/v1/centres", "get"),
+        ("/api/v1/centres", "post"),
+        ("/api/v1/children/{id}/centre-suggestions", "get"),
+        ("/api/v1/referrals", "get"),
+        ("/api/v1/referrals", "post"),
+        ("/api/v1/referrals/{id}/state", "post"),
     ] {
         assert!(
             paths.get(path).and_then(|p| p.get(method)).is_some(),

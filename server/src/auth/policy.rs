@@ -135,6 +135,27 @@ pub fn disable_user(
     }
 }
 
+/// Merging records and deciding referrals is for supervisors and above.
+pub fn decide_cases(actor: &Actor) -> Result<()> {
+    match actor.role {
+        Role::Supervisor | Role::ProvincialStaff | Role::NationalAdmin => Ok(()),
+        Role::OutreachWorker => Err(Error::Forbidden(
+            "only supervisors, provincial staff and administrators decide this".into(),
+        )),
+    }
+}
+
+/// Service centres are managed by provincial staff (their province) and admins.
+pub fn manage_centres(actor: &Actor, province: &str) -> Result<()> {
+    match actor.role {
+        Role::NationalAdmin => Ok(()),
+        Role::ProvincialStaff if actor.scope.province() == Some(province) => Ok(()),
+        _ => Err(Error::Forbidden(
+            "only provincial staff of that province and administrators manage centres".into(),
+        )),
+    }
+}
+
 /// Only national admins read the audit log.
 pub fn read_audit(actor: &Actor) -> Result<()> {
     if actor.role == Role::NationalAdmin {

@@ -199,14 +199,29 @@ fn new_child(mut body: serde_json::Map<String, serde_json::Value>) -> Result<New
 /// One child record (the read is audited).
 #[utoipa::path(get, path = "/api/v1/children/{id}", tag = "children",
     params(("id" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, body = Child), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Child), (status = 308, description = "Merged into another record: see Location"),
+        (status = 401, body = Problem), (status = 404, body = Problem)))]
 async fn get_child(
     State(state): State<AppState>,
     actor: Actor,
     meta: RequestMeta,
     Path(id): Path<String>,
-) -> Result<Json<Child>> {
-    Ok(Json(records::read(&state.db, &actor, &meta, &id).await?))
+) -> Result<axum::response::Response> {
+    use axum::response::IntoResponse;
+    match records::read(&state.db, &actor, &meta, &id).await {
+        Ok(child) => Ok(Json(child).into_response()),
+        // A merged-away record redirects to the record that survived it.
+        Err(crate::http::error::Error::NotFound) => {
+            match crate::cases::merges::merged_into(&state.db, &actor.scope, &id).await? {
+                Some(survivor) => Ok(axum::response::Redirect::permanent(&format!(
+                    "/api/v1/children/{survivor}"
+                ))
+                .into_response()),
+                None => Err(crate::http::error::Error::NotFound),
+            }
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Changes fields of a child record, merging with changes made since `base_version`.

@@ -1,0 +1,239 @@
+//! Referrals of children to centres: sent → accepted / rejected → completed,
+//! every step kept with who and when.
+
+use kudakyar_api::cases::{
+    NewReferral, Referral, ReferralEvent, ReferralState, ReferralTransition,
+};
+use sqlx::Row;
+
+use super::centres;
+use crate::audit::{self, Event, Who};
+use crate::auth::{Actor, policy};
+use crate::db::Db;
+use crate::http::error::{Error, Result, Validator};
+use crate::http::meta::RequestMeta;
+use crate::registry::store::{self, enum_parse, enum_str};
+
+/// Which steps a referral may take.
+pub fn allowed(from: ReferralState, to: ReferralState) -> bool {
+    use ReferralState::*;
+    matches!(
+        (from, to),
+        (Sent, Accepted | Rejected) | (Accepted, Completed)
+    )
+}
+
+/// Refers a child (in the caller's scope) to a centre of the child's province
+/// with free capacity. Idempotent by client id.
+pub async fn create(
+    db: &Db,
+    actor: &Actor,
+    meta: &RequestMeta,
+    new: NewReferral,
+) -> Result<(Referral, bool)> {
+    let mut v = Validator::new();
+    let id = match new.id.as_deref().map(uuid::Uuid::parse_str) {
+        Some(Ok(u)) => u.hyphenated().to_string(),
+        Some(Err(_)) => {
+            v.add("id", "must be a UUID");
+            String::new()
+        }
+        None => uuid::Uuid::now_v7().to_string(),
+    };
+    v.check(
+        new.note
+            .as_deref()
+            .is_none_or(|n| n.chars().count() <= 2000),
+        "note",
+        "must be at most 2000 characters",
+    );
+    v.finish()?;
+    let child = store::find(db.pool(), &actor.scope, &new.child_id)
+        .await?
+        .ok_or_else(|| Error::field("child_id", "no such child in your scope"))?;
+    let digest = store::digest(&(&new.child_id, &new.centre_id, &new.note));
+    if let Some(existing) = get(db, &id).await? {
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT create_digest FROM referrals WHERE id = $1")
+                .bind(&id)
+                .fetch_optional(db.pool())
+                .await?;
+        return if stored.as_deref() == Some(digest.as_str()) {
+            Ok((existing, false))
+        } else {
+            Err(Error::Conflict {
+                detail: "a different referral was stored with this id".into(),
+                stored: None,
+                conflicts: None,
+            })
+        };
+    }
+    let centre = centres::get(db, &crate::auth::Scope::National, &new.centre_id)
+        .await?
+        .filter(|c| c.province == child.facts.home_province)
+        .ok_or_else(|| Error::field("centre_id", "no such centre in the child's province"))?;
+    if centre.open_files >= centre.capacity {
+        return Err(Error::field(
+            "centre_id",
+            "this centre has no free capacity",
+        ));
+    }
+    let now = crate::now_ms();
+    let mut tx = db.pool().begin().await?;
+    sqlx::query(
+        "INSERT INTO referrals (id, child_id, centre_id, state, note, create_digest, created_by,
+                                created_at, updated_at)
+         VALUES ($1, $2, $3, 'sent', $4, $5, $6, $7, $7)",
+    )
+    .bind(&id)
+    .bind(&child.id)
+    .bind(&centre.id)
+    .bind(new.note.as_deref())
+    .bind(&digest)
+    .bind(&actor.user_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    record_event(
+        &mut tx,
+        &id,
+        ReferralState::Sent,
+        new.note.as_deref(),
+        &actor.user_id,
+        now,
+    )
+    .await?;
+    audit::record(
+        &mut *tx,
+        &Who::from(actor),
+        meta,
+        Event::new("referral.create", "child", Some(&child.id))
+            .with_detail(serde_json::json!({"referral": id, "centre": centre.id})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((get(db, &id).await?.ok_or(Error::NotFound)?, true))
+}
+
+async fn record_event(
+    conn: &mut sqlx::AnyConnection,
+    id: &str,
+    state: ReferralState,
+    note: Option<&str>,
+    by: &str,
+    at: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO referral_events (referral_id, state, note, by_user, at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(id)
+        .bind(enum_str(&state))
+        .bind(note)
+        .bind(by)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Moves a referral to its next state.
+pub async fn transition(
+    db: &Db,
+    actor: &Actor,
+    meta: &RequestMeta,
+    id: &str,
+    t: ReferralTransition,
+) -> Result<Referral> {
+    policy::decide_cases(actor)?;
+    let referral = get(db, id).await?.ok_or(Error::NotFound)?;
+    store::find(db.pool(), &actor.scope, &referral.child_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if referral.state == t.state {
+        return Ok(referral);
+    }
+    if !allowed(referral.state, t.state) {
+        return Err(Error::field(
+            "state",
+            "this referral cannot move to that state",
+        ));
+    }
+    let now = crate::now_ms();
+    let mut tx = db.pool().begin().await?;
+    let done = sqlx::query(
+        "UPDATE referrals SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4",
+    )
+    .bind(enum_str(&t.state))
+    .bind(now)
+    .bind(id)
+    .bind(enum_str(&referral.state))
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Err(Error::Conflict {
+            detail: "the referral changed meanwhile; reload it".into(),
+            stored: None,
+            conflicts: None,
+        });
+    }
+    record_event(&mut tx, id, t.state, t.note.as_deref(), &actor.user_id, now).await?;
+    audit::record(
+        &mut *tx,
+        &Who::from(actor),
+        meta,
+        Event::new("referral.state", "child", Some(&referral.child_id))
+            .with_detail(serde_json::json!({"referral": id, "state": enum_str(&t.state)})),
+    )
+    .await?;
+    tx.commit().await?;
+    get(db, id).await?.ok_or(Error::NotFound)
+}
+
+/// A child's referrals (the child must be in the caller's scope).
+pub async fn for_child(db: &Db, actor: &Actor, child_id: &str) -> Result<Vec<Referral>> {
+    store::find(db.pool(), &actor.scope, child_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let ids: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM referrals WHERE child_id = $1 ORDER BY created_at DESC")
+            .bind(child_id)
+            .fetch_all(db.pool())
+            .await?;
+    let mut out = Vec::new();
+    for id in ids {
+        out.extend(get(db, &id).await?);
+    }
+    Ok(out)
+}
+
+pub async fn get(db: &Db, id: &str) -> sqlx::Result<Option<Referral>> {
+    let row = sqlx::query(
+        "SELECT id, child_id, centre_id, state, note, created_at, updated_at FROM referrals WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let events = sqlx::query("SELECT state, note, by_user, at FROM referral_events WHERE referral_id = $1 ORDER BY at, state")
+        .bind(id)
+        .fetch_all(db.pool())
+        .await?;
+    let state = |s: String| enum_parse::<ReferralState>(&s).unwrap_or(ReferralState::Sent);
+    let mut history = Vec::new();
+    for e in &events {
+        history.push(ReferralEvent {
+            state: state(e.try_get("state")?),
+            note: e.try_get("note")?,
+            by: e.try_get("by_user")?,
+            at: crate::ms_to_rfc3339(e.try_get("at")?),
+        });
+    }
+    Ok(Some(Referral {
+        id: row.try_get("id")?,
+        child_id: row.try_get("child_id")?,
+        centre_id: row.try_get("centre_id")?,
+        state: state(row.try_get("state")?),
+        note: row.try_get("note")?,
+        history,
+        created_at: crate::ms_to_rfc3339(row.try_get("created_at")?),
+        updated_at: crate::ms_to_rfc3339(row.try_get("updated_at")?),
+    }))
+}

@@ -1,0 +1,320 @@
+//! Merges, centres and referrals over HTTP, on SQLite and PostgreSQL.
+
+mod common;
+
+use common::{TestApp, TestDb, problem};
+use serde_json::{Value, json};
+
+on_both_backends!(
+    supervisor_merges_and_undoes,
+    referral_to_the_nearest_centre_with_room
+);
+
+fn child(id: &str, given: &str, alias: &str) -> Value {
+    json!({
+        "id": id, "given_name": given, "aliases": [alias], "sex": "male",
+        "nationality": "afghan", "home_province": "IR-23"
+    })
+}
+
+fn encounter(id: &str, at: &str, lat: f64, lng: f64) -> Value {
+    json!({"id": id, "at": at, "lat": lat, "lng": lng})
+}
+
+async fn user(app: &TestApp, name: &str, role: &str) -> String {
+    let (_, password) = app.add_user(name, role, Some("IR-23"), None).await;
+    app.login(name, &password).await
+}
+
+const A: &str = "a0000000-0000-4000-8000-000000000001";
+const B: &str = "b0000000-0000-4000-8000-000000000002";
+
+async fn supervisor_merges_and_undoes(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let worker = user(&app, "worker1", "outreach_worker").await;
+    let supervisor = user(&app, "supervisor1", "supervisor").await;
+    app.post(&worker, "/api/v1/children", &child(A, "علی", "کوچولو"))
+        .await;
+    app.post(&worker, "/api/v1/children", &child(B, "رضا", "پسر گل‌فروش"))
+        .await;
+    for (child, id, at) in [
+        (
+            A,
+            "e0000000-0000-4000-8000-000000000001",
+            "2026-11-01T10:00:00Z",
+        ),
+        (
+            B,
+            "e0000000-0000-4000-8000-000000000002",
+            "2026-11-10T10:00:00Z",
+        ),
+    ] {
+        let r = app
+            .post(
+                &worker,
+                &format!("/api/v1/children/{child}/encounters"),
+                &encounter(id, at, 35.7, 51.4),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+    }
+    let denied = app
+        .post(
+            &worker,
+            &format!("/api/v1/children/{A}/merge"),
+            &json!({"duplicate_id": B}),
+        )
+        .await;
+    problem(denied, 403).await;
+    let r = app
+        .post(
+            &supervisor,
+            &format!("/api/v1/children/{A}/merge"),
+            &json!({"duplicate_id": B, "reason": "same iris"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let merge: Value = r.json().await.unwrap();
+
+    let survivor: Value = app
+        .get(&supervisor, &format!("/api/v1/children/{A}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let aliases = survivor["aliases"].as_array().unwrap();
+    assert!(
+        aliases.contains(&json!("رضا")) && aliases.contains(&json!("پسر گل‌فروش")),
+        "{survivor}"
+    );
+    assert_eq!(survivor["last_seen_at"], "2026-11-10T10:00:00Z");
+    let encounters: Value = app
+        .get(&supervisor, &format!("/api/v1/children/{A}/encounters"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        encounters.as_array().unwrap().len(),
+        2,
+        "the survivor has both encounters"
+    );
+
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let tomb = no_redirects
+        .get(app.url(&format!("/api/v1/children/{B}")))
+        .bearer_auth(&supervisor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tomb.status(), 308);
+    assert_eq!(tomb.headers()["location"], format!("/api/v1/children/{A}"));
+    let found: Value = app
+        .get(&worker, "/api/v1/children?q=%D8%B1%D8%B6%D8%A7")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = found["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [A], "the duplicate's name finds the survivor only");
+
+    let undo = app
+        .post(
+            &supervisor,
+            &format!("/api/v1/merges/{}/undo", merge["id"].as_str().unwrap()),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(undo.status(), 200);
+    let back: Value = app
+        .get(&supervisor, &format!("/api/v1/children/{B}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(back["given_name"], "رضا");
+    let enc_b: Value = app
+        .get(&supervisor, &format!("/api/v1/children/{B}/encounters"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(enc_b.as_array().unwrap().len(), 1);
+    let a: Value = app
+        .get(&supervisor, &format!("/api/v1/children/{A}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        a["aliases"],
+        json!(["کوچولو"]),
+        "added aliases removed again"
+    );
+    let again = app
+        .post(
+            &supervisor,
+            &format!("/api/v1/merges/{}/undo", merge["id"].as_str().unwrap()),
+            &json!({}),
+        )
+        .await;
+    problem(again, 409).await;
+    let self_merge = app
+        .post(
+            &supervisor,
+            &format!("/api/v1/children/{A}/merge"),
+            &json!({"duplicate_id": A}),
+        )
+        .await;
+    assert!(problem(self_merge, 422).await["errors"]["duplicate_id"].is_array());
+}
+
+async fn referral_to_the_nearest_centre_with_room(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let worker = user(&app, "worker1", "outreach_worker").await;
+    let supervisor = user(&app, "supervisor1", "supervisor").await;
+    let staff = user(&app, "staff1", "provincial_staff").await;
+    let centre = |name: &str, lat: f64, lng: f64, capacity: i64| json!({"name": name, "lat": lat, "lng": lng, "province": "IR-23", "services": ["counselling"], "capacity": capacity});
+    problem(
+        app.post(&worker, "/api/v1/centres", &centre("x", 35.0, 51.0, 10))
+            .await,
+        403,
+    )
+    .await;
+    let bad = app
+        .post(
+            &staff,
+            "/api/v1/centres",
+            &json!({"name": "", "lat": 95.0, "lng": 51.0, "province": "IR-23"}),
+        )
+        .await;
+    let p = problem(bad, 422).await;
+    assert!(
+        p["errors"]["name"].is_array() && p["errors"]["lat"].is_array(),
+        "{p}"
+    );
+    let mut ids = Vec::new();
+    for (name, lat, lng, cap) in [
+        ("مرکز دور", 35.80, 51.60, 450),
+        ("مرکز نزدیک", 35.70, 51.41, 1),
+        ("مرکز میانه", 35.72, 51.45, 450),
+    ] {
+        let r = app
+            .post(&staff, "/api/v1/centres", &centre(name, lat, lng, cap))
+            .await;
+        assert_eq!(r.status(), 201);
+        ids.push(
+            r.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let default_cap: Value = app
+        .post(
+            &staff,
+            "/api/v1/centres",
+            &json!({"name": "پیش‌فرض", "lat": 29.6, "lng": 52.5, "province": "IR-23"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(default_cap["capacity"], 450);
+
+    app.post(&worker, "/api/v1/children", &child(A, "علی", "کوچولو"))
+        .await;
+    app.post(
+        &worker,
+        &format!("/api/v1/children/{A}/encounters"),
+        &encounter(
+            "e0000000-0000-4000-8000-000000000003",
+            "2026-11-20T10:00:00Z",
+            35.70,
+            51.40,
+        ),
+    )
+    .await;
+    let suggestions: Value = app
+        .get(&worker, &format!("/api/v1/children/{A}/centre-suggestions"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(suggestions[0]["centre"]["name"], "مرکز نزدیک");
+    assert_eq!(suggestions[1]["centre"]["name"], "مرکز میانه");
+
+    let referral = json!({"id": "f0000000-0000-4000-8000-000000000001", "child_id": A, "centre_id": ids[1], "note": "نیاز به مشاوره"});
+    let r = app.post(&supervisor, "/api/v1/referrals", &referral).await;
+    assert_eq!(r.status(), 201);
+    let stored: Value = r.json().await.unwrap();
+    assert_eq!(stored["state"], "sent");
+    assert_eq!(
+        app.post(&supervisor, "/api/v1/referrals", &referral)
+            .await
+            .status(),
+        200,
+        "a retry"
+    );
+    // The one-place centre is now full: no longer suggested, and refused.
+    let suggestions: Value = app
+        .get(&worker, &format!("/api/v1/children/{A}/centre-suggestions"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(suggestions[0]["centre"]["name"], "مرکز میانه");
+    let full = json!({"child_id": A, "centre_id": ids[1]});
+    assert!(problem(app.post(&supervisor, "/api/v1/referrals", &full).await, 422).await["errors"]["centre_id"].is_array());
+
+    let rid = stored["id"].as_str().unwrap();
+    let path = format!("/api/v1/referrals/{rid}/state");
+    problem(
+        app.post(&worker, &path, &json!({"state": "accepted"}))
+            .await,
+        403,
+    )
+    .await;
+    let skip = app
+        .post(&supervisor, &path, &json!({"state": "completed"}))
+        .await;
+    assert!(problem(skip, 422).await["errors"]["state"].is_array());
+    assert_eq!(
+        app.post(&supervisor, &path, &json!({"state": "accepted"}))
+            .await
+            .status(),
+        200
+    );
+    let done: Value = app
+        .post(
+            &supervisor,
+            &path,
+            &json!({"state": "completed", "note": "پایان"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let states: Vec<&str> = done["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["sent", "accepted", "completed"]);
+    let list: Value = app
+        .get(&worker, &format!("/api/v1/referrals?child_id={A}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+}

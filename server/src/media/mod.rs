@@ -127,4 +127,20 @@ mod tests {
         assert_eq!(media.get("photos/a/1.jpg").await.unwrap(), None);
         assert!(media.put("../escape", Bytes::new()).await.is_err());
     }
+
+    #[test]
+    fn s3_keys_come_in_pairs() {
+        let config = Config {
+            s3_bucket: Some("photos".into()),
+            s3_access_key_id: Some("key".into()),
+            ..Config::default()
+        };
+        let err = Media::open(&config).unwrap_err();
+        assert!(err.to_string().contains("set together"), "{err:#}");
+        let config = Config {
+            s3_secret_access_key: Some("secret".into()),
+            ..config
+        };
+        assert!(Media::open(&config).is_ok(), "built without contacting S3");
+    }
 }

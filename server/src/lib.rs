@@ -13,6 +13,7 @@
 //! - [`audit`]: the append-only audit log.
 //! - [`registry`]: child records, encounters, Persian-aware search.
 //! - [`cases`]: merges of duplicates, service centres, referrals.
+//! - [`exports`]: streamed CSV / JSON Lines exports.
 //! - [`media`]: the object store photos and captures go through.
 //! - [`photos`]: photo uploads (type by content, EXIF stripped) and their
 //!   authorised, ETagged reads.
@@ -26,6 +27,7 @@ pub mod auth;
 pub mod cases;
 pub mod config;
 pub mod db;
+pub mod exports;
 pub mod http;
 pub mod media;
 pub mod photos;

@@ -17,10 +17,11 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use kudakyar::app::{self, AppState};
-use kudakyar::audit::Who;
+use kudakyar::audit::{self, Who};
 use kudakyar::auth::policy::{Scope, UserVisibility};
 use kudakyar::config::{Config, LogFormat, Overrides};
 use kudakyar::db::Db;
+use kudakyar::exports;
 use kudakyar::http::error::Error;
 use kudakyar::http::meta::RequestMeta;
 use kudakyar::users;
@@ -62,6 +63,17 @@ enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Export every child or encounter (the whole country) to a file.
+    Export {
+        /// `children` or `encounters`.
+        #[arg(value_enum)]
+        kind: exports::Kind,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: exports::Format,
+        /// Where to write; the file is replaced only when the export completes.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -130,6 +142,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(cmd) => user(cmd, config).await,
+        Command::Export { kind, format, out } => export(config, kind, format, &out).await,
         Command::Config(ConfigCommand::Check) => {
             print!("{}", toml::to_string(&config.redacted())?);
             Ok(())
@@ -158,6 +171,50 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(%addr, backend = ?state.db.backend(), "listening");
     eprintln!("Kudakyar is serving at http://{addr}");
     app::serve(state, listener).await
+}
+
+/// `kudakyar export`: the same stream as the HTTP export, with a progress bar,
+/// written to a temporary file renamed into place at the end.
+async fn export(
+    config: Config,
+    kind: exports::Kind,
+    format: exports::Format,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    use futures::StreamExt;
+    use std::io::Write;
+    let db = Db::open(config.database_url.as_deref(), &config.data_dir).await?;
+    db.migrate().await?;
+    let total = kind.count(&db, &Scope::National).await?;
+    let bar = indicatif::ProgressBar::new(total as u64).with_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows, {eta} left")?,
+    );
+    let partial = out.with_extension("partial");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&partial)?);
+    let mut chunks = Box::pin(exports::stream(db.clone(), Scope::National, kind, format));
+    let mut first = true;
+    while let Some(chunk) = chunks.next().await {
+        file.write_all(&chunk?)?;
+        // The first chunk is the header; every later one is a row.
+        if !std::mem::take(&mut first) {
+            bar.inc(1);
+        }
+    }
+    file.into_inner()?.sync_all()?;
+    std::fs::rename(&partial, out)?;
+    bar.finish();
+    audit::record(
+        db.pool(),
+        &Who::system(),
+        &RequestMeta::default(),
+        audit::Event::new("export", "child", None).with_detail(
+            serde_json::json!({"kind": format!("{kind:?}"), "out": out.display().to_string()}),
+        ),
+    )
+    .await?;
+    eprintln!("exported {} rows to {}", bar.position(), out.display());
+    db.close().await;
+    Ok(())
 }
 
 async fn user(cmd: UserCommand, config: Config) -> anyhow::Result<()> {

@@ -43,6 +43,7 @@ fn is_openapi_3_1_with_every_endpoint() {
         ("/api/v1/referrals", "get"),
         ("/api/v1/referrals", "post"),
         ("/api/v1/referrals/{id}/state", "post"),
+        ("/api/v1/exports/{file}", "get"),
     ] {
         assert!(
             paths.get(path).and_then(|p| p.get(method)).is_some(),

@@ -235,3 +235,23 @@ async fn json_logs_carry_the_request_id() {
     let parsed: Value = serde_json::from_str(line).expect("log lines are JSON");
     assert!(parsed.to_string().contains("trace-me-123"));
 }
+
+#[test]
+fn export_command_writes_a_csv_with_a_bom() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("children.csv");
+    let status = kudakyar(&tmp.path().join("data"))
+        .args(["export", "children", "--format", "csv", "--out"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("\u{FEFF}id,registry_code,"), "{text}");
+    let bad = kudakyar(&tmp.path().join("data"))
+        .args(["export", "photos", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+}

@@ -9,6 +9,7 @@
 //!   and the browser tests ([`browser`]) in headless Chromium.
 
 mod browser;
+mod s3;
 mod web;
 
 use std::path::{Path, PathBuf};
@@ -117,11 +118,14 @@ fn test(root: &Path) -> Result<()> {
     )?;
     let dist = web::build(root)?;
     cargo(root, &["build", "-p", "kudakyar", "--locked"])?;
+    // A real S3-compatible server (moto, from PyPI) for the object-store tests.
+    let moto = s3::ensure_moto(root)?;
     // The end-to-end tests run the real binary and serve the real PWA build.
     // SAFETY: xtask is single-threaded here; children inherit these variables.
     unsafe {
         std::env::set_var("KUDAKYAR_BIN", kudakyar_bin(root));
         std::env::set_var("KUDAKYAR_WEB_DIST", &dist);
+        std::env::set_var("KUDAKYAR_TEST_MOTO", &moto);
     }
     cargo(root, &["test", "--workspace", "--locked"])?;
     browser::run(root)?;

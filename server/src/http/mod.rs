@@ -64,6 +64,7 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "children", description = "The registry: child records and encounters"),
         (name = "photos", description = "Photos of children, served only through these endpoints"),
         (name = "cases", description = "Merges, service centres and referrals"),
+        (name = "exports", description = "CSV and JSON Lines exports within the caller's scope"),
         (name = "operations", description = "Health and readiness"),
     )
 )]
@@ -79,6 +80,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::registry::routes::routes())
         .merge(crate::photos::routes::routes())
         .merge(crate::cases::routes::routes())
+        .merge(crate::exports::routes::routes())
         .split_for_parts()
 }
 

@@ -22,8 +22,10 @@ fn text(v: &mut Validator, field: &str, value: Option<&str>, max: usize) {
             field,
             &format!("must be at most {max} characters"),
         );
+        // Line breaks and tabs belong in notes, never in names.
+        let allowed = |c: char| max == MAX_NOTES && matches!(c, '\n' | '\r' | '\t');
         v.check(
-            !value.chars().any(char::is_control),
+            !value.chars().any(|c| c.is_control() && !allowed(c)),
             field,
             "must not contain control characters",
         );

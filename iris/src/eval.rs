@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::matcher::{MatchParams, best_over_shifts};
 use crate::pipeline::{Config, analyse};
-use crate::simd::with_fast_popcount;
+use crate::simd::popcount_dispatch;
 use crate::synth::Rng;
 use crate::template::Template;
 
@@ -170,25 +170,36 @@ pub fn pair_scores(
             .filter(|&(i, j)| ok[i].0 != ok[j].0)
             .collect()
     };
+    let targets: Vec<&Template> = ok.iter().map(|(_, t)| *t).collect();
     let score = |pairs: &[(usize, usize)]| -> Vec<f32> {
-        let f = |&(i, j): &(usize, usize)| {
-            best_over_shifts(&rotations[i], &ok[j].1.code, &ok[j].1.mask, s, m).distance
-        };
         #[cfg(feature = "parallel")]
         {
             use rayon::prelude::*;
             pairs
                 .par_chunks(4096)
-                .flat_map_iter(|c| with_fast_popcount(|| c.iter().map(f).collect::<Vec<_>>()))
+                .flat_map_iter(|c| score_pairs(c, &rotations, &targets, s, m))
                 .collect()
         }
         #[cfg(not(feature = "parallel"))]
-        with_fast_popcount(|| pairs.iter().map(f).collect())
+        score_pairs(pairs, &rotations, &targets, s, m)
     };
     Scores {
         genuine: score(&genuine_pairs),
         impostor: score(&impostor_pairs),
         impostor_sampled: sampled,
+    }
+}
+
+popcount_dispatch! {
+    /// Distances of index pairs (pre-rotated first, plain second).
+    fn score_pairs(
+        pairs: &[(usize, usize)],
+        rotations: &[Vec<Template>],
+        targets: &[&Template],
+        s: i32,
+        m: &MatchParams,
+    ) -> Vec<f32> {
+        pairs.iter().map(|&(i, j)| best_over_shifts(&rotations[i], &targets[j].code, &targets[j].mask, s, m).distance).collect()
     }
 }
 

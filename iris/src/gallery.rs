@@ -27,15 +27,16 @@
 //!    returned, best first, at most `k`.
 //!
 //! The scan runs over chunks of blocks, in parallel with rayon under the
-//! `parallel` feature, inside [`with_fast_popcount`].
+//! `parallel` feature, compiled for the CPU's fastest popcount
+//! ([`crate::simd`]).
 
 use std::collections::HashMap;
 use std::hash::Hash;
 
 use serde::{Deserialize, Serialize};
 
-use crate::matcher::{MatchParams, MatchResult, best_over_shifts};
-use crate::simd::with_fast_popcount;
+use crate::matcher::{MatchParams, MatchResult, MatchTest, best_over_shifts};
+use crate::simd::popcount_dispatch;
 use crate::template::{BITS_PER_COL, CODE_COLS, Template};
 
 /// Entries per prefilter block (one 512-bit vector of `u64` lanes).
@@ -69,7 +70,7 @@ impl Default for SearchParams {
         SearchParams {
             k: 10,
             matcher: MatchParams::default(),
-            prefilter_threshold: 0.42,
+            prefilter_threshold: 0.40,
             prefilter_min_bits: 96,
             prefilter_shift_step: 2,
         }
@@ -232,6 +233,7 @@ impl<Id: Clone + Eq + Hash + Send + Sync> Gallery<Id> {
                 .collect(),
             shift: s,
             matcher: &p.matcher,
+            test: MatchTest::new(&p.matcher),
             threshold: (p.prefilter_threshold.clamp(0.0, 1.0) * FIXED as f32) as u64,
             min_bits: u64::from(p.prefilter_min_bits),
             prefilter,
@@ -239,9 +241,8 @@ impl<Id: Clone + Eq + Hash + Send + Sync> Gallery<Id> {
             full: &self.full,
         };
         let chunks = self.pre.chunks(CHUNK_BLOCKS).enumerate();
-        let run = |(ci, blocks): (usize, &[PreBlock])| {
-            with_fast_popcount(|| scan.blocks(ci * CHUNK_BLOCKS, blocks))
-        };
+        let run =
+            |(ci, blocks): (usize, &[PreBlock])| scan_blocks(&scan, ci * CHUNK_BLOCKS, blocks);
         #[cfg(feature = "parallel")]
         let parts: Vec<_> = {
             use rayon::prelude::*;
@@ -278,12 +279,20 @@ impl<Id: Clone + Eq + Hash + Send + Sync> Gallery<Id> {
     }
 }
 
+popcount_dispatch! {
+    /// [`Scan::blocks`] compiled for the CPU's fastest popcount.
+    fn scan_blocks(scan: &Scan<'_>, first: usize, blocks: &[PreBlock]) -> (Vec<(usize, MatchResult)>, usize) {
+        scan.blocks(first, blocks)
+    }
+}
+
 /// Everything one scan needs, shared read-only by the worker threads.
 struct Scan<'a> {
     rotations: Vec<Template>,
     pre: Vec<PreProbe>,
     shift: i32,
     matcher: &'a MatchParams,
+    test: MatchTest,
     threshold: u64,
     min_bits: u64,
     prefilter: bool,
@@ -311,6 +320,10 @@ impl Scan<'_> {
                 }
                 exact += 1;
                 let t = &self.full[i];
+                // Integer test first; float distances only for matches.
+                if !self.test.any(&self.rotations, &t.code, &t.mask) {
+                    continue;
+                }
                 let r =
                     best_over_shifts(&self.rotations, &t.code, &t.mask, self.shift, self.matcher);
                 if r.is_match {

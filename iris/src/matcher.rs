@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::simd::with_fast_popcount;
+use crate::simd::popcount_dispatch;
 use crate::template::{DEGREES_PER_COL, Template, WORDS};
 
 /// Matching parameters (configuration, not code).
@@ -65,7 +65,20 @@ pub struct MatchResult {
 pub fn compare(probe: &Template, reference: &Template, p: &MatchParams) -> MatchResult {
     let s = p.max_shift_cols();
     let rotations: Vec<Template> = (-s..=s).map(|k| probe.rotated(k)).collect();
-    with_fast_popcount(|| best_over_shifts(&rotations, &reference.code, &reference.mask, s, p))
+    best_over_shifts_fast(&rotations, &reference.code, &reference.mask, s, p)
+}
+
+popcount_dispatch! {
+    /// [`best_over_shifts`] compiled for the CPU's fastest popcount.
+    pub(crate) fn best_over_shifts_fast(
+        rotations: &[Template],
+        code: &[u64; WORDS],
+        mask: &[u64; WORDS],
+        s: i32,
+        p: &MatchParams,
+    ) -> MatchResult {
+        best_over_shifts(rotations, code, mask, s, p)
+    }
 }
 
 /// Best result of pre-rotated probes (`rotations[i]` is shift `i − s`)
@@ -104,11 +117,49 @@ pub(crate) fn best_over_shifts(
     best
 }
 
+/// A division- and root-free form of "some shift has HD_n ≤ threshold":
+/// HD_n ≤ T ⟺ n − 2d ≥ 2(0.5 − T)·√(n_ref)·√n ⟺ (n − 2d > 0 and
+/// (n − 2d)² ≥ k·n) with k = 4(0.5 − T)²·n_ref. Lets the gallery reject a
+/// prefilter survivor with integer counts only.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MatchTest {
+    k: f64,
+}
+
+impl MatchTest {
+    pub(crate) fn new(p: &MatchParams) -> MatchTest {
+        let m = (0.5 - f64::from(p.threshold)).max(0.0);
+        MatchTest {
+            k: 4.0 * m * m * f64::from(p.reference_bits),
+        }
+    }
+
+    /// True when some rotation matches `code`/`mask` under the threshold.
+    #[inline(always)]
+    pub(crate) fn any(
+        &self,
+        rotations: &[Template],
+        code: &[u64; WORDS],
+        mask: &[u64; WORDS],
+    ) -> bool {
+        rotations.iter().any(|r| {
+            let (d, n) = counts(&r.code, &r.mask, code, mask);
+            let x = i64::from(n) - 2 * i64::from(d);
+            x > 0 && (x * x) as f64 >= self.k * f64::from(n)
+        })
+    }
+}
+
 /// (disagreeing, jointly valid) bit counts.
 #[inline(always)]
-pub(crate) fn counts(ac: &[u64], am: &[u64], bc: &[u64], bm: &[u64]) -> (u32, u32) {
+pub(crate) fn counts<const N: usize>(
+    ac: &[u64; N],
+    am: &[u64; N],
+    bc: &[u64; N],
+    bm: &[u64; N],
+) -> (u32, u32) {
     let (mut d, mut n) = (0u32, 0u32);
-    for i in 0..ac.len().min(bc.len()).min(am.len()).min(bm.len()) {
+    for i in 0..N {
         let m = am[i] & bm[i];
         d += ((ac[i] ^ bc[i]) & m).count_ones();
         n += m.count_ones();
@@ -171,6 +222,29 @@ mod tests {
         assert_eq!(p.max_shift_cols(), 4);
         assert!(compare(&a.rotated(4), &a, &p).is_match);
         assert!(!compare(&a.rotated(9), &a, &p).is_match);
+    }
+
+    #[test]
+    fn integer_match_test_agrees_with_the_distance() {
+        let p = MatchParams::default();
+        let t = MatchTest::new(&p);
+        let a = random(5, 4);
+        for (k, noise) in [(0u64, 0usize), (1, 3), (2, 5), (3, 7), (4, 11)] {
+            // Flip every `noise`-th bit of a (0 = none) to sweep distances.
+            let mut b = a.clone();
+            if noise > 0 {
+                for bit in (k as usize..CODE_BITS).step_by(noise) {
+                    let (v, m) = b.get(bit);
+                    b.set(bit, !v, m);
+                }
+            }
+            let r = compare(&a, &b, &p);
+            assert_eq!(
+                t.any(std::slice::from_ref(&a), &b.code, &b.mask),
+                r.distance <= p.threshold,
+                "{r:?}"
+            );
+        }
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! kudakyar migrate                                apply database migrations
 //! kudakyar user add|list|disable …                manage accounts
 //! kudakyar config check                           print the effective config
+//! kudakyar export children|encounters --out FILE  export the registry
+//! kudakyar iris template|match|synth|evaluate|bench-search …  the iris engine
 //! ```
 //!
 //! Global options (`--config`, `--data-dir`, `--log-format`) go before or after
@@ -63,6 +65,9 @@ enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The iris engine: templates, matching, synthetic data, evaluation, benchmarks.
+    #[command(subcommand)]
+    Iris(iris::cli::IrisCommand),
     /// Export every child or encounter (the whole country) to a file.
     Export {
         /// `children` or `encounters`.
@@ -117,6 +122,10 @@ fn parse_role(s: &str) -> Result<Role, String> {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // The iris tools work on files only: no configuration, database or runtime.
+    if let Command::Iris(cmd) = cli.command {
+        return iris::cli::run(cmd);
+    }
     let bind = match &cli.command {
         Command::Serve { bind } => *bind,
         _ => None,
@@ -142,6 +151,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(cmd) => user(cmd, config).await,
+        Command::Iris(_) => unreachable!("handled before the runtime starts"),
         Command::Export { kind, format, out } => export(config, kind, format, &out).await,
         Command::Config(ConfigCommand::Check) => {
             print!("{}", toml::to_string(&config.redacted())?);

@@ -255,3 +255,51 @@ fn export_command_writes_a_csv_with_a_bom() {
         .unwrap();
     assert!(!bad.status.success());
 }
+
+#[test]
+fn iris_commands_tell_the_same_eye_from_another() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("eyes");
+    let synth = kudakyar(tmp.path())
+        .args(["iris", "synth"])
+        .arg(&dir)
+        .args(["--identities", "2", "--captures", "2", "--seed", "7"])
+        .output()
+        .unwrap();
+    assert!(
+        synth.status.success(),
+        "{}",
+        String::from_utf8_lossy(&synth.stderr)
+    );
+    let compare = |a: &str, b: &str| -> Value {
+        let out = kudakyar(tmp.path())
+            .args(["iris", "match"])
+            .arg(dir.join(a))
+            .arg(dir.join(b))
+            .arg("--json")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    assert_eq!(
+        compare("00000/0.png", "00000/1.png")["result"]["is_match"],
+        true
+    );
+    assert_eq!(
+        compare("00000/0.png", "00001/0.png")["result"]["is_match"],
+        false
+    );
+    let garbage = tmp.path().join("not-an-eye.png");
+    std::fs::write(&garbage, b"not an image").unwrap();
+    let out = kudakyar(tmp.path())
+        .args(["iris", "template"])
+        .arg(&garbage)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "an unusable capture exits non-zero");
+}

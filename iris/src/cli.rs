@@ -17,7 +17,7 @@ use crate::eval::{
 use crate::gallery::{Gallery, SearchParams};
 use crate::pipeline::{Config, analyse};
 use crate::synth::{Identity, Resolution, Rng, render};
-use crate::template::{Template, WORDS};
+use crate::template::Template;
 use crate::{IrisError, compare};
 
 /// Image sizes written by `synth`.
@@ -380,20 +380,6 @@ fn draw_plot(path: &Path, s: &crate::eval::Scores) -> Result<()> {
     Ok(())
 }
 
-/// A gallery entry that is nobody in particular: the left part of one pool
-/// template and the right part of another, each rotated at random. It keeps
-/// the local statistics and masks of real codes without being a genuine
-/// match to any probe.
-fn mosaic(pool: &[Template], rng: &mut Rng) -> Template {
-    let a = pool[rng.below(pool.len() as u32) as usize].rotated(rng.below(128) as i32);
-    let b = pool[rng.below(pool.len() as u32) as usize].rotated(rng.below(128) as i32);
-    let split = 4 + rng.below(WORDS as u32 - 8) as usize;
-    let mut t = a;
-    t.code[split..].copy_from_slice(&b.code[split..]);
-    t.mask[split..].copy_from_slice(&b.mask[split..]);
-    t
-}
-
 fn bench_search(n: usize, probes: usize, seed: u64, json: bool) -> Result<()> {
     let cfg = Config::default();
     let pool_n = 128u64;
@@ -447,7 +433,7 @@ fn bench_search(n: usize, probes: usize, seed: u64, json: bool) -> Result<()> {
     for i in 0..n {
         match planted.iter().position(|&p| p == i) {
             Some(k) => g.insert(i as u64, &pairs[2 * k]),
-            None => g.insert(i as u64, &mosaic(&pool, &mut rng)),
+            None => g.insert(i as u64, &crate::synth::mosaic(&pool, &mut rng)),
         };
     }
     let build_s = t0.elapsed().as_secs_f64();

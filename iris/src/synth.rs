@@ -14,11 +14,14 @@
 //! sheet), iris size and position, defocus blur, sensor noise, uneven
 //! illumination, upper/lower eyelids, eyelashes and the illuminator's
 //! specular highlight, at 320×240 or 640×480.
+//!
+//! [`mosaic`] makes gallery fillers for search benchmarks from real codes.
 
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 
 use crate::plane::{Circle, Plane};
+use crate::template::{Template, WORDS};
 use image::GrayImage;
 
 /// Seeded random source with the few distributions the generator needs.
@@ -332,6 +335,20 @@ pub fn render(
             blur_sigma: blur,
         },
     )
+}
+
+/// A gallery entry that is nobody in particular: the left part of one pool
+/// template and the right part of another, each rotated at random. It keeps
+/// the local statistics and masks of real codes without being a genuine
+/// match to any probe.
+pub fn mosaic(pool: &[Template], rng: &mut Rng) -> Template {
+    let a = pool[rng.below(pool.len() as u32) as usize].rotated(rng.below(128) as i32);
+    let b = pool[rng.below(pool.len() as u32) as usize].rotated(rng.below(128) as i32);
+    let split = 4 + rng.below(WORDS as u32 - 8) as usize;
+    let mut t = a;
+    t.code[split..].copy_from_slice(&b.code[split..]);
+    t.mask[split..].copy_from_slice(&b.mask[split..]);
+    t
 }
 
 /// Render with the identity built on the fly.

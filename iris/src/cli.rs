@@ -50,7 +50,7 @@ pub enum IrisCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Write synthetic eye images to DIR/<identity>/<n>.png.
+    /// Write synthetic eye images to `DIR/<identity>/<n>.png`.
     Synth {
         dir: PathBuf,
         #[arg(long)]
@@ -62,7 +62,7 @@ pub enum IrisCommand {
         #[arg(long, value_enum, default_value = "mixed")]
         size: SynthSize,
     },
-    /// FTE, EER and FNMR at fixed FMR over DIR/<identity>/<images>.
+    /// FTE, EER and FNMR at fixed FMR over `DIR/<identity>/<image>`.
     Evaluate {
         dir: PathBuf,
         /// The first capture group of this regex on the file name is added to

@@ -10,12 +10,12 @@
 //! | 1. pupil | [`pupil`] | [`pupil::locate_pupil`] | [`pupil::PupilParams`]: radius range, coarse width, min contrast |
 //! | 2. limbus | [`limbus`] | [`limbus::locate_limbus`] | [`limbus::LimbusParams`]: pupil/iris ratio range, centre offset, min edge |
 //! | 3. noise mask | [`mask`] | [`mask::noise_mask`] | [`mask::MaskParams`]: outlier k, spread floor, eyelid fraction and smoothing |
-//! | 4. normalise | [`normalise`] | [`normalise::normalise`] | [`normalise::NormaliseParams`]: ρ range; grid 32×256 |
+//! | 4. normalise | [`normalise`] | [`normalise::normalise`] | [`normalise::NormaliseParams`]: ρ range (0.04–0.8); grid 32×256 |
 //! | 5. encode | [`encode`] | [`encode::encode`] | [`encode::EncodeParams`]: Gabor wavelength and σ, fragile fraction, min support |
 //! | 6. quality | [`quality`] | [`quality::assess`] | [`quality::QualityParams`]: acceptance limits |
 //! | template | [`template`] | [`Template::to_bytes`], [`Template::from_bytes`] | 2,048 code + 2,048 mask bits, 524 bytes |
-//! | match | [`matcher`] | [`matcher::compare`] | [`matcher::MatchParams`]: shift range (±20°), threshold, n_ref |
-//! | 1:N | [`gallery`] | [`gallery::Gallery::search`] | [`gallery::SearchParams`]: k, prefilter threshold |
+//! | match | [`matcher`] | [`matcher::compare`] | [`matcher::MatchParams`]: shift range (±20°), threshold (0.33), n_ref (1,024) |
+//! | 1:N | [`gallery`] | [`gallery::Gallery::search`] | [`gallery::SearchParams`]: k, prefilter threshold (0.40 on a 512-bit subsample), shift step |
 //!
 //! Stage 3 runs on the normalised band (after stage 4's sampling), where
 //! eyelids become curves entering from the outer rows.
@@ -25,6 +25,37 @@
 //! refuses captures whose verdict is "retake". Unusable input is always an
 //! [`IrisError`] with a reason a field worker understands; nothing panics on
 //! input data and memory is bounded by the decoder limits.
+//!
+//! ## Using it from a service
+//!
+//! ```no_run
+//! use iris::{Config, Gallery, IrisError, SearchParams, Template};
+//! # fn demo(bytes: &[u8]) -> Result<(), IrisError> {
+//! let cfg = Config::default();
+//! // Decode + quality + template; Err(IrisError::Unusable(report)) on "retake".
+//! let capture = iris::enrol(bytes, &cfg)?;
+//! let stored: Vec<u8> = capture.template.to_bytes(); // 524 bytes
+//! let template = Template::from_bytes(&stored)?;
+//! let one_to_one = iris::compare(&template, &capture.template, &cfg.matcher);
+//! let mut gallery: Gallery<u64> = Gallery::new();
+//! gallery.insert(42, &template);
+//! let hits = gallery.search(&capture.template, &SearchParams::default());
+//! gallery.remove(&42);
+//! # let _ = (one_to_one, hits); Ok(()) }
+//! ```
+//!
+//! ## Measuring
+//!
+//! - `kudakyar iris synth DIR --identities 200 --captures 10` then
+//!   `kudakyar iris evaluate DIR --plot det.png`: FTE, EER, FNMR at FMR
+//!   1e-2 … and template time. The default decision threshold (0.33) is the
+//!   FMR 1e-4 point on synthetic data; re-calibrate it on real captures.
+//! - `kudakyar iris bench-search --gallery 1000000 --probes 20`: 1:N search
+//!   time and recall of planted genuine probes.
+//! - `cargo bench -p iris --bench template` (criterion, one core) and
+//!   `--bench search`.
+//! - Fuzzing (decode + pipeline + template parsing), from `iris/fuzz`:
+//!   `RUSTC_BOOTSTRAP=1 cargo fuzz run decode_pipeline -- -max_total_time=600`.
 //!
 //! [`synth`] generates deterministic synthetic eye images; [`eval`] measures
 //! FTE, EER and FNMR at fixed FMR on a folder of images; [`cli`] (feature

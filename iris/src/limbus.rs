@@ -72,7 +72,7 @@ pub fn locate_limbus(img: &Plane, pupil: &Pupil, p: &LimbusParams) -> Result<Cir
         ignore_above: 250.0,
         combine: Combine::Min,
         inner_below: f32::INFINITY,
-        outer_above: pupil.ring_grey + 10.0,
+        outer_above: pupil.ring_grey,
     };
     let b = SearchBox {
         cx: (pc.x + 0.5) / sf - 0.5,
@@ -93,7 +93,7 @@ pub fn locate_limbus(img: &Plane, pupil: &Pupil, p: &LimbusParams) -> Result<Cir
         ignore_above: 250.0,
         combine: Combine::Min,
         inner_below: f32::INFINITY,
-        outer_above: pupil.ring_grey + 10.0,
+        outer_above: pupil.ring_grey,
     };
     let c = Circle {
         x: (coarse.x + 0.5) * sf - 0.5,

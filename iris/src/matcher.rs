@@ -2,7 +2,7 @@
 //! compensation, normalised for the number of bits compared.
 //!
 //! Layout: [`MatchParams`], [`MatchResult`], [`compare`], then the shared
-//! counting primitives used by the gallery ([`counts`], [`normalised`]).
+//! counting primitives used by the gallery (`counts`, `normalised`, `MatchTest`).
 //!
 //! For each column shift s in ±`max_shift_deg` (one column = 2.8125°), the
 //! raw distance is HD = |(A_s ⊕ B) ∧ M_A,s ∧ M_B| / |M_A,s ∧ M_B|, i.e. the

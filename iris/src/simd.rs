@@ -1,6 +1,6 @@
 //! Runtime CPU-feature dispatch for the popcount-heavy loops.
 //!
-//! Layout: [`popcount_dispatch!`] (defines a function once, compiled three
+//! Layout: `popcount_dispatch!` (defines a function once, compiled three
 //! times), the feature probes, [`kernel_name`].
 //!
 //! The baseline x86-64 target has no POPCNT instruction, so `count_ones`

@@ -6,10 +6,12 @@
 //! - `cargo xtask test` runs every check CI runs: formatting, clippy with
 //!   warnings denied, the PWA build, and all tests — on SQLite always and on
 //!   PostgreSQL when `KUDAKYAR_TEST_POSTGRES_URL` is set (required when `CI=true`),
-//!   and the browser tests ([`browser`]) in headless Chromium.
+//!   the API fuzzing ([`api_fuzz`], schemathesis) and the browser tests
+//!   ([`browser`]) in headless Chromium.
 
+mod api_fuzz;
 mod browser;
-mod s3;
+mod venv;
 mod web;
 
 use std::path::{Path, PathBuf};
@@ -25,8 +27,14 @@ fn main() -> Result<()> {
     match args.next().as_deref() {
         Some("serve") => serve(&root, args.collect()),
         Some("test") => test(&root),
+        Some("fuzz-api") => {
+            cargo(&root, &["build", "-p", "kudakyar"])?;
+            api_fuzz::run(&root, &kudakyar_bin(&root))
+        }
         _ => {
-            eprintln!("usage: cargo xtask serve [kudakyar serve options…] | cargo xtask test");
+            eprintln!(
+                "usage: cargo xtask serve [kudakyar serve options…] | cargo xtask test | cargo xtask fuzz-api"
+            );
             std::process::exit(2)
         }
     }
@@ -119,7 +127,7 @@ fn test(root: &Path) -> Result<()> {
     let dist = web::build(root)?;
     cargo(root, &["build", "-p", "kudakyar", "--locked"])?;
     // A real S3-compatible server (moto, from PyPI) for the object-store tests.
-    let moto = s3::ensure_moto(root)?;
+    let moto = venv::ensure(root, &venv::MOTO)?;
     // The end-to-end tests run the real binary and serve the real PWA build.
     // SAFETY: xtask is single-threaded here; children inherit these variables.
     unsafe {
@@ -128,6 +136,7 @@ fn test(root: &Path) -> Result<()> {
         std::env::set_var("KUDAKYAR_TEST_MOTO", &moto);
     }
     cargo(root, &["test", "--workspace", "--locked"])?;
+    api_fuzz::run(root, &kudakyar_bin(root))?;
     browser::run(root)?;
     say("all checks passed");
     Ok(())

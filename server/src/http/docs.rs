@@ -32,6 +32,52 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Error answers are `application/problem+json`, and any endpoint may also
+/// answer 400, 408, 413, 415 or 500 from the shared middleware: say so once,
+/// for every operation, instead of in each handler's annotation.
+pub struct ProblemResponses;
+
+impl Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut OpenApi) {
+        use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
+        let problem = || {
+            ContentBuilder::new()
+                .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                for (status, response) in operation.responses.responses.iter_mut() {
+                    let is_error = status.starts_with('4') || status.starts_with('5');
+                    if let (true, RefOr::T(response)) = (is_error, response)
+                        && let Some(content) = response.content.shift_remove("application/json")
+                    {
+                        response
+                            .content
+                            .insert("application/problem+json".into(), content);
+                    }
+                }
+                operation.responses.responses.insert(
+                    "default".into(),
+                    RefOr::T(
+                        ResponseBuilder::new()
+                            .description("Any other error, as RFC 9457 problem details")
+                            .content("application/problem+json", problem())
+                            .build(),
+                    ),
+                );
+            }
+        }
+    }
+}
+
 /// The OpenAPI document as served: pretty JSON, built once.
 pub fn document(openapi: &OpenApi) -> String {
     openapi.to_pretty_json().unwrap_or_default()

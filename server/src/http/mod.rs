@@ -37,7 +37,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::app::AppState;
-use docs::BearerAuth;
+use docs::{BearerAuth, ProblemResponses};
 
 /// The Content-Security-Policy: everything from this origin only. wasm needs
 /// `'wasm-unsafe-eval'`; nothing needs inline scripts or styles.
@@ -72,7 +72,7 @@ pub struct ApiDoc;
 
 /// Builds the API router and its OpenAPI document.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::routes())
         .merge(crate::auth::routes::routes())
         .merge(crate::users::routes::routes())
@@ -81,7 +81,10 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::photos::routes::routes())
         .merge(crate::cases::routes::routes())
         .merge(crate::exports::routes::routes())
-        .split_for_parts()
+        .split_for_parts();
+    // After the merge: the modifier rewrites the paths the routers brought.
+    utoipa::Modify::modify(&ProblemResponses, &mut openapi);
+    (router, openapi)
 }
 
 /// The whole application with its middleware.

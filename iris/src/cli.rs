@@ -344,7 +344,12 @@ fn draw_plot(path: &Path, s: &crate::eval::Scores) -> Result<()> {
         .x_label_area_size(40)
         .y_label_area_size(60)
         .build_cartesian_2d((floor..1.0).log_scale(), (floor..1.0).log_scale())?;
-    det.configure_mesh().x_desc("FMR").y_desc("FNMR").draw()?;
+    det.configure_mesh()
+        .x_desc("FMR")
+        .y_desc("FNMR")
+        .x_label_formatter(&|v| format!("{v:.0e}"))
+        .y_label_formatter(&|v| format!("{v:.0e}"))
+        .draw()?;
     det.draw_series(LineSeries::new(pts, &BLUE))?;
     let bins = 100usize;
     let hist = |v: &[f32]| {

@@ -22,7 +22,7 @@ macro_rules! popcount_dispatch {
             fn inner($($a: $t),*) -> $r $body
             #[cfg(target_arch = "x86_64")]
             {
-                #[target_feature(enable = "popcnt,avx2,avx512f,avx512vpopcntdq")]
+                #[target_feature(enable = "popcnt,avx2,avx512f,avx512dq,avx512bw,avx512vl,avx512vpopcntdq")]
                 fn avx512($($a: $t),*) -> $r {
                     inner($($a),*)
                 }
@@ -50,7 +50,11 @@ pub(crate) use popcount_dispatch;
 pub fn has_avx512_popcnt() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        std::is_x86_feature_detected!("avx512vpopcntdq") && std::is_x86_feature_detected!("avx512f")
+        std::is_x86_feature_detected!("avx512vpopcntdq")
+            && std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512dq")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vl")
     }
     #[cfg(not(target_arch = "x86_64"))]
     false

@@ -12,6 +12,7 @@ on_both_backends!(
     logout_revokes_the_token,
     disabled_user_cannot_log_in_and_loses_sessions,
     login_is_audited,
+    audit_filters_and_pages,
 );
 
 async fn admin_logs_in_and_sees_itself(db: TestDb) {
@@ -142,4 +143,49 @@ async fn login_is_audited(db: TestDb) {
     assert_eq!(first["username"], "admin");
     assert_eq!(first["client_ip"], "127.0.0.1");
     assert!(first["request_id"].is_string());
+}
+
+async fn audit_filters_and_pages(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let (worker_id, password) = app
+        .add_user("pager1", "outreach_worker", Some("IR-01"), None)
+        .await;
+    for _ in 0..3 {
+        app.login("pager1", &password).await;
+    }
+    let admin = app.admin_token().await;
+    let mut ids = Vec::new();
+    let mut path = format!("/api/v1/audit?user={worker_id}&limit=2");
+    loop {
+        let page: Value = app.get(&admin, &path).await.json().await.unwrap();
+        for e in page["items"].as_array().unwrap() {
+            assert_eq!(e["user_id"], worker_id.as_str());
+            ids.push(e["id"].as_i64().unwrap());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/api/v1/audit?user={worker_id}&limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(ids.len(), 3, "three logins, across two pages");
+    assert!(
+        ids.windows(2).all(|w| w[0] > w[1]),
+        "newest first, no repeats"
+    );
+    let future: Value = app
+        .get(&admin, "/api/v1/audit?from=2999-01-01T00:00:00Z")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(future["items"].as_array().unwrap().is_empty());
+    let p = problem(app.get(&admin, "/api/v1/audit?from=yesterday").await, 422).await;
+    assert!(p["errors"]["from"].is_array(), "{p}");
+    let p = problem(
+        app.get(&admin, "/api/v1/audit?cursor=bm90LWEtbnVtYmVy")
+            .await,
+        422,
+    )
+    .await;
+    assert!(p["errors"]["cursor"].is_array(), "{p}");
 }

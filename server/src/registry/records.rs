@@ -3,6 +3,7 @@
 
 use kudakyar_api::children::{Child, ChildFacts, ChildUpdate, NewChild, Status};
 use serde_json::Value;
+use sqlx::Row;
 
 use super::{codes, merge, names, store, validate};
 use crate::audit::{self, Event, Who};
@@ -330,6 +331,52 @@ pub struct Search {
 /// Lowest trigram similarity that counts as a name match.
 pub const NAME_THRESHOLD: f64 = 0.3;
 
+/// A trigram in at least this many children's names is common (the start of
+/// «علی», the ending «ی »): looking it up costs more than it narrows.
+pub const COMMON_GRAM: i64 = 1000;
+
+/// The query trigrams worth looking up to find every child that can reach
+/// [`NAME_THRESHOLD`].
+///
+/// A name with similarity `t` to the query shares at least `⌈t·q⌉` of the
+/// query's `q` trigrams (from `s / (q + n − s) ≥ t` and `s ≤ n`). So any
+/// `⌈t·q⌉ − 1` trigrams may be left out of the lookup without losing a match:
+/// every match still shares one of the rest. The ones left out are the most
+/// common, counted (up to [`COMMON_GRAM`]) in one query.
+async fn candidate_grams(db: &Db, grams: Vec<String>) -> sqlx::Result<Vec<String>> {
+    // The epsilon keeps 0.3 × 10 = 3.0000000000000004 from rounding up to 4.
+    let droppable = (NAME_THRESHOLD * grams.len() as f64 - 1e-9).ceil() as usize;
+    let droppable = droppable.saturating_sub(1);
+    if droppable == 0 {
+        return Ok(grams);
+    }
+    let mut sql = Sql::new("SELECT ");
+    for (i, gram) in grams.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push("(SELECT COUNT(*) FROM (SELECT 1 FROM child_name_grams WHERE gram = ")
+            .bind(Arg::Text(gram.clone()))
+            .push(&format!(" LIMIT {COMMON_GRAM}) f{i})"));
+    }
+    let row = sql.query().fetch_one(db.pool()).await?;
+    let mut counted = Vec::with_capacity(grams.len());
+    for (i, gram) in grams.into_iter().enumerate() {
+        counted.push((row.try_get::<i64, _>(i)?, gram));
+    }
+    // Most common first; ties in a stable order so equal queries look up equally.
+    counted.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let common = counted
+        .iter()
+        .take_while(|(n, _)| *n >= COMMON_GRAM)
+        .count();
+    Ok(counted
+        .into_iter()
+        .skip(common.min(droppable))
+        .map(|(_, gram)| gram)
+        .collect())
+}
+
 /// Children in the caller's scope matching the filters: by name relevance
 /// when a name is given (best first), else most recently updated first.
 /// The search and the ids it returned are audited.
@@ -340,10 +387,31 @@ pub async fn search(
     s: &Search,
     limit: i64,
 ) -> Result<Vec<Child>> {
-    let mut sql = Sql::new(&format!(
-        "SELECT {} FROM children c WHERE c.merged_into IS NULL",
-        store::CHILD_COLUMNS
-    ));
+    let query = s.name.as_deref().map(names::normalise);
+    let mut sql = match &query {
+        Some(query) => {
+            let grams: Vec<String> = names::trigrams(query).into_iter().collect();
+            if grams.is_empty() {
+                return Ok(Vec::new());
+            }
+            let grams = candidate_grams(db, grams).await?;
+            // Candidates share at least one of those trigrams; the filters and
+            // the scope apply before the best 500 by shared count are taken
+            // and ranked precisely below.
+            let mut sql = Sql::new(&format!(
+                "SELECT {} FROM children c JOIN (SELECT g.child_id, COUNT(*) AS shared
+                 FROM child_name_grams g WHERE g.gram IN ",
+                store::CHILD_COLUMNS
+            ));
+            sql.bind_list(grams)
+                .push(" GROUP BY g.child_id) m ON m.child_id = c.id WHERE c.merged_into IS NULL");
+            sql
+        }
+        None => Sql::new(&format!(
+            "SELECT {} FROM children c WHERE c.merged_into IS NULL",
+            store::CHILD_COLUMNS
+        )),
+    };
     store::push_scope(&mut sql, &actor.scope);
     let eq = |sql: &mut Sql, column: &str, value: &Option<String>| {
         if let Some(v) = value {
@@ -369,25 +437,16 @@ pub async fn search(
             .push(" AND ")
             .bind(Arg::Int(hi));
     }
-    let children = match &s.name {
-        Some(name) => {
-            let query = names::normalise(name);
-            let grams = names::trigrams(&query);
-            if grams.is_empty() {
-                return Ok(Vec::new());
-            }
-            // Candidates share at least one trigram; the best 500 by shared
-            // count are ranked precisely below.
-            sql.push(" AND c.id IN (SELECT g.child_id FROM child_name_grams g WHERE g.gram IN ")
-                .bind_list(grams)
-                .push(" GROUP BY g.child_id ORDER BY COUNT(*) DESC, g.child_id LIMIT 500)");
+    let children = match &query {
+        Some(query) => {
+            sql.push(" ORDER BY m.shared DESC, c.id LIMIT 500");
             let rows = sql.query().fetch_all(db.pool()).await?;
             let mut scored: Vec<(f64, Child)> = rows
                 .iter()
                 .map(store::child_from_row)
                 .collect::<sqlx::Result<Vec<_>>>()?
                 .into_iter()
-                .map(|c| (names::best_match(&query, &store::all_names(&c.facts)), c))
+                .map(|c| (names::best_match(query, &store::all_names(&c.facts)), c))
                 .filter(|(score, _)| *score >= NAME_THRESHOLD)
                 .collect();
             scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));

@@ -23,6 +23,9 @@ pub struct Merge {
     pub duplicate_id: String,
     pub moved_encounters: Vec<String>,
     pub moved_photos: Vec<String>,
+    /// Iris templates moved to the survivor.
+    #[serde(default)]
+    pub moved_iris: Vec<String>,
     pub added_aliases: Vec<String>,
     pub reason: Option<String>,
     pub merged_by: String,

@@ -172,6 +172,9 @@ pub struct Child {
     pub created_at: String,
     pub updated_at: String,
     pub last_seen_at: Option<String>,
+    /// `pending_review` while an iris match with another record is unresolved.
+    #[serde(default)]
+    pub identity: crate::iris::Identity,
 }
 
 /// `PATCH /api/v1/children/{id}`: the changed fields only, and the version the

@@ -7,6 +7,7 @@
 //! - [`auth`]: login, logout, the current user.
 //! - [`cases`]: merges, service centres, referrals.
 //! - [`children`]: the child record and encounters.
+//! - [`iris`]: iris enrolment, identification, registration and duplicate reviews.
 //! - [`users`]: user administration.
 //! - [`audit`]: the audit log.
 //! - [`problem`]: the RFC 9457 error body every endpoint answers with.
@@ -15,5 +16,6 @@ pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod children;
+pub mod iris;
 pub mod problem;
 pub mod users;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::biometrics::Biometrics;
 use crate::config::Config;
 use crate::db::Db;
 use crate::http::metrics::Metrics;
@@ -20,6 +21,7 @@ pub struct AppState {
     pub db: Db,
     pub media: Media,
     pub metrics: Metrics,
+    pub biometrics: Biometrics,
 }
 
 impl AppState {
@@ -34,11 +36,13 @@ impl AppState {
     pub async fn with_db(config: Config, db: Db) -> anyhow::Result<AppState> {
         db.migrate().await?;
         let media = Media::open(&config)?;
+        let biometrics = Biometrics::open(&config, &db).await?;
         Ok(AppState {
             config: Arc::new(config),
             db,
             media,
             metrics: Metrics::new(),
+            biometrics,
         })
     }
 }
@@ -47,6 +51,9 @@ impl AppState {
 /// requests finish and closes the database pool.
 pub async fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<()> {
     let db = state.db.clone();
+    state
+        .biometrics
+        .spawn_follower(state.config.clone(), db.clone(), state.media.clone());
     let app = crate::http::router(state);
     axum::serve(
         listener,

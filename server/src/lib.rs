@@ -15,6 +15,8 @@
 //! - [`cases`]: merges of duplicates, service centres, referrals.
 //! - [`exports`]: streamed CSV / JSON Lines exports.
 //! - [`media`]: the object store photos and captures go through.
+//! - [`biometrics`]: iris enrolment, identification, deduplication before
+//!   create, the duplicate-review queue; templates sealed at rest.
 //! - [`photos`]: photo uploads (type by content, EXIF stripped) and their
 //!   authorised, ETagged reads.
 //! - [`http`]: the axum application — routes, middleware, errors, OpenAPI,
@@ -24,6 +26,7 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod biometrics;
 pub mod cases;
 pub mod config;
 pub mod db;

@@ -7,6 +7,8 @@
 //! kudakyar config check                           print the effective config
 //! kudakyar export children|encounters --out FILE  export the registry
 //! kudakyar iris template|match|synth|evaluate|bench-search …  the iris engine
+//! kudakyar iris reencode [--all]                  re-extract stored templates
+//! kudakyar keys rotate                            re-seal biometric data with a new key
 //! ```
 //!
 //! Global options (`--config`, `--data-dir`, `--log-format`) go before or after
@@ -67,7 +69,10 @@ enum Command {
     Config(ConfigCommand),
     /// The iris engine: templates, matching, synthetic data, evaluation, benchmarks.
     #[command(subcommand)]
-    Iris(iris::cli::IrisCommand),
+    Iris(IrisCommand),
+    /// The biometric key.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Export every child or encounter (the whole country) to a file.
     Export {
         /// `children` or `encounters`.
@@ -108,6 +113,26 @@ enum UserCommand {
 }
 
 #[derive(Subcommand)]
+enum IrisCommand {
+    /// Re-extract the registry's templates from the sealed raw captures with
+    /// this version of the engine (after an algorithm change).
+    Reencode {
+        /// Also templates already made by this engine version.
+        #[arg(long)]
+        all: bool,
+    },
+    #[command(flatten)]
+    Engine(iris::cli::IrisCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Re-seal every iris template and raw capture with a new key; safe to
+    /// run again after an interruption.
+    Rotate,
+}
+
+#[derive(Subcommand)]
 enum ConfigCommand {
     /// Print the effective configuration, secrets redacted.
     Check,
@@ -123,7 +148,7 @@ fn parse_role(s: &str) -> Result<Role, String> {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // The iris tools work on files only: no configuration, database or runtime.
-    if let Command::Iris(cmd) = cli.command {
+    if let Command::Iris(IrisCommand::Engine(cmd)) = cli.command {
         return iris::cli::run(cmd);
     }
     let bind = match &cli.command {
@@ -151,13 +176,45 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(cmd) => user(cmd, config).await,
-        Command::Iris(_) => unreachable!("handled before the runtime starts"),
+        Command::Iris(IrisCommand::Reencode { all }) => {
+            let (db, media) = open_storage(&config).await?;
+            let done =
+                kudakyar::biometrics::maintenance::reencode(&config, &db, &media, all).await?;
+            eprintln!(
+                "{} templates re-encoded, {} kept as they were",
+                done.templates, done.kept
+            );
+            Ok(())
+        }
+        Command::Iris(IrisCommand::Engine(_)) => unreachable!("handled before the runtime starts"),
+        Command::Keys(KeysCommand::Rotate) => {
+            let (db, media) = open_storage(&config).await?;
+            let done = kudakyar::biometrics::maintenance::rotate(&config, &db, &media).await?;
+            eprintln!(
+                "{} templates and {} captures re-sealed with key {}",
+                done.templates, done.captures, done.new_key
+            );
+            if config.biometric_key.is_some() {
+                eprintln!(
+                    "Now set KUDAKYAR_BIOMETRIC_KEY to the value of KUDAKYAR_BIOMETRIC_KEY_NEXT, \
+                     unset KUDAKYAR_BIOMETRIC_KEY_NEXT and restart the servers."
+                );
+            }
+            Ok(())
+        }
         Command::Export { kind, format, out } => export(config, kind, format, &out).await,
         Command::Config(ConfigCommand::Check) => {
             print!("{}", toml::to_string(&config.redacted())?);
             Ok(())
         }
     }
+}
+
+/// The database (migrated) and the object store, for maintenance commands.
+async fn open_storage(config: &Config) -> anyhow::Result<(Db, kudakyar::media::Media)> {
+    let db = Db::open(config.database_url.as_deref(), &config.data_dir).await?;
+    db.migrate().await?;
+    Ok((db, kudakyar::media::Media::open(config)?))
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

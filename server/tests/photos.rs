@@ -8,7 +8,7 @@ mod common;
 use std::io::Cursor;
 
 use common::s3::S3Server;
-use common::{TestApp, TestDb, problem};
+use common::{Part, TestApp, TestDb, problem};
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 use reqwest::header;
 use serde_json::{Value, json};
@@ -47,40 +47,9 @@ fn photos_path() -> String {
     format!("/api/v1/children/{CHILD}/photos")
 }
 
-/// A multipart form part: field name, file name (empty for a text field), bytes.
-type Part<'a> = (&'a str, &'a str, &'a [u8]);
-
-/// Posts a multipart form.
+/// Posts a multipart form to the child's photos.
 async fn upload_form(app: &TestApp, token: &str, parts: &[Part<'_>]) -> reqwest::Response {
-    let boundary = "kudakyar-test-boundary-7f3a";
-    let mut body = Vec::new();
-    for (name, file, bytes) in parts {
-        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-        let disposition = if file.is_empty() {
-            format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n")
-        } else {
-            // The declared type is always JPEG: the server must not believe it.
-            format!(
-                "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\n\
-                 Content-Type: image/jpeg\r\n\r\n"
-            )
-        };
-        body.extend_from_slice(disposition.as_bytes());
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    app.client
-        .post(app.url(&photos_path()))
-        .bearer_auth(token)
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap()
+    app.post_form(token, &photos_path(), parts).await
 }
 
 async fn upload(app: &TestApp, token: &str, bytes: &[u8]) -> reqwest::Response {

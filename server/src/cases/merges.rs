@@ -78,6 +78,9 @@ pub async fn merge(
         .ok_or_else(|| Error::field("duplicate_id", "no such record in your scope"))?;
     let moved = move_all(&mut tx, "encounters", &duplicate.id, &survivor.id).await?;
     let moved_photos = move_all(&mut tx, "child_photos", &duplicate.id, &survivor.id).await?;
+    // Iris templates follow the child; galleries resolve owners at search
+    // time, so no gallery changes.
+    let moved_iris = move_all(&mut tx, "iris_templates", &duplicate.id, &survivor.id).await?;
     // The duplicate's names live on as aliases, so searches for them still
     // find the child.
     let mut facts = survivor.facts.clone();
@@ -112,14 +115,15 @@ pub async fn merge(
     let id = uuid::Uuid::now_v7().to_string();
     sqlx::query(
         "INSERT INTO child_merges (id, survivor_id, duplicate_id, moved_encounters, moved_photos,
-                                   added_aliases, reason, merged_by, merged_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                                   moved_iris, added_aliases, reason, merged_by, merged_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&id)
     .bind(&survivor.id)
     .bind(&duplicate.id)
     .bind(serde_json::to_string(&moved).unwrap_or_default())
     .bind(serde_json::to_string(&moved_photos).unwrap_or_default())
+    .bind(serde_json::to_string(&moved_iris).unwrap_or_default())
     .bind(serde_json::to_string(&added).unwrap_or_default())
     .bind(req.reason.as_deref())
     .bind(&actor.user_id)
@@ -180,6 +184,14 @@ pub async fn undo(db: &Db, actor: &Actor, meta: &RequestMeta, merge_id: &str) ->
         &mut tx,
         "child_photos",
         &merge.moved_photos,
+        &survivor.id,
+        &merge.duplicate_id,
+    )
+    .await?;
+    move_back(
+        &mut tx,
+        "iris_templates",
+        &merge.moved_iris,
         &survivor.id,
         &merge.duplicate_id,
     )
@@ -295,7 +307,7 @@ pub async fn merged_into(db: &Db, scope: &Scope, id: &str) -> sqlx::Result<Optio
 
 async fn get(conn: &mut sqlx::AnyConnection, id: &str) -> sqlx::Result<Option<Merge>> {
     let row = sqlx::query(
-        "SELECT id, survivor_id, duplicate_id, moved_encounters, moved_photos, added_aliases, reason, merged_by,
+        "SELECT id, survivor_id, duplicate_id, moved_encounters, moved_photos, moved_iris, added_aliases, reason, merged_by,
                 merged_at, undone_at FROM child_merges WHERE id = $1",
     )
     .bind(id)
@@ -312,6 +324,7 @@ async fn get(conn: &mut sqlx::AnyConnection, id: &str) -> sqlx::Result<Option<Me
         duplicate_id: row.try_get("duplicate_id")?,
         moved_encounters: list("moved_encounters")?,
         moved_photos: list("moved_photos")?,
+        moved_iris: list("moved_iris")?,
         added_aliases: list("added_aliases")?,
         reason: row.try_get("reason")?,
         merged_by: row.try_get("merged_by")?,

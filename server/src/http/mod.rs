@@ -63,6 +63,7 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "audit", description = "The append-only audit log"),
         (name = "children", description = "The registry: child records and encounters"),
         (name = "photos", description = "Photos of children, served only through these endpoints"),
+        (name = "iris", description = "Iris enrolment, identification, registration with deduplication, duplicate reviews"),
         (name = "cases", description = "Merges, service centres and referrals"),
         (name = "exports", description = "CSV and JSON Lines exports within the caller's scope"),
         (name = "operations", description = "Health and readiness"),
@@ -79,6 +80,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::audit::routes::routes())
         .merge(crate::registry::routes::routes())
         .merge(crate::photos::routes::routes())
+        .merge(crate::biometrics::routes::routes())
         .merge(crate::cases::routes::routes())
         .merge(crate::exports::routes::routes())
         .split_for_parts();

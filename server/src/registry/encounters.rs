@@ -12,7 +12,7 @@ use crate::db::Db;
 use crate::http::error::{Error, Result};
 use crate::http::meta::RequestMeta;
 
-fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<Encounter> {
+pub fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<Encounter> {
     let details: String = row.try_get("details")?;
     Ok(Encounter {
         id: row.try_get("id")?,

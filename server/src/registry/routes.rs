@@ -181,7 +181,7 @@ async fn create_child(
 /// Splits the client id from the facts. serde's `flatten` would lose the
 /// path of a bad field (and cannot deny unknown fields), so the facts are
 /// read on their own.
-fn new_child(mut body: serde_json::Map<String, serde_json::Value>) -> Result<NewChild> {
+pub(crate) fn new_child(mut body: serde_json::Map<String, serde_json::Value>) -> Result<NewChild> {
     let id = match body.remove("id") {
         None | Some(serde_json::Value::Null) => None,
         Some(serde_json::Value::String(s)) => Some(s),

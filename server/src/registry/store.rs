@@ -4,6 +4,7 @@
 //! filtering and scoping.
 
 use kudakyar_api::children::{BirthPrecision, Child, ChildFacts, Status};
+use kudakyar_api::iris::Identity;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -14,7 +15,7 @@ use super::names;
 use crate::auth::Scope;
 use crate::db::sql::{Arg, Sql};
 
-pub const CHILD_COLUMNS: &str = "c.id, c.registry_code, c.status, c.version, c.facts, c.created_at, c.updated_at, c.last_seen_at";
+pub const CHILD_COLUMNS: &str = "c.id, c.registry_code, c.status, c.version, c.facts, c.created_at, c.updated_at, c.last_seen_at, c.identity_review_since";
 
 /// The snake_case name of a vocabulary value, as stored and sent.
 pub fn enum_str<T: Serialize>(value: &T) -> String {
@@ -51,6 +52,10 @@ pub fn child_from_row(row: &AnyRow) -> sqlx::Result<Child> {
         last_seen_at: row
             .try_get::<Option<i64>, _>("last_seen_at")?
             .map(crate::ms_to_rfc3339),
+        identity: match row.try_get::<Option<i64>, _>("identity_review_since")? {
+            Some(_) => Identity::PendingReview,
+            None => Identity::Confirmed,
+        },
     })
 }
 

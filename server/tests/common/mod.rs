@@ -18,6 +18,9 @@ use kudakyar::config::Config;
 use kudakyar::db::Db;
 use serde_json::{Value, json};
 
+/// A multipart form part: field name, file name (empty for a text field), bytes.
+pub type Part<'a> = (&'a str, &'a str, &'a [u8]);
+
 pub const POSTGRES_URL_VAR: &str = "KUDAKYAR_TEST_POSTGRES_URL";
 
 /// Runs each listed `async fn name(db: TestDb)` on SQLite and on PostgreSQL.
@@ -214,6 +217,44 @@ impl TestApp {
             .post(self.url(path))
             .bearer_auth(token)
             .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts a multipart form. A file part always declares `image/jpeg`:
+    /// the server must go by the content, not by what the client claims.
+    pub async fn post_form(
+        &self,
+        token: &str,
+        path: &str,
+        parts: &[Part<'_>],
+    ) -> reqwest::Response {
+        let boundary = "kudakyar-test-boundary-7f3a";
+        let mut body = Vec::new();
+        for (name, file, bytes) in parts {
+            body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+            let disposition = if file.is_empty() {
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n")
+            } else {
+                format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\n\
+                     Content-Type: image/jpeg\r\n\r\n"
+                )
+            };
+            body.extend_from_slice(disposition.as_bytes());
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
             .send()
             .await
             .unwrap()

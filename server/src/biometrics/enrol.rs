@@ -1,0 +1,189 @@
+//! Storing accepted captures as templates of a child, and opening review
+//! tasks for the other records they match.
+//!
+//! Order of writes: the sealed raw capture goes to the object store first,
+//! then the template row and its event in one transaction. A crash between
+//! the two leaves an unreferenced object, never a row without its capture;
+//! a re-sent capture maps to the same template id (UUID v5 of child, eye and
+//! capture digest) and finds its row instead of making a second one.
+
+use kudakyar_api::iris::{IrisEnrolment, ReviewReason};
+
+use super::Biometrics;
+use super::capture::Probe;
+use super::matching::ChildMatch;
+use super::store::{self, NewTemplate};
+use crate::app::AppState;
+use crate::audit::{self, Event, Who};
+use crate::auth::Actor;
+use crate::http::error::{Error, Result};
+use crate::http::meta::RequestMeta;
+
+/// Namespace of template ids (a fixed random UUID).
+const TEMPLATE_NS: uuid::Uuid = uuid::Uuid::from_u128(0x6b75_6461_6b79_6172_9e1a_51c0_7e3a_2b01);
+
+pub fn template_id(child_id: &str, probe: &Probe) -> String {
+    let name = format!("{child_id}/{}/{}", probe.raw.eye.as_str(), probe.raw.sha256);
+    uuid::Uuid::new_v5(&TEMPLATE_NS, name.as_bytes()).to_string()
+}
+
+pub fn capture_key(child_id: &str, template_id: &str) -> String {
+    format!("iris/{child_id}/{template_id}.sealed")
+}
+
+/// Stores each probe as a template of `child_id` (already checked to be a
+/// live child in the caller's scope). Returns the enrolments, each new or
+/// found again.
+pub async fn store_templates(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    child_id: &str,
+    probes: &[Probe],
+) -> Result<Vec<IrisEnrolment>> {
+    let bio = &state.biometrics;
+    let keys = bio.keys();
+    let mut out = Vec::with_capacity(probes.len());
+    for probe in probes {
+        let id = template_id(child_id, probe);
+        if let Some(existing) = store::enrolment(state.db.pool(), &id).await? {
+            out.push(existing);
+            continue;
+        }
+        let key = keys.sealing();
+        let object = capture_key(child_id, &id);
+        state
+            .media
+            .put(&object, key.seal(&id, &probe.raw.bytes).into())
+            .await?;
+        let sealed = key.seal(&id, &probe.template.to_bytes());
+        let now = crate::now_ms();
+        let mut tx = state.db.pool().begin().await?;
+        let inserted = store::insert(
+            &mut tx,
+            &NewTemplate {
+                id: &id,
+                child_id,
+                eye: probe.raw.eye,
+                sealed: &sealed,
+                key_id: key.id(),
+                capture_key: &object,
+                capture_sha256: &probe.raw.sha256,
+                quality: &probe.quality,
+                created_by: &actor.user_id,
+                now,
+            },
+        )
+        .await;
+        match inserted {
+            Ok(()) => {}
+            // A concurrent retry stored it first: that row is the answer.
+            Err(e) if crate::http::error::unique_violation_field(&e).is_some() => {
+                drop(tx);
+                out.push(
+                    store::enrolment(state.db.pool(), &id)
+                        .await?
+                        .ok_or(Error::NotFound)?,
+                );
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        audit::record(
+            &mut *tx,
+            &Who::from(actor),
+            meta,
+            Event::new("iris.enrol", "child", Some(child_id))
+                .with_detail(serde_json::json!({"template": id, "eye": probe.raw.eye.as_str()})),
+        )
+        .await?;
+        tx.commit().await?;
+        out.push(
+            store::enrolment(state.db.pool(), &id)
+                .await?
+                .ok_or(Error::NotFound)?,
+        );
+    }
+    // This instance sees its own enrolments at once; others within a sync interval.
+    bio.sync(&state.db).await?;
+    Ok(out)
+}
+
+/// Opens a review task per matched record (once per pair); returns how
+/// many were new.
+pub async fn open_reviews(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    child_id: &str,
+    child_province: &str,
+    matches: &[ChildMatch],
+    reason: ReviewReason,
+) -> Result<usize> {
+    let mut opened = 0;
+    let now = crate::now_ms();
+    for m in matches {
+        let id = uuid::Uuid::now_v7().to_string();
+        let done = sqlx::query(
+            "INSERT INTO identity_reviews (id, child_id, candidate_id, child_province,
+                candidate_province, reason, distances, opened_by, opened_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (child_id, candidate_id) DO NOTHING",
+        )
+        .bind(&id)
+        .bind(child_id)
+        .bind(&m.owner.child_id)
+        .bind(child_province)
+        .bind(&m.owner.province)
+        .bind(crate::registry::store::enum_str(&reason))
+        .bind(m.distances_json())
+        .bind(&actor.user_id)
+        .bind(now)
+        .execute(state.db.pool())
+        .await?;
+        if done.rows_affected() > 0 {
+            opened += 1;
+            audit::record(
+                state.db.pool(),
+                &Who::from(actor),
+                meta,
+                Event::new("iris.review_open", "identity_review", Some(&id)).with_detail(
+                    serde_json::json!({"child": child_id, "candidate": m.owner.child_id}),
+                ),
+            )
+            .await?;
+        }
+    }
+    Ok(opened)
+}
+
+/// Checks a child id names a live record in scope; a tombstone is a 409
+/// naming the record it was merged into.
+pub async fn live_child(
+    state: &AppState,
+    actor: &Actor,
+    child_id: &str,
+) -> Result<kudakyar_api::children::Child> {
+    if let Some(child) =
+        crate::registry::store::find(state.db.pool(), &actor.scope, child_id).await?
+    {
+        return Ok(child);
+    }
+    match crate::cases::merges::merged_into(&state.db, &actor.scope, child_id).await? {
+        Some(survivor) => Err(Error::Conflict {
+            detail: format!(
+                "this record was merged into {survivor}; send the capture to that record"
+            ),
+            stored: None,
+            conflicts: None,
+        }),
+        None => Err(Error::NotFound),
+    }
+}
+
+impl Biometrics {
+    /// Applies new gallery events now (after this instance's own writes).
+    pub async fn sync(&self, db: &crate::db::Db) -> Result<usize> {
+        Ok(self.gallery.sync(db, &self.keys()).await?)
+    }
+}

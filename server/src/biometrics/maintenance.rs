@@ -1,0 +1,269 @@
+//! Long-running operations on biometric data, run from the CLI:
+//! `kudakyar keys rotate`, `kudakyar iris reencode`, and the retention of
+//! raw captures (also run about hourly by each server).
+//!
+//! Each works row by row, every row in its own short transaction, and can be
+//! interrupted and run again: a row already done is recognised (by its key
+//! id, or its engine version) and skipped.
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use sqlx::Row;
+
+use super::capture::quality_of;
+use super::keys::{self, Key, Keyring};
+use super::store::{self, ENGINE_VERSION};
+use crate::config::Config;
+use crate::db::Db;
+use crate::media::Media;
+
+const PAGE: i64 = 500;
+
+fn bar(total: i64, what: &str) -> anyhow::Result<ProgressBar> {
+    let bar = ProgressBar::new(total.max(0) as u64);
+    bar.set_style(ProgressStyle::with_template(&format!(
+        "{{bar:40}} {{pos}}/{{len}} {what}, {{eta}} left"
+    ))?);
+    if std::env::var_os("KUDAKYAR_NO_PROGRESS").is_some() {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    Ok(bar)
+}
+
+async fn count(db: &Db, sql: &str) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(sql).fetch_one(db.pool()).await?)
+}
+
+/// What a rotation did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Rotated {
+    pub templates: u64,
+    pub captures: u64,
+    pub new_key: String,
+}
+
+/// Re-seals every template and raw capture with the next key, then makes it
+/// the current key. With a key file the next key is created as
+/// `biometric.key.next` (running servers pick it up and seal new rows with
+/// it); with `KUDAKYAR_BIOMETRIC_KEY` the next key must be given as
+/// `KUDAKYAR_BIOMETRIC_KEY_NEXT`, and the operator swaps the variables after.
+pub async fn rotate(config: &Config, db: &Db, media: &Media) -> anyhow::Result<Rotated> {
+    let mut ring = Keyring::load(config, false)?;
+    if ring.next().is_none() {
+        if config.biometric_key.is_some() {
+            anyhow::bail!(
+                "the key comes from KUDAKYAR_BIOMETRIC_KEY: set KUDAKYAR_BIOMETRIC_KEY_NEXT to a new \
+                 key (base64 of 32 random bytes, e.g. `openssl rand -base64 32`) and run again"
+            );
+        }
+        let (_, text) = Key::generate()?;
+        keys::write_secret(&keys::next_key_path(config), &text)?;
+        ring = Keyring::load(config, false)?;
+    }
+    let next = ring.next().cloned().context("the next key")?;
+    // Give running servers a moment to start sealing with the next key, so
+    // nothing new is sealed with the old one behind the rotation's back.
+    tokio::time::sleep(std::time::Duration::from_millis(
+        2 * config.iris_sync_interval_ms,
+    ))
+    .await;
+    let mut done = Rotated {
+        new_key: next.id().to_string(),
+        ..Default::default()
+    };
+    let total = count(
+        db,
+        "SELECT COUNT(*) FROM iris_templates WHERE removed_at IS NULL",
+    )
+    .await?;
+    let progress = bar(total, "templates re-sealed")?;
+    let mut after = String::new();
+    loop {
+        let rows = sqlx::query(
+            "SELECT id, key_id, sealed_template, capture_key FROM iris_templates
+             WHERE removed_at IS NULL AND id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(&after)
+        .bind(PAGE)
+        .fetch_all(db.pool())
+        .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.try_get("id")?;
+        for row in &rows {
+            let id: String = row.try_get("id")?;
+            let key_id: String = row.try_get("key_id")?;
+            progress.inc(1);
+            if key_id == next.id() {
+                continue;
+            }
+            let sealed: Vec<u8> = row.try_get("sealed_template")?;
+            let template = ring.open(&key_id, &id, &sealed)?;
+            // The capture first: a crash after it leaves the row under the
+            // old key, and the next run re-seals both again.
+            let capture_key: Option<String> = row.try_get("capture_key")?;
+            if let Some(object) = &capture_key
+                && let Some(bytes) = media.get(object).await?
+            {
+                let raw = ring
+                    .open(&key_id, &id, &bytes)
+                    .or_else(|_| next.open(&id, &bytes))?;
+                media.put(object, next.seal(&id, &raw).into()).await?;
+                done.captures += 1;
+            }
+            sqlx::query(
+                "UPDATE iris_templates SET sealed_template = $1, key_id = $2 WHERE id = $3 AND key_id = $4",
+            )
+            .bind(next.seal(&id, &template))
+            .bind(next.id())
+            .bind(&id)
+            .bind(&key_id)
+            .execute(db.pool())
+            .await?;
+            done.templates += 1;
+        }
+    }
+    progress.finish();
+    if config.biometric_key.is_none() {
+        // The old key is kept beside, named by its id, until the operator
+        // deletes it; the next key becomes the key.
+        let old = keys::key_path(config);
+        let retired = config
+            .data_dir
+            .join(format!("biometric.key.retired-{}", ring.current().id()));
+        std::fs::copy(&old, &retired).context("keeping the old key")?;
+        std::fs::rename(keys::next_key_path(config), &old).context("installing the new key")?;
+    }
+    Ok(done)
+}
+
+/// What a re-encoding did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Reencoded {
+    pub templates: u64,
+    /// Rows without a capture (retention ended) or whose capture the
+    /// current engine refuses: their template is kept as it is.
+    pub kept: u64,
+}
+
+/// Re-extracts templates from the sealed raw captures with this engine
+/// (`all`: also those already made by it). Every change is an `update`
+/// event, so every server's gallery follows.
+pub async fn reencode(
+    config: &Config,
+    db: &Db,
+    media: &Media,
+    all: bool,
+) -> anyhow::Result<Reencoded> {
+    let ring = Keyring::load(config, false)?;
+    let mut engine = iris::Config::default();
+    engine.matcher.threshold = config.iris_threshold;
+    let total = count(
+        db,
+        "SELECT COUNT(*) FROM iris_templates WHERE removed_at IS NULL",
+    )
+    .await?;
+    let progress = bar(total, "templates")?;
+    let mut done = Reencoded::default();
+    let mut after = String::new();
+    loop {
+        let rows = sqlx::query(
+            "SELECT id, capture_key, engine_version FROM iris_templates
+             WHERE removed_at IS NULL AND id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(&after)
+        .bind(PAGE)
+        .fetch_all(db.pool())
+        .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.try_get("id")?;
+        for row in &rows {
+            progress.inc(1);
+            let id: String = row.try_get("id")?;
+            let version: String = row.try_get("engine_version")?;
+            if !all && version == ENGINE_VERSION {
+                continue;
+            }
+            let capture_key: Option<String> = row.try_get("capture_key")?;
+            let Some(bytes) = (match &capture_key {
+                Some(k) => media.get(k).await?,
+                None => None,
+            }) else {
+                done.kept += 1;
+                continue;
+            };
+            let key_id: String =
+                sqlx::query_scalar("SELECT key_id FROM iris_templates WHERE id = $1")
+                    .bind(&id)
+                    .fetch_one(db.pool())
+                    .await?;
+            let raw = ring
+                .open(&key_id, &id, &bytes)
+                .or_else(|_| ring.sealing().open(&id, &bytes))?;
+            let cfg = engine.clone();
+            let capture = match tokio::task::spawn_blocking(move || iris::enrol(&raw, &cfg)).await?
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(template = %id, reason = %e, "capture refused by this engine; template kept");
+                    done.kept += 1;
+                    continue;
+                }
+            };
+            let key = ring.sealing();
+            let now = crate::now_ms();
+            let mut tx = db.pool().begin().await?;
+            sqlx::query(
+                "UPDATE iris_templates SET sealed_template = $1, key_id = $2, quality = $3,
+                    engine_version = $4 WHERE id = $5",
+            )
+            .bind(key.seal(&id, &capture.template.to_bytes()))
+            .bind(key.id())
+            .bind(serde_json::to_string(&quality_of(&capture.quality)).unwrap_or_default())
+            .bind(ENGINE_VERSION)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+            store::event(&mut tx, &id, "update", now).await?;
+            tx.commit().await?;
+            done.templates += 1;
+        }
+    }
+    progress.finish();
+    Ok(done)
+}
+
+/// Deletes sealed raw captures older than the retention period (templates
+/// stay matchable; they just can no longer be re-encoded). Returns how many.
+pub async fn purge_captures(
+    config: &Config,
+    db: &Db,
+    media: &Media,
+    now: i64,
+) -> anyhow::Result<u64> {
+    if config.iris_capture_retention_days == 0 {
+        return Ok(0);
+    }
+    let cutoff = now - i64::from(config.iris_capture_retention_days) * 86_400_000;
+    let rows = sqlx::query(
+        "SELECT id, capture_key FROM iris_templates
+         WHERE capture_key IS NOT NULL AND created_at < $1 ORDER BY created_at LIMIT 10000",
+    )
+    .bind(cutoff)
+    .fetch_all(db.pool())
+    .await?;
+    let mut purged = 0;
+    for row in &rows {
+        let id: String = row.try_get(0)?;
+        let key: String = row.try_get(1)?;
+        media.delete(&key).await?;
+        sqlx::query("UPDATE iris_templates SET capture_key = NULL WHERE id = $1")
+            .bind(&id)
+            .execute(db.pool())
+            .await?;
+        purged += 1;
+    }
+    if purged > 0 {
+        tracing::info!(purged, "raw iris captures past retention deleted");
+    }
+    Ok(purged)
+}

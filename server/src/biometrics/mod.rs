@@ -1,0 +1,134 @@
+//! Iris recognition in the registry: the engine (`iris` crate) wired to
+//! child records, with biometric data sealed at rest.
+//!
+//! - [`keys`]: the AES-256-GCM biometric key, its file, and the keyring a
+//!   rotation needs.
+//! - [`store`]: SQL for templates, their change events and their owners.
+//! - [`gallery`]: the in-memory 1:N gallery of each server instance, loaded
+//!   at start-up and following changes made by any instance.
+//! - [`capture`]: multipart forms of eye images and the engine run.
+//! - [`matching`]: search, the fusion rule for two eyes, and scope.
+//! - [`enrol`]: storing templates (+ sealed raw captures) and opening
+//!   duplicate-review tasks.
+//! - [`registration`]: registering a child with iris captures —
+//!   deduplication before create, including late offline registrations.
+//! - [`reviews`]: the supervisors' duplicate-review queue.
+//! - [`maintenance`]: `kudakyar keys rotate`, `kudakyar iris reencode` and the
+//!   retention of raw captures.
+//! - [`routes`]: the HTTP endpoints.
+//!
+//! No endpoint, log line or export ever carries a template or a raw capture.
+
+pub mod capture;
+pub mod enrol;
+pub mod gallery;
+pub mod keys;
+pub mod maintenance;
+pub mod matching;
+pub mod registration;
+pub mod reviews;
+pub mod routes;
+pub mod store;
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::db::Db;
+use gallery::SharedGallery;
+use keys::Keyring;
+
+/// The iris side of [`crate::app::AppState`].
+#[derive(Clone)]
+pub struct Biometrics {
+    keys: Arc<RwLock<Keyring>>,
+    pub gallery: SharedGallery,
+    /// Engine parameters (quality limits, matcher).
+    pub engine: iris::Config,
+    /// Distance under which a capture matches a template.
+    pub threshold: f32,
+}
+
+impl Biometrics {
+    /// Loads the key (creating the key file on first start) and the gallery.
+    pub async fn open(config: &Config, db: &Db) -> anyhow::Result<Biometrics> {
+        // A new key file only for a registry without templates: with
+        // templates, a missing key file is an error, never a fresh key.
+        let templates: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM iris_templates")
+            .fetch_one(db.pool())
+            .await?;
+        let keyring = Keyring::load(config, templates == 0)?;
+        let gallery = SharedGallery::load(db, &keyring).await?;
+        let mut engine = iris::Config::default();
+        engine.matcher.threshold = config.iris_threshold;
+        Ok(Biometrics {
+            keys: Arc::new(RwLock::new(keyring)),
+            gallery,
+            engine,
+            threshold: config.iris_threshold,
+        })
+    }
+
+    /// The keys in use now.
+    pub fn keys(&self) -> Keyring {
+        match self.keys.read() {
+            Ok(k) => k.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Re-reads the key configuration, so a rotation started by `kudakyar
+    /// keys rotate` is followed without a restart. Keeps the old keys if the
+    /// files cannot be read (and says so).
+    pub fn reload_keys(&self, config: &Config) {
+        match Keyring::load(config, false) {
+            Ok(fresh) => {
+                let mut k = match self.keys.write() {
+                    Ok(k) => k,
+                    Err(poisoned) => poisoned.into_inner(),
+                };
+                if fresh.current().id() != k.current().id()
+                    || fresh.next().map(|n| n.id().to_string())
+                        != k.next().map(|n| n.id().to_string())
+                {
+                    tracing::info!(
+                        current = fresh.current().id(),
+                        next = fresh.next().map(|n| n.id()),
+                        "biometric keys changed"
+                    );
+                    *k = fresh;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "biometric keys could not be re-read")
+            }
+        }
+    }
+
+    /// Follows other instances' changes until the process ends.
+    pub fn spawn_follower(&self, config: Arc<Config>, db: Db, media: crate::media::Media) {
+        let bio = self.clone();
+        let every = Duration::from_millis(config.iris_sync_interval_ms.max(50));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut rounds: u64 = 0;
+            loop {
+                tick.tick().await;
+                rounds += 1;
+                bio.reload_keys(&config);
+                if let Err(e) = bio.gallery.sync(&db, &bio.keys()).await {
+                    tracing::warn!(error = %format!("{e:#}"), "iris gallery sync failed; retrying");
+                }
+                // Retention of raw captures: about hourly.
+                if rounds % (3_600_000 / every.as_millis().max(1) as u64).max(1) == 1 {
+                    if let Err(e) =
+                        maintenance::purge_captures(&config, &db, &media, crate::now_ms()).await
+                    {
+                        tracing::warn!(error = %format!("{e:#}"), "purging old iris captures failed");
+                    }
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,146 @@
+//! One gallery, many server instances: two `kudakyar serve` processes on one
+//! PostgreSQL database. A template enrolled through one is found by a search
+//! on the other within 5 seconds (the instances follow `iris_events`).
+
+use std::io::Cursor;
+use std::time::{Duration, Instant};
+
+use kudakyar_e2e::Server;
+use serde_json::{Value, json};
+
+const POSTGRES_URL_VAR: &str = "KUDAKYAR_TEST_POSTGRES_URL";
+
+/// A fresh database on the test PostgreSQL server, or None (with a loud
+/// line) outside CI when none is configured.
+async fn fresh_database() -> Option<String> {
+    let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "{POSTGRES_URL_VAR} must be set in CI"
+        );
+        eprintln!("SKIPPED: {POSTGRES_URL_VAR} is not set; two-instance gallery test not run");
+        return None;
+    };
+    let name = format!("kudakyar_e2e_{}", std::process::id());
+    let admin = sqlx::postgres::PgPool::connect(&admin_url).await.unwrap();
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let (base, _) = admin_url.rsplit_once('/').unwrap();
+    Some(format!("{base}/{name}"))
+}
+
+fn eye(id: u64, from: u64) -> Vec<u8> {
+    let cfg = iris::Config::default();
+    (from..from + 20)
+        .map(|capture| {
+            let img = iris::synth::eye(11, id, capture, iris::synth::Resolution::Small);
+            let mut png = Cursor::new(Vec::new());
+            img.write_to(&mut png, image::ImageFormat::Png).unwrap();
+            png.into_inner()
+        })
+        .find(|png| iris::enrol(png, &cfg).is_ok())
+        .expect("a usable synthetic capture")
+}
+
+fn form(parts: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "e2e-gallery-boundary";
+    let mut body = Vec::new();
+    for (name, bytes) in parts {
+        let file = if name.starts_with("child") {
+            ""
+        } else {
+            "; filename=\"eye.png\""
+        };
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"{file}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn post_form(base: &str, token: &str, path: &str, parts: &[(&str, &[u8])]) -> (u16, Value) {
+    let (content_type, body) = form(parts);
+    let r = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn two_server_processes_share_one_gallery() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    // Both instances hold the same biometric key, as a deployment would.
+    let key = "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=";
+    let env = [
+        ("KUDAKYAR_DATABASE_URL", url.as_str()),
+        ("KUDAKYAR_BIOMETRIC_KEY", key),
+        ("KUDAKYAR_ADMIN_PASSWORD", "an admin password for e2e"),
+    ];
+    let one = Server::start(&tmp.path().join("one"), &env).await;
+    let two = Server::start(&tmp.path().join("two"), &env).await;
+    let login = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/login", one.base))
+        .json(&json!({"username": "admin", "password": "an admin password for e2e"}))
+        .send()
+        .await
+        .unwrap();
+    let token = login.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let record = json!({
+        "id": "1d000000-0000-4000-8000-00000000001d", "given_name": "رضا", "sex": "male",
+        "nationality": "afghan", "home_province": "IR-23",
+    })
+    .to_string();
+    let (status, registered) = post_form(
+        &one.base,
+        &token,
+        "/api/v1/registrations",
+        &[("child", record.as_bytes()), ("left", &eye(21, 0))],
+    )
+    .await;
+    assert_eq!(status, 201, "{registered:#}\n{}", one.stderr());
+    let enrolled_at = Instant::now();
+    let probe = eye(21, 4);
+    loop {
+        let (status, found) = post_form(
+            &two.base,
+            &token,
+            "/api/v1/iris/identify",
+            &[("left", &probe)],
+        )
+        .await;
+        assert_eq!(status, 200, "{found:#}");
+        if found["candidates"][0]["child_id"] == registered["child"]["id"] {
+            break;
+        }
+        assert!(
+            enrolled_at.elapsed() < Duration::from_secs(5),
+            "the second instance did not find the template within 5 s:\n{}",
+            two.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

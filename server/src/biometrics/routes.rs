@@ -211,6 +211,7 @@ async fn register(
 #[serde(deny_unknown_fields)]
 pub struct ReviewQuery {
     /// `open` (default) or `decided`.
+    #[param(inline)]
     state: Option<ReviewState>,
 }
 

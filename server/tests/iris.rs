@@ -302,6 +302,33 @@ async fn a_late_offline_registration_of_a_known_child_waits_for_review(db: TestD
     )
     .await;
     assert_eq!(templates.as_array().unwrap().len(), 2);
+    // Undone within 30 days, the template goes back with its record.
+    let merge = decided["merge_id"].as_str().unwrap();
+    json_of(
+        app.post(&boss, &format!("/api/v1/merges/{merge}/undo"), &json!({}))
+            .await,
+        200,
+    )
+    .await;
+    for child in [A, B] {
+        let t = json_of(
+            app.get(&token, &format!("/api/v1/children/{child}/iris"))
+                .await,
+            200,
+        )
+        .await;
+        assert_eq!(t.as_array().unwrap().len(), 1, "{child}");
+    }
+    json_of(
+        app.post(
+            &boss,
+            &format!("/api/v1/children/{A}/merge"),
+            &json!({"duplicate_id": B}),
+        )
+        .await,
+        201,
+    )
+    .await;
     let again = app
         .post(
             &boss,
@@ -495,6 +522,64 @@ async fn two_instances_share_one_gallery(db: TestDb) {
         "the other instance never saw the enrolment"
     );
     assert_eq!(other.biometrics.gallery.len(), 1);
+
+    // A removal reaches the other instance too; workers may not remove.
+    let list = json_of(
+        app.get(&token, &format!("/api/v1/children/{A}/iris")).await,
+        200,
+    )
+    .await;
+    let template = list[0]["id"].as_str().unwrap();
+    let path = app.url(&format!("/api/v1/children/{A}/iris/{template}"));
+    let by_worker = app
+        .client
+        .delete(&path)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    problem(by_worker, 403).await;
+    let admin = app.admin_token().await;
+    let removed = app
+        .client
+        .delete(&path)
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 204);
+    let again = app
+        .client
+        .delete(&path)
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    problem(again, 404).await;
+    for _ in 0..50 {
+        if other.biometrics.gallery.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        other.biometrics.gallery.is_empty(),
+        "the other instance kept a removed template"
+    );
+    let response = app
+        .client
+        .post(format!("http://{addr}/api/v1/iris/identify"))
+        .bearer_auth(&token)
+        .multipart_free(&[("left", &probe)])
+        .await;
+    assert_eq!(json_of(response, 200).await["candidates"], json!([]));
+    let sealed: Vec<u8> =
+        sqlx::query_scalar("SELECT sealed_template FROM iris_templates WHERE id = $1")
+            .bind(template)
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+    assert!(sealed.is_empty(), "no biometric data left in a removed row");
 }
 
 /// Multipart without the test harness's `TestApp` (for the second instance).

@@ -37,6 +37,7 @@ fn is_openapi_3_1_with_every_endpoint() {
         ("/api/v1/children/{id}/photos/{photo_id}/thumbnail", "get"),
         ("/api/v1/children/{id}/iris", "get"),
         ("/api/v1/children/{id}/iris", "post"),
+        ("/api/v1/children/{id}/iris/{template_id}", "delete"),
         ("/api/v1/iris/identify", "post"),
         ("/api/v1/registrations", "post"),
         ("/api/v1/iris/reviews", "get"),

@@ -109,6 +109,60 @@ pub async fn store_templates(
     Ok(out)
 }
 
+/// Removes a template (a wrong capture, or a record's biometric data to be
+/// erased): the sealed bytes are emptied, the raw capture deleted, and every
+/// instance's gallery drops it on the `remove` event. Supervisors and above.
+pub async fn remove_template(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    child_id: &str,
+    template_id: &str,
+) -> Result<()> {
+    crate::auth::policy::decide_cases(actor)?;
+    crate::registry::store::find(state.db.pool(), &actor.scope, child_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let capture: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT capture_key FROM iris_templates WHERE id = $1 AND child_id = $2 AND removed_at IS NULL",
+    )
+    .bind(template_id)
+    .bind(child_id)
+    .fetch_optional(state.db.pool())
+    .await?;
+    let Some(capture) = capture else {
+        return Err(Error::NotFound);
+    };
+    let now = crate::now_ms();
+    let mut tx = state.db.pool().begin().await?;
+    sqlx::query(
+        "UPDATE iris_templates SET removed_at = $1, sealed_template = $2, capture_key = NULL
+         WHERE id = $3",
+    )
+    .bind(now)
+    .bind(Vec::<u8>::new())
+    .bind(template_id)
+    .execute(&mut *tx)
+    .await?;
+    store::event(&mut tx, template_id, "remove", now).await?;
+    audit::record(
+        &mut *tx,
+        &Who::from(actor),
+        meta,
+        Event::new("iris.remove", "child", Some(child_id))
+            .with_detail(serde_json::json!({"template": template_id})),
+    )
+    .await?;
+    tx.commit().await?;
+    // After the commit: a crash before this leaves an orphan object (sealed,
+    // unreferenced), never a live row without its capture.
+    if let Some(object) = capture {
+        state.media.delete(&object).await?;
+    }
+    state.biometrics.sync(&state.db).await?;
+    Ok(())
+}
+
 /// Opens a review task per matched record (once per pair); returns how
 /// many were new.
 pub async fn open_reviews(

@@ -120,13 +120,14 @@ impl Biometrics {
                 if let Err(e) = bio.gallery.sync(&db, &bio.keys()).await {
                     tracing::warn!(error = %format!("{e:#}"), "iris gallery sync failed; retrying");
                 }
-                // Retention of raw captures: about hourly.
-                if rounds % (3_600_000 / every.as_millis().max(1) as u64).max(1) == 1 {
-                    if let Err(e) =
+                // Retention of raw captures: at start, then about hourly.
+                let hourly =
+                    (rounds - 1) % (3_600_000 / every.as_millis().max(1) as u64).max(1) == 0;
+                if hourly
+                    && let Err(e) =
                         maintenance::purge_captures(&config, &db, &media, crate::now_ms()).await
-                    {
-                        tracing::warn!(error = %format!("{e:#}"), "purging old iris captures failed");
-                    }
+                {
+                    tracing::warn!(error = %format!("{e:#}"), "purging old iris captures failed");
                 }
             }
         });

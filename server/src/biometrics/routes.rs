@@ -28,6 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(enrol_child, list_enrolments))
         .routes(routes!(identify))
         .routes(routes!(register))
+        .routes(routes!(remove_enrolment))
         // Two captures and the record's JSON.
         .layer(DefaultBodyLimit::max(2 * MAX_CAPTURE_BYTES + 128 * 1024));
     OpenApiRouter::new()
@@ -147,6 +148,23 @@ async fn list_enrolments(
     Ok(Json(
         store::child_templates(state.db.pool(), &child_id).await?,
     ))
+}
+
+/// Removes one iris template of a child (supervisors and above); every
+/// server stops matching it within a sync interval.
+#[utoipa::path(delete, path = "/api/v1/children/{id}/iris/{template_id}", tag = "iris",
+    params(("id" = String, Path, description = "The child"), ("template_id" = String, Path)),
+    security(("bearer" = [])),
+    responses((status = 204, description = "Removed"), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)))]
+async fn remove_enrolment(
+    State(state): State<AppState>,
+    actor: Actor,
+    meta: RequestMeta,
+    Path((child_id, template_id)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    enrol::remove_template(&state, &actor, &meta, &child_id, &template_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// "Who is this child?": the children in your scope whose iris matches the

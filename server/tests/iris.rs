@@ -9,7 +9,7 @@ mod common;
 use std::io::Cursor;
 use std::time::Duration;
 
-use common::{Part, TestApp, TestDb, problem};
+use common::{Part, TestApp, TestDb, post_form_at, problem};
 use serde_json::{Value, json};
 
 on_both_backends!(
@@ -505,12 +505,13 @@ async fn two_instances_share_one_gallery(db: TestDb) {
     let probe = eye(8, 3);
     let mut found = Value::Null;
     for _ in 0..50 {
-        let response = app
-            .client
-            .post(format!("http://{addr}/api/v1/iris/identify"))
-            .bearer_auth(&token)
-            .multipart_free(&[("left", &probe)])
-            .await;
+        let response = post_form_at(
+            &app.client,
+            &format!("http://{addr}/api/v1/iris/identify"),
+            &token,
+            &[("left", "l.png", &probe)],
+        )
+        .await;
         found = json_of(response, 200).await;
         if !found["candidates"].as_array().unwrap().is_empty() {
             break;
@@ -566,12 +567,13 @@ async fn two_instances_share_one_gallery(db: TestDb) {
         other.biometrics.gallery.is_empty(),
         "the other instance kept a removed template"
     );
-    let response = app
-        .client
-        .post(format!("http://{addr}/api/v1/iris/identify"))
-        .bearer_auth(&token)
-        .multipart_free(&[("left", &probe)])
-        .await;
+    let response = post_form_at(
+        &app.client,
+        &format!("http://{addr}/api/v1/iris/identify"),
+        &token,
+        &[("left", "l.png", &probe)],
+    )
+    .await;
     assert_eq!(json_of(response, 200).await["candidates"], json!([]));
     let sealed: Vec<u8> =
         sqlx::query_scalar("SELECT sealed_template FROM iris_templates WHERE id = $1")
@@ -580,34 +582,6 @@ async fn two_instances_share_one_gallery(db: TestDb) {
             .await
             .unwrap();
     assert!(sealed.is_empty(), "no biometric data left in a removed row");
-}
-
-/// Multipart without the test harness's `TestApp` (for the second instance).
-trait MultipartFree {
-    async fn multipart_free(self, parts: &[(&str, &Vec<u8>)]) -> reqwest::Response;
-}
-
-impl MultipartFree for reqwest::RequestBuilder {
-    async fn multipart_free(self, parts: &[(&str, &Vec<u8>)]) -> reqwest::Response {
-        let boundary = "second-instance-boundary";
-        let mut body = Vec::new();
-        for (name, bytes) in parts {
-            body.extend_from_slice(
-                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"e.png\"\r\n\r\n").as_bytes(),
-            );
-            body.extend_from_slice(bytes);
-            body.extend_from_slice(b"\r\n");
-        }
-        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        self.header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-    }
 }
 
 async fn key_rotation_and_reencoding_keep_every_template_matchable(db: TestDb) {

@@ -8,14 +8,13 @@
 use std::collections::BTreeMap;
 
 use axum::extract::Multipart;
-use axum::extract::multipart::{Field, MultipartError};
-use axum::http::StatusCode;
 use bytes::Bytes;
 use kudakyar_api::iris::{CaptureQuality, CaptureReport, Eye};
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use crate::http::error::{Error, Result};
+use crate::http::form::{form_error, read_field};
 
 /// Scanner images are well under a megabyte; 8 MiB leaves room for a phone
 /// photo while the engine's decoder limits bound the pixels.
@@ -107,25 +106,6 @@ pub fn require_captures(form: &Form) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-async fn read_field(mut field: Field<'_>, limit: usize) -> Result<Bytes> {
-    let mut out = Vec::new();
-    while let Some(chunk) = field.chunk().await.map_err(form_error)? {
-        if out.len() + chunk.len() > limit {
-            return Err(Error::PayloadTooLarge);
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out.into())
-}
-
-fn form_error(e: MultipartError) -> Error {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        Error::PayloadTooLarge
-    } else {
-        Error::BadRequest(format!("malformed multipart form: {}", e.body_text()))
-    }
 }
 
 /// The engine's report in the API's words.

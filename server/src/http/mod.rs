@@ -1,7 +1,8 @@
 //! The axum application: routes and the middleware every request passes.
 //!
 //! - [`error`]: the one [`error::Error`] enum, rendered as problem+json.
-//! - [`json`], [`pagination`], [`meta`]: extractors shared by every domain.
+//! - [`json`], [`pagination`], [`meta`]: extractors shared by every domain;
+//!   [`form`]: multipart fields under a size limit.
 //! - [`problem`]: turns every error answer — ours, axum's, tower-http's — into
 //!   problem+json carrying the request id.
 //! - [`health`], [`metrics`], [`docs`] (OpenAPI + docs page), [`web`] (the PWA).
@@ -12,6 +13,7 @@
 
 pub mod docs;
 pub mod error;
+pub mod form;
 pub mod health;
 pub mod json;
 pub mod meta;

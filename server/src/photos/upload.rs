@@ -2,8 +2,6 @@
 //! order of writes that leaves no row without its images.
 
 use axum::extract::Multipart;
-use axum::extract::multipart::{Field, MultipartError};
-use axum::http::StatusCode;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
@@ -15,6 +13,7 @@ use crate::app::AppState;
 use crate::audit::{self, Event, Who};
 use crate::auth::Actor;
 use crate::http::error::{Error, Result, unique_violation_field};
+use crate::http::form::{form_error, read_field};
 use crate::http::meta::RequestMeta;
 use crate::registry;
 
@@ -64,26 +63,6 @@ pub async fn read_form(mut form: Multipart) -> Result<Form> {
         return Err(Error::field("photo", "is empty"));
     }
     Ok(Form { id, photo })
-}
-
-/// A field's bytes; more than `limit` is 413 without reading the rest.
-async fn read_field(mut field: Field<'_>, limit: usize) -> Result<Bytes> {
-    let mut out = Vec::new();
-    while let Some(chunk) = field.chunk().await.map_err(form_error)? {
-        if out.len() + chunk.len() > limit {
-            return Err(Error::PayloadTooLarge);
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out.into())
-}
-
-fn form_error(e: MultipartError) -> Error {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        Error::PayloadTooLarge
-    } else {
-        Error::BadRequest(format!("malformed multipart form: {}", e.body_text()))
-    }
 }
 
 fn uuid_error() -> Error {

@@ -222,42 +222,14 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Posts a multipart form. A file part always declares `image/jpeg`:
-    /// the server must go by the content, not by what the client claims.
+    /// Posts a multipart form to this app (see [`post_form_at`]).
     pub async fn post_form(
         &self,
         token: &str,
         path: &str,
         parts: &[Part<'_>],
     ) -> reqwest::Response {
-        let boundary = "kudakyar-test-boundary-7f3a";
-        let mut body = Vec::new();
-        for (name, file, bytes) in parts {
-            body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-            let disposition = if file.is_empty() {
-                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n")
-            } else {
-                format!(
-                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\n\
-                     Content-Type: image/jpeg\r\n\r\n"
-                )
-            };
-            body.extend_from_slice(disposition.as_bytes());
-            body.extend_from_slice(bytes);
-            body.extend_from_slice(b"\r\n");
-        }
-        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        self.client
-            .post(self.url(path))
-            .bearer_auth(token)
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(body)
-            .send()
-            .await
-            .unwrap()
+        post_form_at(&self.client, &self.url(path), token, parts).await
     }
 
     /// Creates a user through the API as the admin; returns (id, password).
@@ -284,6 +256,44 @@ impl TestApp {
         let body: Value = response.json().await.unwrap();
         (body["id"].as_str().unwrap().to_string(), password)
     }
+}
+
+/// Posts a multipart form to any URL. A file part always declares
+/// `image/jpeg`: the server must go by the content, not by what the client claims.
+pub async fn post_form_at(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    parts: &[Part<'_>],
+) -> reqwest::Response {
+    let boundary = "kudakyar-test-boundary-7f3a";
+    let mut body = Vec::new();
+    for (name, file, bytes) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        let disposition = if file.is_empty() {
+            format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n")
+        } else {
+            format!(
+                "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\n\
+                 Content-Type: image/jpeg\r\n\r\n"
+            )
+        };
+        body.extend_from_slice(disposition.as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    client
+        .post(url)
+        .bearer_auth(token)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// Reads a problem+json answer, checking its content type and status.

@@ -13,6 +13,14 @@
 //! is set, on a fresh PostgreSQL database that is dropped afterwards.
 //! Targets (issue 4): search p95 ≤ 50 ms, profile read p95 ≤ 10 ms.
 //!
+//! `BENCH_ONLY=sqlite` (or `postgres`) runs one backend; `BENCH_VERIFY=1`
+//! checks every measured search against the search as it was before the
+//! scoped trigram index ([`reference_search`]); `BENCH_KEEP=1` keeps the
+//! seeded databases (the SQLite file, the PostgreSQL database) to inspect.
+//! Seeding writes the rows the application writes (same tables, trigrams
+//! from the registry's own functions) in large multi-row statements, with
+//! durability relaxed on the seeding connection only.
+//!
 //! ```text
 //! cargo bench -p kudakyar --bench registry
 //! KUDAKYAR_TEST_POSTGRES_URL=postgres://root@127.0.0.1:5432/test cargo bench -p kudakyar --bench registry
@@ -842,7 +850,10 @@ async fn measure(
                 let ids: Vec<String> = found.iter().map(|f| f.id.clone()).collect();
                 let name = search.name.as_deref().unwrap_or_default();
                 let expected = reference_search(db, &who.scope, name, 50).await;
-                assert_eq!(ids, expected, "search for {name} differs from the reference");
+                assert_eq!(
+                    ids, expected,
+                    "search for {name} differs from the reference"
+                );
             }
             assert!(found.len() <= 50);
             stats.found += usize::from(found.iter().any(|f| f.id == c.id));

@@ -155,7 +155,8 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        for query in ["علي كوچلو", "رضايي", "حسن", "x", "عبدالله", "محمد علی"] {
+        for query in ["علي كوچلو", "رضايي", "حسن", "x", "عبدالله", "محمد علی"]
+        {
             let m = Matcher::new(query);
             for n in &names {
                 let one = std::slice::from_ref(n);

@@ -461,6 +461,64 @@ fn push_filters(sql: &mut Sql, s: &Search) {
     }
 }
 
+/// The ids of the (at most [`CANDIDATES`]) children whose trigram rows in
+/// the scope share the most of `grams` (at least `min_shared`), ties by id:
+/// what `GROUP BY child_id … ORDER BY shared DESC, child_id LIMIT 500` over
+/// the trigram rows gives, counted here instead. Each trigram's children
+/// come as one comma-separated list, read straight from the index; a
+/// database groups tens of thousands of rows by child far slower (on SQLite
+/// through a temporary B-tree) than a hash map does.
+async fn best_by_trigrams(
+    db: &Db,
+    scope: &Scope,
+    grams: &[String],
+    min_shared: i64,
+) -> sqlx::Result<Vec<String>> {
+    let aggregate = match db.backend() {
+        crate::db::Backend::Sqlite => "group_concat(g.child_id, ',')",
+        crate::db::Backend::Postgres => "string_agg(g.child_id, ',')",
+    };
+    let mut sql = Sql::new(&format!(
+        "SELECT g.gram, {aggregate} FROM child_name_grams g WHERE g.gram IN "
+    ));
+    sql.bind_list(grams.iter().cloned());
+    if let Some(p) = scope.province() {
+        sql.push(" AND g.home_province = ")
+            .bind(Arg::Text(p.into()));
+    }
+    if let Some(county) = scope.county() {
+        sql.push(" AND g.home_county = ")
+            .bind(Arg::Text(county.into()));
+    }
+    sql.push(" GROUP BY g.gram");
+    let rows = sql.query().fetch_all(db.pool()).await?;
+    let mut lists = Vec::with_capacity(rows.len());
+    for row in &rows {
+        lists.push(row.try_get::<Option<String>, _>(1)?.unwrap_or_default());
+    }
+    let mut shared: std::collections::HashMap<&str, i64> =
+        std::collections::HashMap::with_capacity(lists.iter().map(|l| l.len() / 37 + 1).sum());
+    for list in &lists {
+        // Ids are hyphenated UUIDs: never a comma inside one.
+        for id in list.split(',').filter(|id| !id.is_empty()) {
+            *shared.entry(id).or_insert(0) += 1;
+        }
+    }
+    let mut best: Vec<(i64, &str)> = shared
+        .into_iter()
+        .filter(|&(_, n)| n >= min_shared)
+        .map(|(id, n)| (n, id))
+        .collect();
+    let order = |a: &(i64, &str), b: &(i64, &str)| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1));
+    let cut = CANDIDATES as usize;
+    if best.len() > cut {
+        best.select_nth_unstable_by(cut - 1, order);
+        best.truncate(cut);
+    }
+    best.sort_unstable_by(order);
+    Ok(best.into_iter().map(|(_, id)| id.to_string()).collect())
+}
+
 /// The rows of the (at most [`CANDIDATES`]) live children in scope that
 /// match the filters and share the most of `grams` with the query (at least
 /// `min_shared`), ties by id.
@@ -476,16 +534,7 @@ async fn name_candidates(
         // The records are checked again (live, in scope); when one of a full
         // set of candidates fails, the next best might have been cut, so the
         // search is done again with the records joined before the cut.
-        let mut sql = Sql::new("");
-        push_shared_grams(&mut sql, grams, min_shared, scope);
-        sql.push(&format!(" ORDER BY shared DESC, g.child_id LIMIT {CANDIDATES}"));
-        let ids: Vec<String> = sql
-            .query()
-            .fetch_all(db.pool())
-            .await?
-            .iter()
-            .map(|r| r.try_get::<String, _>(0))
-            .collect::<sqlx::Result<_>>()?;
+        let ids = best_by_trigrams(db, scope, grams, min_shared).await?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -539,12 +588,11 @@ pub async fn search(
             for row in &rows {
                 let facts: String = row.try_get("facts")?;
                 let id: String = row.try_get("id")?;
-                let names = store::names_in_facts(&facts).map_err(|e| {
-                    sqlx::Error::ColumnDecode {
+                let names =
+                    store::names_in_facts(&facts).map_err(|e| sqlx::Error::ColumnDecode {
                         index: "facts".into(),
                         source: e.into(),
-                    }
-                })?;
+                    })?;
                 let score = matcher.best_match(&names);
                 if score >= NAME_THRESHOLD {
                     scored.push((score, id, row));

@@ -13,6 +13,14 @@
 //! is set, on a fresh PostgreSQL database that is dropped afterwards.
 //! Targets (issue 4): search p95 ≤ 50 ms, profile read p95 ≤ 10 ms.
 //!
+//! `BENCH_ONLY=sqlite` (or `postgres`) runs one backend; `BENCH_VERIFY=1`
+//! checks every measured search against the search as it was before the
+//! scoped trigram index ([`reference_search`]); `BENCH_KEEP=1` keeps the
+//! seeded databases (the SQLite file, the PostgreSQL database) to inspect.
+//! Seeding writes the rows the application writes (same tables, trigrams
+//! from the registry's own functions) in large multi-row statements, with
+//! durability relaxed on the seeding connection only.
+//!
 //! ```text
 //! cargo bench -p kudakyar --bench registry
 //! KUDAKYAR_TEST_POSTGRES_URL=postgres://root@127.0.0.1:5432/test cargo bench -p kudakyar --bench registry
@@ -23,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use kudakyar::auth::{Actor, Scope};
 use kudakyar::db::Db;
-use kudakyar::db::sql::{Arg, Sql};
+use kudakyar::db::sql::Sql;
 use kudakyar::http::meta::RequestMeta;
 use kudakyar::registry::{codes, encounters, names, records, store};
 use kudakyar_api::children::{
@@ -317,17 +325,29 @@ fn family_names() -> Vec<String> {
     out.into_iter().collect()
 }
 
-fn random_uuid(rng: &mut StdRng) -> String {
-    uuid::Builder::from_random_bytes(rng.r#gen())
+/// A UUIDv7 for a time in milliseconds, as `uuid::Uuid::now_v7` makes them.
+fn time_uuid(rng: &mut StdRng, ms: i64) -> String {
+    uuid::Builder::from_unix_timestamp_millis(ms as u64, &rng.r#gen())
         .into_uuid()
         .to_string()
 }
 
-/// A bound value, or SQL text for what `Arg` cannot carry (NULL, floats).
+const YEAR_MS: i64 = 365 * 24 * 3600 * 1000;
+
+/// When the `i`th of `n` seeded children was registered: a second apart,
+/// before any of the encounters.
+fn created_at(now: i64, n: usize, i: usize) -> i64 {
+    now - 2 * YEAR_MS - (n - i) as i64 * 1000
+}
+
+/// A value to bind.
 #[derive(Clone)]
 enum Value {
-    Bind(Arg),
-    Raw(String),
+    Text(String),
+    OptText(Option<String>),
+    Int(i64),
+    OptInt(Option<i64>),
+    Float(f64),
 }
 
 struct Generated {
@@ -399,29 +419,52 @@ fn child_facts(rng: &mut StdRng, families: &[String], province: i64) -> ChildFac
 
 /// Inserts `rows` (each a list of values) into `table` in multi-row
 /// statements that stay under the parameter limit.
+///
+/// On SQLite the placeholders are anonymous `?`: SQLite looks numbered or
+/// named ones up in a list, once per placeholder when the statement is
+/// parsed and again when each value is bound, which makes a statement with
+/// thousands of them cost quadratic time. Equal-sized chunks share one SQL
+/// text, so sqlx prepares it once per connection.
 async fn insert_rows(
     conn: &mut sqlx::AnyConnection,
+    sqlite: bool,
     table_and_columns: &str,
     width: usize,
     rows: Vec<Vec<Value>>,
 ) -> anyhow::Result<()> {
     let per_statement = MAX_PARAMS / width;
     for chunk in rows.chunks(per_statement) {
-        let mut sql = Sql::new(&format!("INSERT INTO {table_and_columns} VALUES "));
-        for (i, row) in chunk.iter().enumerate() {
-            sql.push(if i == 0 { "(" } else { ", (" });
-            for (j, value) in row.iter().enumerate() {
+        let mut sql = format!("INSERT INTO {table_and_columns} VALUES ");
+        let mut n = 0;
+        for i in 0..chunk.len() {
+            sql.push_str(if i == 0 { "(" } else { ", (" });
+            for j in 0..width {
                 if j > 0 {
-                    sql.push(", ");
+                    sql.push_str(", ");
                 }
-                match value {
-                    Value::Bind(arg) => sql.bind(arg.clone()),
-                    Value::Raw(text) => sql.push(text),
+                n += 1;
+                if sqlite {
+                    sql.push('?');
+                } else {
+                    sql.push_str(&format!("${n}"));
+                }
+            }
+            sql.push(')');
+        }
+        let mut query = sqlx::query(&sql);
+        for row in chunk {
+            assert_eq!(row.len(), width);
+            for value in row {
+                query = match value {
+                    Value::Text(v) => query.bind(v.as_str()),
+                    Value::OptText(v) => query.bind(v.as_deref()),
+                    Value::Int(v) => query.bind(*v),
+                    Value::OptInt(v) => query.bind(*v),
+                    Value::Float(v) => query.bind(*v),
                 };
             }
-            sql.push(")");
         }
-        sql.query().execute(&mut *conn).await?;
+        query.execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -444,7 +487,7 @@ async fn seed(db: &Db, n: usize, m: usize) -> anyhow::Result<(String, Vec<Genera
     // Encounter times per child, drawn first so `last_seen_at` is known.
     // Uniformly spread, with a few children met far more often than most.
     let mut times: Vec<Vec<i64>> = vec![Vec::new(); n];
-    let year_ms = 365 * 24 * 3600 * 1000_i64;
+    let year_ms = YEAR_MS;
     for _ in 0..m {
         let i = if rng.gen_bool(0.1) {
             rng.gen_range(0..n.div_ceil(100))
@@ -456,10 +499,12 @@ async fn seed(db: &Db, n: usize, m: usize) -> anyhow::Result<(String, Vec<Genera
 
     let mut children = Vec::with_capacity(n);
     let mut sequences = vec![0_i64; PROVINCES as usize];
-    for _ in 0..n {
+    for i in 0..n {
         let province = rng.gen_range(0..PROVINCES);
         let facts = child_facts(&mut rng, &families, province);
-        let id = random_uuid(&mut rng);
+        // Ids as the server makes them (UUIDv7, in creation order), so the
+        // seeding appends to the primary-key indexes.
+        let id = time_uuid(&mut rng, created_at(now, n, i));
         sequences[province as usize] += 1;
         children.push(Generated {
             id,
@@ -470,11 +515,23 @@ async fn seed(db: &Db, n: usize, m: usize) -> anyhow::Result<(String, Vec<Genera
 
     // One connection for the whole seeding; on SQLite with a cache that holds
     // the database, so random-key index inserts do not thrash the disk.
+    // Durability is relaxed for this connection while seeding (a crash would
+    // only lose the benchmark's data) and restored before measuring.
     let mut conn = db.pool().acquire().await?;
-    if db.backend() == kudakyar::db::Backend::Sqlite {
-        sqlx::query("PRAGMA cache_size = -4000000")
-            .execute(&mut *conn)
-            .await?;
+    let sqlite = db.backend() == kudakyar::db::Backend::Sqlite;
+    let (relax, restore): (&[&str], &[&str]) = if sqlite {
+        (
+            &["PRAGMA cache_size = -4000000", "PRAGMA synchronous = OFF"],
+            &["PRAGMA cache_size = -2000", "PRAGMA synchronous = FULL"],
+        )
+    } else {
+        (
+            &["SET synchronous_commit = off"],
+            &["SET synchronous_commit = on"],
+        )
+    };
+    for pragma in relax {
+        sqlx::query(pragma).execute(&mut *conn).await?;
     }
     let batch = 5_000;
     let mut seq = vec![0_i64; PROVINCES as usize];
@@ -486,39 +543,33 @@ async fn seed(db: &Db, n: usize, m: usize) -> anyhow::Result<(String, Vec<Genera
             seq[c.province as usize] += 1;
             let code = codes::registry_code(&c.facts.home_province, year, seq[c.province as usize]);
             let facts_json = serde_json::to_string(&c.facts)?;
-            let created = now - 2 * year_ms - (n - i) as i64 * 1000;
+            let created = created_at(now, n, i);
             let last_seen = times[i].iter().max().copied();
             rows.push(vec![
-                Value::Bind(Arg::Text(c.id.clone())),
-                Value::Bind(Arg::Text(code)),
-                Value::Bind(Arg::Text("active".into())),
-                Value::Bind(Arg::Int(1)),
-                Value::Bind(Arg::Text(facts_json.clone())),
-                Value::Bind(Arg::Text(store::digest(&c.facts))),
-                Value::Bind(Arg::Text(c.facts.home_province.clone())),
-                Value::Bind(Arg::OptText(c.facts.home_county.clone())),
-                Value::Bind(Arg::Text(store::enum_str(&c.facts.sex))),
-                Value::Bind(Arg::Text(store::enum_str(&c.facts.nationality))),
-                match store::birth_year(&c.facts, now) {
-                    Some(y) => Value::Bind(Arg::Int(y)),
-                    None => Value::Raw("NULL".into()),
-                },
-                Value::Bind(Arg::Text(store::work_types_column(&c.facts))),
-                Value::Bind(Arg::Text(user_id.clone())),
-                Value::Bind(Arg::Int(created)),
-                Value::Bind(Arg::Int(last_seen.unwrap_or(created))),
-                match last_seen {
-                    Some(t) => Value::Bind(Arg::Int(t)),
-                    None => Value::Raw("NULL".into()),
-                },
+                Value::Text(c.id.clone()),
+                Value::Text(code),
+                Value::Text("active".into()),
+                Value::Int(1),
+                Value::Text(facts_json.clone()),
+                Value::Text(store::digest(&c.facts)),
+                Value::Text(c.facts.home_province.clone()),
+                Value::OptText(c.facts.home_county.clone()),
+                Value::Text(store::enum_str(&c.facts.sex)),
+                Value::Text(store::enum_str(&c.facts.nationality)),
+                Value::OptInt(store::birth_year(&c.facts, now)),
+                Value::Text(store::work_types_column(&c.facts)),
+                Value::Text(user_id.clone()),
+                Value::Int(created),
+                Value::Int(last_seen.unwrap_or(created)),
+                Value::OptInt(last_seen),
             ]);
             versions.push(vec![
-                Value::Bind(Arg::Text(c.id.clone())),
-                Value::Bind(Arg::Int(1)),
-                Value::Bind(Arg::Text("active".into())),
-                Value::Bind(Arg::Text(facts_json)),
-                Value::Bind(Arg::Text(user_id.clone())),
-                Value::Bind(Arg::Int(created)),
+                Value::Text(c.id.clone()),
+                Value::Int(1),
+                Value::Text("active".into()),
+                Value::Text(facts_json),
+                Value::Text(user_id.clone()),
+                Value::Int(created),
             ]);
             // Exactly as store::write_grams computes them.
             let mut set = BTreeSet::new();
@@ -527,13 +578,16 @@ async fn seed(db: &Db, n: usize, m: usize) -> anyhow::Result<(String, Vec<Genera
             }
             for gram in set {
                 grams.push(vec![
-                    Value::Bind(Arg::Text(gram)),
-                    Value::Bind(Arg::Text(c.id.clone())),
+                    Value::Text(gram),
+                    Value::Text(c.id.clone()),
+                    Value::Text(c.facts.home_province.clone()),
+                    Value::OptText(c.facts.home_county.clone()),
                 ]);
             }
         }
         insert_rows(
             &mut tx,
+            sqlite,
             "children (id, registry_code, status, version, facts, create_digest, home_province,
                 home_county, sex, nationality, birth_year, work_types, created_by, created_at,
                 updated_at, last_seen_at)",
@@ -543,12 +597,20 @@ async fn seed(db: &Db, n: usize, m: usize) -> anyhow::Result<(String, Vec<Genera
         .await?;
         insert_rows(
             &mut tx,
+            sqlite,
             "child_versions (child_id, version, status, facts, changed_by, changed_at)",
             6,
             versions,
         )
         .await?;
-        insert_rows(&mut tx, "child_name_grams (gram, child_id)", 2, grams).await?;
+        insert_rows(
+            &mut tx,
+            sqlite,
+            "child_name_grams (gram, child_id, home_province, home_county)",
+            4,
+            grams,
+        )
+        .await?;
         tx.commit().await?;
     }
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
@@ -564,12 +626,20 @@ async fn seed(db: &Db, n: usize, m: usize) -> anyhow::Result<(String, Vec<Genera
     }
     tx.commit().await?;
 
+    // Encounters in the order they happened, as a running registry gets them.
+    eprintln!("children seeded; encounters next");
     let services = [Service::Food, Service::Clothing, Service::Counselling];
-    let mut pending = Vec::new();
-    let flush_at = 50_000;
-    for (i, c) in children.iter().enumerate() {
-        for &at in &times[i] {
-            let id = random_uuid(&mut rng);
+    let mut order: Vec<(i64, u32)> = times
+        .iter()
+        .enumerate()
+        .flat_map(|(i, ts)| ts.iter().map(move |&t| (t, i as u32)))
+        .collect();
+    order.sort_unstable();
+    for chunk in order.chunks(50_000) {
+        let mut pending = Vec::with_capacity(chunk.len());
+        for &(at, i) in chunk {
+            let c = &children[i as usize];
+            let id = time_uuid(&mut rng, at);
             let kinds = rng.gen_range(0..=2);
             let lat = 29.0 + rng.gen_range(0.0..8.0);
             let lng = 47.0 + rng.gen_range(0.0..12.0);
@@ -589,31 +659,35 @@ async fn seed(db: &Db, n: usize, m: usize) -> anyhow::Result<(String, Vec<Genera
             };
             let json = serde_json::to_string(&details)?;
             pending.push(vec![
-                Value::Bind(Arg::Text(id)),
-                Value::Bind(Arg::Text(c.id.clone())),
-                Value::Bind(Arg::Text(user_id.clone())),
-                Value::Bind(Arg::Int(at)),
-                Value::Raw(format!("{lat:.6}")),
-                Value::Raw(format!("{lng:.6}")),
-                Value::Bind(Arg::Text(store::digest(&(&c.id, &details)))),
-                Value::Bind(Arg::Text(json)),
-                Value::Bind(Arg::Int(at)),
+                Value::Text(id),
+                Value::Text(c.id.clone()),
+                Value::Text(user_id.clone()),
+                Value::Int(at),
+                Value::Float(lat),
+                Value::Float(lng),
+                Value::Text(store::digest(&(&c.id, &details))),
+                Value::Text(json),
+                Value::Int(at),
             ]);
         }
-        if pending.len() >= flush_at || i + 1 == children.len() {
-            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-            insert_rows(
-                &mut tx,
-                "encounters (id, child_id, worker_id, at, lat, lng, create_digest, details, created_at)",
-                9,
-                std::mem::take(&mut pending),
-            )
-            .await?;
-            tx.commit().await?;
-        }
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        insert_rows(
+            &mut tx,
+            sqlite,
+            "encounters (id, child_id, worker_id, at, lat, lng, create_digest, details, created_at)",
+            9,
+            pending,
+        )
+        .await?;
+        tx.commit().await?;
     }
-    // Fresh planner statistics, as a long-running database would have.
-    sqlx::query("ANALYZE").execute(&mut *conn).await?;
+    for pragma in restore {
+        sqlx::query(pragma).execute(&mut *conn).await?;
+    }
+    // Fresh planner statistics (and on PostgreSQL the visibility map that
+    // index-only scans rely on), as a long-running database would have.
+    let analyze = if sqlite { "ANALYZE" } else { "VACUUM ANALYZE" };
+    sqlx::query(analyze).execute(&mut *conn).await?;
     drop(conn);
     Ok((user_id, children))
 }
@@ -651,6 +725,64 @@ fn actor(user_id: &str, scope: Scope) -> Actor {
     }
 }
 
+/// The name search as it was before the scoped trigram index (commit
+/// e05e52f): every candidate joined to its record before the cut. With
+/// `BENCH_VERIFY=1` each measured search is checked against it.
+async fn reference_search(db: &Db, scope: &Scope, name: &str, limit: usize) -> Vec<String> {
+    let query = names::normalise(name);
+    let grams: Vec<String> = names::trigrams(&query).into_iter().collect();
+    if grams.is_empty() {
+        return Vec::new();
+    }
+    let droppable = (records::NAME_THRESHOLD * grams.len() as f64 - 1e-9).ceil() as usize;
+    let droppable = droppable.saturating_sub(1);
+    let grams = if droppable == 0 {
+        grams
+    } else {
+        let mut counted = Vec::new();
+        for gram in grams {
+            let n: i64 = sqlx::query_scalar(&format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM child_name_grams WHERE gram = $1 LIMIT {})
+                 f",
+                records::COMMON_GRAM
+            ))
+            .bind(&gram)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+            counted.push((n, gram));
+        }
+        counted.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        let common = counted
+            .iter()
+            .take_while(|(n, _)| *n >= records::COMMON_GRAM)
+            .count();
+        counted
+            .into_iter()
+            .skip(common.min(droppable))
+            .map(|(_, g)| g)
+            .collect()
+    };
+    let mut sql = Sql::new(&format!(
+        "SELECT {} FROM children c JOIN (SELECT g.child_id, COUNT(*) AS shared
+         FROM child_name_grams g WHERE g.gram IN ",
+        store::CHILD_COLUMNS
+    ));
+    sql.bind_list(grams)
+        .push(" GROUP BY g.child_id) m ON m.child_id = c.id WHERE c.merged_into IS NULL");
+    store::push_scope(&mut sql, scope);
+    sql.push(" ORDER BY m.shared DESC, c.id LIMIT 500");
+    let rows = sql.query().fetch_all(db.pool()).await.unwrap();
+    let mut scored: Vec<(f64, String)> = rows
+        .iter()
+        .map(|r| store::child_from_row(r).unwrap())
+        .map(|c| (names::best_match(&query, &store::all_names(&c.facts)), c.id))
+        .filter(|(score, _)| *score >= records::NAME_THRESHOLD)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    scored.into_iter().take(limit).map(|(_, id)| id).collect()
+}
+
 struct Stats {
     name: &'static str,
     samples: Vec<Duration>,
@@ -674,6 +806,7 @@ async fn measure(
 ) -> anyhow::Result<Vec<Stats>> {
     let mut rng = StdRng::seed_from_u64(7);
     let meta = RequestMeta::default();
+    let verify = std::env::var("BENCH_VERIFY").is_ok_and(|v| v == "1");
     let national = actor(user_id, Scope::National);
     let mut provincial = Stats {
         name: "search, provincial scope",
@@ -713,6 +846,15 @@ async fn measure(
             let start = Instant::now();
             let found = records::search(db, who, &meta, &search, 50).await?;
             stats.samples.push(start.elapsed());
+            if verify {
+                let ids: Vec<String> = found.iter().map(|f| f.id.clone()).collect();
+                let name = search.name.as_deref().unwrap_or_default();
+                let expected = reference_search(db, &who.scope, name, 50).await;
+                assert_eq!(
+                    ids, expected,
+                    "search for {name} differs from the reference"
+                );
+            }
             assert!(found.len() <= 50);
             stats.found += usize::from(found.iter().any(|f| f.id == c.id));
         }
@@ -739,6 +881,10 @@ async fn run(label: &str, db: &Db, n: usize, m: usize, queries: usize) -> anyhow
     let start = Instant::now();
     let (user_id, children) = seed(db, n, m).await?;
     let seeding = start.elapsed();
+    eprintln!(
+        "{label}: seeded in {:.1} s, measuring",
+        seeding.as_secs_f64()
+    );
     let stats = measure(db, &user_id, &children, queries).await?;
     println!();
     println!(
@@ -761,6 +907,9 @@ async fn run(label: &str, db: &Db, n: usize, m: usize, queries: usize) -> anyhow
         );
     }
     println!("(hits: searches returning the seeded child; reads returning all its encounters)");
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        println!("load average after measuring: {}", load.trim());
+    }
     Ok(())
 }
 
@@ -793,11 +942,24 @@ async fn main() -> anyhow::Result<()> {
     let m = env_usize("BENCH_ENCOUNTERS", 1_000_000);
     let queries = env_usize("BENCH_QUERIES", 300);
 
-    let dir = tempfile::tempdir()?;
-    let db = Db::open(None, dir.path()).await?;
-    let sqlite = run("SQLite", &db, n, m, queries).await;
-    db.close().await;
-    sqlite?;
+    // BENCH_ONLY=sqlite or postgres runs one backend; BENCH_KEEP=1 keeps the
+    // seeded databases for a look with sqlite3 or psql afterwards.
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let keep = std::env::var("BENCH_KEEP").is_ok_and(|v| v == "1");
+
+    if only != "postgres" {
+        let dir = tempfile::tempdir()?;
+        let db = Db::open(None, dir.path()).await?;
+        let sqlite = run("SQLite", &db, n, m, queries).await;
+        db.close().await;
+        if keep {
+            println!("kept {}", dir.keep().join("kudakyar.db").display());
+        }
+        sqlite?;
+    }
+    if only == "sqlite" {
+        return Ok(());
+    }
 
     let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
         println!("\nPostgreSQL skipped: set {POSTGRES_URL_VAR} to run there too");
@@ -815,9 +977,13 @@ async fn main() -> anyhow::Result<()> {
         r
     }
     .await;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(admin.pool())
-        .await?;
+    if keep {
+        println!("kept PostgreSQL database {name}");
+    } else {
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(admin.pool())
+            .await?;
+    }
     admin.close().await;
     result
 }

@@ -17,6 +17,7 @@ on_both_backends!(
     encounters_are_idempotent_and_move_last_seen,
     bad_input_names_the_field,
     filters_and_cursor_listing,
+    scoped_search_finds_its_own_beyond_the_candidate_cut,
 );
 
 fn child(id: &str, province: &str) -> Value {
@@ -546,4 +547,71 @@ async fn filters_and_cursor_listing(db: TestDb) {
     seen.sort();
     seen.dedup();
     assert_eq!(seen.len(), 5, "every record exactly once across pages");
+}
+
+async fn scoped_search_finds_its_own_beyond_the_candidate_cut(db: TestDb) {
+    use futures::StreamExt;
+
+    let app = TestApp::start(db).await;
+    let admin = app.admin_token().await;
+    // More children in another province share the name than a name search
+    // ranks precisely; they all tie, and ours (the greatest id) sorts last.
+    let elsewhere = kudakyar::registry::records::CANDIDATES as usize + 10;
+    futures::stream::iter(0..elsewhere)
+        .map(|_| {
+            let mut c = child("", "IR-07");
+            c.as_object_mut().unwrap().remove("id");
+            c["home_county"] = json!("0701");
+            let (app, admin) = (&app, &admin);
+            async move { app.post(admin, "/api/v1/children", &c).await.status() }
+        })
+        .buffer_unordered(4)
+        .for_each(|status| async move { assert_eq!(status, 201) })
+        .await;
+    const OURS: &str = "ffffffff-2a41-4d8e-9f3a-5c1b2d3e4f5f";
+    let w = worker(&app, "tehran", "IR-23").await;
+    let created = app
+        .post(&w, "/api/v1/children", &child(OURS, "IR-23"))
+        .await;
+    assert_eq!(created.status(), 201);
+    let search = |token: String| {
+        let app = &app;
+        async move {
+            let url = format!("/api/v1/children?q={}", urlencode("علي رضايي"));
+            let found: Value = app.get(&token, &url).await.json().await.unwrap();
+            found["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        search(w.clone()).await,
+        [OURS],
+        "the province's own child, not cut by the others"
+    );
+    let everyone = search(admin.clone()).await;
+    assert!(!everyone.is_empty() && !everyone.iter().any(|id| id == OURS));
+
+    // A county scope narrows further.
+    let (_, password) = app
+        .add_user("county", "outreach_worker", Some("IR-23"), Some("2302"))
+        .await;
+    let county = app.login("county", &password).await;
+    assert!(search(county).await.is_empty(), "another county's child");
+
+    // A child that moves is found in its new province only.
+    let moved = patch(
+        &app,
+        &admin,
+        OURS,
+        json!({"base_version": 1, "changes": {"home_province": "IR-11", "home_county": "1101"}}),
+    )
+    .await;
+    assert_eq!(moved.status(), 200);
+    assert!(search(w).await.is_empty(), "moved out of the province");
+    let there = worker(&app, "isfahan", "IR-11").await;
+    assert_eq!(search(there).await, [OURS], "found where it moved");
 }

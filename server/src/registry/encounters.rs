@@ -9,6 +9,7 @@ use super::{store, validate};
 use crate::audit::{self, Event, Who};
 use crate::auth::Actor;
 use crate::db::Db;
+use crate::db::sql::{Arg, Sql};
 use crate::http::error::{Error, Result};
 use crate::http::meta::RequestMeta;
 
@@ -116,16 +117,26 @@ pub async fn list(
     meta: &RequestMeta,
     child_id: &str,
 ) -> Result<Vec<Encounter>> {
-    store::find(db.pool(), &actor.scope, child_id)
-        .await?
-        .ok_or(Error::NotFound)?;
-    let rows = sqlx::query(
-        "SELECT id, child_id, worker_id, details, created_at FROM encounters
-         WHERE child_id = $1 ORDER BY at DESC, id DESC LIMIT 1000",
-    )
-    .bind(child_id)
-    .fetch_all(db.pool())
-    .await?;
+    // The child (live, in scope) and its encounters in one query: no row at
+    // all means no such child here; one row without an encounter, none yet.
+    let mut sql = Sql::new(
+        "SELECT e.id, e.child_id, e.worker_id, e.details, e.created_at
+         FROM children c LEFT JOIN encounters e ON e.child_id = c.id
+         WHERE c.merged_into IS NULL AND c.id = ",
+    );
+    sql.bind(Arg::Text(child_id.into()));
+    store::push_scope(&mut sql, &actor.scope);
+    sql.push(" ORDER BY e.at DESC, e.id DESC LIMIT 1000");
+    let rows = sql.query().fetch_all(db.pool()).await?;
+    if rows.is_empty() {
+        return Err(Error::NotFound);
+    }
+    let mut encounters = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if row.try_get::<Option<String>, _>("id")?.is_some() {
+            encounters.push(from_row(row)?);
+        }
+    }
     audit::record(
         db.pool(),
         &Who::from(actor),
@@ -133,5 +144,5 @@ pub async fn list(
         Event::new("child.encounters.read", "child", Some(child_id)),
     )
     .await?;
-    Ok(rows.iter().map(from_row).collect::<sqlx::Result<_>>()?)
+    Ok(encounters)
 }

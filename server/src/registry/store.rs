@@ -61,16 +61,47 @@ pub fn child_from_row(row: &AnyRow) -> sqlx::Result<Child> {
 
 /// Every name a child is known by, for matching.
 pub fn all_names(f: &ChildFacts) -> Vec<String> {
-    let mut out: Vec<String> = [&f.given_name, &f.family_name, &f.father_name]
+    names_of(&f.given_name, &f.family_name, &f.father_name, &f.aliases)
+}
+
+fn names_of(
+    given: &Option<String>,
+    family: &Option<String>,
+    father: &Option<String>,
+    aliases: &[String],
+) -> Vec<String> {
+    let mut out: Vec<String> = [given, family, father]
         .into_iter()
         .flatten()
         .cloned()
         .collect();
-    out.extend(f.aliases.iter().cloned());
-    if let (Some(g), Some(fam)) = (&f.given_name, &f.family_name) {
+    out.extend(aliases.iter().cloned());
+    if let (Some(g), Some(fam)) = (given, family) {
         out.push(format!("{g} {fam}"));
     }
     out
+}
+
+/// [`all_names`] of a stored `facts` document, without decoding the rest of it.
+pub fn names_in_facts(facts_json: &str) -> serde_json::Result<Vec<String>> {
+    #[derive(serde::Deserialize)]
+    struct Names {
+        #[serde(default)]
+        given_name: Option<String>,
+        #[serde(default)]
+        family_name: Option<String>,
+        #[serde(default)]
+        father_name: Option<String>,
+        #[serde(default)]
+        aliases: Vec<String>,
+    }
+    let n: Names = serde_json::from_str(facts_json)?;
+    Ok(names_of(
+        &n.given_name,
+        &n.family_name,
+        &n.father_name,
+        &n.aliases,
+    ))
 }
 
 /// The best estimate of the birth year, for age-band filters.
@@ -170,14 +201,13 @@ pub async fn write_grams(
         .bind(child_id)
         .execute(&mut *conn)
         .await?;
-    let mut grams = std::collections::BTreeSet::new();
-    for name in all_names(facts) {
-        grams.extend(names::trigrams(&names::normalise(&name)));
-    }
+    let grams = name_grams(facts);
     if grams.is_empty() {
         return Ok(());
     }
-    let mut sql = Sql::new("INSERT INTO child_name_grams (child_id, gram) VALUES ");
+    let mut sql = Sql::new(
+        "INSERT INTO child_name_grams (child_id, gram, home_province, home_county) VALUES ",
+    );
     for (i, gram) in grams.into_iter().enumerate() {
         if i > 0 {
             sql.push(", ");
@@ -186,9 +216,40 @@ pub async fn write_grams(
             .bind(Arg::Text(child_id.into()))
             .push(", ")
             .bind(Arg::Text(gram))
+            .push(", ")
+            .bind(Arg::Text(facts.home_province.clone()))
+            .push(", ")
+            .bind(Arg::OptText(facts.home_county.clone()))
             .push(")");
     }
     sql.query().execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// The distinct trigrams of all of a child's names, as [`write_grams`] stores them.
+pub fn name_grams(facts: &ChildFacts) -> std::collections::BTreeSet<String> {
+    let mut grams = std::collections::BTreeSet::new();
+    for name in all_names(facts) {
+        grams.extend(names::trigrams(&names::normalise(&name)));
+    }
+    grams
+}
+
+/// Moves a child's trigrams along with the child to another province or
+/// county (they carry the scope so that a scoped search reads only its own).
+pub async fn move_grams(
+    conn: &mut sqlx::AnyConnection,
+    child_id: &str,
+    facts: &ChildFacts,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE child_name_grams SET home_province = $1, home_county = $2 WHERE child_id = $3",
+    )
+    .bind(&facts.home_province)
+    .bind(facts.home_county.as_deref())
+    .bind(child_id)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

@@ -391,6 +391,63 @@ mod tests {
     }
 
     #[test]
+    fn the_prior_picks_the_concentric_circle_among_equal_edges() {
+        // Two equally strong limbus-like circles, one concentric with the
+        // anchor and one 8 px below it: each sector's edge is the same, so
+        // only the prior can decide.
+        let at = |cy: f32| Circle {
+            x: 60.0,
+            y: cy,
+            r: 30.0,
+        };
+        let (a, b) = (
+            disc(120, 120, at(60.0), 100.0, 140.0),
+            disc(120, 120, at(68.0), 100.0, 140.0),
+        );
+        let mut img = Plane::new(120, 120, 0.0);
+        for y in 0..120 {
+            for x in 0..120 {
+                img.set(x, y, 0.5 * (a.get(x, y) + b.get(x, y)));
+            }
+        }
+        let arcs = Arcs::sectors(&[(-30.0, 45.0), (135.0, 210.0)], 96);
+        let es = EdgeSearch {
+            img: &img,
+            arcs: &arcs,
+            combine: Combine::Min,
+            inner_below: f32::INFINITY,
+            outer_above: f32::NEG_INFINITY,
+            ignore_above: 250.0,
+        };
+        let mut b = SearchBox {
+            cx: 60.0,
+            cy: 64.0,
+            half: 6.0,
+            step: 1.0,
+            r_min: 20.0,
+            r_max: 40.0,
+            r_step: 1.0,
+            max_offset_per_r: f32::INFINITY,
+            prior: Prior {
+                anchor: (60.0, 60.0),
+                scale: 0.15,
+                penalty: 0.5,
+            },
+        };
+        let (c, _) = es.best(&b).unwrap();
+        assert!(
+            (c.y - 60.0).abs() <= 1.0 && (c.r - 30.0).abs() <= 1.0,
+            "{c:?}"
+        );
+        b.prior.anchor = (60.0, 68.0);
+        let (c, _) = es.best(&b).unwrap();
+        assert!(
+            (c.y - 68.0).abs() <= 1.0 && (c.r - 30.0).abs() <= 1.0,
+            "{c:?}"
+        );
+    }
+
+    #[test]
     fn sectors_restrict_directions() {
         let a = Arcs::sectors(&[(-30.0, 30.0)], 36);
         assert_eq!(a.dirs.len(), 6);

@@ -243,14 +243,7 @@ const LATERAL: [(f32, f32); 2] = [(-30.0, 45.0), (135.0, 210.0)];
 
 /// Median grey level between radii `a·r` and `b·r` in the directions of
 /// `arcs`, ignoring samples ≥ `cap`.
-fn ring_median(
-    img: &Plane,
-    c: &Circle,
-    a: f32,
-    b: f32,
-    cap: f32,
-    arcs: &crate::edge::Arcs,
-) -> f32 {
+fn ring_median(img: &Plane, c: &Circle, a: f32, b: f32, cap: f32, arcs: &crate::edge::Arcs) -> f32 {
     let mut v = Vec::new();
     for k in 0..8 {
         let rr = c.r * (a + (b - a) * (k as f32 + 0.5) / 8.0);

@@ -130,3 +130,28 @@ fn narrow_lids_still_give_the_true_limbus_and_a_usable_capture() {
         assert!(cap.usable(), "{id}/{c}: {}", cap.quality.verdict);
     }
 }
+
+/// Dark irises with small pupils: the whole iris is a dark round blob with
+/// more contrast to the sclera than the pupil has to the iris, and used to be
+/// taken for the pupil (then no limbus could be found outside it). The pupil
+/// nested inside it must win.
+#[test]
+fn a_dark_iris_is_not_taken_for_the_pupil() {
+    let cfg = Config::default();
+    for (seed, id, c, res) in [
+        (2, 8, 4, Resolution::Small),
+        (2, 8, 3, Resolution::Large),
+        (2, 143, 3, Resolution::Large),
+        (2, 143, 0, Resolution::Small),
+    ] {
+        let (img, truth) = render(&Identity::new(seed, id), seed, id, c, res);
+        let cap = analyse_image(&img, &cfg).unwrap_or_else(|e| panic!("{id}/{c}: {e}"));
+        let (p, t) = (cap.quality.pupil, truth.pupil);
+        let tol = 0.06 * truth.iris.r;
+        assert!(
+            (p.x - t.x).hypot(p.y - t.y) < tol && (p.r - t.r).abs() < tol,
+            "{id}/{c}: pupil {p:?} vs {t:?}"
+        );
+        assert!(cap.usable(), "{id}/{c}: {}", cap.quality.verdict);
+    }
+}

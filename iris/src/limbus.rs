@@ -9,8 +9,14 @@
 //! [`LimbusParams::min_ratio`, `max_ratio`]. Only the lateral sectors are
 //! integrated (30° above to 45° below horizontal, each side required to
 //! show the edge) because the eyelids usually cover the top and bottom of
-//! the limbus. The search runs
-//! coarse-to-fine: on a reduced, smoothed copy first, then ±2 px at full size.
+//! the limbus. When the lids are narrow, only short arcs of those sectors
+//! show the limbus and many circles (shifted up or down, radius adjusted)
+//! fit them almost equally well; a concentricity prior
+//! ([`LimbusParams::offset_penalty`]) scales each candidate's edge strength
+//! down with its centre's distance from the pupil centre, so the nearly
+//! concentric circle wins such ties while a clearly stronger off-centre edge
+//! still does. The search runs coarse-to-fine: on a reduced, smoothed copy
+//! first, then ±2 px at full size.
 
 use serde::{Deserialize, Serialize};
 

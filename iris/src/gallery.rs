@@ -302,7 +302,8 @@ struct Scan<'a> {
     threshold: u64,
     min_bits: u64,
     prefilter: bool,
-    /// Use the AVX-512 prefilter kernel (the CPU has it).
+    /// Use the AVX-512 kernels (the CPU has them).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     avx512: bool,
     len: usize,
     full: &'a [Template],
@@ -329,7 +330,7 @@ impl Scan<'_> {
                 exact += 1;
                 let t = &self.full[i];
                 // Integer test first; float distances only for matches.
-                if !self.test.any(&self.rotations, &t.code, &t.mask) {
+                if !self.any_match(t) {
                     continue;
                 }
                 let r =
@@ -340,6 +341,17 @@ impl Scan<'_> {
             }
         }
         (hits, exact)
+    }
+
+    /// The exact stage's integer test: does some rotation match `t`?
+    #[inline(always)]
+    fn any_match(&self, t: &Template) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if self.avx512 {
+            // SAFETY: as for the prefilter kernel.
+            return unsafe { self.test.any_avx512(&self.rotations, &t.code, &t.mask) };
+        }
+        self.test.any(&self.rotations, &t.code, &t.mask)
     }
 
     /// Which of the 8 entries of a block survive the prefilter.

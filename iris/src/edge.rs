@@ -79,6 +79,36 @@ pub struct SearchBox {
     /// A candidate's centre may be at most `max_offset_per_r · r` from
     /// (cx, cy): concentricity constraints scale with the circle.
     pub max_offset_per_r: f32,
+    /// Concentricity prior: a candidate's score is multiplied by
+    /// `1 − penalty · (d / (scale · r))²`, where d is the distance of its
+    /// centre from `anchor` (e.g. the pupil centre). An ill-conditioned fit
+    /// (little of the boundary visible) then settles on the most concentric
+    /// of the near-equal circles instead of drifting. `penalty = 0` disables.
+    pub prior: Prior,
+}
+
+/// See [`SearchBox::prior`].
+#[derive(Clone, Copy, Debug)]
+pub struct Prior {
+    pub anchor: (f32, f32),
+    pub scale: f32,
+    pub penalty: f32,
+}
+
+impl Prior {
+    pub const NONE: Prior = Prior {
+        anchor: (0.0, 0.0),
+        scale: 1.0,
+        penalty: 0.0,
+    };
+
+    fn weight(&self, cx: f32, cy: f32, r: f32) -> f32 {
+        if self.penalty == 0.0 {
+            return 1.0;
+        }
+        let d = (cx - self.anchor.0).hypot(cy - self.anchor.1) / (self.scale * r);
+        (1.0 - self.penalty * d * d).max(0.0)
+    }
 }
 
 /// The integro-differential operator over one image.
@@ -99,15 +129,17 @@ pub struct EdgeSearch<'a> {
 
 impl EdgeSearch<'_> {
     /// Best circle in the box whose boundary goes from dark (inside) to bright
-    /// (outside). Returns the circle and its edge strength (grey levels per
-    /// `r_step`), or `None` when no arc could be sampled.
+    /// (outside), ranked by edge strength times the prior's weight. Returns
+    /// the circle and its edge strength (grey levels per `r_step`, without
+    /// the prior), or `None` when no arc could be sampled.
     pub fn best(&self, b: &SearchBox) -> Option<(Circle, f32)> {
         let n_r = ((b.r_max - b.r_min) / b.r_step).floor() as usize + 1;
         if n_r < 1 || b.r_min <= 0.0 {
             return None;
         }
         let steps = (b.half / b.step).floor() as i32;
-        let mut best: Option<(Circle, f32)> = None;
+        // (circle, score with the prior, edge strength without it)
+        let mut best: Option<(Circle, f32, f32)> = None;
         let n_groups = self.arcs.groups.len() - 1;
         // Means at r_min - r_step .. r_max + r_step for each sector, so the
         // central difference exists at every candidate radius.
@@ -139,18 +171,24 @@ impl EdgeSearch<'_> {
                 }
                 let offset = (ix as f32).hypot(iy as f32) * b.step;
                 for k in 1..got.saturating_sub(1).min(n_r + 1) {
-                    let score = combine(self.combine, &mut per[k - 1]);
-                    if offset > b.max_offset_per_r * (b.r_min + (k - 1) as f32 * b.r_step) {
+                    let r = b.r_min + (k - 1) as f32 * b.r_step;
+                    if offset > b.max_offset_per_r * r {
                         continue;
                     }
-                    if best.is_none_or(|(_, s)| score > s) {
-                        let r = b.r_min + (k - 1) as f32 * b.r_step;
-                        best = Some((Circle { x: cx, y: cy, r }, score));
+                    let raw = combine(self.combine, &mut per[k - 1]);
+                    // The prior only ever lowers a positive (dark-to-bright) score.
+                    let score = if raw > 0.0 {
+                        raw * b.prior.weight(cx, cy, r)
+                    } else {
+                        raw
+                    };
+                    if best.is_none_or(|(_, s, _)| score > s) {
+                        best = Some((Circle { x: cx, y: cy, r }, score, raw));
                     }
                 }
             }
         }
-        best
+        best.map(|(c, _, raw)| (c, raw))
     }
 
     /// Mean grey level on each arc radius `r0 + i*dr`, stopping at the first
@@ -300,6 +338,7 @@ mod tests {
             r_max: 35.0,
             r_step: 1.0,
             max_offset_per_r: f32::INFINITY,
+            prior: Prior::NONE,
         };
         let (c, s) = es.best(&b).unwrap();
         assert!(
@@ -342,10 +381,68 @@ mod tests {
             r_max: 40.0,
             r_step: 1.0,
             max_offset_per_r: f32::INFINITY,
+            prior: Prior::NONE,
         };
         let (c, _) = es.best(&b).unwrap();
         assert!(
             (c.x - 60.0).abs() <= 1.0 && (c.r - 30.0).abs() <= 1.0,
+            "{c:?}"
+        );
+    }
+
+    #[test]
+    fn the_prior_picks_the_concentric_circle_among_equal_edges() {
+        // Two equally strong limbus-like circles, one concentric with the
+        // anchor and one 8 px below it: each sector's edge is the same, so
+        // only the prior can decide.
+        let at = |cy: f32| Circle {
+            x: 60.0,
+            y: cy,
+            r: 30.0,
+        };
+        let (a, b) = (
+            disc(120, 120, at(60.0), 100.0, 140.0),
+            disc(120, 120, at(68.0), 100.0, 140.0),
+        );
+        let mut img = Plane::new(120, 120, 0.0);
+        for y in 0..120 {
+            for x in 0..120 {
+                img.set(x, y, 0.5 * (a.get(x, y) + b.get(x, y)));
+            }
+        }
+        let arcs = Arcs::sectors(&[(-30.0, 45.0), (135.0, 210.0)], 96);
+        let es = EdgeSearch {
+            img: &img,
+            arcs: &arcs,
+            combine: Combine::Min,
+            inner_below: f32::INFINITY,
+            outer_above: f32::NEG_INFINITY,
+            ignore_above: 250.0,
+        };
+        let mut b = SearchBox {
+            cx: 60.0,
+            cy: 64.0,
+            half: 6.0,
+            step: 1.0,
+            r_min: 20.0,
+            r_max: 40.0,
+            r_step: 1.0,
+            max_offset_per_r: f32::INFINITY,
+            prior: Prior {
+                anchor: (60.0, 60.0),
+                scale: 0.15,
+                penalty: 0.5,
+            },
+        };
+        let (c, _) = es.best(&b).unwrap();
+        assert!(
+            (c.y - 60.0).abs() <= 1.0 && (c.r - 30.0).abs() <= 1.0,
+            "{c:?}"
+        );
+        b.prior.anchor = (60.0, 68.0);
+        let (c, _) = es.best(&b).unwrap();
+        assert!(
+            (c.y - 68.0).abs() <= 1.0 && (c.r - 30.0).abs() <= 1.0,
             "{c:?}"
         );
     }

@@ -7,12 +7,12 @@
 //! | stage | module | function | parameters |
 //! |---|---|---|---|
 //! | 0. decode under limits | [`decode`] | [`decode::decode`] | [`decode::MAX_SIDE`], [`decode::MAX_ALLOC`], [`decode::MIN_SIDE`], [`decode::WORK_SIDE`] |
-//! | 1. pupil | [`pupil`] | [`pupil::locate_pupil`] | [`pupil::PupilParams`]: radius range, coarse width, min contrast |
-//! | 2. limbus | [`limbus`] | [`limbus::locate_limbus`] | [`limbus::LimbusParams`]: pupil/iris ratio range, centre offset, min edge |
+//! | 1. pupil | [`pupil`] | [`pupil::locate_pupil`] | [`pupil::PupilParams`]: radius range, coarse width, min contrast (a dark round blob nested in a larger, lighter one of 0.15–0.75 its radius wins: dark iris vs pupil) |
+//! | 2. limbus | [`limbus`] | [`limbus::locate_limbus`] | [`limbus::LimbusParams`]: pupil/iris ratio range, centre offset, min edge, concentricity prior (0.5 of the edge strength lost at the largest offset) |
 //! | 3. noise mask | [`mask`] | [`mask::noise_mask`] | [`mask::MaskParams`]: outlier k, spread floor, eyelid fraction and smoothing |
 //! | 4. normalise | [`normalise`] | [`normalise::normalise`] | [`normalise::NormaliseParams`]: ρ range (0.04–0.8); grid 32×256 |
 //! | 5. encode | [`encode`] | [`encode::encode`] | [`encode::EncodeParams`]: Gabor wavelength and σ, fragile fraction, min support |
-//! | 6. quality | [`quality`] | [`quality::assess`] | [`quality::QualityParams`]: acceptance limits |
+//! | 6. quality | [`quality`] | [`quality::assess`] | [`quality::QualityParams`]: acceptance limits (iris–sclera contrast from the lateral sectors only) |
 //! | template | [`template`] | [`Template::to_bytes`], [`Template::from_bytes`] | 2,048 code + 2,048 mask bits, 524 bytes |
 //! | match | [`matcher`] | [`matcher::compare`] | [`matcher::MatchParams`]: shift range (±20°), threshold (0.33), n_ref (1,024) |
 //! | 1:N | [`gallery`] | [`gallery::Gallery::search`] | [`gallery::SearchParams`]: k, prefilter threshold (0.40 on a 512-bit subsample), shift step |
@@ -54,6 +54,12 @@
 //!   time and recall of planted genuine probes.
 //! - `cargo bench -p iris --bench template` (criterion, one core) and
 //!   `--bench search`.
+//! - `cargo run -p iris --release --example segdiag -- SEED IDS CAPTURES`:
+//!   segmentation error against the synthetic ground truth, per capture
+//!   (`SEGDIAG_DIR=dir` also draws the circles on the failing ones).
+//! - Side by side with open-iris' `HammingDistanceMatcher`: the
+//!   `export_codes` example, then `iris/tools/openiris_compare.py` (see its
+//!   docstring).
 //! - Fuzzing (decode + pipeline + template parsing), from `iris/fuzz`:
 //!   `RUSTC_BOOTSTRAP=1 cargo fuzz run decode_pipeline -- -max_total_time=600`.
 //!

@@ -9,12 +9,18 @@
 //! [`LimbusParams::min_ratio`, `max_ratio`]. Only the lateral sectors are
 //! integrated (30° above to 45° below horizontal, each side required to
 //! show the edge) because the eyelids usually cover the top and bottom of
-//! the limbus. The search runs
-//! coarse-to-fine: on a reduced, smoothed copy first, then ±2 px at full size.
+//! the limbus. When the lids are narrow, only short arcs of those sectors
+//! show the limbus and many circles (shifted up or down, radius adjusted)
+//! fit them almost equally well; a concentricity prior
+//! ([`LimbusParams::offset_penalty`]) scales each candidate's edge strength
+//! down with its centre's distance from the pupil centre, so the nearly
+//! concentric circle wins such ties while a clearly stronger off-centre edge
+//! still does. The search runs coarse-to-fine: on a reduced, smoothed copy
+//! first, then ±2 px at full size.
 
 use serde::{Deserialize, Serialize};
 
-use crate::edge::{Arcs, Combine, EdgeSearch, SearchBox};
+use crate::edge::{Arcs, Combine, EdgeSearch, Prior, SearchBox};
 use crate::error::IrisError;
 use crate::plane::{Circle, Plane};
 use crate::pupil::Pupil;
@@ -32,6 +38,19 @@ pub struct LimbusParams {
     pub max_offset_frac: f32,
     /// Minimum edge strength (grey levels across two pixels) to accept.
     pub min_edge: f32,
+    /// Concentricity prior ([`crate::edge::Prior`]): fraction of a
+    /// candidate's edge strength lost when its centre is `max_offset_frac`
+    /// iris radii from the pupil centre (quadratic in the offset). When the
+    /// eyelids leave only short lateral arcs of the limbus visible, many
+    /// circles fit them almost equally well; the prior picks the one closest
+    /// to concentric with the pupil, as real irises are (decentration is
+    /// typically under 5 % of the radius).
+    #[serde(default = "default_offset_penalty")]
+    pub offset_penalty: f32,
+}
+
+fn default_offset_penalty() -> f32 {
+    LimbusParams::default().offset_penalty
 }
 
 impl Default for LimbusParams {
@@ -41,6 +60,7 @@ impl Default for LimbusParams {
             max_ratio: 0.75,
             max_offset_frac: 0.15,
             min_edge: 4.0,
+            offset_penalty: 0.5,
         }
     }
 }
@@ -58,6 +78,11 @@ pub fn locate_limbus(img: &Plane, pupil: &Pupil, p: &LimbusParams) -> Result<Cir
         ));
     }
     let half = (p.max_offset_frac * r_max).clamp(3.0, 0.1 * short);
+    let prior = |f: f32| Prior {
+        anchor: ((pc.x + 0.5) / f - 0.5, (pc.y + 0.5) / f - 0.5),
+        scale: p.max_offset_frac,
+        penalty: p.offset_penalty,
+    };
     // Reduce so the smallest candidate iris is ≈20 px in radius: enough to
     // locate, cheap to search.
     let f = (r_min / 20.0).floor().max(1.0) as usize;
@@ -83,6 +108,7 @@ pub fn locate_limbus(img: &Plane, pupil: &Pupil, p: &LimbusParams) -> Result<Cir
         r_max: r_max / sf,
         r_step: 1.0,
         max_offset_per_r: p.max_offset_frac,
+        prior: prior(sf),
     };
     let (coarse, _) = es.best(&b).ok_or_else(no_limbus)?;
     let fine_arcs = Arcs::sectors(&sectors, 192);
@@ -109,6 +135,7 @@ pub fn locate_limbus(img: &Plane, pupil: &Pupil, p: &LimbusParams) -> Result<Cir
         r_max: (c.r + 2.0 * sf).min(r_max),
         r_step: 1.0,
         max_offset_per_r: f32::INFINITY,
+        prior: prior(1.0),
     };
     let (fine, strength) = es.best(&b).ok_or_else(no_limbus)?;
     if strength < p.min_edge {

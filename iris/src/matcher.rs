@@ -134,6 +134,53 @@ impl MatchTest {
         }
     }
 
+    /// The test on (disagreeing, jointly valid) counts.
+    #[inline(always)]
+    pub(crate) fn passes(&self, d: u64, n: u64) -> bool {
+        let x = n as i64 - 2 * d as i64;
+        x > 0 && (x * x) as f64 >= self.k * n as f64
+    }
+
+    /// [`MatchTest::any`] with explicit AVX-512 intrinsics: the reference's
+    /// code and mask stay in eight 512-bit registers while every rotation
+    /// streams past them (vertical popcounts, one horizontal sum per
+    /// rotation).
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F and VPOPCNTDQ.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512vpopcntdq")]
+    #[inline]
+    pub(crate) unsafe fn any_avx512(
+        &self,
+        rotations: &[Template],
+        code: &[u64; WORDS],
+        mask: &[u64; WORDS],
+    ) -> bool {
+        use std::arch::x86_64::*;
+        const V: usize = WORDS / 8;
+        let load = |w: &[u64; WORDS], k: usize| {
+            // SAFETY: k < V, so the 8 words at 8k are inside the array.
+            unsafe { _mm512_loadu_si512(w.as_ptr().add(8 * k).cast()) }
+        };
+        let ec: [__m512i; V] = std::array::from_fn(|k| load(code, k));
+        let em: [__m512i; V] = std::array::from_fn(|k| load(mask, k));
+        for r in rotations {
+            let (mut d, mut n) = (_mm512_setzero_si512(), _mm512_setzero_si512());
+            for k in 0..V {
+                let m = _mm512_and_si512(load(&r.mask, k), em[k]);
+                let x = _mm512_and_si512(_mm512_xor_si512(load(&r.code, k), ec[k]), m);
+                d = _mm512_add_epi64(d, _mm512_popcnt_epi64(x));
+                n = _mm512_add_epi64(n, _mm512_popcnt_epi64(m));
+            }
+            let (d, n) = (_mm512_reduce_add_epi64(d), _mm512_reduce_add_epi64(n));
+            if self.passes(d as u64, n as u64) {
+                return true;
+            }
+        }
+        false
+    }
+
     /// True when some rotation matches `code`/`mask` under the threshold.
     #[inline(always)]
     pub(crate) fn any(
@@ -144,8 +191,7 @@ impl MatchTest {
     ) -> bool {
         rotations.iter().any(|r| {
             let (d, n) = counts(&r.code, &r.mask, code, mask);
-            let x = i64::from(n) - 2 * i64::from(d);
-            x > 0 && (x * x) as f64 >= self.k * f64::from(n)
+            self.passes(u64::from(d), u64::from(n))
         })
     }
 }
@@ -244,6 +290,12 @@ mod tests {
                 r.distance <= p.threshold,
                 "{r:?}"
             );
+            #[cfg(target_arch = "x86_64")]
+            if crate::simd::has_avx512_popcnt() {
+                // SAFETY: the CPU has the features.
+                let fast = unsafe { t.any_avx512(std::slice::from_ref(&a), &b.code, &b.mask) };
+                assert_eq!(fast, r.distance <= p.threshold, "avx512: {r:?}");
+            }
         }
     }
 

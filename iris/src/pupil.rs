@@ -8,7 +8,10 @@
 //! noise) we threshold at a ladder of grey levels above the darkest pixels and
 //! keep, over all levels, the connected dark component that is best as a
 //! pupil: round (fills its bounding ellipse, aspect near 1), inside the image,
-//! of plausible size and much darker than the ring around it. Holes inside a
+//! of plausible size and much darker than the ring around it — unless a
+//! smaller such component lies well inside it (0.15–0.75 of its radius; the darkest
+//! if several):
+//! then the larger one is a dark iris and the inner one its pupil. Holes inside a
 //! component are filled first, so the specular highlight of the illuminator
 //! that usually sits inside the pupil does not break it up. The circle is then
 //! refined at full resolution by a consensus circle fit: 64 rays from the
@@ -199,7 +202,7 @@ fn best_dark_blob(img: &Plane, r_min: f32, r_max: f32, min_contrast: f32) -> Opt
         std::f32::consts::PI * r_min * r_min,
         std::f32::consts::PI * r_max * r_max,
     );
-    let mut best: Option<(Pupil, f32)> = None;
+    let mut cands: Vec<(Pupil, f32)> = Vec::new();
     let mut seen = vec![false; img.data.len()];
     let mut t = lo + 4.0;
     while t < median.min(lo + 120.0) {
@@ -210,15 +213,43 @@ fn best_dark_blob(img: &Plane, r_min: f32, r_max: f32, min_contrast: f32) -> Opt
             }
             let comp = flood(img, start, t, &mut seen, a_max as usize * 2);
             let Some(comp) = comp else { continue };
-            if let Some((cand, score)) = judge(img, &comp, a_min, a_max, min_contrast)
-                && best.as_ref().is_none_or(|(_, s)| score > *s)
-            {
-                best = Some((cand, score));
+            if let Some(c) = judge(img, &comp, a_min, a_max, min_contrast) {
+                cands.push(c);
             }
         }
         t += 5.0;
     }
-    best.map(|(p, _)| p)
+    let by_score = |a: &&(Pupil, f32), b: &&(Pupil, f32)| a.1.total_cmp(&b.1);
+    let mut best = cands.iter().max_by(by_score)?.0;
+    // A dark iris against bright sclera is itself a dark round blob, with a
+    // better contrast to its surround than the pupil has to the iris. But a
+    // pupil is never inside anything round and dark except its iris: when
+    // the best candidate contains smaller round candidates well inside it,
+    // of a pupil's size relative to an iris, and is itself on average
+    // clearly lighter than they are (mostly iris, not more pupil: at a low
+    // threshold the pupil's own core is a nested blob too), the darkest of
+    // them is the pupil (crypts and other iris features are never as dark).
+    // One level only: inside the pupil there is nothing more to find.
+    let outer = best;
+    if let Some(&(inner, _)) = cands
+        .iter()
+        .filter(|(c, _)| c.grey + min_contrast <= outer.grey && nested(&c.circle, &outer.circle))
+        .min_by(|a, b| a.0.grey.total_cmp(&b.0.grey))
+    {
+        best = inner;
+    }
+    Some(best)
+}
+
+/// Pupil/iris radius ratios of a pupil candidate nested in a larger one (as
+/// [`crate::limbus::LimbusParams`]' `min_ratio` and `max_ratio`): smaller
+/// is an iris feature or noise; larger, the same pupil at a lower threshold.
+const NESTED_RATIO: (f32, f32) = (0.15, 0.75);
+
+/// `inner` lies well inside `outer` and has the size of its pupil.
+fn nested(inner: &Circle, outer: &Circle) -> bool {
+    (NESTED_RATIO.0 * outer.r..=NESTED_RATIO.1 * outer.r).contains(&inner.r)
+        && (inner.x - outer.x).hypot(inner.y - outer.y) + inner.r <= 0.9 * outer.r
 }
 
 /// 4-connected flood fill of pixels darker than `t`. Returns `None` (but

@@ -7,7 +7,9 @@
 //! - usable iris area: % of the normalised band left by the noise mask;
 //! - iris–pupil and iris–sclera contrast: Michelson contrast of the median
 //!   grey levels, in % (ISO reports these to catch low-contrast captures,
-//!   e.g. visible-light photos of dark irises);
+//!   e.g. visible-light photos of dark irises); the sclera level is taken in
+//!   the lateral sectors only (30° above to 45° below horizontal, 1.12–1.3
+//!   iris radii), since above and below the iris the ring is eyelid;
 //! - pupil/iris ratio (%): dilation; outside 15–70 % the texture is too
 //!   compressed or stretched;
 //! - pupil boundary circularity (%): 100 − relative spread of the edge radius
@@ -134,8 +136,12 @@ pub fn assess(x: &Inputs, q: &QualityParams) -> QualityReport {
     } else {
         percentile(x.polar.values.iter().copied(), 0.5)
     };
-    let pupil_grey = ring_median(x.img, &pc, 0.0, 0.6, x.pupil.highlight_level());
-    let sclera_grey = ring_median(x.img, &ic, 1.12, 1.3, 256.0);
+    let full = crate::edge::Arcs::full(64);
+    let pupil_grey = ring_median(x.img, &pc, 0.0, 0.6, x.pupil.highlight_level(), &full);
+    // The sclera is only beside the iris: above and below it the ring is
+    // eyelid skin, whose grey level says nothing about the limbus.
+    let lateral = crate::edge::Arcs::sectors(&LATERAL, 64);
+    let sclera_grey = ring_median(x.img, &ic, 1.12, 1.3, 256.0, &lateral);
     let michelson = |a: f32, b: f32| 100.0 * (a - b) / (a + b).max(1.0);
     let (width, circularity, pupil_visible) = pupil_edge(x.img, x.pupil);
     let limbus_visible = limbus_visible(x.img, &ic);
@@ -230,14 +236,19 @@ pub fn verdict(r: &QualityReport, q: &QualityParams) -> Verdict {
     }
 }
 
-/// Median grey level between radii `a·r` and `b·r`, ignoring samples ≥ `cap`.
-fn ring_median(img: &Plane, c: &Circle, a: f32, b: f32, cap: f32) -> f32 {
+/// The lateral sectors where the limbus borders on sclera (degrees, 0° right,
+/// 90° down): 30° above to 45° below horizontal on both sides, as in the
+/// limbus search.
+const LATERAL: [(f32, f32); 2] = [(-30.0, 45.0), (135.0, 210.0)];
+
+/// Median grey level between radii `a·r` and `b·r` in the directions of
+/// `arcs`, ignoring samples ≥ `cap`.
+fn ring_median(img: &Plane, c: &Circle, a: f32, b: f32, cap: f32, arcs: &crate::edge::Arcs) -> f32 {
     let mut v = Vec::new();
     for k in 0..8 {
         let rr = c.r * (a + (b - a) * (k as f32 + 0.5) / 8.0);
-        for t in 0..64 {
-            let th = std::f32::consts::TAU * t as f32 / 64.0;
-            if let Some(s) = img.sample(c.x + rr * th.cos(), c.y + rr * th.sin())
+        for &(co, si) in &arcs.dirs {
+            if let Some(s) = img.sample(c.x + rr * co, c.y + rr * si)
                 && s < cap
             {
                 v.push(s);
@@ -310,7 +321,7 @@ fn percentile_f(v: &mut [f32], p: f32) -> f32 {
 /// fitted limbus (within 3 % of the radius). A misplaced limbus circle, or
 /// one hidden by lids, scores low.
 fn limbus_visible(img: &Plane, c: &Circle) -> f32 {
-    let arcs = crate::edge::Arcs::sectors(&[(-30.0, 45.0), (135.0, 210.0)], 64);
+    let arcs = crate::edge::Arcs::sectors(&LATERAL, 64);
     let tol = (0.03 * c.r).max(2.0);
     let mut seen = 0;
     for &(dx, dy) in &arcs.dirs {

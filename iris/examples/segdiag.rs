@@ -1,0 +1,82 @@
+//! Segmentation error against the synthetic ground truth:
+//! `cargo run -p iris --release --example segdiag -- SEED IDENTITIES CAPTURES [TOL]`.
+//! Prints every capture whose pupil or iris circle is off by more than TOL
+//! (fraction of the true iris radius, default 0.05), or that fails, and a
+//! summary. The capture numbering and sizes follow `iris synth --size mixed`.
+
+use iris::synth::{Identity, Resolution, render};
+use iris::{Config, analyse_image};
+
+fn main() {
+    let a: Vec<String> = std::env::args().collect();
+    let arg = |i: usize, d: f64| a.get(i).and_then(|s| s.parse().ok()).unwrap_or(d);
+    let (seed, ids, caps, tol) = (
+        arg(1, 1.0) as u64,
+        arg(2, 50.0) as u64,
+        arg(3, 6.0) as u64,
+        arg(4, 0.05) as f32,
+    );
+    let cfg = Config::default();
+    let (mut bad, mut failed, mut n) = (0, 0, 0);
+    for id in 0..ids {
+        let ident = Identity::new(seed, id);
+        for c in 0..caps {
+            let res = if c % 2 == 0 {
+                Resolution::Small
+            } else {
+                Resolution::Large
+            };
+            let (img, t) = render(&ident, seed, id, c, res);
+            n += 1;
+            match analyse_image(&img, &cfg) {
+                Err(e) => {
+                    failed += 1;
+                    println!("{id:05}/{c}: error {e}");
+                }
+                Ok(cap) => {
+                    let (p, i) = (cap.quality.pupil, cap.quality.iris);
+                    let r = t.iris.r;
+                    let ep =
+                        ((p.x - t.pupil.x).hypot(p.y - t.pupil.y) + (p.r - t.pupil.r).abs()) / r;
+                    let ei = ((i.x - t.iris.x).hypot(i.y - t.iris.y) + (i.r - t.iris.r).abs()) / r;
+                    let v = &cap.quality.verdict;
+                    if ep > tol || ei > tol || !v.usable {
+                        bad += usize::from(ep > tol || ei > tol);
+                        failed += usize::from(!v.usable);
+                        if let Ok(dir) = std::env::var("SEGDIAG_DIR") {
+                            overlay(
+                                &img,
+                                &[(i, [255, 0, 0]), (t.iris, [0, 255, 0]), (p, [255, 0, 255])],
+                            )
+                            .save(format!("{dir}/{id:05}_{c}.png"))
+                            .unwrap();
+                        }
+                        println!(
+                            "{id:05}/{c}: pupil err {ep:.3} iris err {ei:.3} | iris found ({:.1},{:.1},{:.1}) truth ({:.1},{:.1},{:.1}) pupil r {:.1}/{:.1} | {}",
+                            i.x, i.y, i.r, t.iris.x, t.iris.y, t.iris.r, p.r, t.pupil.r, v
+                        );
+                    }
+                }
+            }
+        }
+    }
+    println!("{n} captures: {bad} off by > {tol} iris radii, {failed} unusable/failed");
+}
+
+/// The image in colour with the circles drawn on it.
+fn overlay(img: &image::GrayImage, circles: &[(iris::plane::Circle, [u8; 3])]) -> image::RgbImage {
+    let mut out = image::RgbImage::from_fn(img.width(), img.height(), |x, y| {
+        let v = img.get_pixel(x, y)[0];
+        image::Rgb([v, v, v])
+    });
+    for &(c, col) in circles {
+        for k in 0..720 {
+            let t = std::f32::consts::TAU * k as f32 / 720.0;
+            let (x, y) = (c.x + c.r * t.cos(), c.y + c.r * t.sin());
+            if x >= 0.0 && y >= 0.0 && (x as u32) < out.width() && (y as u32) < out.height() {
+                out.put_pixel(x as u32, y as u32, image::Rgb(col));
+            }
+        }
+    }
+    out
+}

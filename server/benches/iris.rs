@@ -233,15 +233,17 @@ async fn run(label: &str, db: Db, dir: &std::path::Path) {
 
     seed(&db, &config, owner, &admin_id, load, &pool).await;
     let keys = Keyring::load(&config, false).unwrap();
-    let started = Instant::now();
-    let gallery = kudakyar::biometrics::gallery::SharedGallery::load(&db, &keys)
-        .await
-        .unwrap();
-    eprintln!(
-        "{label}: start-up load of {} sealed templates: {:.2} s",
-        gallery.len(),
-        started.elapsed().as_secs_f64()
-    );
+    for page in [2_000, 20_000] {
+        let started = Instant::now();
+        let gallery = kudakyar::biometrics::gallery::SharedGallery::load_in_pages(&db, &keys, page)
+            .await
+            .unwrap();
+        eprintln!(
+            "{label}: start-up load of {} sealed templates ({page} per query): {:.2} s",
+            gallery.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
 }
 
 fn main() {

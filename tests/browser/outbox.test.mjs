@@ -1,0 +1,210 @@
+// Real-browser test of the outreach worker's offline-first PWA (issue 6, first
+// slice): installable (manifest, service worker), registrations queued in the
+// IndexedDB outbox while offline, surviving a reload with no network, then
+// sent exactly once when the network returns — checked through the API.
+//
+// Debian Chromium on a 360×640 touch phone in fa-IR, against the real
+// `kudakyar` server and the real PWA build (see helpers.mjs). "Offline" is
+// Playwright's network emulation (`context.setOffline`), which also sets
+// `navigator.onLine` and fires the `offline`/`online` events the outbox
+// listens to. Screenshots go to tests/artifacts/browser/.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ADMIN_PASSWORD,
+  REPO_ROOT,
+  apiLogin,
+  launchBrowser,
+  newPhonePage,
+  screenshot,
+  startServer,
+} from './helpers.mjs';
+
+const FA = {
+  homeTitle: 'خوش آمدید',
+  username: 'نام کاربری',
+  password: 'گذرواژه',
+  login: 'ورود',
+  registerTitle: 'ثبت کودک',
+  givenName: 'نام کودک',
+  familyName: 'نام خانوادگی',
+  sex: 'جنسیت',
+  nationality: 'ملیت',
+  province: 'استان',
+  age: 'سن تقریبی (سال)',
+  photo: 'عکس کودک',
+  irisLeft: 'تصویر عنبیهٔ چپ',
+  irisRight: 'تصویر عنبیهٔ راست',
+  submit: 'ثبت و افزودن به صف ارسال',
+  queued: 'در صف ارسال ذخیره شد',
+};
+
+// A run-specific suffix keeps the names unique if the data dir were reused.
+const RUN = Date.now().toString(36);
+const CHILDREN = [
+  { given: 'مریم', family: `احمدی-${RUN}`, sex: 'female', nationality: 'afghan', age: '۱۰', photo: true },
+  { given: 'علی', family: `رضایی-${RUN}`, sex: 'male', nationality: 'iranian', age: '12', iris: true },
+  { given: 'زهرا', family: `کریمی-${RUN}`, sex: 'female', nationality: 'unknown', age: '' },
+];
+
+let server;
+let browser;
+let irisDir;
+let iris; // [left, right] synthetic eye images from the iris engine
+
+before(async () => {
+  server = await startServer('outbox');
+  browser = await launchBrowser();
+  // Synthetic eye images from the same binary the server runs.
+  irisDir = mkdtempSync(join(tmpdir(), 'kudakyar-iris-'));
+  const bin = process.env.KUDAKYAR_BIN || join(REPO_ROOT, 'target', 'debug', 'kudakyar');
+  execFileSync(bin, ['iris', 'synth', irisDir, '--identities', '1', '--captures', '2'], { stdio: 'ignore' });
+  const identity = join(irisDir, readdirSync(irisDir)[0]);
+  iris = readdirSync(identity).sort().map((f) => join(identity, f));
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  if (irisDir) rmSync(irisDir, { recursive: true, force: true });
+});
+
+const homeHeading = (page) => page.getByRole('heading', { level: 1, name: FA.homeTitle });
+const syncBar = (page) => page.locator('#sync-status');
+const pendingCount = (page) => syncBar(page).getAttribute('data-pending');
+
+async function waitPending(page, n, timeout = 30_000) {
+  await page.waitForFunction(
+    (want) => document.querySelector('#sync-status')?.getAttribute('data-pending') === want,
+    String(n),
+    { timeout },
+  );
+}
+
+async function register(page, child, photo) {
+  await page.getByLabel(FA.givenName, { exact: true }).fill(child.given);
+  await page.getByLabel(FA.familyName, { exact: true }).fill(child.family);
+  await page.getByLabel(FA.sex, { exact: true }).selectOption(child.sex);
+  await page.getByLabel(FA.nationality, { exact: true }).selectOption(child.nationality);
+  await page.getByLabel(FA.province, { exact: true }).selectOption('IR-23');
+  await page.getByLabel(FA.age, { exact: true }).fill(child.age);
+  if (child.photo) await page.getByLabel(FA.photo).setInputFiles(photo);
+  if (child.iris) {
+    await page.getByLabel(FA.irisLeft).setInputFiles(iris[0]);
+    await page.getByLabel(FA.irisRight).setInputFiles(iris[1]);
+  }
+  await page.getByRole('button', { name: FA.submit }).click();
+  await page.getByRole('status').filter({ hasText: FA.queued }).filter({ hasText: child.given }).waitFor();
+}
+
+async function apiGet(path, token) {
+  const res = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+  assert.equal(res.status, 200, `${path}: ${res.status}`);
+  return res.json();
+}
+
+test('manifest and service worker: installable, Persian, right-to-left', async () => {
+  const { context, page, problems } = await newPhonePage(browser);
+  try {
+    await page.goto(server.url);
+    const href = await page.locator('link[rel="manifest"]').getAttribute('href');
+    const res = await page.request.get(new URL(href, server.url).href);
+    assert.equal(res.status(), 200);
+    const manifest = await res.json();
+    assert.equal(manifest.name, 'کودک\u200cیار');
+    assert.equal(manifest.lang, 'fa');
+    assert.equal(manifest.dir, 'rtl');
+    assert.equal(manifest.display, 'standalone');
+    assert.equal(manifest.start_url, '/');
+    for (const icon of manifest.icons) {
+      assert.equal((await page.request.get(new URL(icon.src, server.url).href)).status(), 200, icon.src);
+    }
+    const sw = await page.request.get(`${server.url}/sw.js`);
+    assert.match(sw.headers()['content-type'], /javascript/);
+    assert.equal(sw.headers()['cache-control'], 'no-cache');
+    const scope = await page.evaluate(async () => (await navigator.serviceWorker.ready).scope);
+    assert.equal(scope, `${server.url}/`);
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('offline: 3 registrations queued, kept across an offline reload, sent exactly once online', async () => {
+  const { context, page, problems } = await newPhonePage(browser);
+  const photo = join(REPO_ROOT, 'assets', 'web', 'icon-192.png');
+  try {
+    await page.goto(server.url);
+    await page.getByLabel(FA.username, { exact: true }).fill('admin');
+    await page.getByLabel(FA.password, { exact: true }).fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: FA.login, exact: true }).click();
+    await homeHeading(page).waitFor();
+    // The service worker has cached the shell and controls the page.
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+    assert.equal(await pendingCount(page), '0');
+
+    await context.setOffline(true);
+    await page.waitForFunction(() => document.querySelector('#sync-status')?.getAttribute('data-online') === 'false');
+    for (const [i, child] of CHILDREN.entries()) {
+      await register(page, child, photo);
+      await waitPending(page, i + 1);
+    }
+    assert.equal(await page.locator('.outbox-item[data-state="pending"]').count(), 3);
+    await screenshot(page, 'outbox-offline-queued');
+
+    // Reload with no network: the service worker serves the app, IndexedDB
+    // still holds the queue.
+    await page.reload();
+    await homeHeading(page).waitFor();
+    await waitPending(page, 3);
+    assert.equal(await page.locator('.outbox-item[data-state="pending"]').count(), 3);
+    const html = page.locator('html');
+    assert.equal(await html.getAttribute('lang'), 'fa');
+    assert.equal(await html.getAttribute('dir'), 'rtl');
+    await screenshot(page, 'outbox-offline-reloaded');
+
+    // Back online: the `online` event starts the sync.
+    await context.setOffline(false);
+    await waitPending(page, 0, 60_000);
+    await page.waitForFunction(() => document.querySelectorAll('.outbox-item[data-state="done"]').length === 3);
+    await screenshot(page, 'outbox-synced');
+
+    // Exactly once each, through the API.
+    const token = await apiLogin(server, 'admin', ADMIN_PASSWORD);
+    const { items } = await apiGet('/api/v1/children?limit=100', token);
+    for (const child of CHILDREN) {
+      const found = items.filter((c) => c.facts.family_name === child.family);
+      assert.equal(found.length, 1, `${child.given} ${child.family}: ${found.length} records`);
+      const [record] = found;
+      assert.equal(record.facts.given_name, child.given);
+      assert.equal(record.facts.sex, child.sex);
+      assert.equal(record.facts.nationality, child.nationality);
+      assert.equal(record.facts.home_province, 'IR-23');
+      if (child.age) assert.equal(record.facts.birth?.estimated_age, Number(child.age.replace('۱۰', '10')));
+      const shown = page.locator(`.outbox-item[data-id="${record.id}"]`);
+      assert.equal(await shown.count(), 1, 'the outbox item carries the record id');
+      assert.match(await shown.textContent(), new RegExp(record.registry_code));
+      const photos = await apiGet(`/api/v1/children/${record.id}/photos`, token);
+      const count = Array.isArray(photos) ? photos.length : (photos.items ?? []).length;
+      assert.equal(count, child.photo ? 1 : 0, `photos of ${child.given}`);
+    }
+    assert.equal(items.length, CHILDREN.length, 'no other record was created');
+
+    // Requests that failed while offline are expected console noise.
+    const unexpected = problems.filter((p) => !/ERR_INTERNET_DISCONNECTED/.test(p));
+    assert.deepEqual(unexpected, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('server shuts down gracefully on SIGTERM (exit status 0)', async () => {
+  const { code, signal } = await server.stop();
+  assert.deepEqual({ code, signal }, { code: 0, signal: null }, `see ${server.logPath}`);
+});

@@ -42,6 +42,7 @@ const FA = {
   irisRight: 'تصویر عنبیهٔ راست',
   submit: 'ثبت و افزودن به صف ارسال',
   queued: 'در صف ارسال ذخیره شد',
+  identityPending: 'هویت در انتظار بررسی سرپرست',
 };
 
 // A run-specific suffix keeps the names unique if the data dir were reused.
@@ -135,7 +136,7 @@ test('manifest and service worker: installable, Persian, right-to-left', async (
   }
 });
 
-test('offline: 3 registrations queued, kept across an offline reload, sent exactly once online', async () => {
+test('offline: 3 registrations queued, kept across an offline reload, sent exactly once online; a duplicate is flagged', async () => {
   const { context, page, problems } = await newPhonePage(browser);
   const photo = join(REPO_ROOT, 'assets', 'web', 'icon-192.png');
   try {
@@ -160,7 +161,8 @@ test('offline: 3 registrations queued, kept across an offline reload, sent exact
 
     // Reload with no network: the service worker serves the app, IndexedDB
     // still holds the queue.
-    await page.reload();
+    const reloaded = await page.reload();
+    assert.ok(reloaded.fromServiceWorker(), 'the page came from the service worker');
     await homeHeading(page).waitFor();
     await waitPending(page, 3);
     assert.equal(await page.locator('.outbox-item[data-state="pending"]').count(), 3);
@@ -179,14 +181,14 @@ test('offline: 3 registrations queued, kept across an offline reload, sent exact
     const token = await apiLogin(server, 'admin', ADMIN_PASSWORD);
     const { items } = await apiGet('/api/v1/children?limit=100', token);
     for (const child of CHILDREN) {
-      const found = items.filter((c) => c.facts.family_name === child.family);
+      const found = items.filter((c) => c.family_name === child.family);
       assert.equal(found.length, 1, `${child.given} ${child.family}: ${found.length} records`);
       const [record] = found;
-      assert.equal(record.facts.given_name, child.given);
-      assert.equal(record.facts.sex, child.sex);
-      assert.equal(record.facts.nationality, child.nationality);
-      assert.equal(record.facts.home_province, 'IR-23');
-      if (child.age) assert.equal(record.facts.birth?.estimated_age, Number(child.age.replace('۱۰', '10')));
+      assert.equal(record.given_name, child.given);
+      assert.equal(record.sex, child.sex);
+      assert.equal(record.nationality, child.nationality);
+      assert.equal(record.home_province, 'IR-23');
+      if (child.age) assert.equal(record.birth?.estimated_age, Number(child.age.replace('۱۰', '10')));
       const shown = page.locator(`.outbox-item[data-id="${record.id}"]`);
       assert.equal(await shown.count(), 1, 'the outbox item carries the record id');
       assert.match(await shown.textContent(), new RegExp(record.registry_code));
@@ -195,6 +197,23 @@ test('offline: 3 registrations queued, kept across an offline reload, sent exact
       assert.equal(count, child.photo ? 1 : 0, `photos of ${child.given}`);
     }
     assert.equal(items.length, CHILDREN.length, 'no other record was created');
+
+    // Online, the same eyes again: the answer names the first child as a
+    // duplicate candidate and the new record awaits a supervisor's review.
+    const first = items.find((c) => c.family_name === CHILDREN[1].family);
+    const twin = { given: 'علی', family: `دوباره-${RUN}`, sex: 'male', nationality: 'iranian', age: '12', iris: true };
+    await register(page, twin, photo);
+    const twinItem = page.locator('.outbox-item').filter({ hasText: twin.family });
+    await twinItem.and(page.locator('[data-state="done"]')).waitFor({ timeout: 60_000 });
+    const text = await twinItem.textContent();
+    assert.match(text, new RegExp(first.registry_code), 'the first child is shown as a candidate');
+    assert.match(text, new RegExp(FA.identityPending));
+    await screenshot(page, 'outbox-duplicate-candidate');
+    const after = await apiGet('/api/v1/children?limit=100', token);
+    const twins = after.items.filter((c) => c.family_name === twin.family);
+    assert.equal(twins.length, 1);
+    assert.equal(twins[0].identity, 'pending_review');
+    assert.equal(after.items.length, CHILDREN.length + 1);
 
     // Requests that failed while offline are expected console noise.
     const unexpected = problems.filter((p) => !/ERR_INTERNET_DISCONNECTED/.test(p));

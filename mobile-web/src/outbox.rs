@@ -111,7 +111,11 @@ impl Outbox {
     /// itself is kept whatever happens to the session.
     pub fn provide() -> Outbox {
         let outbox = Outbox {
-            status: RwSignal::new(Status::default()),
+            // Assumed online until `outbox.js` reports (see the effect below).
+            status: RwSignal::new(Status {
+                online: true,
+                ..Status::default()
+            }),
         };
         provide_context(outbox);
         let status = outbox.status;
@@ -133,12 +137,21 @@ impl Outbox {
             js_set_token(token);
         });
         Effect::new(move |prev: Option<bool>| {
-            let unauthorized = status
-                .with(|s| s.error.as_ref().is_some_and(|e| e.kind == "unauthorized"));
+            let unauthorized =
+                status.with(|s| s.error.as_ref().is_some_and(|e| e.kind == "unauthorized"));
             if unauthorized && prev == Some(false) {
                 session.revalidate();
             }
             unauthorized
+        });
+        // Back online: re-check the session too, so a "could not reach the
+        // server" banner from an offline start goes away.
+        Effect::new(move |prev: Option<bool>| {
+            let online = status.with(|s| s.online);
+            if online && prev == Some(false) {
+                session.revalidate();
+            }
+            online
         });
         outbox
     }

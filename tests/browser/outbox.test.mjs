@@ -1,7 +1,9 @@
 // Real-browser test of the outreach worker's offline-first PWA (issue 6, first
 // slice): installable (manifest, service worker), registrations queued in the
 // IndexedDB outbox while offline, surviving a reload with no network, then
-// sent exactly once when the network returns — checked through the API.
+// sent exactly once when the network returns — checked through the API; then,
+// online, a registration with the same eyes as an earlier child shows that
+// child as a duplicate candidate and is held as "identity pending review".
 //
 // Debian Chromium on a 360×640 touch phone in fa-IR, against the real
 // `kudakyar` server and the real PWA build (see helpers.mjs). "Offline" is
@@ -42,6 +44,7 @@ const FA = {
   irisRight: 'تصویر عنبیهٔ راست',
   submit: 'ثبت و افزودن به صف ارسال',
   queued: 'در صف ارسال ذخیره شد',
+  stale: 'ارتباط با سرور برقرار نشد؛ اطلاعات ذخیره\u200cشده نمایش داده می\u200cشود.',
   identityPending: 'هویت در انتظار بررسی سرپرست',
 };
 
@@ -175,6 +178,8 @@ test('offline: 3 registrations queued, kept across an offline reload, sent exact
     await context.setOffline(false);
     await waitPending(page, 0, 60_000);
     await page.waitForFunction(() => document.querySelectorAll('.outbox-item[data-state="done"]').length === 3);
+    // The session is re-checked too: no stale "could not reach the server".
+    await page.getByText(FA.stale).waitFor({ state: 'detached' });
     await screenshot(page, 'outbox-synced');
 
     // Exactly once each, through the API.

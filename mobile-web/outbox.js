@@ -71,6 +71,29 @@ export function newId() {
   return crypto.randomUUID();
 }
 
+/** Now, as RFC 3339 (UTC). */
+export function nowIso() {
+  return new Date().toISOString();
+}
+
+/**
+ * The phone's position as JSON `{lat, lng, accuracy}`; rejects when the
+ * worker refused it or no fix came within 20 s. GPS needs no network.
+ */
+export function currentPosition() {
+  return new Promise((resolve, reject) => {
+    if (!navigator.geolocation) {
+      reject(new Error('no geolocation'));
+      return;
+    }
+    navigator.geolocation.getCurrentPosition(
+      (p) => resolve(JSON.stringify({ lat: p.coords.latitude, lng: p.coords.longitude, accuracy: p.coords.accuracy })),
+      (err) => reject(new Error(err.message)),
+      { enableHighAccuracy: true, timeout: 20_000, maximumAge: 60_000 },
+    );
+  });
+}
+
 /** Tells the app what the queue looks like now (a JSON string, see src/outbox.rs). */
 async function report() {
   if (!listener) return;

@@ -33,6 +33,12 @@ extern "C" {
         left: Option<web_sys::File>,
         right: Option<web_sys::File>,
     ) -> Promise;
+    #[wasm_bindgen(js_name = outboxEnqueueEncounter)]
+    fn js_enqueue_encounter(label: &str, child_id: &str, body: &str) -> Promise;
+    #[wasm_bindgen(js_name = nowIso)]
+    fn js_now_iso() -> String;
+    #[wasm_bindgen(js_name = currentPosition)]
+    fn js_current_position() -> Promise;
     #[wasm_bindgen(js_name = outboxRetry)]
     fn js_retry(id: &str);
     #[wasm_bindgen(js_name = outboxSync)]
@@ -182,4 +188,35 @@ pub async fn enqueue_registration(
     JsFuture::from(js_enqueue_registration(label, child, photo, left, right))
         .await
         .map(|_| ())
+}
+
+/// Queues an encounter (`body` is the `NewEncounter` JSON with its id) for
+/// the child `child_id` (which may itself still be queued: items are sent
+/// oldest first).
+pub async fn enqueue_encounter(label: &str, child_id: &str, body: &str) -> Result<(), JsValue> {
+    JsFuture::from(js_enqueue_encounter(label, child_id, body))
+        .await
+        .map(|_| ())
+}
+
+/// Now, as RFC 3339.
+pub fn now_rfc3339() -> String {
+    js_now_iso()
+}
+
+/// A position fix from the phone.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct Position {
+    pub lat: f64,
+    pub lng: f64,
+    pub accuracy: Option<f64>,
+}
+
+/// The phone's position (GPS works offline); `None` if refused or unavailable.
+pub async fn current_position() -> Option<Position> {
+    let json = JsFuture::from(js_current_position())
+        .await
+        .ok()?
+        .as_string()?;
+    serde_json::from_str(&json).ok()
 }

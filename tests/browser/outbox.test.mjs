@@ -1,6 +1,6 @@
 // Real-browser test of the outreach worker's offline-first PWA (issue 6, first
-// slice): installable (manifest, service worker), registrations queued in the
-// IndexedDB outbox while offline, surviving a reload with no network, then
+// slice): installable (manifest, service worker), registrations and
+// encounters queued in the IndexedDB outbox while offline, surviving a reload with no network, then
 // sent exactly once when the network returns — checked through the API; then,
 // online, a registration with the same eyes as an earlier child shows that
 // child as a duplicate candidate and is held as "identity pending review".
@@ -45,6 +45,8 @@ const FA = {
   submit: 'ثبت و افزودن به صف ارسال',
   queued: 'در صف ارسال ذخیره شد',
   stale: 'ارتباط با سرور برقرار نشد؛ اطلاعات ذخیره\u200cشده نمایش داده می\u200cشود.',
+  addEncounter: 'ثبت دیدار امروز در همین مکان',
+  encounterQueued: 'دیدار در صف ارسال ذخیره شد',
   identityPending: 'هویت در انتظار بررسی سرپرست',
 };
 
@@ -139,7 +141,7 @@ test('manifest and service worker: installable, Persian, right-to-left', async (
   }
 });
 
-test('offline: 3 registrations queued, kept across an offline reload, sent exactly once online; a duplicate is flagged', async () => {
+test('offline: 3 registrations and 2 encounters queued, kept across an offline reload, sent exactly once online; a duplicate is flagged', async () => {
   const { context, page, problems } = await newPhonePage(browser);
   const photo = join(REPO_ROOT, 'assets', 'web', 'icon-192.png');
   try {
@@ -160,6 +162,17 @@ test('offline: 3 registrations queued, kept across an offline reload, sent exact
       await waitPending(page, i + 1);
     }
     assert.equal(await page.locator('.outbox-item[data-state="pending"]').count(), 3);
+
+    // Two encounters, offline too, at the phone's (emulated) GPS position,
+    // for children whose registrations are themselves still queued.
+    await context.grantPermissions(['geolocation'], { origin: server.url });
+    await context.setGeolocation({ latitude: 35.6892, longitude: 51.389, accuracy: 12 });
+    for (const [i, child] of CHILDREN.slice(0, 2).entries()) {
+      const item = page.locator('.outbox-item[data-kind="registration"]').filter({ hasText: child.family });
+      await item.getByRole('button', { name: FA.addEncounter }).click();
+      await item.getByRole('status').filter({ hasText: FA.encounterQueued }).waitFor();
+      await waitPending(page, 4 + i);
+    }
     await screenshot(page, 'outbox-offline-queued');
 
     // Reload with no network: the service worker serves the app, IndexedDB
@@ -167,8 +180,8 @@ test('offline: 3 registrations queued, kept across an offline reload, sent exact
     const reloaded = await page.reload();
     assert.ok(reloaded.fromServiceWorker(), 'the page came from the service worker');
     await homeHeading(page).waitFor();
-    await waitPending(page, 3);
-    assert.equal(await page.locator('.outbox-item[data-state="pending"]').count(), 3);
+    await waitPending(page, 5);
+    assert.equal(await page.locator('.outbox-item[data-state="pending"]').count(), 5);
     const html = page.locator('html');
     assert.equal(await html.getAttribute('lang'), 'fa');
     assert.equal(await html.getAttribute('dir'), 'rtl');
@@ -177,7 +190,7 @@ test('offline: 3 registrations queued, kept across an offline reload, sent exact
     // Back online: the `online` event starts the sync.
     await context.setOffline(false);
     await waitPending(page, 0, 60_000);
-    await page.waitForFunction(() => document.querySelectorAll('.outbox-item[data-state="done"]').length === 3);
+    await page.waitForFunction(() => document.querySelectorAll('.outbox-item[data-state="done"]').length === 5);
     // The session is re-checked too: no stale "could not reach the server".
     await page.getByText(FA.stale).waitFor({ state: 'detached' });
     await screenshot(page, 'outbox-synced');
@@ -200,6 +213,13 @@ test('offline: 3 registrations queued, kept across an offline reload, sent exact
       const photos = await apiGet(`/api/v1/children/${record.id}/photos`, token);
       const count = Array.isArray(photos) ? photos.length : (photos.items ?? []).length;
       assert.equal(count, child.photo ? 1 : 0, `photos of ${child.given}`);
+      const encounters = await apiGet(`/api/v1/children/${record.id}/encounters`, token);
+      const seen = Array.isArray(encounters) ? encounters : (encounters.items ?? []);
+      const wanted = CHILDREN.indexOf(child) < 2 ? 1 : 0;
+      assert.equal(seen.length, wanted, `encounters of ${child.given}`);
+      if (wanted) {
+        assert.equal(seen[0].details?.lat ?? seen[0].lat, 35.6892);
+      }
     }
     assert.equal(items.length, CHILDREN.length, 'no other record was created');
 

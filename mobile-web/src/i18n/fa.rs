@@ -88,4 +88,8 @@ pub static FA: Strings = Strings {
     identity_pending: "هویت در انتظار بررسی سرپرست",
     candidates: "کودکان مشابه (عنبیه)",
     conflict_stored: "سابقهٔ موجود روی سرور: {}",
+    add_encounter: "ثبت دیدار امروز در همین مکان",
+    encounter_label: "دیدار: {}",
+    encounter_queued: "دیدار در صف ارسال ذخیره شد.",
+    no_position: "موقعیت گوشی در دسترس نیست؛ اجازهٔ موقعیت مکانی را بررسی کنید.",
 };

@@ -106,6 +106,10 @@ pub struct Strings {
     pub candidates: &'static str,
     /// `{}` is a registry code or name.
     pub conflict_stored: &'static str,
+    pub add_encounter: &'static str,
+    pub encounter_label: &'static str,
+    pub encounter_queued: &'static str,
+    pub no_position: &'static str,
 }
 
 /// The active string table.

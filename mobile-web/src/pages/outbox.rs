@@ -3,11 +3,12 @@
 //! this phone's registrations with the server's answer (registry code,
 //! identity pending review, duplicate candidates, conflicts).
 
+use kudakyar_api::children::NewEncounter;
 use leptos::prelude::*;
 use wasm_bindgen_futures::js_sys::Date;
 
 use crate::i18n::{digits, t};
-use crate::outbox::{Item, use_outbox};
+use crate::outbox::{self, Item, use_outbox};
 
 /// The always-visible sync state. `data-pending` carries the count for tests.
 #[component]
@@ -124,8 +125,12 @@ fn OutboxItem(item: Item) -> impl IntoView {
             </button>
         }
     });
+    let encounter = (item.kind == "registration"
+        && matches!(item.state.as_str(), "pending" | "done"))
+    .then(|| view! { <AddEncounter child_id=item.id.clone() label=item.label.clone()/> });
     view! {
-        <li class="outbox-item" data-id=item.id.clone() data-state=item.state.clone()>
+        <li class="outbox-item" data-id=item.id.clone() data-kind=item.kind.clone()
+            data-state=item.state.clone()>
             <p class="label"><bdi>{item.label.clone()}</bdi></p>
             <p class=format!("state {}", item.state)>{state}</p>
             {result.registry_code.map(|code| view! {
@@ -144,7 +149,61 @@ fn OutboxItem(item: Item) -> impl IntoView {
             {stored.map(|t| view! { <p>{t}</p> })}
             {detail.map(|d| view! { <p class="detail" dir="auto">{d}</p> })}
             {retry}
+            {encounter}
         </li>
+    }
+}
+
+/// «Seen today, here»: queues an encounter at the phone's position (GPS
+/// works offline); the details (services, follow-up) come with the child
+/// profile.
+#[component]
+fn AddEncounter(child_id: String, label: String) -> impl IntoView {
+    let s = t();
+    let busy = RwSignal::new(false);
+    let message = RwSignal::new(None::<&'static str>);
+    let add = move |_| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        message.set(None);
+        let (child_id, label) = (child_id.clone(), label.clone());
+        leptos::task::spawn_local(async move {
+            let result = match outbox::current_position().await {
+                None => Err(s.no_position),
+                Some(pos) => {
+                    let body = NewEncounter {
+                        id: Some(outbox::new_id()),
+                        at: outbox::now_rfc3339(),
+                        lat: pos.lat,
+                        lng: pos.lng,
+                        accuracy_m: pos.accuracy,
+                        activity: None,
+                        accompanied_by_adult: None,
+                        services: Vec::new(),
+                        notes: None,
+                        next_follow_up: None,
+                    };
+                    let label = s.encounter_label.replace("{}", &label);
+                    match serde_json::to_string(&body) {
+                        Ok(json) => outbox::enqueue_encounter(&label, &child_id, &json)
+                            .await
+                            .map(|_| s.encounter_queued)
+                            .map_err(|_| s.store_failed),
+                        Err(_) => Err(s.store_failed),
+                    }
+                }
+            };
+            busy.set(false);
+            message.set(Some(result.unwrap_or_else(|e| e)));
+        });
+    };
+    view! {
+        <button type="button" class="btn secondary" disabled=move || busy.get() on:click=add>
+            {s.add_encounter}
+        </button>
+        {move || message.get().map(|m| view! { <p role="status">{m}</p> })}
     }
 }
 

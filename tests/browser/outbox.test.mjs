@@ -14,7 +14,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -242,6 +242,58 @@ test('offline: 3 registrations and 2 encounters queued, kept across an offline r
 
     // Requests that failed while offline are expected console noise.
     const unexpected = problems.filter((p) => !/ERR_INTERNET_DISCONNECTED/.test(p));
+    assert.deepEqual(unexpected, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('409: a queued record whose id the server already holds with other data is kept and shown, not retried', async () => {
+  const { context, page, problems } = await newPhonePage(browser);
+  try {
+    await page.goto(server.url);
+    await page.getByLabel(FA.username, { exact: true }).fill('admin');
+    await page.getByLabel(FA.password, { exact: true }).fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: FA.login, exact: true }).click();
+    await homeHeading(page).waitFor();
+    await context.setOffline(true);
+    await page.waitForFunction(() => document.querySelector('#sync-status')?.getAttribute('data-online') === 'false');
+    const child = { given: 'حسن', family: `تعارض-${RUN}`, sex: 'male', nationality: 'iranian', age: '9' };
+    await register(page, child, null);
+    await waitPending(page, 1);
+    const id = await page.locator('.outbox-item').filter({ hasText: child.family }).getAttribute('data-id');
+
+    // Meanwhile the same id reaches the server with other facts.
+    const token = await apiLogin(server, 'admin', ADMIN_PASSWORD);
+    const other = await fetch(`${server.url}/api/v1/children`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ id, given_name: 'دیگری', sex: 'male', nationality: 'afghan', home_province: 'IR-23' }),
+    });
+    assert.equal(other.status, 201);
+    const stored = await other.json();
+
+    await context.setOffline(false);
+    const item = page.locator(`.outbox-item[data-id="${id}"]`);
+    await page.locator(`.outbox-item[data-id="${id}"][data-state="conflict"]`).waitFor({ timeout: 30_000 });
+    assert.equal(await pendingCount(page), '0', 'a conflict is not pending');
+    assert.equal(await syncBar(page).getAttribute('data-refused'), '1');
+    assert.match(await item.textContent(), new RegExp(stored.registry_code), 'the stored record is named');
+    await screenshot(page, 'outbox-conflict');
+
+    // A reload (which starts a sync) does not send it again.
+    await page.reload();
+    await homeHeading(page).waitFor();
+    await page.locator(`.outbox-item[data-id="${id}"][data-state="conflict"]`).waitFor();
+    await page.waitForTimeout(500); // let the start-up sync run
+    const sent = readFileSync(server.logPath, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('method=POST path="/api/v1/children"}') && l.includes('status=409'));
+    assert.equal(sent.length, 1, 'the conflicting create was sent once');
+    const held = await apiGet(`/api/v1/children/${id}`, token);
+    assert.equal(held.given_name, 'دیگری', 'the server keeps its record');
+
+    const unexpected = problems.filter((p) => !/ERR_INTERNET_DISCONNECTED|status of 409/.test(p));
     assert.deepEqual(unexpected, []);
   } finally {
     await context.close();

@@ -91,5 +91,6 @@ pub static FA: Strings = Strings {
     add_encounter: "ثبت دیدار امروز در همین مکان",
     encounter_label: "دیدار: {}",
     encounter_queued: "دیدار در صف ارسال ذخیره شد.",
+    sync_refused: "نیازمند بررسی شما: {} (فهرست پایین صفحه)",
     no_position: "موقعیت گوشی در دسترس نیست؛ اجازهٔ موقعیت مکانی را بررسی کنید.",
 };

@@ -110,6 +110,8 @@ pub struct Strings {
     pub encounter_label: &'static str,
     pub encounter_queued: &'static str,
     pub no_position: &'static str,
+    /// `{}` is a count of items the server refused.
+    pub sync_refused: &'static str,
 }
 
 /// The active string table.

@@ -53,13 +53,27 @@ pub fn SyncBar() -> impl IntoView {
             })
         })
     };
+    // Items the server refused (409 conflict, or another 4xx): they wait for
+    // the worker, listed below with the details.
+    let refused = Memo::new(move |_| {
+        status.with(|st| {
+            st.items
+                .iter()
+                .filter(|i| matches!(i.state.as_str(), "conflict" | "failed"))
+                .count() as u32
+        })
+    });
     view! {
         <div id="sync-status" class="syncbar" role="status" aria-live="polite"
             data-pending=move || pending.get().to_string()
+            data-refused=move || refused.get().to_string()
             data-online=move || status.with(|st| st.online).to_string()>
             <p>{line}</p>
             {move || flag().map(|f| view! { <p class="flag">{f}</p> })}
             {move || error().map(|e| view! { <p class="sync-error">{e}</p> })}
+            {move || (refused.get() > 0).then(|| view! {
+                <p class="sync-error">{s.sync_refused.replace("{}", &digits(refused.get()))}</p>
+            })}
             {move || (pending.get() > 0 || error().is_some()).then(|| view! {
                 <button type="button" class="btn link" on:click=move |_| outbox.sync_now()>
                     {s.sync_now}

@@ -6,6 +6,10 @@
 // unhashed name, so the hashed wasm path is passed explicitly. A dynamic
 // import lets one handler report both a missing glue file and a failed
 // wasm instantiation (e.g. a very old browser) instead of a silent blank page.
+//
+// It also registers the service worker (sw.js, see its comments) that lets
+// the app open with no network. Registered from here because the CSP allows
+// no inline script; a browser without service workers simply runs online.
 import('/__KUDAKYAR_JS__')
   .then((glue) => glue.default({ module_or_path: '/__KUDAKYAR_WASM__' }))
   .catch((err) => {
@@ -17,3 +21,10 @@ import('/__KUDAKYAR_JS__')
       splash.setAttribute('role', 'alert');
     }
   });
+
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch((err) => {
+    // Not fatal: the app works online without it.
+    console.warn('service worker registration failed', err);
+  });
+}

@@ -1,13 +1,14 @@
 //! The root component: a header, then the page the session state calls for.
 //!
-//! There is no router yet: the shell has two screens and the URL does not
-//! matter (the server answers every non-API path with index.html). A router
-//! comes with the worker flows of the outreach PWA.
+//! There is no router yet: the URL does not matter (the server answers every
+//! non-API path with index.html). Logged in, the outbox's sync bar stays
+//! under the header whatever the page shows.
 
 use leptos::prelude::*;
 
 use crate::i18n::t;
-use crate::pages::{home::HomePage, login::LoginPage, restoring::RestoringPage};
+use crate::outbox::Outbox;
+use crate::pages::{home::HomePage, login::LoginPage, outbox::SyncBar, restoring::RestoringPage};
 use crate::session::{Auth, Session};
 
 /// Which page is mounted; derived from [`Auth`] without its data.
@@ -21,6 +22,9 @@ enum Screen {
 #[component]
 pub fn App() -> impl IntoView {
     let session = Session::provide();
+    // Started whoever is logged in: queued work survives a logout or an
+    // expired session, and is sent once someone logs in again.
+    Outbox::provide();
     // Only the *kind* of screen decides which page is mounted, so a refreshed
     // user (same screen) does not remount the page and lose its local state.
     let screen = Memo::new(move |_| match session.auth.get() {
@@ -32,6 +36,7 @@ pub fn App() -> impl IntoView {
         <header class="bar">
             <span class="brand">{t().app_name}</span>
         </header>
+        {move || (screen.get() == Screen::Home).then(|| view! { <SyncBar/> })}
         <main class="page">
             {move || match screen.get() {
                 Screen::Login => view! { <LoginPage/> }.into_any(),

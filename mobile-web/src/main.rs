@@ -8,6 +8,7 @@
 //! - [`app`]: the root component; picks the page from the session state.
 //! - [`session`]: the bearer token and current user, persisted in localStorage.
 //! - [`api`]: the HTTP client for `/api/v1`, errors decoded from problem+json.
+//! - [`outbox`]: the offline outbox (IndexedDB and sync in `outbox.js`).
 //! - [`pages`]: one module per screen (login, home).
 //! - [`i18n`]: every user-visible string (Persian now, English later).
 //!
@@ -17,6 +18,7 @@
 mod api;
 mod app;
 mod i18n;
+mod outbox;
 mod pages;
 mod session;
 

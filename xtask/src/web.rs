@@ -16,6 +16,8 @@
 //! ```text
 //! dist/index.html                          the page (not hashed: no-cache)
 //! dist/precache.json                       files for the service worker
+//! dist/sw.js                               the service worker (not hashed:
+//!                                          no-cache), precache list inlined
 //! dist/app-<hash16>.css                    styles      (mobile-web/app.css)
 //! dist/boot-<hash16>.js                    loader      (mobile-web/boot.js)
 //! dist/kudakyar-web-<hash16>.js            wasm-bindgen glue
@@ -287,7 +289,15 @@ fn write_dist(root: &Path, glue: &Path, dist: &Path) -> Result<()> {
         ],
     )?;
     fs::write(staging.join("index.html"), index)?;
-    fs::write(staging.join("precache.json"), precache_json(&out.files))?;
+    let precache = precache_json(&out.files);
+    fs::write(staging.join("precache.json"), &precache)?;
+    // The service worker carries the list itself, so any change to any file
+    // changes sw.js and the browser installs the new worker.
+    let sw = fill(
+        &read_text(&web.join("sw.js"))?,
+        &[("__PRECACHE__", precache.trim_end())],
+    )?;
+    fs::write(staging.join("sw.js"), sw)?;
 
     if dist.exists() {
         fs::remove_dir_all(dist).with_context(|| format!("removing {}", dist.display()))?;

@@ -9,7 +9,7 @@
 mod fa;
 mod provinces;
 
-pub use provinces::province_name;
+pub use provinces::{province_name, provinces};
 
 use crate::api::ApiError;
 
@@ -52,6 +52,66 @@ pub struct Strings {
     /// `{}` is a number in Persian digits.
     pub seconds: &'static str,
     pub minutes: &'static str,
+    // The outreach worker's registration and outbox.
+    /// Registration form heading.
+    pub register_title: &'static str,
+    pub register_lead: &'static str,
+    pub given_name: &'static str,
+    pub family_name: &'static str,
+    pub sex: &'static str,
+    pub sex_male: &'static str,
+    pub sex_female: &'static str,
+    pub sex_unknown: &'static str,
+    pub nationality: &'static str,
+    pub nat_iranian: &'static str,
+    pub nat_afghan: &'static str,
+    pub nat_pakistani: &'static str,
+    pub nat_iraqi: &'static str,
+    pub nat_other: &'static str,
+    pub nat_stateless: &'static str,
+    pub nat_unknown: &'static str,
+    pub estimated_age: &'static str,
+    pub photo: &'static str,
+    pub iris_left: &'static str,
+    pub iris_right: &'static str,
+    pub optional: &'static str,
+    pub register_submit: &'static str,
+    pub saving: &'static str,
+    /// `{}` is the child's name.
+    pub queued: &'static str,
+    pub unnamed: &'static str,
+    pub bad_age: &'static str,
+    pub name_too_long: &'static str,
+    pub store_failed: &'static str,
+    /// `{}` is a count.
+    pub sync_pending: &'static str,
+    pub sync_none: &'static str,
+    /// `{}` is a time.
+    pub sync_last: &'static str,
+    pub sync_never: &'static str,
+    pub sync_offline: &'static str,
+    pub sync_running: &'static str,
+    pub sync_now: &'static str,
+    pub sync_error_network: &'static str,
+    /// `{}` is the HTTP status.
+    pub sync_error_server: &'static str,
+    pub sync_error_auth: &'static str,
+    pub outbox_title: &'static str,
+    pub state_pending: &'static str,
+    pub state_done: &'static str,
+    pub state_conflict: &'static str,
+    pub state_failed: &'static str,
+    pub registry_code: &'static str,
+    pub identity_pending: &'static str,
+    pub candidates: &'static str,
+    /// `{}` is a registry code or name.
+    pub conflict_stored: &'static str,
+    pub add_encounter: &'static str,
+    pub encounter_label: &'static str,
+    pub encounter_queued: &'static str,
+    pub no_position: &'static str,
+    /// `{}` is a count of items the server refused.
+    pub sync_refused: &'static str,
 }
 
 /// The active string table.

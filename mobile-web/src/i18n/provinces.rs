@@ -44,3 +44,11 @@ pub fn province_name(code: &str) -> Option<&'static str> {
     let n: usize = num.parse().ok()?;
     NAMES.get(n).copied()
 }
+
+/// Every province as (`IR-xx`, name), in code order.
+pub fn provinces() -> impl Iterator<Item = (String, &'static str)> {
+    NAMES
+        .iter()
+        .enumerate()
+        .map(|(n, name)| (format!("IR-{n:02}"), *name))
+}

@@ -1,4 +1,5 @@
-//! The home screen of the shell: who is logged in, and a logout button.
+//! The home screen: who is logged in and a logout button, then the «register
+//! a child» form and this phone's outbox.
 //!
 //! Shows the cached user at once; [`crate::session::Session::revalidate`]
 //! refreshes it, and if that check could not reach the server a banner says
@@ -9,6 +10,8 @@ use leptos::html::H1;
 use leptos::prelude::*;
 
 use super::focus_on_mount;
+use super::outbox::OutboxList;
+use super::register::RegisterForm;
 use crate::api::ApiError;
 use crate::i18n::{error_text, province_name, t};
 use crate::session::{Auth, use_session};
@@ -53,6 +56,8 @@ pub fn HomePage() -> impl IntoView {
                 {move || if logout.pending().get() { s.logging_out } else { s.logout }}
             </button>
         </section>
+        <RegisterForm/>
+        <OutboxList/>
     }
 }
 

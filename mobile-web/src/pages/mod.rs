@@ -3,9 +3,13 @@
 //! - [`login`]: username and password form.
 //! - [`home`]: who is logged in, and logout.
 //! - [`restoring`]: a stored token awaiting its first `/auth/me` answer.
+//! - [`register`]: the «register a child» form, queued in the outbox.
+//! - [`outbox`]: the sync bar and the list of this phone's registrations.
 
 pub mod home;
 pub mod login;
+pub mod outbox;
+pub mod register;
 pub mod restoring;
 
 use leptos::html::H1;

@@ -1,0 +1,222 @@
+//! The offline outbox, as the UI sees it.
+//!
+//! Storage and sync live in `outbox.js` (IndexedDB, blobs, FormData, fetch:
+//! cheap in JS, costly as wasm bindings); this module binds its few functions
+//! and turns its status reports into a signal every page can read.
+//!
+//! The flow: a page builds the request body with the `kudakyar-api` types
+//! (so the server's vocabulary is checked at compile time), gives it a client
+//! id from [`new_id`] and queues it; `outbox.js` stores it, sends it when the
+//! network allows, and reports after every change.
+
+use leptos::prelude::*;
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_futures::js_sys::Promise;
+
+use crate::session::{Auth, use_session};
+
+#[wasm_bindgen(module = "/outbox.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = newId)]
+    fn js_new_id() -> String;
+    #[wasm_bindgen(js_name = outboxStart)]
+    fn js_start(on_status: &Closure<dyn Fn(String)>);
+    #[wasm_bindgen(js_name = outboxSetToken)]
+    fn js_set_token(token: Option<String>);
+    #[wasm_bindgen(js_name = outboxEnqueueRegistration)]
+    fn js_enqueue_registration(
+        label: &str,
+        child: &str,
+        photo: Option<web_sys::File>,
+        left: Option<web_sys::File>,
+        right: Option<web_sys::File>,
+    ) -> Promise;
+    #[wasm_bindgen(js_name = outboxEnqueueEncounter)]
+    fn js_enqueue_encounter(label: &str, child_id: &str, body: &str) -> Promise;
+    #[wasm_bindgen(js_name = nowIso)]
+    fn js_now_iso() -> String;
+    #[wasm_bindgen(js_name = currentPosition)]
+    fn js_current_position() -> Promise;
+    #[wasm_bindgen(js_name = outboxRetry)]
+    fn js_retry(id: &str);
+    #[wasm_bindgen(js_name = outboxSync)]
+    fn js_sync();
+}
+
+/// The queue as `outbox.js` reports it.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Status {
+    pub pending: u32,
+    pub syncing: bool,
+    pub online: bool,
+    /// Milliseconds since the epoch of the last answer from the server.
+    pub last_sync: Option<f64>,
+    pub error: Option<SyncError>,
+    pub items: Vec<Item>,
+}
+
+/// Why the sync stopped: `network`, `unauthorized` or `server`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SyncError {
+    pub kind: String,
+    pub status: Option<u16>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Item {
+    pub id: String,
+    pub kind: String,
+    pub label: String,
+    /// `pending`, `conflict`, `failed` or `done`.
+    pub state: String,
+    pub error: Option<ItemError>,
+    pub result: Option<ItemResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ItemError {
+    pub status: u16,
+    pub detail: Option<String>,
+    /// On a 409: the record the server already has under this id.
+    pub stored: Option<serde_json::Value>,
+}
+
+/// What the server answered to a registration.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct ItemResult {
+    pub registry_code: Option<String>,
+    /// `confirmed` or `pending_review`.
+    pub identity: Option<String>,
+    pub candidates: Vec<Candidate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Candidate {
+    pub registry_code: String,
+    pub name: String,
+    pub distance: f32,
+}
+
+/// Copyable handle to the outbox state; get it with [`use_outbox`].
+#[derive(Clone, Copy)]
+pub struct Outbox {
+    pub status: RwSignal<Status>,
+}
+
+pub fn use_outbox() -> Outbox {
+    expect_context::<Outbox>()
+}
+
+impl Outbox {
+    /// Starts `outbox.js`, provides the handle as context and keeps the
+    /// outbox's token in step with the session. A 401 during sync re-checks
+    /// the session, which shows the login page if it has expired; the queue
+    /// itself is kept whatever happens to the session.
+    pub fn provide() -> Outbox {
+        let outbox = Outbox {
+            // Assumed online until `outbox.js` reports (see the effect below).
+            status: RwSignal::new(Status {
+                online: true,
+                ..Status::default()
+            }),
+        };
+        provide_context(outbox);
+        let status = outbox.status;
+        let on_status = Closure::<dyn Fn(String)>::new(move |json: String| {
+            if let Ok(s) = serde_json::from_str::<Status>(&json) {
+                status.set(s);
+            }
+        });
+        js_start(&on_status);
+        // The outbox lives as long as the page.
+        on_status.forget();
+
+        let session = use_session();
+        Effect::new(move |_| {
+            let token = match session.auth.get() {
+                Auth::LoggedIn { token, .. } => Some(token),
+                _ => None,
+            };
+            js_set_token(token);
+        });
+        Effect::new(move |prev: Option<bool>| {
+            let unauthorized =
+                status.with(|s| s.error.as_ref().is_some_and(|e| e.kind == "unauthorized"));
+            if unauthorized && prev == Some(false) {
+                session.revalidate();
+            }
+            unauthorized
+        });
+        // Back online: re-check the session too, so a "could not reach the
+        // server" banner from an offline start goes away.
+        Effect::new(move |prev: Option<bool>| {
+            let online = status.with(|s| s.online);
+            if online && prev == Some(false) {
+                session.revalidate();
+            }
+            online
+        });
+        outbox
+    }
+
+    pub fn retry(&self, id: &str) {
+        js_retry(id);
+    }
+
+    pub fn sync_now(&self) {
+        js_sync();
+    }
+}
+
+/// A new client id (UUID v4) for a create.
+pub fn new_id() -> String {
+    js_new_id()
+}
+
+/// Queues a registration (`child` is the `NewChild` JSON with its id);
+/// returns once it is stored on the phone.
+pub async fn enqueue_registration(
+    label: &str,
+    child: &str,
+    photo: Option<web_sys::File>,
+    left: Option<web_sys::File>,
+    right: Option<web_sys::File>,
+) -> Result<(), JsValue> {
+    JsFuture::from(js_enqueue_registration(label, child, photo, left, right))
+        .await
+        .map(|_| ())
+}
+
+/// Queues an encounter (`body` is the `NewEncounter` JSON with its id) for
+/// the child `child_id` (which may itself still be queued: items are sent
+/// oldest first).
+pub async fn enqueue_encounter(label: &str, child_id: &str, body: &str) -> Result<(), JsValue> {
+    JsFuture::from(js_enqueue_encounter(label, child_id, body))
+        .await
+        .map(|_| ())
+}
+
+/// Now, as RFC 3339.
+pub fn now_rfc3339() -> String {
+    js_now_iso()
+}
+
+/// A position fix from the phone.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct Position {
+    pub lat: f64,
+    pub lng: f64,
+    pub accuracy: Option<f64>,
+}
+
+/// The phone's position (GPS works offline); `None` if refused or unavailable.
+pub async fn current_position() -> Option<Position> {
+    let json = JsFuture::from(js_current_position())
+        .await
+        .ok()?
+        .as_string()?;
+    serde_json::from_str(&json).ok()
+}

@@ -1,0 +1,64 @@
+// Kudakyar's service worker: makes the app open with no network.
+//
+// `cargo xtask` (xtask/src/web.rs) writes it to dist/sw.js with the
+// placeholder below replaced by the generated precache list (precache.json's
+// content), so every release changes these bytes and the browser installs
+// the new worker. Served `no-cache` from the origin's root (scope `/`).
+//
+// Strategy:
+// - install: cache the app shell (the hashed files, the page) in a cache
+//   named after the build's version; activate: drop older caches.
+// - content-hashed files: cache first (their content never changes).
+// - pages (navigations): network first so a new release is seen at once,
+//   falling back to the cached page when offline (the app routes itself,
+//   so one page serves every path).
+// - the API is never touched: the app's outbox (outbox.js) handles offline
+//   writes, and reads must not come from a stale cache.
+const PRECACHE = __PRECACHE__;
+const PREFIX = 'kudakyar-shell-';
+const CACHE = PREFIX + PRECACHE.version;
+const PAGE = '/';
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(
+    caches
+      .open(CACHE)
+      .then((cache) => cache.addAll([PAGE, ...PRECACHE.files]))
+      .then(() => self.skipWaiting()),
+  );
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    caches
+      .keys()
+      .then((keys) => Promise.all(keys.filter((k) => k.startsWith(PREFIX) && k !== CACHE).map((k) => caches.delete(k))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener('fetch', (event) => {
+  const req = event.request;
+  if (req.method !== 'GET') return;
+  const url = new URL(req.url);
+  if (url.origin !== self.location.origin || url.pathname.startsWith('/api/')) return;
+
+  if (req.mode === 'navigate') {
+    event.respondWith(
+      fetch(req)
+        .then((res) => {
+          if (res.ok) {
+            const copy = res.clone();
+            caches.open(CACHE).then((cache) => cache.put(PAGE, copy));
+          }
+          return res;
+        })
+        .catch(() => caches.match(PAGE, { cacheName: CACHE, ignoreVary: true }).then((hit) => hit || Response.error())),
+    );
+    return;
+  }
+
+  event.respondWith(
+    caches.match(req, { cacheName: CACHE, ignoreVary: true }).then((hit) => hit || fetch(req)),
+  );
+});

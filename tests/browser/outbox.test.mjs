@@ -1,0 +1,306 @@
+// Real-browser test of the outreach worker's offline-first PWA (issue 6, first
+// slice): installable (manifest, service worker), registrations and
+// encounters queued in the IndexedDB outbox while offline, surviving a reload with no network, then
+// sent exactly once when the network returns — checked through the API; then,
+// online, a registration with the same eyes as an earlier child shows that
+// child as a duplicate candidate and is held as "identity pending review".
+//
+// Debian Chromium on a 360×640 touch phone in fa-IR, against the real
+// `kudakyar` server and the real PWA build (see helpers.mjs). "Offline" is
+// Playwright's network emulation (`context.setOffline`), which also sets
+// `navigator.onLine` and fires the `offline`/`online` events the outbox
+// listens to. Screenshots go to tests/artifacts/browser/.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ADMIN_PASSWORD,
+  REPO_ROOT,
+  apiLogin,
+  launchBrowser,
+  newPhonePage,
+  screenshot,
+  startServer,
+} from './helpers.mjs';
+
+const FA = {
+  homeTitle: 'خوش آمدید',
+  username: 'نام کاربری',
+  password: 'گذرواژه',
+  login: 'ورود',
+  registerTitle: 'ثبت کودک',
+  givenName: 'نام کودک',
+  familyName: 'نام خانوادگی',
+  sex: 'جنسیت',
+  nationality: 'ملیت',
+  province: 'استان',
+  age: 'سن تقریبی (سال)',
+  photo: 'عکس کودک',
+  irisLeft: 'تصویر عنبیهٔ چپ',
+  irisRight: 'تصویر عنبیهٔ راست',
+  submit: 'ثبت و افزودن به صف ارسال',
+  queued: 'در صف ارسال ذخیره شد',
+  stale: 'ارتباط با سرور برقرار نشد؛ اطلاعات ذخیره\u200cشده نمایش داده می\u200cشود.',
+  addEncounter: 'ثبت دیدار امروز در همین مکان',
+  encounterQueued: 'دیدار در صف ارسال ذخیره شد',
+  identityPending: 'هویت در انتظار بررسی سرپرست',
+};
+
+// A run-specific suffix keeps the names unique if the data dir were reused.
+const RUN = Date.now().toString(36);
+const CHILDREN = [
+  { given: 'مریم', family: `احمدی-${RUN}`, sex: 'female', nationality: 'afghan', age: '۱۰', photo: true },
+  { given: 'علی', family: `رضایی-${RUN}`, sex: 'male', nationality: 'iranian', age: '12', iris: true },
+  { given: 'زهرا', family: `کریمی-${RUN}`, sex: 'female', nationality: 'unknown', age: '' },
+];
+
+let server;
+let browser;
+let irisDir;
+let iris; // [left, right] synthetic eye images from the iris engine
+
+before(async () => {
+  server = await startServer('outbox');
+  browser = await launchBrowser();
+  // Synthetic eye images from the same binary the server runs.
+  irisDir = mkdtempSync(join(tmpdir(), 'kudakyar-iris-'));
+  const bin = process.env.KUDAKYAR_BIN || join(REPO_ROOT, 'target', 'debug', 'kudakyar');
+  execFileSync(bin, ['iris', 'synth', irisDir, '--identities', '1', '--captures', '2'], { stdio: 'ignore' });
+  const identity = join(irisDir, readdirSync(irisDir)[0]);
+  iris = readdirSync(identity).sort().map((f) => join(identity, f));
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  if (irisDir) rmSync(irisDir, { recursive: true, force: true });
+});
+
+const homeHeading = (page) => page.getByRole('heading', { level: 1, name: FA.homeTitle });
+const syncBar = (page) => page.locator('#sync-status');
+const pendingCount = (page) => syncBar(page).getAttribute('data-pending');
+
+async function waitPending(page, n, timeout = 30_000) {
+  await page.waitForFunction(
+    (want) => document.querySelector('#sync-status')?.getAttribute('data-pending') === want,
+    String(n),
+    { timeout },
+  );
+}
+
+async function register(page, child, photo) {
+  await page.getByLabel(FA.givenName, { exact: true }).fill(child.given);
+  await page.getByLabel(FA.familyName, { exact: true }).fill(child.family);
+  await page.getByLabel(FA.sex, { exact: true }).selectOption(child.sex);
+  await page.getByLabel(FA.nationality, { exact: true }).selectOption(child.nationality);
+  await page.getByLabel(FA.province, { exact: true }).selectOption('IR-23');
+  await page.getByLabel(FA.age, { exact: true }).fill(child.age);
+  if (child.photo) await page.getByLabel(FA.photo).setInputFiles(photo);
+  if (child.iris) {
+    await page.getByLabel(FA.irisLeft).setInputFiles(iris[0]);
+    await page.getByLabel(FA.irisRight).setInputFiles(iris[1]);
+  }
+  await page.getByRole('button', { name: FA.submit }).click();
+  await page.getByRole('status').filter({ hasText: FA.queued }).filter({ hasText: child.given }).waitFor();
+}
+
+async function apiGet(path, token) {
+  const res = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+  assert.equal(res.status, 200, `${path}: ${res.status}`);
+  return res.json();
+}
+
+test('manifest and service worker: installable, Persian, right-to-left', async () => {
+  const { context, page, problems } = await newPhonePage(browser);
+  try {
+    await page.goto(server.url);
+    const href = await page.locator('link[rel="manifest"]').getAttribute('href');
+    const res = await page.request.get(new URL(href, server.url).href);
+    assert.equal(res.status(), 200);
+    const manifest = await res.json();
+    assert.equal(manifest.name, 'کودک\u200cیار');
+    assert.equal(manifest.lang, 'fa');
+    assert.equal(manifest.dir, 'rtl');
+    assert.equal(manifest.display, 'standalone');
+    assert.equal(manifest.start_url, '/');
+    for (const icon of manifest.icons) {
+      assert.equal((await page.request.get(new URL(icon.src, server.url).href)).status(), 200, icon.src);
+    }
+    const sw = await page.request.get(`${server.url}/sw.js`);
+    assert.match(sw.headers()['content-type'], /javascript/);
+    assert.equal(sw.headers()['cache-control'], 'no-cache');
+    const scope = await page.evaluate(async () => (await navigator.serviceWorker.ready).scope);
+    assert.equal(scope, `${server.url}/`);
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('offline: 3 registrations and 2 encounters queued, kept across an offline reload, sent exactly once online; a duplicate is flagged', async () => {
+  const { context, page, problems } = await newPhonePage(browser);
+  const photo = join(REPO_ROOT, 'assets', 'web', 'icon-192.png');
+  try {
+    await page.goto(server.url);
+    await page.getByLabel(FA.username, { exact: true }).fill('admin');
+    await page.getByLabel(FA.password, { exact: true }).fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: FA.login, exact: true }).click();
+    await homeHeading(page).waitFor();
+    // The service worker has cached the shell and controls the page.
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+    assert.equal(await pendingCount(page), '0');
+
+    await context.setOffline(true);
+    await page.waitForFunction(() => document.querySelector('#sync-status')?.getAttribute('data-online') === 'false');
+    for (const [i, child] of CHILDREN.entries()) {
+      await register(page, child, photo);
+      await waitPending(page, i + 1);
+    }
+    assert.equal(await page.locator('.outbox-item[data-state="pending"]').count(), 3);
+
+    // Two encounters, offline too, at the phone's (emulated) GPS position,
+    // for children whose registrations are themselves still queued.
+    await context.grantPermissions(['geolocation'], { origin: server.url });
+    await context.setGeolocation({ latitude: 35.6892, longitude: 51.389, accuracy: 12 });
+    for (const [i, child] of CHILDREN.slice(0, 2).entries()) {
+      const item = page.locator('.outbox-item[data-kind="registration"]').filter({ hasText: child.family });
+      await item.getByRole('button', { name: FA.addEncounter }).click();
+      await item.getByRole('status').filter({ hasText: FA.encounterQueued }).waitFor();
+      await waitPending(page, 4 + i);
+    }
+    await screenshot(page, 'outbox-offline-queued');
+
+    // Reload with no network: the service worker serves the app, IndexedDB
+    // still holds the queue.
+    const reloaded = await page.reload();
+    assert.ok(reloaded.fromServiceWorker(), 'the page came from the service worker');
+    await homeHeading(page).waitFor();
+    await waitPending(page, 5);
+    assert.equal(await page.locator('.outbox-item[data-state="pending"]').count(), 5);
+    const html = page.locator('html');
+    assert.equal(await html.getAttribute('lang'), 'fa');
+    assert.equal(await html.getAttribute('dir'), 'rtl');
+    await screenshot(page, 'outbox-offline-reloaded');
+
+    // Back online: the `online` event starts the sync.
+    await context.setOffline(false);
+    await waitPending(page, 0, 60_000);
+    await page.waitForFunction(() => document.querySelectorAll('.outbox-item[data-state="done"]').length === 5);
+    // The session is re-checked too: no stale "could not reach the server".
+    await page.getByText(FA.stale).waitFor({ state: 'detached' });
+    await screenshot(page, 'outbox-synced');
+
+    // Exactly once each, through the API.
+    const token = await apiLogin(server, 'admin', ADMIN_PASSWORD);
+    const { items } = await apiGet('/api/v1/children?limit=100', token);
+    for (const child of CHILDREN) {
+      const found = items.filter((c) => c.family_name === child.family);
+      assert.equal(found.length, 1, `${child.given} ${child.family}: ${found.length} records`);
+      const [record] = found;
+      assert.equal(record.given_name, child.given);
+      assert.equal(record.sex, child.sex);
+      assert.equal(record.nationality, child.nationality);
+      assert.equal(record.home_province, 'IR-23');
+      if (child.age) assert.equal(record.birth?.estimated_age, Number(child.age.replace('۱۰', '10')));
+      const shown = page.locator(`.outbox-item[data-id="${record.id}"]`);
+      assert.equal(await shown.count(), 1, 'the outbox item carries the record id');
+      assert.match(await shown.textContent(), new RegExp(record.registry_code));
+      const photos = await apiGet(`/api/v1/children/${record.id}/photos`, token);
+      const count = Array.isArray(photos) ? photos.length : (photos.items ?? []).length;
+      assert.equal(count, child.photo ? 1 : 0, `photos of ${child.given}`);
+      const encounters = await apiGet(`/api/v1/children/${record.id}/encounters`, token);
+      const seen = Array.isArray(encounters) ? encounters : (encounters.items ?? []);
+      const wanted = CHILDREN.indexOf(child) < 2 ? 1 : 0;
+      assert.equal(seen.length, wanted, `encounters of ${child.given}`);
+      if (wanted) {
+        assert.equal(seen[0].details?.lat ?? seen[0].lat, 35.6892);
+      }
+    }
+    assert.equal(items.length, CHILDREN.length, 'no other record was created');
+
+    // Online, the same eyes again: the answer names the first child as a
+    // duplicate candidate and the new record awaits a supervisor's review.
+    const first = items.find((c) => c.family_name === CHILDREN[1].family);
+    const twin = { given: 'علی', family: `دوباره-${RUN}`, sex: 'male', nationality: 'iranian', age: '12', iris: true };
+    await register(page, twin, photo);
+    const twinItem = page.locator('.outbox-item').filter({ hasText: twin.family });
+    await twinItem.and(page.locator('[data-state="done"]')).waitFor({ timeout: 60_000 });
+    const text = await twinItem.textContent();
+    assert.match(text, new RegExp(first.registry_code), 'the first child is shown as a candidate');
+    assert.match(text, new RegExp(FA.identityPending));
+    await screenshot(page, 'outbox-duplicate-candidate');
+    const after = await apiGet('/api/v1/children?limit=100', token);
+    const twins = after.items.filter((c) => c.family_name === twin.family);
+    assert.equal(twins.length, 1);
+    assert.equal(twins[0].identity, 'pending_review');
+    assert.equal(after.items.length, CHILDREN.length + 1);
+
+    // Requests that failed while offline are expected console noise.
+    const unexpected = problems.filter((p) => !/ERR_INTERNET_DISCONNECTED/.test(p));
+    assert.deepEqual(unexpected, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('409: a queued record whose id the server already holds with other data is kept and shown, not retried', async () => {
+  const { context, page, problems } = await newPhonePage(browser);
+  try {
+    await page.goto(server.url);
+    await page.getByLabel(FA.username, { exact: true }).fill('admin');
+    await page.getByLabel(FA.password, { exact: true }).fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: FA.login, exact: true }).click();
+    await homeHeading(page).waitFor();
+    await context.setOffline(true);
+    await page.waitForFunction(() => document.querySelector('#sync-status')?.getAttribute('data-online') === 'false');
+    const child = { given: 'حسن', family: `تعارض-${RUN}`, sex: 'male', nationality: 'iranian', age: '9' };
+    await register(page, child, null);
+    await waitPending(page, 1);
+    const id = await page.locator('.outbox-item').filter({ hasText: child.family }).getAttribute('data-id');
+
+    // Meanwhile the same id reaches the server with other facts.
+    const token = await apiLogin(server, 'admin', ADMIN_PASSWORD);
+    const other = await fetch(`${server.url}/api/v1/children`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ id, given_name: 'دیگری', sex: 'male', nationality: 'afghan', home_province: 'IR-23' }),
+    });
+    assert.equal(other.status, 201);
+    const stored = await other.json();
+
+    await context.setOffline(false);
+    const item = page.locator(`.outbox-item[data-id="${id}"]`);
+    await page.locator(`.outbox-item[data-id="${id}"][data-state="conflict"]`).waitFor({ timeout: 30_000 });
+    assert.equal(await pendingCount(page), '0', 'a conflict is not pending');
+    assert.equal(await syncBar(page).getAttribute('data-refused'), '1');
+    assert.match(await item.textContent(), new RegExp(stored.registry_code), 'the stored record is named');
+    await screenshot(page, 'outbox-conflict');
+
+    // A reload (which starts a sync) does not send it again.
+    await page.reload();
+    await homeHeading(page).waitFor();
+    await page.locator(`.outbox-item[data-id="${id}"][data-state="conflict"]`).waitFor();
+    await page.waitForTimeout(500); // let the start-up sync run
+    const sent = readFileSync(server.logPath, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('method=POST path="/api/v1/children"}') && l.includes('status=409'));
+    assert.equal(sent.length, 1, 'the conflicting create was sent once');
+    const held = await apiGet(`/api/v1/children/${id}`, token);
+    assert.equal(held.given_name, 'دیگری', 'the server keeps its record');
+
+    const unexpected = problems.filter((p) => !/ERR_INTERNET_DISCONNECTED|status of 409/.test(p));
+    assert.deepEqual(unexpected, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('server shuts down gracefully on SIGTERM (exit status 0)', async () => {
+  const { code, signal } = await server.stop();
+  assert.deepEqual({ code, signal }, { code: 0, signal: null }, `see ${server.logPath}`);
+});

@@ -121,8 +121,8 @@ impl Biometrics {
                     tracing::warn!(error = %format!("{e:#}"), "iris gallery sync failed; retrying");
                 }
                 // Retention of raw captures: at start, then about hourly.
-                let hourly =
-                    (rounds - 1) % (3_600_000 / every.as_millis().max(1) as u64).max(1) == 0;
+                let hourly = (rounds - 1)
+                    .is_multiple_of((3_600_000 / every.as_millis().max(1) as u64).max(1));
                 if hourly
                     && let Err(e) =
                         maintenance::purge_captures(&config, &db, &media, crate::now_ms()).await

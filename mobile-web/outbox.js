@@ -139,7 +139,7 @@ export function outboxSetToken(value) {
 /** Queues a child registration; resolves once it is safely stored. */
 export async function outboxEnqueueRegistration(label, childJson, photo, left, right) {
   const child = JSON.parse(childJson);
-  await putItem({
+  await enqueue({
     id: child.id,
     kind: 'registration',
     label,
@@ -148,26 +148,19 @@ export async function outboxEnqueueRegistration(label, childJson, photo, left, r
     left: left ?? null,
     right: right ?? null,
     photo_id: photo ? newId() : null,
-    state: 'pending',
-    stage: 'child',
-    created_at: Date.now(),
-    attempts: 0,
-    error: null,
-    result: null,
   });
-  await report();
-  outboxSync();
 }
 
 /** Queues an encounter (`NewEncounter` JSON with its client `id`) for a child. */
 export async function outboxEnqueueEncounter(label, childId, bodyJson) {
   const body = JSON.parse(bodyJson);
+  await enqueue({ id: body.id, kind: 'encounter', label, child_id: childId, body: bodyJson });
+}
+
+/** Stores a new item, pending from its first stage, and starts a sync. */
+async function enqueue(fields) {
   await putItem({
-    id: body.id,
-    kind: 'encounter',
-    label,
-    child_id: childId,
-    body: bodyJson,
+    ...fields,
     state: 'pending',
     stage: 'child',
     created_at: Date.now(),

@@ -123,6 +123,47 @@ async fn seed(
     );
 }
 
+/// Posts a multipart form (name, file name for file parts, bytes) and
+/// times it until the whole answer is read.
+async fn timed_form_post(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    parts: &[(&str, Option<&str>, &[u8])],
+) -> (Duration, reqwest::StatusCode) {
+    let boundary = "bench-boundary";
+    let mut body = Vec::new();
+    for (name, file, bytes) in parts {
+        let file = file
+            .map(|f| format!("; filename=\"{f}\""))
+            .unwrap_or_default();
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"{file}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let started = Instant::now();
+    let r = client
+        .post(url)
+        .bearer_auth(token)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let _ = r.bytes().await;
+    (started.elapsed(), status)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i].as_secs_f64() * 1000.0
@@ -194,35 +235,17 @@ async fn run(label: &str, db: Db, dir: &std::path::Path) {
             "nationality": "afghan", "home_province": "IR-23",
         })
         .to_string();
-        let boundary = "bench-boundary";
-        let mut body = Vec::new();
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"child\"\r\n\r\n{record}\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"left\"; filename=\"l.png\"\r\n\r\n")
-                .as_bytes(),
-        );
-        body.extend_from_slice(capture);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let started = Instant::now();
-        let r = client
-            .post(format!("{base}/api/v1/registrations"))
-            .bearer_auth(&token)
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        let _ = r.bytes().await;
-        times.push(started.elapsed());
+        let (took, status) = timed_form_post(
+            &client,
+            &format!("{base}/api/v1/registrations"),
+            &token,
+            &[
+                ("child", None, record.as_bytes()),
+                ("left", Some("l.png"), capture),
+            ],
+        )
+        .await;
+        times.push(took);
         assert!(status.is_success(), "registration {i}: {status}");
     }
     times.sort();
@@ -251,36 +274,22 @@ async fn run(label: &str, db: Db, dir: &std::path::Path) {
         state.biometrics.gallery.len(),
         started.elapsed().as_secs_f64()
     );
-    // 1:N inside the server: identify over HTTP, probes of children not in
-    // the gallery, so every search scans it all.
+    // 1:N inside the server: identify over HTTP with captures registered
+    // above (each finds its child; every search scans the whole gallery).
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(kudakyar::app::serve(state, listener));
     let mut times = Vec::new();
     for capture in captures.iter().take(requests.min(40)) {
-        let boundary = "bench-boundary";
-        let mut body = Vec::new();
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"left\"; filename=\"l.png\"\r\n\r\n")
-                .as_bytes(),
-        );
-        body.extend_from_slice(capture);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let started = Instant::now();
-        let r = client
-            .post(format!("{base}/api/v1/iris/identify"))
-            .bearer_auth(&token)
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success());
-        let _ = r.bytes().await;
-        times.push(started.elapsed());
+        let (took, status) = timed_form_post(
+            &client,
+            &format!("{base}/api/v1/iris/identify"),
+            &token,
+            &[("left", Some("l.png"), capture)],
+        )
+        .await;
+        assert!(status.is_success(), "identify: {status}");
+        times.push(took);
     }
     times.sort();
     eprintln!(

@@ -70,7 +70,7 @@ async fn json_of(response: reqwest::Response, status: u16) -> Value {
     body
 }
 
-/// The record id of every child in scope whose name search matches.
+/// How many live children the caller's search lists (at most 100).
 async fn count_children(app: &TestApp, token: &str) -> usize {
     let body = json_of(app.get(token, "/api/v1/children?limit=100").await, 200).await;
     body["items"].as_array().unwrap().len()

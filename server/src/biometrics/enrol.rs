@@ -33,17 +33,18 @@ pub fn capture_key(child_id: &str, template_id: &str) -> String {
 
 /// Stores each probe as a template of `child_id` (already checked to be a
 /// live child in the caller's scope). Returns the enrolments, each new or
-/// found again.
+/// found again, and how many were new.
 pub async fn store_templates(
     state: &AppState,
     actor: &Actor,
     meta: &RequestMeta,
     child_id: &str,
     probes: &[Probe],
-) -> Result<Vec<IrisEnrolment>> {
+) -> Result<(Vec<IrisEnrolment>, usize)> {
     let bio = &state.biometrics;
     let keys = bio.keys();
     let mut out = Vec::with_capacity(probes.len());
+    let mut stored = 0;
     for probe in probes {
         let id = template_id(child_id, probe);
         if let Some(existing) = store::enrolment(state.db.pool(), &id).await? {
@@ -98,6 +99,7 @@ pub async fn store_templates(
         )
         .await?;
         tx.commit().await?;
+        stored += 1;
         out.push(
             store::enrolment(state.db.pool(), &id)
                 .await?
@@ -106,7 +108,7 @@ pub async fn store_templates(
     }
     // This instance sees its own enrolments at once; others within a sync interval.
     bio.sync(&state.db).await?;
-    Ok(out)
+    Ok((out, stored))
 }
 
 /// Removes a template (a wrong capture, or a record's biometric data to be

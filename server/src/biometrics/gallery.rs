@@ -68,22 +68,13 @@ impl SharedGallery {
     /// minute are replayed by the first [`SharedGallery::sync`], covering
     /// enrolments committed while the load ran.
     pub async fn load(db: &Db, keys: &Keyring) -> anyhow::Result<SharedGallery> {
-        Self::load_in_pages(db, keys, LOAD_PAGE).await
-    }
-
-    /// [`SharedGallery::load`] reading `page` rows per query (benchmarks compare sizes).
-    pub async fn load_in_pages(
-        db: &Db,
-        keys: &Keyring,
-        page: i64,
-    ) -> anyhow::Result<SharedGallery> {
         let started = Instant::now();
         let low_water = store::settled_seq(db.pool(), crate::now_ms() - 60_000).await?;
         let mut gallery = Gallery::new();
         let mut after = String::new();
         let mut failed = 0usize;
         loop {
-            let rows = store::page(db.pool(), &after, page).await?;
+            let rows = store::page(db.pool(), &after, LOAD_PAGE).await?;
             let Some(last) = rows.last() else { break };
             after = last.0.clone();
             let keys = keys.clone();

@@ -9,6 +9,7 @@
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::capture::quality_of;
 use super::keys::{self, Key, Keyring};
@@ -30,8 +31,29 @@ fn bar(total: i64, what: &str) -> anyhow::Result<ProgressBar> {
     Ok(bar)
 }
 
-async fn count(db: &Db, sql: &str) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar(sql).fetch_one(db.pool()).await?)
+async fn live_templates(db: &Db) -> anyhow::Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM iris_templates WHERE removed_at IS NULL")
+            .fetch_one(db.pool())
+            .await?,
+    )
+}
+
+/// The next `PAGE` live template rows after `after` (by id), with `columns`
+/// (which must include `id`); moves `after` past them.
+async fn next_page(db: &Db, columns: &str, after: &mut String) -> anyhow::Result<Vec<AnyRow>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {columns} FROM iris_templates
+         WHERE removed_at IS NULL AND id > $1 ORDER BY id LIMIT $2"
+    ))
+    .bind(after.as_str())
+    .bind(PAGE)
+    .fetch_all(db.pool())
+    .await?;
+    if let Some(last) = rows.last() {
+        *after = last.try_get("id")?;
+    }
+    Ok(rows)
 }
 
 /// What a rotation did.
@@ -71,24 +93,13 @@ pub async fn rotate(config: &Config, db: &Db, media: &Media) -> anyhow::Result<R
         new_key: next.id().to_string(),
         ..Default::default()
     };
-    let total = count(
-        db,
-        "SELECT COUNT(*) FROM iris_templates WHERE removed_at IS NULL",
-    )
-    .await?;
-    let progress = bar(total, "templates re-sealed")?;
+    let progress = bar(live_templates(db).await?, "templates re-sealed")?;
     let mut after = String::new();
     loop {
-        let rows = sqlx::query(
-            "SELECT id, key_id, sealed_template, capture_key FROM iris_templates
-             WHERE removed_at IS NULL AND id > $1 ORDER BY id LIMIT $2",
-        )
-        .bind(&after)
-        .bind(PAGE)
-        .fetch_all(db.pool())
-        .await?;
-        let Some(last) = rows.last() else { break };
-        after = last.try_get("id")?;
+        let rows = next_page(db, "id, key_id, sealed_template, capture_key", &mut after).await?;
+        if rows.is_empty() {
+            break;
+        }
         for row in &rows {
             let id: String = row.try_get("id")?;
             let key_id: String = row.try_get("key_id")?;
@@ -157,25 +168,14 @@ pub async fn reencode(
     let ring = Keyring::load(config, false)?;
     let mut engine = iris::Config::default();
     engine.matcher.threshold = config.iris_threshold;
-    let total = count(
-        db,
-        "SELECT COUNT(*) FROM iris_templates WHERE removed_at IS NULL",
-    )
-    .await?;
-    let progress = bar(total, "templates")?;
+    let progress = bar(live_templates(db).await?, "templates")?;
     let mut done = Reencoded::default();
     let mut after = String::new();
     loop {
-        let rows = sqlx::query(
-            "SELECT id, capture_key, engine_version FROM iris_templates
-             WHERE removed_at IS NULL AND id > $1 ORDER BY id LIMIT $2",
-        )
-        .bind(&after)
-        .bind(PAGE)
-        .fetch_all(db.pool())
-        .await?;
-        let Some(last) = rows.last() else { break };
-        after = last.try_get("id")?;
+        let rows = next_page(db, "id, key_id, capture_key, engine_version", &mut after).await?;
+        if rows.is_empty() {
+            break;
+        }
         for row in &rows {
             progress.inc(1);
             let id: String = row.try_get("id")?;
@@ -191,11 +191,7 @@ pub async fn reencode(
                 done.kept += 1;
                 continue;
             };
-            let key_id: String =
-                sqlx::query_scalar("SELECT key_id FROM iris_templates WHERE id = $1")
-                    .bind(&id)
-                    .fetch_one(db.pool())
-                    .await?;
+            let key_id: String = row.try_get("key_id")?;
             let raw = ring
                 .open(&key_id, &id, &bytes)
                 .or_else(|_| ring.sealing().open(&id, &bytes))?;

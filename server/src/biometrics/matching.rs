@@ -128,7 +128,7 @@ fn candidate(m: &ChildMatch) -> IrisCandidate {
             .owner
             .photo_id
             .as_ref()
-            .map(|p| format!("/api/v1/children/{}/photos/{p}/thumbnail", m.owner.child_id)),
+            .map(|p| crate::photos::thumbnail_url(&m.owner.child_id, p)),
         distance: m.distance,
         eye: m.eye,
         left_distance: m.left,

@@ -92,7 +92,7 @@ pub async fn register(
     if decision == RegistrationDecision::Unreviewed && !matches.is_empty() {
         mark_pending(state, &child.id).await?;
     }
-    let enrolled = enrol::store_templates(state, actor, meta, &child.id, &probes).await?;
+    let (enrolled, _) = enrol::store_templates(state, actor, meta, &child.id, &probes).await?;
     let child = crate::registry::store::find(state.db.pool(), &actor.scope, &child.id)
         .await?
         .ok_or(Error::NotFound)?;

@@ -168,26 +168,10 @@ async fn side(
     };
     let (thumbnails, encounters) = if detail {
         let photos = crate::photos::store::list(db.pool(), child_id).await?;
-        let thumbnails = photos
-            .iter()
-            .map(|p| {
-                format!(
-                    "{}/thumbnail",
-                    crate::photos::photo_url(child_id, &p.photo.id)
-                )
-            })
-            .collect();
-        let rows = sqlx::query(
-            "SELECT id, child_id, worker_id, details, created_at FROM encounters
-             WHERE child_id = $1 ORDER BY at DESC, id DESC LIMIT 100",
-        )
-        .bind(child_id)
-        .fetch_all(db.pool())
-        .await?;
-        let encounters = rows
-            .iter()
-            .map(crate::registry::encounters::from_row)
-            .collect::<sqlx::Result<_>>()?;
+        let thumbnails = photos.into_iter().map(|p| p.photo.thumbnail_url).collect();
+        let encounters = crate::registry::encounters::in_scope(db, scope, child_id)
+            .await?
+            .unwrap_or_default();
         (thumbnails, encounters)
     } else {
         (Vec::new(), Vec::new())

@@ -105,9 +105,6 @@ async fn enrol_child(
     capture::require_captures(&form)?;
     let child = enrol::live_child(&state, &actor, &child_id).await?;
     let probes = capture::analyse_all(&state.biometrics.engine, form.captures).await?;
-    let before = store::child_templates(state.db.pool(), &child.id)
-        .await?
-        .len();
     let matches = matching::find(&state.biometrics, &state.db, &probes, Some(&child.id)).await?;
     let reviews_opened = enrol::open_reviews(
         &state,
@@ -119,12 +116,10 @@ async fn enrol_child(
         ReviewReason::Enrolment,
     )
     .await?;
-    let enrolled = enrol::store_templates(&state, &actor, &meta, &child.id, &probes).await?;
-    let after = store::child_templates(state.db.pool(), &child.id)
-        .await?
-        .len();
+    let (enrolled, stored) =
+        enrol::store_templates(&state, &actor, &meta, &child.id, &probes).await?;
     Ok((
-        created_or_ok(after > before),
+        created_or_ok(stored > 0),
         Json(EnrolmentResult {
             enrolled,
             matches: matching::visible(&actor.scope, &matches, &probes),

@@ -53,3 +53,8 @@ pub struct Photo {
 pub fn photo_url(child_id: &str, photo_id: &str) -> String {
     format!("/api/v1/children/{child_id}/photos/{photo_id}")
 }
+
+/// The API path of a photo's thumbnail.
+pub fn thumbnail_url(child_id: &str, photo_id: &str) -> String {
+    format!("{}/thumbnail", photo_url(child_id, photo_id))
+}

@@ -24,7 +24,7 @@ fn from_row(row: &AnyRow) -> sqlx::Result<StoredPhoto> {
     let url = super::photo_url(&child_id, &id);
     Ok(StoredPhoto {
         photo: Photo {
-            thumbnail_url: format!("{url}/thumbnail"),
+            thumbnail_url: super::thumbnail_url(&child_id, &id),
             url,
             id,
             child_id,

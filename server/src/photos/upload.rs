@@ -119,7 +119,7 @@ pub async fn create(
             sha256,
             created_by: actor.user_id.clone(),
             created_at: crate::ms_to_rfc3339(now),
-            thumbnail_url: format!("{url}/thumbnail"),
+            thumbnail_url: super::thumbnail_url(child_id, &id),
             url,
         },
     };

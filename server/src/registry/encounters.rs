@@ -7,13 +7,13 @@ use sqlx::Row;
 
 use super::{store, validate};
 use crate::audit::{self, Event, Who};
-use crate::auth::Actor;
+use crate::auth::{Actor, Scope};
 use crate::db::Db;
 use crate::db::sql::{Arg, Sql};
 use crate::http::error::{Error, Result};
 use crate::http::meta::RequestMeta;
 
-pub fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<Encounter> {
+fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<Encounter> {
     let details: String = row.try_get("details")?;
     Ok(Encounter {
         id: row.try_get("id")?,
@@ -117,26 +117,9 @@ pub async fn list(
     meta: &RequestMeta,
     child_id: &str,
 ) -> Result<Vec<Encounter>> {
-    // The child (live, in scope) and its encounters in one query: no row at
-    // all means no such child here; one row without an encounter, none yet.
-    let mut sql = Sql::new(
-        "SELECT e.id, e.child_id, e.worker_id, e.details, e.created_at
-         FROM children c LEFT JOIN encounters e ON e.child_id = c.id
-         WHERE c.merged_into IS NULL AND c.id = ",
-    );
-    sql.bind(Arg::Text(child_id.into()));
-    store::push_scope(&mut sql, &actor.scope);
-    sql.push(" ORDER BY e.at DESC, e.id DESC LIMIT 1000");
-    let rows = sql.query().fetch_all(db.pool()).await?;
-    if rows.is_empty() {
-        return Err(Error::NotFound);
-    }
-    let mut encounters = Vec::with_capacity(rows.len());
-    for row in &rows {
-        if row.try_get::<Option<String>, _>("id")?.is_some() {
-            encounters.push(from_row(row)?);
-        }
-    }
+    let encounters = in_scope(db, &actor.scope, child_id)
+        .await?
+        .ok_or(Error::NotFound)?;
     audit::record(
         db.pool(),
         &Who::from(actor),
@@ -145,4 +128,30 @@ pub async fn list(
     )
     .await?;
     Ok(encounters)
+}
+
+/// A live child's encounters, newest first, if the child is in `scope`
+/// (`None`: no such child there). Not audited: callers record the read.
+pub async fn in_scope(db: &Db, scope: &Scope, child_id: &str) -> Result<Option<Vec<Encounter>>> {
+    // The child (live, in scope) and its encounters in one query: no row at
+    // all means no such child here; one row without an encounter, none yet.
+    let mut sql = Sql::new(
+        "SELECT e.id, e.child_id, e.worker_id, e.details, e.created_at
+         FROM children c LEFT JOIN encounters e ON e.child_id = c.id
+         WHERE c.merged_into IS NULL AND c.id = ",
+    );
+    sql.bind(Arg::Text(child_id.into()));
+    store::push_scope(&mut sql, scope);
+    sql.push(" ORDER BY e.at DESC, e.id DESC LIMIT 1000");
+    let rows = sql.query().fetch_all(db.pool()).await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut encounters = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if row.try_get::<Option<String>, _>("id")?.is_some() {
+            encounters.push(from_row(row)?);
+        }
+    }
+    Ok(Some(encounters))
 }

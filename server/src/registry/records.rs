@@ -394,14 +394,7 @@ async fn candidate_grams(db: &Db, grams: Vec<String>) -> sqlx::Result<(Vec<Strin
 fn push_shared_grams(sql: &mut Sql, grams: &[String], min_shared: i64, scope: &Scope) {
     sql.push("SELECT g.child_id, COUNT(*) AS shared FROM child_name_grams g WHERE g.gram IN ")
         .bind_list(grams.iter().cloned());
-    if let Some(p) = scope.province() {
-        sql.push(" AND g.home_province = ")
-            .bind(Arg::Text(p.into()));
-    }
-    if let Some(county) = scope.county() {
-        sql.push(" AND g.home_county = ")
-            .bind(Arg::Text(county.into()));
-    }
+    store::push_scope_on(sql, "g", scope);
     sql.push(" GROUP BY g.child_id HAVING COUNT(*) >= ")
         .bind(Arg::Int(min_shared));
 }
@@ -482,14 +475,7 @@ async fn best_by_trigrams(
         "SELECT g.gram, {aggregate} FROM child_name_grams g WHERE g.gram IN "
     ));
     sql.bind_list(grams.iter().cloned());
-    if let Some(p) = scope.province() {
-        sql.push(" AND g.home_province = ")
-            .bind(Arg::Text(p.into()));
-    }
-    if let Some(county) = scope.county() {
-        sql.push(" AND g.home_county = ")
-            .bind(Arg::Text(county.into()));
-    }
+    store::push_scope_on(&mut sql, "g", scope);
     sql.push(" GROUP BY g.gram");
     let rows = sql.query().fetch_all(db.pool()).await?;
     let mut lists = Vec::with_capacity(rows.len());

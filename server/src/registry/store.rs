@@ -129,14 +129,20 @@ pub fn work_types_column(f: &ChildFacts) -> String {
     s
 }
 
-/// Appends `AND …` conditions confining `alias`'s rows to a scope.
+/// Appends `AND …` conditions confining the rows of `children c` to a scope.
 pub fn push_scope(sql: &mut Sql, scope: &Scope) {
+    push_scope_on(sql, "c", scope);
+}
+
+/// [`push_scope`] for any table alias with `home_province` / `home_county`
+/// columns (children, or the copies on `child_name_grams`).
+pub fn push_scope_on(sql: &mut Sql, alias: &str, scope: &Scope) {
     if let Some(p) = scope.province() {
-        sql.push(" AND c.home_province = ")
+        sql.push(&format!(" AND {alias}.home_province = "))
             .bind(Arg::Text(p.into()));
     }
     if let Some(county) = scope.county() {
-        sql.push(" AND c.home_county = ")
+        sql.push(&format!(" AND {alias}.home_county = "))
             .bind(Arg::Text(county.into()));
     }
 }

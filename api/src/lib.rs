@@ -8,6 +8,7 @@
 //! - [`cases`]: merges, service centres, referrals.
 //! - [`children`]: the child record and encounters.
 //! - [`iris`]: iris enrolment, identification, registration and duplicate reviews.
+//! - [`names`]: the Persian-aware folding of names for search.
 //! - [`users`]: user administration.
 //! - [`audit`]: the audit log.
 //! - [`problem`]: the RFC 9457 error body every endpoint answers with.
@@ -17,5 +18,6 @@ pub mod auth;
 pub mod cases;
 pub mod children;
 pub mod iris;
+pub mod names;
 pub mod problem;
 pub mod users;

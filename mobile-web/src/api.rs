@@ -13,11 +13,15 @@
 use gloo_net::http::{Request, RequestBuilder, Response};
 use kudakyar_api::{
     auth::{LoginRequest, LoginResponse},
+    cases::{CentreSuggestion, Referral},
+    children::{Child, Encounter},
+    iris::IrisMatches,
     problem::Problem,
-    users::User,
+    users::{Page, User},
 };
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use web_sys::RequestCache;
+use web_sys::{FormData, RequestCache};
 
 const LOGIN: &str = "/api/v1/auth/login";
 const LOGOUT: &str = "/api/v1/auth/logout";
@@ -65,6 +69,84 @@ pub async fn logout(token: &str) -> Result<(), ApiError> {
     } else {
         Err(error_from(resp).await)
     }
+}
+
+/// `GET` of a JSON resource under `/api/v1` (`path` starts after it).
+async fn get<T: DeserializeOwned>(token: &str, path: &str) -> Result<T, ApiError> {
+    let url = format!("/api/v1{path}");
+    let builder = bearer(json_headers(Request::get(&url)), token).cache(RequestCache::NoStore);
+    read_json(builder.send().await.map_err(|_| ApiError::Network)?).await
+}
+
+/// `GET /api/v1/children/{id}`.
+pub async fn child(token: &str, id: &str) -> Result<Child, ApiError> {
+    get(token, &format!("/children/{id}")).await
+}
+
+/// `GET /api/v1/children?…`: `query` is the already-encoded query string.
+pub async fn children(token: &str, query: &str) -> Result<Page<Child>, ApiError> {
+    get(token, &format!("/children?{query}")).await
+}
+
+/// `GET /api/v1/children/{id}/encounters`, newest first.
+pub async fn encounters(token: &str, id: &str) -> Result<Vec<Encounter>, ApiError> {
+    get(token, &format!("/children/{id}/encounters")).await
+}
+
+/// The parts of a photo the app shows (the server's type lives in the server).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Photo {
+    pub id: String,
+    pub created_at: String,
+    pub thumbnail_url: String,
+}
+
+/// `GET /api/v1/children/{id}/photos`.
+pub async fn photos(token: &str, id: &str) -> Result<Vec<Photo>, ApiError> {
+    get(token, &format!("/children/{id}/photos")).await
+}
+
+/// `GET /api/v1/children/{id}/centre-suggestions`.
+pub async fn centre_suggestions(token: &str, id: &str) -> Result<Vec<CentreSuggestion>, ApiError> {
+    get(token, &format!("/children/{id}/centre-suggestions")).await
+}
+
+/// `GET /api/v1/referrals?child_id=…`.
+pub async fn referrals(token: &str, child_id: &str) -> Result<Vec<Referral>, ApiError> {
+    get(token, &format!("/referrals?child_id={child_id}")).await
+}
+
+/// `POST /api/v1/iris/identify` with the `left` and/or `right` image.
+/// An unusable capture is a 422 whose `errors` name the eye and why.
+pub async fn identify(
+    token: &str,
+    left: Option<&web_sys::File>,
+    right: Option<&web_sys::File>,
+) -> Result<IrisMatches, ApiError> {
+    let form = FormData::new().map_err(|_| ApiError::Decode)?;
+    for (name, file) in [("left", left), ("right", right)] {
+        if let Some(file) = file {
+            form.append_with_blob(name, file)
+                .map_err(|_| ApiError::Decode)?;
+        }
+    }
+    let request = bearer(json_headers(Request::post("/api/v1/iris/identify")), token)
+        .body(form)
+        .map_err(|_| ApiError::Decode)?;
+    read_json(request.send().await.map_err(|_| ApiError::Network)?).await
+}
+
+/// The bytes of an authenticated image (a photo thumbnail): an `<img>`
+/// cannot send the bearer token itself (see `workset::thumbnail`).
+pub async fn image_bytes(token: &str, url: &str) -> Result<Vec<u8>, ApiError> {
+    let resp = bearer(Request::get(url), token)
+        .send()
+        .await
+        .map_err(|_| ApiError::Network)?;
+    if !resp.ok() {
+        return Err(error_from(resp).await);
+    }
+    resp.binary().await.map_err(|_| ApiError::Decode)
 }
 
 fn json_headers(builder: RequestBuilder) -> RequestBuilder {

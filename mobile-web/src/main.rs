@@ -5,22 +5,30 @@
 //! wasm-bindgen start function, i.e. [`main`].
 //!
 //! Tour of the crate:
-//! - [`app`]: the root component; picks the page from the session state.
+//! - [`app`]: the root component; picks the page from the session and route.
+//! - [`route`]: the routes (home, search, child profile) on the History API.
 //! - [`session`]: the bearer token and current user, persisted in localStorage.
 //! - [`api`]: the HTTP client for `/api/v1`, errors decoded from problem+json.
 //! - [`outbox`]: the offline outbox (IndexedDB and sync in `outbox.js`).
-//! - [`pages`]: one module per screen (login, home).
-//! - [`i18n`]: every user-visible string (Persian now, English later).
+//! - [`workset`]: the area's children kept on the phone for offline lookup.
+//! - [`pages`]: one module per screen.
+//! - [`dates`]: the Jalali calendar: display and the date picker.
+//! - [`i18n`]: every user-visible string, Persian and English.
+//! - [`local`]: localStorage access.
 //!
 //! The crate also compiles natively (`cargo clippy --workspace` runs on the
 //! host); nothing here calls browser APIs unless `main` runs, so no cfg gates.
 
 mod api;
 mod app;
+mod dates;
 mod i18n;
+mod local;
 mod outbox;
 mod pages;
+mod route;
 mod session;
+mod workset;
 
 fn main() {
     // Panics become readable console errors instead of "unreachable executed".
@@ -30,5 +38,7 @@ fn main() {
     if let Some(splash) = leptos::prelude::document().get_element_by_id("splash") {
         splash.remove();
     }
+    // The language decides `<html lang dir>` and every string: read it first.
+    i18n::init_language();
     leptos::mount::mount_to_body(app::App);
 }

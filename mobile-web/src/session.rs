@@ -14,6 +14,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::api::{self, ApiError};
+use crate::{local, workset};
 
 /// Versioned so a future format change can ignore old entries.
 const STORAGE_KEY: &str = "kudakyar.session.v1";
@@ -80,7 +81,8 @@ impl Session {
         session
     }
 
-    fn token(&self) -> Option<String> {
+    /// The bearer token, whether or not the user is known yet.
+    pub fn token(&self) -> Option<String> {
         match self.auth.get_untracked() {
             Auth::LoggedOut => None,
             Auth::Restoring { token } | Auth::LoggedIn { token, .. } => Some(token),
@@ -136,37 +138,35 @@ impl Session {
             token: token.clone(),
             user: Some(user.clone()),
         });
+        // The server just answered: bring the offline working set up to date
+        // (it skips the fetch when the stored copy is recent).
+        let (t, id, county) = (token.clone(), user.id.clone(), user.county.clone());
+        leptos::task::spawn_local(async move {
+            let _ = workset::refresh(&t, &id, county.as_deref()).await;
+        });
         self.auth.set(Auth::LoggedIn { token, user });
     }
 
     fn drop_session(&self, notice: Option<Notice>) {
         clear();
+        // Children's details must not outlive the session on a shared phone.
+        workset::clear();
         self.check_error.set(None);
         self.notice.set(notice);
         self.auth.set(Auth::LoggedOut);
     }
 }
 
-// localStorage may be missing or throw (private mode, disabled storage): the
-// session then lives only in memory, which is still usable.
-
-fn storage() -> Option<web_sys::Storage> {
-    window().local_storage().ok().flatten()
-}
-
 fn load() -> Option<Stored> {
-    let raw = storage()?.get_item(STORAGE_KEY).ok()??;
-    serde_json::from_str(&raw).ok()
+    serde_json::from_str(&local::get(STORAGE_KEY)?).ok()
 }
 
 fn save(stored: &Stored) {
-    if let (Some(storage), Ok(raw)) = (storage(), serde_json::to_string(stored)) {
-        let _ = storage.set_item(STORAGE_KEY, &raw);
+    if let Ok(raw) = serde_json::to_string(stored) {
+        local::set(STORAGE_KEY, &raw);
     }
 }
 
 fn clear() {
-    if let Some(storage) = storage() {
-        let _ = storage.remove_item(STORAGE_KEY);
-    }
+    local::remove(STORAGE_KEY);
 }

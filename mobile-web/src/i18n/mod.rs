@@ -1,122 +1,30 @@
 //! Every user-visible string, so a second language is a new table, not a hunt.
 //!
-//! - [`Strings`]: the fixed texts; [`t`] returns the active table (Persian
-//!   only for now: English switching belongs to the outreach PWA issue).
+//! - [`Strings`] (in `messages.rs`): the fixed texts, Persian and English side
+//!   by side; [`t`] returns the active table.
+//! - [`Lang`]: the UI language, chosen once at start-up (see `lang.rs`).
+//! - `vocabulary.rs`: labels of the API's enumerations (status, services…).
 //! - [`error_text`]: turns an [`ApiError`] into what the user should read.
 //! - [`province_name`]: ISO 3166-2:IR codes to province names.
 //! - [`digits`], [`duration`]: numbers and waits as Persian text shows them.
 
-mod fa;
+mod lang;
+mod messages;
 mod provinces;
+pub mod vocabulary;
 
+pub use lang::{Lang, init as init_language, lang, switch_language};
+pub use messages::Strings;
 pub use provinces::{province_name, provinces};
 
 use crate::api::ApiError;
 
-/// The fixed texts of the UI, one field per message.
-pub struct Strings {
-    pub app_name: &'static str,
-    pub tagline: &'static str,
-    pub loading: &'static str,
-    pub login_title: &'static str,
-    pub username: &'static str,
-    pub password: &'static str,
-    pub show_password: &'static str,
-    pub login: &'static str,
-    pub logging_in: &'static str,
-    pub fill_both: &'static str,
-    pub wrong_credentials: &'static str,
-    pub session_expired: &'static str,
-    pub logged_out: &'static str,
-    pub home_title: &'static str,
-    pub name: &'static str,
-    pub role: &'static str,
-    pub province: &'static str,
-    pub county: &'static str,
-    pub whole_country: &'static str,
-    pub logout: &'static str,
-    pub logging_out: &'static str,
-    pub retry: &'static str,
-    pub stale_user: &'static str,
-    pub network: &'static str,
-    pub forbidden: &'static str,
-    pub invalid: &'static str,
-    pub server: &'static str,
-    pub unexpected: &'static str,
-    pub request_id: &'static str,
-    /// `{}` is replaced by a [`duration`].
-    pub wait_for: &'static str,
-    pub wait_a_moment: &'static str,
-    /// Button label while throttled; `{}` as above.
-    pub wait_button: &'static str,
-    /// `{}` is a number in Persian digits.
-    pub seconds: &'static str,
-    pub minutes: &'static str,
-    // The outreach worker's registration and outbox.
-    /// Registration form heading.
-    pub register_title: &'static str,
-    pub register_lead: &'static str,
-    pub given_name: &'static str,
-    pub family_name: &'static str,
-    pub sex: &'static str,
-    pub sex_male: &'static str,
-    pub sex_female: &'static str,
-    pub sex_unknown: &'static str,
-    pub nationality: &'static str,
-    pub nat_iranian: &'static str,
-    pub nat_afghan: &'static str,
-    pub nat_pakistani: &'static str,
-    pub nat_iraqi: &'static str,
-    pub nat_other: &'static str,
-    pub nat_stateless: &'static str,
-    pub nat_unknown: &'static str,
-    pub estimated_age: &'static str,
-    pub photo: &'static str,
-    pub iris_left: &'static str,
-    pub iris_right: &'static str,
-    pub optional: &'static str,
-    pub register_submit: &'static str,
-    pub saving: &'static str,
-    /// `{}` is the child's name.
-    pub queued: &'static str,
-    pub unnamed: &'static str,
-    pub bad_age: &'static str,
-    pub name_too_long: &'static str,
-    pub store_failed: &'static str,
-    /// `{}` is a count.
-    pub sync_pending: &'static str,
-    pub sync_none: &'static str,
-    /// `{}` is a time.
-    pub sync_last: &'static str,
-    pub sync_never: &'static str,
-    pub sync_offline: &'static str,
-    pub sync_running: &'static str,
-    pub sync_now: &'static str,
-    pub sync_error_network: &'static str,
-    /// `{}` is the HTTP status.
-    pub sync_error_server: &'static str,
-    pub sync_error_auth: &'static str,
-    pub outbox_title: &'static str,
-    pub state_pending: &'static str,
-    pub state_done: &'static str,
-    pub state_conflict: &'static str,
-    pub state_failed: &'static str,
-    pub registry_code: &'static str,
-    pub identity_pending: &'static str,
-    pub candidates: &'static str,
-    /// `{}` is a registry code or name.
-    pub conflict_stored: &'static str,
-    pub add_encounter: &'static str,
-    pub encounter_label: &'static str,
-    pub encounter_queued: &'static str,
-    pub no_position: &'static str,
-    /// `{}` is a count of items the server refused.
-    pub sync_refused: &'static str,
-}
-
 /// The active string table.
 pub fn t() -> &'static Strings {
-    &fa::FA
+    match lang() {
+        Lang::Fa => &messages::FA,
+        Lang::En => &messages::EN,
+    }
 }
 
 /// An error as shown to the user: a sentence in the UI language, then the
@@ -127,6 +35,17 @@ pub struct ErrorText {
     pub message: String,
     pub detail: Option<String>,
     pub request_id: Option<String>,
+}
+
+impl ErrorText {
+    /// A message of the app's own, with no server detail.
+    pub fn plain(message: &str) -> ErrorText {
+        ErrorText {
+            message: message.to_owned(),
+            detail: None,
+            request_id: None,
+        }
+    }
 }
 
 /// What to tell the user about `err`. `at_login` decides what a 401 means:
@@ -186,10 +105,19 @@ pub fn duration(secs: u32) -> String {
     }
 }
 
-/// Writes `n` with Persian digits (۰–۹), as Persian text expects.
+/// Writes `n` in the UI's digits: Persian (۰–۹), as Persian text expects, or
+/// ASCII in English.
 pub fn digits(n: u32) -> String {
-    n.to_string()
-        .chars()
+    localise_digits(&n.to_string())
+}
+
+/// Rewrites the ASCII digits of `s` (a number, a registry code) in the UI's
+/// digits; everything else is kept.
+pub fn localise_digits(s: &str) -> String {
+    if lang() == Lang::En {
+        return s.to_owned();
+    }
+    s.chars()
         .map(|c| match c.to_digit(10) {
             Some(d) => char::from_u32('۰' as u32 + d).unwrap_or(c),
             None => c,

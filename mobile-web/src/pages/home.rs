@@ -13,7 +13,7 @@ use super::focus_on_mount;
 use super::outbox::OutboxList;
 use super::register::RegisterForm;
 use crate::api::ApiError;
-use crate::i18n::{error_text, province_name, t};
+use crate::i18n::{error_text, province_name, t, vocabulary};
 use crate::session::{Auth, use_session};
 
 #[component]
@@ -77,7 +77,7 @@ fn UserCard(user: User) -> impl IntoView {
         <dl class="who">
             <div><dt>{s.name}</dt><dd>{name}</dd></div>
             <div><dt>{s.username}</dt><dd><bdi dir="ltr">{user.username}</bdi></dd></div>
-            <div><dt>{s.role}</dt><dd>{user.role.label_fa()}</dd></div>
+            <div><dt>{s.role}</dt><dd>{vocabulary::role(user.role)}</dd></div>
             <div><dt>{s.province}</dt><dd>{province}</dd></div>
             {user.county.map(|c| view! {
                 <div><dt>{s.county}</dt><dd><bdi dir="ltr">{c}</bdi></dd></div>

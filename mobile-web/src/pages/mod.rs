@@ -1,16 +1,25 @@
 //! One module per screen, plus small pieces they share.
 //!
 //! - [`login`]: username and password form.
-//! - [`home`]: who is logged in, and logout.
+//! - [`home`]: who is logged in and logout, then registration and the outbox.
 //! - [`restoring`]: a stored token awaiting its first `/auth/me` answer.
-//! - [`register`]: the «register a child» form, queued in the outbox.
-//! - [`outbox`]: the sync bar and the list of this phone's registrations.
+//! - [`register`]: the «register a child» form, queued in the outbox, with
+//!   the duplicate-candidates screen when the network allows.
+//! - [`outbox`]: the sync bar and the list of this phone's writes, with the
+//!   choice between both values of a conflict.
+//! - [`search`]: by name or code (offline: the working set) and by iris.
+//! - [`child`]: a child's profile, encounters, status and referral.
+//! - `location`, `shared`: the position field; thumbnails, candidates, rows.
 
+pub mod child;
 pub mod home;
+mod location;
 pub mod login;
 pub mod outbox;
 pub mod register;
 pub mod restoring;
+pub mod search;
+mod shared;
 
 use leptos::html::H1;
 use leptos::prelude::*;

@@ -11,31 +11,9 @@
 
 use std::collections::BTreeSet;
 
-/// Folds a name to its canonical searchable form.
-pub fn normalise(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        let mapped = match c {
-            'ي' | 'ى' | 'ئ' => Some('ی'),
-            'ك' => Some('ک'),
-            'ة' => Some('ه'),
-            'أ' | 'إ' | 'ٱ' => Some('ا'),
-            'ؤ' => Some('و'),
-            // Diacritics (harakat, tanwin, shadda, sukun, superscript alef) and tatweel.
-            '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{0640}' => None,
-            // ZWNJ, ZWJ and other invisible joiners become a word break.
-            '\u{200C}' | '\u{200D}' | '\u{200E}' | '\u{200F}' | '\u{00A0}' => Some(' '),
-            '۰'..='۹' => char::from_digit(c as u32 - '۰' as u32, 10),
-            '٠'..='٩' => char::from_digit(c as u32 - '٠' as u32, 10),
-            c if c.is_whitespace() => Some(' '),
-            c => Some(c),
-        };
-        if let Some(m) = mapped {
-            out.extend(m.to_lowercase());
-        }
-    }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
-}
+/// The fold is shared with the PWA (its offline search of the working set),
+/// so it lives in the API crate.
+pub use kudakyar_api::names::normalise;
 
 /// The distinct trigrams of a normalised name, each word padded with one
 /// space on each side so that word starts and ends count as well.

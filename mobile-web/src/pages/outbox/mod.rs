@@ -3,12 +3,16 @@
 //! this phone's registrations with the server's answer (registry code,
 //! identity pending review, duplicate candidates, conflicts).
 
-use kudakyar_api::children::NewEncounter;
 use leptos::prelude::*;
 use wasm_bindgen_futures::js_sys::Date;
 
+use super::location::seen_here;
 use crate::i18n::{digits, t};
 use crate::outbox::{self, Item, use_outbox};
+use crate::route::{Link, Route};
+
+mod conflict;
+use conflict::ChooseValues;
 
 /// The always-visible sync state. `data-pending` carries the count for tests.
 #[component]
@@ -142,6 +146,13 @@ fn OutboxItem(item: Item) -> impl IntoView {
     let encounter = (item.kind == "registration"
         && matches!(item.state.as_str(), "pending" | "done"))
     .then(|| view! { <AddEncounter child_id=item.id.clone() label=item.label.clone()/> });
+    let profile = (item.kind == "registration" && item.state == "done")
+        .then(|| view! { <Link to=Route::Child(item.id.clone())>{s.open_record}</Link> });
+    let choose = item
+        .error
+        .as_ref()
+        .and_then(|e| Some((e.conflicts.clone()?, e.stored.clone()?)))
+        .map(|(conflicts, stored)| view! { <ChooseValues item=item.clone() conflicts stored/> });
     view! {
         <li class="outbox-item" data-id=item.id.clone() data-kind=item.kind.clone()
             data-state=item.state.clone()>
@@ -163,6 +174,8 @@ fn OutboxItem(item: Item) -> impl IntoView {
             {stored.map(|t| view! { <p>{t}</p> })}
             {detail.map(|d| view! { <p class="detail" dir="auto">{d}</p> })}
             {retry}
+            {choose}
+            {profile}
             {encounter}
         </li>
     }
@@ -187,21 +200,10 @@ fn AddEncounter(child_id: String, label: String) -> impl IntoView {
             let result = match outbox::current_position().await {
                 None => Err(s.no_position),
                 Some(pos) => {
-                    let body = NewEncounter {
-                        id: Some(outbox::new_id()),
-                        at: outbox::now_rfc3339(),
-                        lat: pos.lat,
-                        lng: pos.lng,
-                        accuracy_m: pos.accuracy,
-                        activity: None,
-                        accompanied_by_adult: None,
-                        services: Vec::new(),
-                        notes: None,
-                        next_follow_up: None,
-                    };
                     let label = s.encounter_label.replace("{}", &label);
-                    match serde_json::to_string(&body) {
-                        Ok(json) => outbox::enqueue_encounter(&label, &child_id, &json)
+                    let path = format!("/api/v1/children/{child_id}/encounters");
+                    match serde_json::to_string(&seen_here(pos)) {
+                        Ok(json) => outbox::enqueue_json(&label, "POST", &path, &json, Some(&child_id))
                             .await
                             .map(|_| s.encounter_queued)
                             .map_err(|_| s.store_failed),
@@ -221,8 +223,8 @@ fn AddEncounter(child_id: String, label: String) -> impl IntoView {
     }
 }
 
-/// `ms` since the epoch as the phone's local time of day, in Persian.
+/// `ms` since the epoch as the phone's local time of day.
 fn time_of_day(ms: f64) -> String {
     let date = Date::new(&ms.into());
-    String::from(date.to_locale_time_string("fa-IR"))
+    String::from(date.to_locale_time_string(crate::i18n::lang().tag()))
 }

@@ -119,9 +119,15 @@ pub fn RegisterForm() -> impl IntoView {
         error.set(None);
         saving.set(true);
         leptos::task::spawn_local(async move {
-            let stored =
-                outbox::enqueue_registration(&label, &json, photo_file, left_file, right_file)
-                    .await;
+            let stored = outbox::enqueue_registration(
+                &label,
+                &json,
+                photo_file,
+                left_file,
+                right_file,
+                "unreviewed",
+            )
+            .await;
             saving.set(false);
             match stored {
                 Ok(()) => {

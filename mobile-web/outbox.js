@@ -4,67 +4,63 @@
 // Plain JS rather than Rust: IndexedDB, Blob storage, FormData and fetch are
 // browser APIs that would cost many kilobytes of wasm bindings for no gain.
 // The wasm app (src/outbox.rs) imports this file through wasm-bindgen, which
-// copies it next to the glue (`snippets/…/outbox.js`); the precache list of
-// the service worker includes it.
+// copies it next to the glue (`snippets/…/outbox.js`); the service worker
+// (sw.js, a module worker) imports the same file to sync with no page open,
+// so nothing here may assume a `window`.
 //
-// Items (object store `items`, key `id` = the client UUID sent to the server):
-//   { id, kind: 'registration', label, child: JSON string (NewChild with `id`),
-//     photo, left, right: Blob | null, photo_id: UUID,
-//     state: 'pending' | 'conflict' | 'failed' | 'done',
-//     stage: 'child' | 'photo' (what is still to send),
-//     created_at, attempts, error, result }
-//   { id, kind: 'encounter', label, child_id, body: JSON string, ... }
-// Photos and iris captures stay blobs in IndexedDB until uploaded; a done
-// item keeps only its result (the blobs are dropped to free the phone).
+// Items (object store `items`, key `id`): one write each, with
+//   { id, kind, label, child_id, state, stage, created_at, seq, attempts,
+//     error, result, resolved } and, by kind:
+//   'registration': child (NewChild JSON, id = item id), decision, photo,
+//                   left, right (Blob | null), photo_id
+//   'iris':         left, right → POST /children/{child_id}/iris
+//   'photo':        photo (id = item id) → POST /children/{child_id}/photos
+//   'json', 'encounter': method, path, body (JSON string)
+// state: 'pending' | 'conflict' | 'failed' | 'done'; stage: 'child' | 'photo'
+// | 'done' (what a registration still has to send; 'child' for the others).
+// Photos and iris captures stay blobs until uploaded; a done item keeps only
+// its result. Store `meta` keeps the bearer token for the service worker.
 //
-// Sending is idempotent: every create carries the client id, so a retry after
-// a lost answer gets 200 with the stored record instead of a second record.
-// 200/201 → done. 409 (the id was used with other data) → `conflict`, kept
-// and shown with the server's stored record, never retried by itself. Other
-// 4xx → `failed`, shown, retried only when the worker asks. Network errors,
-// 429 and 5xx → stay pending, retried on the `online` event and periodically.
-// 401 → the sync stops until the app gives a new token (the queue is kept).
+// Sending is idempotent: every create carries a client id, so a retry after a
+// lost answer gets 200 with the stored record instead of a second record.
+// 200/201 → done. 409 → `conflict`, kept with the server's `stored` record and
+// `conflicts` ([{field, stored, yours}] for a PATCH), never retried by itself
+// (outboxResolve settles it). Other 4xx → `failed`, retried when the worker
+// asks. Network errors, 429 and 5xx → stay pending, retried on the `online`
+// event, periodically and by Background Sync. 401 → the sync stops until the
+// app gives a new token (the queue is kept).
 
-const DB_NAME = 'kudakyar-outbox';
-const STORE = 'items';
+import { downscalePhoto } from './outbox-photo.js';
+import { allItems, getItem, putItem, readToken, writeToken } from './outbox-store.js';
+
+export const SYNC_TAG = 'kudakyar-outbox';
 const RETRY_MS = 15_000;
+/** Requests in flight at once: the server handles them in parallel, and a
+ *  phone's connection carries a few at a time well (HTTP/1.1 allows 6). */
+let concurrency = 6;
+/** At most this often a status report during a sync: each one reads and
+ *  serialises the whole queue, which for 1,000 items costs milliseconds. */
+const REPORT_MS = 250;
 
-let dbPromise = null;
 let token = null;
 let listener = null;
 let syncing = false;
 let again = false;
+let seq = 0;
 let lastSync = null; // ms of the last sync that reached the server
 let lastError = null; // { kind: 'network' | 'unauthorized' | 'server', status }
+let reportTimer = null;
+let reports = 0;
+let syncRequest = null; // a Background Sync request under way
+const inWorker = typeof window === 'undefined';
+// Tells the other contexts (the page, the service worker) that the queue
+// changed, so a page shows what a background sync did.
+const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(SYNC_TAG) : null;
 
-function openDb() {
-  if (!dbPromise) {
-    dbPromise = new Promise((resolve, reject) => {
-      const req = indexedDB.open(DB_NAME, 1);
-      req.onupgradeneeded = () => req.result.createObjectStore(STORE, { keyPath: 'id' });
-      req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(req.error);
-    });
-  }
-  return dbPromise;
+/** Requests in flight at once (default 6); for `cargo xtask bench-sync`. */
+export function outboxSetConcurrency(n) {
+  concurrency = Math.max(1, n | 0);
 }
-
-/** Runs `fn(store)` in a transaction and resolves with the last request's result. */
-async function tx(mode, fn) {
-  const db = await openDb();
-  return new Promise((resolve, reject) => {
-    const t = db.transaction(STORE, mode);
-    let result;
-    const req = fn(t.objectStore(STORE));
-    if (req) req.onsuccess = () => { result = req.result; };
-    t.oncomplete = () => resolve(result);
-    t.onerror = () => reject(t.error);
-    t.onabort = () => reject(t.error);
-  });
-}
-
-const allItems = () => tx('readonly', (s) => s.getAll());
-const putItem = (item) => tx('readwrite', (s) => s.put(item));
 
 /** A new client id (UUID v4). */
 export function newId() {
@@ -94,67 +90,151 @@ export function currentPosition() {
   });
 }
 
+const byAge = (a, b) => a.created_at - b.created_at || (a.seq ?? 0) - (b.seq ?? 0);
+
+/** Where an item goes; older encounter items carry neither field. */
+function target(item) {
+  switch (item.kind) {
+    case 'registration':
+      return ['POST', item.left || item.right ? '/api/v1/registrations' : '/api/v1/children'];
+    case 'iris':
+      return ['POST', `/api/v1/children/${item.child_id}/iris`];
+    case 'photo':
+      return ['POST', `/api/v1/children/${item.child_id}/photos`];
+    default:
+      return [item.method ?? 'POST', item.path ?? `/api/v1/children/${item.child_id}/encounters`];
+  }
+}
+
 /** Tells the app what the queue looks like now (a JSON string, see src/outbox.rs). */
 async function report() {
+  if (reportTimer) {
+    clearTimeout(reportTimer);
+    reportTimer = null;
+  }
   if (!listener) return;
+  // Reports overlap (each awaits IndexedDB): only the newest one is told.
+  const generation = ++reports;
   const items = await allItems().catch(() => []);
-  items.sort((a, b) => a.created_at - b.created_at);
+  if (generation !== reports) return;
+  items.sort(byAge);
   const status = {
     pending: items.filter((i) => i.state === 'pending').length,
     syncing,
     online: navigator.onLine,
     last_sync: lastSync,
     error: lastError,
-    items: items.map((i) => ({
-      id: i.id,
-      kind: i.kind,
-      label: i.label,
-      state: i.state,
-      error: i.error ?? null,
-      result: i.result ?? null,
-    })),
+    items: items.map((i) => {
+      const [method, path] = target(i);
+      return {
+        id: i.id,
+        kind: i.kind,
+        label: i.label,
+        state: i.state,
+        method,
+        path,
+        child_id: i.child_id ?? null,
+        // What the worker wrote, for building a replacement after a 409.
+        body: i.state === 'conflict' ? (i.body ?? i.child ?? null) : null,
+        resolved: i.resolved ?? false,
+        error: i.error ?? null,
+        result: i.result ?? null,
+      };
+    }),
   };
   listener(JSON.stringify(status));
 }
 
+/** A report soon, at most one per REPORT_MS (many changes in a burst). */
+function reportSoon() {
+  if (listener && !reportTimer) reportTimer = setTimeout(report, REPORT_MS);
+}
+
 /**
- * Starts the outbox: `onStatus(json)` is called with the queue's state now and
- * after every change; sync runs when the network returns and every 15 s.
+ * Starts the outbox in the page: `onStatus(json)` is called with the queue's
+ * state now and after every change; sync runs when the network returns and
+ * every 15 s.
  */
 export function outboxStart(onStatus) {
   listener = onStatus;
-  window.addEventListener('online', () => { report(); outboxSync(); });
-  window.addEventListener('offline', () => report());
+  self.addEventListener('online', () => { report(); outboxSync(); });
+  self.addEventListener('offline', () => report());
+  if (channel) channel.onmessage = () => reportSoon();
   setInterval(() => outboxSync(), RETRY_MS);
   report();
 }
 
-/** The bearer token to send with; `null` (logged out) pauses the sync. */
+/**
+ * The bearer token to send with; `null` (logged out) pauses the sync. Kept
+ * in IndexedDB too, for the service worker's background sync.
+ */
 export function outboxSetToken(value) {
   token = value ?? null;
   if (token && lastError?.kind === 'unauthorized') lastError = null;
-  outboxSync();
+  writeToken(token)
+    .catch((err) => console.warn('outbox token', err))
+    .then(() => outboxSync());
 }
 
-/** Queues a child registration; resolves once it is safely stored. */
-export async function outboxEnqueueRegistration(label, childJson, photo, left, right) {
+/**
+ * Queues a child registration; resolves once it is safely stored. `decision`
+ * is the registration's `decision` field: 'unreviewed' (nobody saw duplicate
+ * candidates, e.g. offline) or 'new_child' (the worker saw them and said
+ * this is another child). The photo is downscaled first; iris captures are
+ * kept as they are (the iris engine needs every pixel).
+ */
+export async function outboxEnqueueRegistration(label, childJson, photo, left, right, decision) {
   const child = JSON.parse(childJson);
+  const small = await downscalePhoto(photo ?? null);
   await enqueue({
     id: child.id,
     kind: 'registration',
     label,
+    child_id: child.id,
     child: childJson,
-    photo: photo ?? null,
+    decision: decision || 'unreviewed',
+    photo: small,
     left: left ?? null,
     right: right ?? null,
-    photo_id: photo ? newId() : null,
+    photo_id: small ? newId() : null,
   });
+}
+
+/** Queues iris captures for an existing (or queued) child: «same child». */
+export async function outboxEnqueueIris(label, childId, left, right) {
+  await enqueue({ id: newId(), kind: 'iris', label, child_id: childId, left: left ?? null, right: right ?? null });
+}
+
+/** Queues a photo of a child, downscaled first, with its own client id. */
+export async function outboxEnqueuePhoto(label, childId, photo) {
+  await enqueue({ id: newId(), kind: 'photo', label, child_id: childId, photo: await downscalePhoto(photo) });
+}
+
+/**
+ * Queues a JSON write (`method` to `path`, body a JSON string). The body's
+ * `id`, when it has one, is the item's (the client id of a create). With a
+ * `childId`, the write waits until that child's queued registration is sent.
+ */
+export async function outboxEnqueueJson(label, method, path, bodyJson, childId) {
+  await enqueueJson('json', label, method, path, bodyJson, childId);
 }
 
 /** Queues an encounter (`NewEncounter` JSON with its client `id`) for a child. */
 export async function outboxEnqueueEncounter(label, childId, bodyJson) {
-  const body = JSON.parse(bodyJson);
-  await enqueue({ id: body.id, kind: 'encounter', label, child_id: childId, body: bodyJson });
+  await enqueueJson('encounter', label, 'POST', `/api/v1/children/${childId}/encounters`, bodyJson, childId);
+}
+
+async function enqueueJson(kind, label, method, path, bodyJson, childId) {
+  const { id } = JSON.parse(bodyJson);
+  await enqueue({
+    id: typeof id === 'string' && id ? id : newId(),
+    kind,
+    label,
+    child_id: childId ?? null,
+    method: method.toUpperCase(),
+    path,
+    body: bodyJson,
+  });
 }
 
 /** Stores a new item, pending from its first stage, and starts a sync. */
@@ -164,17 +244,19 @@ async function enqueue(fields) {
     state: 'pending',
     stage: 'child',
     created_at: Date.now(),
+    seq: seq++,
     attempts: 0,
     error: null,
     result: null,
   });
-  await report();
+  reportSoon();
+  requestBackgroundSync();
   outboxSync();
 }
 
 /** The worker asked to retry an item that failed: back to pending, then sync. */
 export async function outboxRetry(id) {
-  const item = await tx('readonly', (s) => s.get(id));
+  const item = await getItem(id);
   if (item && item.state !== 'done') {
     item.state = 'pending';
     item.error = null;
@@ -185,33 +267,140 @@ export async function outboxRetry(id) {
   outboxSync();
 }
 
-/** Sends what is pending, one item at a time, oldest first. */
+/**
+ * Settles a conflict. `null`: the worker keeps the server's values, the item
+ * is done without being sent. A JSON string: it replaces the item's body (a
+ * registration's child), e.g. a PATCH with the server's current version as
+ * `base_version` and the values the worker chose, and is sent again.
+ */
+export async function outboxResolve(id, replacementJson) {
+  const item = await getItem(id);
+  if (!item || item.state === 'done') return;
+  if (replacementJson == null) {
+    Object.assign(item, { state: 'done', stage: 'done', resolved: true, photo: null, left: null, right: null });
+  } else {
+    if (item.kind === 'registration') item.child = replacementJson;
+    else item.body = replacementJson;
+    item.state = 'pending';
+    item.error = null;
+  }
+  await putItem(item);
+  changed();
+  await report();
+  outboxSync();
+}
+
+/**
+ * Asks the browser for a Background Sync (where it has one): it wakes the
+ * service worker to sync once the network is back, even with no page open.
+ * From the page only: in the worker, a failed `sync` event is retried by the
+ * browser itself, with back-off. Requests in a burst share one call.
+ */
+function requestBackgroundSync() {
+  if (inWorker || syncRequest) return;
+  syncRequest = (async () => {
+    const reg = await navigator.serviceWorker?.getRegistration();
+    await reg?.sync?.register(SYNC_TAG);
+  })()
+    // Not fatal: the page syncs on `online` and every 15 s anyway.
+    .catch((err) => console.warn('background sync', err))
+    .finally(() => { syncRequest = null; });
+}
+
+function changed() {
+  channel?.postMessage('changed');
+}
+
+/**
+ * For the service worker's `sync` event: sends what is pending with the
+ * token kept in IndexedDB. Rejects when the network failed, so the browser
+ * retries later.
+ */
+export async function outboxBackgroundSync() {
+  token = await readToken();
+  const outcome = await outboxSync();
+  if (outcome === 'stopped' && lastError?.kind !== 'unauthorized') {
+    throw new Error(`outbox: sync stopped (${lastError?.kind})`);
+  }
+  return outcome;
+}
+
+/**
+ * Sends what is pending, oldest first, several at a time; resolves to
+ * 'done', 'stopped' (network, server or session trouble), 'busy' (another
+ * context is syncing) or 'idle' (no token or offline).
+ */
 export async function outboxSync() {
   if (syncing) {
     again = true;
-    return;
+    return 'busy';
   }
-  if (!token || !navigator.onLine) return;
+  if (!token || !navigator.onLine) return 'idle';
   syncing = true;
-  await report();
+  reportSoon();
+  let outcome = 'done';
   try {
-    do {
-      again = false;
-      const items = (await allItems()).filter((i) => i.state === 'pending');
-      items.sort((a, b) => a.created_at - b.created_at);
-      for (const item of items) {
-        const outcome = await send(item);
-        if (outcome === 'stop') break;
-        await report();
-      }
-    } while (again && token && navigator.onLine);
+    // One sync at a time across the page and the service worker: both read
+    // the same queue, and a doubled send, though harmless, wastes a phone's
+    // bandwidth.
+    const run = async (lock) => (lock === null ? 'busy' : syncPasses());
+    outcome = navigator.locks
+      ? await navigator.locks.request(SYNC_TAG, { ifAvailable: true }, run)
+      : await syncPasses();
   } catch (err) {
     lastError = { kind: 'network', status: null };
+    outcome = 'stopped';
     console.warn('outbox sync', err);
   } finally {
     syncing = false;
+    changed();
     await report();
   }
+  if (outcome === 'stopped' && lastError?.kind !== 'unauthorized') requestBackgroundSync();
+  return outcome;
+}
+
+async function syncPasses() {
+  let outcome;
+  do {
+    again = false;
+    outcome = await syncPass();
+  } while (outcome === 'done' && again && token && navigator.onLine);
+  return outcome;
+}
+
+/**
+ * One pass over the pending items. Items about one child form a lane, sent
+ * in order; lanes go in parallel, `concurrency` at a time. A write about a
+ * child waits until that child's queued registration has created it.
+ */
+async function syncPass() {
+  const all = await allItems();
+  const byId = new Map(all.map((i) => [i.id, i]));
+  const lanes = new Map();
+  for (const item of all.filter((i) => i.state === 'pending').sort(byAge)) {
+    const key = item.child_id ?? item.id;
+    if (!lanes.has(key)) lanes.set(key, []);
+    lanes.get(key).push(item);
+  }
+  const queue = [...lanes.values()];
+  let stopped = false;
+  const ready = (item) => {
+    const parent = item.child_id && item.child_id !== item.id ? byId.get(item.child_id) : null;
+    return !parent || parent.kind !== 'registration' || parent.stage !== 'child';
+  };
+  const worker = async () => {
+    while (!stopped && queue.length) {
+      for (const item of queue.shift()) {
+        if (stopped) return;
+        if (!ready(item)) continue;
+        if ((await send(item)) === 'stop') stopped = true;
+        reportSoon();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return stopped ? 'stopped' : 'done';
 }
 
 /** Sends one item; 'stop' when the rest should wait (offline, logged out). */
@@ -220,24 +409,25 @@ async function send(item) {
   try {
     if (item.kind === 'registration') {
       if (item.stage === 'child') {
-        const res = item.left || item.right ? await postRegistration(item) : await postChild(item);
-        if (!(await settle(item, res, (body) => summary(body)))) return verdict(item, res);
+        const res = item.left || item.right ? await postRegistration(item) : await postJson('POST', '/api/v1/children', item.child);
+        if (!(await settle(item, res, summary))) return verdict(item, res);
         item.stage = 'photo';
       }
       if (item.stage === 'photo' && item.photo) {
-        const form = new FormData();
-        form.append('id', item.photo_id);
-        form.append('photo', item.photo, 'photo');
-        const res = await call(`/api/v1/children/${item.id}/photos`, { method: 'POST', body: form });
+        const res = await postPhoto(item.child_id, item.photo_id, item.photo);
         if (!(await settle(item, res, null))) return verdict(item, res);
       }
-    } else if (item.kind === 'encounter') {
-      const res = await call(`/api/v1/children/${item.child_id}/encounters`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: item.body,
-      });
-      if (!(await settle(item, res, () => ({})))) return verdict(item, res);
+    } else if (item.kind === 'photo') {
+      const res = await postPhoto(item.child_id, item.id, item.photo);
+      if (!(await settle(item, res, () => null))) return verdict(item, res);
+    } else if (item.kind === 'iris') {
+      const form = captures(item);
+      const res = await call(target(item)[1], { method: 'POST', body: form });
+      if (!(await settle(item, res, (body) => ({ candidates: candidates(body) })))) return verdict(item, res);
+    } else {
+      const [method, path] = target(item);
+      const res = await postJson(method, path, item.body);
+      if (!(await settle(item, res, () => null))) return verdict(item, res);
     }
   } catch (err) {
     // fetch itself failed: no network, or the server is down.
@@ -245,10 +435,7 @@ async function send(item) {
     await putItem(item);
     return 'stop';
   }
-  item.state = 'done';
-  item.stage = 'done';
-  item.photo = item.left = item.right = null;
-  item.error = null;
+  Object.assign(item, { state: 'done', stage: 'done', photo: null, left: null, right: null, error: null });
   lastSync = Date.now();
   lastError = null;
   await putItem(item);
@@ -261,18 +448,35 @@ const call = (path, init) =>
     headers: { accept: 'application/json, application/problem+json', authorization: `Bearer ${token}`, ...(init.headers || {}) },
   });
 
-function postChild(item) {
-  return call('/api/v1/children', { method: 'POST', headers: { 'content-type': 'application/json' }, body: item.child });
+const postJson = (method, path, body) => call(path, { method, headers: { 'content-type': 'application/json' }, body });
+
+function postPhoto(childId, photoId, photo) {
+  const form = new FormData();
+  form.append('id', photoId);
+  form.append('photo', photo, 'photo');
+  return call(`/api/v1/children/${childId}/photos`, { method: 'POST', body: form });
+}
+
+function captures(item) {
+  const form = new FormData();
+  if (item.left) form.append('left', item.left, 'left');
+  if (item.right) form.append('right', item.right, 'right');
+  return form;
 }
 
 function postRegistration(item) {
-  const form = new FormData();
+  const form = captures(item);
   form.append('child', item.child);
-  form.append('decision', 'unreviewed');
-  if (item.left) form.append('left', item.left, 'left');
-  if (item.right) form.append('right', item.right, 'right');
+  form.append('decision', item.decision || 'unreviewed');
   return call('/api/v1/registrations', { method: 'POST', body: form });
 }
+
+const candidates = (body) =>
+  (body.matches?.candidates ?? []).map((c) => ({
+    registry_code: c.registry_code,
+    name: [c.given_name, c.family_name].filter(Boolean).join(' '),
+    distance: c.distance,
+  }));
 
 /** What the worker needs from a create's answer (a Child or a Registration). */
 function summary(body) {
@@ -280,11 +484,7 @@ function summary(body) {
   return {
     registry_code: child.registry_code ?? null,
     identity: child.identity ?? 'confirmed',
-    candidates: (body.matches?.candidates ?? []).map((c) => ({
-      registry_code: c.registry_code,
-      name: [c.given_name, c.family_name].filter(Boolean).join(' '),
-      distance: c.distance,
-    })),
+    candidates: candidates(body),
   };
 }
 
@@ -303,24 +503,18 @@ async function settle(item, res, toResult) {
 /** Files a non-2xx answer: conflict, failure, or wait and retry. */
 async function verdict(item, res) {
   const problem = await res.json().catch(() => null);
-  const error = { status: res.status, detail: problem?.detail ?? null, stored: problem?.stored ?? null };
-  if (res.status === 401) {
-    lastError = { kind: 'unauthorized', status: 401 };
-    item.error = error;
+  item.error = {
+    status: res.status,
+    detail: problem?.detail ?? null,
+    stored: problem?.stored ?? null,
+    conflicts: problem?.conflicts ?? null,
+  };
+  if (res.status === 401 || res.status === 429 || res.status >= 500) {
+    lastError = res.status === 401 ? { kind: 'unauthorized', status: 401 } : { kind: 'server', status: res.status };
     await putItem(item);
     return 'stop';
   }
-  if (res.status === 409) {
-    item.state = 'conflict';
-  } else if (res.status === 429 || res.status >= 500) {
-    lastError = { kind: 'server', status: res.status };
-    item.error = error;
-    await putItem(item);
-    return 'stop';
-  } else {
-    item.state = 'failed';
-  }
-  item.error = error;
+  item.state = res.status === 409 ? 'conflict' : 'failed';
   lastSync = Date.now();
   await putItem(item);
   return 'ok';

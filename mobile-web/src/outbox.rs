@@ -17,6 +17,22 @@ use wasm_bindgen_futures::js_sys::Promise;
 
 use crate::session::{Auth, use_session};
 
+// `outbox.js` imports these two by relative path. wasm-bindgen copies a JS
+// file into `snippets/` only when something is imported from it, so one
+// function of each is declared here, never called.
+#[wasm_bindgen(module = "/outbox-store.js")]
+extern "C" {
+    #[allow(dead_code)]
+    #[wasm_bindgen(js_name = readToken)]
+    fn js_read_token() -> Promise;
+}
+#[wasm_bindgen(module = "/outbox-photo.js")]
+extern "C" {
+    #[allow(dead_code)]
+    #[wasm_bindgen(js_name = downscalePhoto)]
+    fn js_downscale_photo(photo: &web_sys::Blob) -> Promise;
+}
+
 #[wasm_bindgen(module = "/outbox.js")]
 extern "C" {
     #[wasm_bindgen(js_name = newId)]
@@ -32,9 +48,29 @@ extern "C" {
         photo: Option<web_sys::File>,
         left: Option<web_sys::File>,
         right: Option<web_sys::File>,
+        decision: &str,
+    ) -> Promise;
+    #[wasm_bindgen(js_name = outboxEnqueueIris)]
+    fn js_enqueue_iris(
+        label: &str,
+        child_id: &str,
+        left: Option<web_sys::File>,
+        right: Option<web_sys::File>,
+    ) -> Promise;
+    #[wasm_bindgen(js_name = outboxEnqueuePhoto)]
+    fn js_enqueue_photo(label: &str, child_id: &str, photo: web_sys::File) -> Promise;
+    #[wasm_bindgen(js_name = outboxEnqueueJson)]
+    fn js_enqueue_json(
+        label: &str,
+        method: &str,
+        path: &str,
+        body: &str,
+        child_id: Option<String>,
     ) -> Promise;
     #[wasm_bindgen(js_name = outboxEnqueueEncounter)]
     fn js_enqueue_encounter(label: &str, child_id: &str, body: &str) -> Promise;
+    #[wasm_bindgen(js_name = outboxResolve)]
+    fn js_resolve(id: &str, replacement: Option<String>) -> Promise;
     #[wasm_bindgen(js_name = nowIso)]
     fn js_now_iso() -> String;
     #[wasm_bindgen(js_name = currentPosition)]
@@ -67,10 +103,22 @@ pub struct SyncError {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Item {
     pub id: String,
+    /// `registration`, `iris`, `photo`, `encounter` or `json`.
     pub kind: String,
     pub label: String,
     /// `pending`, `conflict`, `failed` or `done`.
     pub state: String,
+    /// Where it goes, e.g. `PATCH` `/api/v1/children/{id}`.
+    pub method: String,
+    pub path: String,
+    /// The child it is about (a registration's own id); `None` for others.
+    pub child_id: Option<String>,
+    /// On a conflict: the JSON body sent (a registration's `NewChild`), to
+    /// build a replacement from.
+    pub body: Option<String>,
+    /// Settled by [`resolve`] with the server's values, never sent.
+    #[serde(default)]
+    pub resolved: bool,
     pub error: Option<ItemError>,
     pub result: Option<ItemResult>,
 }
@@ -81,6 +129,9 @@ pub struct ItemError {
     pub detail: Option<String>,
     /// On a 409: the record the server already has under this id.
     pub stored: Option<serde_json::Value>,
+    /// On a 409 to an update: `[{field, stored, yours}]`, the fields both
+    /// sides changed, with both values.
+    pub conflicts: Option<serde_json::Value>,
 }
 
 /// What the server answered to a registration.
@@ -176,27 +227,84 @@ pub fn new_id() -> String {
     js_new_id()
 }
 
+async fn done(promise: Promise) -> Result<(), JsValue> {
+    JsFuture::from(promise).await.map(|_| ())
+}
+
 /// Queues a registration (`child` is the `NewChild` JSON with its id);
-/// returns once it is stored on the phone.
+/// returns once it is stored on the phone. The photo is downscaled to at most
+/// 1600 px first; the iris captures are kept whole. `decision` is
+/// `unreviewed` (nobody saw duplicate candidates) or `new_child` (the worker
+/// saw them and said this is another child).
 pub async fn enqueue_registration(
     label: &str,
     child: &str,
     photo: Option<web_sys::File>,
     left: Option<web_sys::File>,
     right: Option<web_sys::File>,
+    decision: &str,
 ) -> Result<(), JsValue> {
-    JsFuture::from(js_enqueue_registration(label, child, photo, left, right))
-        .await
-        .map(|_| ())
+    done(js_enqueue_registration(
+        label, child, photo, left, right, decision,
+    ))
+    .await
+}
+
+/// Queues iris captures for the child `child_id` («same child»).
+#[allow(dead_code)] // for the pages being written (profile, duplicates, conflicts)
+pub async fn enqueue_iris(
+    label: &str,
+    child_id: &str,
+    left: Option<web_sys::File>,
+    right: Option<web_sys::File>,
+) -> Result<(), JsValue> {
+    done(js_enqueue_iris(label, child_id, left, right)).await
+}
+
+/// Queues a photo of the child `child_id` (downscaled, with a client id).
+#[allow(dead_code)] // for the pages being written (profile, duplicates, conflicts)
+pub async fn enqueue_photo(
+    label: &str,
+    child_id: &str,
+    photo: web_sys::File,
+) -> Result<(), JsValue> {
+    done(js_enqueue_photo(label, child_id, photo)).await
+}
+
+/// Queues a JSON write: `method` (`POST`, `PATCH`…) to the API `path` with
+/// `body` (a create's body carries its client `id`). With `child_id`, it is
+/// sent only after that child's queued registration, and after the earlier
+/// writes about the same child.
+#[allow(dead_code)] // for the pages being written (profile, duplicates, conflicts)
+pub async fn enqueue_json(
+    label: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+    child_id: Option<&str>,
+) -> Result<(), JsValue> {
+    done(js_enqueue_json(
+        label,
+        method,
+        path,
+        body,
+        child_id.map(str::to_owned),
+    ))
+    .await
 }
 
 /// Queues an encounter (`body` is the `NewEncounter` JSON with its id) for
-/// the child `child_id` (which may itself still be queued: items are sent
-/// oldest first).
+/// the child `child_id` (which may itself still be queued).
 pub async fn enqueue_encounter(label: &str, child_id: &str, body: &str) -> Result<(), JsValue> {
-    JsFuture::from(js_enqueue_encounter(label, child_id, body))
-        .await
-        .map(|_| ())
+    done(js_enqueue_encounter(label, child_id, body)).await
+}
+
+/// Settles a conflict: `None` keeps the server's values (the item is done,
+/// not sent); `Some(body)` replaces the item's body (e.g. a `ChildUpdate`
+/// with the server's current `base_version`) and sends it again.
+#[allow(dead_code)] // for the pages being written (profile, duplicates, conflicts)
+pub async fn resolve(id: &str, replacement: Option<&str>) -> Result<(), JsValue> {
+    done(js_resolve(id, replacement.map(str::to_owned))).await
 }
 
 /// Now, as RFC 3339.

@@ -1,0 +1,56 @@
+// The outbox's IndexedDB database (`kudakyar-outbox`), shared by the page
+// and the service worker (see outbox.js for what an item holds).
+//
+// Version 2 added the `meta` store: the bearer token, so that the service
+// worker can sync with no page open. The upgrade keeps the queued items.
+
+const DB_NAME = 'kudakyar-outbox';
+const ITEMS = 'items';
+const META = 'meta';
+
+let dbPromise = null;
+
+function openDb() {
+  if (!dbPromise) {
+    dbPromise = new Promise((resolve, reject) => {
+      const req = indexedDB.open(DB_NAME, 2);
+      req.onupgradeneeded = () => {
+        const db = req.result;
+        if (!db.objectStoreNames.contains(ITEMS)) db.createObjectStore(ITEMS, { keyPath: 'id' });
+        if (!db.objectStoreNames.contains(META)) db.createObjectStore(META);
+      };
+      req.onsuccess = () => {
+        // Another context (a newer page or worker) wants to upgrade: let it.
+        req.result.onversionchange = () => {
+          req.result.close();
+          dbPromise = null;
+        };
+        resolve(req.result);
+      };
+      req.onerror = () => reject(req.error);
+    });
+  }
+  return dbPromise;
+}
+
+/** Runs `fn(store)` in a transaction and resolves with the last request's result. */
+async function tx(store, mode, fn) {
+  const db = await openDb();
+  return new Promise((resolve, reject) => {
+    const t = db.transaction(store, mode);
+    let result;
+    const req = fn(t.objectStore(store));
+    if (req) req.onsuccess = () => { result = req.result; };
+    t.oncomplete = () => resolve(result);
+    t.onerror = () => reject(t.error);
+    t.onabort = () => reject(t.error);
+  });
+}
+
+export const allItems = () => tx(ITEMS, 'readonly', (s) => s.getAll());
+export const getItem = (id) => tx(ITEMS, 'readonly', (s) => s.get(id));
+export const putItem = (item) => tx(ITEMS, 'readwrite', (s) => s.put(item));
+
+export const readToken = () => tx(META, 'readonly', (s) => s.get('token')).then((t) => t ?? null);
+export const writeToken = (token) =>
+  tx(META, 'readwrite', (s) => (token ? s.put(token, 'token') : s.delete('token')));

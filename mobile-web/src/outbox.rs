@@ -67,8 +67,6 @@ extern "C" {
         body: &str,
         child_id: Option<String>,
     ) -> Promise;
-    #[wasm_bindgen(js_name = outboxEnqueueEncounter)]
-    fn js_enqueue_encounter(label: &str, child_id: &str, body: &str) -> Promise;
     #[wasm_bindgen(js_name = outboxResolve)]
     fn js_resolve(id: &str, replacement: Option<String>) -> Promise;
     #[wasm_bindgen(js_name = nowIso)]
@@ -251,7 +249,6 @@ pub async fn enqueue_registration(
 }
 
 /// Queues iris captures for the child `child_id` («same child»).
-#[allow(dead_code)] // for the pages being written (profile, duplicates, conflicts)
 pub async fn enqueue_iris(
     label: &str,
     child_id: &str,
@@ -262,7 +259,6 @@ pub async fn enqueue_iris(
 }
 
 /// Queues a photo of the child `child_id` (downscaled, with a client id).
-#[allow(dead_code)] // for the pages being written (profile, duplicates, conflicts)
 pub async fn enqueue_photo(
     label: &str,
     child_id: &str,
@@ -275,7 +271,6 @@ pub async fn enqueue_photo(
 /// `body` (a create's body carries its client `id`). With `child_id`, it is
 /// sent only after that child's queued registration, and after the earlier
 /// writes about the same child.
-#[allow(dead_code)] // for the pages being written (profile, duplicates, conflicts)
 pub async fn enqueue_json(
     label: &str,
     method: &str,
@@ -293,16 +288,9 @@ pub async fn enqueue_json(
     .await
 }
 
-/// Queues an encounter (`body` is the `NewEncounter` JSON with its id) for
-/// the child `child_id` (which may itself still be queued).
-pub async fn enqueue_encounter(label: &str, child_id: &str, body: &str) -> Result<(), JsValue> {
-    done(js_enqueue_encounter(label, child_id, body)).await
-}
-
 /// Settles a conflict: `None` keeps the server's values (the item is done,
 /// not sent); `Some(body)` replaces the item's body (e.g. a `ChildUpdate`
 /// with the server's current `base_version`) and sends it again.
-#[allow(dead_code)] // for the pages being written (profile, duplicates, conflicts)
 pub async fn resolve(id: &str, replacement: Option<&str>) -> Result<(), JsValue> {
     done(js_resolve(id, replacement.map(str::to_owned))).await
 }

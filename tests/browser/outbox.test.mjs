@@ -3,7 +3,7 @@
 // encounters queued in the IndexedDB outbox while offline, surviving a reload with no network, then
 // sent exactly once when the network returns — checked through the API; then,
 // online, a registration with the same eyes as an earlier child shows that
-// child as a duplicate candidate and is held as "identity pending review".
+// child as a duplicate candidate before saving, and «same child» adds to it.
 //
 // Debian Chromium on a 360×640 touch phone in fa-IR, against the real
 // `kudakyar` server and the real PWA build (see helpers.mjs). "Offline" is
@@ -47,7 +47,8 @@ const FA = {
   stale: 'ارتباط با سرور برقرار نشد؛ اطلاعات ذخیره\u200cشده نمایش داده می\u200cشود.',
   addEncounter: 'ثبت دیدار امروز در همین مکان',
   encounterQueued: 'دیدار در صف ارسال ذخیره شد',
-  identityPending: 'هویت در انتظار بررسی سرپرست',
+  locate: 'گرفتن موقعیت گوشی',
+  sameChild: 'همان کودک است',
 };
 
 // A run-specific suffix keeps the names unique if the data dir were reused.
@@ -93,6 +94,12 @@ async function waitPending(page, n, timeout = 30_000) {
 }
 
 async function register(page, child, photo) {
+  await fillChild(page, child, photo);
+  await page.getByRole('button', { name: FA.submit }).click();
+  await page.getByRole('status').filter({ hasText: FA.queued }).filter({ hasText: child.given }).waitFor();
+}
+
+async function fillChild(page, child, photo) {
   await page.getByLabel(FA.givenName, { exact: true }).fill(child.given);
   await page.getByLabel(FA.familyName, { exact: true }).fill(child.family);
   await page.getByLabel(FA.sex, { exact: true }).selectOption(child.sex);
@@ -104,8 +111,6 @@ async function register(page, child, photo) {
     await page.getByLabel(FA.irisLeft).setInputFiles(iris[0]);
     await page.getByLabel(FA.irisRight).setInputFiles(iris[1]);
   }
-  await page.getByRole('button', { name: FA.submit }).click();
-  await page.getByRole('status').filter({ hasText: FA.queued }).filter({ hasText: child.given }).waitFor();
 }
 
 async function apiGet(path, token) {
@@ -223,22 +228,28 @@ test('offline: 3 registrations and 2 encounters queued, kept across an offline r
     }
     assert.equal(items.length, CHILDREN.length, 'no other record was created');
 
-    // Online, the same eyes again: the answer names the first child as a
-    // duplicate candidate and the new record awaits a supervisor's review.
+    // Online, the same eyes again: before anything is saved, the app shows
+    // the first child as a duplicate candidate; «same child» adds an
+    // encounter and the captures to that record instead of a new one.
     const first = items.find((c) => c.family_name === CHILDREN[1].family);
+    const firstEncounters = (await apiGet(`/api/v1/children/${first.id}/encounters`, token)).length;
     const twin = { given: 'علی', family: `دوباره-${RUN}`, sex: 'male', nationality: 'iranian', age: '12', iris: true };
-    await register(page, twin, photo);
-    const twinItem = page.locator('.outbox-item').filter({ hasText: twin.family });
-    await twinItem.and(page.locator('[data-state="done"]')).waitFor({ timeout: 60_000 });
-    const text = await twinItem.textContent();
-    assert.match(text, new RegExp(first.registry_code), 'the first child is shown as a candidate');
-    assert.match(text, new RegExp(FA.identityPending));
-    await screenshot(page, 'outbox-duplicate-candidate');
+    await page.getByRole('button', { name: FA.locate }).click();
+    await fillChild(page, twin, photo);
+    await page.getByRole('button', { name: FA.submit }).click();
+    const candidate = page.locator(`.candidate[data-code="${first.registry_code}"]`);
+    await candidate.waitFor({ timeout: 30_000 });
+    await screenshot(page, 'register-duplicate-candidate');
+    await candidate.getByRole('button', { name: FA.sameChild }).click();
+    await page.getByRole('status').filter({ hasText: first.registry_code }).waitFor();
+    await waitPending(page, 0, 60_000);
     const after = await apiGet('/api/v1/children?limit=100', token);
-    const twins = after.items.filter((c) => c.family_name === twin.family);
-    assert.equal(twins.length, 1);
-    assert.equal(twins[0].identity, 'pending_review');
-    assert.equal(after.items.length, CHILDREN.length + 1);
+    assert.equal(after.items.filter((c) => c.family_name === twin.family).length, 0, 'no second record');
+    assert.equal(after.items.length, CHILDREN.length);
+    const seenAgain = await apiGet(`/api/v1/children/${first.id}/encounters`, token);
+    assert.equal(seenAgain.length, firstEncounters + 1, 'the encounter went to the first child');
+    const enrolled = await apiGet(`/api/v1/children/${first.id}/iris`, token);
+    assert.ok(enrolled.length >= 2, 'the captures are on the first child');
 
     // Requests that failed while offline are expected console noise.
     const unexpected = problems.filter((p) => !/ERR_INTERNET_DISCONNECTED/.test(p));

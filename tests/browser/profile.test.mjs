@@ -1,0 +1,261 @@
+// Real-browser tests of the outreach worker's screens beyond registration
+// (issue 6): a child's profile with Jalali dates, an encounter with services
+// and a follow-up date from the Jalali picker, a status change and a
+// referral, all through the outbox; a conflict shown with both values for
+// the worker to choose; search by name online and, offline, in the working
+// set kept on the phone; identify by iris; the English switch.
+//
+// The Jalali dates are checked against Chromium's own `Intl` Persian
+// calendar, an implementation independent of the app's arithmetic.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ADMIN_PASSWORD,
+  REPO_ROOT,
+  apiLogin,
+  launchBrowser,
+  loginAsAdmin,
+  newPhonePage,
+  screenshot,
+  setOnline,
+  startServer,
+  waitPending,
+} from './helpers.mjs';
+
+const FA = {
+  homeLink: 'خانه',
+  searchQuery: 'نام، نام مستعار یا شماره پرونده',
+  searchSubmit: 'جستجو',
+  offlineCopy: 'بدون اینترنت: نسخهٔ ذخیره\u200cشده روی گوشی نمایش داده می\u200cشود.',
+  locate: 'گرفتن موقعیت گوشی',
+  food: 'غذا',
+  newEncounter: 'ثبت دیدار',
+  status: 'وضعیت',
+  save: 'ذخیره',
+  refer: 'ارجاع',
+  applyChoice: 'ثبت انتخاب',
+  irisLeft: 'تصویر عنبیهٔ چپ',
+  identify: 'شناسایی',
+  english: 'English',
+};
+
+const RUN = Date.now().toString(36);
+let server;
+let browser;
+let token;
+let child; // created through the API, seen an hour ago
+let irisDir;
+
+async function api(method, path, body) {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      accept: 'application/json',
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+before(async () => {
+  server = await startServer('profile');
+  browser = await launchBrowser();
+  token = await apiLogin(server, 'admin', ADMIN_PASSWORD);
+  const created = await api('POST', '/api/v1/children', {
+    given_name: 'رضا',
+    family_name: `پرونده-${RUN}`,
+    sex: 'male',
+    nationality: 'afghan',
+    home_province: 'IR-23',
+    birth: { precision: 'estimated', estimated_age: 11 },
+  });
+  assert.equal(created.status, 201);
+  child = created.body;
+  const seen = await api('POST', `/api/v1/children/${child.id}/encounters`, {
+    at: new Date(Date.now() - 3600_000).toISOString(),
+    lat: 35.7,
+    lng: 51.4,
+  });
+  assert.equal(seen.status, 201);
+  const centre = await api('POST', '/api/v1/centres', {
+    name: `مرکز مثبت زندگی ${RUN}`,
+    lat: 35.71,
+    lng: 51.41,
+    province: 'IR-23',
+    services: ['food'],
+  });
+  assert.equal(centre.status, 201);
+  // Synthetic eyes from the server binary, the left one enrolled for the child.
+  irisDir = mkdtempSync(join(tmpdir(), 'kudakyar-iris-'));
+  const bin = process.env.KUDAKYAR_BIN || join(REPO_ROOT, 'target', 'debug', 'kudakyar');
+  execFileSync(bin, ['iris', 'synth', irisDir, '--identities', '1', '--captures', '2', '--seed', '7'], { stdio: 'ignore' });
+  const identity = join(irisDir, readdirSync(irisDir)[0]);
+  const [first] = readdirSync(identity).sort().map((f) => join(identity, f));
+  const form = new FormData();
+  form.append('left', new Blob([readFileSync(first)], { type: 'image/png' }), 'left.png');
+  const enrolled = await fetch(`${server.url}/api/v1/children/${child.id}/iris`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+    body: form,
+  });
+  assert.ok([200, 201].includes(enrolled.status), `enrol: ${enrolled.status}`);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  if (irisDir) rmSync(irisDir, { recursive: true, force: true });
+});
+
+/** The Gregorian YYYY-MM-DD of a Jalali date, by Chromium's Intl. */
+async function gregorianOf(page, [jy, jm, jd]) {
+  return page.evaluate(([y, m, d]) => {
+    const fmt = new Intl.DateTimeFormat('en-u-ca-persian-nu-latn', { timeZone: 'UTC', year: 'numeric', month: 'numeric', day: 'numeric' });
+    for (let t = Date.UTC(y + 621, 0, 1); t < Date.UTC(y + 623, 0, 1); t += 86_400_000) {
+      const parts = Object.fromEntries(fmt.formatToParts(new Date(t)).map((p) => [p.type, p.value]));
+      if (Number(parts.year) === y && Number(parts.month) === m && Number(parts.day) === d) {
+        return new Date(t).toISOString().slice(0, 10);
+      }
+    }
+    return null;
+  }, [jy, jm, jd]);
+}
+
+test('profile: Jalali dates, an encounter with services and follow-up, a status change and a referral', async () => {
+  const { context, page, problems } = await newPhonePage(browser);
+  try {
+    await context.grantPermissions(['geolocation'], { origin: server.url });
+    await context.setGeolocation({ latitude: 35.7001, longitude: 51.4002, accuracy: 8 });
+    await loginAsAdmin(page, server);
+    await page.goto(`${server.url}/child/${child.id}`);
+    await page.getByRole('heading', { level: 1, name: `رضا پرونده-${RUN}` }).waitFor();
+    const facts = await page.locator('dl.facts').textContent();
+    assert.match(facts, new RegExp(child.registry_code));
+    // «Registered» in the Persian calendar and digits: the Jalali year of now.
+    const jalaliYear = await page.evaluate(() =>
+      new Intl.DateTimeFormat('fa-IR-u-ca-persian', { year: 'numeric' }).format(new Date()));
+    assert.ok(facts.includes(jalaliYear.replace(/[^۰-۹]/g, '')), `${facts} has ${jalaliYear}`);
+    assert.doesNotMatch(facts, /20\d\d/, 'no Gregorian year');
+    await page.locator('.timeline .encounter').first().waitFor();
+
+    // A follow-up on 10 Ordibehesht of next year, from the Jalali picker.
+    const year = Number(jalaliYear.replace(/[۰-۹]/g, (c) => '۰۱۲۳۴۵۶۷۸۹'.indexOf(c)).replace(/\D/g, '')) + 1;
+    await page.locator('#follow-up-year').selectOption(String(year));
+    await page.locator('#follow-up-month').selectOption('2');
+    await page.locator('#follow-up-day').selectOption('10');
+    await page.getByLabel(FA.food).check();
+    await page.locator('#notes').fill('کفش لازم دارد');
+    await page.getByRole('button', { name: FA.locate }).first().click();
+    await page.getByText('۸ متر').first().waitFor();
+    await page.getByRole('button', { name: FA.newEncounter, exact: true }).click();
+    await waitPending(page, 0);
+    await screenshot(page, 'profile-encounter');
+    const encounters = (await api('GET', `/api/v1/children/${child.id}/encounters`)).body;
+    assert.equal(encounters.length, 2);
+    const newest = encounters.find((e) => e.notes === 'کفش لازم دارد');
+    assert.ok(newest, 'the new encounter arrived');
+    assert.deepEqual(newest.services, ['food']);
+    assert.equal(newest.next_follow_up, await gregorianOf(page, [year, 2, 10]));
+    assert.ok(Math.abs(newest.lat - 35.7001) < 1e-6);
+
+    await page.getByLabel(FA.status, { exact: true }).selectOption('referred');
+    await page.getByRole('button', { name: FA.save }).click();
+    await waitPending(page, 0);
+    const after = (await api('GET', `/api/v1/children/${child.id}`)).body;
+    assert.equal(after.status, 'referred');
+
+    await page.locator('.centre').getByRole('button', { name: FA.refer }).click();
+    await waitPending(page, 0);
+    const referrals = (await api('GET', `/api/v1/referrals?child_id=${child.id}`)).body;
+    assert.equal(referrals.length, 1);
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('conflict: a status both sides changed is shown with both values, and the worker\'s choice is sent', async () => {
+  const { context, page, problems } = await newPhonePage(browser);
+  try {
+    await loginAsAdmin(page, server);
+    await page.goto(`${server.url}/child/${child.id}`);
+    await page.locator('dl.facts').waitFor();
+    const base = (await api('GET', `/api/v1/children/${child.id}`)).body;
+    await setOnline(context, page, false);
+    await page.getByLabel(FA.status, { exact: true }).selectOption('in_service');
+    await page.getByRole('button', { name: FA.save }).click();
+    await waitPending(page, 1);
+    // Meanwhile a colleague closes the case.
+    const theirs = await api('PATCH', `/api/v1/children/${child.id}`, { base_version: base.version, changes: { status: 'closed' } });
+    assert.equal(theirs.status, 200);
+    await setOnline(context, page, true);
+    await page.getByRole('link', { name: FA.homeLink }).click();
+    const item = page.locator('.outbox-item[data-state="conflict"]');
+    await item.waitFor({ timeout: 30_000 });
+    const choice = item.locator('.choice[data-field="status"]');
+    assert.match(await choice.textContent(), /بسته\u200cشده/);
+    assert.match(await choice.textContent(), /در حال دریافت خدمت/);
+    await screenshot(page, 'outbox-conflict-choice');
+    await item.getByRole('button', { name: FA.applyChoice }).click();
+    await waitPending(page, 0);
+    await page.waitForFunction(() => !document.querySelector('.outbox-item[data-state="conflict"]'));
+    assert.equal((await api('GET', `/api/v1/children/${child.id}`)).body.status, 'in_service');
+    const unexpected = problems.filter((p) => !/ERR_INTERNET_DISCONNECTED|status of 409/.test(p));
+    assert.deepEqual(unexpected, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('search: by name online, from the working set offline, by iris; English on request', async () => {
+  const { context, page, problems } = await newPhonePage(browser);
+  try {
+    await loginAsAdmin(page, server);
+    await page.getByRole('link', { name: FA.searchSubmit }).click();
+    const query = page.getByLabel(FA.searchQuery);
+    await query.fill(`پرونده-${RUN}`);
+    await page.getByRole('button', { name: FA.searchSubmit, exact: true }).click();
+    await page.locator(`.child-row[data-id="${child.id}"]`).waitFor();
+
+    await setOnline(context, page, false);
+    await query.fill('رضا'); // Arabic-keyboard spelling would fold the same
+    await page.getByRole('button', { name: FA.searchSubmit, exact: true }).click();
+    await page.getByText(FA.offlineCopy).waitFor();
+    await page.locator(`.child-row[data-id="${child.id}"]`).waitFor();
+    await screenshot(page, 'search-offline');
+    await setOnline(context, page, true);
+
+    const identity = join(irisDir, readdirSync(irisDir)[0]);
+    const second = readdirSync(identity).sort().map((f) => join(identity, f))[1];
+    await page.getByLabel(FA.irisLeft).setInputFiles(second);
+    await page.getByRole('button', { name: FA.identify }).click();
+    await page.locator(`.candidate[data-code="${child.registry_code}"]`).waitFor({ timeout: 30_000 });
+    await screenshot(page, 'search-iris');
+
+    await page.getByRole('button', { name: FA.english }).click();
+    await page.getByRole('heading', { level: 1, name: 'Find a child' }).waitFor();
+    const html = page.locator('html');
+    assert.equal(await html.getAttribute('lang'), 'en');
+    assert.equal(await html.getAttribute('dir'), 'ltr');
+    await screenshot(page, 'search-english');
+    await page.getByRole('button', { name: 'فارسی' }).click();
+    await page.getByRole('heading', { level: 1, name: 'جستجوی کودک' }).waitFor();
+    const unexpected = problems.filter((p) => !/ERR_INTERNET_DISCONNECTED/.test(p));
+    assert.deepEqual(unexpected, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('server shuts down gracefully on SIGTERM (exit status 0)', async () => {
+  const { code, signal } = await server.stop();
+  assert.deepEqual({ code, signal }, { code: 0, signal: null }, `see ${server.logPath}`);
+});

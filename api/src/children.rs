@@ -51,6 +51,22 @@ vocabulary!(
     /// The case lifecycle: active → referred → in service → reunified / closed / moved away.
     Status { Active, Referred, InService, Reunified, Closed, MovedAway }
 );
+impl Status {
+    /// Whether the case lifecycle allows a change from `self` to `to` (the
+    /// server enforces it; the PWA offers only these).
+    pub fn can_become(self, to: Status) -> bool {
+        use Status::*;
+        self == to
+            || matches!(
+                (self, to),
+                (Active, Referred | Reunified | Closed | MovedAway)
+                    | (Referred, InService | Active | Closed | MovedAway)
+                    | (InService, Reunified | Closed | MovedAway | Active)
+                    | (Reunified | Closed | MovedAway, Active)
+            )
+    }
+}
+
 vocabulary!(
     /// How precisely the birth date is known.
     BirthPrecision { Exact, Year, Estimated }

@@ -14,7 +14,7 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use kudakyar_api::{
     auth::{LoginRequest, LoginResponse},
     cases::{CentreSuggestion, Referral},
-    children::{Child, Encounter},
+    children::{Child, Service, WorkType},
     iris::IrisMatches,
     problem::Problem,
     users::{Page, User},
@@ -88,8 +88,24 @@ pub async fn children(token: &str, query: &str) -> Result<Page<Child>, ApiError>
     get(token, &format!("/children?{query}")).await
 }
 
+/// An encounter as the timeline shows it. Not `children::Encounter`: that
+/// flattens a `NewEncounter` whose own `id` repeats the outer one in the
+/// JSON, which serde refuses to read back; unknown fields are ignored here.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct EncounterEntry {
+    pub at: String,
+    #[serde(default)]
+    pub activity: Option<WorkType>,
+    #[serde(default)]
+    pub services: Vec<Service>,
+    #[serde(default)]
+    pub notes: Option<String>,
+    #[serde(default)]
+    pub next_follow_up: Option<String>,
+}
+
 /// `GET /api/v1/children/{id}/encounters`, newest first.
-pub async fn encounters(token: &str, id: &str) -> Result<Vec<Encounter>, ApiError> {
+pub async fn encounters(token: &str, id: &str) -> Result<Vec<EncounterEntry>, ApiError> {
     get(token, &format!("/children/{id}/encounters")).await
 }
 

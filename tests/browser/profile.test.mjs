@@ -19,13 +19,34 @@ import {
   REPO_ROOT,
   apiLogin,
   launchBrowser,
-  loginAsAdmin,
   newPhonePage,
   screenshot,
-  setOnline,
   startServer,
-  waitPending,
 } from './helpers.mjs';
+
+async function loginAsAdmin(page, server) {
+  await page.goto(server.url);
+  await page.getByLabel('نام کاربری', { exact: true }).fill('admin');
+  await page.getByLabel('گذرواژه', { exact: true }).fill(ADMIN_PASSWORD);
+  await page.getByRole('button', { name: 'ورود', exact: true }).click();
+  await page.getByRole('heading', { level: 1, name: 'خوش آمدید' }).waitFor();
+}
+
+async function waitPending(page, n, timeout = 30_000) {
+  await page.waitForFunction(
+    (want) => document.querySelector('#sync-status')?.getAttribute('data-pending') === want,
+    String(n),
+    { timeout },
+  );
+}
+
+async function setOnline(context, page, online) {
+  await context.setOffline(!online);
+  await page.waitForFunction(
+    (want) => document.querySelector('#sync-status')?.getAttribute('data-online') === want,
+    String(online),
+  );
+}
 
 const FA = {
   homeLink: 'خانه',
@@ -42,6 +63,11 @@ const FA = {
   irisLeft: 'تصویر عنبیهٔ چپ',
   identify: 'شناسایی',
   english: 'English',
+  reason: 'دلیل',
+  reasonRequired: 'دلیل تغییر وضعیت را بنویسید.',
+  encounterQueued: 'دیدار در صف ارسال ذخیره شد.',
+  changeQueued: 'تغییر در صف ارسال ذخیره شد.',
+  referralQueued: 'ارجاع در صف ارسال ذخیره شد.',
 };
 
 const RUN = Date.now().toString(36);
@@ -156,6 +182,7 @@ test('profile: Jalali dates, an encounter with services and follow-up, a status 
     await page.getByRole('button', { name: FA.locate }).first().click();
     await page.getByText('۸ متر').first().waitFor();
     await page.getByRole('button', { name: FA.newEncounter, exact: true }).click();
+    await page.getByRole('status').filter({ hasText: FA.encounterQueued }).waitFor();
     await waitPending(page, 0);
     await screenshot(page, 'profile-encounter');
     const encounters = (await api('GET', `/api/v1/children/${child.id}/encounters`)).body;
@@ -168,11 +195,17 @@ test('profile: Jalali dates, an encounter with services and follow-up, a status 
 
     await page.getByLabel(FA.status, { exact: true }).selectOption('referred');
     await page.getByRole('button', { name: FA.save }).click();
+    // Why is required, as on the server.
+    await page.getByRole('status').filter({ hasText: FA.reasonRequired }).waitFor();
+    await page.getByLabel(FA.reason, { exact: true }).fill('ارجاع به مرکز');
+    await page.getByRole('button', { name: FA.save }).click();
+    await page.getByRole('status').filter({ hasText: FA.changeQueued }).waitFor();
     await waitPending(page, 0);
     const after = (await api('GET', `/api/v1/children/${child.id}`)).body;
     assert.equal(after.status, 'referred');
 
     await page.locator('.centre').getByRole('button', { name: FA.refer }).click();
+    await page.getByRole('status').filter({ hasText: FA.referralQueued }).waitFor();
     await waitPending(page, 0);
     const referrals = (await api('GET', `/api/v1/referrals?child_id=${child.id}`)).body;
     assert.equal(referrals.length, 1);
@@ -190,24 +223,25 @@ test('conflict: a status both sides changed is shown with both values, and the w
     await page.locator('dl.facts').waitFor();
     const base = (await api('GET', `/api/v1/children/${child.id}`)).body;
     await setOnline(context, page, false);
-    await page.getByLabel(FA.status, { exact: true }).selectOption('in_service');
+    await page.getByLabel(FA.status, { exact: true }).selectOption('closed');
+    await page.getByLabel(FA.reason, { exact: true }).fill('به خانواده پیوست');
     await page.getByRole('button', { name: FA.save }).click();
     await waitPending(page, 1);
-    // Meanwhile a colleague closes the case.
-    const theirs = await api('PATCH', `/api/v1/children/${child.id}`, { base_version: base.version, changes: { status: 'closed' } });
-    assert.equal(theirs.status, 200);
+    // Meanwhile a colleague sets the case back to active.
+    const theirs = await api('PATCH', `/api/v1/children/${child.id}`, { base_version: base.version, changes: { status: 'active' }, reason: 'ارجاع پذیرفته نشد' });
+    assert.equal(theirs.status, 200, JSON.stringify(theirs.body));
     await setOnline(context, page, true);
     await page.getByRole('link', { name: FA.homeLink }).click();
     const item = page.locator('.outbox-item[data-state="conflict"]');
     await item.waitFor({ timeout: 30_000 });
     const choice = item.locator('.choice[data-field="status"]');
+    assert.match(await choice.textContent(), /فعال/);
     assert.match(await choice.textContent(), /بسته\u200cشده/);
-    assert.match(await choice.textContent(), /در حال دریافت خدمت/);
     await screenshot(page, 'outbox-conflict-choice');
     await item.getByRole('button', { name: FA.applyChoice }).click();
     await waitPending(page, 0);
     await page.waitForFunction(() => !document.querySelector('.outbox-item[data-state="conflict"]'));
-    assert.equal((await api('GET', `/api/v1/children/${child.id}`)).body.status, 'in_service');
+    assert.equal((await api('GET', `/api/v1/children/${child.id}`)).body.status, 'closed');
     const unexpected = problems.filter((p) => !/ERR_INTERNET_DISCONNECTED|status of 409/.test(p));
     assert.deepEqual(unexpected, []);
   } finally {

@@ -249,6 +249,7 @@ messages! {
     status_moved_away: "جابه\u{200c}جا شده", "Moved away";
     change_status: "تغییر وضعیت", "Change status";
     reason: "دلیل", "Reason";
+    reason_required: "دلیل تغییر وضعیت را بنویسید.", "Write why the status changes.";
     change_queued: "تغییر در صف ارسال ذخیره شد.", "The change is saved in the outbox.";
     age: "سن", "Age";
     /// `{}` is a number of years.

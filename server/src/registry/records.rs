@@ -144,19 +144,6 @@ pub async fn read(db: &Db, actor: &Actor, meta: &RequestMeta, id: &str) -> Resul
     Ok(child)
 }
 
-/// Which status changes the case lifecycle allows.
-pub fn transition_allowed(from: Status, to: Status) -> bool {
-    use Status::*;
-    from == to
-        || matches!(
-            (from, to),
-            (Active, Referred | Reunified | Closed | MovedAway)
-                | (Referred, InService | Active | Closed | MovedAway)
-                | (InService, Reunified | Closed | MovedAway | Active)
-                | (Reunified | Closed | MovedAway, Active)
-        )
-}
-
 /// Applies an update made against `base_version`, merging with changes made
 /// since by others; a field both changed is a 409 listing both values.
 pub async fn update(
@@ -238,7 +225,7 @@ pub async fn update(
     if status != current.status {
         let mut v = Validator::new();
         v.check(
-            transition_allowed(current.status, status),
+            current.status.can_become(status),
             "status",
             "this status change is not allowed",
         );

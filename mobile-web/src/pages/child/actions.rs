@@ -72,12 +72,18 @@ pub fn StatusChange(child: Child) -> impl IntoView {
         if to == child.status {
             return;
         }
+        // The server keeps why with every status change.
+        let why = reason.get_untracked().trim().to_owned();
+        if why.is_empty() {
+            message.set(Some(s.reason_required));
+            return;
+        }
         let mut changes = serde_json::Map::new();
         changes.insert("status".to_owned(), vocabulary::word(to).into());
         let update = ChildUpdate {
             base_version: child.version,
             changes,
-            reason: Some(reason.get_untracked().trim().to_owned()).filter(|r| !r.is_empty()),
+            reason: Some(why),
         };
         let (id, label) = (child.id.clone(), format!("{}: {}", s.change_status, label_of(&child)));
         leptos::task::spawn_local(async move {
@@ -96,13 +102,14 @@ pub fn StatusChange(child: Child) -> impl IntoView {
                     <select id="status" on:change=move |ev| {
                         if let Some(v) = vocabulary::parse::<Status>(&event_target_value(&ev)) { status.set(v) }
                     }>
-                        {vocabulary::STATUSES.map(|v| view! {
+                        // Only the changes the case lifecycle allows.
+                        {vocabulary::STATUSES.into_iter().filter(|v| current.can_become(*v)).map(|v| view! {
                             <option value=vocabulary::word(v) selected=v == current>{vocabulary::status(v)}</option>
                         }).collect_view()}
                     </select>
                 </div>
                 <div class="field">
-                    <label for="status-reason">{s.reason} " (" {s.optional} ")"</label>
+                    <label for="status-reason">{s.reason}</label>
                     <input id="status-reason" type="text" dir="auto" bind:value=reason/>
                 </div>
                 {move || message.get().map(|m| view! { <p class="notice" role="status">{m}</p> })}

@@ -2,7 +2,7 @@
 //! record one: position (GPS, or typed when poor), the work observed, the
 //! services given, notes and the next follow-up date.
 
-use kudakyar_api::children::{Child, Encounter, NewEncounter, Service, WorkType};
+use kudakyar_api::children::{Child, NewEncounter, Service, WorkType};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
@@ -15,13 +15,13 @@ use crate::outbox::{self, Position};
 use crate::session::use_session;
 
 /// Notes are free text, bounded like the server's.
-const MAX_NOTES: usize = 2000;
+const MAX_NOTES: usize = 4000;
 
 #[component]
 pub fn Timeline(child_id: String) -> impl IntoView {
     let s = t();
     let token = use_session().token().unwrap_or_default();
-    let list = RwSignal::new(None::<Vec<Encounter>>);
+    let list = RwSignal::new(None::<Vec<api::EncounterEntry>>);
     leptos::task::spawn_local(async move {
         list.set(api::encounters(&token, &child_id).await.ok());
     });
@@ -39,9 +39,9 @@ pub fn Timeline(child_id: String) -> impl IntoView {
 }
 
 #[component]
-fn EncounterItem(e: Encounter) -> impl IntoView {
+fn EncounterItem(e: api::EncounterEntry) -> impl IntoView {
     let s = t();
-    let d = e.details;
+    let d = e;
     let services = d
         .services
         .iter()

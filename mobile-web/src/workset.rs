@@ -143,7 +143,11 @@ pub async fn thumbnail(token: &str, url: &str) -> Option<String> {
             .dyn_into()
             .ok()?,
     };
-    let blob: web_sys::Blob = JsFuture::from(resp.blob().ok()?).await.ok()?.dyn_into().ok()?;
+    let blob: web_sys::Blob = JsFuture::from(resp.blob().ok()?)
+        .await
+        .ok()?
+        .dyn_into()
+        .ok()?;
     web_sys::Url::create_object_url_with_blob(&blob).ok()
 }
 

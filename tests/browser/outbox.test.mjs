@@ -235,6 +235,7 @@ test('offline: 3 registrations and 2 encounters queued, kept across an offline r
     const firstEncounters = (await apiGet(`/api/v1/children/${first.id}/encounters`, token)).length;
     const twin = { given: 'علی', family: `دوباره-${RUN}`, sex: 'male', nationality: 'iranian', age: '12', iris: true };
     await page.getByRole('button', { name: FA.locate }).click();
+    await page.getByText('۱۲ متر').waitFor(); // the fix, with its accuracy
     await fillChild(page, twin, photo);
     await page.getByRole('button', { name: FA.submit }).click();
     const candidate = page.locator(`.candidate[data-code="${first.registry_code}"]`);
@@ -242,7 +243,8 @@ test('offline: 3 registrations and 2 encounters queued, kept across an offline r
     await screenshot(page, 'register-duplicate-candidate');
     await candidate.getByRole('button', { name: FA.sameChild }).click();
     await page.getByRole('status').filter({ hasText: first.registry_code }).waitFor();
-    await waitPending(page, 0, 60_000);
+    // Sent: the 5 earlier items plus the captures and the encounter.
+    await page.waitForFunction(() => document.querySelectorAll('.outbox-item[data-state="done"]').length === 7, null, { timeout: 60_000 });
     const after = await apiGet('/api/v1/children?limit=100', token);
     assert.equal(after.items.filter((c) => c.family_name === twin.family).length, 0, 'no second record');
     assert.equal(after.items.length, CHILDREN.length);

@@ -40,6 +40,17 @@ async function waitPending(page, n, timeout = 30_000) {
   );
 }
 
+/** Polls `check` (async) until it returns a truthy value, for up to 30 s. */
+async function until(check, what) {
+  const end = Date.now() + 30_000;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function setOnline(context, page, online) {
   await context.setOffline(!online);
   await page.waitForFunction(
@@ -183,10 +194,11 @@ test('profile: Jalali dates, an encounter with services and follow-up, a status 
     await page.getByText('۸ متر').first().waitFor();
     await page.getByRole('button', { name: FA.newEncounter, exact: true }).click();
     await page.getByRole('status').filter({ hasText: FA.encounterQueued }).waitFor();
-    await waitPending(page, 0);
+    const encounters = await until(async () => {
+      const list = (await api('GET', `/api/v1/children/${child.id}/encounters`)).body;
+      return list.length === 2 && list;
+    }, 'the encounter to arrive');
     await screenshot(page, 'profile-encounter');
-    const encounters = (await api('GET', `/api/v1/children/${child.id}/encounters`)).body;
-    assert.equal(encounters.length, 2);
     const newest = encounters.find((e) => e.notes === 'کفش لازم دارد');
     assert.ok(newest, 'the new encounter arrived');
     assert.deepEqual(newest.services, ['food']);
@@ -200,15 +212,11 @@ test('profile: Jalali dates, an encounter with services and follow-up, a status 
     await page.getByLabel(FA.reason, { exact: true }).fill('ارجاع به مرکز');
     await page.getByRole('button', { name: FA.save }).click();
     await page.getByRole('status').filter({ hasText: FA.changeQueued }).waitFor();
-    await waitPending(page, 0);
-    const after = (await api('GET', `/api/v1/children/${child.id}`)).body;
-    assert.equal(after.status, 'referred');
+    await until(async () => (await api('GET', `/api/v1/children/${child.id}`)).body.status === 'referred', 'status referred');
 
     await page.locator('.centre').getByRole('button', { name: FA.refer }).click();
     await page.getByRole('status').filter({ hasText: FA.referralQueued }).waitFor();
-    await waitPending(page, 0);
-    const referrals = (await api('GET', `/api/v1/referrals?child_id=${child.id}`)).body;
-    assert.equal(referrals.length, 1);
+    await until(async () => (await api('GET', `/api/v1/referrals?child_id=${child.id}`)).body.length === 1, 'the referral');
     assert.deepEqual(problems, []);
   } finally {
     await context.close();
@@ -239,9 +247,8 @@ test('conflict: a status both sides changed is shown with both values, and the w
     assert.match(await choice.textContent(), /بسته\u200cشده/);
     await screenshot(page, 'outbox-conflict-choice');
     await item.getByRole('button', { name: FA.applyChoice }).click();
-    await waitPending(page, 0);
+    await until(async () => (await api('GET', `/api/v1/children/${child.id}`)).body.status === 'closed', 'the chosen status');
     await page.waitForFunction(() => !document.querySelector('.outbox-item[data-state="conflict"]'));
-    assert.equal((await api('GET', `/api/v1/children/${child.id}`)).body.status, 'closed');
     const unexpected = problems.filter((p) => !/ERR_INTERNET_DISCONNECTED|status of 409/.test(p));
     assert.deepEqual(unexpected, []);
   } finally {

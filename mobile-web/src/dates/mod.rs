@@ -124,7 +124,9 @@ pub fn JalaliDate(
     let d = RwSignal::new(initial.map_or(1, |d| d.2));
     let sync = move || {
         let date = y.get_untracked().and_then(|y| {
-            let day = d.get_untracked().min(jalali::month_len(y, m.get_untracked()));
+            let day = d
+                .get_untracked()
+                .min(jalali::month_len(y, m.get_untracked()));
             jalali::to_gregorian((y, m.get_untracked(), day))
         });
         value.set(date.map(format_ymd));

@@ -103,7 +103,10 @@ fn NameSearch() -> impl IntoView {
 /// `23-1405-000123-7`: province, year, sequence, check digit.
 fn looks_like_code(q: &str) -> bool {
     let parts: Vec<&str> = q.split('-').collect();
-    parts.len() == 4 && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    parts.len() == 4
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
 }
 
 #[component]
@@ -135,7 +138,8 @@ fn IrisSearch() -> impl IntoView {
                 Ok(m) => matches.set(Some(m)),
                 Err(ApiError::Network) => error.set(Some(ErrorText::plain(s.iris_needs_network))),
                 Err(err) => error.set(Some(
-                    retake_reasons(&err).map_or_else(|| error_text(&err, false), |r| ErrorText::plain(&r)),
+                    retake_reasons(&err)
+                        .map_or_else(|| error_text(&err, false), |r| ErrorText::plain(&r)),
                 )),
             }
         });

@@ -31,7 +31,11 @@ pub fn Thumb(url: Option<String>, alt: String) -> impl IntoView {
 
 /// The name a worker calls a child by, or «unnamed».
 pub fn display_name(given: Option<&str>, family: Option<&str>) -> String {
-    let name = [given, family].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    let name = [given, family]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
     if name.trim().is_empty() {
         t().unnamed.to_owned()
     } else {
@@ -42,7 +46,10 @@ pub fn display_name(given: Option<&str>, family: Option<&str>) -> String {
 /// An iris candidate: thumbnail, registry code, name and distance, with a
 /// link to the record. `children` holds the page's buttons.
 #[component]
-pub fn CandidateCard(candidate: IrisCandidate, #[prop(optional)] children: Option<Children>) -> impl IntoView {
+pub fn CandidateCard(
+    candidate: IrisCandidate,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
     let s = t();
     let name = display_name(
         candidate.given_name.as_deref(),
@@ -84,7 +91,11 @@ pub fn ChildRow(child: Child) -> impl IntoView {
 /// The left and right iris inputs: images from the camera or exported by a
 /// scanner app (no `capture` attribute, so both are offered).
 #[component]
-pub fn IrisInputs(prefix: &'static str, left: NodeRef<Input>, right: NodeRef<Input>) -> impl IntoView {
+pub fn IrisInputs(
+    prefix: &'static str,
+    left: NodeRef<Input>,
+    right: NodeRef<Input>,
+) -> impl IntoView {
     let s = t();
     let (l, r) = (format!("{prefix}-left"), format!("{prefix}-right"));
     view! {

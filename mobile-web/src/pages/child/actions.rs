@@ -14,7 +14,10 @@ use crate::outbox;
 use crate::session::use_session;
 
 fn label_of(child: &Child) -> String {
-    display_name(child.facts.given_name.as_deref(), child.facts.family_name.as_deref())
+    display_name(
+        child.facts.given_name.as_deref(),
+        child.facts.family_name.as_deref(),
+    )
 }
 
 #[component]
@@ -35,7 +38,11 @@ pub fn Photos(child_id: String) -> impl IntoView {
         let id = child_id.clone();
         leptos::task::spawn_local(async move {
             let stored = outbox::enqueue_photo(s.photo, &id, photo).await;
-            message.set(Some(if stored.is_ok() { s.photo_queued } else { s.store_failed }));
+            message.set(Some(if stored.is_ok() {
+                s.photo_queued
+            } else {
+                s.store_failed
+            }));
             if let (Ok(()), Some(input)) = (stored, input.get_untracked()) {
                 input.set_value("");
             }
@@ -85,12 +92,21 @@ pub fn StatusChange(child: Child) -> impl IntoView {
             changes,
             reason: Some(why),
         };
-        let (id, label) = (child.id.clone(), format!("{}: {}", s.change_status, label_of(&child)));
+        let (id, label) = (
+            child.id.clone(),
+            format!("{}: {}", s.change_status, label_of(&child)),
+        );
         leptos::task::spawn_local(async move {
-            let Ok(json) = serde_json::to_string(&update) else { return };
+            let Ok(json) = serde_json::to_string(&update) else {
+                return;
+            };
             let path = format!("/api/v1/children/{id}");
             let stored = outbox::enqueue_json(&label, "PATCH", &path, &json, Some(&id)).await;
-            message.set(Some(if stored.is_ok() { s.change_queued } else { s.store_failed }));
+            message.set(Some(if stored.is_ok() {
+                s.change_queued
+            } else {
+                s.store_failed
+            }));
         });
     };
     view! {
@@ -143,9 +159,16 @@ pub fn Referral(child: Child) -> impl IntoView {
         };
         let (label, id) = (label.clone(), child.id.clone());
         leptos::task::spawn_local(async move {
-            let Ok(json) = serde_json::to_string(&body) else { return };
-            let stored = outbox::enqueue_json(&label, "POST", "/api/v1/referrals", &json, Some(&id)).await;
-            message.set(Some(if stored.is_ok() { s.referral_queued } else { s.store_failed }));
+            let Ok(json) = serde_json::to_string(&body) else {
+                return;
+            };
+            let stored =
+                outbox::enqueue_json(&label, "POST", "/api/v1/referrals", &json, Some(&id)).await;
+            message.set(Some(if stored.is_ok() {
+                s.referral_queued
+            } else {
+                s.store_failed
+            }));
         });
     };
     view! {

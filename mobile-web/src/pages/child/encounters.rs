@@ -71,7 +71,10 @@ pub fn NewEncounter(child: Child) -> impl IntoView {
     let (this_year, _, _) = dates::jalali::to_jalali(dates::today()).unwrap_or((1405, 1, 1));
     let label = s.encounter_label.replace(
         "{}",
-        &display_name(child.facts.given_name.as_deref(), child.facts.family_name.as_deref()),
+        &display_name(
+            child.facts.given_name.as_deref(),
+            child.facts.family_name.as_deref(),
+        ),
     );
     let child_id = child.id.clone();
     let on_submit = move |ev: SubmitEvent| {
@@ -99,10 +102,16 @@ pub fn NewEncounter(child: Child) -> impl IntoView {
         };
         let (label, child_id) = (label.clone(), child_id.clone());
         leptos::task::spawn_local(async move {
-            let Ok(json) = serde_json::to_string(&body) else { return };
+            let Ok(json) = serde_json::to_string(&body) else {
+                return;
+            };
             let path = format!("/api/v1/children/{child_id}/encounters");
             let stored = outbox::enqueue_json(&label, "POST", &path, &json, Some(&child_id)).await;
-            message.set(Some(if stored.is_ok() { s.encounter_queued } else { s.store_failed }));
+            message.set(Some(if stored.is_ok() {
+                s.encounter_queued
+            } else {
+                s.store_failed
+            }));
             if stored.is_ok() {
                 services.set(Vec::new());
                 notes.set(String::new());

@@ -111,8 +111,11 @@ pub fn ChildPage(id: String) -> impl IntoView {
 fn Facts(child: Child) -> impl IntoView {
     let s = t();
     let f = child.facts.clone();
-    let province = province_name(&f.home_province).unwrap_or(&f.home_province).to_owned();
-    let row = |dt: &'static str, dd: String| view! { <div><dt>{dt}</dt><dd><bdi>{dd}</bdi></dd></div> };
+    let province = province_name(&f.home_province)
+        .unwrap_or(&f.home_province)
+        .to_owned();
+    let row =
+        |dt: &'static str, dd: String| view! { <div><dt>{dt}</dt><dd><bdi>{dd}</bdi></dd></div> };
     view! {
         <dl class="who facts">
             <div><dt>{s.registry_code}</dt><dd><bdi dir="ltr" class="code">{child.registry_code.clone()}</bdi></dd></div>

@@ -10,13 +10,20 @@ use crate::i18n::{t, vocabulary};
 use crate::outbox::{self, Item};
 
 #[component]
-pub fn ChooseValues(item: Item, conflicts: serde_json::Value, stored: serde_json::Value) -> impl IntoView {
+pub fn ChooseValues(
+    item: Item,
+    conflicts: serde_json::Value,
+    stored: serde_json::Value,
+) -> impl IntoView {
     let s = t();
     let conflicts: Vec<FieldConflict> = serde_json::from_value(conflicts).unwrap_or_default();
     let base_version = stored.get("version").and_then(serde_json::Value::as_i64);
     // The worker's pick per field: `true` keeps their own value.
     let mine = RwSignal::new(vec![true; conflicts.len()]);
-    let original: Option<ChildUpdate> = item.body.as_deref().and_then(|b| serde_json::from_str(b).ok());
+    let original: Option<ChildUpdate> = item
+        .body
+        .as_deref()
+        .and_then(|b| serde_json::from_str(b).ok());
     let id = item.id.clone();
     let fields = conflicts.clone();
     let apply = move |_| {

@@ -203,10 +203,12 @@ fn AddEncounter(child_id: String, label: String) -> impl IntoView {
                     let label = s.encounter_label.replace("{}", &label);
                     let path = format!("/api/v1/children/{child_id}/encounters");
                     match serde_json::to_string(&seen_here(pos)) {
-                        Ok(json) => outbox::enqueue_json(&label, "POST", &path, &json, Some(&child_id))
-                            .await
-                            .map(|_| s.encounter_queued)
-                            .map_err(|_| s.store_failed),
+                        Ok(json) => {
+                            outbox::enqueue_json(&label, "POST", &path, &json, Some(&child_id))
+                                .await
+                                .map(|_| s.encounter_queued)
+                                .map_err(|_| s.store_failed)
+                        }
                         Err(_) => Err(s.store_failed),
                     }
                 }

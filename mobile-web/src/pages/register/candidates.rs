@@ -29,7 +29,9 @@ where
     let s = t();
     let busy = RwSignal::new(false);
     let same = move |child_id: String, code: String| {
-        let Some(p) = pending.get_untracked() else { return };
+        let Some(p) = pending.get_untracked() else {
+            return;
+        };
         busy.set(true);
         leptos::task::spawn_local(async move {
             let result = p.queue_for(&child_id).await;
@@ -38,7 +40,9 @@ where
         });
     };
     let different = move |_| {
-        let Some(p) = pending.get_untracked() else { return };
+        let Some(p) = pending.get_untracked() else {
+            return;
+        };
         busy.set(true);
         leptos::task::spawn_local(async move {
             let result = p.queue("new_child").await;

@@ -315,14 +315,12 @@ fn read_facts(
     {
         return Err(s.name_too_long);
     }
-    let birth = parse_age(age)
-        .map_err(|()| s.bad_age)?
-        .map(|a| Birth {
-            precision: BirthPrecision::Estimated,
-            date: None,
-            year: None,
-            estimated_age: Some(a),
-        });
+    let birth = parse_age(age).map_err(|()| s.bad_age)?.map(|a| Birth {
+        precision: BirthPrecision::Estimated,
+        date: None,
+        year: None,
+        estimated_age: Some(a),
+    });
     // The selects only offer the vocabulary's own values.
     let (Some(sex), Some(nationality)) = (
         crate::i18n::vocabulary::parse::<Sex>(sex),

@@ -8,8 +8,10 @@
 // wasm instantiation (e.g. a very old browser) instead of a silent blank page.
 //
 // It also registers the service worker (sw.js, see its comments) that lets
-// the app open with no network. Registered from here because the CSP allows
-// no inline script; a browser without service workers simply runs online.
+// the app open with no network and syncs the outbox in the background.
+// Registered from here because the CSP allows no inline script; a browser
+// without (module) service workers simply runs online. `updateViaCache:
+// 'none'` makes update checks fetch the imported outbox module afresh too.
 import('/__KUDAKYAR_JS__')
   .then((glue) => glue.default({ module_or_path: '/__KUDAKYAR_WASM__' }))
   .catch((err) => {
@@ -23,7 +25,7 @@ import('/__KUDAKYAR_JS__')
   });
 
 if ('serviceWorker' in navigator) {
-  navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch((err) => {
+  navigator.serviceWorker.register('/sw.js', { scope: '/', type: 'module', updateViaCache: 'none' }).catch((err) => {
     // Not fatal: the app works online without it.
     console.warn('service worker registration failed', err);
   });

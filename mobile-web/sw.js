@@ -1,9 +1,13 @@
-// Kudakyar's service worker: makes the app open with no network.
+// Kudakyar's service worker: makes the app open with no network, and sends
+// the outbox when the network returns even if no page is open.
 //
 // `cargo xtask` (xtask/src/web.rs) writes it to dist/sw.js with the
-// placeholder below replaced by the generated precache list (precache.json's
-// content), so every release changes these bytes and the browser installs
-// the new worker. Served `no-cache` from the origin's root (scope `/`).
+// placeholders below replaced by the generated precache list (precache.json's
+// content) and the path of the outbox module, so every release changes these
+// bytes and the browser installs the new worker. Served `no-cache` from the
+// origin's root (scope `/`). A module worker (boot.js registers it with
+// `type: 'module'`) so that it runs the page's own outbox.js: one sync
+// engine, not two that could drift apart.
 //
 // Strategy:
 // - install: cache the app shell (the hashed files, the page) in a cache
@@ -14,6 +18,12 @@
 //   so one page serves every path).
 // - the API is never touched: the app's outbox (outbox.js) handles offline
 //   writes, and reads must not come from a stale cache.
+// - Background Sync: the outbox registers the `kudakyar-outbox` tag after
+//   each write and after a sync that failed for want of network; the browser
+//   fires `sync` once it is online, and a rejected sync is retried later by
+//   the browser.
+import { SYNC_TAG, outboxBackgroundSync } from '__OUTBOX_JS__';
+
 const PRECACHE = __PRECACHE__;
 const PREFIX = 'kudakyar-shell-';
 const CACHE = PREFIX + PRECACHE.version;
@@ -62,3 +72,8 @@ self.addEventListener('fetch', (event) => {
     caches.match(req, { cacheName: CACHE, ignoreVary: true }).then((hit) => hit || fetch(req)),
   );
 });
+
+self.addEventListener('sync', (event) => {
+  if (event.tag === SYNC_TAG) event.waitUntil(outboxBackgroundSync());
+});
+

@@ -196,3 +196,59 @@ export const apiMe = (server, token) => apiCall(server, 'GET', '/api/v1/auth/me'
 
 /** `POST /api/v1/users` as the holder of `token`: {status, body}. */
 export const apiCreateUser = (server, token, user) => apiCall(server, 'POST', '/api/v1/users', { token, body: user });
+
+/** `GET path` with `token`, following `next_cursor`: every item of a paged list. */
+export async function apiGetAll(server, token, path) {
+  const items = [];
+  let cursor = null;
+  do {
+    const sep = path.includes('?') ? '&' : '?';
+    const page = `${path}${sep}limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const res = await apiCall(server, 'GET', page, { token });
+    if (res.status !== 200) throw new Error(`GET ${page}: ${res.status} ${JSON.stringify(res.body)}`);
+    items.push(...res.body.items);
+    cursor = res.body.next_cursor ?? null;
+  } while (cursor);
+  return items;
+}
+
+// --- The PWA ----------------------------------------------------------------
+
+/** Logs in as the admin through the login page and waits for the home page. */
+export async function loginAsAdmin(page, server) {
+  await page.goto(server.url);
+  await page.getByLabel('نام کاربری', { exact: true }).fill('admin');
+  await page.getByLabel('گذرواژه', { exact: true }).fill(ADMIN_PASSWORD);
+  await page.getByRole('button', { name: 'ورود', exact: true }).click();
+  await page.getByRole('heading', { level: 1, name: 'خوش آمدید' }).waitFor();
+}
+
+/**
+ * The URL path of the outbox module the app runs (wasm-bindgen puts it under
+ * `snippets/`), from the build's precache list. `import()` of this path in
+ * the page gives the app's own module instance, with its token and queue.
+ */
+export async function outboxModulePath(page) {
+  return page.evaluate(async () => {
+    const { files } = await (await fetch('/precache.json')).json();
+    return files.find((f) => f.startsWith('/snippets/') && f.endsWith('/outbox.js'));
+  });
+}
+
+/** Waits until the sync bar shows `n` pending items. */
+export async function waitPending(page, n, timeout = 30_000) {
+  await page.waitForFunction(
+    (want) => document.querySelector('#sync-status')?.getAttribute('data-pending') === want,
+    String(n),
+    { timeout },
+  );
+}
+
+/** Switches the network emulation and waits until the app has seen it. */
+export async function setOnline(context, page, online) {
+  await context.setOffline(!online);
+  await page.waitForFunction(
+    (want) => document.querySelector('#sync-status')?.getAttribute('data-online') === want,
+    String(online),
+  );
+}

@@ -23,10 +23,7 @@ const MIN_NODE_MAJOR: u32 = 20;
 
 /// Runs the browser tests in `root/tests/browser`; fails if any test fails.
 pub fn run(root: &Path) -> Result<()> {
-    let dir = root.join("tests").join("browser");
-    ensure_chromium()?;
-    ensure_node()?;
-    ensure_npm_packages(&dir)?;
+    let dir = prepare(root)?;
     let files = test_files(&dir)?;
     let mut cmd = Command::new("node");
     cmd.args(["--test", "--test-reporter=spec"])
@@ -37,6 +34,16 @@ pub fn run(root: &Path) -> Result<()> {
         "node --test --test-reporter=spec tests/browser/*.test.mjs",
     )
     .context("browser tests failed (screenshots and server logs in tests/artifacts/browser/)")
+}
+
+/// Chromium, Node and the pinned npm packages, installed when missing;
+/// returns `root/tests/browser`.
+pub fn prepare(root: &Path) -> Result<PathBuf> {
+    let dir = root.join("tests").join("browser");
+    ensure_chromium()?;
+    ensure_node()?;
+    ensure_npm_packages(&dir)?;
+    Ok(dir)
 }
 
 fn say(msg: impl std::fmt::Display) {

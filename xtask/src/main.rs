@@ -1,4 +1,4 @@
-//! `cargo xtask`: the project's two commands.
+//! `cargo xtask`: the project's commands.
 //!
 //! - `cargo xtask serve [ARGS…]` builds the PWA ([`web`]) and the server, then
 //!   runs `kudakyar serve ARGS…` with the embedded SQLite default. Everything
@@ -8,8 +8,11 @@
 //!   PostgreSQL when `KUDAKYAR_TEST_POSTGRES_URL` is set (required when `CI=true`),
 //!   the API fuzzing ([`api_fuzz`], schemathesis) and the browser tests
 //!   ([`browser`]) in headless Chromium.
+//! - `cargo xtask bench-sync [--debug]` measures how fast the PWA's outbox
+//!   sends 1,000 queued records to a local server ([`bench_sync`]).
 
 mod api_fuzz;
+mod bench_sync;
 mod browser;
 mod venv;
 mod web;
@@ -27,13 +30,14 @@ fn main() -> Result<()> {
     match args.next().as_deref() {
         Some("serve") => serve(&root, args.collect()),
         Some("test") => test(&root),
+        Some("bench-sync") => bench_sync::run(&root, &args.collect::<Vec<_>>()),
         Some("fuzz-api") => {
             cargo(&root, &["build", "-p", "kudakyar"])?;
             api_fuzz::run(&root, &kudakyar_bin(&root))
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask serve [kudakyar serve options…] | cargo xtask test | cargo xtask fuzz-api"
+                "usage: cargo xtask serve [kudakyar serve options…] | cargo xtask test | cargo xtask fuzz-api | cargo xtask bench-sync [--debug]"
             );
             std::process::exit(2)
         }

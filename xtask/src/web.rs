@@ -293,9 +293,19 @@ fn write_dist(root: &Path, glue: &Path, dist: &Path) -> Result<()> {
     fs::write(staging.join("precache.json"), &precache)?;
     // The service worker carries the list itself, so any change to any file
     // changes sw.js and the browser installs the new worker.
+    // A module worker importing the outbox (its background sync) from
+    // where wasm-bindgen put it.
+    let outbox = out
+        .files
+        .iter()
+        .find(|f| f.starts_with("/snippets/") && f.ends_with("/outbox.js"))
+        .context("wasm-bindgen emitted no snippets/…/outbox.js")?;
     let sw = fill(
         &read_text(&web.join("sw.js"))?,
-        &[("__PRECACHE__", precache.trim_end())],
+        &[
+            ("__PRECACHE__", precache.trim_end()),
+            ("__OUTBOX_JS__", outbox),
+        ],
     )?;
     fs::write(staging.join("sw.js"), sw)?;
 

@@ -1,0 +1,291 @@
+// Real-browser tests of the outbox's queued writes beyond registrations
+// (issue 6): photos downscaled on the phone (iris captures kept whole), iris
+// captures, photos and JSON writes about a child queued offline and sent
+// after that child's registration, and a 409 on an update settled either
+// way by the worker (outboxResolve).
+//
+// The app's own outbox module is driven from the page (`import()` of its
+// path gives the instance the app runs, with its token), the way the Rust
+// pages call it; what arrived is checked through the API from Node, and
+// what was stored on the phone by reading its IndexedDB.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ADMIN_PASSWORD,
+  REPO_ROOT,
+  apiGetAll,
+  apiLogin,
+  launchBrowser,
+  loginAsAdmin,
+  newPhonePage,
+  outboxModulePath,
+  screenshot,
+  setOnline,
+  startServer,
+  waitPending,
+} from './helpers.mjs';
+
+const RUN = Date.now().toString(36);
+
+let server;
+let browser;
+let token;
+let irisDir;
+let iris; // [left, right] synthetic eye images (bytes) from the iris engine
+
+before(async () => {
+  server = await startServer('sync');
+  browser = await launchBrowser();
+  token = await apiLogin(server, 'admin', ADMIN_PASSWORD);
+  irisDir = mkdtempSync(join(tmpdir(), 'kudakyar-iris-'));
+  const bin = process.env.KUDAKYAR_BIN || join(REPO_ROOT, 'target', 'debug', 'kudakyar');
+  execFileSync(bin, ['iris', 'synth', irisDir, '--identities', '1', '--captures', '2'], { stdio: 'ignore' });
+  const identity = join(irisDir, readdirSync(irisDir)[0]);
+  iris = readdirSync(identity).sort().map((f) => readFileSync(join(identity, f)));
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  if (irisDir) rmSync(irisDir, { recursive: true, force: true });
+});
+
+async function api(method, path, body) {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, accept: 'application/json', 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+/** A logged-in phone page, offline, with the outbox module's path. */
+async function offlinePhone() {
+  const phone = await newPhonePage(browser);
+  await loginAsAdmin(phone.page, server);
+  await phone.page.evaluate(() => navigator.serviceWorker.ready);
+  phone.outbox = await outboxModulePath(phone.page);
+  await setOnline(phone.context, phone.page, false);
+  return phone;
+}
+
+/** Calls `outbox[name](...args)` in the page; `{blob: [bytes], type}` args become Blobs. */
+function callOutbox(phone, name, ...args) {
+  return phone.page.evaluate(
+    async ([path, name, args]) => {
+      const outbox = await import(path);
+      const blobs = args.map((a) => (a && a.blob ? new Blob([new Uint8Array(a.blob)], { type: a.type }) : a));
+      return outbox[name](...blobs);
+    },
+    [phone.outbox, name, args],
+  );
+}
+
+const blobArg = (bytes, type) => ({ blob: [...bytes], type });
+
+/** The outbox's items as stored on the phone, blobs as {size, type, width, height, bytes?}. */
+function storedItems(page) {
+  return page.evaluate(async () => {
+    const db = await new Promise((resolve, reject) => {
+      const req = indexedDB.open('kudakyar-outbox');
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    const items = await new Promise((resolve, reject) => {
+      const req = db.transaction('items').objectStore('items').getAll();
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    db.close();
+    const describe = async (blob) => {
+      if (!blob) return null;
+      const bitmap = await createImageBitmap(blob).catch(() => null);
+      const digest = await crypto.subtle.digest('SHA-256', await blob.arrayBuffer());
+      return {
+        size: blob.size,
+        type: blob.type,
+        width: bitmap?.width,
+        height: bitmap?.height,
+        sha256: [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join(''),
+      };
+    };
+    for (const item of items) {
+      for (const key of ['photo', 'left', 'right']) item[key] = await describe(item[key]);
+    }
+    return items;
+  });
+}
+
+/** A W×H JPEG drawn in the page (a gradient and shapes, so it compresses like a photo). */
+async function makeJpeg(page, width, height) {
+  const bytes = await page.evaluate(
+    async ([w, h]) => {
+      const canvas = new OffscreenCanvas(w, h);
+      const ctx = canvas.getContext('2d');
+      const g = ctx.createLinearGradient(0, 0, w, h);
+      g.addColorStop(0, '#c33');
+      g.addColorStop(1, '#33c');
+      ctx.fillStyle = g;
+      ctx.fillRect(0, 0, w, h);
+      for (let i = 0; i < 200; i++) {
+        ctx.fillStyle = `hsl(${(i * 37) % 360} 70% 50%)`;
+        ctx.fillRect((i * 131) % w, (i * 71) % h, 40 + (i % 90), 30 + (i % 70));
+      }
+      const blob = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.95 });
+      return [...new Uint8Array(await blob.arrayBuffer())];
+    },
+    [width, height],
+  );
+  return Buffer.from(bytes);
+}
+
+const sha256 = async (bytes) => Buffer.from(await crypto.subtle.digest('SHA-256', bytes)).toString('hex');
+
+test('a registration photo is downscaled on the phone to 1600 px before it is stored; a small one is kept as is', async () => {
+  const phone = await offlinePhone();
+  const { page, context } = phone;
+  try {
+    const big = await makeJpeg(page, 3000, 2000);
+    const small = readFileSync(join(REPO_ROOT, 'assets', 'web', 'icon-192.png'));
+    const children = [
+      { id: crypto.randomUUID(), given_name: 'بزرگ', family_name: `عکس-${RUN}`, sex: 'male', nationality: 'afghan', home_province: 'IR-23' },
+      { id: crypto.randomUUID(), given_name: 'کوچک', family_name: `عکس-${RUN}`, sex: 'female', nationality: 'afghan', home_province: 'IR-23' },
+    ];
+    await callOutbox(phone, 'outboxEnqueueRegistration', 'big', JSON.stringify(children[0]), blobArg(big, 'image/jpeg'), null, null, 'unreviewed');
+    await callOutbox(phone, 'outboxEnqueueRegistration', 'small', JSON.stringify(children[1]), blobArg(small, 'image/png'), null, null, 'unreviewed');
+    await waitPending(page, 2);
+
+    const stored = Object.fromEntries((await storedItems(page)).map((i) => [i.id, i]));
+    const shrunk = stored[children[0].id].photo;
+    assert.deepEqual([shrunk.width, shrunk.height, shrunk.type], [1600, 1067, 'image/jpeg']);
+    assert.ok(shrunk.size < big.length, `${shrunk.size} bytes stored for a ${big.length}-byte original`);
+    const kept = stored[children[1].id].photo;
+    assert.equal(kept.sha256, await sha256(small), 'the small photo is stored unchanged');
+
+    await setOnline(context, page, true);
+    await waitPending(page, 0, 60_000);
+    for (const [child, side] of [[children[0], [1600, 1067]], [children[1], [192, 192]]]) {
+      const photos = await api('GET', `/api/v1/children/${child.id}/photos`);
+      assert.equal(photos.status, 200);
+      assert.equal(photos.body.length, 1);
+      assert.deepEqual([photos.body[0].width, photos.body[0].height], side);
+    }
+  } finally {
+    await context.close();
+  }
+});
+
+test('iris captures, a photo, an update and an encounter about a queued child go after its registration; iris bytes are kept whole', async () => {
+  const phone = await offlinePhone();
+  const { page, context } = phone;
+  try {
+    const id = crypto.randomUUID();
+    const child = { id, given_name: 'سارا', family_name: `صف-${RUN}`, sex: 'female', nationality: 'iranian', home_province: 'IR-23' };
+    await callOutbox(phone, 'outboxEnqueueRegistration', 'sara', JSON.stringify(child), null, null, null, 'unreviewed');
+    // Written in the order a worker would: all before the record exists.
+    await callOutbox(phone, 'outboxEnqueueIris', 'eyes', id, blobArg(iris[0], 'image/png'), blobArg(iris[1], 'image/png'));
+    await callOutbox(phone, 'outboxEnqueuePhoto', 'photo', id, blobArg(await makeJpeg(page, 2400, 3200), 'image/jpeg'));
+    const update = { base_version: 1, changes: { father_name: 'رضا' }, reason: null };
+    await callOutbox(phone, 'outboxEnqueueJson', 'update', 'PATCH', `/api/v1/children/${id}`, JSON.stringify(update), id);
+    const encounter = { id: crypto.randomUUID(), at: new Date().toISOString(), lat: 35.7, lng: 51.4, services: [] };
+    await callOutbox(phone, 'outboxEnqueueJson', 'seen', 'POST', `/api/v1/children/${id}/encounters`, JSON.stringify(encounter), id);
+    await waitPending(page, 5);
+
+    const stored = await storedItems(page);
+    const eyes = stored.find((i) => i.kind === 'iris');
+    assert.equal(eyes.left.sha256, await sha256(iris[0]), 'the left capture is stored byte for byte');
+    assert.equal(eyes.right.sha256, await sha256(iris[1]), 'the right capture is stored byte for byte');
+    const photo = stored.find((i) => i.kind === 'photo').photo;
+    assert.deepEqual([photo.width, photo.height], [1200, 1600]);
+    assert.equal(stored.find((i) => i.kind === 'json' && i.method === 'POST').id, encounter.id, 'a create keeps its client id');
+
+    await setOnline(context, page, true);
+    await waitPending(page, 0, 60_000);
+    const states = (await storedItems(page)).map((i) => [i.label, i.state, i.error?.detail ?? null]);
+    assert.deepEqual(states.filter(([, state]) => state !== 'done'), [], 'every item was accepted');
+    const record = await api('GET', `/api/v1/children/${id}`);
+    assert.equal(record.body.father_name ?? record.body.facts?.father_name, 'رضا');
+    assert.equal((await api('GET', `/api/v1/children/${id}/iris`)).body.length, 2);
+    assert.equal((await api('GET', `/api/v1/children/${id}/photos`)).body.length, 1);
+    const seen = await api('GET', `/api/v1/children/${id}/encounters`);
+    assert.deepEqual((seen.body.items ?? seen.body).map((e) => e.id), [encounter.id]);
+    await screenshot(page, 'sync-queued-writes');
+  } finally {
+    await context.close();
+  }
+});
+
+test('a 409 on a queued update keeps both values; the worker resends with a new base or keeps the server\'s', async () => {
+  const phone = await offlinePhone();
+  const { page, context } = phone;
+  try {
+    const made = [];
+    for (const name of ['یکم', 'دوم']) {
+      const res = await api('POST', '/api/v1/children', { given_name: name, family_name: `تعارض-${RUN}`, sex: 'male', nationality: 'afghan', home_province: 'IR-23' });
+      assert.equal(res.status, 201);
+      made.push(res.body);
+    }
+    for (const c of made) {
+      const mine = { base_version: c.version, changes: { father_name: 'من' }, reason: null };
+      await callOutbox(phone, 'outboxEnqueueJson', `edit ${c.id}`, 'PATCH', `/api/v1/children/${c.id}`, JSON.stringify(mine), c.id);
+      // Meanwhile someone else changes the same field on the server.
+      const theirs = await api('PATCH', `/api/v1/children/${c.id}`, { base_version: c.version, changes: { father_name: 'دیگری' } });
+      assert.equal(theirs.status, 200);
+    }
+    await setOnline(context, page, true);
+    await page.waitForFunction(() => document.querySelectorAll('.outbox-item[data-state="conflict"]').length === 2, null, { timeout: 30_000 });
+    const conflicts = (await storedItems(page)).filter((i) => i.state === 'conflict');
+    assert.equal(conflicts.length, 2);
+    for (const item of conflicts) {
+      assert.equal(item.error.status, 409);
+      assert.deepEqual(item.error.conflicts, [{ field: 'father_name', stored: 'دیگری', yours: 'من' }]);
+    }
+    await screenshot(page, 'sync-conflict');
+
+    // The first: the worker's value again, on top of the server's version.
+    const [first, second] = made;
+    const now = await api('GET', `/api/v1/children/${first.id}`);
+    const replacement = { base_version: now.body.version, changes: { father_name: 'من' }, reason: null };
+    const firstItem = conflicts.find((i) => i.child_id === first.id);
+    const secondItem = conflicts.find((i) => i.child_id === second.id);
+    await callOutbox(phone, 'outboxResolve', firstItem.id, JSON.stringify(replacement));
+    // The second: the server's value stays; nothing is sent.
+    await callOutbox(phone, 'outboxResolve', secondItem.id, null);
+    await page.waitForFunction(() => document.querySelectorAll('.outbox-item[data-state="conflict"]').length === 0, null, { timeout: 30_000 });
+    await waitPending(page, 0);
+
+    const after = Object.fromEntries((await storedItems(page)).map((i) => [i.id, i]));
+    assert.equal(after[firstItem.id].state, 'done');
+    assert.equal(after[secondItem.id].state, 'done');
+    assert.equal(after[secondItem.id].resolved, true);
+    const fathers = [];
+    for (const c of made) {
+      const r = (await api('GET', `/api/v1/children/${c.id}`)).body;
+      fathers.push(r.father_name ?? r.facts?.father_name);
+    }
+    assert.deepEqual(fathers, ['من', 'دیگری']);
+    const patches = readFileSync(server.logPath, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('method=PATCH') && l.includes(second.id));
+    assert.equal(patches.length, 2, 'the kept conflict was not sent again (2 = theirs + the first try)');
+  } finally {
+    await context.close();
+  }
+});
+
+test('the children queued in these tests exist exactly once', async () => {
+  const all = await apiGetAll(server, token, '/api/v1/children');
+  const ours = all.filter((c) => String(c.family_name ?? '').endsWith(RUN));
+  assert.equal(new Set(ours.map((c) => c.id)).size, ours.length);
+  assert.equal(ours.length, 2 + 1 + 2);
+});
+
+test('server shuts down gracefully on SIGTERM (exit status 0)', async () => {
+  const { code, signal } = await server.stop();
+  assert.deepEqual({ code, signal }, { code: 0, signal: null }, `see ${server.logPath}`);
+});

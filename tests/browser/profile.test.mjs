@@ -19,26 +19,13 @@ import {
   REPO_ROOT,
   apiLogin,
   launchBrowser,
+  loginAsAdmin,
   newPhonePage,
   screenshot,
+  setOnline,
   startServer,
+  waitPending,
 } from './helpers.mjs';
-
-async function loginAsAdmin(page, server) {
-  await page.goto(server.url);
-  await page.getByLabel('نام کاربری', { exact: true }).fill('admin');
-  await page.getByLabel('گذرواژه', { exact: true }).fill(ADMIN_PASSWORD);
-  await page.getByRole('button', { name: 'ورود', exact: true }).click();
-  await page.getByRole('heading', { level: 1, name: 'خوش آمدید' }).waitFor();
-}
-
-async function waitPending(page, n, timeout = 30_000) {
-  await page.waitForFunction(
-    (want) => document.querySelector('#sync-status')?.getAttribute('data-pending') === want,
-    String(n),
-    { timeout },
-  );
-}
 
 /** Polls `check` (async) until it returns a truthy value, for up to 30 s. */
 async function until(check, what) {
@@ -49,14 +36,6 @@ async function until(check, what) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-async function setOnline(context, page, online) {
-  await context.setOffline(!online);
-  await page.waitForFunction(
-    (want) => document.querySelector('#sync-status')?.getAttribute('data-online') === want,
-    String(online),
-  );
 }
 
 const FA = {

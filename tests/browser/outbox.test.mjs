@@ -233,7 +233,7 @@ test('offline: 3 registrations and 2 encounters queued, kept across an offline r
     // encounter and the captures to that record instead of a new one.
     const first = items.find((c) => c.family_name === CHILDREN[1].family);
     const firstEncounters = (await apiGet(`/api/v1/children/${first.id}/encounters`, token)).length;
-    const twin = { given: 'علی', family: `دوباره-${RUN}`, sex: 'male', nationality: 'iranian', age: '12', iris: true };
+    const twin = { given: 'علی', family: `دوباره-${RUN}`, sex: 'male', nationality: 'iranian', age: '12', iris: true, photo: true };
     await page.getByRole('button', { name: FA.locate }).click();
     await page.getByText('۱۲ متر').waitFor(); // the fix, with its accuracy
     await fillChild(page, twin, photo);
@@ -243,13 +243,15 @@ test('offline: 3 registrations and 2 encounters queued, kept across an offline r
     await screenshot(page, 'register-duplicate-candidate');
     await candidate.getByRole('button', { name: FA.sameChild }).click();
     await page.getByRole('status').filter({ hasText: first.registry_code }).waitFor();
-    // Sent: the 5 earlier items plus the captures and the encounter.
-    await page.waitForFunction(() => document.querySelectorAll('.outbox-item[data-state="done"]').length === 7, null, { timeout: 60_000 });
+    // Sent: the 5 earlier items plus the captures, the photo and the encounter.
+    await page.waitForFunction(() => document.querySelectorAll('.outbox-item[data-state="done"]').length === 8, null, { timeout: 60_000 });
     const after = await apiGet('/api/v1/children?limit=100', token);
     assert.equal(after.items.filter((c) => c.family_name === twin.family).length, 0, 'no second record');
     assert.equal(after.items.length, CHILDREN.length);
     const seenAgain = await apiGet(`/api/v1/children/${first.id}/encounters`, token);
     assert.equal(seenAgain.length, firstEncounters + 1, 'the encounter went to the first child');
+    const photos = await apiGet(`/api/v1/children/${first.id}/photos`, token);
+    assert.equal(photos.length, 1, 'the photo taken online went to the first child');
     const enrolled = await apiGet(`/api/v1/children/${first.id}/iris`, token);
     assert.ok(enrolled.length >= 2, 'the captures are on the first child');
 

@@ -128,3 +128,24 @@ pub fn retake_reasons(err: &crate::api::ApiError) -> Option<String> {
         .collect();
     (p.status == 422 && !reasons.is_empty()).then(|| t().retake.replace("{}", &reasons.join("؛ ")))
 }
+
+/// Queues the JSON write `method path` about `child_id` in the outbox and
+/// tells the worker in `message`: `queued` when it is on the phone, else
+/// why not. Returns whether it was stored.
+pub async fn queue_write<T: serde::Serialize>(
+    body: &T,
+    label: &str,
+    (method, path): (&str, &str),
+    child_id: &str,
+    queued: &'static str,
+    message: RwSignal<Option<&'static str>>,
+) -> bool {
+    let stored = match serde_json::to_string(body) {
+        Ok(json) => crate::outbox::enqueue_json(label, method, path, &json, Some(child_id))
+            .await
+            .is_ok(),
+        Err(_) => false,
+    };
+    message.set(Some(if stored { queued } else { t().store_failed }));
+    stored
+}

@@ -6,7 +6,7 @@ use kudakyar_api::children::{Child, ChildUpdate, Status};
 use leptos::html::Input;
 use leptos::prelude::*;
 
-use super::super::shared::{Thumb, display_name, file};
+use super::super::shared::{Thumb, display_name, file, queue_write};
 use crate::api;
 use crate::dates;
 use crate::i18n::{digits, t, vocabulary};
@@ -97,16 +97,9 @@ pub fn StatusChange(child: Child) -> impl IntoView {
             format!("{}: {}", s.change_status, label_of(&child)),
         );
         leptos::task::spawn_local(async move {
-            let Ok(json) = serde_json::to_string(&update) else {
-                return;
-            };
             let path = format!("/api/v1/children/{id}");
-            let stored = outbox::enqueue_json(&label, "PATCH", &path, &json, Some(&id)).await;
-            message.set(Some(if stored.is_ok() {
-                s.change_queued
-            } else {
-                s.store_failed
-            }));
+            let target = ("PATCH", path.as_str());
+            queue_write(&update, &label, target, &id, s.change_queued, message).await;
         });
     };
     view! {
@@ -159,16 +152,8 @@ pub fn Referral(child: Child) -> impl IntoView {
         };
         let (label, id) = (label.clone(), child.id.clone());
         leptos::task::spawn_local(async move {
-            let Ok(json) = serde_json::to_string(&body) else {
-                return;
-            };
-            let stored =
-                outbox::enqueue_json(&label, "POST", "/api/v1/referrals", &json, Some(&id)).await;
-            message.set(Some(if stored.is_ok() {
-                s.referral_queued
-            } else {
-                s.store_failed
-            }));
+            let target = ("POST", "/api/v1/referrals");
+            queue_write(&body, &label, target, &id, s.referral_queued, message).await;
         });
     };
     view! {

@@ -7,7 +7,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
 use super::super::location::LocationField;
-use super::super::shared::display_name;
+use super::super::shared::{display_name, queue_write};
 use crate::api;
 use crate::dates::{self, JalaliDate};
 use crate::i18n::{t, vocabulary};
@@ -102,17 +102,18 @@ pub fn NewEncounter(child: Child) -> impl IntoView {
         };
         let (label, child_id) = (label.clone(), child_id.clone());
         leptos::task::spawn_local(async move {
-            let Ok(json) = serde_json::to_string(&body) else {
-                return;
-            };
             let path = format!("/api/v1/children/{child_id}/encounters");
-            let stored = outbox::enqueue_json(&label, "POST", &path, &json, Some(&child_id)).await;
-            message.set(Some(if stored.is_ok() {
-                s.encounter_queued
-            } else {
-                s.store_failed
-            }));
-            if stored.is_ok() {
+            let target = ("POST", path.as_str());
+            if queue_write(
+                &body,
+                &label,
+                target,
+                &child_id,
+                s.encounter_queued,
+                message,
+            )
+            .await
+            {
                 services.set(Vec::new());
                 notes.set(String::new());
             }

@@ -1,4 +1,4 @@
-//! `cargo xtask`: the project's two commands.
+//! `cargo xtask`: the project's commands.
 //!
 //! - `cargo xtask serve [ARGS…]` builds the PWA ([`web`]) and the server, then
 //!   runs `kudakyar serve ARGS…` with the embedded SQLite default. Everything
@@ -8,9 +8,14 @@
 //!   PostgreSQL when `KUDAKYAR_TEST_POSTGRES_URL` is set (required when `CI=true`),
 //!   the API fuzzing ([`api_fuzz`], schemathesis) and the browser tests
 //!   ([`browser`]) in headless Chromium.
+//! - `cargo xtask fuzz-api` runs the API fuzzing alone.
+//! - `cargo xtask lighthouse` is a bench, not a check ([`lighthouse`]): it
+//!   builds the PWA and the server and prints Lighthouse's mobile scores of
+//!   the login and home pages; reports in `target/lighthouse/`.
 
 mod api_fuzz;
 mod browser;
+mod lighthouse;
 mod venv;
 mod web;
 
@@ -31,9 +36,15 @@ fn main() -> Result<()> {
             cargo(&root, &["build", "-p", "kudakyar"])?;
             api_fuzz::run(&root, &kudakyar_bin(&root))
         }
+        Some("lighthouse") => {
+            let dist = web::build(&root)?;
+            cargo(&root, &["build", "-p", "kudakyar"])?;
+            let out = target_dir(&root).join("lighthouse");
+            lighthouse::run(&root, &dist, &kudakyar_bin(&root), &out)
+        }
         _ => {
             eprintln!(
-                "usage: cargo xtask serve [kudakyar serve options…] | cargo xtask test | cargo xtask fuzz-api"
+                "usage: cargo xtask serve [kudakyar serve options…] | cargo xtask test | cargo xtask fuzz-api | cargo xtask lighthouse"
             );
             std::process::exit(2)
         }

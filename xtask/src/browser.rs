@@ -62,13 +62,13 @@ fn run_cmd(cmd: &mut Command, shown: &str) -> Result<()> {
     Ok(())
 }
 
-/// Installs Debian's `chromium` when it is missing.
-fn ensure_chromium() -> Result<()> {
+/// Installs Debian's `chromium` when it is missing (also for `lighthouse.rs`).
+pub(crate) fn ensure_chromium() -> Result<()> {
     if Path::new(CHROMIUM).exists() {
         return Ok(());
     }
     say(format_args!(
-        "{CHROMIUM} is missing: installing Debian's chromium package for the browser tests"
+        "{CHROMIUM} is missing: installing Debian's chromium package"
     ));
     let apt = |args: &[&str]| {
         let mut cmd = Command::new("apt-get");
@@ -83,8 +83,9 @@ fn ensure_chromium() -> Result<()> {
     Ok(())
 }
 
-/// Checks that Node.js (recent enough) and npm are on PATH.
-fn ensure_node() -> Result<()> {
+/// Checks that Node.js (recent enough) and npm are on PATH (also for the PWA
+/// build's npm packages, `web.rs`, and `lighthouse.rs`).
+pub(crate) fn ensure_node() -> Result<()> {
     let version = tool_version("node")?;
     let major: u32 = version
         .trim_start_matches('v')
@@ -93,7 +94,9 @@ fn ensure_node() -> Result<()> {
         .and_then(|m| m.parse().ok())
         .with_context(|| format!("cannot read the Node.js version from {version:?}"))?;
     if major < MIN_NODE_MAJOR {
-        bail!("the browser tests need Node.js {MIN_NODE_MAJOR} or newer; found {version}");
+        bail!(
+            "the PWA build and browser tests need Node.js {MIN_NODE_MAJOR} or newer; found {version}"
+        );
     }
     tool_version("npm")?;
     Ok(())
@@ -102,7 +105,7 @@ fn ensure_node() -> Result<()> {
 fn tool_version(tool: &str) -> Result<String> {
     let missing = || {
         format!(
-            "`{tool}` is needed for the browser tests (tests/browser) but was not found on PATH; install Node.js and npm (e.g. `apt-get install -y nodejs npm`)"
+            "`{tool}` is needed for the PWA build and the browser tests but was not found on PATH; install Node.js and npm (e.g. `apt-get install -y nodejs npm`)"
         )
     };
     let out = Command::new(tool)
@@ -115,21 +118,30 @@ fn tool_version(tool: &str) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-/// `npm ci` when node_modules is missing or older than package-lock.json.
-/// npm writes `node_modules/.package-lock.json` on every install, so its
-/// modification time says when node_modules was last brought up to date.
-fn ensure_npm_packages(dir: &Path) -> Result<()> {
+/// `npm ci` in `dir` when its node_modules is missing or older than its
+/// package-lock.json. npm writes `node_modules/.package-lock.json` on every
+/// install, so its modification time says when node_modules was last brought
+/// up to date.
+pub(crate) fn ensure_npm_packages(dir: &Path) -> Result<()> {
     let lock = dir.join("package-lock.json");
     let stamp = dir.join("node_modules").join(".package-lock.json");
     let lock_time = modified(&lock).with_context(|| format!("{} is missing", lock.display()))?;
+    let shown = dir.display();
     match modified(&stamp) {
         Some(installed) if installed >= lock_time => return Ok(()),
-        Some(_) => say("tests/browser/package-lock.json changed: reinstalling the npm packages"),
-        None => say("tests/browser/node_modules is missing: installing the npm packages"),
+        Some(_) => say(format_args!(
+            "{shown}/package-lock.json changed: reinstalling the npm packages"
+        )),
+        None => say(format_args!(
+            "{shown}/node_modules is missing: installing the npm packages"
+        )),
     }
     let mut cmd = Command::new("npm");
     cmd.args(["ci", "--no-audit", "--no-fund"]).current_dir(dir);
-    run_cmd(&mut cmd, "npm ci --no-audit --no-fund (in tests/browser)")
+    run_cmd(
+        &mut cmd,
+        &format!("npm ci --no-audit --no-fund (in {shown})"),
+    )
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {

@@ -8,12 +8,17 @@
 //!   PostgreSQL when `KUDAKYAR_TEST_POSTGRES_URL` is set (required when `CI=true`),
 //!   the API fuzzing ([`api_fuzz`], schemathesis) and the browser tests
 //!   ([`browser`]) in headless Chromium.
+//! - `cargo xtask fuzz-api` runs the API fuzzing alone.
 //! - `cargo xtask bench-sync [--debug]` measures how fast the PWA's outbox
 //!   sends 1,000 queued records to a local server ([`bench_sync`]).
+//! - `cargo xtask lighthouse` is a bench, not a check ([`lighthouse`]): it
+//!   builds the PWA and the server and prints Lighthouse's mobile scores of
+//!   the login and home pages; reports in `target/lighthouse/`.
 
 mod api_fuzz;
 mod bench_sync;
 mod browser;
+mod lighthouse;
 mod venv;
 mod web;
 
@@ -35,9 +40,15 @@ fn main() -> Result<()> {
             cargo(&root, &["build", "-p", "kudakyar"])?;
             api_fuzz::run(&root, &kudakyar_bin(&root))
         }
+        Some("lighthouse") => {
+            let dist = web::build(&root)?;
+            cargo(&root, &["build", "-p", "kudakyar"])?;
+            let out = target_dir(&root).join("lighthouse");
+            lighthouse::run(&root, &dist, &kudakyar_bin(&root), &out)
+        }
         _ => {
             eprintln!(
-                "usage: cargo xtask serve [kudakyar serve options…] | cargo xtask test | cargo xtask fuzz-api | cargo xtask bench-sync [--debug]"
+                "usage: cargo xtask serve [kudakyar serve options…] | cargo xtask test | cargo xtask fuzz-api | cargo xtask bench-sync [--debug] | cargo xtask lighthouse"
             );
             std::process::exit(2)
         }

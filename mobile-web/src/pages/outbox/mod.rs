@@ -73,7 +73,9 @@ pub fn SyncBar() -> impl IntoView {
             data-refused=move || refused.get().to_string()
             data-online=move || status.with(|st| st.online).to_string()>
             <p>{line}</p>
-            {move || flag().map(|f| view! { <p class="flag">{f}</p> })}
+            // Always there, so «sending…» coming and going does not move the
+            // page below (a layout shift Lighthouse counts).
+            <p class="flag">{move || flag().unwrap_or("\u{a0}")}</p>
             {move || error().map(|e| view! { <p class="sync-error">{e}</p> })}
             {move || (refused.get() > 0).then(|| view! {
                 <p class="sync-error">{s.sync_refused.replace("{}", &digits(refused.get()))}</p>

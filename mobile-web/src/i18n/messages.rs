@@ -210,6 +210,7 @@ messages! {
     /// `{}` is metres in the UI's digits.
     accuracy: "دقت: {} متر", "accuracy: {} m";
     poor_gps: "دقت موقعیت کم است؛ در صورت نیاز موقعیت را دستی وارد کنید.", "The position is imprecise; enter it by hand if needed.";
+    enter_position: "وارد کردن دستی موقعیت", "Enter the position by hand";
     latitude: "عرض جغرافیایی", "Latitude";
     longitude: "طول جغرافیایی", "Longitude";
     bad_position: "موقعیت باید عرض و طول جغرافیایی معتبر باشد.", "The position must be a valid latitude and longitude.";

@@ -66,19 +66,24 @@ pub fn LocationField(position: RwSignal<Option<Position>>) -> impl IntoView {
             <legend>{s.location}</legend>
             <p role="status">
                 {move || {
-                    if locating.get() {
+                    let line = if locating.get() {
                         s.locating.to_owned()
                     } else if let Some(p) = position.get() {
-                        let accuracy = p.accuracy.map(|a| s.accuracy.replace("{}", &digits(a.round() as u32)));
+                        let accuracy = p
+                            .accuracy
+                            .map(|a| s.accuracy.replace("{}", &digits(a.round() as u32)));
                         format!("{:.5}, {:.5} {}", p.lat, p.lng, accuracy.unwrap_or_default())
                     } else {
                         s.no_position.to_owned()
-                    }
+                    };
+                    if poor() { format!("{line} {}", s.poor_gps) } else { line }
                 }}
             </p>
             <button type="button" class="btn secondary" on:click=move |_| locate()>{s.locate}</button>
-            {move || poor().then(|| view! {
-                <p class="muted">{s.poor_gps}</p>
+            // Always in the page and closed until the worker opens it, so a
+            // failed fix does not push the form down as the page loads.
+            <details class="manual">
+                <summary>{s.enter_position}</summary>
                 <div class="pair">
                     <div class="field">
                         <label for="loc-lat">{s.latitude}</label>
@@ -92,7 +97,7 @@ pub fn LocationField(position: RwSignal<Option<Position>>) -> impl IntoView {
                     </div>
                 </div>
                 {move || invalid.get().then(|| view! { <p class="warn" role="alert">{s.bad_position}</p> })}
-            })}
+            </details>
         </fieldset>
     }
 }

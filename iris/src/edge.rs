@@ -7,6 +7,10 @@
 //! arcs, differentiated along the radius and smoothed) and [`SearchBox`].
 //! Samples brighter than `ignore_above` (specular highlights) are left out of
 //! the arc means, so a highlight on the boundary cannot fake or hide an edge.
+//! Edge strength is summed per direction over the directions where the
+//! boundary is visible — no sample near it darker than `occluded_below`
+//! (eyelashes, lid-margin shadow) and a dark-to-bright step — and divided by
+//! the directions sampled, so an occluded direction adds nothing.
 
 use crate::plane::{Circle, Plane};
 
@@ -29,6 +33,12 @@ pub enum Combine {
     /// neither hide the true edge nor lend their own edge to a wrong circle
     /// (pupil, integrated over eight sectors).
     Median,
+    /// The geometric mean of the sectors, or the weakest when one is not
+    /// positive: every sector must show the edge, as with `Min`, but a circle
+    /// is not ranked by its weakest side alone — two circles whose weaker
+    /// sides tie are told apart by how well they fit the other side (limbus,
+    /// where lids leave short arcs that fit several circles on one side).
+    GeoMean,
 }
 
 impl Arcs {
@@ -125,6 +135,18 @@ pub struct EdgeSearch<'a> {
     /// Likewise, the arc just outside must be brighter than this (the sclera
     /// outside the limbus is brighter than iris). `NEG_INFINITY` to disable.
     pub outer_above: f32,
+    /// Per-direction visibility: a direction's edge counts only where the
+    /// samples just inside and just outside the circle are both at least this
+    /// grey level. Darker samples on the boundary are not iris nor sclera but
+    /// something lying over it (eyelashes, the shadow of a lid margin): that
+    /// direction neither supports a circle (a lash against the sclera is a
+    /// strong dark-to-bright edge) nor counts against it (a lash just outside
+    /// the true limbus is a bright-to-dark one). `NEG_INFINITY` to disable.
+    pub occluded_below: f32,
+    /// How far either side of the circle (in `r_step`s) the visibility
+    /// check looks: the operator's own reach (2) plus a margin for the
+    /// blurred fringe of a lash, so a circle cannot ride a lash's outer edge.
+    pub occlusion_reach: usize,
 }
 
 impl EdgeSearch<'_> {
@@ -132,6 +154,11 @@ impl EdgeSearch<'_> {
     /// (outside), ranked by edge strength times the prior's weight. Returns
     /// the circle and its edge strength (grey levels per `r_step`, without
     /// the prior), or `None` when no arc could be sampled.
+    ///
+    /// Each sector's edge strength is the sum, over its directions where the
+    /// boundary is visible (see [`EdgeSearch::occluded_below`]), of that
+    /// direction's radial derivative, divided by the number of directions
+    /// sampled: an occluded direction adds nothing, neither for nor against.
     pub fn best(&self, b: &SearchBox) -> Option<(Circle, f32)> {
         let n_r = ((b.r_max - b.r_min) / b.r_step).floor() as usize + 1;
         if n_r < 1 || b.r_min <= 0.0 {
@@ -141,41 +168,46 @@ impl EdgeSearch<'_> {
         // (circle, score with the prior, edge strength without it)
         let mut best: Option<(Circle, f32, f32)> = None;
         let n_groups = self.arcs.groups.len() - 1;
-        // Means at r_min - r_step .. r_max + r_step for each sector, so the
-        // central difference exists at every candidate radius.
-        let mut means = vec![vec![0.0f32; n_r + 2]; n_groups];
+        // Profiles at r_min - pad·r_step .. r_max + pad·r_step, so the
+        // smoothed central difference and the visibility window exist at
+        // every candidate radius.
+        let pad = self.occlusion_reach.max(2);
+        let len = n_r + 2 * pad;
+        let mut means = vec![0.0f32; len];
+        let mut profiles = vec![f32::NAN; self.arcs.dirs.len() * len];
         // Per radius, the smoothed edge strength of every sector.
         let mut per = vec![vec![f32::NEG_INFINITY; n_groups]; n_r];
         for iy in -steps..=steps {
             for ix in -steps..=steps {
                 let (cx, cy) = (b.cx + ix as f32 * b.step, b.cy + iy as f32 * b.step);
                 // Radii whose arcs leave the image end the profile early.
-                let mut got = n_r + 2;
-                for (g, m) in means.iter_mut().enumerate() {
-                    let dirs = &self.arcs.dirs[self.arcs.groups[g]..self.arcs.groups[g + 1]];
-                    let filled = self.arc_means(dirs, cx, cy, b.r_min - b.r_step, b.r_step, m);
+                let mut got = len;
+                for (g, w) in self.arcs.groups.windows(2).enumerate() {
+                    let span = w[0]..w[1];
+                    let dirs = &self.arcs.dirs[span.clone()];
+                    let prof = &mut profiles[span.start * len..span.end * len];
+                    let r0 = b.r_min - pad as f32 * b.r_step;
+                    let filled = self.arc_profiles(dirs, cx, cy, r0, b.r_step, prof, &mut means);
                     got = got.min(filled);
-                    for k in 1..filled.saturating_sub(1).min(n_r + 1) {
-                        // Central difference, lightly smoothed by the neighbours' differences.
-                        let d = m[k + 1] - m[k - 1];
-                        let dl = if k >= 2 { m[k] - m[k - 2] } else { d };
-                        let dr = if k + 2 < filled { m[k + 2] - m[k] } else { d };
+                    for k in pad..filled.saturating_sub(pad).min(n_r + pad) {
+                        // The arc means must go from dark inside to bright outside.
+                        let m = &means;
                         let dark_inside =
                             m[k - 1] < self.inner_below && m[k + 1] > self.outer_above;
-                        per[k - 1][g] = if dark_inside {
-                            0.5 * d + 0.25 * (dl + dr)
+                        per[k - pad][g] = if dark_inside {
+                            self.visible_edge(prof, len, k)
                         } else {
                             0.0
                         };
                     }
                 }
                 let offset = (ix as f32).hypot(iy as f32) * b.step;
-                for k in 1..got.saturating_sub(1).min(n_r + 1) {
-                    let r = b.r_min + (k - 1) as f32 * b.r_step;
+                for k in pad..got.saturating_sub(pad).min(n_r + pad) {
+                    let r = b.r_min + (k - pad) as f32 * b.r_step;
                     if offset > b.max_offset_per_r * r {
                         continue;
                     }
-                    let raw = combine(self.combine, &mut per[k - 1]);
+                    let raw = combine(self.combine, &mut per[k - pad]);
                     // The prior only ever lowers a positive (dark-to-bright) score.
                     let score = if raw > 0.0 {
                         raw * b.prior.weight(cx, cy, r)
@@ -191,36 +223,80 @@ impl EdgeSearch<'_> {
         best.map(|(c, _, raw)| (c, raw))
     }
 
-    /// Mean grey level on each arc radius `r0 + i*dr`, stopping at the first
-    /// radius with too few usable samples (arc mostly outside the image).
-    /// Returns how many radii were filled.
-    fn arc_means(
+    /// Edge strength at profile index `k` of one sector (`prof` holds its
+    /// directions' profiles, `len` samples each, NaN where not sampled): the
+    /// central difference, lightly smoothed by the neighbours' differences,
+    /// summed over the directions whose samples on both sides of the
+    /// boundary are visible and divided by the directions sampled there.
+    fn visible_edge(&self, prof: &[f32], len: usize, k: usize) -> f32 {
+        let (mut sum, mut n) = (0.0f32, 0usize);
+        for v in prof.chunks_exact(len) {
+            let (a, c) = (v[k - 1], v[k + 1]);
+            // NaN (outside the image or a highlight) fails every comparison.
+            if !(a >= f32::MIN && c >= f32::MIN) {
+                continue;
+            }
+            n += 1;
+            let reach = self.occlusion_reach;
+            if v[k - reach..=k + reach]
+                .iter()
+                .any(|&x| x < self.occluded_below)
+            {
+                continue;
+            }
+            let d = c - a;
+            let wide = v[k + 2] - v[k - 2];
+            let e = if wide.is_nan() {
+                d
+            } else {
+                0.5 * d + 0.25 * wide
+            };
+            // Only a dark-to-bright step is the boundary seen: where the grey
+            // level falls outward, something darker (a lid margin, a lash's
+            // fringe) lies just outside, and that direction is occluded.
+            sum += e.max(0.0);
+        }
+        if n == 0 { 0.0 } else { sum / n as f32 }
+    }
+
+    /// Grey level of each direction on each arc radius `r0 + i*dr` into
+    /// `prof` (`out.len()` samples per direction; NaN outside the image or
+    /// on a highlight) and each radius' mean over the sampled directions into
+    /// `out`, stopping at the first radius with too few usable samples (arc
+    /// mostly outside the image). Returns how many radii were filled.
+    #[allow(clippy::too_many_arguments)]
+    fn arc_profiles(
         &self,
         dirs: &[(f32, f32)],
         cx: f32,
         cy: f32,
         r0: f32,
         dr: f32,
+        prof: &mut [f32],
         out: &mut [f32],
     ) -> usize {
+        let len = out.len();
         let need = (dirs.len() / 2).max(1);
         for (i, m) in out.iter_mut().enumerate() {
             let r = (r0 + i as f32 * dr).max(0.5);
             let (mut s, mut n) = (0.0f32, 0usize);
-            for &(c, sn) in dirs {
-                if let Some(v) = self.img.sample(cx + r * c, cy + r * sn)
-                    && v < self.ignore_above
-                {
-                    s += v;
-                    n += 1;
-                }
+            for (j, &(c, sn)) in dirs.iter().enumerate() {
+                let v = match self.img.sample(cx + r * c, cy + r * sn) {
+                    Some(v) if v < self.ignore_above => {
+                        s += v;
+                        n += 1;
+                        v
+                    }
+                    _ => f32::NAN,
+                };
+                prof[j * len + i] = v;
             }
             if n < need {
                 return i;
             }
             *m = s / n as f32;
         }
-        out.len()
+        len
     }
 }
 
@@ -283,6 +359,13 @@ pub fn fit_least_squares(pts: &[(f32, f32)]) -> Option<Circle> {
 fn combine(how: Combine, v: &mut [f32]) -> f32 {
     match how {
         Combine::Min => v.iter().copied().fold(f32::INFINITY, f32::min),
+        Combine::GeoMean => {
+            if v.iter().any(|&x| x <= 0.0) {
+                v.iter().copied().fold(f32::INFINITY, f32::min)
+            } else {
+                (v.iter().map(|x| x.ln()).sum::<f32>() / v.len() as f32).exp()
+            }
+        }
         Combine::Median => {
             let mid = v.len() / 2;
             *v.select_nth_unstable_by(mid, f32::total_cmp).1
@@ -327,6 +410,8 @@ mod tests {
             combine: Combine::Median,
             inner_below: f32::INFINITY,
             outer_above: f32::NEG_INFINITY,
+            occluded_below: f32::NEG_INFINITY,
+            occlusion_reach: 1,
             ignore_above: 240.0,
         };
         let b = SearchBox {
@@ -370,6 +455,8 @@ mod tests {
             combine: Combine::Min,
             inner_below: f32::INFINITY,
             outer_above: f32::NEG_INFINITY,
+            occluded_below: f32::NEG_INFINITY,
+            occlusion_reach: 1,
             ignore_above: 250.0,
         };
         let b = SearchBox {
@@ -417,6 +504,8 @@ mod tests {
             combine: Combine::Min,
             inner_below: f32::INFINITY,
             outer_above: f32::NEG_INFINITY,
+            occluded_below: f32::NEG_INFINITY,
+            occlusion_reach: 1,
             ignore_above: 250.0,
         };
         let mut b = SearchBox {
@@ -443,6 +532,57 @@ mod tests {
         let (c, _) = es.best(&b).unwrap();
         assert!(
             (c.y - 68.0).abs() <= 1.0 && (c.r - 30.0).abs() <= 1.0,
+            "{c:?}"
+        );
+    }
+
+    #[test]
+    fn lashes_over_the_boundary_neither_pull_nor_penalise_the_circle() {
+        // Limbus-like circle (iris 100 inside, sclera 180 outside) with dark
+        // lashes (grey 20) lying over the upper part of both lateral arcs,
+        // from just outside the true boundary outwards: a strong
+        // dark-to-bright edge for larger, raised circles and a bright-to-dark
+        // one against the true circle.
+        let truth = Circle {
+            x: 60.0,
+            y: 60.0,
+            r: 30.0,
+        };
+        let mut img = disc(120, 120, truth, 100.0, 180.0);
+        for y in 0..120 {
+            for x in 0..120 {
+                let (dx, dy) = (x as f32 - 60.0, y as f32 - 60.0);
+                let (d, t) = (dx.hypot(dy), dy.atan2(dx.abs()).to_degrees());
+                if (30.5..40.0).contains(&d) && (-30.0..-10.0).contains(&t) {
+                    img.set(x, y, 20.0);
+                }
+            }
+        }
+        let arcs = Arcs::sectors(&[(-30.0, 45.0), (135.0, 210.0)], 192);
+        let es = EdgeSearch {
+            img: &img,
+            arcs: &arcs,
+            ignore_above: 250.0,
+            combine: Combine::GeoMean,
+            inner_below: f32::INFINITY,
+            outer_above: 60.0,
+            occluded_below: 60.0,
+            occlusion_reach: 3,
+        };
+        let b = SearchBox {
+            cx: 60.0,
+            cy: 60.0,
+            half: 8.0,
+            step: 1.0,
+            r_min: 20.0,
+            r_max: 45.0,
+            r_step: 1.0,
+            max_offset_per_r: f32::INFINITY,
+            prior: Prior::NONE,
+        };
+        let (c, _) = es.best(&b).unwrap();
+        assert!(
+            (c.x - 60.0).abs() <= 1.0 && (c.y - 60.0).abs() <= 1.0 && (c.r - 30.0).abs() <= 1.0,
             "{c:?}"
         );
     }

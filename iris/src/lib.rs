@@ -8,7 +8,7 @@
 //! |---|---|---|---|
 //! | 0. decode under limits | [`decode`] | [`decode::decode`] | [`decode::MAX_SIDE`], [`decode::MAX_ALLOC`], [`decode::MIN_SIDE`], [`decode::WORK_SIDE`] |
 //! | 1. pupil | [`pupil`] | [`pupil::locate_pupil`] | [`pupil::PupilParams`]: radius range, coarse width, min contrast (a dark round blob nested in a larger, lighter one of 0.15–0.75 its radius wins: dark iris vs pupil) |
-//! | 2. limbus | [`limbus`] | [`limbus::locate_limbus`] | [`limbus::LimbusParams`]: pupil/iris ratio range, centre offset, min edge, concentricity prior (0.5 of the edge strength lost at the largest offset) |
+//! | 2. limbus | [`limbus`] | [`limbus::locate_limbus`] | [`limbus::LimbusParams`]: pupil/iris ratio range, centre offset, min edge, concentricity prior (0.5 of the edge strength lost at the largest offset), per-direction visibility window (3 px: lashes and lid-margin shadow over the boundary count neither for nor against a circle) |
 //! | 3. noise mask | [`mask`] | [`mask::noise_mask`] | [`mask::MaskParams`]: outlier k, spread floor, eyelid fraction and smoothing |
 //! | 4. normalise | [`normalise`] | [`normalise::normalise`] | [`normalise::NormaliseParams`]: ρ range (0.04–0.8); grid 32×256 |
 //! | 5. encode | [`encode`] | [`encode::encode`] | [`encode::EncodeParams`]: Gabor wavelength and σ, fragile fraction, min support |

@@ -7,11 +7,29 @@
 //! pupil: the centre lies within a few pixels of the pupil centre (the pupil
 //! is often slightly nasal) and the radius gives a pupil/iris ratio within
 //! [`LimbusParams::min_ratio`, `max_ratio`]. Only the lateral sectors are
-//! integrated (30° above to 45° below horizontal, each side required to
-//! show the edge) because the eyelids usually cover the top and bottom of
-//! the limbus. When the lids are narrow, only short arcs of those sectors
-//! show the limbus and many circles (shifted up or down, radius adjusted)
-//! fit them almost equally well; a concentricity prior
+//! integrated (30° above to 45° below horizontal) because the eyelids usually
+//! cover the top and bottom of the limbus.
+//!
+//! Within each lateral sector, evidence is counted per direction and only
+//! where the limbus is visible in that direction (see
+//! [`crate::edge::EdgeSearch::occluded_below`]): a direction adds its radial
+//! dark-to-bright step when no sample within
+//! [`LimbusParams::occlusion_reach_px`] of the candidate boundary is darker
+//! than halfway from the pupil's grey level to the iris' ring, and nothing
+//! otherwise. The narrower the lids, the more of a sector lies under them,
+//! and what lies there is not neutral: dark eyelashes against the sclera and
+//! the dark band of the upper lid margin are strong dark-to-bright edges,
+//! which a sector mean credits to a circle shifted up (or down) and enlarged
+//! to pass through them — and the same shadow just outside the true limbus
+//! is a bright-to-dark step the mean counts *against* the right circle. With
+//! the check, occluded directions neither support nor penalise a circle;
+//! a direction whose grey level falls outward is likewise occluded (the
+//! sclera is brighter than the iris) and adds nothing. The sectors' edge
+//! strengths are combined by their geometric mean (zero unless both sides
+//! show the edge), so a circle is ranked by both arcs rather than by its
+//! weaker side alone. When the lids are narrow, only short arcs of those
+//! sectors show the limbus and many circles (shifted up or down, radius
+//! adjusted) fit them almost equally well; a concentricity prior
 //! ([`LimbusParams::offset_penalty`]) scales each candidate's edge strength
 //! down with its centre's distance from the pupil centre, so the nearly
 //! concentric circle wins such ties while a clearly stronger off-centre edge
@@ -47,10 +65,22 @@ pub struct LimbusParams {
     /// typically under 5 % of the radius).
     #[serde(default = "default_offset_penalty")]
     pub offset_penalty: f32,
+    /// Per-direction visibility window, in pixels either side of a candidate
+    /// circle: a direction's edge counts only when no sample within this
+    /// distance of the boundary is darker than halfway from the pupil's grey
+    /// level to the iris' (such samples are eyelashes or the shadow of a lid
+    /// margin lying over the limbus, not iris or sclera). The operator's own
+    /// reach (2 px) plus the blurred fringe of a lash.
+    #[serde(default = "default_occlusion_reach_px")]
+    pub occlusion_reach_px: f32,
 }
 
 fn default_offset_penalty() -> f32 {
     LimbusParams::default().offset_penalty
+}
+
+fn default_occlusion_reach_px() -> f32 {
+    LimbusParams::default().occlusion_reach_px
 }
 
 impl Default for LimbusParams {
@@ -61,6 +91,7 @@ impl Default for LimbusParams {
             max_offset_frac: 0.15,
             min_edge: 4.0,
             offset_penalty: 0.5,
+            occlusion_reach_px: 3.0,
         }
     }
 }
@@ -83,21 +114,28 @@ pub fn locate_limbus(img: &Plane, pupil: &Pupil, p: &LimbusParams) -> Result<Cir
         scale: p.max_offset_frac,
         penalty: p.offset_penalty,
     };
+    // Per-direction visibility: samples darker than halfway from the pupil
+    // to the iris are lashes or lid-margin shadow over the boundary.
+    let occluded_below = 0.5 * (pupil.grey + pupil.ring_grey);
     // Reduce so the smallest candidate iris is ≈20 px in radius: enough to
     // locate, cheap to search.
     let f = (r_min / 20.0).floor().max(1.0) as usize;
     let small = img.reduce(f).box_blur(1);
     let sf = f as f32;
-    // Both sides must show the edge (Combine::Min).
+    // The visibility window in search steps (a coarse step is f pixels).
+    let reach = |step_px: f32| (p.occlusion_reach_px / step_px).ceil().max(1.0) as usize;
+    // Both sides must show the edge (Combine::GeoMean).
     let sectors = [(-30.0, 45.0), (135.0, 210.0)];
     let coarse_arcs = Arcs::sectors(&sectors, 96);
     let es = EdgeSearch {
         img: &small,
         arcs: &coarse_arcs,
         ignore_above: 250.0,
-        combine: Combine::Min,
+        combine: Combine::GeoMean,
         inner_below: f32::INFINITY,
         outer_above: pupil.ring_grey,
+        occluded_below,
+        occlusion_reach: reach(sf),
     };
     let b = SearchBox {
         cx: (pc.x + 0.5) / sf - 0.5,
@@ -117,9 +155,11 @@ pub fn locate_limbus(img: &Plane, pupil: &Pupil, p: &LimbusParams) -> Result<Cir
         img: &smooth,
         arcs: &fine_arcs,
         ignore_above: 250.0,
-        combine: Combine::Min,
+        combine: Combine::GeoMean,
         inner_below: f32::INFINITY,
         outer_above: pupil.ring_grey,
+        occluded_below,
+        occlusion_reach: reach(1.0),
     };
     let c = Circle {
         x: (coarse.x + 0.5) * sf - 0.5,

@@ -1,6 +1,6 @@
 //! 1:N search over a 100,000-entry gallery of random templates (criterion);
 //! the 1,000,000-entry figure with realistic codes and planted probes comes
-//! from `kudakyar iris bench-search`. Also one 1:1 comparison (±20°).
+//! from `kudakyar iris bench-search`. Also one 1:1 comparison (±25°).
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use iris::synth::Rng;

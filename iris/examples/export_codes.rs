@@ -6,7 +6,7 @@
 //! × 2 phase bits, one byte 0/1 per bit, C order — open-iris' IrisTemplate
 //! array shape (rows, columns, 2) for one filter) and `OUTDIR/ours.json`:
 //! the pairs (all i < j), our distances, and the time per [`iris::compare`]
-//! (single thread, which rotates the probe ±7 columns = ±20° every call).
+//! (single thread, which rotates the probe ±9 columns = ±25° every call).
 
 use std::time::Instant;
 

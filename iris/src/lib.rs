@@ -14,7 +14,7 @@
 //! | 5. encode | [`encode`] | [`encode::encode`] | [`encode::EncodeParams`]: Gabor wavelength and σ, fragile fraction, min support |
 //! | 6. quality | [`quality`] | [`quality::assess`] | [`quality::QualityParams`]: acceptance limits (iris–sclera contrast from the lateral sectors only) |
 //! | template | [`template`] | [`Template::to_bytes`], [`Template::from_bytes`] | 2,048 code + 2,048 mask bits, 524 bytes |
-//! | match | [`matcher`] | [`matcher::compare`] | [`matcher::MatchParams`]: shift range (±20°), threshold (0.33), n_ref (1,024) |
+//! | match | [`matcher`] | [`matcher::compare`] | [`matcher::MatchParams`]: shift range (±25°), threshold (0.33), n_ref (1,024) |
 //! | 1:N | [`gallery`] | [`gallery::Gallery::search`] | [`gallery::SearchParams`]: k, prefilter threshold (0.40 on a 512-bit subsample), shift step |
 //!
 //! Stage 3 runs on the normalised band (after stage 4's sampling), where

@@ -131,31 +131,20 @@ async fn timed_form_post(
     token: &str,
     parts: &[(&str, Option<&str>, &[u8])],
 ) -> (Duration, reqwest::StatusCode) {
-    let boundary = "bench-boundary";
-    let mut body = Vec::new();
+    let mut form = reqwest::multipart::Form::new();
     for (name, file, bytes) in parts {
-        let file = file
-            .map(|f| format!("; filename=\"{f}\""))
-            .unwrap_or_default();
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"{file}\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
+        let part = reqwest::multipart::Part::bytes(bytes.to_vec());
+        let part = match file {
+            Some(f) => part.file_name(f.to_string()),
+            None => part,
+        };
+        form = form.part(name.to_string(), part);
     }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     let started = Instant::now();
     let r = client
         .post(url)
         .bearer_auth(token)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
+        .multipart(form)
         .send()
         .await
         .unwrap();

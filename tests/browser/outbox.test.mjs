@@ -22,17 +22,15 @@ import {
   REPO_ROOT,
   apiLogin,
   launchBrowser,
+  loginAsAdmin,
   newPhonePage,
   screenshot,
   startServer,
+  waitPending,
 } from './helpers.mjs';
 
 const FA = {
   homeTitle: 'خوش آمدید',
-  username: 'نام کاربری',
-  password: 'گذرواژه',
-  login: 'ورود',
-  registerTitle: 'ثبت کودک',
   givenName: 'نام کودک',
   familyName: 'نام خانوادگی',
   sex: 'جنسیت',
@@ -84,14 +82,6 @@ after(async () => {
 const homeHeading = (page) => page.getByRole('heading', { level: 1, name: FA.homeTitle });
 const syncBar = (page) => page.locator('#sync-status');
 const pendingCount = (page) => syncBar(page).getAttribute('data-pending');
-
-async function waitPending(page, n, timeout = 30_000) {
-  await page.waitForFunction(
-    (want) => document.querySelector('#sync-status')?.getAttribute('data-pending') === want,
-    String(n),
-    { timeout },
-  );
-}
 
 async function register(page, child, photo) {
   await fillChild(page, child, photo);
@@ -150,11 +140,7 @@ test('offline: 3 registrations and 2 encounters queued, kept across an offline r
   const { context, page, problems } = await newPhonePage(browser);
   const photo = join(REPO_ROOT, 'assets', 'web', 'icon-192.png');
   try {
-    await page.goto(server.url);
-    await page.getByLabel(FA.username, { exact: true }).fill('admin');
-    await page.getByLabel(FA.password, { exact: true }).fill(ADMIN_PASSWORD);
-    await page.getByRole('button', { name: FA.login, exact: true }).click();
-    await homeHeading(page).waitFor();
+    await loginAsAdmin(page, server);
     // The service worker has cached the shell and controls the page.
     await page.evaluate(() => navigator.serviceWorker.ready);
     await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
@@ -266,11 +252,7 @@ test('offline: 3 registrations and 2 encounters queued, kept across an offline r
 test('409: a queued record whose id the server already holds with other data is kept and shown, not retried', async () => {
   const { context, page, problems } = await newPhonePage(browser);
   try {
-    await page.goto(server.url);
-    await page.getByLabel(FA.username, { exact: true }).fill('admin');
-    await page.getByLabel(FA.password, { exact: true }).fill(ADMIN_PASSWORD);
-    await page.getByRole('button', { name: FA.login, exact: true }).click();
-    await homeHeading(page).waitFor();
+    await loginAsAdmin(page, server);
     await context.setOffline(true);
     await page.waitForFunction(() => document.querySelector('#sync-status')?.getAttribute('data-online') === 'false');
     const child = { given: 'حسن', family: `تعارض-${RUN}`, sex: 'male', nationality: 'iranian', age: '9' };

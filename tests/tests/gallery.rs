@@ -48,35 +48,22 @@ fn eye(id: u64, from: u64) -> Vec<u8> {
         .expect("a usable synthetic capture")
 }
 
-fn form(parts: &[(&str, &[u8])]) -> (String, Vec<u8>) {
-    let boundary = "e2e-gallery-boundary";
-    let mut body = Vec::new();
-    for (name, bytes) in parts {
-        let file = if name.starts_with("child") {
-            ""
-        } else {
-            "; filename=\"eye.png\""
-        };
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"{file}\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
+/// Posts a multipart form: `child…` fields as text, the others as eye images.
 async fn post_form(base: &str, token: &str, path: &str, parts: &[(&str, &[u8])]) -> (u16, Value) {
-    let (content_type, body) = form(parts);
+    let mut form = reqwest::multipart::Form::new();
+    for (name, bytes) in parts {
+        let part = reqwest::multipart::Part::bytes(bytes.to_vec());
+        let part = if name.starts_with("child") {
+            part
+        } else {
+            part.file_name("eye.png")
+        };
+        form = form.part(name.to_string(), part);
+    }
     let r = reqwest::Client::new()
         .post(format!("{base}{path}"))
         .bearer_auth(token)
-        .header("content-type", content_type)
-        .body(body)
+        .multipart(form)
         .send()
         .await
         .unwrap();

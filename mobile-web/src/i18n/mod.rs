@@ -108,14 +108,9 @@ pub fn duration(secs: u32) -> String {
 /// Writes `n` in the UI's digits: Persian (۰–۹), as Persian text expects, or
 /// ASCII in English.
 pub fn digits(n: u32) -> String {
-    localise_digits(&n.to_string())
-}
-
-/// Rewrites the ASCII digits of `s` (a number, a registry code) in the UI's
-/// digits; everything else is kept.
-pub fn localise_digits(s: &str) -> String {
+    let s = n.to_string();
     if lang() == Lang::En {
-        return s.to_owned();
+        return s;
     }
     s.chars()
         .map(|c| match c.to_digit(10) {

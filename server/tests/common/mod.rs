@@ -266,31 +266,35 @@ pub async fn post_form_at(
     token: &str,
     parts: &[Part<'_>],
 ) -> reqwest::Response {
-    let boundary = "kudakyar-test-boundary-7f3a";
-    let mut body = Vec::new();
-    for (name, file, bytes) in parts {
-        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-        let disposition = if file.is_empty() {
-            format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n")
-        } else {
-            format!(
-                "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\n\
-                 Content-Type: image/jpeg\r\n\r\n"
-            )
-        };
-        body.extend_from_slice(disposition.as_bytes());
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
+    if parts.is_empty() {
+        // reqwest sends an empty body for a form without parts; a browser's
+        // empty FormData sends the closing delimiter, which is what the
+        // "no capture" tests mean.
+        return client
+            .post(url)
+            .bearer_auth(token)
+            .header("content-type", "multipart/form-data; boundary=empty")
+            .body("--empty--\r\n")
+            .send()
+            .await
+            .unwrap();
     }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let mut form = reqwest::multipart::Form::new();
+    for (name, file, bytes) in parts {
+        let part = reqwest::multipart::Part::bytes(bytes.to_vec());
+        let part = if file.is_empty() {
+            part
+        } else {
+            part.file_name(file.to_string())
+                .mime_str("image/jpeg")
+                .unwrap()
+        };
+        form = form.part(name.to_string(), part);
+    }
     client
         .post(url)
         .bearer_auth(token)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
+        .multipart(form)
         .send()
         .await
         .unwrap()

@@ -28,7 +28,7 @@ use leptos::prelude::*;
 use super::ErrorBox;
 use super::location::{LocationField, seen_here};
 use super::shared::{IrisInputs, file, retake_reasons};
-use crate::api::{self, ApiError};
+use crate::api;
 use crate::i18n::{ErrorText, provinces, t};
 use crate::outbox::{self, Position};
 use crate::session::{Auth, use_session};
@@ -202,14 +202,17 @@ pub fn RegisterForm() -> impl IntoView {
                         step.set(Step::Candidates(m));
                         return;
                     }
-                    Err(err @ ApiError::Problem(_)) if retake_reasons(&err).is_some() => {
-                        step.set(Step::Form);
-                        error.set(retake_reasons(&err).map(|r| ErrorText::plain(&r)));
-                        return;
+                    Err(err) => {
+                        if let Some(reasons) = retake_reasons(&err) {
+                            step.set(Step::Form);
+                            error.set(Some(ErrorText::plain(&reasons)));
+                            return;
+                        }
                     }
-                    // No match, or no answer: the server decides on arrival.
-                    _ => {}
+                    // No match: nothing to decide now.
+                    Ok(_) => {}
                 }
+                // Without an answer the server decides on arrival.
             }
             let result = p.queue("unreviewed").await;
             finish(result, s.queued.replace("{}", &label));

@@ -53,6 +53,16 @@ const FA = {
   identify: 'شناسایی',
   english: 'English',
   reason: 'دلیل',
+  givenName: 'نام کودک',
+  age: 'سن تقریبی (سال)',
+  submit: 'ثبت و افزودن به صف ارسال',
+  retake: 'تصویر عنبیه قابل استفاده نیست؛ دوباره بگیرید',
+  badAge: 'سن تقریبی باید عددی بین ۰ و ۲۵ باشد.',
+  enterPosition: 'وارد کردن دستی موقعیت',
+  latitude: 'عرض جغرافیایی',
+  longitude: 'طول جغرافیایی',
+  badPosition: 'موقعیت باید عرض و طول جغرافیایی معتبر باشد.',
+  irisPickOne: 'دست\u200cکم یک تصویر عنبیه انتخاب کنید.',
   reasonRequired: 'دلیل تغییر وضعیت را بنویسید.',
   encounterQueued: 'دیدار در صف ارسال ذخیره شد.',
   changeQueued: 'تغییر در صف ارسال ذخیره شد.',
@@ -269,6 +279,47 @@ test('search: by name online, from the working set offline, by iris; English on 
     await page.getByRole('button', { name: 'فارسی' }).click();
     await page.getByRole('heading', { level: 1, name: 'جستجوی کودک' }).waitFor();
     const unexpected = problems.filter((p) => !/ERR_INTERNET_DISCONNECTED/.test(p));
+    assert.deepEqual(unexpected, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('bad input: an unusable iris image, an impossible age or position, no image to identify: a clear message and nothing queued', async () => {
+  const { page, context, problems } = await newPhonePage(browser);
+  const notAnEye = join(REPO_ROOT, 'assets', 'web', 'icon-192.png');
+  try {
+    await loginAsAdmin(page, server);
+    const name = `نادرست-${RUN}`;
+    await page.getByLabel(FA.givenName, { exact: true }).fill(name);
+    await page.getByLabel(FA.irisLeft).setInputFiles(notAnEye);
+    await page.getByRole('button', { name: FA.submit }).click();
+    await page.getByRole('alert').filter({ hasText: FA.retake }).waitFor();
+
+    await page.getByLabel(FA.irisLeft).setInputFiles([]);
+    await page.getByLabel(FA.age, { exact: true }).fill('۳۰');
+    await page.getByRole('button', { name: FA.submit }).click();
+    await page.getByRole('alert').filter({ hasText: FA.badAge }).waitFor();
+
+    await page.getByText(FA.enterPosition).click();
+    await page.getByLabel(FA.latitude).fill('۹۵');
+    await page.getByLabel(FA.longitude).fill('51.4');
+    await page.getByLabel(FA.latitude).press('Tab');
+    await page.getByRole('alert').filter({ hasText: FA.badPosition }).waitFor();
+
+    assert.equal(await page.locator('.outbox-item').count(), 0, 'nothing was queued');
+    assert.equal(await page.locator('#sync-status').getAttribute('data-pending'), '0');
+    const found = (await api('GET', `/api/v1/children?q=${encodeURIComponent(name)}`)).body;
+    assert.equal(found.items.filter((c) => c.given_name === name).length, 0, 'no record was made');
+
+    await page.getByRole('link', { name: FA.searchSubmit }).click();
+    await page.getByRole('button', { name: FA.identify }).click();
+    await page.getByRole('alert').filter({ hasText: FA.irisPickOne }).waitFor();
+    await page.getByLabel(FA.irisLeft).setInputFiles(notAnEye);
+    await page.getByRole('button', { name: FA.identify }).click();
+    await page.getByRole('alert').filter({ hasText: FA.retake }).waitFor();
+    await screenshot(page, 'search-iris-retake');
+    const unexpected = problems.filter((p) => !/status of 422/.test(p));
     assert.deepEqual(unexpected, []);
   } finally {
     await context.close();

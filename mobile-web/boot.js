@@ -12,8 +12,12 @@
 // Registered from here because the CSP allows no inline script; a browser
 // without (module) service workers simply runs online. `updateViaCache:
 // 'none'` makes update checks fetch the imported outbox module afresh too.
+// Registered once the app has started: installing the worker precaches
+// every file, including the code loaded on demand, and on a first visit that
+// must not compete with the app shell for a slow connection.
 import('/__KUDAKYAR_JS__')
   .then((glue) => glue.default({ module_or_path: '/__KUDAKYAR_WASM__' }))
+  .then(registerServiceWorker)
   .catch((err) => {
     console.error(err);
     const splash = document.getElementById('splash');
@@ -24,7 +28,8 @@ import('/__KUDAKYAR_JS__')
     }
   });
 
-if ('serviceWorker' in navigator) {
+function registerServiceWorker() {
+  if (!('serviceWorker' in navigator)) return;
   navigator.serviceWorker.register('/sw.js', { scope: '/', type: 'module', updateViaCache: 'none' }).catch((err) => {
     // Not fatal: the app works online without it.
     console.warn('service worker registration failed', err);

@@ -10,8 +10,7 @@ use leptos::prelude::*;
 use crate::i18n::{lang, switch_language, t};
 use crate::outbox::Outbox;
 use crate::pages::{
-    child::ChildPage, home::HomePage, login::LoginPage, outbox::SyncBar, restoring::RestoringPage,
-    search::SearchPage,
+    deferred, home::HomePage, login::LoginPage, outbox::SyncBar, restoring::RestoringPage,
 };
 use crate::route::{Link, Route, Router};
 use crate::session::{Auth, Session};
@@ -61,8 +60,8 @@ pub fn App() -> impl IntoView {
                 Screen::Restoring => view! { <RestoringPage/> }.into_any(),
                 Screen::App => match router.route.get() {
                     Route::Home => view! { <HomePage/> }.into_any(),
-                    Route::Search => view! { <SearchPage/> }.into_any(),
-                    Route::Child(id) => view! { <ChildPage id/> }.into_any(),
+                    Route::Search => view! { <deferred::Search/> }.into_any(),
+                    Route::Child(id) => view! { <deferred::Child id/> }.into_any(),
                     Route::NotFound => view! {
                         <section class="card"><p role="alert">{s.not_found}</p>
                             <Link to=Route::Home>{s.nav_home}</Link></section>

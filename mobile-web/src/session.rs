@@ -142,7 +142,7 @@ impl Session {
         // (it skips the fetch when the stored copy is recent).
         let (t, id, county) = (token.clone(), user.id.clone(), user.county.clone());
         leptos::task::spawn_local(async move {
-            let _ = workset::refresh(&t, &id, county.as_deref()).await;
+            let _ = workset::refresh(t, id, county).await;
         });
         self.auth.set(Auth::LoggedIn { token, user });
     }

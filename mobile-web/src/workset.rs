@@ -14,8 +14,9 @@
 
 use kudakyar_api::children::Child;
 use kudakyar_api::names::normalise;
+use leptos::lazy;
 use serde::{Deserialize, Serialize};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_futures::js_sys::Date;
 
@@ -42,14 +43,30 @@ fn load() -> Option<Stored> {
 
 /// Fetches the working set again unless it is fresh; returns how many
 /// children it holds. Errors leave the stored copy as it was.
-pub async fn refresh(token: &str, user_id: &str, county: Option<&str>) -> Result<usize, ApiError> {
+///
+/// Loaded on demand (`#[lazy]`, see `pages/deferred.rs`): it runs after
+/// login, never before the first screen, and reading whole child records is
+/// a large part of the wasm, so it stays out of the app shell.
+#[lazy]
+pub async fn refresh(
+    token: String,
+    user_id: String,
+    county: Option<String>,
+) -> Result<usize, ApiError> {
+    fetch(&token, &user_id, county.as_deref()).await
+}
+
+async fn fetch(token: &str, user_id: &str, county: Option<&str>) -> Result<usize, ApiError> {
     let now = Date::now();
     if let Some(stored) = load().filter(|s| s.user_id == user_id)
         && now - stored.fetched_at < REFRESH_MS
     {
         return Ok(stored.children.len());
     }
-    let since = Date::new(&JsValue::from_f64(now - WINDOW_DAYS * 86_400_000.0));
+    // Not `Date::new(&JsValue::from_f64(…))`: that is a wasm-bindgen cast,
+    // which this split point cannot carry (`xtask/src/web/split.rs`).
+    let since = Date::new_0();
+    since.set_time(now - WINDOW_DAYS * 86_400_000.0);
     let since: String = since.to_iso_string().into();
     let mut query = format!("limit=200&seen_since={}", encode(&since));
     if let Some(county) = county {

@@ -9,11 +9,13 @@
 //!    in Cargo.lock exactly (the CLI refuses wasm from another version), and
 //!    `cargo install` it otherwise;
 //! 3. `cargo build` the crate for wasm with the size-optimised `wasm-release`
-//!    profile (honouring `CARGO_TARGET_DIR`);
-//! 4. generate the JS glue with `wasm-bindgen --target web`, then drop the
+//!    profile (honouring `CARGO_TARGET_DIR`; the wasm rustflags are in
+//!    `.cargo/config.toml`);
+//! 4. split the screens loaded on demand out of the main module ([`split`]);
+//! 5. generate the JS glue with `wasm-bindgen --target web`, then drop the
 //!    wasm's function-name section (about 40% of the file; only useful for
 //!    stack traces in a debugger);
-//! 5. write `dist/` with content-hashed names, so the server can cache them
+//! 6. write `dist/` with content-hashed names, so the server can cache them
 //!    forever (`immutable`) and only `index.html` is revalidated:
 //!
 //! ```text
@@ -24,7 +26,10 @@
 //! dist/app-<hash16>.css                    styles      (mobile-web/app.css)
 //! dist/boot-<hash16>.js                    loader      (mobile-web/boot.js)
 //! dist/kudakyar-web-<hash16>.js            wasm-bindgen glue
-//! dist/kudakyar-web-<hash16>_bg.wasm       the app
+//! dist/kudakyar-web-<hash16>_bg.wasm       the app shell
+//! dist/wasm-split-<hash16>.js              loads the chunks (split.rs)
+//! dist/split_<name>_…-<hash16>.wasm, …     code loaded on demand: one chunk
+//! dist/chunk_<n>-<hash16>.wasm, …          per split point, and shared ones
 //! dist/fonts/vazirmatn-<hash16>.woff2      Vazirmatn (npm `vazirmatn`), named
 //!                                          in app.css
 //! dist/fonts/OFL.txt                       the font's licence (the OFL asks
@@ -48,6 +53,8 @@ use flate2::{Compression, write::GzEncoder};
 use sha2::{Digest, Sha256};
 
 use crate::browser;
+
+mod split;
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const PROFILE: &str = "wasm-release";
@@ -76,10 +83,12 @@ pub fn build(root: &Path) -> Result<PathBuf> {
     ensure_wasm_target(root)?;
     let wasm_bindgen = ensure_wasm_bindgen(root)?;
     let wasm = cargo_build(root)?;
+    say("splitting the screens loaded on demand out of the app shell");
+    let split = split::split(&wasm, &target_dir(root).join("kudakyar-web-split"))?;
     let glue = target_dir(root).join("kudakyar-web-bindgen");
-    run_wasm_bindgen(&wasm_bindgen, &wasm, &glue)?;
+    run_wasm_bindgen(&wasm_bindgen, &split.main, &glue)?;
     let dist = root.join("mobile-web").join("dist");
-    write_dist(root, &glue, &dist)?;
+    write_dist(root, &glue, &split, &dist)?;
     Ok(dist)
 }
 
@@ -246,10 +255,57 @@ fn run_wasm_bindgen(cli: &Path, wasm: &Path, out: &Path) -> Result<()> {
         fs::remove_dir_all(out).with_context(|| format!("clearing {}", out.display()))?;
     }
     run(Command::new(cli)
-        .args(["--target", "web", "--no-typescript", "--out-name", CRATE])
+        // `--keep-lld-exports`: the split chunks link against the main
+        // module's exports (memory, table, shared functions).
+        .args(["--target", "web", "--no-typescript", "--keep-lld-exports"])
+        .args(["--out-name", CRATE])
         .arg("--out-dir")
         .arg(out)
         .arg(wasm))
+}
+
+/// `js` minified by terser (npm `terser`, pinned in `mobile-web/package.json`):
+/// whitespace, comments and local names go, which takes about a third off
+/// the gzipped JS of the app shell. Every file here is an ES module.
+fn minify(web: &Path, js: &str) -> Result<String> {
+    use std::io::Write;
+    use std::process::Stdio;
+    let terser = web
+        .join("node_modules")
+        .join("terser")
+        .join("bin")
+        .join("terser");
+    let mut child = Command::new("node")
+        .arg(&terser)
+        .args(["--module", "--compress", "--mangle"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("could not start node {}", terser.display()))?;
+    let mut stdin = child.stdin.take().context("terser's stdin")?;
+    // Written from another thread: terser answers while it reads, and a
+    // large file would fill both pipes.
+    let input = js.to_owned();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child.wait_with_output()?;
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("writing to terser panicked"))??;
+    ensure!(out.status.success(), "terser failed ({})", out.status);
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+/// Minifies every `.js` file under `dir` in place (wasm-bindgen's snippets).
+fn minify_tree(web: &Path, dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        for entry in fs::read_dir(dir)? {
+            minify_tree(web, &entry?.path())?;
+        }
+    } else if dir.extension().is_some_and(|e| e == "js") {
+        let js = minify(web, &read_text(dir)?)?;
+        fs::write(dir, js)?;
+    }
+    Ok(())
 }
 
 /// The first 16 hex digits of the SHA-256 of `bytes`: plenty to tell builds
@@ -259,7 +315,7 @@ fn short_hash(bytes: &[u8]) -> String {
 }
 
 /// Assembles the new `dist` in `dist.partial`, then swaps it in.
-fn write_dist(root: &Path, glue: &Path, dist: &Path) -> Result<()> {
+fn write_dist(root: &Path, glue: &Path, split: &split::Split, dist: &Path) -> Result<()> {
     say(format_args!(
         "writing {} (content-hashed names)",
         dist.display()
@@ -273,12 +329,14 @@ fn write_dist(root: &Path, glue: &Path, dist: &Path) -> Result<()> {
     let mut out = Output {
         dir: staging.clone(),
         files: Vec::new(),
+        contents: Sha256::new(),
     };
 
     let wasm = strip_names(&read(&glue.join(format!("{CRATE}_bg.wasm")))?)?;
     let wasm_name = out.hashed(&format!("{CRATE}-{{}}_bg.wasm"), &wasm)?;
-    let js = read(&glue.join(format!("{CRATE}.js")))?;
-    let js_name = out.hashed(&format!("{CRATE}-{{}}.js"), &js)?;
+    let minify = |js: &str| minify(&web, js);
+    let js = read_text(&glue.join(format!("{CRATE}.js")))?;
+    let (js_name, on_demand) = split::write(&mut out, split, &js, minify)?;
     let font_pkg = web.join("node_modules").join(FONT_PACKAGE);
     let font_name = out.hashed(
         "fonts/vazirmatn-{}.woff2",
@@ -299,7 +357,7 @@ fn write_dist(root: &Path, glue: &Path, dist: &Path) -> Result<()> {
             ("__KUDAKYAR_WASM__", &wasm_name),
         ],
     )?;
-    let boot_name = out.hashed("boot-{}.js", boot.as_bytes())?;
+    let boot_name = out.hashed("boot-{}.js", minify(&boot)?.as_bytes())?;
 
     // Anything else wasm-bindgen emitted (e.g. `snippets/` of inline JS)
     // is imported by relative path from the glue: keep names, copy as is.
@@ -314,6 +372,7 @@ fn write_dist(root: &Path, glue: &Path, dist: &Path) -> Result<()> {
             "package.json".into(),
         ];
         if !skip.iter().any(|s| *s == name) {
+            minify_tree(&web, &glue.join(&*name))?;
             out.copy_tree(&glue.join(&*name), &name)?;
         }
     }
@@ -335,7 +394,8 @@ fn write_dist(root: &Path, glue: &Path, dist: &Path) -> Result<()> {
         ],
     )?;
     fs::write(staging.join("index.html"), index)?;
-    let precache = precache_json(&out.files);
+    let version = hex::encode(out.contents.clone().finalize())[..16].to_owned();
+    let precache = precache_json(&out.files, &version);
     fs::write(staging.join("precache.json"), &precache)?;
     // The service worker carries the list itself, so any change to any file
     // changes sw.js and the browser installs the new worker.
@@ -353,7 +413,7 @@ fn write_dist(root: &Path, glue: &Path, dist: &Path) -> Result<()> {
             ("__OUTBOX_JS__", outbox),
         ],
     )?;
-    fs::write(staging.join("sw.js"), sw)?;
+    fs::write(staging.join("sw.js"), minify(&sw)?)?;
 
     if dist.exists() {
         fs::remove_dir_all(dist).with_context(|| format!("removing {}", dist.display()))?;
@@ -366,30 +426,43 @@ fn write_dist(root: &Path, glue: &Path, dist: &Path) -> Result<()> {
         size(&js_name),
         size(&css_name)
     ));
-    report_shell_size(dist, &out.files, &font_name)
+    report_shell_size(dist, &out.files, &on_demand, &font_name)
 }
 
 /// Prints the gzipped size of the app shell without fonts (the issue's
-/// budget) and the font's size apart: a woff2 is already compressed, and the
-/// font arrives after the first paint (`font-display: swap`), so it does not
-/// delay the app the way the shell does.
+/// budget), of the code loaded on demand, and of the font apart: a woff2 is
+/// already compressed, and the font arrives after the first paint
+/// (`font-display: swap`), so it does not delay the app the way the shell does.
 ///
-/// The shell is what a first visit downloads to start: the page, the service
-/// worker and every precached file except fonts and images (the icons are
-/// only fetched when the app is installed). `gzip -9`-like compression, as
+/// The shell is what a first visit downloads before the app can show its
+/// first screen (login, or home with registration and the outbox): the page,
+/// the service worker and every precached file except fonts, images (the
+/// icons are only fetched when the app is installed) and the chunks loaded
+/// on demand (profile, search, candidates, conflicts, working set), which the
+/// service worker fetches once the app runs. `gzip -9`-like compression, as
 /// the server's compression layer is not slower than that on the wire.
-fn report_shell_size(dist: &Path, files: &[String], font: &str) -> Result<()> {
-    let mut shell = 0;
+fn report_shell_size(
+    dist: &Path,
+    files: &[String],
+    on_demand: &[String],
+    font: &str,
+) -> Result<()> {
+    let gzipped = |names: &[String]| -> Result<u64> {
+        let mut total = 0;
+        for name in names {
+            total += gzipped_len(&read(&dist.join(name.trim_start_matches('/')))?)?;
+        }
+        Ok(total)
+    };
     let mut names = vec!["/index.html".to_owned(), "/sw.js".to_owned()];
     names.extend(
         files
             .iter()
-            .filter(|f| !f.starts_with("/fonts/") && !is_image(f))
+            .filter(|f| !f.starts_with("/fonts/") && !is_image(f) && !on_demand.contains(f))
             .cloned(),
     );
-    for name in &names {
-        shell += gzipped_len(&read(&dist.join(name.trim_start_matches('/')))?)?;
-    }
+    let shell = gzipped(&names)?;
+    let lazy = gzipped(on_demand)?;
     let kb = |bytes: u64| bytes as f64 / 1000.0;
     let font_bytes = fs::metadata(dist.join(font))?.len();
     say(format_args!(
@@ -401,6 +474,11 @@ fn report_shell_size(dist: &Path, files: &[String], font: &str) -> Result<()> {
         } else {
             ""
         }
+    ));
+    say(format_args!(
+        "loaded on demand: {:.1} KB gzipped ({} wasm chunks; precached after start-up)",
+        kb(lazy),
+        on_demand.len()
     ));
     say(format_args!(
         "font: Vazirmatn {:.1} KB (woff2, Non-Latin variable; precached; not needed for the first paint)",
@@ -425,6 +503,11 @@ fn gzipped_len(bytes: &[u8]) -> Result<u64> {
 struct Output {
     dir: PathBuf,
     files: Vec<String>,
+    /// Every listed file's name and bytes, in writing order: the precache
+    /// version. Names alone would miss a file whose name is not a hash of
+    /// its content (wasm-bindgen's `snippets/`): the service worker would
+    /// not change, and phones would keep the old copy.
+    contents: Sha256,
 }
 
 impl Output {
@@ -437,6 +520,8 @@ impl Output {
 
     fn write(&mut self, rel: &str, bytes: &[u8]) -> Result<()> {
         self.write_unlisted(rel, bytes)?;
+        self.contents.update(rel.as_bytes());
+        self.contents.update(Sha256::digest(bytes));
         self.files.push(format!("/{rel}"));
         Ok(())
     }
@@ -534,16 +619,15 @@ fn fill(template: &str, values: &[(&str, &str)]) -> Result<String> {
 
 /// `{"version": "<hash>", "files": ["/app-….css", …]}`. `index.html` is not
 /// listed: it is never cached as immutable, and the service worker should
-/// fetch it network-first. `version` changes whenever any file does, so it
-/// can name the service worker's cache.
-fn precache_json(files: &[String]) -> String {
+/// fetch it network-first. `version` changes whenever any file does (see
+/// [`Output::contents`]), so it can name the service worker's cache.
+fn precache_json(files: &[String], version: &str) -> String {
     let mut files = files.to_vec();
     files.sort();
-    let version = short_hash(files.join("\n").as_bytes());
     let list: Vec<String> = files.iter().map(|f| json_string(f)).collect();
     format!(
         "{{\n  \"version\": {},\n  \"files\": [\n    {}\n  ]\n}}\n",
-        json_string(&version),
+        json_string(version),
         list.join(",\n    ")
     )
 }
@@ -617,8 +701,8 @@ mod tests {
 
     #[test]
     fn precache_lists_sorted_files() {
-        let json = precache_json(&["/b.js".into(), "/a\"x.css".into()]);
+        let json = precache_json(&["/b.js".into(), "/a\"x.css".into()], "0123");
         assert!(json.find("/a\\\"x.css").unwrap() < json.find("/b.js").unwrap());
-        assert!(json.contains("\"version\": \""));
+        assert!(json.contains("\"version\": \"0123\""));
     }
 }

@@ -11,8 +11,7 @@
 pub mod jalali;
 
 use leptos::prelude::*;
-use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::js_sys::{Date, Object, Reflect};
+use wasm_bindgen_futures::js_sys::{Date, JSON, Object};
 
 use crate::i18n::{Lang, digits, lang, t};
 
@@ -76,8 +75,14 @@ pub fn day(ymd: &str) -> String {
 }
 
 /// An RFC 3339 time as a Jalali date and time in the phone's time zone.
+///
+/// Runs in code loaded on demand (the profile), where a `JsValue` made from
+/// a Rust string or number would go through wasm-bindgen's cast, which the
+/// split cannot carry (`xtask/src/web/split.rs`): the date is parsed and
+/// the options read by JS functions that take the string itself.
 pub fn instant(rfc3339: &str) -> String {
-    let date = Date::new(&JsValue::from_str(rfc3339));
+    let date = Date::new_0();
+    date.set_time(Date::parse(rfc3339));
     if date.get_time().is_nan() {
         return rfc3339.to_owned();
     }
@@ -85,10 +90,9 @@ pub fn instant(rfc3339: &str) -> String {
         Lang::Fa => "fa-IR-u-ca-persian",
         Lang::En => "en-GB-u-ca-persian",
     };
-    let options = Object::new();
-    for (key, value) in [("dateStyle", "medium"), ("timeStyle", "short")] {
-        let _ = Reflect::set(&options, &key.into(), &value.into());
-    }
+    let options = JSON::parse(r#"{"dateStyle":"medium","timeStyle":"short"}"#)
+        .map(Object::from)
+        .unwrap_or_default();
     date.to_locale_string(locale, &options).into()
 }
 

@@ -9,9 +9,11 @@
 //!   choice between both values of a conflict.
 //! - [`search`]: by name or code (offline: the working set) and by iris.
 //! - [`child`]: a child's profile, encounters, status and referral.
+//! - [`deferred`]: the profile and search, loaded on demand (split points).
 //! - `location`, `shared`: the position field; thumbnails, candidates, rows.
 
 pub mod child;
+pub mod deferred;
 pub mod home;
 mod location;
 pub mod login;

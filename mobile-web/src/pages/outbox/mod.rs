@@ -6,13 +6,13 @@
 use leptos::prelude::*;
 use wasm_bindgen_futures::js_sys::Date;
 
+use super::deferred;
 use super::location::seen_here;
 use crate::i18n::{digits, t};
 use crate::outbox::{self, Item, use_outbox};
 use crate::route::{Link, Route};
 
-mod conflict;
-use conflict::ChooseValues;
+pub mod conflict;
 
 /// The always-visible sync state. `data-pending` carries the count for tests.
 #[component]
@@ -154,7 +154,7 @@ fn OutboxItem(item: Item) -> impl IntoView {
         .error
         .as_ref()
         .and_then(|e| Some((e.conflicts.clone()?, e.stored.clone()?)))
-        .map(|(conflicts, stored)| view! { <ChooseValues item=item.clone() conflicts stored/> });
+        .map(|(conflicts, stored)| view! { <deferred::Conflict item=item.clone() conflicts stored/> });
     view! {
         <li class="outbox-item" data-id=item.id.clone() data-kind=item.kind.clone()
             data-state=item.state.clone()>

@@ -25,15 +25,14 @@ use leptos::ev::SubmitEvent;
 use leptos::html::Input;
 use leptos::prelude::*;
 
-use super::ErrorBox;
 use super::location::{LocationField, seen_here};
 use super::shared::{IrisInputs, file, retake_reasons};
-use crate::api;
+use super::{ErrorBox, deferred};
 use crate::i18n::{ErrorText, provinces, t};
 use crate::outbox::{self, Position};
 use crate::session::{Auth, use_session};
 
-mod candidates;
+pub mod candidates;
 
 const MAX_NAME: usize = 100;
 const MAX_AGE: u8 = 25;
@@ -196,7 +195,7 @@ pub fn RegisterForm() -> impl IntoView {
         step.set(Step::Checking);
         leptos::task::spawn_local(async move {
             if has_iris && online {
-                match api::identify(&token, p.left.as_ref(), p.right.as_ref()).await {
+                match deferred::identify(token, p.left.clone(), p.right.clone()).await {
                     Ok(m) if !m.candidates.is_empty() => {
                         pending.set(Some(p));
                         step.set(Step::Candidates(m));
@@ -287,7 +286,9 @@ pub fn RegisterForm() -> impl IntoView {
             </form>
             {move || match step.get() {
                 Step::Candidates(matches) => view! {
-                    <candidates::Candidates matches pending finish back=move || step.set(Step::Form)/>
+                    <deferred::CandidatesScreen matches pending
+                        finish=Callback::new(move |(result, message)| finish(result, message))
+                        back=Callback::new(move |()| step.set(Step::Form))/>
                 }.into_any(),
                 _ => ().into_any(),
             }}

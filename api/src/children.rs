@@ -225,7 +225,9 @@ pub struct FieldConflict {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewEncounter {
-    /// Client-generated UUID for idempotent retries.
+    /// Client-generated UUID for idempotent retries. Left out of an encounter
+    /// as the API returns it, whose own `id` is this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// RFC 3339; not in the future.
     pub at: String,

@@ -88,9 +88,9 @@ pub async fn children(token: &str, query: &str) -> Result<Page<Child>, ApiError>
     get(token, &format!("/children?{query}")).await
 }
 
-/// An encounter as the timeline shows it. Not `children::Encounter`: that
-/// flattens a `NewEncounter` whose own `id` repeats the outer one in the
-/// JSON, which serde refuses to read back; unknown fields are ignored here.
+/// An encounter as the timeline shows it: only the fields it shows, unknown
+/// ones ignored, so reading the list stays small in the wasm (the full type
+/// is `children::Encounter`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct EncounterEntry {
     pub at: String,

@@ -369,7 +369,12 @@ async fn encounters_are_idempotent_and_move_last_seen(db: TestDb) {
     later["id"] = json!("5b7f6c5e-2a41-4d8e-9f3a-5c1b2d3e4f55");
     later["at"] = json!("2026-11-22T08:00:00Z");
     assert_eq!(app.post(&w, &path, &later).await.status(), 201);
-    let list: Value = app.get(&w, &path).await.json().await.unwrap();
+    let text = app.get(&w, &path).await.text().await.unwrap();
+    // Read back as the API type too: each encounter names its `id` once
+    // (serde refuses an object with the field twice).
+    let typed: Vec<kudakyar_api::children::Encounter> = serde_json::from_str(&text).unwrap();
+    assert_eq!(typed[1].id, "4b7f6c5e-2a41-4d8e-9f3a-5c1b2d3e4f54");
+    let list: Value = serde_json::from_str(&text).unwrap();
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), 2, "no duplicate from the retry");
     assert_eq!(list[0]["at"], "2026-11-22T08:00:00Z", "newest first");

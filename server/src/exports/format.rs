@@ -1,6 +1,5 @@
 //! Rows as CSV or JSON lines.
 
-use kudakyar_api::children::Encounter;
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -158,16 +157,7 @@ pub fn line(kind: Kind, format: Format, row: &AnyRow) -> Result<String, String> 
             }
         }
         Kind::Encounters => {
-            let details: String = row.try_get("details").map_err(|e| e.to_string())?;
-            let e = Encounter {
-                id: row.try_get("id").map_err(|e| e.to_string())?,
-                child_id: row.try_get("child_id").map_err(|e| e.to_string())?,
-                worker_id: row.try_get("worker_id").map_err(|e| e.to_string())?,
-                details: serde_json::from_str(&details).map_err(|e| e.to_string())?,
-                created_at: crate::ms_to_rfc3339(
-                    row.try_get("created_at").map_err(|e| e.to_string())?,
-                ),
-            };
+            let e = crate::registry::encounters::from_row(row).map_err(|e| e.to_string())?;
             let code: String = row.try_get("registry_code").map_err(|e| e.to_string())?;
             match format {
                 Format::Jsonl => {

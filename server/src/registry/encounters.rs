@@ -13,16 +13,22 @@ use crate::db::sql::{Arg, Sql};
 use crate::http::error::{Error, Result};
 use crate::http::meta::RequestMeta;
 
-fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<Encounter> {
+/// An encounter from a row with `id, child_id, worker_id, details,
+/// created_at` (also the export's).
+pub(crate) fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<Encounter> {
     let details: String = row.try_get("details")?;
+    let mut details: NewEncounter =
+        serde_json::from_str(&details).map_err(|e| sqlx::Error::ColumnDecode {
+            index: "details".into(),
+            source: e.into(),
+        })?;
+    // The client id is the record's id: said once, by `Encounter::id`.
+    details.id = None;
     Ok(Encounter {
         id: row.try_get("id")?,
         child_id: row.try_get("child_id")?,
         worker_id: row.try_get("worker_id")?,
-        details: serde_json::from_str(&details).map_err(|e| sqlx::Error::ColumnDecode {
-            index: "details".into(),
-            source: e.into(),
-        })?,
+        details,
         created_at: crate::ms_to_rfc3339(row.try_get("created_at")?),
     })
 }

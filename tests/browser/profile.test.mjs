@@ -285,6 +285,42 @@ test('search: by name online, from the working set offline, by iris; English on 
   }
 });
 
+test('code loaded on demand: a fresh page opened offline shows the profile and search from the service worker\'s cache', async () => {
+  const { context, page, problems } = await newPhonePage(browser);
+  try {
+    // The home screen only: neither the profile nor search has been opened
+    // in this context, so their chunks can only come from the precache.
+    await loginAsAdmin(page, server);
+    const chunks = await page.evaluate(async () => {
+      await navigator.serviceWorker.ready;
+      const { files } = await (await fetch('/precache.json')).json();
+      return files.filter((f) => f.endsWith('.wasm') && !f.endsWith('_bg.wasm'));
+    });
+    assert.ok(chunks.some((f) => f.startsWith('/split_child_view_')), `${chunks}`);
+    assert.ok(chunks.some((f) => f.startsWith('/split_search_view_')), `${chunks}`);
+    // The working set (refreshed at login, itself on demand) holds the child.
+    await page.waitForFunction((id) => (localStorage.getItem('kudakyar.workset.v1') || '').includes(id), child.id);
+    const fetched = [];
+    page.on('request', (r) => { if (r.url().endsWith('.wasm')) fetched.push(new URL(r.url()).pathname); });
+
+    await context.setOffline(true);
+    await page.goto(`${server.url}/child/${child.id}`);
+    await page.getByRole('heading', { level: 1, name: `رضا پرونده-${RUN}` }).waitFor();
+    assert.match(await page.locator('dl.facts').textContent(), new RegExp(child.registry_code));
+    await page.getByRole('link', { name: FA.searchSubmit }).click();
+    await page.getByLabel(FA.searchQuery).fill('رضا');
+    await page.getByRole('button', { name: FA.searchSubmit, exact: true }).click();
+    await page.locator(`.child-row[data-id="${child.id}"]`).waitFor();
+    await screenshot(page, 'on-demand-offline');
+    assert.ok(fetched.some((f) => f.startsWith('/split_child_view_')), `the profile's chunk was loaded: ${fetched}`);
+    const unexpected = problems.filter((p) => !/ERR_INTERNET_DISCONNECTED/.test(p));
+    assert.deepEqual(unexpected, []);
+  } finally {
+    await context.setOffline(false);
+    await context.close();
+  }
+});
+
 test('bad input: an unusable iris image, an impossible age or position, no image to identify: a clear message and nothing queued', async () => {
   const { page, context, problems } = await newPhonePage(browser);
   const notAnEye = join(REPO_ROOT, 'assets', 'web', 'icon-192.png');

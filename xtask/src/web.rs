@@ -1,9 +1,9 @@
 //! Builds the PWA (`mobile-web`) into `mobile-web/dist`, ready to serve.
 //!
 //! [`build`] runs these steps, each announced on stderr as `xtask: …`:
-//! 0. `npm ci` the packages the PWA ships (`mobile-web/package.json`: the
-//!    Vazirmatn font) into the ignored `mobile-web/node_modules`, from the
-//!    committed lock file;
+//! 0. `npm ci` the PWA's npm packages (`mobile-web/package.json`: the
+//!    Vazirmatn font it ships, terser which minifies its JS) into the ignored
+//!    `mobile-web/node_modules`, from the committed lock file;
 //! 1. make sure the `wasm32-unknown-unknown` target is installed (rustup);
 //! 2. make sure the wasm-bindgen CLI matches the `wasm-bindgen` crate version
 //!    in Cargo.lock exactly (the CLI refuses wasm from another version), and
@@ -15,7 +15,7 @@
 //! 5. generate the JS glue with `wasm-bindgen --target web`, then drop the
 //!    wasm's function-name section (about 40% of the file; only useful for
 //!    stack traces in a debugger);
-//! 6. write `dist/` with content-hashed names, so the server can cache them
+//! 6. write `dist/` with content-hashed names (the JS minified), so the server can cache them
 //!    forever (`immutable`) and only `index.html` is revalidated:
 //!
 //! ```text

@@ -1,6 +1,6 @@
-//! Code loaded on demand: the child profile, search, the duplicate
-//! candidates at registration, and the choice between both values of a
-//! conflict (the working set's refresh is one too, in `workset`).
+//! Code loaded on demand: the child profile, search, identify by iris and
+//! the duplicate candidates at registration, and the choice between both
+//! values of a conflict (the working set's refresh is one too, in `workset`).
 //!
 //! Each `#[lazy]` function below is a split point. The build
 //! (`xtask/src/web/split.rs`) cuts the code only they reach out of the main

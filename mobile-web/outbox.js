@@ -38,9 +38,14 @@ const RETRY_MS = 15_000;
 /** Requests in flight at once: the server handles them in parallel, and a
  *  phone's connection carries a few at a time well (HTTP/1.1 allows 6). */
 let concurrency = 6;
-/** At most this often a status report during a sync: each one reads and
- *  serialises the whole queue, which for 1,000 items costs milliseconds. */
+/** At most this often a status report during a sync, plus REPORT_MS_PER_ITEM
+ *  for each item the last report listed: a report reads and serialises the
+ *  whole queue and the page redraws its list, so with 1,000 items reports
+ *  every 250 ms would take the main thread from the sync itself (the 1,000
+ *  record bench: 1.8 s instead of 4.7 s to queue, and a faster sync). A
+ *  handful of items is still reported within a quarter of a second. */
 const REPORT_MS = 250;
+const REPORT_MS_PER_ITEM = 2;
 
 let token = null;
 let listener = null;
@@ -51,6 +56,8 @@ let lastSync = null; // ms of the last sync that reached the server
 let lastError = null; // { kind: 'network' | 'unauthorized' | 'server', status }
 let reportTimer = null;
 let reports = 0;
+/** How many items the last report listed (see REPORT_MS_PER_ITEM). */
+let reportedItems = 0;
 let syncRequest = null; // a Background Sync request under way
 const inWorker = typeof window === 'undefined';
 // Tells the other contexts (the page, the service worker) that the queue
@@ -117,6 +124,7 @@ async function report() {
   const generation = ++reports;
   const items = await allItems().catch(() => []);
   if (generation !== reports) return;
+  reportedItems = items.length;
   items.sort(byAge);
   const status = {
     pending: items.filter((i) => i.state === 'pending').length,
@@ -145,9 +153,11 @@ async function report() {
   listener(JSON.stringify(status));
 }
 
-/** A report soon, at most one per REPORT_MS (many changes in a burst). */
+/** A report soon, one per interval at most (many changes in a burst). */
 function reportSoon() {
-  if (listener && !reportTimer) reportTimer = setTimeout(report, REPORT_MS);
+  if (listener && !reportTimer) {
+    reportTimer = setTimeout(report, REPORT_MS + REPORT_MS_PER_ITEM * reportedItems);
+  }
 }
 
 /**

@@ -50,6 +50,11 @@ async function tx(store, mode, fn) {
 export const allItems = () => tx(ITEMS, 'readonly', (s) => s.getAll());
 export const getItem = (id) => tx(ITEMS, 'readonly', (s) => s.get(id));
 export const putItem = (item) => tx(ITEMS, 'readwrite', (s) => s.put(item));
+/** Stores several items in one transaction (all or none). */
+export const putItems = (items) =>
+  tx(ITEMS, 'readwrite', (s) => {
+    for (const item of items) s.put(item);
+  });
 
 export const readToken = () => tx(META, 'readonly', (s) => s.get('token')).then((t) => t ?? null);
 export const writeToken = (token) =>

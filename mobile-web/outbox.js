@@ -31,7 +31,7 @@
 // app gives a new token (the queue is kept).
 
 import { downscalePhoto } from './outbox-photo.js';
-import { allItems, getItem, putItem, readToken, writeToken } from './outbox-store.js';
+import { allItems, getItem, putItem, putItems, readToken, writeToken } from './outbox-store.js';
 
 export const SYNC_TAG = 'kudakyar-outbox';
 const RETRY_MS = 15_000;
@@ -113,6 +113,42 @@ function target(item) {
   }
 }
 
+/**
+ * What the sync learns about items (sent, failed, in conflict) is written in
+ * batches: one IndexedDB transaction per item cost the page more than its
+ * request did (`cargo xtask bench-sync`: about half the main thread's time at
+ * 1,000 records). Whatever is saved while a batch is being written goes into
+ * the next one. A crash before a batch is stored only means those items are
+ * sent again, and the server's idempotent creates answer a resend with the
+ * stored record.
+ */
+const unsaved = new Map();
+let saving = null;
+
+function save(item) {
+  unsaved.set(item.id, item);
+  if (!saving) {
+    saving = (async () => {
+      try {
+        while (unsaved.size) {
+          const batch = [...unsaved.values()];
+          unsaved.clear();
+          await putItems(batch);
+        }
+      } finally {
+        saving = null;
+      }
+    })();
+    // Whoever waits in `saved` hears of a failure; nobody else must.
+    saving.catch(() => {});
+  }
+}
+
+/** Resolves once every item handed to `save` is stored. */
+async function saved() {
+  while (saving) await saving;
+}
+
 /** Tells the app what the queue looks like now (a JSON string, see src/outbox.rs). */
 async function report() {
   if (reportTimer) {
@@ -122,7 +158,10 @@ async function report() {
   if (!listener) return;
   // Reports overlap (each awaits IndexedDB): only the newest one is told.
   const generation = ++reports;
-  const items = await allItems().catch(() => []);
+  const items = await saved()
+    .catch(() => {}) // the sync reports a failed save; the list shows what is stored
+    .then(allItems)
+    .catch(() => []);
   if (generation !== reports) return;
   reportedItems = items.length;
   items.sort(byAge);
@@ -266,6 +305,7 @@ async function enqueue(fields) {
 
 /** The worker asked to retry an item that failed: back to pending, then sync. */
 export async function outboxRetry(id) {
+  await saved();
   const item = await getItem(id);
   if (item && item.state !== 'done') {
     item.state = 'pending';
@@ -284,6 +324,7 @@ export async function outboxRetry(id) {
  * `base_version` and the values the worker chose, and is sent again.
  */
 export async function outboxResolve(id, replacementJson) {
+  await saved();
   const item = await getItem(id);
   if (!item || item.state === 'done') return;
   if (replacementJson == null) {
@@ -385,6 +426,7 @@ async function syncPasses() {
  * child waits until that child's queued registration has created it.
  */
 async function syncPass() {
+  await saved();
   const all = await allItems();
   const byId = new Map(all.map((i) => [i.id, i]));
   const lanes = new Map();
@@ -410,6 +452,7 @@ async function syncPass() {
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
+  await saved();
   return stopped ? 'stopped' : 'done';
 }
 
@@ -422,6 +465,8 @@ async function send(item) {
         const res = item.left || item.right ? await postRegistration(item) : await postJson('POST', '/api/v1/children', item.child);
         if (!(await settle(item, res, summary))) return verdict(item, res);
         item.stage = 'photo';
+        // A crash during the photo's upload must not send the child again.
+        if (item.photo) save(item);
       }
       if (item.stage === 'photo' && item.photo) {
         const res = await postPhoto(item.child_id, item.photo_id, item.photo);
@@ -442,13 +487,13 @@ async function send(item) {
   } catch (err) {
     // fetch itself failed: no network, or the server is down.
     lastError = { kind: 'network', status: null };
-    await putItem(item);
+    save(item);
     return 'stop';
   }
   Object.assign(item, { state: 'done', stage: 'done', photo: null, left: null, right: null, error: null });
   lastSync = Date.now();
   lastError = null;
-  await putItem(item);
+  save(item);
   return 'ok';
 }
 
@@ -498,7 +543,10 @@ function summary(body) {
   };
 }
 
-/** True on 200/201 (recording the result); false leaves `verdict` to decide. */
+/**
+ * True on 200/201, keeping what the worker needs of the answer in the item
+ * (stored with it by `send`); false leaves `verdict` to decide.
+ */
 async function settle(item, res, toResult) {
   if (res.status !== 200 && res.status !== 201) return false;
   lastSync = Date.now();
@@ -506,7 +554,6 @@ async function settle(item, res, toResult) {
     const body = await res.json().catch(() => ({}));
     item.result = toResult(body);
   }
-  await putItem(item);
   return true;
 }
 
@@ -521,11 +568,11 @@ async function verdict(item, res) {
   };
   if (res.status === 401 || res.status === 429 || res.status >= 500) {
     lastError = res.status === 401 ? { kind: 'unauthorized', status: 401 } : { kind: 'server', status: res.status };
-    await putItem(item);
+    save(item);
     return 'stop';
   }
   item.state = res.status === 409 ? 'conflict' : 'failed';
   lastSync = Date.now();
-  await putItem(item);
+  save(item);
   return 'ok';
 }

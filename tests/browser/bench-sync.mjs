@@ -9,13 +9,22 @@
 // and time until the sync bar shows 0 pending. Then the API must hold exactly
 // that many new children, or the run fails. Prints one JSON line on stdout.
 // BENCH_SYNC_CONCURRENCY sets the requests in flight (default 6, as shipped).
+// BENCH_SYNC_CPU_SLOWDOWN (default 1) slows the page's CPU during the sync by
+// that factor, as Lighthouse's mobile preset does (4): a cheap phone does the
+// page's share of the work several times slower than this machine, while the
+// server's share stays the same.
 
 import { ADMIN_PASSWORD, apiGetAll, apiLogin, launchBrowser, loginAsAdmin, newPhonePage, outboxModulePath, setOnline, startServer, waitPending } from './helpers.mjs';
 
 const RECORDS = Number(process.env.BENCH_SYNC_RECORDS || 1000);
 // Requests in flight (the outbox's default is 6; 1 = one at a time).
 const CONCURRENCY = Number(process.env.BENCH_SYNC_CONCURRENCY || 6);
+const CPU_SLOWDOWN = Number(process.env.BENCH_SYNC_CPU_SLOWDOWN || 1);
 const TARGET_S = 10;
+// BENCH_SYNC_TRACE=file.json records a Chrome trace of the sync (open it in
+// Perfetto): where the page's main thread spends its time, per task.
+const TRACE = process.env.BENCH_SYNC_TRACE;
+const TRACE_CATEGORIES = ['toplevel', 'devtools.timeline', 'blink', 'v8', 'IndexedDB', 'loading', 'ServiceWorker'];
 const RUN = `bench${Date.now().toString(36)}`;
 
 const server = await startServer('bench-sync');
@@ -48,6 +57,11 @@ try {
   );
   await waitPending(page, RECORDS, 60_000);
 
+  if (CPU_SLOWDOWN !== 1) {
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: CPU_SLOWDOWN });
+  }
+  if (TRACE) await browser.startTracing(page, { path: TRACE, categories: TRACE_CATEGORIES });
   const started = process.hrtime.bigint();
   await context.setOffline(false);
   await page.waitForFunction(
@@ -56,12 +70,14 @@ try {
     { timeout: 600_000, polling: 50 },
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (TRACE) await browser.stopTracing();
 
   const token = await apiLogin(server, 'admin', ADMIN_PASSWORD);
   const children = (await apiGetAll(server, token, '/api/v1/children')).filter((c) => c.family_name === RUN);
   const result = {
     records: RECORDS,
     concurrency: CONCURRENCY,
+    cpu_slowdown: CPU_SLOWDOWN,
     sync_seconds: Number(seconds.toFixed(2)),
     per_second: Math.round(RECORDS / seconds),
     enqueue_seconds: Number((enqueueMs / 1000).toFixed(2)),

@@ -12,6 +12,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +85,15 @@ function callOutbox(phone, name, ...args) {
     },
     [phone.outbox, name, args],
   );
+}
+
+/** Calls `outboxSync` until a sync runs to its end ('done'), not 'busy' or 'stopped'. */
+async function syncUntilDone(phone) {
+  for (let i = 0; i < 100; i++) {
+    if ((await callOutbox(phone, 'outboxSync')) === 'done') return;
+    await phone.page.waitForTimeout(100);
+  }
+  assert.fail('the outbox never finished a sync');
 }
 
 const blobArg = (bytes, type) => ({ blob: [...bytes], type });
@@ -278,11 +288,73 @@ test('a 409 on a queued update keeps both values; the worker resends with a new 
   }
 });
 
+test('what a sync learned is stored before it reports: a reload right after sends nothing again; an answer lost on the way is sent again and not doubled', async () => {
+  const phone = await offlinePhone();
+  const { context, page } = phone;
+  try {
+    const ids = [];
+    for (let i = 0; i < 12; i++) {
+      const id = randomUUID();
+      ids.push(id);
+      const child = { id, given_name: `دوازده ${i}`, family_name: `بازگشت-${RUN}`, sex: 'female', nationality: 'afghan', home_province: 'IR-23' };
+      await callOutbox(phone, 'outboxEnqueueRegistration', `${i}`, JSON.stringify(child), null, null, null, 'unreviewed');
+    }
+    await waitPending(page, 12);
+
+    // The server creates the first child, but its answer never reaches the
+    // phone (the connection drops): to the outbox this is a network error.
+    // Every create the phone sends goes through this route, also after the
+    // reload below, and also those of the service worker's Background Sync,
+    // which may be the one to send it again.
+    const sent = [];
+    let lost = 0;
+    await context.route('**/api/v1/children', async (route) => {
+      const { id } = JSON.parse(route.request().postData());
+      sent.push(id);
+      if (lost === 0 && id === ids[0]) {
+        lost += 1;
+        const res = await route.fetch();
+        assert.equal(res.status(), 201, 'the server created it');
+        await route.abort('connectionreset');
+      } else {
+        await route.continue();
+      }
+    });
+    await setOnline(context, page, true);
+    // The sync that going online started stops at the lost answer; the next
+    // one (the 15 s timer's, or these calls') sends that child again.
+    await syncUntilDone(phone);
+    await waitPending(page, 0);
+    assert.equal(lost, 1, 'one answer was lost');
+    const before = sent.length;
+    assert.equal(sent.filter((id) => id === ids[0]).length, 2, 'the child whose answer was lost went twice');
+
+    // A reload at once: the new page reads the queue from IndexedDB and
+    // syncs; it finds nothing pending, so nothing is sent again.
+    await page.reload();
+    await waitPending(page, 0);
+    await syncUntilDone(phone);
+    assert.equal(sent.length, before, 'nothing was sent after the reload');
+    assert.equal(new Set(sent).size, 12);
+
+    const stored = new Map((await storedItems(page)).map((i) => [i.id, i]));
+    for (const id of ids) {
+      const item = stored.get(id);
+      assert.equal(item?.state, 'done', `item ${id}`);
+      assert.match(item.result?.registry_code ?? '', /\S/, 'the registry code is kept, also from the resend\'s answer');
+    }
+    const theirs = (await apiGetAll(server, token, '/api/v1/children')).filter((c) => c.family_name === `بازگشت-${RUN}`);
+    assert.equal(theirs.length, 12, 'each child exactly once');
+  } finally {
+    await context.close();
+  }
+});
+
 test('the children queued in these tests exist exactly once', async () => {
   const all = await apiGetAll(server, token, '/api/v1/children');
   const ours = all.filter((c) => String(c.family_name ?? '').endsWith(RUN));
   assert.equal(new Set(ours.map((c) => c.id)).size, ours.length);
-  assert.equal(ours.length, 2 + 1 + 2);
+  assert.equal(ours.length, 2 + 1 + 2 + 12);
 });
 
 test('server shuts down gracefully on SIGTERM (exit status 0)', async () => {

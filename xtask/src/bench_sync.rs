@@ -7,7 +7,10 @@
 //! provides Chromium and the npm packages like the browser tests, and runs
 //! `tests/browser/bench-sync.mjs`, which says what it measures.
 //! `BENCH_SYNC_RECORDS` changes the number of records (default 1,000),
-//! `BENCH_SYNC_CONCURRENCY` the requests in flight (default 6, as shipped).
+//! `BENCH_SYNC_CONCURRENCY` the requests in flight (default 6, as shipped),
+//! `BENCH_SYNC_CPU_SLOWDOWN` how much slower the page's CPU runs (default 1;
+//! 4 is Lighthouse's mobile preset, a cheap phone) and `BENCH_SYNC_TRACE` a
+//! file for a Chrome trace of the sync.
 
 use std::path::Path;
 use std::process::Command;

@@ -123,31 +123,28 @@ function target(item) {
  * stored record.
  */
 const unsaved = new Map();
-let saving = null;
+let writing = Promise.resolve(); // the newest batch's write
+let batchOpen = false; // a batch is waiting for its turn: saves join it
 
 function save(item) {
   unsaved.set(item.id, item);
-  if (!saving) {
-    saving = (async () => {
-      try {
-        while (unsaved.size) {
-          const batch = [...unsaved.values()];
-          unsaved.clear();
-          await putItems(batch);
-        }
-      } finally {
-        saving = null;
-      }
-    })();
-    // Whoever waits in `saved` hears of a failure; nobody else must.
-    saving.catch(() => {});
-  }
+  if (batchOpen) return;
+  batchOpen = true;
+  // Batches are written one after another; each takes what was saved until
+  // its turn came.
+  writing = writing
+    .catch(() => {}) // an earlier batch's failure is its waiters' to hear
+    .then(() => {
+      batchOpen = false;
+      const batch = [...unsaved.values()];
+      unsaved.clear();
+      return putItems(batch);
+    });
+  writing.catch(() => {}); // heard through `saved`, not as unhandled
 }
 
-/** Resolves once every item handed to `save` is stored. */
-async function saved() {
-  while (saving) await saving;
-}
+/** Resolves once every item saved so far is stored (not those saved later). */
+const saved = () => writing;
 
 /** Tells the app what the queue looks like now (a JSON string, see src/outbox.rs). */
 async function report() {

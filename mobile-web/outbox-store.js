@@ -39,7 +39,16 @@ async function tx(store, mode, fn) {
   return new Promise((resolve, reject) => {
     const t = db.transaction(store, mode);
     let result;
-    const req = fn(t.objectStore(store));
+    let req;
+    try {
+      req = fn(t.objectStore(store));
+    } catch (err) {
+      // A request refused at once (e.g. a value that cannot be cloned):
+      // nothing of the transaction may stay, not even the requests before.
+      t.abort();
+      reject(err);
+      return;
+    }
     if (req) req.onsuccess = () => { result = req.result; };
     t.oncomplete = () => resolve(result);
     t.onerror = () => reject(t.error);

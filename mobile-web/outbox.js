@@ -116,11 +116,13 @@ function target(item) {
 /**
  * What the sync learns about items (sent, failed, in conflict) is written in
  * batches: one IndexedDB transaction per item cost the page more than its
- * request did (`cargo xtask bench-sync`: about half the main thread's time at
- * 1,000 records). Whatever is saved while a batch is being written goes into
- * the next one. A crash before a batch is stored only means those items are
- * sent again, and the server's idempotent creates answer a resend with the
- * stored record.
+ * request did (`cargo xtask bench-sync`: about a third of the main thread's
+ * time at 1,000 records). Batches are written one after another, each with
+ * what was saved until its turn came. A crash before a batch is stored means
+ * its items are sent again, as a crash between an answer and its write
+ * always did: the server's writes are idempotent (creates by client id, an
+ * update already applied is a no-op). A batch that fails goes back into the
+ * next one, so the sync's wait in `saved` sees the failure and stops.
  */
 const unsaved = new Map();
 let writing = Promise.resolve(); // the newest batch's write
@@ -128,23 +130,37 @@ let batchOpen = false; // a batch is waiting for its turn: saves join it
 
 function save(item) {
   unsaved.set(item.id, item);
+  startBatch();
+}
+
+function startBatch() {
   if (batchOpen) return;
   batchOpen = true;
-  // Batches are written one after another; each takes what was saved until
-  // its turn came.
   writing = writing
-    .catch(() => {}) // an earlier batch's failure is its waiters' to hear
-    .then(() => {
+    .catch(() => {}) // an earlier batch's failure was its waiters' to hear
+    .then(async () => {
       batchOpen = false;
       const batch = [...unsaved.values()];
       unsaved.clear();
-      return putItems(batch);
+      try {
+        await putItems(batch);
+      } catch (err) {
+        // Kept for the next batch, unless saved again meanwhile.
+        for (const item of batch) if (!unsaved.has(item.id)) unsaved.set(item.id, item);
+        throw err;
+      }
     });
   writing.catch(() => {}); // heard through `saved`, not as unhandled
 }
 
-/** Resolves once every item saved so far is stored (not those saved later). */
-const saved = () => writing;
+/**
+ * Resolves once every item saved so far is stored (not those saved later);
+ * rejects if that failed. Items left over from a failed batch are tried again.
+ */
+function saved() {
+  if (unsaved.size) startBatch();
+  return writing;
+}
 
 /** Tells the app what the queue looks like now (a JSON string, see src/outbox.rs). */
 async function report() {

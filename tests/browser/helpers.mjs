@@ -131,13 +131,14 @@ export function launchBrowser() {
  * `problems` collects console errors, uncaught page errors and CSP
  * violations as strings; tests assert it stays empty.
  */
-export async function newPhonePage(browser) {
+export async function newPhonePage(browser, options = {}) {
   const context = await browser.newContext({
     viewport: { width: 360, height: 640 },
     deviceScaleFactor: 2,
     isMobile: true,
     hasTouch: true,
     locale: 'fa-IR',
+    ...options,
   });
   const page = await context.newPage();
   const problems = [];

@@ -288,63 +288,116 @@ test('a 409 on a queued update keeps both values; the worker resends with a new 
   }
 });
 
-test('what a sync learned is stored before it reports: a reload right after sends nothing again; an answer lost on the way is sent again and not doubled', async () => {
+test('a lost answer is sent again once and not doubled; a reload right after a sync sends nothing again', async () => {
   const phone = await offlinePhone();
   const { context, page } = phone;
-  try {
+  const family = `بازگشت-${RUN}`;
+  const queue = async (from, count) => {
     const ids = [];
-    for (let i = 0; i < 12; i++) {
-      const id = randomUUID();
-      ids.push(id);
-      const child = { id, given_name: `دوازده ${i}`, family_name: `بازگشت-${RUN}`, sex: 'female', nationality: 'afghan', home_province: 'IR-23' };
+    for (let i = from; i < from + count; i++) {
+      const child = { id: randomUUID(), given_name: `دوازده ${i}`, family_name: family, sex: 'female', nationality: 'afghan', home_province: 'IR-23' };
+      ids.push(child.id);
       await callOutbox(phone, 'outboxEnqueueRegistration', `${i}`, JSON.stringify(child), null, null, null, 'unreviewed');
     }
+    return ids;
+  };
+  try {
+    const ids = await queue(0, 12);
     await waitPending(page, 12);
 
-    // The server creates the first child, but its answer never reaches the
-    // phone (the connection drops): to the outbox this is a network error.
-    // Every create the phone sends goes through this route, also after the
-    // reload below, and also those of the service worker's Background Sync,
-    // which may be the one to send it again.
+    // Every create the phone sends passes here, the service worker's
+    // Background Sync included (it may be the one that sends again), and
+    // also after the reload. The first child's answer is lost: the server
+    // creates it, the connection drops, and the outbox sees a network error.
     const sent = [];
+    const routeErrors = [];
     let lost = 0;
     await context.route('**/api/v1/children', async (route) => {
-      const { id } = JSON.parse(route.request().postData());
+      const req = route.request();
+      if (req.method() !== 'POST') return route.continue();
+      const { id } = JSON.parse(req.postData());
       sent.push(id);
-      if (lost === 0 && id === ids[0]) {
-        lost += 1;
-        const res = await route.fetch();
-        assert.equal(res.status(), 201, 'the server created it');
-        await route.abort('connectionreset');
-      } else {
-        await route.continue();
-      }
+      if (lost > 0 || id !== ids[0]) return route.continue();
+      lost += 1;
+      const res = await route.fetch();
+      if (res.status() !== 201) routeErrors.push(`the lost create answered ${res.status()}`);
+      await route.abort('connectionreset');
     });
     await setOnline(context, page, true);
     // The sync that going online started stops at the lost answer; the next
-    // one (the 15 s timer's, or these calls') sends that child again.
+    // one (Background Sync's, the 15 s timer's or these calls') sends it again.
     await syncUntilDone(phone);
     await waitPending(page, 0);
+    assert.deepEqual(routeErrors, []);
     assert.equal(lost, 1, 'one answer was lost');
-    const before = sent.length;
     assert.equal(sent.filter((id) => id === ids[0]).length, 2, 'the child whose answer was lost went twice');
+    assert.equal(sent.length, 13);
 
-    // A reload at once: the new page reads the queue from IndexedDB and
-    // syncs; it finds nothing pending, so nothing is sent again.
+    // Twelve more, and a reload as soon as the app shows nothing pending:
+    // the new page reads the queue from IndexedDB and sends nothing again.
+    await setOnline(context, page, false);
+    const more = await queue(12, 12);
+    await waitPending(page, 12);
+    await setOnline(context, page, true);
+    await waitPending(page, 0);
     await page.reload();
     await waitPending(page, 0);
     await syncUntilDone(phone);
-    assert.equal(sent.length, before, 'nothing was sent after the reload');
-    assert.equal(new Set(sent).size, 12);
+    assert.equal(sent.length, 13 + 12, 'nothing was sent again after the reload');
+    assert.equal(new Set(sent).size, 24);
 
     const stored = new Map((await storedItems(page)).map((i) => [i.id, i]));
-    for (const id of ids) {
+    for (const id of [...ids, ...more]) {
       const item = stored.get(id);
       assert.equal(item?.state, 'done', `item ${id}`);
       assert.match(item.result?.registry_code ?? '', /\S/, 'the registry code is kept, also from the resend\'s answer');
     }
-    const theirs = (await apiGetAll(server, token, '/api/v1/children')).filter((c) => c.family_name === `بازگشت-${RUN}`);
-    assert.equal(theirs.length, 12, 'each child exactly once');
+    const theirs = (await apiGetAll(server, token, '/api/v1/children')).filter((c) => c.family_name === family);
+    assert.equal(theirs.length, 24, 'each child exactly once');
+  } finally {
+    await context.close();
+  }
+});
+
+test('results that IndexedDB refuses once are written again with the next batch; nothing is sent twice', async () => {
+  // No service worker, so that the page (where the refusal is staged) is
+  // the one that syncs, not the worker's Background Sync.
+  const { context, page } = await newPhonePage(browser, { serviceWorkers: 'block' });
+  const phone = { context, page };
+  try {
+    await loginAsAdmin(page, server);
+    phone.outbox = await outboxModulePath(page);
+    await setOnline(context, page, false);
+    const ids = [];
+    for (let i = 0; i < 8; i++) {
+      const child = { id: randomUUID(), given_name: `هشت ${i}`, family_name: `دوباره‌نویسی-${RUN}`, sex: 'male', nationality: 'iranian', home_province: 'IR-23' };
+      ids.push(child.id);
+      await callOutbox(phone, 'outboxEnqueueRegistration', `${i}`, JSON.stringify(child), null, null, null, 'unreviewed');
+    }
+    await waitPending(page, 8);
+    // The first write of the third child's result is refused, which aborts
+    // the whole batch it is in.
+    await page.evaluate((target) => {
+      const put = IDBObjectStore.prototype.put;
+      window.__refused = 0;
+      IDBObjectStore.prototype.put = function (value, key) {
+        if (window.__refused === 0 && value?.id === target && value.state === 'done') {
+          window.__refused += 1;
+          throw new DOMException('refused once by the test', 'DataError');
+        }
+        return put.call(this, value, key);
+      };
+    }, ids[2]);
+    const sent = [];
+    page.on('request', (req) => {
+      if (req.method() === 'POST' && new URL(req.url()).pathname === '/api/v1/children') sent.push(req.url());
+    });
+    await setOnline(context, page, true);
+    await waitPending(page, 0);
+    assert.equal(await page.evaluate(() => window.__refused), 1, 'the refusal happened');
+    const stored = await storedItems(page);
+    for (const id of ids) assert.equal(stored.find((i) => i.id === id)?.state, 'done', `item ${id}`);
+    assert.equal(sent.length, 8, 'each child was sent once');
   } finally {
     await context.close();
   }
@@ -354,7 +407,7 @@ test('the children queued in these tests exist exactly once', async () => {
   const all = await apiGetAll(server, token, '/api/v1/children');
   const ours = all.filter((c) => String(c.family_name ?? '').endsWith(RUN));
   assert.equal(new Set(ours.map((c) => c.id)).size, ours.length);
-  assert.equal(ours.length, 2 + 1 + 2 + 12);
+  assert.equal(ours.length, 2 + 1 + 2 + 24 + 8);
 });
 
 test('server shuts down gracefully on SIGTERM (exit status 0)', async () => {

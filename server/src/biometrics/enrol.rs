@@ -59,7 +59,7 @@ pub async fn store_templates(
             .await?;
         let sealed = key.seal(&id, &probe.template.to_bytes());
         let now = crate::now_ms();
-        let mut tx = state.db.pool().begin().await?;
+        let mut tx = state.db.begin_write().await?;
         let inserted = store::insert(
             &mut tx,
             &NewTemplate {
@@ -136,7 +136,7 @@ pub async fn remove_template(
         return Err(Error::NotFound);
     };
     let now = crate::now_ms();
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin_write().await?;
     sqlx::query(
         "UPDATE iris_templates SET removed_at = $1, sealed_template = $2, capture_key = NULL
          WHERE id = $3",

@@ -207,7 +207,7 @@ pub async fn reencode(
             };
             let key = ring.sealing();
             let now = crate::now_ms();
-            let mut tx = db.pool().begin().await?;
+            let mut tx = db.begin_write().await?;
             sqlx::query(
                 "UPDATE iris_templates SET sealed_template = $1, key_id = $2, quality = $3,
                     engine_version = $4 WHERE id = $5",

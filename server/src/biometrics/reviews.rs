@@ -281,7 +281,7 @@ pub async fn decide(
         }
     };
     let now = crate::now_ms();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let done = sqlx::query(
         "UPDATE identity_reviews SET decision = $1, decided_by = $2, decided_at = $3, merge_id = $4
          WHERE id = $5 AND decided_at IS NULL",

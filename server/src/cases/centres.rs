@@ -90,7 +90,7 @@ pub async fn create(db: &Db, actor: &Actor, meta: &RequestMeta, new: NewCentre) 
         .chain(std::iter::once(String::new()))
         .collect::<Vec<_>>()
         .join("|");
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query(
         "INSERT INTO centres (id, name, address, lat, lng, province, county, services, capacity,
                               created_by, created_at)

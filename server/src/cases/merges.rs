@@ -69,7 +69,7 @@ pub async fn merge(
         ));
     }
     let now = crate::now_ms();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let survivor = store::find(&mut *tx, &actor.scope, survivor_id)
         .await?
         .ok_or(Error::NotFound)?;
@@ -152,7 +152,7 @@ pub async fn merge(
 pub async fn undo(db: &Db, actor: &Actor, meta: &RequestMeta, merge_id: &str) -> Result<Merge> {
     policy::decide_cases(actor)?;
     let now = crate::now_ms();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let merge = get(&mut tx, merge_id).await?.ok_or(Error::NotFound)?;
     let survivor = store::find(&mut *tx, &actor.scope, &merge.survivor_id)
         .await?

@@ -79,7 +79,7 @@ pub async fn create(
         ));
     }
     let now = crate::now_ms();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query(
         "INSERT INTO referrals (id, child_id, centre_id, state, note, create_digest, created_by,
                                 created_at, updated_at)
@@ -157,7 +157,7 @@ pub async fn transition(
         ));
     }
     let now = crate::now_ms();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let done = sqlx::query(
         "UPDATE referrals SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4",
     )

@@ -133,6 +133,22 @@ impl Db {
         }
     }
 
+    /// Starts a transaction that will write.
+    ///
+    /// On SQLite this is `BEGIN IMMEDIATE`: the write lock is taken at the start,
+    /// where a busy connection waits (`busy_timeout`). A plain (deferred) `BEGIN`
+    /// takes it only at the first write, and a transaction that read first and
+    /// then finds another writer cannot wait — SQLite answers "database is locked"
+    /// at once, since waiting could deadlock. Every read-then-write path starts
+    /// here, so concurrent writers queue instead of failing. PostgreSQL's row
+    /// locks need no such thing: a plain `BEGIN`.
+    pub async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Any>> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }

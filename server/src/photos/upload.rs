@@ -180,7 +180,7 @@ async fn insert(
     stored: &StoredPhoto,
     now: i64,
 ) -> sqlx::Result<()> {
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin_write().await?;
     store::insert(&mut *tx, stored, now).await?;
     audit::record(
         &mut *tx,

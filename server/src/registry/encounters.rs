@@ -77,7 +77,7 @@ pub async fn add(
         };
     }
     let at = crate::rfc3339_to_ms(&new.at).unwrap_or(now);
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query(
         "INSERT INTO encounters (id, child_id, worker_id, at, lat, lng, accuracy_m, details,
                                  create_digest, created_at)

@@ -79,7 +79,7 @@ async fn insert(
     digest: &str,
     now: i64,
 ) -> sqlx::Result<Child> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let year = codes::jalali_year_at(now);
     let sequence = store::next_sequence(&mut *tx, &facts.home_province, year).await?;
     let code = codes::registry_code(&facts.home_province, year, sequence);
@@ -175,7 +175,7 @@ pub async fn update(
     );
     v.finish()?;
     let now = crate::now_ms();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let current = store::find(&mut *tx, &actor.scope, id)
         .await?
         .ok_or(Error::NotFound)?;

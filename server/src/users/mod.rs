@@ -24,7 +24,7 @@ pub async fn create(db: &Db, new: NewUser, who: &Who, meta: &RequestMeta) -> Res
     let hash = tokio::task::spawn_blocking(move || crate::auth::password::hash(&password))
         .await
         .map_err(anyhow::Error::from)??;
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let user = store::insert(&mut *tx, &new, &hash, who.user_id.as_deref()).await?;
     audit::record(
         &mut *tx,
@@ -44,7 +44,7 @@ pub async fn create(db: &Db, new: NewUser, who: &Who, meta: &RequestMeta) -> Res
 
 /// Disables a user and revokes all their sessions, audited.
 pub async fn disable(db: &Db, user_id: &str, who: &Who, meta: &RequestMeta) -> Result<()> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     if !store::set_disabled(&mut *tx, user_id).await? {
         return Err(Error::NotFound);
     }

@@ -7,8 +7,6 @@
 //! [`TestApp`] runs the real router on a random local port. [`s3`] starts a
 //! real S3-compatible server for the tests that keep media there.
 
-#![allow(dead_code)]
-
 pub mod s3;
 
 use std::net::SocketAddr;
@@ -31,7 +29,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(super::common::TestDb::sqlite().await).await
+                    super::$name(crate::common::TestDb::sqlite().await).await
                 }
             )*
         }
@@ -39,7 +37,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    if let Some(db) = super::common::TestDb::postgres().await {
+                    if let Some(db) = crate::common::TestDb::postgres().await {
                         super::$name(db).await
                     }
                 }
@@ -144,7 +142,6 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     pub state: AppState,
-    pub admin_password: String,
     _db: TestDb,
 }
 
@@ -173,7 +170,6 @@ impl TestApp {
             addr,
             client: reqwest::Client::new(),
             state,
-            admin_password: ADMIN_PASSWORD.into(),
             _db: db,
         }
     }

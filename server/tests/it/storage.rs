@@ -1,8 +1,6 @@
 //! Storage rules that hold on both backends, below the HTTP layer.
 
-mod common;
-
-use common::TestDb;
+use crate::common::TestDb;
 use kudakyar::audit::{self, Event, Who};
 use kudakyar::auth::session;
 use kudakyar::auth::throttle::{self, Limit};

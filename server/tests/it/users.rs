@@ -1,9 +1,7 @@
 //! User administration and the access matrix: each endpoint × role × inside
 //! or outside the caller's scope, on SQLite and PostgreSQL.
 
-mod common;
-
-use common::{TestApp, TestDb, problem};
+use crate::common::{TestApp, TestDb, problem};
 use serde_json::{Value, json};
 
 on_both_backends!(

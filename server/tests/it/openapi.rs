@@ -1,7 +1,7 @@
 //! The OpenAPI document: version 3.1, every route documented, and a snapshot
 //! so any change to the public API shows up in review.
 //!
-//! After an intended API change: `UPDATE_SNAPSHOTS=1 cargo test -p kudakyar --test openapi`.
+//! After an intended API change: `UPDATE_SNAPSHOTS=1 cargo test -p kudakyar --test it openapi::`.
 
 use serde_json::Value;
 

@@ -1,9 +1,7 @@
 //! The HTTP conventions every endpoint shares: problem+json errors, body
 //! limits, request ids, security headers, CORS, metrics, health and the PWA host.
 
-mod common;
-
-use common::{TestApp, TestDb, problem};
+use crate::common::{TestApp, TestDb, problem};
 use serde_json::Value;
 
 async fn post_raw(

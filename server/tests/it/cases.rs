@@ -1,8 +1,6 @@
 //! Merges, centres and referrals over HTTP, on SQLite and PostgreSQL.
 
-mod common;
-
-use common::{TestApp, TestDb, problem};
+use crate::common::{TestApp, TestDb, problem};
 use serde_json::{Value, json};
 
 on_both_backends!(

@@ -1,9 +1,7 @@
 //! Exports over HTTP, on SQLite and PostgreSQL: scope, CSV for spreadsheets,
 //! JSON Lines, encounters, audit.
 
-mod common;
-
-use common::{TestApp, TestDb, problem};
+use crate::common::{TestApp, TestDb, problem};
 use serde_json::{Value, json};
 
 on_both_backends!(exports_stay_in_scope_and_open_in_spreadsheets);

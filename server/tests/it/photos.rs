@@ -3,12 +3,10 @@
 //! scope, ETags, idempotent retries — and once more with the media in a real
 //! S3-compatible server (`photos_on_s3`).
 
-mod common;
-
 use std::io::Cursor;
 
-use common::s3::S3Server;
-use common::{Part, TestApp, TestDb, problem};
+use crate::common::s3::S3Server;
+use crate::common::{Part, TestApp, TestDb, problem};
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 use reqwest::header;
 use serde_json::{Value, json};

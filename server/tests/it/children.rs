@@ -2,9 +2,7 @@
 //! Persian-aware search, merged updates and conflicts, scopes, audited reads,
 //! encounters and field-level errors.
 
-mod common;
-
-use common::{TestApp, TestDb, problem};
+use crate::common::{TestApp, TestDb, problem};
 use serde_json::{Value, json};
 
 on_both_backends!(

@@ -4,12 +4,10 @@
 //! merges, key rotation and re-encoding, two instances sharing a gallery,
 //! and bad input.
 
-mod common;
-
 use std::io::Cursor;
 use std::time::Duration;
 
-use common::{Part, TestApp, TestDb, post_form_at, problem};
+use crate::common::{Part, TestApp, TestDb, post_form_at, problem};
 use serde_json::{Value, json};
 
 on_both_backends!(

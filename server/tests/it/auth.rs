@@ -1,8 +1,6 @@
 //! Login, sessions and throttling over HTTP, on SQLite and PostgreSQL.
 
-mod common;
-
-use common::{TestApp, TestDb, problem};
+use crate::common::{TestApp, TestDb, problem};
 use serde_json::{Value, json};
 
 on_both_backends!(
@@ -17,7 +15,9 @@ on_both_backends!(
 
 async fn admin_logs_in_and_sees_itself(db: TestDb) {
     let app = TestApp::start(db).await;
-    let response = app.login_response("Admin", common::ADMIN_PASSWORD).await;
+    let response = app
+        .login_response("Admin", crate::common::ADMIN_PASSWORD)
+        .await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     assert_eq!(
@@ -65,7 +65,8 @@ async fn wrong_password_is_401_then_429(db: TestDb) {
     problem(throttled, 429).await;
     // While throttled even the right password is refused: guessing gains nothing.
     problem(
-        app.login_response("admin", common::ADMIN_PASSWORD).await,
+        app.login_response("admin", crate::common::ADMIN_PASSWORD)
+            .await,
         429,
     )
     .await;
@@ -87,7 +88,8 @@ async fn unknown_user_is_throttled_too(db: TestDb) {
     }
     // The address is now throttled, whatever username it tries.
     problem(
-        app.login_response("admin", common::ADMIN_PASSWORD).await,
+        app.login_response("admin", crate::common::ADMIN_PASSWORD)
+            .await,
         429,
     )
     .await;

@@ -1,0 +1,21 @@
+//! The server's integration tests, in one binary (one link step of axum,
+//! sqlx and image instead of one per file), a module per area.
+//!
+//! Storage tests run on SQLite and, when `KUDAKYAR_TEST_POSTGRES_URL` is set,
+//! on PostgreSQL too (see [`common::TestDb`] and `on_both_backends!`).
+//! Run one area with `cargo test -p kudakyar --test it children::`.
+
+#[macro_use]
+mod common;
+
+mod auth;
+mod cases;
+mod children;
+mod exports;
+mod http_conventions;
+mod iris;
+mod openapi;
+mod photos;
+mod schema_parity;
+mod storage;
+mod users;

@@ -11,11 +11,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-const ADMIN_PASSWORD: &str = "api fuzzing admin password";
+use crate::util::say;
 
-fn say(msg: impl std::fmt::Display) {
-    eprintln!("xtask: {msg}");
-}
+const ADMIN_PASSWORD: &str = "api fuzzing admin password";
 
 /// Runs schemathesis against `kudakyar` (a fresh SQLite data dir) as the admin.
 pub fn run(root: &Path, kudakyar: &Path) -> Result<()> {

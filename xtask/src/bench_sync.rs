@@ -17,7 +17,8 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::{browser, cargo, target_dir, web};
+use crate::util::{cargo, kudakyar_bin, say};
+use crate::{browser, web};
 
 pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let debug = match args {
@@ -34,13 +35,10 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     cargo(root, &build)?;
     let dir = browser::prepare(root)?;
     let script = dir.join("bench-sync.mjs");
-    eprintln!("xtask: node {} ({profile} server)", script.display());
+    say(format_args!("node {} ({profile} server)", script.display()));
     let status = Command::new("node")
         .arg(&script)
-        .env(
-            "KUDAKYAR_BIN",
-            target_dir(root).join(profile).join("kudakyar"),
-        )
+        .env("KUDAKYAR_BIN", kudakyar_bin(root, profile))
         .env("KUDAKYAR_WEB_DIST", &dist)
         .current_dir(root)
         .status()

@@ -17,6 +17,8 @@ use std::time::SystemTime;
 
 use anyhow::{Context, Result, bail};
 
+use crate::util::{self, say};
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// `node --test` with directories and `--test-reporter` needs Node 20.
 const MIN_NODE_MAJOR: u32 = 20;
@@ -29,11 +31,8 @@ pub fn run(root: &Path) -> Result<()> {
     cmd.args(["--test", "--test-reporter=spec"])
         .args(files.iter().map(|f| f.strip_prefix(root).unwrap_or(f)))
         .current_dir(root);
-    run_cmd(
-        &mut cmd,
-        "node --test --test-reporter=spec tests/browser/*.test.mjs",
-    )
-    .context("browser tests failed (screenshots and server logs in tests/artifacts/browser/)")
+    util::run(&mut cmd)
+        .context("browser tests failed (screenshots and server logs in tests/artifacts/browser/)")
 }
 
 /// Chromium, Node and the pinned npm packages, installed when missing;
@@ -44,22 +43,6 @@ pub fn prepare(root: &Path) -> Result<PathBuf> {
     ensure_node()?;
     ensure_npm_packages(&dir)?;
     Ok(dir)
-}
-
-fn say(msg: impl std::fmt::Display) {
-    eprintln!("xtask: {msg}");
-}
-
-/// Runs `cmd` with inherited stdio after announcing it as `shown`.
-fn run_cmd(cmd: &mut Command, shown: &str) -> Result<()> {
-    say(shown);
-    let status = cmd
-        .status()
-        .with_context(|| format!("could not start `{shown}`"))?;
-    if !status.success() {
-        bail!("`{shown}` failed ({status})");
-    }
-    Ok(())
 }
 
 /// Installs Debian's `chromium` when it is missing (also for `lighthouse.rs`).
@@ -73,7 +56,7 @@ pub(crate) fn ensure_chromium() -> Result<()> {
     let apt = |args: &[&str]| {
         let mut cmd = Command::new("apt-get");
         cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-        run_cmd(&mut cmd, &format!("apt-get {}", args.join(" ")))
+        util::run(&mut cmd)
     };
     apt(&["update"]).context("apt-get update failed (installing packages needs root)")?;
     apt(&["install", "-y", "chromium"]).context("could not install Debian's chromium")?;
@@ -138,10 +121,7 @@ pub(crate) fn ensure_npm_packages(dir: &Path) -> Result<()> {
     }
     let mut cmd = Command::new("npm");
     cmd.args(["ci", "--no-audit", "--no-fund"]).current_dir(dir);
-    run_cmd(
-        &mut cmd,
-        &format!("npm ci --no-audit --no-fund (in {shown})"),
-    )
+    util::run(&mut cmd)
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {

@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use crate::util::say;
+
 use crate::browser;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -60,10 +62,6 @@ pub fn run(root: &Path, dist: &Path, bin: &Path, out: &Path) -> Result<()> {
         bail!("tests/lighthouse/run.mjs failed ({status})");
     }
     Ok(())
-}
-
-fn say(msg: impl std::fmt::Display) {
-    eprintln!("xtask: {msg}");
 }
 
 /// A `kudakyar serve` child, stopped and its data dir removed on drop.

@@ -19,6 +19,7 @@ mod api_fuzz;
 mod bench_sync;
 mod browser;
 mod lighthouse;
+mod util;
 mod venv;
 mod web;
 
@@ -26,6 +27,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+
+use util::{cargo, kudakyar_bin, say, target_dir};
 
 const POSTGRES_URL_VAR: &str = "KUDAKYAR_TEST_POSTGRES_URL";
 
@@ -38,13 +41,13 @@ fn main() -> Result<()> {
         Some("bench-sync") => bench_sync::run(&root, &args.collect::<Vec<_>>()),
         Some("fuzz-api") => {
             cargo(&root, &["build", "-p", "kudakyar"])?;
-            api_fuzz::run(&root, &kudakyar_bin(&root))
+            api_fuzz::run(&root, &kudakyar_bin(&root, "debug"))
         }
         Some("lighthouse") => {
             let dist = web::build(&root)?;
             cargo(&root, &["build", "-p", "kudakyar"])?;
             let out = target_dir(&root).join("lighthouse");
-            lighthouse::run(&root, &dist, &kudakyar_bin(&root), &out)
+            lighthouse::run(&root, &dist, &kudakyar_bin(&root, "debug"), &out)
         }
         _ => {
             eprintln!(
@@ -62,37 +65,10 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-fn say(msg: impl std::fmt::Display) {
-    eprintln!("xtask: {msg}");
-}
-
-fn cargo(root: &Path, args: &[&str]) -> Result<()> {
-    say(format_args!("cargo {}", args.join(" ")));
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(args)
-        .current_dir(root)
-        .status()
-        .with_context(|| format!("running cargo {}", args.join(" ")))?;
-    if !status.success() {
-        bail!("cargo {} failed ({status})", args.join(" "));
-    }
-    Ok(())
-}
-
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
-}
-
-fn kudakyar_bin(root: &Path) -> PathBuf {
-    target_dir(root).join("debug").join("kudakyar")
-}
-
 fn serve(root: &Path, args: Vec<String>) -> Result<()> {
     let dist = web::build(root)?;
     cargo(root, &["build", "-p", "kudakyar"])?;
-    let bin = kudakyar_bin(root);
+    let bin = kudakyar_bin(root, "debug");
     say(format_args!(
         "starting {} serve (SQLite in ./kudakyar-data unless configured otherwise)",
         bin.display()
@@ -146,12 +122,12 @@ fn test(root: &Path) -> Result<()> {
     // The end-to-end tests run the real binary and serve the real PWA build.
     // SAFETY: xtask is single-threaded here; children inherit these variables.
     unsafe {
-        std::env::set_var("KUDAKYAR_BIN", kudakyar_bin(root));
+        std::env::set_var("KUDAKYAR_BIN", kudakyar_bin(root, "debug"));
         std::env::set_var("KUDAKYAR_WEB_DIST", &dist);
         std::env::set_var("KUDAKYAR_TEST_MOTO", &moto);
     }
     cargo(root, &["test", "--workspace", "--locked"])?;
-    api_fuzz::run(root, &kudakyar_bin(root))?;
+    api_fuzz::run(root, &kudakyar_bin(root, "debug"))?;
     browser::run(root)?;
     say("all checks passed");
     Ok(())

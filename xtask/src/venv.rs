@@ -13,6 +13,8 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+use crate::util::{run, say};
+
 /// A pinned PyPI package and the executable it provides.
 pub struct Tool {
     /// The pip requirement, `name[extras]==version`.
@@ -43,26 +45,20 @@ pub fn ensure(root: &Path, tool: &Tool) -> Result<PathBuf> {
             "creating {} for the Python test peers",
             venv.display()
         ));
-        run(
-            Command::new("python3").arg("-m").arg("venv").arg(&venv),
-            "python3 -m venv .venv",
-        )
-        .context("the S3 tests need python3 with the venv module (Debian: python3-venv)")?;
+        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))
+            .context("the S3 tests need python3 with the venv module (Debian: python3-venv)")?;
     }
     let executable = venv.join("bin").join(tool.executable);
     if !executable.exists() || !installed(&python, tool) {
         say(format_args!("installing {} into .venv", tool.spec));
-        run(
-            Command::new(&python).args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                tool.spec,
-            ]),
-            &format!(".venv/bin/python -m pip install '{}'", tool.spec),
-        )?;
+        run(Command::new(&python).args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            tool.spec,
+        ]))?;
     }
     if !executable.exists() {
         bail!(
@@ -90,19 +86,4 @@ fn installed(python: &Path, tool: &Tool) -> bool {
         .is_ok_and(|out| {
             out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == version
         })
-}
-
-fn say(msg: impl std::fmt::Display) {
-    eprintln!("xtask: {msg}");
-}
-
-fn run(cmd: &mut Command, shown: &str) -> Result<()> {
-    say(shown);
-    let status = cmd
-        .status()
-        .with_context(|| format!("could not start `{shown}`"))?;
-    if !status.success() {
-        bail!("`{shown}` failed ({status})");
-    }
-    Ok(())
 }

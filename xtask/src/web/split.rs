@@ -22,7 +22,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, ensure};
 
-use super::{CRATE, Output, custom_name, fill, leb128, read, short_hash, strip_names};
+use super::CRATE;
+use super::dist::{Output, fill, read, short_hash};
+use super::wasm_names::{custom_name, leb128, strip_names};
 
 /// The module the main wasm imports the chunk loaders from; the glue imports
 /// it by this relative name.

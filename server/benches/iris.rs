@@ -27,9 +27,9 @@ use kudakyar::app::AppState;
 use kudakyar::biometrics::keys::Keyring;
 use kudakyar::config::Config;
 use kudakyar::db::Db;
+use kudakyar::db::scratch::{self, ScratchDatabase};
 use serde_json::{Value, json};
 
-const POSTGRES_URL_VAR: &str = "KUDAKYAR_TEST_POSTGRES_URL";
 const ROWS_PER_INSERT: usize = 2_000;
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -302,23 +302,15 @@ fn main() {
             let db = Db::open(None, dir.path()).await.unwrap();
             run("SQLite", db, dir.path()).await;
         }
-        if let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) {
-            let name = format!("kudakyar_bench_iris_{}", std::process::id());
-            let admin = sqlx::postgres::PgPool::connect(&admin_url).await.unwrap();
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&admin)
+        if let Some(admin_url) = scratch::test_postgres_url("the iris bench") {
+            let scratch = ScratchDatabase::create(&admin_url, "kudakyar_bench_iris")
                 .await
                 .unwrap();
-            let (base, _) = admin_url.rsplit_once('/').unwrap();
             let dir = tempfile::tempdir().unwrap();
-            let db = Db::open(Some(&format!("{base}/{name}")), dir.path())
-                .await
-                .unwrap();
+            let db = Db::open(Some(&scratch.url()), dir.path()).await.unwrap();
             run("PostgreSQL", db.clone(), dir.path()).await;
             db.close().await;
-            let _ = sqlx::query(&format!("DROP DATABASE {name}"))
-                .execute(&admin)
-                .await;
+            scratch.drop().await.unwrap();
         }
     });
 }

@@ -5,35 +5,9 @@
 use std::io::Cursor;
 use std::time::{Duration, Instant};
 
+use kudakyar::db::scratch::{self, ScratchDatabase};
 use kudakyar_e2e::Server;
 use serde_json::{Value, json};
-
-const POSTGRES_URL_VAR: &str = "KUDAKYAR_TEST_POSTGRES_URL";
-
-/// A fresh database on the test PostgreSQL server, or None (with a loud
-/// line) outside CI when none is configured.
-async fn fresh_database() -> Option<String> {
-    let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "{POSTGRES_URL_VAR} must be set in CI"
-        );
-        eprintln!("SKIPPED: {POSTGRES_URL_VAR} is not set; two-instance gallery test not run");
-        return None;
-    };
-    let name = format!("kudakyar_e2e_{}", std::process::id());
-    let admin = sqlx::postgres::PgPool::connect(&admin_url).await.unwrap();
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let (base, _) = admin_url.rsplit_once('/').unwrap();
-    Some(format!("{base}/{name}"))
-}
 
 fn eye(id: u64, from: u64) -> Vec<u8> {
     let cfg = iris::Config::default();
@@ -72,9 +46,13 @@ async fn post_form(base: &str, token: &str, path: &str, parts: &[(&str, &[u8])])
 
 #[tokio::test]
 async fn two_server_processes_share_one_gallery() {
-    let Some(url) = fresh_database().await else {
+    let Some(admin_url) = scratch::test_postgres_url("the two-instance gallery test") else {
         return;
     };
+    let database = ScratchDatabase::create(&admin_url, "kudakyar_e2e")
+        .await
+        .unwrap();
+    let url = database.url();
     let tmp = tempfile::tempdir().unwrap();
     // Both instances hold the same biometric key, as a deployment would.
     let key = "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=";
@@ -130,4 +108,6 @@ async fn two_server_processes_share_one_gallery() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    drop((one, two));
+    database.drop().await.unwrap();
 }

@@ -115,6 +115,18 @@ fn test(root: &Path) -> Result<()> {
             "warnings",
         ],
     )?;
+    // Documentation builds with its lints denied ([workspace.lints.rustdoc]):
+    // a link to an item that moved fails here, not in a reader's browser.
+    cargo(
+        root,
+        &[
+            "doc",
+            "--workspace",
+            "--no-deps",
+            "--document-private-items",
+            "--locked",
+        ],
+    )?;
     let dist = web::build(root)?;
     cargo(root, &["build", "-p", "kudakyar", "--locked"])?;
     // A real S3-compatible server (moto, from PyPI) for the object-store tests.

@@ -2,7 +2,7 @@
 //! so spreadsheet programs show Persian) or JSON Lines, within the caller's
 //! scope, streamed row by row in constant memory.
 //!
-//! - [`format`]: one row → one CSV or JSON line.
+//! - [`format`](mod@format): one row → one CSV or JSON line.
 //! - [`routes`]: `GET /api/v1/exports/{children,encounters}.{csv,jsonl}`.
 //!
 //! [`stream`] is shared by the HTTP endpoints and `kudakyar export`.

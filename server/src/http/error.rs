@@ -140,7 +140,7 @@ pub fn kind_of(status: StatusCode) -> &'static str {
 }
 
 /// Renders a problem as a response. The request id is filled in later by the
-/// problem middleware ([`super::problem_layer`]), which knows it.
+/// problem middleware ([`super::problem::normalise`]), which knows it.
 pub fn problem_response(problem: &Problem) -> Response {
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::to_vec(problem).unwrap_or_default();

@@ -14,12 +14,11 @@ use std::net::SocketAddr;
 use kudakyar::app::AppState;
 use kudakyar::config::Config;
 use kudakyar::db::Db;
+use kudakyar::db::scratch::{self, ScratchDatabase};
 use serde_json::{Value, json};
 
 /// A multipart form part: field name, file name (empty for a text field), bytes.
 pub type Part<'a> = (&'a str, &'a str, &'a [u8]);
-
-pub const POSTGRES_URL_VAR: &str = "KUDAKYAR_TEST_POSTGRES_URL";
 
 /// Runs each listed `async fn name(db: TestDb)` on SQLite and on PostgreSQL.
 #[macro_export]
@@ -29,7 +28,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(crate::common::TestDb::sqlite().await).await
+                    super::$name($crate::common::TestDb::sqlite().await).await
                 }
             )*
         }
@@ -37,7 +36,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    if let Some(db) = crate::common::TestDb::postgres().await {
+                    if let Some(db) = $crate::common::TestDb::postgres().await {
                         super::$name(db).await
                     }
                 }
@@ -50,7 +49,7 @@ macro_rules! on_both_backends {
 pub struct TestDb {
     pub db: Db,
     pub dir: tempfile::TempDir,
-    postgres: Option<(String, String)>,
+    postgres: Option<ScratchDatabase>,
 }
 
 impl TestDb {
@@ -68,36 +67,23 @@ impl TestDb {
     /// A new database on the test PostgreSQL server; `None` (with a loud line)
     /// when none is configured. In CI a missing or unreachable server fails.
     pub async fn postgres() -> Option<TestDb> {
-        let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
-        let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
-            assert!(!in_ci, "{POSTGRES_URL_VAR} must be set in CI");
-            eprintln!("SKIPPED on PostgreSQL: set {POSTGRES_URL_VAR} to run this test there too");
-            return None;
-        };
-        let name = format!("kudakyar_test_{}", uuid::Uuid::new_v4().simple());
-        let admin = Db::connect(&admin_url)
+        let admin_url = scratch::test_postgres_url("this test")?;
+        let scratch = ScratchDatabase::create(&admin_url, "kudakyar_test")
             .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at {POSTGRES_URL_VAR} unreachable: {e:#}"));
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(admin.pool())
-            .await
-            .unwrap();
-        admin.close().await;
-        let db = Db::connect(&with_database(&admin_url, &name))
-            .await
-            .unwrap();
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        let db = Db::connect(&scratch.url()).await.unwrap();
         db.migrate().await.unwrap();
         Some(TestDb {
             db,
             dir: tempfile::tempdir().unwrap(),
-            postgres: Some((admin_url, name)),
+            postgres: Some(scratch),
         })
     }
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let Some((admin_url, name)) = self.postgres.take() else {
+        let Some(scratch) = self.postgres.take() else {
             return;
         };
         // Drop runs inside the test's runtime; a fresh thread with its own
@@ -108,33 +94,13 @@ impl Drop for TestDb {
                 .build()
                 .unwrap();
             rt.block_on(async {
-                if let Ok(admin) = Db::connect(&admin_url).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(admin.pool())
-                        .await;
-                    admin.close().await;
+                if let Err(e) = scratch.drop().await {
+                    eprintln!("could not drop a test database: {e:#}");
                 }
             })
         })
         .join();
     }
-}
-
-/// `postgres://u@h:5432/test?x=y` with the database name replaced.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_and_path = &base[scheme_end..];
-    let host = host_and_path.split('/').next().unwrap_or(host_and_path);
-    let mut out = format!("{}{}/{}", &base[..scheme_end], host, name);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
 }
 
 /// The application on a random local port, with a client and helpers.

@@ -150,6 +150,15 @@ impl Db {
         }
     }
 
+    /// SQL for the comma-separated list of a text column's values in a
+    /// group: `group_concat` on SQLite, `string_agg` on PostgreSQL.
+    pub fn comma_list(&self, column: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("group_concat({column}, ',')"),
+            Backend::Postgres => format!("string_agg({column}, ',')"),
+        }
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }

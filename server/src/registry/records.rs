@@ -454,10 +454,7 @@ async fn best_by_trigrams(
     grams: &[String],
     min_shared: i64,
 ) -> sqlx::Result<Vec<String>> {
-    let aggregate = match db.backend() {
-        crate::db::Backend::Sqlite => "group_concat(g.child_id, ',')",
-        crate::db::Backend::Postgres => "string_agg(g.child_id, ',')",
-    };
+    let aggregate = db.comma_list("g.child_id");
     let mut sql = Sql::new(&format!(
         "SELECT g.gram, {aggregate} FROM child_name_grams g WHERE g.gram IN "
     ));

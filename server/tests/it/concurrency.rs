@@ -13,6 +13,7 @@ on_both_backends!(
     merges_and_undos,
     one_duplicate_merged_into_two_survivors_at_once,
     review_decisions,
+    opposite_decisions_of_one_review_at_once,
     photo_uploads,
 );
 
@@ -437,6 +438,60 @@ async fn review_decisions(db: TestDb) {
         if i % 2 == 1 {
             assert_eq!(review["record"]["child"]["identity"], "confirmed");
         }
+    }
+}
+
+/// Two supervisors decide one review at the same moment, one "same child",
+/// the other "different children": one decision stands, the other hears it
+/// was decided, and the records are merged exactly when the standing
+/// decision says "same child".
+async fn opposite_decisions_of_one_review_at_once(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let (worker_id, w) = user(&app, "worker1", "outreach_worker").await;
+    let (_, s1) = user(&app, "supervisor1", "supervisor").await;
+    let (_, s2) = user(&app, "supervisor2", "supervisor").await;
+    let pairs = N / 2;
+    let kids = children(&app, &w, 'c', 2 * pairs).await;
+    for i in 0..pairs {
+        open_review(&app, &id('a', i), &kids[2 * i + 1], &kids[2 * i], &worker_id).await;
+    }
+    let decide = |i: usize, token: &str, decision: &str| {
+        post(
+            &app,
+            token,
+            &format!("/api/v1/iris/reviews/{}/decision", id('a', i / 2)),
+            &json!({"decision": decision}),
+        )
+    };
+    let answers = fire(
+        (0..2 * pairs)
+            .map(|i| {
+                if i % 2 == 0 {
+                    decide(i, &s1, "same_child")
+                } else {
+                    decide(i, &s2, "different_children")
+                }
+            })
+            .collect(),
+    )
+    .await;
+    only(&answers, &[200, 409], "opposite decisions");
+    for i in 0..pairs {
+        let pair = &answers[2 * i..2 * i + 2];
+        assert_eq!(count(pair, 200), 1, "one decision stands: {pair:#?}");
+        let (decision, merged): (Option<String>, Option<String>) = sqlx::query_as(
+            "SELECT r.decision, c.merged_into FROM identity_reviews r
+             JOIN children c ON c.id = r.child_id WHERE r.id = $1",
+        )
+        .bind(id('a', i))
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            decision.as_deref() == Some("same_child"),
+            merged.is_some(),
+            "review {i}: decision {decision:?}, merged into {merged:?}"
+        );
     }
 }
 

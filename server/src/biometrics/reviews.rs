@@ -244,8 +244,7 @@ pub async fn decide(
     .await?;
     if claimed.rows_affected() == 0 {
         return Err(Error::Conflict {
-            detail: "this review was already decided (or closed by a merge of its records)"
-                .into(),
+            detail: "this review was already decided (or closed by a merge of its records)".into(),
             stored: None,
             conflicts: None,
         });

@@ -1,4 +1,11 @@
 //! Merging duplicate records, and undoing a merge within 30 days.
+//!
+//! The survivor takes the duplicate's encounters, photos, iris templates and
+//! referrals (remembered, so an undo moves exactly those back) and its names
+//! as aliases; the duplicate's open duplicate reviews are closed. Both
+//! records' rows are locked first, in id order, so merges, undos and review
+//! decisions touching one record run one after the other on PostgreSQL too,
+//! and a duplicate merged meanwhile is refused (409), never merged twice.
 
 use kudakyar_api::cases::{Merge, MergeRequest};
 use kudakyar_api::children::{Child, ChildFacts};
@@ -56,7 +63,11 @@ async fn rewrite_facts(
 /// Locks two children's rows in a fixed order (see [`store::lock_live`]),
 /// so that two merges or undos of overlapping pairs wait for each other
 /// instead of deadlocking on PostgreSQL.
-pub(crate) async fn lock_pair(conn: &mut sqlx::AnyConnection, a: &str, b: &str) -> sqlx::Result<()> {
+pub(crate) async fn lock_pair(
+    conn: &mut sqlx::AnyConnection,
+    a: &str,
+    b: &str,
+) -> sqlx::Result<()> {
     let (first, second) = if a < b { (a, b) } else { (b, a) };
     for id in [first, second] {
         sqlx::query("UPDATE children SET version = version WHERE id = $1")
@@ -201,7 +212,7 @@ pub async fn merge_in(
         )
         .await?;
     }
-    Ok(get(tx, &id).await?.ok_or(Error::NotFound)?)
+    get(tx, &id).await?.ok_or(Error::NotFound)
 }
 
 /// Undoes a merge: the duplicate lives again with its encounters; the aliases

@@ -24,7 +24,8 @@ pub fn allowed(from: ReferralState, to: ReferralState) -> bool {
 }
 
 /// Refers a child (in the caller's scope) to a centre of the child's province
-/// with free capacity. Idempotent by client id.
+/// with free capacity. Idempotent by client id, also when the copies of one
+/// request arrive together.
 pub async fn create(
     db: &Db,
     actor: &Actor,

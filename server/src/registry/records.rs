@@ -196,6 +196,12 @@ pub async fn update(
     v.finish()?;
     let now = crate::now_ms();
     let mut tx = db.begin_write().await?;
+    // Locked before it is read: on PostgreSQL a concurrent update of the
+    // record (often the same update re-sent) then reads what the other
+    // wrote, and a re-sent update finds itself applied instead of a conflict.
+    if !store::lock_live(&mut tx, id).await? {
+        return Err(Error::NotFound);
+    }
     let current = store::find(&mut *tx, &actor.scope, id)
         .await?
         .ok_or(Error::NotFound)?;

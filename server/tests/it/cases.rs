@@ -45,8 +45,7 @@ async fn open_reviews(app: &TestApp, token: &str) -> Vec<Value> {
 }
 
 async fn identity(app: &TestApp, token: &str, id: &str) -> Value {
-    json_of(app.get(token, &format!("/api/v1/children/{id}")).await, 200).await["identity"]
-        .clone()
+    json_of(app.get(token, &format!("/api/v1/children/{id}")).await, 200).await["identity"].clone()
 }
 
 /// B, registered offline, matched both A and C: two open reviews. Merging B
@@ -147,8 +146,14 @@ async fn one_review_per_pair_of_records(db: TestDb) {
         )
         .await;
     }
-    crate::concurrency::open_review(&app, "ab000000-0000-4000-8000-000000000001", B, A, &worker_id)
-        .await;
+    crate::concurrency::open_review(
+        &app,
+        "ab000000-0000-4000-8000-000000000001",
+        B,
+        A,
+        &worker_id,
+    )
+    .await;
     // What an enrolment of A matching B writes (`biometrics::enrol::open_reviews`).
     let reverse = sqlx::query(
         "INSERT INTO identity_reviews (id, child_id, candidate_id, child_province,
@@ -163,7 +168,11 @@ async fn one_review_per_pair_of_records(db: TestDb) {
     .execute(app.state.db.pool())
     .await
     .unwrap();
-    assert_eq!(reverse.rows_affected(), 0, "the pair has its review already");
+    assert_eq!(
+        reverse.rows_affected(),
+        0,
+        "the pair has its review already"
+    );
 }
 
 /// A child referred to a centre, merged into another record: the referral
@@ -224,7 +233,10 @@ async fn referrals_follow_a_merged_child(db: TestDb) {
     json_of(
         app.post(
             &supervisor,
-            &format!("/api/v1/referrals/{}/state", referral["id"].as_str().unwrap()),
+            &format!(
+                "/api/v1/referrals/{}/state",
+                referral["id"].as_str().unwrap()
+            ),
             &json!({"state": "rejected"}),
         )
         .await,

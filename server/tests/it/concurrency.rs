@@ -75,10 +75,7 @@ async fn user(app: &TestApp, name: &str, role: &str) -> (String, String) {
 }
 
 fn post(app: &TestApp, token: &str, path: &str, body: &Value) -> reqwest::RequestBuilder {
-    app.client
-        .post(app.url(path))
-        .bearer_auth(token)
-        .json(body)
+    app.client.post(app.url(path)).bearer_auth(token).json(body)
 }
 
 /// `n` children created one after the other; their ids.
@@ -86,9 +83,7 @@ async fn children(app: &TestApp, token: &str, kind: char, n: usize) -> Vec<Strin
     let mut ids = Vec::with_capacity(n);
     for i in 0..n {
         let id = id(kind, i);
-        let r = app
-            .post(token, "/api/v1/children", &child(&id, i))
-            .await;
+        let r = app.post(token, "/api/v1/children", &child(&id, i)).await;
         assert_eq!(r.status(), 201);
         ids.push(id);
     }
@@ -158,6 +153,24 @@ async fn child_creates_and_updates(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(stored["version"], 3, "one update, nothing lost or doubled");
+
+    // One update re-sent by the outbox, the copies arriving together: each
+    // answers like the first, and it is applied once.
+    let resent = fire(
+        (0..N)
+            .map(|_| {
+                patch(
+                    &one,
+                    json!({"base_version": 3, "changes": {"family_name": "یکی"}}),
+                )
+            })
+            .collect(),
+    )
+    .await;
+    only(&resent, &[200], "one update sent many times");
+    for (_, body) in &resent {
+        assert_eq!(body["version"], 4, "{body}");
+    }
 }
 
 async fn encounter_creates(db: TestDb) {
@@ -231,9 +244,7 @@ async fn referral_creates_and_state_changes(db: TestDb) {
     let (_, staff) = user(&app, "staff1", "provincial_staff").await;
     let kids = children(&app, &w, 'c', 5).await;
     let roomy = centre(&app, &staff, 450).await;
-    let referral = |i: usize, centre: &str| {
-        json!({"id": id('f', i), "child_id": kids[i % kids.len()], "centre_id": centre})
-    };
+    let referral = |i: usize, centre: &str| json!({"id": id('f', i), "child_id": kids[i % kids.len()], "centre_id": centre});
     let distinct = fire(
         (0..N)
             .map(|i| post(&app, &w, "/api/v1/referrals", &referral(i, &roomy)))
@@ -334,7 +345,10 @@ async fn merges_and_undos(db: TestDb) {
                 post(
                     &app,
                     &s,
-                    &format!("/api/v1/merges/{}/undo", merges[0].1["id"].as_str().unwrap()),
+                    &format!(
+                        "/api/v1/merges/{}/undo",
+                        merges[0].1["id"].as_str().unwrap()
+                    ),
                     &json!({}),
                 )
             })
@@ -369,12 +383,11 @@ async fn one_duplicate_merged_into_two_survivors_at_once(db: TestDb) {
     only(&merges, &[201, 409], "merges of one duplicate");
     assert_eq!(count(&merges, 201), 1, "{merges:#?}");
     let winner = &merges.iter().find(|(s, _)| *s == 201).unwrap().1;
-    let into: Option<String> =
-        sqlx::query_scalar("SELECT merged_into FROM children WHERE id = $1")
-            .bind(duplicate)
-            .fetch_one(app.state.db.pool())
-            .await
-            .unwrap();
+    let into: Option<String> = sqlx::query_scalar("SELECT merged_into FROM children WHERE id = $1")
+        .bind(duplicate)
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
     assert_eq!(into.as_deref(), winner["survivor_id"].as_str());
     let recorded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM child_merges")
         .fetch_one(app.state.db.pool())
@@ -412,7 +425,14 @@ async fn review_decisions(db: TestDb) {
     let (_, s) = user(&app, "supervisor1", "supervisor").await;
     let kids = children(&app, &w, 'c', 2 * N).await;
     for i in 0..N {
-        open_review(&app, &id('a', i), &kids[2 * i + 1], &kids[2 * i], &worker_id).await;
+        open_review(
+            &app,
+            &id('a', i),
+            &kids[2 * i + 1],
+            &kids[2 * i],
+            &worker_id,
+        )
+        .await;
     }
     let decisions = fire(
         (0..N)
@@ -453,7 +473,14 @@ async fn opposite_decisions_of_one_review_at_once(db: TestDb) {
     let pairs = N / 2;
     let kids = children(&app, &w, 'c', 2 * pairs).await;
     for i in 0..pairs {
-        open_review(&app, &id('a', i), &kids[2 * i + 1], &kids[2 * i], &worker_id).await;
+        open_review(
+            &app,
+            &id('a', i),
+            &kids[2 * i + 1],
+            &kids[2 * i],
+            &worker_id,
+        )
+        .await;
     }
     let decide = |i: usize, token: &str, decision: &str| {
         post(
@@ -503,20 +530,15 @@ async fn photo_uploads(db: TestDb) {
     let uploads = fire(
         (0..N)
             .map(|i| {
-                let form = reqwest::multipart::Form::new()
-                    .text("id", id('b', i))
-                    .part(
-                        "photo",
-                        reqwest::multipart::Part::bytes(file.clone())
-                            .file_name("p.jpg")
-                            .mime_str("image/jpeg")
-                            .unwrap(),
-                    );
+                let form = reqwest::multipart::Form::new().text("id", id('b', i)).part(
+                    "photo",
+                    reqwest::multipart::Part::bytes(file.clone())
+                        .file_name("p.jpg")
+                        .mime_str("image/jpeg")
+                        .unwrap(),
+                );
                 app.client
-                    .post(app.url(&format!(
-                        "/api/v1/children/{}/photos",
-                        kids[i % kids.len()]
-                    )))
+                    .post(app.url(&format!("/api/v1/children/{}/photos", kids[i % kids.len()])))
                     .bearer_auth(&w)
                     .multipart(form)
             })

@@ -15,6 +15,7 @@ on_both_backends!(
     review_decisions,
     opposite_decisions_of_one_review_at_once,
     photo_uploads,
+    iris_enrolments,
 );
 
 /// How many requests each test fires at once.
@@ -546,4 +547,45 @@ async fn photo_uploads(db: TestDb) {
     )
     .await;
     only(&uploads, &[201], "photo uploads");
+}
+
+/// One eye enrolled into many records at once (a child registered again and
+/// again): every enrolment is stored, and each pair of records that match
+/// gets one review, whichever side enrolled first.
+async fn iris_enrolments(db: TestDb) {
+    // Captures are analysed two at a time (`biometrics::capture`), seconds
+    // each in a debug build: two phones' worth of enrolments, and no request
+    // timeout to turn a slow machine into a failure (speed is for benches).
+    let app = TestApp::start_with(db, |c| c.request_timeout_secs = 3600).await;
+    let (_, w) = user(&app, "worker1", "outreach_worker").await;
+    let kids = children(&app, &w, 'c', 12).await;
+    let left = crate::iris::eye(1, 0);
+    let enrolments = fire(
+        kids.iter()
+            .map(|child| {
+                let form = reqwest::multipart::Form::new().part(
+                    "left",
+                    reqwest::multipart::Part::bytes(left.clone())
+                        .file_name("eye.png")
+                        .mime_str("image/png")
+                        .unwrap(),
+                );
+                app.client
+                    .post(app.url(&format!("/api/v1/children/{child}/iris")))
+                    .bearer_auth(&w)
+                    .multipart(form)
+            })
+            .collect(),
+    )
+    .await;
+    only(&enrolments, &[201], "iris enrolments");
+    let (reviews, pairs): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COUNT(DISTINCT CASE WHEN child_id < candidate_id
+                THEN child_id || candidate_id ELSE candidate_id || child_id END)
+         FROM identity_reviews",
+    )
+    .fetch_one(app.state.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(reviews, pairs, "one review per pair");
 }

@@ -9,6 +9,7 @@ on_both_backends!(
     one_review_per_pair_of_records,
     referrals_follow_a_merged_child,
     undo_needs_both_records_in_scope,
+    migration_0008_settles_what_earlier_merges_left,
     referral_to_the_nearest_centre_with_room
 );
 
@@ -572,4 +573,93 @@ async fn referral_to_the_nearest_centre_with_room(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(list.as_array().unwrap().len(), 1);
+}
+
+/// A registry that ran before migration 0008 holds reviews of one pair in
+/// both orders, and open reviews of records merged away (with their
+/// counterpart "pending review" for ever). The migration keeps the pair's
+/// first review and closes the others with the merge.
+async fn migration_0008_settles_what_earlier_merges_left(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let (worker_id, _) = app
+        .add_user("worker1", "outreach_worker", Some("IR-23"), None)
+        .await;
+    let worker = app.login("worker1", "worker1 secret password").await;
+    let supervisor = user(&app, "supervisor1", "supervisor").await;
+    let d = "d0000000-0000-4000-8000-000000000004";
+    for (id, name) in [(A, "علی"), (B, "رضا"), (C, "حسن"), (d, "حسین")] {
+        json_of(
+            app.post(&worker, "/api/v1/children", &child(id, name, name))
+                .await,
+            201,
+        )
+        .await;
+    }
+    let merge = json_of(
+        app.post(
+            &supervisor,
+            &format!("/api/v1/children/{C}/merge"),
+            &json!({"duplicate_id": d}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let pool = app.state.db.pool();
+    // Back to the schema before 0008, then the rows the old code left.
+    for sql in [
+        "DROP INDEX identity_reviews_pair",
+        "ALTER TABLE child_merges DROP COLUMN moved_referrals",
+        "DELETE FROM _sqlx_migrations WHERE version = 8",
+    ] {
+        sqlx::query(sql).execute(pool).await.unwrap();
+    }
+    let first = "ba000000-0000-4000-8000-000000000001";
+    let twin = "ab000000-0000-4000-8000-000000000002";
+    let stale = "cd000000-0000-4000-8000-000000000003";
+    for (id, child, candidate, at) in [(first, B, A, 1), (twin, A, B, 2), (stale, C, d, 3)] {
+        sqlx::query(
+            "INSERT INTO identity_reviews (id, child_id, candidate_id, child_province,
+                candidate_province, reason, distances, opened_by, opened_at)
+             VALUES ($1, $2, $3, 'IR-23', 'IR-23', 'offline_registration', '{}', $4, $5)",
+        )
+        .bind(id)
+        .bind(child)
+        .bind(candidate)
+        .bind(&worker_id)
+        .bind(at as i64)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    sqlx::query("UPDATE children SET identity_review_since = 1 WHERE id = $1")
+        .bind(C)
+        .execute(pool)
+        .await
+        .unwrap();
+
+    app.state.db.migrate().await.unwrap();
+    let left: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT r.id, r.merge_id, r.decided_by FROM identity_reviews r ORDER BY r.id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let merged_by: String = sqlx::query_scalar("SELECT merged_by FROM child_merges")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        left,
+        [
+            (first.to_string(), None, None),
+            (
+                stale.to_string(),
+                merge["id"].as_str().map(str::to_string),
+                Some(merged_by)
+            ),
+        ],
+        "the twin of the first is gone, the stale one closed by the merge"
+    );
+    assert_eq!(identity(&app, &supervisor, C).await, "confirmed");
 }

@@ -26,6 +26,9 @@ pub struct Merge {
     /// Iris templates moved to the survivor.
     #[serde(default)]
     pub moved_iris: Vec<String>,
+    /// Referrals moved to the survivor (its open files count once).
+    #[serde(default)]
+    pub moved_referrals: Vec<String>,
     pub added_aliases: Vec<String>,
     pub reason: Option<String>,
     pub merged_by: String,

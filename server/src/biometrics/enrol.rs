@@ -165,8 +165,8 @@ pub async fn remove_template(
     Ok(())
 }
 
-/// Opens a review task per matched record (once per pair); returns how
-/// many were new.
+/// Opens a review task per matched record (once per pair of records, in
+/// either order: `identity_reviews_pair`); returns how many were new.
 pub async fn open_reviews(
     state: &AppState,
     actor: &Actor,
@@ -184,7 +184,7 @@ pub async fn open_reviews(
             "INSERT INTO identity_reviews (id, child_id, candidate_id, child_province,
                 candidate_province, reason, distances, opened_by, opened_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             ON CONFLICT (child_id, candidate_id) DO NOTHING",
+             ON CONFLICT DO NOTHING",
         )
         .bind(&id)
         .bind(child_id)

@@ -112,7 +112,8 @@ async fn mark_pending(state: &AppState, child_id: &str) -> Result<()> {
     sqlx::query(
         "UPDATE children SET identity_review_since = COALESCE(identity_review_since, $1)
          WHERE id = $2 AND EXISTS (
-            SELECT 1 FROM identity_reviews WHERE child_id = $2 AND decided_at IS NULL)",
+            SELECT 1 FROM identity_reviews
+            WHERE (child_id = $2 OR candidate_id = $2) AND decided_at IS NULL)",
     )
     .bind(crate::now_ms())
     .bind(child_id)

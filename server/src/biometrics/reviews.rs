@@ -6,9 +6,14 @@
 //! (otherwise just its province). Deciding needs both records in scope — a
 //! national supervisor, or one of the province when both records are there.
 //! "Same child" merges the newer record into the older through the
-//! registry's merge (undoable for 30 days); "different children" keeps both.
-//! Either way, a record whose identity was pending becomes confirmed once no
-//! review of it is left open. Every read and decision is audited.
+//! registry's merge (undoable for 30 days), in the decision's transaction;
+//! "different children" keeps both. Either way, a record whose identity was
+//! pending becomes confirmed once no review of it is left open.
+//!
+//! There is one review per pair of records, whichever of the two was
+//! registered later. A merge closes the open reviews of the record it merges
+//! away (see [`close_for_merge`]); undoing it reopens them. Every read and
+//! decision is audited.
 
 use kudakyar_api::cases::MergeRequest;
 use kudakyar_api::iris::{Review, ReviewDecision, ReviewReason, ReviewSide, ReviewVerdict};
@@ -208,7 +213,8 @@ async fn render(db: &Db, actor: &Actor, r: Row_, detail: bool) -> Result<Review>
     })
 }
 
-/// Decides a review.
+/// Decides a review, in one transaction with the merge a "same child" makes:
+/// a review never reads "different" while its records are merged.
 pub async fn decide(
     db: &Db,
     actor: &Actor,
@@ -218,33 +224,45 @@ pub async fn decide(
 ) -> Result<Review> {
     policy::decide_cases(actor)?;
     let row = find(db, actor, id).await?;
-    if row.decided_at.is_some() {
+    if verdict.decision == ReviewDecision::DifferentChildren && verdict.survivor_id.is_some() {
+        return Err(Error::field("survivor_id", "is only for `same_child`"));
+    }
+    let now = crate::now_ms();
+    let mut tx = db.begin_write().await?;
+    // The two records first, then the review: the order a merge takes them
+    // in, so a merge of the pair and this decision wait for each other.
+    crate::cases::merges::lock_pair(&mut tx, &row.child_id, &row.candidate_id).await?;
+    let claimed = sqlx::query(
+        "UPDATE identity_reviews SET decision = $1, decided_by = $2, decided_at = $3
+         WHERE id = $4 AND decided_at IS NULL",
+    )
+    .bind(children::enum_str(&verdict.decision))
+    .bind(&actor.user_id)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    if claimed.rows_affected() == 0 {
         return Err(Error::Conflict {
-            detail: "this review was already decided".into(),
+            detail: "this review was already decided (or closed by a merge of its records)".into(),
             stored: None,
             conflicts: None,
         });
     }
-    let both_visible = children::find(db.pool(), &actor.scope, &row.child_id)
+    let both_visible = children::find(&mut *tx, &actor.scope, &row.child_id)
         .await?
         .is_some()
-        && children::find(db.pool(), &actor.scope, &row.candidate_id)
+        && children::find(&mut *tx, &actor.scope, &row.candidate_id)
             .await?
             .is_some();
     if !both_visible {
         return Err(Error::Forbidden(
-            "one of the two records is outside your scope (or already merged away): \
-             a supervisor who sees both decides"
+            "one of the two records is outside your scope: a supervisor who sees both decides"
                 .into(),
         ));
     }
     let merge_id = match verdict.decision {
-        ReviewDecision::DifferentChildren => {
-            if verdict.survivor_id.is_some() {
-                return Err(Error::field("survivor_id", "is only for `same_child`"));
-            }
-            None
-        }
+        ReviewDecision::DifferentChildren => None,
         ReviewDecision::SameChild => {
             // The older record stays unless the supervisor picks the other.
             let survivor = verdict
@@ -261,8 +279,8 @@ pub async fn decide(
                     "must be one of the two records of the review",
                 ));
             };
-            let merge = crate::cases::merges::merge(
-                db,
+            let merge = crate::cases::merges::merge_in(
+                &mut tx,
                 actor,
                 meta,
                 &survivor,
@@ -277,40 +295,15 @@ pub async fn decide(
                 },
             )
             .await?;
+            sqlx::query("UPDATE identity_reviews SET merge_id = $1 WHERE id = $2")
+                .bind(&merge.id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             Some(merge.id)
         }
     };
-    let now = crate::now_ms();
-    let mut tx = db.begin_write().await?;
-    let done = sqlx::query(
-        "UPDATE identity_reviews SET decision = $1, decided_by = $2, decided_at = $3, merge_id = $4
-         WHERE id = $5 AND decided_at IS NULL",
-    )
-    .bind(children::enum_str(&verdict.decision))
-    .bind(&actor.user_id)
-    .bind(now)
-    .bind(merge_id.as_deref())
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Err(Error::Conflict {
-            detail: "this review was decided meanwhile".into(),
-            stored: None,
-            conflicts: None,
-        });
-    }
-    // Identity confirmed once nothing about the record is left to decide.
-    for child in [&row.child_id, &row.candidate_id] {
-        sqlx::query(
-            "UPDATE children SET identity_review_since = NULL
-             WHERE id = $1 AND NOT EXISTS (
-                SELECT 1 FROM identity_reviews WHERE child_id = $1 AND decided_at IS NULL)",
-        )
-        .bind(child)
-        .execute(&mut *tx)
-        .await?;
-    }
+    confirm_settled(&mut tx, &[&row.child_id, &row.candidate_id]).await?;
     audit::record(
         &mut *tx,
         &Who::from(actor),
@@ -329,4 +322,95 @@ pub async fn decide(
     tx.commit().await?;
     let row = find(db, actor, id).await?;
     render(db, actor, row, true).await
+}
+
+/// A record's identity is confirmed once no review of it (on either side)
+/// is left open.
+async fn confirm_settled(conn: &mut sqlx::AnyConnection, ids: &[&str]) -> sqlx::Result<()> {
+    for child in ids {
+        sqlx::query(
+            "UPDATE children SET identity_review_since = NULL
+             WHERE id = $1 AND identity_review_since IS NOT NULL AND NOT EXISTS (
+                SELECT 1 FROM identity_reviews
+                WHERE (child_id = $1 OR candidate_id = $1) AND decided_at IS NULL)",
+        )
+        .bind(*child)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Closes the open reviews of a record merged away, inside the merge's
+/// transaction: the one with the survivor is decided "same child" by the
+/// merge; one with a third record has no side left to decide on (the
+/// duplicate's irises now belong to the survivor, which a new enrolment or
+/// registration matches again). Each carries the merge, so its undo
+/// reopens them.
+pub async fn close_for_merge(
+    conn: &mut sqlx::AnyConnection,
+    merge_id: &str,
+    survivor_id: &str,
+    duplicate_id: &str,
+    by: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    let others: Vec<(String, String)> = sqlx::query_as(
+        "SELECT child_id, candidate_id FROM identity_reviews
+         WHERE decided_at IS NULL AND (child_id = $1 OR candidate_id = $1)",
+    )
+    .bind(duplicate_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    if others.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE identity_reviews SET decided_at = $1, decided_by = $2, merge_id = $3,
+            decision = CASE WHEN child_id = $4 OR candidate_id = $4 THEN 'same_child' END
+         WHERE decided_at IS NULL AND (child_id = $5 OR candidate_id = $5)",
+    )
+    .bind(now)
+    .bind(by)
+    .bind(merge_id)
+    .bind(survivor_id)
+    .bind(duplicate_id)
+    .execute(&mut *conn)
+    .await?;
+    let mut ids: Vec<&str> = others
+        .iter()
+        .flat_map(|(a, b)| [a.as_str(), b.as_str()])
+        .filter(|id| *id != duplicate_id)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    confirm_settled(conn, &ids).await
+}
+
+/// Reopens the reviews a merge decided or closed, when it is undone: both
+/// records live again and nobody has decided about them any more. A record
+/// registered offline with an undecided match is pending review again.
+pub async fn reopen_after_undo(
+    conn: &mut sqlx::AnyConnection,
+    merge_id: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE children SET identity_review_since = COALESCE(identity_review_since, $1)
+         WHERE id IN (SELECT child_id FROM identity_reviews
+                      WHERE merge_id = $2 AND reason = 'offline_registration')",
+    )
+    .bind(now)
+    .bind(merge_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE identity_reviews SET decision = NULL, decided_by = NULL, decided_at = NULL,
+            merge_id = NULL
+         WHERE merge_id = $1",
+    )
+    .bind(merge_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

@@ -1,4 +1,11 @@
 //! Merging duplicate records, and undoing a merge within 30 days.
+//!
+//! The survivor takes the duplicate's encounters, photos, iris templates and
+//! referrals (remembered, so an undo moves exactly those back) and its names
+//! as aliases; the duplicate's open duplicate reviews are closed. Both
+//! records' rows are locked first, in id order, so merges, undos and review
+//! decisions touching one record run one after the other on PostgreSQL too,
+//! and a duplicate merged meanwhile is refused (409), never merged twice.
 
 use kudakyar_api::cases::{Merge, MergeRequest};
 use kudakyar_api::children::{Child, ChildFacts};
@@ -53,9 +60,42 @@ async fn rewrite_facts(
     store::write_grams(conn, &child.id, facts).await
 }
 
+/// Locks two children's rows in a fixed order (see [`store::lock_live`]),
+/// so that two merges or undos of overlapping pairs wait for each other
+/// instead of deadlocking on PostgreSQL.
+pub(crate) async fn lock_pair(
+    conn: &mut sqlx::AnyConnection,
+    a: &str,
+    b: &str,
+) -> sqlx::Result<()> {
+    let (first, second) = if a < b { (a, b) } else { (b, a) };
+    for id in [first, second] {
+        sqlx::query("UPDATE children SET version = version WHERE id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Merges `req.duplicate_id` into `survivor_id`.
 pub async fn merge(
     db: &Db,
+    actor: &Actor,
+    meta: &RequestMeta,
+    survivor_id: &str,
+    req: MergeRequest,
+) -> Result<Merge> {
+    let mut tx = db.begin_write().await?;
+    let merge = merge_in(&mut tx, actor, meta, survivor_id, req).await?;
+    tx.commit().await?;
+    Ok(merge)
+}
+
+/// [`merge`] inside the caller's transaction (a review decided "same child"
+/// merges in the transaction that records the decision).
+pub async fn merge_in(
+    tx: &mut sqlx::AnyConnection,
     actor: &Actor,
     meta: &RequestMeta,
     survivor_id: &str,
@@ -69,18 +109,29 @@ pub async fn merge(
         ));
     }
     let now = crate::now_ms();
-    let mut tx = db.begin_write().await?;
+    lock_pair(tx, survivor_id, &req.duplicate_id).await?;
     let survivor = store::find(&mut *tx, &actor.scope, survivor_id)
         .await?
         .ok_or(Error::NotFound)?;
-    let duplicate = store::find(&mut *tx, &actor.scope, &req.duplicate_id)
-        .await?
-        .ok_or_else(|| Error::field("duplicate_id", "no such record in your scope"))?;
-    let moved = move_all(&mut tx, "encounters", &duplicate.id, &survivor.id).await?;
-    let moved_photos = move_all(&mut tx, "child_photos", &duplicate.id, &survivor.id).await?;
+    let Some(duplicate) = store::find(&mut *tx, &actor.scope, &req.duplicate_id).await? else {
+        if store::in_scope(&mut *tx, &actor.scope, &req.duplicate_id).await? {
+            // Merged away meanwhile (two supervisors on one duplicate).
+            return Err(Error::Conflict {
+                detail: "that record was already merged into another".into(),
+                stored: None,
+                conflicts: None,
+            });
+        }
+        return Err(Error::field("duplicate_id", "no such record in your scope"));
+    };
+    let moved = move_all(tx, "encounters", &duplicate.id, &survivor.id).await?;
+    let moved_photos = move_all(tx, "child_photos", &duplicate.id, &survivor.id).await?;
     // Iris templates follow the child; galleries resolve owners at search
     // time, so no gallery changes.
-    let moved_iris = move_all(&mut tx, "iris_templates", &duplicate.id, &survivor.id).await?;
+    let moved_iris = move_all(tx, "iris_templates", &duplicate.id, &survivor.id).await?;
+    // Referrals follow the child too: its open files count once, on the
+    // record that lives.
+    let moved_referrals = move_all(tx, "referrals", &duplicate.id, &survivor.id).await?;
     // The duplicate's names live on as aliases, so searches for them still
     // find the child.
     let mut facts = survivor.facts.clone();
@@ -95,16 +146,23 @@ pub async fn merge(
         }
     }
     let reason = format!("merge of {}", duplicate.registry_code);
-    rewrite_facts(&mut tx, &survivor, &facts, &actor.user_id, &reason, now).await?;
-    sqlx::query(
+    rewrite_facts(tx, &survivor, &facts, &actor.user_id, &reason, now).await?;
+    let tombstoned = sqlx::query(
         "UPDATE children SET merged_into = $1, updated_at = $2,
-            last_seen_at = NULL WHERE id = $3",
+            last_seen_at = NULL WHERE id = $3 AND merged_into IS NULL",
     )
     .bind(&survivor.id)
     .bind(now)
     .bind(&duplicate.id)
     .execute(&mut *tx)
     .await?;
+    if tombstoned.rows_affected() != 1 {
+        return Err(Error::Conflict {
+            detail: "that record was already merged into another".into(),
+            stored: None,
+            conflicts: None,
+        });
+    }
     sqlx::query(
         "UPDATE children SET last_seen_at = (SELECT MAX(at) FROM encounters WHERE child_id = $1)
          WHERE id = $1",
@@ -115,8 +173,9 @@ pub async fn merge(
     let id = uuid::Uuid::now_v7().to_string();
     sqlx::query(
         "INSERT INTO child_merges (id, survivor_id, duplicate_id, moved_encounters, moved_photos,
-                                   moved_iris, added_aliases, reason, merged_by, merged_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                                   moved_iris, moved_referrals, added_aliases, reason, merged_by,
+                                   merged_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(&id)
     .bind(&survivor.id)
@@ -124,11 +183,22 @@ pub async fn merge(
     .bind(serde_json::to_string(&moved).unwrap_or_default())
     .bind(serde_json::to_string(&moved_photos).unwrap_or_default())
     .bind(serde_json::to_string(&moved_iris).unwrap_or_default())
+    .bind(serde_json::to_string(&moved_referrals).unwrap_or_default())
     .bind(serde_json::to_string(&added).unwrap_or_default())
     .bind(req.reason.as_deref())
     .bind(&actor.user_id)
     .bind(now)
     .execute(&mut *tx)
+    .await?;
+    // The duplicate's open reviews are settled by this merge.
+    crate::biometrics::reviews::close_for_merge(
+        tx,
+        &id,
+        &survivor.id,
+        &duplicate.id,
+        &actor.user_id,
+        now,
+    )
     .await?;
     let who = Who::from(actor);
     let detail =
@@ -142,9 +212,7 @@ pub async fn merge(
         )
         .await?;
     }
-    let merge = get(&mut tx, &id).await?.ok_or(Error::NotFound)?;
-    tx.commit().await?;
-    Ok(merge)
+    get(tx, &id).await?.ok_or(Error::NotFound)
 }
 
 /// Undoes a merge: the duplicate lives again with its encounters; the aliases
@@ -154,10 +222,25 @@ pub async fn undo(db: &Db, actor: &Actor, meta: &RequestMeta, merge_id: &str) ->
     let now = crate::now_ms();
     let mut tx = db.begin_write().await?;
     let merge = get(&mut tx, merge_id).await?.ok_or(Error::NotFound)?;
+    lock_pair(&mut tx, &merge.survivor_id, &merge.duplicate_id).await?;
     let survivor = store::find(&mut *tx, &actor.scope, &merge.survivor_id)
         .await?
         .ok_or(Error::NotFound)?;
-    if merge.undone_at.is_some() {
+    // The duplicate comes back to life: its scope is checked as well as the
+    // survivor's (a tombstone, so not through `store::find`).
+    if !store::in_scope(&mut *tx, &actor.scope, &merge.duplicate_id).await? {
+        return Err(Error::NotFound);
+    }
+    // Claimed first, so two undos sent at once undo once.
+    let claimed = sqlx::query(
+        "UPDATE child_merges SET undone_by = $1, undone_at = $2 WHERE id = $3 AND undone_at IS NULL",
+    )
+    .bind(&actor.user_id)
+    .bind(now)
+    .bind(merge_id)
+    .execute(&mut *tx)
+    .await?;
+    if merge.undone_at.is_some() || claimed.rows_affected() != 1 {
         return Err(Error::Conflict {
             detail: "this merge was already undone".into(),
             stored: None,
@@ -196,6 +279,14 @@ pub async fn undo(db: &Db, actor: &Actor, meta: &RequestMeta, merge_id: &str) ->
         &merge.duplicate_id,
     )
     .await?;
+    move_back(
+        &mut tx,
+        "referrals",
+        &merge.moved_referrals,
+        &survivor.id,
+        &merge.duplicate_id,
+    )
+    .await?;
     let mut facts = survivor.facts.clone();
     facts.aliases.retain(|a| !merge.added_aliases.contains(a));
     rewrite_facts(
@@ -225,12 +316,7 @@ pub async fn undo(db: &Db, actor: &Actor, meta: &RequestMeta, merge_id: &str) ->
         .await?
         .ok_or(Error::NotFound)?;
     store::write_grams(&mut tx, &duplicate.id, &duplicate.facts).await?;
-    sqlx::query("UPDATE child_merges SET undone_by = $1, undone_at = $2 WHERE id = $3")
-        .bind(&actor.user_id)
-        .bind(now)
-        .bind(merge_id)
-        .execute(&mut *tx)
-        .await?;
+    crate::biometrics::reviews::reopen_after_undo(&mut tx, merge_id, now).await?;
     let who = Who::from(actor);
     for child in [&survivor.id, &merge.duplicate_id] {
         audit::record(
@@ -307,7 +393,8 @@ pub async fn merged_into(db: &Db, scope: &Scope, id: &str) -> sqlx::Result<Optio
 
 async fn get(conn: &mut sqlx::AnyConnection, id: &str) -> sqlx::Result<Option<Merge>> {
     let row = sqlx::query(
-        "SELECT id, survivor_id, duplicate_id, moved_encounters, moved_photos, moved_iris, added_aliases, reason, merged_by,
+        "SELECT id, survivor_id, duplicate_id, moved_encounters, moved_photos, moved_iris, moved_referrals,
+                added_aliases, reason, merged_by,
                 merged_at, undone_at FROM child_merges WHERE id = $1",
     )
     .bind(id)
@@ -325,6 +412,7 @@ async fn get(conn: &mut sqlx::AnyConnection, id: &str) -> sqlx::Result<Option<Me
         moved_encounters: list("moved_encounters")?,
         moved_photos: list("moved_photos")?,
         moved_iris: list("moved_iris")?,
+        moved_referrals: list("moved_referrals")?,
         added_aliases: list("added_aliases")?,
         reason: row.try_get("reason")?,
         merged_by: row.try_get("merged_by")?,

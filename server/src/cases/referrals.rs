@@ -24,7 +24,8 @@ pub fn allowed(from: ReferralState, to: ReferralState) -> bool {
 }
 
 /// Refers a child (in the caller's scope) to a centre of the child's province
-/// with free capacity. Idempotent by client id.
+/// with free capacity. Idempotent by client id, also when the copies of one
+/// request arrive together.
 pub async fn create(
     db: &Db,
     actor: &Actor,
@@ -52,38 +53,35 @@ pub async fn create(
         .await?
         .ok_or_else(|| Error::field("child_id", "no such child in your scope"))?;
     let digest = store::digest(&(&new.child_id, &new.centre_id, &new.note));
-    if let Some(existing) = get(db, &id).await? {
-        let stored: Option<String> =
-            sqlx::query_scalar("SELECT create_digest FROM referrals WHERE id = $1")
-                .bind(&id)
-                .fetch_optional(db.pool())
-                .await?;
-        return if stored.as_deref() == Some(digest.as_str()) {
-            Ok((existing, false))
-        } else {
-            Err(Error::Conflict {
-                detail: "a different referral was stored with this id".into(),
-                stored: None,
-                conflicts: None,
-            })
-        };
+    if let Some(existing) = stored(db, &id, &digest).await? {
+        return Ok((existing, false));
     }
     let centre = centres::get(db, &crate::auth::Scope::National, &new.centre_id)
         .await?
         .filter(|c| c.province == child.facts.home_province)
         .ok_or_else(|| Error::field("centre_id", "no such centre in the child's province"))?;
-    if centre.open_files >= centre.capacity {
+    let now = crate::now_ms();
+    let mut tx = db.begin_write().await?;
+    if !store::lock_live(&mut tx, &child.id).await? {
+        return Err(Error::field("child_id", "no such child in your scope"));
+    }
+    // The centre's row is locked too, so concurrent referrals to it count
+    // its open files one after the other: a full centre takes no more.
+    sqlx::query("UPDATE centres SET capacity = capacity WHERE id = $1")
+        .bind(&centre.id)
+        .execute(&mut *tx)
+        .await?;
+    if centres::open_files(&mut tx, &centre.id).await? >= centre.capacity {
         return Err(Error::field(
             "centre_id",
             "this centre has no free capacity",
         ));
     }
-    let now = crate::now_ms();
-    let mut tx = db.begin_write().await?;
-    sqlx::query(
+    let inserted = sqlx::query(
         "INSERT INTO referrals (id, child_id, centre_id, state, note, create_digest, created_by,
                                 created_at, updated_at)
-         VALUES ($1, $2, $3, 'sent', $4, $5, $6, $7, $7)",
+         VALUES ($1, $2, $3, 'sent', $4, $5, $6, $7, $7)
+         ON CONFLICT (id) DO NOTHING",
     )
     .bind(&id)
     .bind(&child.id)
@@ -94,6 +92,15 @@ pub async fn create(
     .bind(now)
     .execute(&mut *tx)
     .await?;
+    if inserted.rows_affected() == 0 {
+        // A copy of this request was stored meanwhile (see
+        // `registry::encounters::add`): answer as to a retry.
+        drop(tx);
+        let existing = stored(db, &id, &digest).await?;
+        return existing
+            .map(|r| (r, false))
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("referral {id} vanished")));
+    }
     record_event(
         &mut tx,
         &id,
@@ -113,6 +120,25 @@ pub async fn create(
     .await?;
     tx.commit().await?;
     Ok((get(db, &id).await?.ok_or(Error::NotFound)?, true))
+}
+
+/// The referral stored under `id`, when its create had this digest (an
+/// identical retry); a 409 when it had another; `None` when there is none.
+async fn stored(db: &Db, id: &str, digest: &str) -> Result<Option<Referral>> {
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT create_digest FROM referrals WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db.pool())
+            .await?;
+    match stored {
+        None => Ok(None),
+        Some(d) if d == digest => Ok(get(db, id).await?),
+        Some(_) => Err(Error::Conflict {
+            detail: "a different referral was stored with this id".into(),
+            stored: None,
+            conflicts: None,
+        }),
+    }
 }
 
 async fn record_event(
@@ -168,6 +194,13 @@ pub async fn transition(
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() != 1 {
+        drop(tx);
+        let now_stored = get(db, id).await?.ok_or(Error::NotFound)?;
+        // The same step sent twice at once (a retry): the one that lost the
+        // race answers like the one that made it.
+        if now_stored.state == t.state {
+            return Ok(now_stored);
+        }
         return Err(Error::Conflict {
             detail: "the referral changed meanwhile; reload it".into(),
             stored: None,

@@ -33,13 +33,16 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// Marks another record as the same child: the survivor (in the path) keeps
-/// its encounters, photos and the other's names as aliases; the other becomes
-/// a tombstone that redirects here. Undoable for 30 days.
+/// its encounters, photos, iris templates, referrals and the other's names as
+/// aliases; the other becomes a tombstone that redirects here, and its open
+/// duplicate reviews are closed. Undoable for 30 days.
 #[utoipa::path(post, path = "/api/v1/children/{id}/merge", tag = "cases",
     params(("id" = String, Path, description = "The surviving record")), request_body = MergeRequest,
     security(("bearer" = [])),
     responses((status = 201, body = Merge), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 422, body = Problem)))]
+        (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "The duplicate was merged into another record meanwhile"),
+        (status = 422, body = Problem)))]
 async fn merge_child(
     State(state): State<AppState>,
     actor: Actor,

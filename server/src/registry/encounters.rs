@@ -33,6 +33,20 @@ pub(crate) fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<Encounter> {
     })
 }
 
+/// The encounter stored under `id`, when its create had this digest (an
+/// identical retry); a 409 when it had another; `None` when there is none.
+async fn stored(db: &Db, id: &str, digest: &str) -> Result<Option<Encounter>> {
+    match get(db, id).await? {
+        Some((existing, stored_digest)) if stored_digest == digest => Ok(Some(existing)),
+        Some(_) => Err(Error::Conflict {
+            detail: "a different encounter was already stored with this id".into(),
+            stored: None,
+            conflicts: None,
+        }),
+        None => Ok(None),
+    }
+}
+
 async fn get(db: &Db, id: &str) -> sqlx::Result<Option<(Encounter, String)>> {
     let row = sqlx::query(
         "SELECT id, child_id, worker_id, details, create_digest, created_at FROM encounters WHERE id = $1",
@@ -65,23 +79,20 @@ pub async fn add(
         .await?
         .ok_or(Error::NotFound)?;
     let digest = store::digest(&(child_id, &new));
-    if let Some((existing, stored_digest)) = get(db, &id).await? {
-        return if stored_digest == digest {
-            Ok((existing, false))
-        } else {
-            Err(Error::Conflict {
-                detail: "a different encounter was already stored with this id".into(),
-                stored: None,
-                conflicts: None,
-            })
-        };
+    if let Some(existing) = stored(db, &id, &digest).await? {
+        return Ok((existing, false));
     }
     let at = crate::rfc3339_to_ms(&new.at).unwrap_or(now);
     let mut tx = db.begin_write().await?;
-    sqlx::query(
+    if !store::lock_live(&mut tx, child_id).await? {
+        // Merged away since the check above.
+        return Err(Error::NotFound);
+    }
+    let inserted = sqlx::query(
         "INSERT INTO encounters (id, child_id, worker_id, at, lat, lng, accuracy_m, details,
                                  create_digest, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (id) DO NOTHING",
     )
     .bind(&id)
     .bind(child_id)
@@ -95,6 +106,16 @@ pub async fn add(
     .bind(now)
     .execute(&mut *tx)
     .await?;
+    if inserted.rows_affected() == 0 {
+        // A copy of this request was stored meanwhile (the outbox re-sends
+        // what it saw no answer to, and the copies can arrive together). The
+        // insert waited for it to commit, so it is there to answer from.
+        drop(tx);
+        let existing = stored(db, &id, &digest).await?;
+        return existing
+            .map(|e| (e, false))
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("encounter {id} vanished")));
+    }
     sqlx::query(
         "UPDATE children SET last_seen_at = $1
          WHERE id = $2 AND (last_seen_at IS NULL OR last_seen_at < $1)",

@@ -23,6 +23,25 @@ fn scope_covers(scope: &Scope, f: &ChildFacts) -> bool {
     scope.covers(Some(&f.home_province), f.home_county.as_deref())
 }
 
+/// The assigned worker names a user: a 422 naming the field, not a
+/// foreign-key failure the outbox would retry for ever.
+async fn assigned_worker_exists<'e, E>(executor: E, facts: &ChildFacts) -> Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let Some(worker) = &facts.assigned_worker else {
+        return Ok(());
+    };
+    let found: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1")
+        .bind(worker)
+        .fetch_optional(executor)
+        .await?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(Error::field("assigned_worker", "is not a user")),
+    }
+}
+
 /// Creates a child. The same client id with the same body again returns the
 /// stored record; with another body, a 409 carrying the stored record.
 pub async fn create(db: &Db, actor: &Actor, meta: &RequestMeta, new: NewChild) -> Result<Created> {
@@ -45,6 +64,7 @@ pub async fn create(db: &Db, actor: &Actor, meta: &RequestMeta, new: NewChild) -
             "that province or county is outside your scope".into(),
         ));
     }
+    assigned_worker_exists(db.pool(), &new.facts).await?;
     let digest = store::digest(&new.facts);
     // Twice at most: a concurrent retry may insert between our check and insert.
     for _ in 0..2 {
@@ -176,6 +196,12 @@ pub async fn update(
     v.finish()?;
     let now = crate::now_ms();
     let mut tx = db.begin_write().await?;
+    // Locked before it is read: on PostgreSQL a concurrent update of the
+    // record (often the same update re-sent) then reads what the other
+    // wrote, and a re-sent update finds itself applied instead of a conflict.
+    if !store::lock_live(&mut tx, id).await? {
+        return Err(Error::NotFound);
+    }
     let current = store::find(&mut *tx, &actor.scope, id)
         .await?
         .ok_or(Error::NotFound)?;
@@ -217,6 +243,9 @@ pub async fn update(
     let facts: ChildFacts = serde_json::from_value(Value::Object(facts_doc))
         .map_err(|e| Error::field("changes", e.to_string()))?;
     validate::facts(&facts, now)?;
+    if facts.assigned_worker != current.facts.assigned_worker {
+        assigned_worker_exists(&mut *tx, &facts).await?;
+    }
     if !scope_covers(&actor.scope, &facts) {
         return Err(Error::Forbidden(
             "that province or county is outside your scope".into(),
@@ -242,7 +271,7 @@ pub async fn update(
         "UPDATE children SET facts = $1, status = $2, version = $3, home_province = $4,
             home_county = $5, sex = $6, nationality = $7, birth_year = $8, work_types = $9,
             assigned_worker = $10, updated_at = $11
-         WHERE id = $12 AND version = $13",
+         WHERE id = $12 AND version = $13 AND merged_into IS NULL",
     )
     .bind(&facts_json)
     .bind(store::enum_str(&status))

@@ -308,3 +308,31 @@ pub async fn version_doc(
     doc.insert("status".into(), serde_json::Value::String(status));
     Ok(Some(doc))
 }
+
+/// Locks a live child's row for the rest of the transaction; false when
+/// there is no such live record (none, or merged away).
+///
+/// The first statement of a transaction that writes about a child: on
+/// PostgreSQL a concurrent merge of the same record waits for it (or it for
+/// the merge, and then finds the record merged), so nothing is written to a
+/// record while it becomes a tombstone. On SQLite `BEGIN IMMEDIATE` already
+/// serialises writers; the no-op write costs nothing there.
+pub async fn lock_live(conn: &mut sqlx::AnyConnection, id: &str) -> sqlx::Result<bool> {
+    let done =
+        sqlx::query("UPDATE children SET version = version WHERE id = $1 AND merged_into IS NULL")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Whether a record (live or merged away) lies inside the scope.
+pub async fn in_scope<'e, E>(executor: E, scope: &Scope, id: &str) -> sqlx::Result<bool>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let mut sql = Sql::new("SELECT c.id FROM children c WHERE c.id = ");
+    sql.bind(Arg::Text(id.into()));
+    push_scope(&mut sql, scope);
+    Ok(sql.query().fetch_optional(executor).await?.is_some())
+}

@@ -5,6 +5,11 @@ use serde_json::{Value, json};
 
 on_both_backends!(
     supervisor_merges_and_undoes,
+    a_merge_closes_the_duplicates_reviews_and_its_undo_reopens_them,
+    one_review_per_pair_of_records,
+    referrals_follow_a_merged_child,
+    undo_needs_both_records_in_scope,
+    migration_0008_settles_what_earlier_merges_left,
     referral_to_the_nearest_centre_with_room
 );
 
@@ -26,6 +31,259 @@ async fn user(app: &TestApp, name: &str, role: &str) -> String {
 
 const A: &str = "a0000000-0000-4000-8000-000000000001";
 const B: &str = "b0000000-0000-4000-8000-000000000002";
+const C: &str = "c0000000-0000-4000-8000-000000000003";
+
+async fn json_of(response: reqwest::Response, status: u16) -> Value {
+    let got = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert_eq!(got, status, "{body:#}");
+    body
+}
+
+async fn open_reviews(app: &TestApp, token: &str) -> Vec<Value> {
+    let list = json_of(app.get(token, "/api/v1/iris/reviews").await, 200).await;
+    list.as_array().unwrap().clone()
+}
+
+async fn identity(app: &TestApp, token: &str, id: &str) -> Value {
+    json_of(app.get(token, &format!("/api/v1/children/{id}")).await, 200).await["identity"].clone()
+}
+
+/// B, registered offline, matched both A and C: two open reviews. Merging B
+/// into A by hand settles both (B's irises are A's now); the undo brings
+/// them back, with B pending review again.
+async fn a_merge_closes_the_duplicates_reviews_and_its_undo_reopens_them(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let (worker_id, _) = app
+        .add_user("worker1", "outreach_worker", Some("IR-23"), None)
+        .await;
+    let worker = app.login("worker1", "worker1 secret password").await;
+    let supervisor = user(&app, "supervisor1", "supervisor").await;
+    for (id, name) in [(A, "علی"), (B, "رضا"), (C, "حسن")] {
+        json_of(
+            app.post(&worker, "/api/v1/children", &child(id, name, name))
+                .await,
+            201,
+        )
+        .await;
+    }
+    let ab = "ab000000-0000-4000-8000-000000000001";
+    let bc = "bc000000-0000-4000-8000-000000000002";
+    crate::concurrency::open_review(&app, ab, B, A, &worker_id).await;
+    crate::concurrency::open_review(&app, bc, B, C, &worker_id).await;
+    assert_eq!(identity(&app, &supervisor, B).await, "pending_review");
+    let merge = json_of(
+        app.post(
+            &supervisor,
+            &format!("/api/v1/children/{A}/merge"),
+            &json!({"duplicate_id": B}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(open_reviews(&app, &supervisor).await, Vec::<Value>::new());
+    let decided = json_of(
+        app.get(&supervisor, "/api/v1/iris/reviews?state=decided")
+            .await,
+        200,
+    )
+    .await;
+    let by_id = |id: &str| {
+        decided
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} not decided: {decided:#}"))
+    };
+    assert_eq!(by_id(ab)["decision"], "same_child");
+    assert_eq!(by_id(ab)["merge_id"], merge["id"]);
+    assert_eq!(by_id(bc)["decision"], Value::Null, "closed, not decided");
+    assert_eq!(by_id(bc)["merge_id"], merge["id"]);
+    let late = app
+        .post(
+            &supervisor,
+            &format!("/api/v1/iris/reviews/{bc}/decision"),
+            &json!({"decision": "different_children"}),
+        )
+        .await;
+    problem(late, 409).await;
+
+    json_of(
+        app.post(
+            &supervisor,
+            &format!("/api/v1/merges/{}/undo", merge["id"].as_str().unwrap()),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let mut reopened: Vec<String> = open_reviews(&app, &supervisor)
+        .await
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    reopened.sort();
+    assert_eq!(reopened, [ab, bc]);
+    assert_eq!(identity(&app, &supervisor, B).await, "pending_review");
+}
+
+/// A review of (B, A) and one of (A, B) would be one task twice: after one
+/// merge the other could never be decided.
+async fn one_review_per_pair_of_records(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let (worker_id, _) = app
+        .add_user("worker1", "outreach_worker", Some("IR-23"), None)
+        .await;
+    let worker = app.login("worker1", "worker1 secret password").await;
+    for (id, name) in [(A, "علی"), (B, "رضا")] {
+        json_of(
+            app.post(&worker, "/api/v1/children", &child(id, name, name))
+                .await,
+            201,
+        )
+        .await;
+    }
+    crate::concurrency::open_review(
+        &app,
+        "ab000000-0000-4000-8000-000000000001",
+        B,
+        A,
+        &worker_id,
+    )
+    .await;
+    // What an enrolment of A matching B writes (`biometrics::enrol::open_reviews`).
+    let reverse = sqlx::query(
+        "INSERT INTO identity_reviews (id, child_id, candidate_id, child_province,
+            candidate_province, reason, distances, opened_by, opened_at)
+         VALUES ('ba000000-0000-4000-8000-000000000002', $1, $2, 'IR-23', 'IR-23', 'enrolment',
+                 '{}', $3, 1)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(A)
+    .bind(B)
+    .bind(&worker_id)
+    .execute(app.state.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        reverse.rows_affected(),
+        0,
+        "the pair has its review already"
+    );
+}
+
+/// A child referred to a centre, merged into another record: the referral
+/// moves to the survivor, where it can be closed, freeing the centre's place
+/// (it counted for ever on the tombstone, where nobody could close it).
+async fn referrals_follow_a_merged_child(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let worker = user(&app, "worker1", "outreach_worker").await;
+    let supervisor = user(&app, "supervisor1", "supervisor").await;
+    let staff = user(&app, "staff1", "provincial_staff").await;
+    for (id, name) in [(A, "علی"), (B, "رضا")] {
+        json_of(
+            app.post(&worker, "/api/v1/children", &child(id, name, name))
+                .await,
+            201,
+        )
+        .await;
+    }
+    let centre = json_of(
+        app.post(
+            &staff,
+            "/api/v1/centres",
+            &json!({"name": "مرکز", "lat": 35.7, "lng": 51.4, "province": "IR-23", "capacity": 1}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let centre_id = centre["id"].as_str().unwrap();
+    let referral = json_of(
+        app.post(
+            &worker,
+            "/api/v1/referrals",
+            &json!({"child_id": B, "centre_id": centre_id}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let merge = json_of(
+        app.post(
+            &supervisor,
+            &format!("/api/v1/children/{A}/merge"),
+            &json!({"duplicate_id": B}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(merge["moved_referrals"], json!([referral["id"]]));
+    let of_a = json_of(
+        app.get(&worker, &format!("/api/v1/referrals?child_id={A}"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(of_a[0]["id"], referral["id"], "{of_a:#}");
+    json_of(
+        app.post(
+            &supervisor,
+            &format!(
+                "/api/v1/referrals/{}/state",
+                referral["id"].as_str().unwrap()
+            ),
+            &json!({"state": "rejected"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    json_of(
+        app.post(
+            &worker,
+            "/api/v1/referrals",
+            &json!({"child_id": A, "centre_id": centre_id}),
+        )
+        .await,
+        201,
+    )
+    .await;
+}
+
+/// An undo brings the duplicate back: a supervisor must see both records.
+async fn undo_needs_both_records_in_scope(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let worker = user(&app, "worker1", "outreach_worker").await;
+    let province = user(&app, "supervisor1", "supervisor").await;
+    let (_, password) = app
+        .add_user("supervisor2", "supervisor", Some("IR-23"), Some("2301"))
+        .await;
+    let county = app.login("supervisor2", &password).await;
+    for (id, name, home) in [(A, "علی", "2301"), (B, "رضا", "2302")] {
+        let mut body = child(id, name, name);
+        body["home_county"] = json!(home);
+        json_of(app.post(&worker, "/api/v1/children", &body).await, 201).await;
+    }
+    let merge = json_of(
+        app.post(
+            &province,
+            &format!("/api/v1/children/{A}/merge"),
+            &json!({"duplicate_id": B}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let undo = format!("/api/v1/merges/{}/undo", merge["id"].as_str().unwrap());
+    problem(app.post(&county, &undo, &json!({})).await, 404).await;
+    json_of(app.post(&province, &undo, &json!({})).await, 200).await;
+}
 
 async fn supervisor_merges_and_undoes(db: TestDb) {
     let app = TestApp::start(db).await;
@@ -315,4 +573,93 @@ async fn referral_to_the_nearest_centre_with_room(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(list.as_array().unwrap().len(), 1);
+}
+
+/// A registry that ran before migration 0008 holds reviews of one pair in
+/// both orders, and open reviews of records merged away (with their
+/// counterpart "pending review" for ever). The migration keeps the pair's
+/// first review and closes the others with the merge.
+async fn migration_0008_settles_what_earlier_merges_left(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let (worker_id, _) = app
+        .add_user("worker1", "outreach_worker", Some("IR-23"), None)
+        .await;
+    let worker = app.login("worker1", "worker1 secret password").await;
+    let supervisor = user(&app, "supervisor1", "supervisor").await;
+    let d = "d0000000-0000-4000-8000-000000000004";
+    for (id, name) in [(A, "علی"), (B, "رضا"), (C, "حسن"), (d, "حسین")] {
+        json_of(
+            app.post(&worker, "/api/v1/children", &child(id, name, name))
+                .await,
+            201,
+        )
+        .await;
+    }
+    let merge = json_of(
+        app.post(
+            &supervisor,
+            &format!("/api/v1/children/{C}/merge"),
+            &json!({"duplicate_id": d}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let pool = app.state.db.pool();
+    // Back to the schema before 0008, then the rows the old code left.
+    for sql in [
+        "DROP INDEX identity_reviews_pair",
+        "ALTER TABLE child_merges DROP COLUMN moved_referrals",
+        "DELETE FROM _sqlx_migrations WHERE version = 8",
+    ] {
+        sqlx::query(sql).execute(pool).await.unwrap();
+    }
+    let first = "ba000000-0000-4000-8000-000000000001";
+    let twin = "ab000000-0000-4000-8000-000000000002";
+    let stale = "cd000000-0000-4000-8000-000000000003";
+    for (id, child, candidate, at) in [(first, B, A, 1), (twin, A, B, 2), (stale, C, d, 3)] {
+        sqlx::query(
+            "INSERT INTO identity_reviews (id, child_id, candidate_id, child_province,
+                candidate_province, reason, distances, opened_by, opened_at)
+             VALUES ($1, $2, $3, 'IR-23', 'IR-23', 'offline_registration', '{}', $4, $5)",
+        )
+        .bind(id)
+        .bind(child)
+        .bind(candidate)
+        .bind(&worker_id)
+        .bind(at as i64)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    sqlx::query("UPDATE children SET identity_review_since = 1 WHERE id = $1")
+        .bind(C)
+        .execute(pool)
+        .await
+        .unwrap();
+
+    app.state.db.migrate().await.unwrap();
+    let left: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT r.id, r.merge_id, r.decided_by FROM identity_reviews r ORDER BY r.id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let merged_by: String = sqlx::query_scalar("SELECT merged_by FROM child_merges")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        left,
+        [
+            (first.to_string(), None, None),
+            (
+                stale.to_string(),
+                merge["id"].as_str().map(str::to_string),
+                Some(merged_by)
+            ),
+        ],
+        "the twin of the first is gone, the stale one closed by the merge"
+    );
+    assert_eq!(identity(&app, &supervisor, C).await, "confirmed");
 }

@@ -16,6 +16,7 @@ on_both_backends!(
     bad_input_names_the_field,
     filters_and_cursor_listing,
     scoped_search_finds_its_own_beyond_the_candidate_cut,
+    assigned_worker_must_be_a_user,
 );
 
 fn child(id: &str, province: &str) -> Value {
@@ -617,4 +618,41 @@ async fn scoped_search_finds_its_own_beyond_the_candidate_cut(db: TestDb) {
     assert!(search(w).await.is_empty(), "moved out of the province");
     let there = worker(&app, "isfahan", "IR-11").await;
     assert_eq!(search(there).await, [OURS], "found where it moved");
+}
+
+/// An `assigned_worker` that names no user is the client's mistake, said as
+/// such: a 422 naming the field (a 500 made the outbox retry it for ever).
+async fn assigned_worker_must_be_a_user(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let (worker_id, password) = app
+        .add_user("worker1", "outreach_worker", Some("IR-23"), None)
+        .await;
+    let w = app.login("worker1", &password).await;
+    let nobody = "9e000000-0000-4000-8000-000000000009";
+    let mut body = child(ID, "IR-23");
+    body["assigned_worker"] = json!(nobody);
+    let p = problem(app.post(&w, "/api/v1/children", &body).await, 422).await;
+    assert!(p["errors"]["assigned_worker"].is_array(), "{p}");
+    body["assigned_worker"] = json!(worker_id);
+    assert_eq!(app.post(&w, "/api/v1/children", &body).await.status(), 201);
+    let p = problem(
+        patch(
+            &app,
+            &w,
+            ID,
+            json!({"base_version": 1, "changes": {"assigned_worker": nobody}}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(p["errors"]["assigned_worker"].is_array(), "{p}");
+    let stored: Value = app
+        .get(&w, &format!("/api/v1/children/{ID}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["assigned_worker"], json!(worker_id));
+    assert_eq!(stored["version"], 1);
 }

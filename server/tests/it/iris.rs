@@ -22,7 +22,7 @@ on_both_backends!(
 /// A synthetic eye image (PNG) of identity `id`: the first capture from
 /// `from` on that the engine accepts (a few synthetic captures are, like
 /// real ones, unusable).
-fn eye(id: u64, from: u64) -> Vec<u8> {
+pub(crate) fn eye(id: u64, from: u64) -> Vec<u8> {
     let cfg = iris::Config::default();
     for capture in from..from + 20 {
         let img = iris::synth::eye(7, id, capture, iris::synth::Resolution::Small);

@@ -11,6 +11,7 @@ mod common;
 mod auth;
 mod cases;
 mod children;
+mod concurrency;
 mod exports;
 mod http_conventions;
 mod iris;

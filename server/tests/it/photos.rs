@@ -61,7 +61,7 @@ fn encoded(image: DynamicImage, format: ImageFormat) -> Vec<u8> {
 }
 
 /// A gradient, so that rotations are visible in the dimensions.
-fn jpeg(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn jpeg(width: u32, height: u32) -> Vec<u8> {
     let image = RgbImage::from_fn(width, height, |x, y| Rgb([x as u8, y as u8, 90]));
     encoded(DynamicImage::ImageRgb8(image), ImageFormat::Jpeg)
 }

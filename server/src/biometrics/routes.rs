@@ -101,9 +101,22 @@ async fn enrol_child(
     Path(child_id): Path<String>,
     form: std::result::Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<EnrolmentResult>)> {
-    let form = capture::read_form(multipart(form)?, &[]).await?;
+    let mut form = capture::read_form(multipart(form)?, &[]).await?;
     capture::require_captures(&form)?;
     let child = enrol::live_child(&state, &actor, &child_id).await?;
+    let erased = enrol::drop_erased(&state, &child.id, &mut form.captures).await?;
+    if form.captures.is_empty() {
+        let eyes: Vec<&str> = erased.iter().map(|e| e.as_str()).collect();
+        return Err(Error::Conflict {
+            detail: format!(
+                "this capture ({}) was removed from the record by a supervisor and is not stored again; \
+                 send a new capture to enrol this eye",
+                eyes.join(", ")
+            ),
+            stored: None,
+            conflicts: None,
+        });
+    }
     let probes = capture::analyse_all(&state.biometrics.engine, form.captures).await?;
     let matches = matching::find(&state.biometrics, &state.db, &probes, Some(&child.id)).await?;
     let reviews_opened = enrol::open_reviews(

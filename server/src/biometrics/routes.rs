@@ -92,7 +92,7 @@ fn created_or_ok(created: bool) -> StatusCode {
     responses((status = 201, body = EnrolmentResult), (status = 200, body = EnrolmentResult, description = "Every capture was stored before"),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem, description = "The record was merged into another"),
-        (status = 413, body = Problem), (status = 415, body = Problem),
+        (status = 413, body = Problem), (status = 415, body = Problem), (status = 429, body = Problem, description = "Too many uploads at once: send again after `Retry-After` seconds"),
         (status = 422, body = Problem, description = "Unusable capture: `errors` names the eye and why")))]
 async fn enrol_child(
     State(state): State<AppState>,
@@ -101,9 +101,12 @@ async fn enrol_child(
     Path(child_id): Path<String>,
     form: std::result::Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<EnrolmentResult>)> {
-    let mut form = capture::read_form(multipart(form)?, &[]).await?;
-    capture::require_captures(&form)?;
+    let form = multipart(form)?;
+    // Before the body: a child out of scope is refused without reading it.
     let child = enrol::live_child(&state, &actor, &child_id).await?;
+    let _slot = state.uploads.take()?;
+    let mut form = capture::read_form(form, &[]).await?;
+    capture::require_captures(&form)?;
     let erased = enrol::drop_erased(&state, &child.id, &mut form.captures).await?;
     if form.captures.is_empty() {
         let eyes: Vec<&str> = erased.iter().map(|e| e.as_str()).collect();
@@ -181,7 +184,7 @@ async fn remove_enrolment(
     request_body(content = Captures, content_type = "multipart/form-data"),
     security(("bearer" = [])),
     responses((status = 200, body = IrisMatches), (status = 400, body = Problem), (status = 401, body = Problem),
-        (status = 413, body = Problem), (status = 415, body = Problem),
+        (status = 413, body = Problem), (status = 415, body = Problem), (status = 429, body = Problem, description = "Too many uploads at once: send again after `Retry-After` seconds"),
         (status = 422, body = Problem, description = "Unusable capture: `errors` names the eye and why")))]
 async fn identify(
     State(state): State<AppState>,
@@ -189,7 +192,9 @@ async fn identify(
     meta: RequestMeta,
     form: std::result::Result<Multipart, MultipartRejection>,
 ) -> Result<Json<IrisMatches>> {
-    let form = capture::read_form(multipart(form)?, &[]).await?;
+    let form = multipart(form)?;
+    let _slot = state.uploads.take()?;
+    let form = capture::read_form(form, &[]).await?;
     capture::require_captures(&form)?;
     let probes = capture::analyse_all(&state.biometrics.engine, form.captures).await?;
     let matches = matching::find(&state.biometrics, &state.db, &probes, None).await?;
@@ -221,14 +226,16 @@ async fn identify(
     responses((status = 201, body = Registration), (status = 200, body = Registration, description = "A re-sent registration"),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 409, body = Problem, description = "Another record was created with this id"),
-        (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+        (status = 413, body = Problem), (status = 415, body = Problem), (status = 429, body = Problem, description = "Too many uploads at once: send again after `Retry-After` seconds"), (status = 422, body = Problem)))]
 async fn register(
     State(state): State<AppState>,
     actor: Actor,
     meta: RequestMeta,
     form: std::result::Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Registration>)> {
-    let form = capture::read_form(multipart(form)?, &registration::FIELDS).await?;
+    let form = multipart(form)?;
+    let _slot = state.uploads.take()?;
+    let form = capture::read_form(form, &registration::FIELDS).await?;
     let (reg, created) = registration::register(&state, &actor, &meta, form).await?;
     Ok((created_or_ok(created), Json(reg)))
 }

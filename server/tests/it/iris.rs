@@ -7,7 +7,7 @@
 use std::io::Cursor;
 use std::time::Duration;
 
-use crate::common::{Part, TestApp, TestDb, post_form_at, problem};
+use crate::common::{Part, TestApp, TestDb, UnfinishedUpload, post_form_at, problem};
 use serde_json::{Value, json};
 
 on_both_backends!(
@@ -21,6 +21,7 @@ on_both_backends!(
     orphaned_captures_are_swept_after_a_grace_period,
     a_corrupted_template_is_left_out_and_counted,
     a_rotation_retires_the_old_key_only_when_no_row_uses_it,
+    a_capture_out_of_scope_is_refused_before_its_body,
 );
 
 /// A synthetic eye image (PNG) of identity `id`: the first capture from
@@ -1214,4 +1215,22 @@ async fn a_rotation_retires_the_old_key_only_when_no_row_uses_it(db: TestDb) {
         .unwrap();
     assert_eq!(restarted.biometrics.gallery.len(), 2);
     assert_eq!(restarted.biometrics.gallery.unreadable(), 0);
+}
+
+async fn a_capture_out_of_scope_is_refused_before_its_body(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let token = worker(&app, "worker1", "IR-23").await;
+    let created = app
+        .post(
+            &token,
+            "/api/v1/children",
+            &serde_json::from_str(&child(A, "رضا", "IR-23")).unwrap(),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let elsewhere = worker(&app, "tabriz", "IR-03").await;
+    let path = format!("/api/v1/children/{A}/iris");
+    let mut upload = UnfinishedUpload::start(&app, &elsewhere, &path, "left").await;
+    // The answer comes while the body is still being sent.
+    assert_eq!(upload.status().await, 404);
 }

@@ -134,11 +134,13 @@ async fn enrol_child(
     .await?;
     let (enrolled, stored) =
         enrol::store_templates(&state, &actor, &meta, &child.id, &probes).await?;
+    let matches = matching::visible(&actor.scope, &matches, &probes);
+    audit_shown(&state, &actor, &meta, "iris.match", &matches).await?;
     Ok((
         created_or_ok(stored > 0),
         Json(EnrolmentResult {
             enrolled,
-            matches: matching::visible(&actor.scope, &matches, &probes),
+            matches,
             reviews_opened,
         }),
     ))
@@ -151,14 +153,43 @@ async fn enrol_child(
 async fn list_enrolments(
     State(state): State<AppState>,
     actor: Actor,
+    meta: RequestMeta,
     Path(child_id): Path<String>,
 ) -> Result<Json<Vec<IrisEnrolment>>> {
     crate::registry::store::find(state.db.pool(), &actor.scope, &child_id)
         .await?
         .ok_or(Error::NotFound)?;
-    Ok(Json(
-        store::child_templates(state.db.pool(), &child_id).await?,
-    ))
+    let enrolments = store::child_templates(state.db.pool(), &child_id).await?;
+    audit::reads(
+        state.db.pool(),
+        &Who::from(&actor),
+        &meta,
+        "iris.list",
+        [child_id.as_str()],
+        None,
+    )
+    .await?;
+    Ok(Json(enrolments))
+}
+
+/// Audits the candidates a match answer shows (their records' facts).
+async fn audit_shown(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    action: &str,
+    shown: &IrisMatches,
+) -> Result<()> {
+    audit::reads(
+        state.db.pool(),
+        &Who::from(actor),
+        meta,
+        action,
+        shown.candidates.iter().map(|c| c.child_id.as_str()),
+        Some(serde_json::json!({"match_elsewhere": shown.match_elsewhere})),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Removes one iris template of a child (supervisors and above); every
@@ -199,21 +230,19 @@ async fn identify(
     let probes = capture::analyse_all(&state.biometrics.engine, form.captures).await?;
     let matches = matching::find(&state.biometrics, &state.db, &probes, None).await?;
     let visible = matching::visible(&actor.scope, &matches, &probes);
-    let shown: Vec<&str> = visible
-        .candidates
-        .iter()
-        .map(|c| c.child_id.as_str())
-        .collect();
-    audit::record(
-        state.db.pool(),
-        &Who::from(&actor),
-        &meta,
-        Event::new("iris.identify", "child", None).with_detail(serde_json::json!({
-            "shown": shown,
-            "match_elsewhere": visible.match_elsewhere,
-        })),
-    )
-    .await?;
+    if visible.candidates.is_empty() {
+        // Nobody shown: the search itself is still on the record.
+        audit::record(
+            state.db.pool(),
+            &Who::from(&actor),
+            &meta,
+            Event::new("iris.identify", "child", None).with_detail(
+                serde_json::json!({"shown": [], "match_elsewhere": visible.match_elsewhere}),
+            ),
+        )
+        .await?;
+    }
+    audit_shown(&state, &actor, &meta, "iris.identify", &visible).await?;
     Ok(Json(visible))
 }
 
@@ -237,6 +266,19 @@ async fn register(
     let _slot = state.uploads.take()?;
     let form = capture::read_form(form, &registration::FIELDS).await?;
     let (reg, created) = registration::register(&state, &actor, &meta, form).await?;
+    if !created {
+        // A re-sent registration answers with the record as stored now.
+        audit::reads(
+            state.db.pool(),
+            &Who::from(&actor),
+            &meta,
+            "child.read",
+            [reg.child.id.as_str()],
+            None,
+        )
+        .await?;
+    }
+    audit_shown(&state, &actor, &meta, "iris.match", &reg.matches).await?;
     Ok((created_or_ok(created), Json(reg)))
 }
 

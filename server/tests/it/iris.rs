@@ -7,7 +7,9 @@
 use std::io::Cursor;
 use std::time::Duration;
 
-use crate::common::{Part, TestApp, TestDb, UnfinishedUpload, post_form_at, problem};
+use crate::common::{
+    Part, TestApp, TestDb, UnfinishedUpload, audit_entries, post_form_at, problem,
+};
 use serde_json::{Value, json};
 
 on_both_backends!(
@@ -22,6 +24,7 @@ on_both_backends!(
     a_corrupted_template_is_left_out_and_counted,
     a_rotation_retires_the_old_key_only_when_no_row_uses_it,
     a_capture_out_of_scope_is_refused_before_its_body,
+    iris_lists_matches_and_reviews_are_reads,
 );
 
 /// A synthetic eye image (PNG) of identity `id`: the first capture from
@@ -1233,4 +1236,68 @@ async fn a_capture_out_of_scope_is_refused_before_its_body(db: TestDb) {
     let mut upload = UnfinishedUpload::start(&app, &elsewhere, &path, "left").await;
     // The answer comes while the body is still being sent.
     assert_eq!(upload.status().await, 404);
+}
+
+/// Each iris answer that shows a child's record is audited as a read of it.
+async fn iris_lists_matches_and_reviews_are_reads(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let token = worker(&app, "worker1", "IR-23").await;
+    let boss = supervisor(&app, "super1", "IR-23").await;
+    json_of(
+        register(
+            &app,
+            &token,
+            &child(A, "رضا", "IR-23"),
+            None,
+            &[("left", &eye(18, 0))],
+        )
+        .await,
+        201,
+    )
+    .await;
+    json_of(
+        app.get(&token, &format!("/api/v1/children/{A}/iris")).await,
+        200,
+    )
+    .await;
+    assert_eq!(audit_entries(&app, "iris.list", A).await, 1);
+
+    let found = json_of(
+        app.post_form(
+            &token,
+            "/api/v1/iris/identify",
+            &[("left", "l.png", &eye(18, 5))],
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(found["candidates"][0]["child_id"], A);
+    assert_eq!(audit_entries(&app, "iris.identify", A).await, 1);
+
+    // A late offline registration of the same eye: its answer shows A.
+    let sent = json_of(
+        register(
+            &app,
+            &token,
+            &child(B, "علی", "IR-23"),
+            None,
+            &[("left", &eye(18, 6))],
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(sent["matches"]["candidates"][0]["child_id"], A);
+    assert_eq!(audit_entries(&app, "iris.match", A).await, 1);
+
+    let list = json_of(app.get(&boss, "/api/v1/iris/reviews").await, 200).await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list:#}");
+    for shown in [A, B] {
+        assert_eq!(
+            audit_entries(&app, "iris.review_read", shown).await,
+            1,
+            "{shown}"
+        );
+    }
 }

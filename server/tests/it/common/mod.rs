@@ -354,3 +354,16 @@ impl UnfinishedUpload {
         line.split(' ').nth(1).unwrap().parse().unwrap()
     }
 }
+
+/// How many audit entries of `action` name the child `child_id`.
+pub async fn audit_entries(app: &TestApp, action: &str, child_id: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log
+         WHERE action = $1 AND resource_type = 'child' AND resource_id = $2",
+    )
+    .bind(action)
+    .bind(child_id)
+    .fetch_one(app.state.db.pool())
+    .await
+    .unwrap()
+}

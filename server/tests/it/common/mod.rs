@@ -22,6 +22,8 @@ pub type Part<'a> = (&'a str, &'a str, &'a [u8]);
 pub const POSTGRES_URL_VAR: &str = "KUDAKYAR_TEST_POSTGRES_URL";
 
 /// Runs each listed `async fn name(db: TestDb)` on SQLite and on PostgreSQL.
+// `crate` on purpose: the macro is used only inside this test binary.
+#[allow(clippy::crate_in_macro_def)]
 #[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {

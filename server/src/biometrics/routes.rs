@@ -340,7 +340,19 @@ async fn decide_review(
     Path(id): Path<String>,
     ApiJson(verdict): ApiJson<ReviewVerdict>,
 ) -> Result<Json<Review>> {
-    Ok(Json(
-        reviews::decide(&state.db, &actor, &meta, &id, verdict).await?,
-    ))
+    let review = reviews::decide(&state.db, &actor, &meta, &id, verdict).await?;
+    // The answer shows the records of the sides in scope, as a read does.
+    let shown = [&review.record, &review.candidate]
+        .into_iter()
+        .filter_map(|side| side.child.as_ref().map(|c| c.id.as_str()));
+    audit::reads(
+        state.db.pool(),
+        &Who::from(&actor),
+        &meta,
+        "iris.review_read",
+        shown,
+        Some(serde_json::json!({"review": id})),
+    )
+    .await?;
+    Ok(Json(review))
 }

@@ -1300,4 +1300,23 @@ async fn iris_lists_matches_and_reviews_are_reads(db: TestDb) {
             "{shown}"
         );
     }
+    let review = list[0]["id"].as_str().unwrap();
+    let decided = json_of(
+        app.post(
+            &boss,
+            &format!("/api/v1/iris/reviews/{review}/decision"),
+            &json!({"decision": "different_children"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(decided["record"]["child"]["id"], B, "{decided:#}");
+    for shown in [A, B] {
+        assert_eq!(
+            audit_entries(&app, "iris.review_read", shown).await,
+            2,
+            "the decision's answer shows {shown}"
+        );
+    }
 }

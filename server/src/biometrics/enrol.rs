@@ -87,12 +87,18 @@ pub async fn store_templates(
             // A concurrent retry stored it first: that row is the answer.
             Err(e) if crate::http::error::unique_violation_field(&e).is_some() => {
                 drop(tx);
-                out.push(
-                    store::enrolment(state.db.pool(), &id)
-                        .await?
-                        .ok_or(Error::NotFound)?,
-                );
-                continue;
+                match store::enrolment(state.db.pool(), &id).await? {
+                    Some(found) => {
+                        out.push(found);
+                        continue;
+                    }
+                    None => {
+                        // Removed between the check and this write: what was
+                        // just put is the erased capture, which no row names.
+                        state.media.delete(&object).await?;
+                        return Err(erased(&[probe.raw.eye]));
+                    }
+                }
             }
             Err(e) => return Err(e.into()),
         }
@@ -117,6 +123,20 @@ pub async fn store_templates(
     // to retry, never a failed answer to the client.
     bio.sync_or_log(&state.db).await;
     Ok((out, stored))
+}
+
+/// The answer to an enrolment whose captures were all erased before.
+pub fn erased(eyes: &[kudakyar_api::iris::Eye]) -> Error {
+    let eyes: Vec<&str> = eyes.iter().map(|e| e.as_str()).collect();
+    Error::Conflict {
+        detail: format!(
+            "this capture ({}) was removed from the record by a supervisor and is not stored again; \
+             send a new capture to enrol this eye",
+            eyes.join(", ")
+        ),
+        stored: None,
+        conflicts: None,
+    }
 }
 
 /// Removes from `captures` those whose template was removed from `child_id`

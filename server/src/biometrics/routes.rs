@@ -109,16 +109,7 @@ async fn enrol_child(
     capture::require_captures(&form)?;
     let erased = enrol::drop_erased(&state, &child.id, &mut form.captures).await?;
     if form.captures.is_empty() {
-        let eyes: Vec<&str> = erased.iter().map(|e| e.as_str()).collect();
-        return Err(Error::Conflict {
-            detail: format!(
-                "this capture ({}) was removed from the record by a supervisor and is not stored again; \
-                 send a new capture to enrol this eye",
-                eyes.join(", ")
-            ),
-            stored: None,
-            conflicts: None,
-        });
+        return Err(enrol::erased(&erased));
     }
     let probes = capture::analyse_all(&state.biometrics.engine, form.captures).await?;
     let matches = matching::find(&state.biometrics, &state.db, &probes, Some(&child.id)).await?;

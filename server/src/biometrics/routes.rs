@@ -91,7 +91,7 @@ fn created_or_ok(created: bool) -> StatusCode {
     security(("bearer" = [])),
     responses((status = 201, body = EnrolmentResult), (status = 200, body = EnrolmentResult, description = "Every capture was stored before"),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem, description = "The record was merged into another"),
+        (status = 409, body = Problem, description = "The record was merged into another, or every capture sent was removed from it before (an erased capture is not stored again)"),
         (status = 413, body = Problem), (status = 415, body = Problem), (status = 429, body = Problem, description = "Too many uploads at once: send again after `Retry-After` seconds"),
         (status = 422, body = Problem, description = "Unusable capture: `errors` names the eye and why")))]
 async fn enrol_child(

@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use crate::biometrics::Biometrics;
 use crate::config::Config;
 use crate::db::Db;
+use crate::http::form::UploadSlots;
 use crate::http::metrics::Metrics;
 use crate::media::Media;
 
@@ -22,6 +23,7 @@ pub struct AppState {
     pub media: Media,
     pub metrics: Metrics,
     pub biometrics: Biometrics,
+    pub uploads: UploadSlots,
 }
 
 impl AppState {
@@ -38,6 +40,7 @@ impl AppState {
         let media = Media::open(&config)?;
         let biometrics = Biometrics::open(&config, &db).await?;
         Ok(AppState {
+            uploads: UploadSlots::new(config.max_concurrent_uploads),
             config: Arc::new(config),
             db,
             media,

@@ -71,6 +71,9 @@ pub struct Config {
     pub iris_capture_retention_days: u32,
     /// How often each instance looks for iris templates enrolled elsewhere.
     pub iris_sync_interval_ms: u64,
+    /// Uploads (photos, iris captures) taken in at once by this instance;
+    /// more are answered 429 with `Retry-After`.
+    pub max_concurrent_uploads: usize,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -109,6 +112,7 @@ impl Default for Config {
             iris_threshold: iris::MatchParams::default().threshold,
             iris_capture_retention_days: 730,
             iris_sync_interval_ms: 1000,
+            max_concurrent_uploads: 16,
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The audit log: append-only, who did what to which resource, when, from where.
 //!
 //! [`record`] is called inside the same transaction as the change it describes,
-//! so an action is never committed without its entry. The tables refuse UPDATE
+//! so an action is never committed without its entry. [`reads`] is the one way
+//! a response that shows children's facts is audited: an entry per child, so
+//! "who saw this child" is one filter on the log (`resource_id`). The tables refuse UPDATE
 //! and DELETE at the database level (see the migrations). [`routes`] serves
 //! `GET /api/v1/audit` to national admins.
 
@@ -103,6 +105,89 @@ where
     .execute(executor)
     .await?;
     Ok(())
+}
+
+/// Audits that the caller was shown the facts of these children: one entry
+/// of `action` per child (resource `child`, its id; an id given twice is
+/// written once), all in one statement. Every response that carries a
+/// child's facts calls it before it is sent: records, lists, matches,
+/// conflicts that return the stored record.
+pub async fn reads<'e, 'c, E>(
+    executor: E,
+    who: &Who,
+    meta: &RequestMeta,
+    action: &str,
+    children: impl IntoIterator<Item = &'c str>,
+    detail: Option<serde_json::Value>,
+) -> sqlx::Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    use crate::db::sql::{Arg, Sql};
+    let children: std::collections::BTreeSet<&str> =
+        children.into_iter().filter(|c| !c.is_empty()).collect();
+    if children.is_empty() {
+        return Ok(());
+    }
+    let now = crate::now_ms();
+    let detail = detail.map(|d| d.to_string());
+    let mut sql = Sql::new(
+        "INSERT INTO audit_log (at, user_id, username, role, action, resource_type,
+                                resource_id, request_id, client_ip, detail) VALUES ",
+    );
+    for (i, child) in children.into_iter().enumerate() {
+        sql.push(if i == 0 { "(" } else { ", (" });
+        let args = [
+            Arg::Int(now),
+            Arg::OptText(who.user_id.clone()),
+            Arg::OptText(who.username.clone()),
+            Arg::OptText(who.role.map(|r| r.as_str().to_string())),
+            Arg::Text(action.to_string()),
+            Arg::Text("child".into()),
+            Arg::Text(child.to_string()),
+            Arg::OptText(meta.request_id.clone()),
+            Arg::OptText(meta.client_ip.clone()),
+            Arg::OptText(detail.clone()),
+        ];
+        for (j, arg) in args.into_iter().enumerate() {
+            if j > 0 {
+                sql.push(", ");
+            }
+            sql.bind(arg);
+        }
+        sql.push(")");
+    }
+    sql.query().execute(executor).await?;
+    Ok(())
+}
+
+/// [`reads`] of `child_id` when `result` is a 409 that shows the stored
+/// record or the conflicting values (`stored`, `conflicts`); other answers
+/// show nothing and write nothing here.
+pub async fn reads_in_conflict<T>(
+    db: &Db,
+    who: &Who,
+    meta: &RequestMeta,
+    child_id: &str,
+    result: &Result<T, crate::http::error::Error>,
+) -> sqlx::Result<()> {
+    use crate::http::error::Error;
+    match result {
+        Err(Error::Conflict {
+            stored, conflicts, ..
+        }) if stored.is_some() || conflicts.is_some() => {
+            reads(
+                db.pool(),
+                who,
+                meta,
+                "child.read_conflict",
+                [child_id],
+                None,
+            )
+            .await
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Filters for [`list`]; every one optional.

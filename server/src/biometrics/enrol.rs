@@ -6,11 +6,17 @@
 //! the two leaves an unreferenced object, never a row without its capture;
 //! a re-sent capture maps to the same template id (UUID v5 of child, eye and
 //! capture digest) and finds its row instead of making a second one.
+//!
+//! A capture whose template a supervisor removed stays erased: a re-sent
+//! copy (an outbox retry) is recognised by its template id before anything
+//! is written ([`drop_erased`]), so the sealed raw capture never comes back
+//! to the object store. Objects no row points to (a crash between the two
+//! writes) are swept by [`super::maintenance::sweep_orphans`].
 
 use kudakyar_api::iris::{IrisEnrolment, ReviewReason};
 
 use super::Biometrics;
-use super::capture::Probe;
+use super::capture::{Probe, RawCapture};
 use super::matching::ChildMatch;
 use super::store::{self, NewTemplate};
 use crate::app::AppState;
@@ -22,8 +28,8 @@ use crate::http::meta::RequestMeta;
 /// Namespace of template ids (a fixed random UUID).
 const TEMPLATE_NS: uuid::Uuid = uuid::Uuid::from_u128(0x6b75_6461_6b79_6172_9e1a_51c0_7e3a_2b01);
 
-pub fn template_id(child_id: &str, probe: &Probe) -> String {
-    let name = format!("{child_id}/{}/{}", probe.raw.eye.as_str(), probe.raw.sha256);
+pub fn template_id(child_id: &str, raw: &RawCapture) -> String {
+    let name = format!("{child_id}/{}/{}", raw.eye.as_str(), raw.sha256);
     uuid::Uuid::new_v5(&TEMPLATE_NS, name.as_bytes()).to_string()
 }
 
@@ -46,7 +52,7 @@ pub async fn store_templates(
     let mut out = Vec::with_capacity(probes.len());
     let mut stored = 0;
     for probe in probes {
-        let id = template_id(child_id, probe);
+        let id = template_id(child_id, &probe.raw);
         if let Some(existing) = store::enrolment(state.db.pool(), &id).await? {
             out.push(existing);
             continue;
@@ -81,12 +87,18 @@ pub async fn store_templates(
             // A concurrent retry stored it first: that row is the answer.
             Err(e) if crate::http::error::unique_violation_field(&e).is_some() => {
                 drop(tx);
-                out.push(
-                    store::enrolment(state.db.pool(), &id)
-                        .await?
-                        .ok_or(Error::NotFound)?,
-                );
-                continue;
+                match store::enrolment(state.db.pool(), &id).await? {
+                    Some(found) => {
+                        out.push(found);
+                        continue;
+                    }
+                    None => {
+                        // Removed between the check and this write: what was
+                        // just put is the erased capture, which no row names.
+                        state.media.delete(&object).await?;
+                        return Err(erased(&[probe.raw.eye]));
+                    }
+                }
             }
             Err(e) => return Err(e.into()),
         }
@@ -106,9 +118,52 @@ pub async fn store_templates(
                 .ok_or(Error::NotFound)?,
         );
     }
-    // This instance sees its own enrolments at once; others within a sync interval.
-    bio.sync(&state.db).await?;
+    // This instance sees its own enrolments at once; others within a sync
+    // interval. The enrolment is committed: a failed sync is the follower's
+    // to retry, never a failed answer to the client.
+    bio.sync_or_log(&state.db).await;
     Ok((out, stored))
+}
+
+/// The answer to an enrolment whose captures were all erased before.
+pub fn erased(eyes: &[kudakyar_api::iris::Eye]) -> Error {
+    let eyes: Vec<&str> = eyes.iter().map(|e| e.as_str()).collect();
+    Error::Conflict {
+        detail: format!(
+            "this capture ({}) was removed from the record by a supervisor and is not stored again; \
+             send a new capture to enrol this eye",
+            eyes.join(", ")
+        ),
+        stored: None,
+        conflicts: None,
+    }
+}
+
+/// Removes from `captures` those whose template was removed from `child_id`
+/// (erased by a supervisor), before anything is analysed or written; returns
+/// the eyes dropped. Reads only.
+pub async fn drop_erased(
+    state: &AppState,
+    child_id: &str,
+    captures: &mut Vec<RawCapture>,
+) -> Result<Vec<kudakyar_api::iris::Eye>> {
+    let mut erased = Vec::new();
+    let mut kept = Vec::with_capacity(captures.len());
+    for raw in captures.drain(..) {
+        let removed: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM iris_templates WHERE id = $1 AND removed_at IS NOT NULL",
+        )
+        .bind(template_id(child_id, &raw))
+        .fetch_optional(state.db.pool())
+        .await?;
+        if removed.is_some() {
+            erased.push(raw.eye);
+        } else {
+            kept.push(raw);
+        }
+    }
+    *captures = kept;
+    Ok(erased)
 }
 
 /// Removes a template (a wrong capture, or a record's biometric data to be
@@ -161,7 +216,7 @@ pub async fn remove_template(
     if let Some(object) = capture {
         state.media.delete(&object).await?;
     }
-    state.biometrics.sync(&state.db).await?;
+    state.biometrics.sync_or_log(&state.db).await;
     Ok(())
 }
 
@@ -241,5 +296,13 @@ impl Biometrics {
     /// Applies new gallery events now (after this instance's own writes).
     pub async fn sync(&self, db: &crate::db::Db) -> Result<usize> {
         Ok(self.gallery.sync(db, &self.keys()).await?)
+    }
+
+    /// [`Biometrics::sync`] after a committed write: a failure is logged
+    /// (the follower retries within a sync interval), not returned.
+    pub async fn sync_or_log(&self, db: &crate::db::Db) {
+        if let Err(e) = self.sync(db).await {
+            tracing::warn!(error = %e, "iris gallery sync after a write failed; the follower retries");
+        }
     }
 }

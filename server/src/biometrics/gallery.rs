@@ -16,6 +16,12 @@
 //! passed (after which the number is taken to belong to a rolled-back
 //! transaction), and re-reads everything after the mark.
 //!
+//! A template that does not open (a corrupted row, a key gone missing) is
+//! left out of the gallery and logged, never an error of the sync: one bad
+//! row must not stop every later enrolment from being followed. The ids left
+//! out are kept ([`SharedGallery::unreadable`]) for `/metrics` and
+//! `/api/v1/ready`; a later event that makes the row open again takes it back.
+//!
 //! Entries are keyed by template id; which child a template belongs to is
 //! read from the database when a search returns it, so a merge (which moves
 //! templates to the surviving record) needs no gallery change.
@@ -52,6 +58,8 @@ struct Follow {
 pub struct SharedGallery {
     gallery: Arc<RwLock<Gallery<String>>>,
     follow: Arc<tokio::sync::Mutex<Follow>>,
+    /// Live templates that did not open, by id.
+    unreadable: Arc<std::sync::Mutex<BTreeSet<String>>>,
 }
 
 impl Default for SharedGallery {
@@ -59,6 +67,7 @@ impl Default for SharedGallery {
         SharedGallery {
             gallery: Arc::new(RwLock::new(Gallery::new())),
             follow: Arc::new(tokio::sync::Mutex::new(Follow::default())),
+            unreadable: Arc::default(),
         }
     }
 }
@@ -72,7 +81,7 @@ impl SharedGallery {
         let low_water = store::settled_seq(db.pool(), crate::now_ms() - 60_000).await?;
         let mut gallery = Gallery::new();
         let mut after = String::new();
-        let mut failed = 0usize;
+        let mut unreadable = BTreeSet::new();
         loop {
             let rows = store::page(db.pool(), &after, LOAD_PAGE).await?;
             let Some(last) = rows.last() else { break };
@@ -84,13 +93,14 @@ impl SharedGallery {
                     Ok((id, t)) => {
                         gallery.insert(id, &t);
                     }
-                    Err(e) => {
-                        failed += 1;
-                        tracing::error!(error = %e, "an iris template could not be opened");
+                    Err((id, e)) => {
+                        tracing::error!(template = %id, error = %format!("{e:#}"), "an iris template could not be opened; left out of the gallery");
+                        unreadable.insert(id);
                     }
                 }
             }
         }
+        let failed = unreadable.len();
         if failed > 0 && gallery.is_empty() {
             anyhow::bail!(
                 "none of the {failed} iris templates opens with the biometric key {}: \
@@ -110,6 +120,7 @@ impl SharedGallery {
                 low_water,
                 ..Follow::default()
             })),
+            unreadable: Arc::new(std::sync::Mutex::new(unreadable)),
         })
     }
 
@@ -119,6 +130,26 @@ impl SharedGallery {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// How many live templates did not open and are left out of the gallery.
+    pub fn unreadable(&self) -> usize {
+        match self.unreadable.lock() {
+            Ok(u) => u.len(),
+            Err(poisoned) => poisoned.into_inner().len(),
+        }
+    }
+
+    fn set_unreadable(&self, id: &str, unreadable: bool) {
+        let mut u = match self.unreadable.lock() {
+            Ok(u) => u,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if unreadable {
+            u.insert(id.to_string());
+        } else {
+            u.remove(id);
+        }
     }
 
     /// 1:N search on a blocking thread (tens of milliseconds on a large gallery).
@@ -163,12 +194,27 @@ impl SharedGallery {
         Ok(applied)
     }
 
-    /// Makes the gallery agree with the template's row.
+    /// Makes the gallery agree with the template's row. A row that does not
+    /// open is dropped from the gallery and counted, not an error (see the
+    /// module's documentation); only the database failing is.
     async fn reconcile(&self, db: &Db, keys: &Keyring, id: &str) -> anyhow::Result<()> {
         let template = match store::sealed(db.pool(), id).await? {
-            Some((key_id, sealed)) => Some(open_template(keys, id, &key_id, &sealed)?),
-            None => None,
+            Some((key_id, sealed)) => match open_template(keys, id, &key_id, &sealed) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    tracing::error!(template = %id, error = %format!("{e:#}"), "an iris template could not be opened; left out of the gallery");
+                    self.set_unreadable(id, true);
+                    None
+                }
+            },
+            None => {
+                self.set_unreadable(id, false);
+                None
+            }
         };
+        if template.is_some() {
+            self.set_unreadable(id, false);
+        }
         let mut g = self
             .gallery
             .write()
@@ -219,16 +265,17 @@ fn open_template(
     Ok(Template::from_bytes(&bytes)?)
 }
 
-fn open_all(
-    keys: &Keyring,
-    page: Vec<(String, String, Vec<u8>)>,
-) -> Vec<anyhow::Result<(String, Template)>> {
+type Opened = Result<(String, Template), (String, anyhow::Error)>;
+
+fn open_all(keys: &Keyring, page: Vec<(String, String, Vec<u8>)>) -> Vec<Opened> {
     use rayon::prelude::*;
     page.into_par_iter()
-        .map(|(id, key_id, sealed)| {
-            let t = open_template(keys, &id, &key_id, &sealed)?;
-            Ok((id, t))
-        })
+        .map(
+            |(id, key_id, sealed)| match open_template(keys, &id, &key_id, &sealed) {
+                Ok(t) => Ok((id, t)),
+                Err(e) => Err((id, e)),
+            },
+        )
         .collect()
 }
 

@@ -1,6 +1,7 @@
 //! Long-running operations on biometric data, run from the CLI:
 //! `kudakyar keys rotate`, `kudakyar iris reencode`, and the retention of
-//! raw captures (also run about hourly by each server).
+//! raw captures and the sweep of orphaned ones (both also run about hourly by
+//! each server).
 //!
 //! Each works row by row, every row in its own short transaction, and can be
 //! interrupted and run again: a row already done is recognised (by its key
@@ -94,6 +95,67 @@ pub async fn rotate(config: &Config, db: &Db, media: &Media) -> anyhow::Result<R
         ..Default::default()
     };
     let progress = bar(live_templates(db).await?, "templates re-sealed")?;
+    // A server that has not picked up the next key yet may still seal a row
+    // with the old one behind the pass: before the old key is retired, no
+    // live row may still need it. Another pass re-seals such rows.
+    let mut pass = 0;
+    loop {
+        reseal_pass(db, media, &ring, &next, &progress, &mut done).await?;
+        let left = under_other_keys(db, next.id()).await?;
+        if left == 0 {
+            break;
+        }
+        pass += 1;
+        if pass >= RESEAL_PASSES {
+            anyhow::bail!(
+                "{left} iris templates are still sealed with another key than {} after {pass} passes; \
+                 the old key is kept: run `kudakyar keys rotate` again",
+                next.id()
+            );
+        }
+        tracing::info!(
+            left,
+            "templates sealed with the old key behind the rotation; another pass"
+        );
+    }
+    progress.finish();
+    if config.biometric_key.is_none() {
+        // The old key is kept beside, named by its id, until the operator
+        // deletes it; the next key becomes the key.
+        let old = keys::key_path(config);
+        let retired = config
+            .data_dir
+            .join(format!("biometric.key.retired-{}", ring.current().id()));
+        std::fs::copy(&old, &retired).context("keeping the old key")?;
+        std::fs::rename(keys::next_key_path(config), &old).context("installing the new key")?;
+    }
+    Ok(done)
+}
+
+/// Passes a rotation makes before it gives up on rows still sealed with an
+/// old key (each pass only meets rows written during the previous one).
+const RESEAL_PASSES: usize = 5;
+
+/// Live templates sealed with another key than `key_id`.
+async fn under_other_keys(db: &Db, key_id: &str) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM iris_templates WHERE removed_at IS NULL AND key_id <> $1",
+    )
+    .bind(key_id)
+    .fetch_one(db.pool())
+    .await?)
+}
+
+/// One pass of a rotation over every live template, re-sealing those not
+/// under `next` yet (and their raw captures).
+async fn reseal_pass(
+    db: &Db,
+    media: &Media,
+    ring: &Keyring,
+    next: &Key,
+    progress: &ProgressBar,
+    done: &mut Rotated,
+) -> anyhow::Result<()> {
     let mut after = String::new();
     loop {
         let rows = next_page(db, "id, key_id, sealed_template, capture_key", &mut after).await?;
@@ -133,18 +195,7 @@ pub async fn rotate(config: &Config, db: &Db, media: &Media) -> anyhow::Result<R
             done.templates += 1;
         }
     }
-    progress.finish();
-    if config.biometric_key.is_none() {
-        // The old key is kept beside, named by its id, until the operator
-        // deletes it; the next key becomes the key.
-        let old = keys::key_path(config);
-        let retired = config
-            .data_dir
-            .join(format!("biometric.key.retired-{}", ring.current().id()));
-        std::fs::copy(&old, &retired).context("keeping the old key")?;
-        std::fs::rename(keys::next_key_path(config), &old).context("installing the new key")?;
-    }
-    Ok(done)
+    Ok(())
 }
 
 /// What a re-encoding did.
@@ -262,4 +313,34 @@ pub async fn purge_captures(
         tracing::info!(purged, "raw iris captures past retention deleted");
     }
     Ok(purged)
+}
+
+/// Sealed captures younger than this are never swept: an enrolment writes its
+/// capture to the object store a moment before the row that points to it.
+pub const ORPHAN_GRACE_MS: i64 = 24 * 3_600_000;
+
+/// Deletes objects under `iris/` that no template row points to and that are
+/// older than [`ORPHAN_GRACE_MS`] (left by a crash between the object and its
+/// row, or by a retry racing a removal): retention only ever finds captures
+/// through their rows. Returns how many were deleted.
+pub async fn sweep_orphans(db: &Db, media: &Media, now: i64) -> anyhow::Result<u64> {
+    let mut swept = 0;
+    for object in media.list("iris").await? {
+        if object.modified_ms > now - ORPHAN_GRACE_MS {
+            continue;
+        }
+        let referenced: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM iris_templates WHERE capture_key = $1")
+                .bind(&object.key)
+                .fetch_optional(db.pool())
+                .await?;
+        if referenced.is_none() {
+            media.delete(&object.key).await?;
+            swept += 1;
+        }
+    }
+    if swept > 0 {
+        tracing::info!(swept, "orphaned iris captures deleted");
+    }
+    Ok(swept)
 }

@@ -13,8 +13,8 @@
 //! - [`registration`]: registering a child with iris captures —
 //!   deduplication before create, including late offline registrations.
 //! - [`reviews`]: the supervisors' duplicate-review queue.
-//! - [`maintenance`]: `kudakyar keys rotate`, `kudakyar iris reencode` and the
-//!   retention of raw captures.
+//! - [`maintenance`]: `kudakyar keys rotate`, `kudakyar iris reencode`, the
+//!   retention of raw captures and the sweep of orphaned ones.
 //! - [`routes`]: the HTTP endpoints.
 //!
 //! No endpoint, log line or export ever carries a template or a raw capture.
@@ -128,6 +128,11 @@ impl Biometrics {
                         maintenance::purge_captures(&config, &db, &media, crate::now_ms()).await
                 {
                     tracing::warn!(error = %format!("{e:#}"), "purging old iris captures failed");
+                }
+                if hourly
+                    && let Err(e) = maintenance::sweep_orphans(&db, &media, crate::now_ms()).await
+                {
+                    tracing::warn!(error = %format!("{e:#}"), "sweeping orphaned iris captures failed");
                 }
             }
         });

@@ -66,10 +66,14 @@ pub async fn register(
         }
     };
     capture::require_captures(&form)?;
-    let probes = capture::analyse_all(&state.biometrics.engine, form.captures).await?;
     let client_id = uuid::Uuid::parse_str(new.id.as_deref().unwrap_or_default())
         .map(|u| u.hyphenated().to_string())
         .map_err(|_| Error::field("id", "must be a UUID"))?;
+    // A re-sent registration whose templates were removed since: the record
+    // answers as before; the erased captures are not stored again.
+    let mut captures = form.captures;
+    enrol::drop_erased(state, &client_id, &mut captures).await?;
+    let probes = capture::analyse_all(&state.biometrics.engine, captures).await?;
     let matches = matching::find(&state.biometrics, &state.db, &probes, Some(&client_id)).await?;
     let (child, created) = match records::create(&state.db, actor, meta, new).await? {
         Created::New(child) => (child, true),

@@ -119,6 +119,20 @@ pub async fn list(db: &Db, actor: &Actor, meta: &RequestMeta, open: bool) -> Res
             .with_detail(serde_json::json!({"open": open, "count": out.len()})),
     )
     .await?;
+    // Each side whose record the list shows is a read of that child.
+    let shown = out
+        .iter()
+        .flat_map(|r| [&r.record, &r.candidate])
+        .filter_map(|side| side.child.as_ref().map(|c| c.id.as_str()));
+    audit::reads(
+        db.pool(),
+        &Who::from(actor),
+        meta,
+        "iris.review_read",
+        shown,
+        None,
+    )
+    .await?;
     Ok(out)
 }
 

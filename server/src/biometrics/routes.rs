@@ -91,8 +91,8 @@ fn created_or_ok(created: bool) -> StatusCode {
     security(("bearer" = [])),
     responses((status = 201, body = EnrolmentResult), (status = 200, body = EnrolmentResult, description = "Every capture was stored before"),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem, description = "The record was merged into another"),
-        (status = 413, body = Problem), (status = 415, body = Problem),
+        (status = 409, body = Problem, description = "The record was merged into another, or every capture sent was removed from it before (an erased capture is not stored again)"),
+        (status = 413, body = Problem), (status = 415, body = Problem), (status = 429, body = Problem, description = "Too many uploads at once: send again after `Retry-After` seconds"),
         (status = 422, body = Problem, description = "Unusable capture: `errors` names the eye and why")))]
 async fn enrol_child(
     State(state): State<AppState>,
@@ -101,9 +101,16 @@ async fn enrol_child(
     Path(child_id): Path<String>,
     form: std::result::Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<EnrolmentResult>)> {
-    let form = capture::read_form(multipart(form)?, &[]).await?;
-    capture::require_captures(&form)?;
+    let form = multipart(form)?;
+    // Before the body: a child out of scope is refused without reading it.
     let child = enrol::live_child(&state, &actor, &child_id).await?;
+    let _slot = state.uploads.take()?;
+    let mut form = capture::read_form(form, &[]).await?;
+    capture::require_captures(&form)?;
+    let erased = enrol::drop_erased(&state, &child.id, &mut form.captures).await?;
+    if form.captures.is_empty() {
+        return Err(enrol::erased(&erased));
+    }
     let probes = capture::analyse_all(&state.biometrics.engine, form.captures).await?;
     let matches = matching::find(&state.biometrics, &state.db, &probes, Some(&child.id)).await?;
     let reviews_opened = enrol::open_reviews(
@@ -118,11 +125,13 @@ async fn enrol_child(
     .await?;
     let (enrolled, stored) =
         enrol::store_templates(&state, &actor, &meta, &child.id, &probes).await?;
+    let matches = matching::visible(&actor.scope, &matches, &probes);
+    audit_shown(&state, &actor, &meta, "iris.match", &matches).await?;
     Ok((
         created_or_ok(stored > 0),
         Json(EnrolmentResult {
             enrolled,
-            matches: matching::visible(&actor.scope, &matches, &probes),
+            matches,
             reviews_opened,
         }),
     ))
@@ -135,14 +144,43 @@ async fn enrol_child(
 async fn list_enrolments(
     State(state): State<AppState>,
     actor: Actor,
+    meta: RequestMeta,
     Path(child_id): Path<String>,
 ) -> Result<Json<Vec<IrisEnrolment>>> {
     crate::registry::store::find(state.db.pool(), &actor.scope, &child_id)
         .await?
         .ok_or(Error::NotFound)?;
-    Ok(Json(
-        store::child_templates(state.db.pool(), &child_id).await?,
-    ))
+    let enrolments = store::child_templates(state.db.pool(), &child_id).await?;
+    audit::reads(
+        state.db.pool(),
+        &Who::from(&actor),
+        &meta,
+        "iris.list",
+        [child_id.as_str()],
+        None,
+    )
+    .await?;
+    Ok(Json(enrolments))
+}
+
+/// Audits the candidates a match answer shows (their records' facts).
+async fn audit_shown(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    action: &str,
+    shown: &IrisMatches,
+) -> Result<()> {
+    audit::reads(
+        state.db.pool(),
+        &Who::from(actor),
+        meta,
+        action,
+        shown.candidates.iter().map(|c| c.child_id.as_str()),
+        Some(serde_json::json!({"match_elsewhere": shown.match_elsewhere})),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Removes one iris template of a child (supervisors and above); every
@@ -168,7 +206,7 @@ async fn remove_enrolment(
     request_body(content = Captures, content_type = "multipart/form-data"),
     security(("bearer" = [])),
     responses((status = 200, body = IrisMatches), (status = 400, body = Problem), (status = 401, body = Problem),
-        (status = 413, body = Problem), (status = 415, body = Problem),
+        (status = 413, body = Problem), (status = 415, body = Problem), (status = 429, body = Problem, description = "Too many uploads at once: send again after `Retry-After` seconds"),
         (status = 422, body = Problem, description = "Unusable capture: `errors` names the eye and why")))]
 async fn identify(
     State(state): State<AppState>,
@@ -176,26 +214,26 @@ async fn identify(
     meta: RequestMeta,
     form: std::result::Result<Multipart, MultipartRejection>,
 ) -> Result<Json<IrisMatches>> {
-    let form = capture::read_form(multipart(form)?, &[]).await?;
+    let form = multipart(form)?;
+    let _slot = state.uploads.take()?;
+    let form = capture::read_form(form, &[]).await?;
     capture::require_captures(&form)?;
     let probes = capture::analyse_all(&state.biometrics.engine, form.captures).await?;
     let matches = matching::find(&state.biometrics, &state.db, &probes, None).await?;
     let visible = matching::visible(&actor.scope, &matches, &probes);
-    let shown: Vec<&str> = visible
-        .candidates
-        .iter()
-        .map(|c| c.child_id.as_str())
-        .collect();
-    audit::record(
-        state.db.pool(),
-        &Who::from(&actor),
-        &meta,
-        Event::new("iris.identify", "child", None).with_detail(serde_json::json!({
-            "shown": shown,
-            "match_elsewhere": visible.match_elsewhere,
-        })),
-    )
-    .await?;
+    if visible.candidates.is_empty() {
+        // Nobody shown: the search itself is still on the record.
+        audit::record(
+            state.db.pool(),
+            &Who::from(&actor),
+            &meta,
+            Event::new("iris.identify", "child", None).with_detail(
+                serde_json::json!({"shown": [], "match_elsewhere": visible.match_elsewhere}),
+            ),
+        )
+        .await?;
+    }
+    audit_shown(&state, &actor, &meta, "iris.identify", &visible).await?;
     Ok(Json(visible))
 }
 
@@ -208,15 +246,30 @@ async fn identify(
     responses((status = 201, body = Registration), (status = 200, body = Registration, description = "A re-sent registration"),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 409, body = Problem, description = "Another record was created with this id"),
-        (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+        (status = 413, body = Problem), (status = 415, body = Problem), (status = 429, body = Problem, description = "Too many uploads at once: send again after `Retry-After` seconds"), (status = 422, body = Problem)))]
 async fn register(
     State(state): State<AppState>,
     actor: Actor,
     meta: RequestMeta,
     form: std::result::Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Registration>)> {
-    let form = capture::read_form(multipart(form)?, &registration::FIELDS).await?;
+    let form = multipart(form)?;
+    let _slot = state.uploads.take()?;
+    let form = capture::read_form(form, &registration::FIELDS).await?;
     let (reg, created) = registration::register(&state, &actor, &meta, form).await?;
+    if !created {
+        // A re-sent registration answers with the record as stored now.
+        audit::reads(
+            state.db.pool(),
+            &Who::from(&actor),
+            &meta,
+            "child.read",
+            [reg.child.id.as_str()],
+            None,
+        )
+        .await?;
+    }
+    audit_shown(&state, &actor, &meta, "iris.match", &reg.matches).await?;
     Ok((created_or_ok(created), Json(reg)))
 }
 
@@ -278,7 +331,19 @@ async fn decide_review(
     Path(id): Path<String>,
     ApiJson(verdict): ApiJson<ReviewVerdict>,
 ) -> Result<Json<Review>> {
-    Ok(Json(
-        reviews::decide(&state.db, &actor, &meta, &id, verdict).await?,
-    ))
+    let review = reviews::decide(&state.db, &actor, &meta, &id, verdict).await?;
+    // The answer shows the records of the sides in scope, as a read does.
+    let shown = [&review.record, &review.candidate]
+        .into_iter()
+        .filter_map(|side| side.child.as_ref().map(|c| c.id.as_str()));
+    audit::reads(
+        state.db.pool(),
+        &Who::from(&actor),
+        &meta,
+        "iris.review_read",
+        shown,
+        Some(serde_json::json!({"review": id})),
+    )
+    .await?;
+    Ok(Json(review))
 }

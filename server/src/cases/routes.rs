@@ -15,6 +15,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{centres, merges, referrals};
 use crate::app::AppState;
+use crate::audit::{self, Who};
 use crate::auth::Actor;
 use crate::http::error::{Error, Result};
 use crate::http::json::ApiJson;
@@ -99,14 +100,24 @@ async fn create_centre(
 async fn suggest_centres(
     State(state): State<AppState>,
     actor: Actor,
+    meta: RequestMeta,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<CentreSuggestion>>> {
     let child = store::find(state.db.pool(), &actor.scope, &id)
         .await?
         .ok_or(Error::NotFound)?;
-    Ok(Json(
-        centres::suggest(&state.db, &child.facts.home_province, &child.id).await?,
-    ))
+    let suggestions = centres::suggest(&state.db, &child.facts.home_province, &child.id).await?;
+    // Distances from where the child was seen: the child's facts.
+    audit::reads(
+        state.db.pool(),
+        &Who::from(&actor),
+        &meta,
+        "centre.suggest",
+        [child.id.as_str()],
+        None,
+    )
+    .await?;
+    Ok(Json(suggestions))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -124,11 +135,20 @@ pub struct ReferralQuery {
 async fn list_referrals(
     State(state): State<AppState>,
     actor: Actor,
+    meta: RequestMeta,
     ApiQuery(q): ApiQuery<ReferralQuery>,
 ) -> Result<Json<Vec<Referral>>> {
-    Ok(Json(
-        referrals::for_child(&state.db, &actor, &q.child_id).await?,
-    ))
+    let list = referrals::for_child(&state.db, &actor, &q.child_id).await?;
+    audit::reads(
+        state.db.pool(),
+        &Who::from(&actor),
+        &meta,
+        "referral.list",
+        [q.child_id.as_str()],
+        None,
+    )
+    .await?;
+    Ok(Json(list))
 }
 
 /// Refers a child to a centre of its province with free capacity (idempotent by `id`).

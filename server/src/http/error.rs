@@ -50,6 +50,9 @@ pub enum Error {
     /// 429 with the seconds to wait.
     #[error("too many failed attempts")]
     TooManyRequests { retry_after_secs: u64 },
+    /// 429: this instance takes in as many uploads as it may at once.
+    #[error("too many uploads at once")]
+    Busy { retry_after_secs: u64 },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -70,7 +73,7 @@ impl Error {
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::TooManyRequests { .. } | Error::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -91,6 +94,13 @@ impl Error {
             Error::TooManyRequests { retry_after_secs } => (
                 "too-many-requests",
                 format!("Too many failed attempts; try again in {retry_after_secs} seconds."),
+                FieldErrors::new(),
+            ),
+            Error::Busy { retry_after_secs } => (
+                "too-many-requests",
+                format!(
+                    "The server is taking in as many uploads as it can; send again in {retry_after_secs} seconds."
+                ),
                 FieldErrors::new(),
             ),
             other => (kind_of(status), other.to_string(), FieldErrors::new()),
@@ -159,7 +169,8 @@ impl IntoResponse for Error {
             tracing::error!(error = format!("{e:#}"), "internal error");
         }
         let mut response = problem_response(&self.problem());
-        if let Error::TooManyRequests { retry_after_secs } = self {
+        if let Error::TooManyRequests { retry_after_secs } | Error::Busy { retry_after_secs } = self
+        {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));

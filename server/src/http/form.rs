@@ -1,9 +1,17 @@
 //! Reading `multipart/form-data` uploads (photos, eye captures) field by
-//! field under a size limit, with errors in the API's terms.
+//! field under a size limit, with errors in the API's terms, and
+//! [`UploadSlots`], the cap on uploads taken in at once.
+//!
+//! An upload handler checks what it can without the body first (who asks,
+//! and for which child), then takes a slot, then reads the body: a request
+//! that will be refused never makes the server hold megabytes for it.
+
+use std::sync::Arc;
 
 use axum::extract::multipart::{Field, MultipartError};
 use axum::http::StatusCode;
 use bytes::Bytes;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::error::{Error, Result};
 
@@ -31,5 +39,31 @@ pub fn form_error(e: MultipartError) -> Error {
         Error::PayloadTooLarge
     } else {
         Error::BadRequest(format!("malformed multipart form: {}", e.body_text()))
+    }
+}
+
+/// How many uploads this instance reads at once (`max_concurrent_uploads`):
+/// each may hold up to tens of megabytes while it is read and processed.
+#[derive(Clone, Debug)]
+pub struct UploadSlots(Arc<Semaphore>);
+
+/// When a refused upload is told to come back: uploads finish in seconds.
+const RETRY_AFTER_SECS: u64 = 2;
+
+impl UploadSlots {
+    pub fn new(slots: usize) -> UploadSlots {
+        UploadSlots(Arc::new(Semaphore::new(slots.max(1))))
+    }
+
+    /// A slot held until the returned permit drops, or 429 with `Retry-After`.
+    pub fn take(&self) -> Result<OwnedSemaphorePermit> {
+        self.0.clone().try_acquire_owned().map_err(|_| Error::Busy {
+            retry_after_secs: RETRY_AFTER_SECS,
+        })
+    }
+
+    /// Slots free now.
+    pub fn available(&self) -> usize {
+        self.0.available_permits()
     }
 }

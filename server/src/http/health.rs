@@ -31,14 +31,25 @@ async fn health() -> Json<Health> {
     })
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct Ready {
+    status: &'static str,
+    version: &'static str,
+    /// Live iris templates this instance could not open (corrupted, or
+    /// sealed with a key it does not have): left out of its gallery and
+    /// logged. Readiness does not depend on it; deduplication misses them.
+    unreadable_templates: usize,
+}
+
 /// Readiness: the database answers and every migration is applied.
 #[utoipa::path(get, path = "/api/v1/ready", tag = "operations",
-    responses((status = 200, body = Health), (status = 503, body = kudakyar_api::problem::Problem)))]
-async fn ready(State(state): State<AppState>) -> Result<Json<Health>, StatusCode> {
+    responses((status = 200, body = Ready), (status = 503, body = kudakyar_api::problem::Problem)))]
+async fn ready(State(state): State<AppState>) -> Result<Json<Ready>, StatusCode> {
     if state.db.ready().await {
-        Ok(Json(Health {
+        Ok(Json(Ready {
             status: "ready",
             version: env!("CARGO_PKG_VERSION"),
+            unreadable_templates: state.biometrics.gallery.unreadable(),
         }))
     } else {
         Err(StatusCode::SERVICE_UNAVAILABLE)

@@ -1,5 +1,6 @@
 //! `/metrics` in the Prometheus text format: requests by route and status,
-//! a latency histogram per route, and database pool usage.
+//! a latency histogram per route, database pool usage, and the iris templates
+//! this instance could not open (left out of its gallery).
 //!
 //! Each [`Metrics`] owns its registry (no global recorder), so several
 //! applications in one test process do not mix their numbers.
@@ -42,6 +43,7 @@ pub struct Metrics {
     latency: HistogramFamily,
     pool_size: Gauge,
     pool_idle: Gauge,
+    iris_unreadable: Gauge,
 }
 
 impl Default for Metrics {
@@ -59,6 +61,7 @@ impl Metrics {
             Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.001, 2.0, 15)));
         let pool_size = Gauge::default();
         let pool_idle = Gauge::default();
+        let iris_unreadable = Gauge::default();
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -79,12 +82,18 @@ impl Metrics {
             "Idle database connections",
             pool_idle.clone(),
         );
+        registry.register(
+            "iris_unreadable_templates",
+            "Live iris templates this instance could not open, left out of its gallery",
+            iris_unreadable.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
             requests,
             latency,
             pool_size,
             pool_idle,
+            iris_unreadable,
         }
     }
 }
@@ -124,6 +133,10 @@ pub async fn render(State(state): State<AppState>) -> Response {
     let pool = state.db.pool();
     state.metrics.pool_size.set(i64::from(pool.size()));
     state.metrics.pool_idle.set(pool.num_idle() as i64);
+    state
+        .metrics
+        .iris_unreadable
+        .set(state.biometrics.gallery.unreadable() as i64);
     let mut text = String::new();
     if prometheus_client::encoding::text::encode(&mut text, &state.metrics.registry).is_err() {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();

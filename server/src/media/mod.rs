@@ -99,6 +99,33 @@ impl Media {
     }
 }
 
+/// An object found by [`Media::list`]: its key and when it was last written.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub key: String,
+    pub modified_ms: i64,
+}
+
+impl Media {
+    /// Every object whose key starts with `prefix/` (a folder such as `iris`).
+    pub async fn list(&self, prefix: &str) -> anyhow::Result<Vec<Listed>> {
+        use futures::TryStreamExt;
+        let found: Vec<object_store::ObjectMeta> = self
+            .store
+            .list(Some(&object_path(prefix)?))
+            .try_collect()
+            .await
+            .with_context(|| format!("listing {prefix}"))?;
+        Ok(found
+            .into_iter()
+            .map(|m| Listed {
+                key: m.location.to_string(),
+                modified_ms: m.last_modified.timestamp_millis(),
+            })
+            .collect())
+    }
+}
+
 /// Keys come from the server, never from clients, but are still checked so a
 /// bug cannot write outside the store (`..`, empty segments).
 fn object_path(key: &str) -> anyhow::Result<ObjectPath> {

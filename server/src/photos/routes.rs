@@ -64,7 +64,8 @@ struct JpegImage(String);
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 413, body = Problem, description = "Larger than 15 MiB"),
         (status = 415, body = Problem, description = "Not a JPEG, PNG or WebP image"),
-        (status = 422, body = Problem, description = "Too many pixels, truncated or corrupt")))]
+        (status = 422, body = Problem, description = "Too many pixels, truncated or corrupt"),
+        (status = 429, body = Problem, description = "Too many uploads at once: send again after `Retry-After` seconds")))]
 async fn upload_photo(
     State(state): State<AppState>,
     actor: Actor,
@@ -78,6 +79,11 @@ async fn upload_photo(
                 .into(),
         )
     })?;
+    // Before the body: a child out of scope is refused without reading it.
+    registry::store::find(state.db.pool(), &actor.scope, &child_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let _slot = state.uploads.take()?;
     let form = upload::read_form(form).await?;
     let (photo, created) = upload::create(&state, &actor, &meta, &child_id, form).await?;
     let status = if created {

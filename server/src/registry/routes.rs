@@ -15,6 +15,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::records::{self, Created, Search};
 use super::{codes, encounters, store};
 use crate::app::AppState;
+use crate::audit::{self, Who};
 use crate::auth::Actor;
 use crate::http::error::{Result, Validator};
 use crate::http::json::{self, ApiJson};
@@ -172,9 +173,25 @@ async fn create_child(
     ApiJson(body): ApiJson<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<(StatusCode, Json<Child>)> {
     let new = new_child(body)?;
-    match records::create(&state.db, &actor, &meta, new).await? {
+    let client_id = new.id.clone().unwrap_or_default();
+    let who = Who::from(&actor);
+    let created = records::create(&state.db, &actor, &meta, new).await;
+    audit::reads_in_conflict(&state.db, &who, &meta, &client_id, &created).await?;
+    match created? {
         Created::New(child) => Ok((StatusCode::CREATED, Json(child))),
-        Created::Existing(child) => Ok((StatusCode::OK, Json(child))),
+        Created::Existing(child) => {
+            // A retry answers with the record as stored now: a read.
+            audit::reads(
+                state.db.pool(),
+                &who,
+                &meta,
+                "child.read",
+                [child.id.as_str()],
+                None,
+            )
+            .await?;
+            Ok((StatusCode::OK, Json(child)))
+        }
     }
 }
 
@@ -237,9 +254,22 @@ async fn update_child(
     Path(id): Path<String>,
     ApiJson(update): ApiJson<ChildUpdate>,
 ) -> Result<Json<Child>> {
-    Ok(Json(
-        records::update(&state.db, &actor, &meta, &id, update).await?,
-    ))
+    let who = Who::from(&actor);
+    let updated = records::update(&state.db, &actor, &meta, &id, update).await;
+    audit::reads_in_conflict(&state.db, &who, &meta, &id, &updated).await?;
+    let child = updated?;
+    // The answer is the whole record, changed or not (a no-op PATCH writes
+    // no change entry): a read.
+    audit::reads(
+        state.db.pool(),
+        &who,
+        &meta,
+        "child.read",
+        [child.id.as_str()],
+        None,
+    )
+    .await?;
+    Ok(Json(child))
 }
 
 /// A child's encounters, newest first.
@@ -268,7 +298,9 @@ async fn add_encounter(
     Path(id): Path<String>,
     ApiJson(new): ApiJson<NewEncounter>,
 ) -> Result<(StatusCode, Json<Encounter>)> {
-    let (encounter, created) = encounters::add(&state.db, &actor, &meta, &id, new).await?;
+    let added = encounters::add(&state.db, &actor, &meta, &id, new).await;
+    audit::reads_in_conflict(&state.db, &Who::from(&actor), &meta, &id, &added).await?;
+    let (encounter, created) = added?;
     let status = if created {
         StatusCode::CREATED
     } else {

@@ -7,7 +7,9 @@
 use std::io::Cursor;
 use std::time::Duration;
 
-use crate::common::{Part, TestApp, TestDb, post_form_at, problem};
+use crate::common::{
+    Part, TestApp, TestDb, UnfinishedUpload, audit_entries, post_form_at, problem,
+};
 use serde_json::{Value, json};
 
 on_both_backends!(
@@ -17,6 +19,12 @@ on_both_backends!(
     two_instances_share_one_gallery,
     key_rotation_and_reencoding_keep_every_template_matchable,
     bad_input_names_the_field_and_writes_nothing,
+    a_retry_after_a_removal_writes_nothing,
+    orphaned_captures_are_swept_after_a_grace_period,
+    a_corrupted_template_is_left_out_and_counted,
+    a_rotation_retires_the_old_key_only_when_no_row_uses_it,
+    a_capture_out_of_scope_is_refused_before_its_body,
+    iris_lists_matches_and_reviews_are_reads,
 );
 
 /// A synthetic eye image (PNG) of identity `id`: the first capture from
@@ -913,4 +921,402 @@ async fn bad_input_names_the_field_and_writes_nothing(db: TestDb) {
     )
     .await;
     assert!(field(&p, "decision"), "{p:#}");
+}
+
+/// Files under the local object store's `iris/` folder.
+fn iris_objects(app: &TestApp) -> Vec<std::path::PathBuf> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&app.state.config.media_dir().join("iris"), &mut out);
+    out
+}
+
+async fn a_retry_after_a_removal_writes_nothing(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let token = worker(&app, "worker1", "IR-23").await;
+    let boss = supervisor(&app, "boss1", "IR-23").await;
+    let left = eye(12, 0);
+    let record = child(A, "رضا", "IR-23");
+    json_of(
+        register(&app, &token, &record, None, &[("left", &left)]).await,
+        201,
+    )
+    .await;
+    let list = json_of(
+        app.get(&token, &format!("/api/v1/children/{A}/iris")).await,
+        200,
+    )
+    .await;
+    let template = list[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(iris_objects(&app).len(), 1, "the sealed raw capture");
+    let removed = app
+        .client
+        .delete(app.url(&format!("/api/v1/children/{A}/iris/{template}")))
+        .bearer_auth(&boss)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 204);
+    assert_eq!(iris_objects(&app), Vec::<std::path::PathBuf>::new());
+
+    // The phone's outbox sends the same capture again, then the registration.
+    let again = app
+        .post_form(
+            &token,
+            &format!("/api/v1/children/{A}/iris"),
+            &[("left", "l.png", &left)],
+        )
+        .await;
+    assert_eq!(
+        iris_objects(&app),
+        Vec::<std::path::PathBuf>::new(),
+        "the erased capture was written back"
+    );
+    let p = problem(again, 409).await;
+    assert!(p["detail"].as_str().unwrap().contains("removed"), "{p:#}");
+    let resent = json_of(
+        register(&app, &token, &record, None, &[("left", &left)]).await,
+        200,
+    )
+    .await;
+    assert_eq!(resent["child"]["id"], A);
+    assert_eq!(resent["enrolled"], json!([]));
+    assert_eq!(iris_objects(&app), Vec::<std::path::PathBuf>::new());
+    let list = json_of(
+        app.get(&token, &format!("/api/v1/children/{A}/iris")).await,
+        200,
+    )
+    .await;
+    assert_eq!(list, json!([]));
+}
+
+async fn orphaned_captures_are_swept_after_a_grace_period(db: TestDb) {
+    use kudakyar::biometrics::maintenance::{ORPHAN_GRACE_MS, sweep_orphans};
+    let app = TestApp::start(db).await;
+    let token = worker(&app, "worker1", "IR-23").await;
+    json_of(
+        register(
+            &app,
+            &token,
+            &child(A, "رضا", "IR-23"),
+            None,
+            &[("left", &eye(13, 0))],
+        )
+        .await,
+        201,
+    )
+    .await;
+    // As a crash between the object and its row leaves it.
+    app.state
+        .media
+        .put(
+            &format!("iris/{B}/0f000000-0000-4000-8000-00000000000f.sealed"),
+            bytes::Bytes::from_static(b"sealed capture"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(iris_objects(&app).len(), 2);
+    let (db, media) = (&app.state.db, &app.state.media);
+    let now = kudakyar::now_ms();
+    assert_eq!(
+        sweep_orphans(db, media, now).await.unwrap(),
+        0,
+        "within the grace period an orphan may still be getting its row"
+    );
+    let later = now + ORPHAN_GRACE_MS + 60_000;
+    assert_eq!(sweep_orphans(db, media, later).await.unwrap(), 1);
+    let left = iris_objects(&app);
+    assert_eq!(left.len(), 1);
+    assert!(
+        left[0].to_string_lossy().contains(A),
+        "the capture a row points to stays: {left:?}"
+    );
+}
+
+/// Replaces the sealed template of `child_id`'s templates by bytes no key opens,
+/// with an event so every gallery looks at the row again.
+async fn corrupt_templates_of(db: &kudakyar::db::Db, child_id: &str) {
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM iris_templates WHERE child_id = $1")
+        .bind(child_id)
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    assert!(!ids.is_empty());
+    for id in ids {
+        sqlx::query("UPDATE iris_templates SET sealed_template = $1 WHERE id = $2")
+            .bind(vec![7u8; 64])
+            .bind(&id)
+            .execute(db.pool())
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO iris_events (template_id, kind, at) VALUES ($1, 'update', $2)")
+            .bind(&id)
+            .bind(kudakyar::now_ms())
+            .execute(db.pool())
+            .await
+            .unwrap();
+    }
+}
+
+async fn a_corrupted_template_is_left_out_and_counted(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let token = worker(&app, "worker1", "IR-23").await;
+    json_of(
+        register(
+            &app,
+            &token,
+            &child(A, "رضا", "IR-23"),
+            None,
+            &[("left", &eye(14, 0))],
+        )
+        .await,
+        201,
+    )
+    .await;
+    corrupt_templates_of(&app.state.db, A).await;
+
+    // The enrolment after it succeeds (its sync meets the bad row) …
+    let b = json_of(
+        register(
+            &app,
+            &token,
+            &child(B, "علی", "IR-23"),
+            None,
+            &[("left", &eye(15, 0))],
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(b["enrolled"].as_array().unwrap().len(), 1, "{b:#}");
+    // … and the gallery goes on following: B is found again.
+    let found = json_of(
+        app.post_form(
+            &token,
+            "/api/v1/iris/identify",
+            &[("left", "l.png", &eye(15, 5))],
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(found["candidates"][0]["child_id"], B, "{found:#}");
+
+    let ready = json_of(app.get(&token, "/api/v1/ready").await, 200).await;
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["unreadable_templates"], 1, "{ready:#}");
+    let metrics = app.get(&token, "/metrics").await.text().await.unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "kudakyar_iris_unreadable_templates 1"),
+        "{metrics}"
+    );
+    // A server starting now leaves it out the same way.
+    let restarted =
+        kudakyar::app::AppState::with_db(app.state.config.as_ref().clone(), app.state.db.clone())
+            .await
+            .unwrap();
+    assert_eq!(restarted.biometrics.gallery.len(), 1);
+    assert_eq!(restarted.biometrics.gallery.unreadable(), 1);
+}
+
+/// Makes the database undo the re-sealing of template `undone` (back to its
+/// old key) when the rotation re-seals template `trigger`: what a server
+/// still sealing with the old key does behind the rotation's pass.
+async fn reseal_behind_the_rotation(db: &kudakyar::db::Db, trigger: &str, undone: &str) {
+    let statements = match db.backend() {
+        kudakyar::db::Backend::Sqlite => vec![format!(
+            "CREATE TRIGGER behind_rotation AFTER UPDATE OF key_id ON iris_templates
+             WHEN NEW.id = '{trigger}'
+             BEGIN
+               UPDATE iris_templates SET key_id = OLD.key_id,
+                 sealed_template = (SELECT sealed_template FROM behind_rotation_old)
+               WHERE id = '{undone}';
+             END"
+        )],
+        kudakyar::db::Backend::Postgres => vec![
+            format!(
+                "CREATE FUNCTION behind_rotation() RETURNS trigger AS $$
+                 BEGIN
+                   UPDATE iris_templates SET key_id = OLD.key_id,
+                     sealed_template = (SELECT sealed_template FROM behind_rotation_old)
+                   WHERE id = '{undone}';
+                   RETURN NEW;
+                 END $$ LANGUAGE plpgsql"
+            ),
+            format!(
+                "CREATE TRIGGER behind_rotation AFTER UPDATE OF key_id ON iris_templates
+                 FOR EACH ROW WHEN (NEW.id = '{trigger}') EXECUTE FUNCTION behind_rotation()"
+            ),
+        ],
+    };
+    // The undone row's bytes under the old key, as the server sealed them.
+    sqlx::query(
+        "CREATE TABLE behind_rotation_old AS SELECT sealed_template FROM iris_templates WHERE id = $1",
+    )
+    .bind(undone)
+    .execute(db.pool())
+    .await
+    .unwrap_or_else(|_| panic!("copying {undone}"));
+    for sql in statements {
+        sqlx::query(&sql).execute(db.pool()).await.unwrap();
+    }
+}
+
+async fn a_rotation_retires_the_old_key_only_when_no_row_uses_it(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let token = worker(&app, "worker1", "IR-23").await;
+    json_of(
+        register(
+            &app,
+            &token,
+            &child(A, "رضا", "IR-23"),
+            None,
+            &[("left", &eye(16, 0)), ("right", &eye(17, 0))],
+        )
+        .await,
+        201,
+    )
+    .await;
+    let db = app.state.db.clone();
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM iris_templates ORDER BY id")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    // The pass goes by id: the first row is done when the second's re-sealing
+    // puts it back under the old key.
+    reseal_behind_the_rotation(&db, &ids[1], &ids[0]).await;
+
+    let mut config = app.state.config.as_ref().clone();
+    config.iris_sync_interval_ms = 10;
+    let rotated = kudakyar::biometrics::maintenance::rotate(&config, &db, &app.state.media)
+        .await
+        .unwrap();
+    let under_old: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM iris_templates WHERE key_id <> $1")
+            .bind(&rotated.new_key)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(under_old, 0, "a row still needs the retired key");
+    // Every template opens with the key now installed.
+    let restarted = kudakyar::app::AppState::with_db(config, db.clone())
+        .await
+        .unwrap();
+    assert_eq!(restarted.biometrics.gallery.len(), 2);
+    assert_eq!(restarted.biometrics.gallery.unreadable(), 0);
+}
+
+async fn a_capture_out_of_scope_is_refused_before_its_body(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let token = worker(&app, "worker1", "IR-23").await;
+    let created = app
+        .post(
+            &token,
+            "/api/v1/children",
+            &serde_json::from_str(&child(A, "رضا", "IR-23")).unwrap(),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let elsewhere = worker(&app, "tabriz", "IR-03").await;
+    let path = format!("/api/v1/children/{A}/iris");
+    let mut upload = UnfinishedUpload::start(&app, &elsewhere, &path, "left").await;
+    // The answer comes while the body is still being sent.
+    assert_eq!(upload.status().await, 404);
+}
+
+/// Each iris answer that shows a child's record is audited as a read of it.
+async fn iris_lists_matches_and_reviews_are_reads(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let token = worker(&app, "worker1", "IR-23").await;
+    let boss = supervisor(&app, "super1", "IR-23").await;
+    json_of(
+        register(
+            &app,
+            &token,
+            &child(A, "رضا", "IR-23"),
+            None,
+            &[("left", &eye(18, 0))],
+        )
+        .await,
+        201,
+    )
+    .await;
+    json_of(
+        app.get(&token, &format!("/api/v1/children/{A}/iris")).await,
+        200,
+    )
+    .await;
+    assert_eq!(audit_entries(&app, "iris.list", A).await, 1);
+
+    let found = json_of(
+        app.post_form(
+            &token,
+            "/api/v1/iris/identify",
+            &[("left", "l.png", &eye(18, 5))],
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(found["candidates"][0]["child_id"], A);
+    assert_eq!(audit_entries(&app, "iris.identify", A).await, 1);
+
+    // A late offline registration of the same eye: its answer shows A.
+    let sent = json_of(
+        register(
+            &app,
+            &token,
+            &child(B, "علی", "IR-23"),
+            None,
+            &[("left", &eye(18, 6))],
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(sent["matches"]["candidates"][0]["child_id"], A);
+    assert_eq!(audit_entries(&app, "iris.match", A).await, 1);
+
+    let list = json_of(app.get(&boss, "/api/v1/iris/reviews").await, 200).await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list:#}");
+    for shown in [A, B] {
+        assert_eq!(
+            audit_entries(&app, "iris.review_read", shown).await,
+            1,
+            "{shown}"
+        );
+    }
+    let review = list[0]["id"].as_str().unwrap();
+    let decided = json_of(
+        app.post(
+            &boss,
+            &format!("/api/v1/iris/reviews/{review}/decision"),
+            &json!({"decision": "different_children"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(decided["record"]["child"]["id"], B, "{decided:#}");
+    for shown in [A, B] {
+        assert_eq!(
+            audit_entries(&app, "iris.review_read", shown).await,
+            2,
+            "the decision's answer shows {shown}"
+        );
+    }
 }

@@ -8,6 +8,7 @@
 #[macro_use]
 mod common;
 
+mod audit;
 mod auth;
 mod cases;
 mod children;

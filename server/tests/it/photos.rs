@@ -6,7 +6,7 @@
 use std::io::Cursor;
 
 use crate::common::s3::S3Server;
-use crate::common::{Part, TestApp, TestDb, problem};
+use crate::common::{Part, TestApp, TestDb, UnfinishedUpload, problem};
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 use reqwest::header;
 use serde_json::{Value, json};
@@ -21,6 +21,8 @@ on_both_backends!(
     etags_answer_304,
     a_retry_is_not_a_duplicate,
     bad_forms_name_the_field,
+    an_upload_out_of_scope_is_refused_before_its_body,
+    uploads_beyond_the_cap_are_told_to_come_back,
 );
 
 const CHILD: &str = "5d2e7a10-8c3b-4f6e-a1d2-3b4c5d6e7f80";
@@ -450,5 +452,50 @@ async fn photos_on_s3() {
     assert!(
         !data_dir.join("media").join("photos").exists(),
         "nothing written to the local media directory"
+    );
+}
+
+async fn an_upload_out_of_scope_is_refused_before_its_body(db: TestDb) {
+    let app = TestApp::start(db).await;
+    worker_with_child(&app).await;
+    let (_, password) = app
+        .add_user("tabriz", "outreach_worker", Some("IR-03"), None)
+        .await;
+    let elsewhere = app.login("tabriz", &password).await;
+    {
+        let mut upload = UnfinishedUpload::start(&app, &elsewhere, &photos_path(), "photo").await;
+        // The answer comes while the body is still being sent.
+        assert_eq!(upload.status().await, 404);
+    }
+}
+
+async fn uploads_beyond_the_cap_are_told_to_come_back(db: TestDb) {
+    let app = TestApp::start_with(db, |c| c.max_concurrent_uploads = 1).await;
+    let token = worker_with_child(&app).await;
+    let stalled = UnfinishedUpload::start(&app, &token, &photos_path(), "photo").await;
+    wait_for_free_upload_slots(&app, 0).await;
+    let refused = upload(&app, &token, &jpeg(40, 30)).await;
+    let retry_after = refused.headers().get(header::RETRY_AFTER).cloned();
+    let p = problem(refused, 429).await;
+    assert!(p["detail"].as_str().unwrap().contains("uploads"), "{p:#}");
+    let retry_after: u64 = retry_after.unwrap().to_str().unwrap().parse().unwrap();
+    assert!(retry_after > 0);
+    // The stalled phone gives up: its slot is free again.
+    drop(stalled);
+    wait_for_free_upload_slots(&app, 1).await;
+    assert_eq!(upload(&app, &token, &jpeg(40, 30)).await.status(), 201);
+}
+
+/// Waits (a bounded number of short rounds) until `free` upload slots are free.
+async fn wait_for_free_upload_slots(app: &TestApp, free: usize) {
+    for _ in 0..500 {
+        if app.state.uploads.available() == free {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!(
+        "{} upload slots free, expected {free}",
+        app.state.uploads.available()
     );
 }

@@ -21,6 +21,8 @@ use serde_json::{Value, json};
 pub type Part<'a> = (&'a str, &'a str, &'a [u8]);
 
 /// Runs each listed `async fn name(db: TestDb)` on SQLite and on PostgreSQL.
+// `crate` on purpose: the macro is used only inside this test binary.
+#[allow(clippy::crate_in_macro_def)]
 #[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -278,4 +280,58 @@ pub async fn problem(response: reqwest::Response, status: u16) -> Value {
         "problem carries the request id: {body}"
     );
     body
+}
+
+/// An upload whose body the client never finishes: the request line, headers
+/// announcing `announced` bytes of multipart form, and only the start of a
+/// file part in `field`. What a slow or stalled phone looks like to the server.
+pub struct UnfinishedUpload {
+    stream: tokio::net::TcpStream,
+}
+
+impl UnfinishedUpload {
+    pub async fn start(app: &TestApp, token: &str, path: &str, field: &str) -> UnfinishedUpload {
+        use tokio::io::AsyncWriteExt;
+        let announced = 8 * 1024 * 1024;
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: multipart/form-data; boundary=unfinished\r\n\
+             Content-Length: {announced}\r\nAccept-Encoding: gzip, br\r\n\r\n\
+             --unfinished\r\nContent-Disposition: form-data; name=\"{field}\"; \
+             filename=\"image.png\"\r\nContent-Type: image/png\r\n\r\n",
+            app.addr
+        );
+        let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(&[0x89; 4096]).await.unwrap();
+        stream.flush().await.unwrap();
+        UnfinishedUpload { stream }
+    }
+
+    /// The status of the answer, read while the body is still unfinished.
+    pub async fn status(&mut self) -> u16 {
+        use tokio::io::AsyncReadExt;
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !seen.windows(2).any(|w| w == b"\r\n") {
+            let n = self.stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the server closed without answering");
+            seen.extend_from_slice(&buf[..n]);
+        }
+        let line = String::from_utf8_lossy(&seen);
+        line.split(' ').nth(1).unwrap().parse().unwrap()
+    }
+}
+
+/// How many audit entries of `action` name the child `child_id`.
+pub async fn audit_entries(app: &TestApp, action: &str, child_id: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log
+         WHERE action = $1 AND resource_type = 'child' AND resource_id = $2",
+    )
+    .bind(action)
+    .bind(child_id)
+    .fetch_one(app.state.db.pool())
+    .await
+    .unwrap()
 }

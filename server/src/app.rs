@@ -22,6 +22,8 @@ pub struct AppState {
     pub media: Media,
     pub metrics: Metrics,
     pub biometrics: Biometrics,
+    /// Exports running now, against the configured caps.
+    pub export_slots: crate::exports::Slots,
 }
 
 impl AppState {
@@ -37,7 +39,10 @@ impl AppState {
         db.migrate().await?;
         let media = Media::open(&config)?;
         let biometrics = Biometrics::open(&config, &db).await?;
+        let export_slots =
+            crate::exports::Slots::new(config.export_max_per_user, config.export_max_concurrent);
         Ok(AppState {
+            export_slots,
             config: Arc::new(config),
             db,
             media,

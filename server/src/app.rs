@@ -24,6 +24,8 @@ pub struct AppState {
     pub metrics: Metrics,
     pub biometrics: Biometrics,
     pub uploads: UploadSlots,
+    /// Exports running now, against the configured caps.
+    pub export_slots: crate::exports::Slots,
 }
 
 impl AppState {
@@ -39,8 +41,11 @@ impl AppState {
         db.migrate().await?;
         let media = Media::open(&config)?;
         let biometrics = Biometrics::open(&config, &db).await?;
+        let export_slots =
+            crate::exports::Slots::new(config.export_max_per_user, config.export_max_concurrent);
         Ok(AppState {
             uploads: UploadSlots::new(config.max_concurrent_uploads),
+            export_slots,
             config: Arc::new(config),
             db,
             media,

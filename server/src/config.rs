@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use kudakyar_api::users::Role;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -74,6 +75,16 @@ pub struct Config {
     /// Uploads (photos, iris captures) taken in at once by this instance;
     /// more are answered 429 with `Retry-After`.
     pub max_concurrent_uploads: usize,
+    /// The least role that may export (`supervisor`: supervisors, provincial
+    /// staff and national admins), within the caller's scope.
+    pub export_min_role: Role,
+    /// Exports one user may run at once (429 above).
+    pub export_max_per_user: usize,
+    /// Exports the instance runs at once, for all users (429 above).
+    pub export_max_concurrent: usize,
+    /// Rows an export reads per database query (a connection is held only
+    /// for the query, never while the client is being written to).
+    pub export_batch_rows: u32,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -113,6 +124,10 @@ impl Default for Config {
             iris_capture_retention_days: 730,
             iris_sync_interval_ms: 1000,
             max_concurrent_uploads: 16,
+            export_min_role: Role::Supervisor,
+            export_max_per_user: 2,
+            export_max_concurrent: 8,
+            export_batch_rows: 500,
         }
     }
 }

@@ -258,14 +258,17 @@ async fn export(
     );
     let partial = out.with_extension("partial");
     let mut file = std::io::BufWriter::new(std::fs::File::create(&partial)?);
-    let mut chunks = Box::pin(exports::stream(db.clone(), Scope::National, kind, format));
-    let mut first = true;
+    let export = exports::Export {
+        kind,
+        format,
+        scope: Scope::National,
+        batch_rows: config.export_batch_rows,
+    };
+    let mut chunks = Box::pin(exports::stream(db.clone(), export, |_| async {}));
     while let Some(chunk) = chunks.next().await {
-        file.write_all(&chunk?)?;
-        // The first chunk is the header; every later one is a row.
-        if !std::mem::take(&mut first) {
-            bar.inc(1);
-        }
+        let chunk = chunk?;
+        file.write_all(&chunk.bytes)?;
+        bar.inc(chunk.rows);
     }
     file.into_inner()?.sync_all()?;
     std::fs::rename(&partial, out)?;
@@ -275,7 +278,8 @@ async fn export(
         &Who::system(),
         &RequestMeta::default(),
         audit::Event::new("export", "child", None).with_detail(
-            serde_json::json!({"kind": format!("{kind:?}"), "out": out.display().to_string()}),
+            serde_json::json!({"kind": format!("{kind:?}"), "out": out.display().to_string(),
+                               "rows": bar.position(), "complete": true}),
         ),
     )
     .await?;

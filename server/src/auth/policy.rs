@@ -156,6 +156,35 @@ pub fn manage_centres(actor: &Actor, province: &str) -> Result<()> {
     }
 }
 
+/// The roles from the least to the most trusted.
+fn rank(role: Role) -> u8 {
+    match role {
+        Role::OutreachWorker => 0,
+        Role::Supervisor => 1,
+        Role::ProvincialStaff => 2,
+        Role::NationalAdmin => 3,
+    }
+}
+
+/// May `actor` export (`export_min_role`, supervisors by default)? An export
+/// is the whole of the caller's scope at once — national codes, guardian
+/// phones, encounter positions — so it is for the roles that answer for a
+/// team or more, never every worker in the street.
+pub fn export(actor: &Actor, min_role: Role) -> Result<()> {
+    if rank(actor.role) >= rank(min_role) {
+        return Ok(());
+    }
+    let allowed: Vec<&str> = Role::ALL
+        .into_iter()
+        .filter(|r| rank(*r) >= rank(min_role))
+        .map(Role::as_str)
+        .collect();
+    Err(Error::Forbidden(format!(
+        "exports are for these roles only: {}",
+        allowed.join(", ")
+    )))
+}
+
 /// Only national admins read the audit log.
 pub fn read_audit(actor: &Actor) -> Result<()> {
     if actor.role == Role::NationalAdmin {
@@ -176,6 +205,28 @@ mod tests {
             province: p.into(),
             county: c.map(String::from),
         }
+    }
+
+    fn actor(role: Role) -> Actor {
+        Actor {
+            user_id: "u".into(),
+            username: "u".into(),
+            role,
+            scope: scope("IR-23", None),
+            token_hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn export_is_for_the_configured_role_and_above() {
+        let min = Role::Supervisor;
+        assert!(export(&actor(Role::OutreachWorker), min).is_err());
+        assert!(export(&actor(Role::Supervisor), min).is_ok());
+        assert!(export(&actor(Role::NationalAdmin), min).is_ok());
+        let min = Role::ProvincialStaff;
+        assert!(export(&actor(Role::Supervisor), min).is_err());
+        assert!(export(&actor(Role::ProvincialStaff), min).is_ok());
+        assert!(export(&actor(Role::OutreachWorker), Role::OutreachWorker).is_ok());
     }
 
     #[test]

@@ -50,9 +50,13 @@ pub enum Error {
     /// 429 with the seconds to wait.
     #[error("too many failed attempts")]
     TooManyRequests { retry_after_secs: u64 },
-    /// 429: this instance takes in as many uploads as it may at once.
-    #[error("too many uploads at once")]
-    Busy { retry_after_secs: u64 },
+    /// 429: a capped resource is in use (`detail` says which), with the
+    /// seconds after which trying again is sensible.
+    #[error("{detail}")]
+    Busy {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -94,13 +98,6 @@ impl Error {
             Error::TooManyRequests { retry_after_secs } => (
                 "too-many-requests",
                 format!("Too many failed attempts; try again in {retry_after_secs} seconds."),
-                FieldErrors::new(),
-            ),
-            Error::Busy { retry_after_secs } => (
-                "too-many-requests",
-                format!(
-                    "The server is taking in as many uploads as it can; send again in {retry_after_secs} seconds."
-                ),
                 FieldErrors::new(),
             ),
             other => (kind_of(status), other.to_string(), FieldErrors::new()),
@@ -169,7 +166,10 @@ impl IntoResponse for Error {
             tracing::error!(error = format!("{e:#}"), "internal error");
         }
         let mut response = problem_response(&self.problem());
-        if let Error::TooManyRequests { retry_after_secs } | Error::Busy { retry_after_secs } = self
+        if let Error::TooManyRequests { retry_after_secs }
+        | Error::Busy {
+            retry_after_secs, ..
+        } = self
         {
             response
                 .headers_mut()

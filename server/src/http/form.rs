@@ -58,6 +58,9 @@ impl UploadSlots {
     /// A slot held until the returned permit drops, or 429 with `Retry-After`.
     pub fn take(&self) -> Result<OwnedSemaphorePermit> {
         self.0.clone().try_acquire_owned().map_err(|_| Error::Busy {
+            detail: format!(
+                "The server is taking in as many uploads as it can; send again in {RETRY_AFTER_SECS} seconds."
+            ),
             retry_after_secs: RETRY_AFTER_SECS,
         })
     }

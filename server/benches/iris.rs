@@ -177,7 +177,11 @@ async fn run(label: &str, db: Db, dir: &std::path::Path) {
     let state = AppState::with_db(config.clone(), db.clone()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(kudakyar::app::serve(state, listener));
+    tokio::spawn(kudakyar::app::serve(
+        state,
+        listener,
+        std::future::pending(),
+    ));
     let client = reqwest::Client::new();
     let login: Value = client
         .post(format!("{base}/api/v1/auth/login"))
@@ -211,7 +215,11 @@ async fn run(label: &str, db: Db, dir: &std::path::Path) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     eprintln!("  gallery of {} eyes", state.biometrics.gallery.len());
-    tokio::spawn(kudakyar::app::serve(state, listener));
+    tokio::spawn(kudakyar::app::serve(
+        state,
+        listener,
+        std::future::pending(),
+    ));
 
     let captures: Vec<Vec<u8>> = (20_000..)
         .filter_map(|id| png(id, 1))
@@ -267,7 +275,11 @@ async fn run(label: &str, db: Db, dir: &std::path::Path) {
     // above (each finds its child; every search scans the whole gallery).
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(kudakyar::app::serve(state, listener));
+    tokio::spawn(kudakyar::app::serve(
+        state,
+        listener,
+        std::future::pending(),
+    ));
     let mut times = Vec::new();
     for capture in captures.iter().take(requests.min(40)) {
         let (took, status) = timed_form_post(

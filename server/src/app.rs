@@ -1,11 +1,13 @@
 //! Wiring for `kudakyar serve`: the shared [`AppState`] and the server loop
-//! with graceful shutdown.
+//! with graceful shutdown, which stops the background jobs it started before
+//! it closes the database pool.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use crate::biometrics::Biometrics;
 use crate::config::Config;
@@ -55,27 +57,43 @@ impl AppState {
     }
 }
 
-/// Serves until SIGINT or SIGTERM, then stops accepting, lets in-flight
-/// requests finish and closes the database pool.
-pub async fn serve(state: AppState, listener: TcpListener) -> anyhow::Result<()> {
+/// Serves until `shutdown` completes (in production [`shutdown_signal`]:
+/// SIGINT or SIGTERM), then stops accepting, lets in-flight requests finish,
+/// stops the background jobs (a round in progress ends first) and only then
+/// closes the database pool, so nothing touches the pool after it is closed.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let db = state.db.clone();
-    state
-        .biometrics
-        .spawn_follower(state.config.clone(), db.clone(), state.media.clone());
+    let stop_jobs = CancellationToken::new();
+    let jobs = state.biometrics.spawn_background_jobs(
+        state.config.clone(),
+        db.clone(),
+        state.media.clone(),
+        stop_jobs.clone(),
+    );
     let app = crate::http::router(state);
-    axum::serve(
+    let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(shutdown)
     .await
-    .context("serving HTTP")?;
+    .context("serving HTTP");
+    tracing::info!("shutting down: stopping the background jobs");
+    stop_jobs.cancel();
+    if let Err(e) = jobs.await {
+        tracing::error!(error = %e, "a background job panicked");
+    }
     tracing::info!("shutting down: closing the database pool");
     db.close().await;
-    Ok(())
+    served
 }
 
-async fn shutdown_signal() {
+/// Completes at SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

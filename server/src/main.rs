@@ -237,7 +237,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, backend = ?state.db.backend(), "listening");
     eprintln!("Kudakyar is serving at http://{addr}");
-    app::serve(state, listener).await
+    app::serve(state, listener, app::shutdown_signal()).await
 }
 
 /// `kudakyar export`: the same stream as the HTTP export, with a progress bar,

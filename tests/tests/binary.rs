@@ -303,3 +303,53 @@ fn iris_commands_tell_the_same_eye_from_another() {
         .unwrap();
     assert!(!out.status.success(), "an unusable capture exits non-zero");
 }
+
+/// SIGTERM while the background jobs run every 50 ms: the jobs stop (a round
+/// in progress ends first) before the database pool closes, the process
+/// exits 0, and nothing is logged as a warning or an error on the way out.
+#[tokio::test]
+async fn sigterm_stops_the_background_jobs_before_the_pool_closes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let mut server = Server::start(
+        &data,
+        &[
+            ("KUDAKYAR_IRIS_SYNC_INTERVAL_MS", "50"),
+            ("KUDAKYAR_LOG_FORMAT", "json"),
+        ],
+    )
+    .await;
+    // Several rounds of the jobs, so one is likely under way at the signal.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let status = server.terminate();
+    let log = server.stderr();
+    assert!(
+        status.success(),
+        "graceful stop exits 0, got {status}\n{log}"
+    );
+    let messages: Vec<(String, String)> = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .map(|entry| {
+            (
+                entry["level"].as_str().unwrap_or_default().to_owned(),
+                entry["message"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let position = |text: &str| {
+        messages
+            .iter()
+            .position(|(_, m)| m.contains(text))
+            .unwrap_or_else(|| panic!("no log line says {text:?}:\n{log}"))
+    };
+    assert!(
+        position("background jobs stopped") < position("closing the database pool"),
+        "the jobs must stop before the pool closes:\n{log}"
+    );
+    let troubles: Vec<_> = messages
+        .iter()
+        .filter(|(level, _)| level == "WARN" || level == "ERROR")
+        .collect();
+    assert!(troubles.is_empty(), "{troubles:?}\n{log}");
+}

@@ -33,6 +33,9 @@ pub mod store;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
 use crate::config::Config;
 use crate::db::Db;
 use gallery::SharedGallery;
@@ -105,8 +108,21 @@ impl Biometrics {
         }
     }
 
-    /// Follows other instances' changes until the process ends.
-    pub fn spawn_follower(&self, config: Arc<Config>, db: Db, media: crate::media::Media) {
+    /// The instance's background jobs, one round each tick until `stop` is
+    /// cancelled: keys and gallery follow other instances' changes; about
+    /// hourly, old raw captures are purged and orphaned ones swept.
+    ///
+    /// A round in progress when `stop` comes runs to its end (a gallery sync
+    /// is not cut half-way), and the returned task ends then: the caller
+    /// awaits it before closing the database pool, so no job ever meets a
+    /// closed pool.
+    pub fn spawn_background_jobs(
+        &self,
+        config: Arc<Config>,
+        db: Db,
+        media: crate::media::Media,
+        stop: CancellationToken,
+    ) -> JoinHandle<()> {
         let bio = self.clone();
         let every = Duration::from_millis(config.iris_sync_interval_ms.max(50));
         tokio::spawn(async move {
@@ -114,7 +130,11 @@ impl Biometrics {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut rounds: u64 = 0;
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    biased;
+                    () = stop.cancelled() => break,
+                    _ = tick.tick() => {}
+                }
                 rounds += 1;
                 bio.reload_keys(&config);
                 if let Err(e) = bio.gallery.sync(&db, &bio.keys()).await {
@@ -135,6 +155,7 @@ impl Biometrics {
                     tracing::warn!(error = %format!("{e:#}"), "sweeping orphaned iris captures failed");
                 }
             }
-        });
+            tracing::info!("background jobs stopped");
+        })
     }
 }

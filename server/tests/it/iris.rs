@@ -494,7 +494,11 @@ async fn two_instances_share_one_gallery(db: TestDb) {
     assert_eq!(other.biometrics.gallery.len(), 0);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(kudakyar::app::serve(other.clone(), listener));
+    tokio::spawn(kudakyar::app::serve(
+        other.clone(),
+        listener,
+        std::future::pending(),
+    ));
 
     json_of(
         register(

@@ -133,7 +133,9 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let served = state.clone();
-        tokio::spawn(async move { kudakyar::app::serve(served, listener).await });
+        tokio::spawn(async move {
+            kudakyar::app::serve(served, listener, std::future::pending()).await
+        });
         TestApp {
             addr,
             client: reqwest::Client::new(),

@@ -22,6 +22,8 @@ pub struct AppState {
     pub media: Media,
     pub metrics: Metrics,
     pub biometrics: Biometrics,
+    /// Bounds the password checks running at once (see [`crate::auth::password`]).
+    pub password_checks: crate::auth::password::Checks,
 }
 
 impl AppState {
@@ -37,7 +39,10 @@ impl AppState {
         db.migrate().await?;
         let media = Media::open(&config)?;
         let biometrics = Biometrics::open(&config, &db).await?;
+        let password_checks =
+            crate::auth::password::Checks::new(config.login_max_concurrent_checks);
         Ok(AppState {
+            password_checks,
             config: Arc::new(config),
             db,
             media,

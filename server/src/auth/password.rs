@@ -1,11 +1,29 @@
 //! Password hashing with argon2id (the crate's defaults follow OWASP's advice).
 //!
-//! Hashing is deliberately slow, so handlers call these through
-//! `tokio::task::spawn_blocking` to keep the async workers free.
+//! Hashing is deliberately slow and memory-hard (~19 MiB per check), so
+//! handlers call these through `tokio::task::spawn_blocking` to keep the async
+//! workers free, and login takes a turn from [`Checks`] first: without a bound,
+//! a burst of logins runs one argon2 per blocking thread (up to 512) and the
+//! process grows by gigabytes.
 
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+
+/// The turns for password checks that may run at once.
+#[derive(Clone, Debug)]
+pub struct Checks {
+    /// Public so tests can hold every turn and see what a full server answers.
+    pub permits: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl Checks {
+    pub fn new(at_once: usize) -> Checks {
+        Checks {
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(at_once.max(1))),
+        }
+    }
+}
 
 /// Shortest password accepted for a new account.
 pub const MIN_LENGTH: usize = 10;

@@ -50,6 +50,10 @@ pub enum Error {
     /// 429 with the seconds to wait.
     #[error("too many failed attempts")]
     TooManyRequests { retry_after_secs: u64 },
+    /// 503 with the seconds to wait: the server is at its bound for some work
+    /// (password checks) and sheds the rest rather than grow without limit.
+    #[error("the server is busy; try again in {retry_after_secs} seconds")]
+    Busy { retry_after_secs: u64 },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -71,6 +75,7 @@ impl Error {
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -93,6 +98,7 @@ impl Error {
                 format!("Too many failed attempts; try again in {retry_after_secs} seconds."),
                 FieldErrors::new(),
             ),
+            Error::Busy { .. } => ("busy", self.to_string(), FieldErrors::new()),
             other => (kind_of(status), other.to_string(), FieldErrors::new()),
         };
         let mut body = problem(status, kind, detail, errors);
@@ -159,7 +165,8 @@ impl IntoResponse for Error {
             tracing::error!(error = format!("{e:#}"), "internal error");
         }
         let mut response = problem_response(&self.problem());
-        if let Error::TooManyRequests { retry_after_secs } = self {
+        if let Error::TooManyRequests { retry_after_secs } | Error::Busy { retry_after_secs } = self
+        {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));

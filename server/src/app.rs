@@ -37,6 +37,8 @@ impl AppState {
     /// this to run the same application on SQLite and PostgreSQL).
     pub async fn with_db(config: Config, db: Db) -> anyhow::Result<AppState> {
         db.migrate().await?;
+        // With PostgreSQL the data dir still holds keys and (locally) media.
+        crate::private_fs::create_dir(&config.data_dir).context("the data directory")?;
         let media = Media::open(&config)?;
         let biometrics = Biometrics::open(&config, &db).await?;
         let password_checks =

@@ -56,8 +56,8 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// Reverse proxies in front of the server that append to `X-Forwarded-For`:
     /// the client address is the entry this many places from the right
-    /// (1: the address the nearest proxy saw). Entries further left are
-    /// written by the client and never trusted.
+    /// (1: the address the nearest proxy saw; 0 is taken as 1). Entries
+    /// further left are written by the client and never trusted.
     pub trusted_proxy_hops: u32,
     /// Bearer token `/metrics` requires; unset serves `/metrics` to anyone who
     /// can reach the server's address.
@@ -357,6 +357,7 @@ mod tests {
             admin_password: Some("hunter2".into()),
             s3_secret_access_key: Some("hunter2".into()),
             biometric_key: Some("hunter2".into()),
+            metrics_token: Some("hunter2".into()),
             ..Default::default()
         };
         let shown = toml::to_string(&c.redacted()).unwrap();

@@ -157,7 +157,8 @@ pub async fn render(State(state): State<AppState>, headers: HeaderMap) -> Result
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or("");
-        // Compared as digests: the time taken says nothing about the token.
+        // Compared as digests, so the comparison's time says nothing about
+        // how much of the token a guess got right.
         use sha2::{Digest, Sha256};
         if Sha256::digest(given.as_bytes()) != Sha256::digest(expected.as_bytes()) {
             return Err(Error::Unauthorized);

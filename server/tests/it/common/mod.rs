@@ -29,7 +29,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(crate::common::TestDb::sqlite().await).await
+                    super::$name($crate::common::TestDb::sqlite().await).await
                 }
             )*
         }
@@ -37,7 +37,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    if let Some(db) = crate::common::TestDb::postgres().await {
+                    if let Some(db) = $crate::common::TestDb::postgres().await {
                         super::$name(db).await
                     }
                 }

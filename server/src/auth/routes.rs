@@ -78,32 +78,23 @@ async fn login(
     {
         return Err(Error::TooManyRequests { retry_after_secs });
     }
-    // A turn for the memory-hard check, waited for briefly: a login waiting
-    // here holds no argon2 memory. Without a turn the attempt is handed back.
-    let permit = tokio::time::timeout(
-        CHECK_TURN_WAIT,
-        state.password_checks.permits.clone().acquire_owned(),
-    )
-    .await;
-    let Ok(Ok(permit)) = permit else {
-        throttle::refund(&state.db, &limits).await?;
-        return Err(Error::Busy {
-            retry_after_secs: 1,
-        });
-    };
-
     let stored = store::find_by_username(&state.db, &username).await?;
     let hash = stored
         .as_ref()
         .map(|s| s.password_hash.clone())
         .unwrap_or_else(|| password::decoy_hash().to_string());
-    let given = req.password;
-    let matches = tokio::task::spawn_blocking(move || {
-        let _turn = permit;
-        password::verify(&hash, &given)
-    })
-    .await
-    .map_err(anyhow::Error::from)?;
+    // A turn for the memory-hard check, waited for briefly: a login waiting
+    // for one holds no argon2 memory. Without a turn the attempt is handed back.
+    let Some(matches) = state
+        .password_checks
+        .verify(hash, req.password, CHECK_TURN_WAIT)
+        .await?
+    else {
+        throttle::refund(&state.db, &limits).await?;
+        return Err(Error::Busy {
+            retry_after_secs: 1,
+        });
+    };
     let user = match stored {
         Some(s) if matches && !s.user.disabled => s.user,
         _ => {

@@ -52,7 +52,7 @@ pub enum Error {
     TooManyRequests { retry_after_secs: u64 },
     /// 503 with the seconds to wait: the server is at its bound for some work
     /// (password checks) and sheds the rest rather than grow without limit.
-    #[error("the server is busy; try again in {retry_after_secs} seconds")]
+    #[error("the server is busy; try again in a moment (see Retry-After)")]
     Busy { retry_after_secs: u64 },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),

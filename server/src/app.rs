@@ -28,6 +28,8 @@ pub struct AppState {
     pub uploads: UploadSlots,
     /// Exports running now, against the configured caps.
     pub export_slots: crate::exports::Slots,
+    /// Bounds the password checks running at once (see [`crate::auth::password`]).
+    pub password_checks: crate::auth::password::Checks,
 }
 
 impl AppState {
@@ -41,11 +43,16 @@ impl AppState {
     /// this to run the same application on SQLite and PostgreSQL).
     pub async fn with_db(config: Config, db: Db) -> anyhow::Result<AppState> {
         db.migrate().await?;
+        // With PostgreSQL the data dir still holds keys and (locally) media.
+        crate::private_fs::create_dir(&config.data_dir).context("the data directory")?;
         let media = Media::open(&config)?;
         let biometrics = Biometrics::open(&config, &db).await?;
         let export_slots =
             crate::exports::Slots::new(config.export_max_per_user, config.export_max_concurrent);
+        let password_checks =
+            crate::auth::password::Checks::new(config.login_max_concurrent_checks);
         Ok(AppState {
+            password_checks,
             uploads: UploadSlots::new(config.max_concurrent_uploads),
             export_slots,
             config: Arc::new(config),

@@ -39,14 +39,30 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// Origins allowed to call the API from another site; empty means same-origin only.
     pub cors_origins: Vec<String>,
-    /// Failed logins for one username within the window before it is throttled.
+    /// Failed logins for one username from one client address within the
+    /// window before that pair is throttled: the limit a guesser meets first.
+    pub login_max_failures_per_user_and_ip: u32,
+    /// Failed logins for one username from all addresses together within the
+    /// window before the username is throttled. Much higher than the pair's
+    /// limit, so that a stranger's wrong passwords cannot lock the user out.
     pub login_max_failures_per_user: u32,
     /// Failed logins from one client IP within the window before it is throttled.
     pub login_max_failures_per_ip: u32,
     /// The throttling window, in seconds.
     pub login_window_secs: u64,
+    /// Password checks (argon2, ~19 MiB each) running at once; further logins
+    /// wait briefly for a turn, then get 503 with `Retry-After`.
+    pub login_max_concurrent_checks: usize,
     /// Take the client IP from `X-Forwarded-For` (only behind a trusted reverse proxy).
     pub trust_forwarded_for: bool,
+    /// Reverse proxies in front of the server that append to `X-Forwarded-For`:
+    /// the client address is the entry this many places from the right
+    /// (1: the address the nearest proxy saw; 0 is taken as 1). Entries
+    /// further left are written by the client and never trusted.
+    pub trusted_proxy_hops: u32,
+    /// Bearer token `/metrics` requires; unset serves `/metrics` to anyone who
+    /// can reach the server's address.
+    pub metrics_token: Option<String>,
     /// Store photos in this S3 bucket; unset keeps them under `<data_dir>/media`.
     pub s3_bucket: Option<String>,
     /// An S3-compatible endpoint (MinIO, Ceph, a test server); unset means AWS.
@@ -108,10 +124,14 @@ impl Default for Config {
             body_limit_bytes: 1024 * 1024,
             request_timeout_secs: 30,
             cors_origins: Vec::new(),
-            login_max_failures_per_user: 5,
+            login_max_failures_per_user_and_ip: 5,
+            login_max_failures_per_user: 100,
             login_max_failures_per_ip: 30,
             login_window_secs: 15 * 60,
+            login_max_concurrent_checks: 8,
             trust_forwarded_for: false,
+            trusted_proxy_hops: 1,
+            metrics_token: None,
             s3_bucket: None,
             s3_endpoint: None,
             s3_region: None,
@@ -202,6 +222,7 @@ impl Config {
             &mut c.s3_secret_access_key,
             &mut c.biometric_key,
             &mut c.biometric_key_next,
+            &mut c.metrics_token,
         ] {
             if secret.is_some() {
                 *secret = Some("<redacted>".into());
@@ -220,7 +241,7 @@ impl Config {
 }
 
 /// Options that default to unset, so do not serialise.
-const OPTIONAL_KEYS: [&str; 10] = [
+const OPTIONAL_KEYS: [&str; 11] = [
     "database_url",
     "admin_password",
     "web_dir",
@@ -231,6 +252,7 @@ const OPTIONAL_KEYS: [&str; 10] = [
     "s3_secret_access_key",
     "biometric_key",
     "biometric_key_next",
+    "metrics_token",
 ];
 
 fn known_keys() -> Vec<String> {
@@ -354,6 +376,7 @@ mod tests {
             admin_password: Some("hunter2".into()),
             s3_secret_access_key: Some("hunter2".into()),
             biometric_key: Some("hunter2".into()),
+            metrics_token: Some("hunter2".into()),
             ..Default::default()
         };
         let shown = toml::to_string(&c.redacted()).unwrap();

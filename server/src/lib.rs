@@ -22,6 +22,7 @@
 //! - [`http`]: the axum application — routes, middleware, errors, OpenAPI,
 //!   metrics and the PWA host.
 //! - [`app`]: wiring it all together for `kudakyar serve`.
+//! - [`private_fs`]: the data directory 0700 and its files 0600.
 
 pub mod app;
 pub mod audit;
@@ -34,6 +35,7 @@ pub mod exports;
 pub mod http;
 pub mod media;
 pub mod photos;
+pub mod private_fs;
 pub mod registry;
 pub mod users;
 

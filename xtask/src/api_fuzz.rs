@@ -35,6 +35,7 @@ pub fn run(root: &Path, kudakyar: &Path) -> Result<()> {
         // Fuzzing sends many bad logins on purpose.
         .env("KUDAKYAR_LOGIN_MAX_FAILURES_PER_IP", "1000000")
         .env("KUDAKYAR_LOGIN_MAX_FAILURES_PER_USER", "1000000")
+        .env("KUDAKYAR_LOGIN_MAX_FAILURES_PER_USER_AND_IP", "1000000")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

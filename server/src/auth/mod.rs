@@ -1,9 +1,11 @@
 //! Who is calling, and what they may do.
 //!
-//! - [`password`]: argon2id hashing and verification.
+//! - [`password`]: argon2id hashing and verification; [`password::Checks`]
+//!   bounds the checks running at once and the memory they use.
 //! - [`session`]: opaque bearer tokens, stored hashed, with expiry and revocation.
-//! - [`throttle`]: failed-login counters per username and per IP, in the database
-//!   so every server instance sees the same counts.
+//! - [`throttle`]: login counters per (username, address), per username and per
+//!   address, in the database so every server instance sees the same counts;
+//!   an attempt is counted before its password is checked.
 //! - [`policy`]: the one place that decides access; every query that reads or
 //!   writes registry data takes the caller's [`policy::Scope`].
 //! - [`actor`]: the [`Actor`] extractor that turns a bearer token into a caller.

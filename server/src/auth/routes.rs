@@ -8,7 +8,7 @@ use kudakyar_api::problem::Problem;
 use kudakyar_api::users::User;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::throttle::{self, Limit};
+use super::throttle::{self, Limit, Verdict};
 use super::{Actor, password, session};
 use crate::app::AppState;
 use crate::audit::{self, Event, Who};
@@ -16,6 +16,10 @@ use crate::http::error::{Error, Result, Validator};
 use crate::http::json::ApiJson;
 use crate::http::meta::RequestMeta;
 use crate::users::store;
+
+/// How long a login waits for a turn at the password checks before it is
+/// answered 503.
+const CHECK_TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -26,8 +30,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// Exchanges a username and password for a bearer token.
 ///
-/// Repeated failures for one username or from one address answer 429 with
-/// `Retry-After` until the throttling window ends.
+/// Repeated failures for one username from one address, for one username from
+/// anywhere (a much higher limit) or from one address answer 429 with
+/// `Retry-After` until the throttling window ends. When the server is already
+/// checking as many passwords as it allows, 503 with `Retry-After`.
 #[utoipa::path(
     post, path = "/api/v1/auth/login", tag = "auth",
     request_body = LoginRequest,
@@ -37,6 +43,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         (status = 401, body = Problem, description = "Wrong username or password"),
         (status = 422, body = Problem),
         (status = 429, body = Problem, description = "Too many failures; see Retry-After"),
+        (status = 503, body = Problem, description = "Too many logins at once; see Retry-After"),
     )
 )]
 async fn login(
@@ -55,28 +62,43 @@ async fn login(
     let config = &state.config;
     let window_ms = config.login_window_secs as i64 * 1000;
     let user_limit = Limit::user(&username, config.login_max_failures_per_user);
-    let mut limits = vec![user_limit.clone()];
+    let mut limits = vec![user_limit];
+    let mut pair_limit = None;
     if let Some(ip) = &meta.client_ip {
+        let pair = Limit::user_and_ip(&username, ip, config.login_max_failures_per_user_and_ip);
+        limits.push(pair.clone());
+        pair_limit = Some(pair);
         limits.push(Limit::ip(ip, config.login_max_failures_per_ip));
     }
-    // Checked before the password, so a throttled caller learns nothing from it.
-    if let Some(retry_after_secs) = throttle::blocked_for(&state.db, &limits, window_ms).await? {
+    // Counted before the password is checked, so concurrent guesses cannot all
+    // pass a check that none of them has been counted in yet, and a throttled
+    // caller learns nothing from the password.
+    if let Verdict::Wait(retry_after_secs) =
+        throttle::reserve(&state.db, &limits, window_ms).await?
+    {
         return Err(Error::TooManyRequests { retry_after_secs });
     }
-
     let stored = store::find_by_username(&state.db, &username).await?;
     let hash = stored
         .as_ref()
         .map(|s| s.password_hash.clone())
         .unwrap_or_else(|| password::decoy_hash().to_string());
-    let given = req.password;
-    let matches = tokio::task::spawn_blocking(move || password::verify(&hash, &given))
-        .await
-        .map_err(anyhow::Error::from)?;
+    // A turn for the memory-hard check, waited for briefly: a login waiting
+    // for one holds no argon2 memory. Without a turn the attempt is handed back.
+    let Some(matches) = state
+        .password_checks
+        .verify(hash, req.password, CHECK_TURN_WAIT)
+        .await?
+    else {
+        throttle::refund(&state.db, &limits).await?;
+        return Err(Error::Overloaded {
+            retry_after_secs: 1,
+        });
+    };
     let user = match stored {
         Some(s) if matches && !s.user.disabled => s.user,
         _ => {
-            throttle::record_failure(&state.db, &limits, window_ms).await?;
+            // The failure stays counted (by `reserve`).
             audit::record(
                 state.db.pool(),
                 &Who::claimed(&username),
@@ -88,7 +110,15 @@ async fn login(
         }
     };
 
-    throttle::clear(&state.db, &user_limit).await?;
+    // A right password is no failure. This address has proved it knows the
+    // password, so its own guesses at the name are forgotten; the counters of
+    // the name and of the address only lose this attempt, so that one right
+    // password cannot reset guessing at the name from elsewhere or at other
+    // names from here.
+    throttle::refund(&state.db, &limits).await?;
+    if let Some(pair) = &pair_limit {
+        throttle::clear(&state.db, pair).await?;
+    }
     let ttl_ms = config.token_ttl_hours as i64 * 3_600_000;
     let (token, expires_at) =
         session::create(&state.db, &user.id, ttl_ms, meta.client_ip.as_deref()).await?;

@@ -59,14 +59,23 @@ pub struct Db {
 
 impl Db {
     /// Opens the configured database: PostgreSQL when a URL is given, else the
-    /// SQLite file inside the data directory (created if missing).
+    /// SQLite file inside the data directory (both created if missing, and
+    /// readable by the owner only).
     pub async fn open(database_url: Option<&str>, data_dir: &Path) -> anyhow::Result<Db> {
         match database_url {
             Some(url) => Db::connect(url).await,
             None => {
-                std::fs::create_dir_all(data_dir)
-                    .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+                crate::private_fs::create_dir(data_dir).context("the data directory")?;
                 let path = data_dir.join("kudakyar.db");
+                // Created 0600 before SQLite opens it: SQLite would make it
+                // 0644 and give its WAL and shared-memory files the same mode.
+                // Those left by an older version are closed too.
+                crate::private_fs::create_file(&path)?;
+                for suffix in ["-wal", "-shm"] {
+                    let mut name = path.clone().into_os_string();
+                    name.push(suffix);
+                    crate::private_fs::restrict(Path::new(&name))?;
+                }
                 Db::connect(&format!("sqlite://{}?mode=rwc", path.display())).await
             }
         }

@@ -57,6 +57,10 @@ pub enum Error {
         detail: String,
         retry_after_secs: u64,
     },
+    /// 503 with the seconds to wait: the server is at its bound for some work
+    /// (password checks) and sheds the rest rather than grow without limit.
+    #[error("the server is busy; try again in a moment (see Retry-After)")]
+    Overloaded { retry_after_secs: u64 },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -78,6 +82,7 @@ impl Error {
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::TooManyRequests { .. } | Error::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -100,6 +105,7 @@ impl Error {
                 format!("Too many failed attempts; try again in {retry_after_secs} seconds."),
                 FieldErrors::new(),
             ),
+            Error::Overloaded { .. } => ("busy", self.to_string(), FieldErrors::new()),
             other => (kind_of(status), other.to_string(), FieldErrors::new()),
         };
         let mut body = problem(status, kind, detail, errors);
@@ -169,7 +175,8 @@ impl IntoResponse for Error {
         if let Error::TooManyRequests { retry_after_secs }
         | Error::Busy {
             retry_after_secs, ..
-        } = self
+        }
+        | Error::Overloaded { retry_after_secs } = self
         {
             response
                 .headers_mut()

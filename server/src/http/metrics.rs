@@ -4,12 +4,22 @@
 //!
 //! Each [`Metrics`] owns its registry (no global recorder), so several
 //! applications in one test process do not mix their numbers.
+//!
+//! Every label value comes from a fixed set — the methods the API knows (else
+//! `other`), the router's route templates (else `unmatched`), status codes —
+//! because each new value is a new series kept in memory for the life of the
+//! process: a client must not be able to grow it by sending made-up methods
+//! or paths.
+//!
+//! With `metrics_token` configured, `/metrics` answers only requests bearing
+//! it (`Authorization: Bearer …`); without, it is open to whoever can reach
+//! the server's address.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -20,6 +30,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::app::AppState;
+use crate::http::error::{Error, Result};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -106,7 +117,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
-    let method = req.method().to_string();
+    let method = method_label(req.method()).to_string();
     let started = Instant::now();
     let response = next.run(req).await;
     let metrics = &state.metrics;
@@ -128,8 +139,40 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     response
 }
 
-/// `GET /metrics`.
-pub async fn render(State(state): State<AppState>) -> Response {
+/// The method as a label: one of the standard methods, else `other`.
+fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    KNOWN
+        .iter()
+        .find(|known| *known == method)
+        .map_or("other", Method::as_str)
+}
+
+/// `GET /metrics`; 401 without the configured `metrics_token`.
+pub async fn render(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
+    if let Some(expected) = &state.config.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        // Compared as digests, so the comparison's time says nothing about
+        // how much of the token a guess got right.
+        use sha2::{Digest, Sha256};
+        if Sha256::digest(given.as_bytes()) != Sha256::digest(expected.as_bytes()) {
+            return Err(Error::Unauthorized);
+        }
+    }
     let pool = state.db.pool();
     state.metrics.pool_size.set(i64::from(pool.size()));
     state.metrics.pool_idle.set(pool.num_idle() as i64);
@@ -139,14 +182,14 @@ pub async fn render(State(state): State<AppState>) -> Response {
         .set(state.biometrics.gallery.unreadable() as i64);
     let mut text = String::new();
     if prometheus_client::encoding::text::encode(&mut text, &state.metrics.registry).is_err() {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        return Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response());
     }
-    (
+    Ok((
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
         text,
     )
-        .into_response()
+        .into_response())
 }

@@ -108,6 +108,7 @@ pub fn router(state: AppState) -> Router {
 
     let request_timeout = Duration::from_secs(config.request_timeout_secs);
     let middleware = ServiceBuilder::new()
+        .layer(axum::middleware::map_request(meta::drop_malformed_request_id))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             let request_id = req

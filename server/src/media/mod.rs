@@ -7,7 +7,7 @@
 //! `photos/<child>/<photo>.jpg`; nothing is ever served by a public URL — only
 //! through authorised endpoints (the bucket needs no public access at all).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -22,6 +22,8 @@ use object_store::path::Path as ObjectPath;
 #[derive(Clone, Debug)]
 pub struct Media {
     store: Arc<dyn ObjectStore>,
+    /// The directory of a local store: each object written there is made 0600.
+    local_dir: Option<PathBuf>,
 }
 
 impl Media {
@@ -60,17 +62,18 @@ impl Media {
             .with_context(|| format!("configuring the S3 bucket {bucket}"))?;
         Ok(Media {
             store: Arc::new(store),
+            local_dir: None,
         })
     }
 
-    /// A store in a local directory, created if missing.
+    /// A store in a local directory, created if missing (0700).
     pub fn local(dir: &Path) -> anyhow::Result<Media> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating media directory {}", dir.display()))?;
+        crate::private_fs::create_dir(dir).context("the media directory")?;
         let store = LocalFileSystem::new_with_prefix(dir)
             .with_context(|| format!("opening media directory {}", dir.display()))?;
         Ok(Media {
             store: Arc::new(store),
+            local_dir: Some(dir.to_path_buf()),
         })
     }
 
@@ -79,6 +82,11 @@ impl Media {
             .put(&object_path(key)?, bytes.into())
             .await
             .with_context(|| format!("storing {key}"))?;
+        // object_store creates files with the umask's mode; the directory is
+        // already closed, this closes the file too.
+        if let Some(dir) = &self.local_dir {
+            crate::private_fs::restrict(&dir.join(key))?;
+        }
         Ok(())
     }
 

@@ -11,7 +11,37 @@ on_both_backends!(
     disabled_user_cannot_log_in_and_loses_sessions,
     login_is_audited,
     audit_filters_and_pages,
+    concurrent_wrong_logins_from_one_address_are_capped,
+    concurrent_guesses_at_one_user_are_capped,
+    a_stranger_cannot_lock_a_user_out,
+    password_checks_are_bounded,
+    forged_forwarded_for_entries_are_ignored,
 );
+
+/// Sends `n` logins at once; `each(i)` gives the i-th request's username and
+/// `X-Forwarded-For` (if any). Returns the statuses.
+async fn concurrent_logins(
+    app: &TestApp,
+    n: usize,
+    each: impl Fn(usize) -> (String, Option<String>),
+) -> Vec<u16> {
+    let requests = (0..n).map(|i| {
+        let (username, forwarded) = each(i);
+        let mut request = app
+            .client
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({"username": username, "password": "a wrong password"}));
+        if let Some(f) = forwarded {
+            request = request.header("x-forwarded-for", f);
+        }
+        async move { request.send().await.unwrap().status().as_u16() }
+    });
+    futures::future::join_all(requests).await
+}
+
+fn count(statuses: &[u16], status: u16) -> usize {
+    statuses.iter().filter(|s| **s == status).count()
+}
 
 async fn admin_logs_in_and_sees_itself(db: TestDb) {
     let app = TestApp::start(db).await;
@@ -47,7 +77,7 @@ async fn admin_logs_in_and_sees_itself(db: TestDb) {
 }
 
 async fn wrong_password_is_401_then_429(db: TestDb) {
-    let app = TestApp::start_with(db, |c| c.login_max_failures_per_user = 3).await;
+    let app = TestApp::start_with(db, |c| c.login_max_failures_per_user_and_ip = 3).await;
     for _ in 0..3 {
         let p = problem(app.login_response("admin", "wrong password").await, 401).await;
         assert_eq!(p["type"], "/problems/unauthorized");
@@ -190,4 +220,128 @@ async fn audit_filters_and_pages(db: TestDb) {
     )
     .await;
     assert!(p["errors"]["cursor"].is_array(), "{p}");
+}
+
+async fn concurrent_wrong_logins_from_one_address_are_capped(db: TestDb) {
+    let app = TestApp::start_with(db, |c| {
+        c.login_max_failures_per_ip = 4;
+        // Enough turns that no request waits: every refusal here is the throttle's.
+        c.login_max_concurrent_checks = 32;
+    })
+    .await;
+    let statuses = concurrent_logins(&app, 24, |i| (format!("nobody{i}"), None)).await;
+    assert!(
+        count(&statuses, 401) <= 4,
+        "at most the limit are checked: {statuses:?}"
+    );
+    assert_eq!(
+        count(&statuses, 401) + count(&statuses, 429),
+        24,
+        "{statuses:?}"
+    );
+}
+
+async fn concurrent_guesses_at_one_user_are_capped(db: TestDb) {
+    let app = TestApp::start_with(db, |c| {
+        c.trust_forwarded_for = true;
+        c.login_max_failures_per_user = 4;
+        c.login_max_concurrent_checks = 32;
+    })
+    .await;
+    // Each guess from its own address: only the per-user limit applies.
+    let statuses = concurrent_logins(&app, 24, |i| {
+        ("admin".into(), Some(format!("198.51.100.{}", i + 1)))
+    })
+    .await;
+    assert!(
+        count(&statuses, 401) <= 4,
+        "at most the limit are checked: {statuses:?}"
+    );
+    assert_eq!(
+        count(&statuses, 401) + count(&statuses, 429),
+        24,
+        "{statuses:?}"
+    );
+}
+
+async fn a_stranger_cannot_lock_a_user_out(db: TestDb) {
+    let app = TestApp::start(db).await;
+    // The attacker (127.0.0.1) exhausts the default limit for its own address…
+    for _ in 0..5 {
+        problem(app.login_response("admin", "a wrong password").await, 401).await;
+    }
+    problem(
+        app.login_response("admin", crate::common::ADMIN_PASSWORD)
+            .await,
+        429,
+    )
+    .await;
+    // …while the user, from another address, still logs in.
+    let victim = reqwest::Client::builder()
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let response = victim
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": "admin", "password": crate::common::ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+async fn password_checks_are_bounded(db: TestDb) {
+    let app = TestApp::start_with(db, |c| c.login_max_concurrent_checks = 2).await;
+    let permits = app.state.password_checks.permits.clone();
+    let held = permits.acquire_many(2).await.unwrap();
+    let busy = app
+        .login_response("admin", crate::common::ADMIN_PASSWORD)
+        .await;
+    assert!(busy.headers().contains_key("retry-after"));
+    let p = problem(busy, 503).await;
+    assert_eq!(p["type"], "/problems/busy");
+    drop(held);
+    // The refused attempt was not counted: the limit of five is all there.
+    for _ in 0..5 {
+        problem(app.login_response("admin", "a wrong password").await, 401).await;
+    }
+    problem(app.login_response("admin", "a wrong password").await, 429).await;
+}
+
+async fn forged_forwarded_for_entries_are_ignored(db: TestDb) {
+    let app = TestApp::start_with(db, |c| {
+        c.trust_forwarded_for = true;
+        c.login_max_failures_per_ip = 5;
+    })
+    .await;
+    // The client writes the leftmost entries; the proxy appends what it saw.
+    let login = |i: usize| {
+        app.client
+            .post(app.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", format!("10.9.{i}.1, 203.0.113.7"))
+            .json(&json!({"username": format!("nobody{i}"), "password": "a wrong password"}))
+            .send()
+    };
+    for i in 0..5 {
+        problem(login(i).await.unwrap(), 401).await;
+    }
+    problem(login(5).await.unwrap(), 429).await;
+    let admin = app.admin_token().await;
+    let page: Value = app
+        .get(&admin, "/api/v1/audit?resource_type=session")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let failed: Vec<&Value> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "auth.login_failed")
+        .collect();
+    assert_eq!(failed.len(), 5);
+    assert!(
+        failed.iter().all(|e| e["client_ip"] == "203.0.113.7"),
+        "{failed:?}"
+    );
 }

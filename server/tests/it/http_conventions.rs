@@ -125,6 +125,43 @@ async fn request_ids_are_echoed_and_generated() {
 }
 
 #[tokio::test]
+async fn malformed_request_ids_are_replaced() {
+    let app = TestApp::start(TestDb::sqlite().await).await;
+    for forged in ["<script>alert(1)</script>", &"a".repeat(65), "two words"] {
+        let response = app
+            .client
+            .post(app.url("/api/v1/auth/login"))
+            .header("x-request-id", forged)
+            .json(&serde_json::json!({"username": "nobody", "password": "a wrong password"}))
+            .send()
+            .await
+            .unwrap();
+        let id = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(id.len(), 36, "{forged:?} is replaced by a generated UUID");
+        let p = problem(response, 401).await;
+        assert_eq!(p["request_id"], id.as_str());
+    }
+    let admin = app.admin_token().await;
+    let page: Value = app
+        .get(&admin, "/api/v1/audit?resource_type=session")
+        .await
+        .json()
+        .await
+        .unwrap();
+    for entry in page["items"].as_array().unwrap() {
+        let id = entry["request_id"].as_str().unwrap();
+        assert_eq!(
+            id.len(),
+            36,
+            "the audit log keeps only well-formed ids: {id}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn security_headers_are_set() {
     let app = TestApp::start(TestDb::sqlite().await).await;
     let response = app
@@ -208,6 +245,66 @@ async fn health_ready_and_metrics() {
     );
     assert!(metrics.contains("kudakyar_http_request_duration_seconds_bucket"));
     assert!(metrics.contains("kudakyar_db_pool_connections"));
+}
+
+#[tokio::test]
+async fn metrics_labels_are_bounded() {
+    let app = TestApp::start(TestDb::sqlite().await).await;
+    for i in 0..20 {
+        let method = reqwest::Method::from_bytes(format!("RANDOM{i}").as_bytes()).unwrap();
+        app.client
+            .request(method, app.url("/api/v1/health"))
+            .send()
+            .await
+            .unwrap();
+    }
+    app.client
+        .get(app.url("/no/such/page/12345"))
+        .send()
+        .await
+        .unwrap();
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!metrics.contains("RANDOM"), "{metrics}");
+    assert!(!metrics.contains("12345"), "{metrics}");
+    assert!(
+        metrics.contains(r#"method="other",route="/api/v1/health""#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn metrics_need_the_configured_token() {
+    let app = TestApp::start_with(TestDb::sqlite().await, |c| {
+        c.metrics_token = Some("scrape-secret".into())
+    })
+    .await;
+    let scrape = |token: Option<&'static str>| {
+        let request = app.client.get(app.url("/metrics"));
+        match token {
+            Some(t) => request.bearer_auth(t),
+            None => request,
+        }
+        .send()
+    };
+    problem(scrape(None).await.unwrap(), 401).await;
+    problem(scrape(Some("wrong-secret")).await.unwrap(), 401).await;
+    let allowed = scrape(Some("scrape-secret")).await.unwrap();
+    assert_eq!(allowed.status(), 200);
+    assert!(
+        allowed
+            .text()
+            .await
+            .unwrap()
+            .contains("kudakyar_http_requests")
+    );
 }
 
 #[tokio::test]

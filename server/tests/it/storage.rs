@@ -3,7 +3,7 @@
 use crate::common::TestDb;
 use kudakyar::audit::{self, Event, Who};
 use kudakyar::auth::session;
-use kudakyar::auth::throttle::{self, Limit};
+use kudakyar::auth::throttle::{self, Limit, Verdict};
 use kudakyar::http::meta::RequestMeta;
 use kudakyar::users;
 use kudakyar_api::users::{NewUser, Role};
@@ -12,6 +12,7 @@ on_both_backends!(
     migrations_are_idempotent_and_ready,
     audit_log_is_append_only,
     throttle_counts_within_a_window,
+    throttle_reservations_hold_under_concurrency,
     expired_sessions_are_refused,
     first_admin_is_created_once,
 );
@@ -50,28 +51,56 @@ async fn throttle_counts_within_a_window(t: TestDb) {
     let limits = [Limit::user("sara", 2)];
     let window = 60_000;
     assert_eq!(
-        throttle::blocked_for(&t.db, &limits, window).await.unwrap(),
-        None
+        throttle::reserve(&t.db, &limits, window).await.unwrap(),
+        Verdict::Go
     );
-    throttle::record_failure(&t.db, &limits, window)
-        .await
-        .unwrap();
     assert_eq!(
-        throttle::blocked_for(&t.db, &limits, window).await.unwrap(),
-        None
+        throttle::reserve(&t.db, &limits, window).await.unwrap(),
+        Verdict::Go
     );
-    throttle::record_failure(&t.db, &limits, window)
-        .await
-        .unwrap();
-    let wait = throttle::blocked_for(&t.db, &limits, window).await.unwrap();
-    assert!(matches!(wait, Some(s) if (1..=60).contains(&s)), "{wait:?}");
-    // A window of zero length has always ended: the next failure starts afresh.
-    throttle::record_failure(&t.db, &limits, 0).await.unwrap();
+    let wait = throttle::reserve(&t.db, &limits, window).await.unwrap();
+    assert!(
+        matches!(wait, Verdict::Wait(s) if (1..=60).contains(&s)),
+        "{wait:?}"
+    );
+    // A refunded attempt (a right password) frees its place.
+    throttle::refund(&t.db, &limits).await.unwrap();
     assert_eq!(
-        throttle::blocked_for(&t.db, &limits, window).await.unwrap(),
-        None
+        throttle::reserve(&t.db, &limits, window).await.unwrap(),
+        Verdict::Go
+    );
+    // A window of zero length has always ended: the next attempt starts afresh.
+    assert_eq!(
+        throttle::reserve(&t.db, &limits, 0).await.unwrap(),
+        Verdict::Go
+    );
+    assert_eq!(
+        throttle::reserve(&t.db, &limits, window).await.unwrap(),
+        Verdict::Go
     );
     throttle::clear(&t.db, &limits[0]).await.unwrap();
+    assert_eq!(
+        throttle::reserve(&t.db, &limits, window).await.unwrap(),
+        Verdict::Go
+    );
+}
+
+async fn throttle_reservations_hold_under_concurrency(t: TestDb) {
+    // Two keys, as a login has: a blocked attempt must count against neither.
+    let limits = [Limit::user("sara", 5), Limit::ip("192.0.2.1", 100)];
+    let attempts = (0..30).map(|_| throttle::reserve(&t.db, &limits, 60_000));
+    let verdicts = futures::future::join_all(attempts).await;
+    let went = verdicts
+        .iter()
+        .filter(|v| matches!(v, Ok(Verdict::Go)))
+        .count();
+    assert_eq!(went, 5, "{verdicts:?}");
+    let counted: i64 = sqlx::query_scalar("SELECT failures FROM login_throttle WHERE key = $1")
+        .bind(&limits[1].key)
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(counted, 5, "refused attempts are not counted");
 }
 
 async fn expired_sessions_are_refused(t: TestDb) {
@@ -126,4 +155,45 @@ async fn first_admin_is_created_once(t: TestDb) {
             .unwrap(),
         None
     );
+}
+
+/// The data directory is the owner's alone: the SQLite file and its WAL, the
+/// media written by the local object store and the generated secrets.
+#[cfg(unix)]
+#[tokio::test]
+async fn data_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let data_dir = parent.path().join("data");
+    let config = kudakyar::config::Config {
+        data_dir: data_dir.clone(),
+        ..Default::default()
+    };
+    let state = kudakyar::app::AppState::open(config).await.unwrap();
+    users::bootstrap_admin(&state.db, &data_dir, None)
+        .await
+        .unwrap();
+    state
+        .media
+        .put("photos/child/1.jpg", bytes::Bytes::from_static(b"jpeg"))
+        .await
+        .unwrap();
+    let mode = |name: &str| {
+        std::fs::metadata(data_dir.join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(""), 0o700, "data dir");
+    for file in [
+        "kudakyar.db",
+        "kudakyar.db-wal",
+        "kudakyar.db-shm",
+        "media/photos/child/1.jpg",
+        "biometric.key",
+    ] {
+        assert_eq!(mode(file), 0o600, "{file}");
+    }
+    state.db.close().await;
 }

@@ -36,6 +36,28 @@ pub fn run(root: &Path) -> Result<()> {
     .context("browser tests failed (screenshots and server logs in tests/artifacts/browser/)")
 }
 
+/// `cargo xtask browser-test`: runs the browser test `files` (paths from the
+/// workspace root; every test file when empty) against `dist` and `bin`.
+pub fn run_files(root: &Path, dist: &Path, bin: &Path, files: &[String]) -> Result<()> {
+    let dir = prepare(root)?;
+    let files: Vec<PathBuf> = if files.is_empty() {
+        test_files(&dir)?
+            .into_iter()
+            .map(|f| f.strip_prefix(root).map(Path::to_path_buf).unwrap_or(f))
+            .collect()
+    } else {
+        files.iter().map(PathBuf::from).collect()
+    };
+    let mut cmd = Command::new("node");
+    cmd.args(["--test", "--test-reporter=spec"])
+        .args(&files)
+        .env("KUDAKYAR_WEB_DIST", dist)
+        .env("KUDAKYAR_BIN", bin)
+        .current_dir(root);
+    run_cmd(&mut cmd, "node --test --test-reporter=spec FILE…")
+        .context("browser tests failed (screenshots and server logs in tests/artifacts/browser/)")
+}
+
 /// Chromium, Node and the pinned npm packages, installed when missing;
 /// returns `root/tests/browser`.
 pub fn prepare(root: &Path) -> Result<PathBuf> {

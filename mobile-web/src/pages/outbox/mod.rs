@@ -158,7 +158,10 @@ fn OutboxItem(item: Item) -> impl IntoView {
     });
     let blocked = item.blocked_by.as_ref().map(|parent| {
         let label = outbox.status.with_untracked(|st| {
-            st.items.iter().find(|i| &i.id == parent).map(|i| i.label.clone())
+            st.items
+                .iter()
+                .find(|i| &i.id == parent)
+                .map(|i| i.label.clone())
         });
         s.blocked_by.replace("{}", &label.unwrap_or_default())
     });

@@ -1,8 +1,9 @@
 // The outbox's IndexedDB database (`kudakyar-outbox`), shared by the page
 // and the service worker (see outbox.js for what an item holds).
 //
-// Version 2 added the `meta` store: the bearer token, so that the service
-// worker can sync with no page open. The upgrade keeps the queued items.
+// Version 2 added the `meta` store: the bearer token and the id of the user
+// it belongs to, so that the service worker can sync with no page open (and
+// only that user's items). The upgrade keeps the queued items.
 
 const DB_NAME = 'kudakyar-outbox';
 const ITEMS = 'items';
@@ -65,6 +66,21 @@ export const putItems = (items) =>
     for (const item of items) s.put(item);
   });
 
+/** Removes the items with these ids, in one transaction. */
+export const deleteItems = (ids) =>
+  tx(ITEMS, 'readwrite', (s) => {
+    for (const id of ids) s.delete(id);
+  });
+
 export const readToken = () => tx(META, 'readonly', (s) => s.get('token')).then((t) => t ?? null);
-export const writeToken = (token) =>
-  tx(META, 'readwrite', (s) => (token ? s.put(token, 'token') : s.delete('token')));
+export const readUser = () => tx(META, 'readonly', (s) => s.get('user')).then((u) => u ?? null);
+/** Stores (or, with `null`, deletes) the token and its user together. */
+export const writeToken = (token, user) =>
+  tx(META, 'readwrite', (s) => {
+    if (!token) {
+      s.delete('user');
+      return s.delete('token');
+    }
+    s.put(user ?? null, 'user');
+    return s.put(token, 'token');
+  });

@@ -9,8 +9,8 @@
 // so nothing here may assume a `window`.
 //
 // Items (object store `items`, key `id`): one write each, with
-//   { id, kind, label, child_id, state, stage, created_at, seq, attempts,
-//     error, result, resolved } and, by kind:
+//   { id, kind, label, child_id, user, state, stage, created_at, seq,
+//     attempts, error, result, resolved } and, by kind:
 //   'registration': child (NewChild JSON, id = item id), decision, photo,
 //                   left, right (Blob | null), photo_id
 //   'iris':         left, right → POST /children/{child_id}/iris
@@ -18,23 +18,39 @@
 //   'json', 'encounter': method, path, body (JSON string)
 // state: 'pending' | 'conflict' | 'failed' | 'done'; stage: 'child' | 'photo'
 // | 'done' (what a registration still has to send; 'child' for the others).
-// Photos and iris captures stay blobs until uploaded; a done item keeps only
-// its result. Store `meta` keeps the bearer token for the service worker.
+// Photos and iris captures stay blobs until uploaded. A done item keeps only
+// what the list needs and nothing personal (see `strip`): no body, label,
+// blob or candidate name stays on a shared phone once the server has it.
+// Store `meta` keeps the bearer token and its user for the service worker.
+//
+// One queue per user: every item carries the id of the user who queued it
+// (`user`); only that user's items are listed and sent, so nobody sends
+// another's work under their own name. Items from before this field belong
+// to the first user who logs in (as do items queued while no user was known).
+// Logging out deletes that user's sent items
+// (`outboxLogout`); unsent ones stay for their author's next login (the app
+// asks before logging out with unsent work).
 //
 // Sending is idempotent: every create carries a client id, so a retry after a
 // lost answer gets 200 with the stored record instead of a second record.
 // 200/201 → done. 409 → `conflict`, kept with the server's `stored` record and
 // `conflicts` ([{field, stored, yours}] for a PATCH), never retried by itself
 // (outboxResolve settles it). Other 4xx → `failed`, retried when the worker
-// asks. Network errors, 429 and 5xx → stay pending, retried on the `online`
-// event, periodically and by Background Sync. 401 → the sync stops until the
-// app gives a new token (the queue is kept).
+// asks (a registration whose iris capture was refused can be sent without it,
+// outboxSendWithoutIris). Network errors, 408, 429 and 5xx are temporary:
+// the item stays pending and the sync is retried on the `online` event,
+// periodically (15 s, doubled after each failed try up to 5 min) and by
+// Background Sync. 401 → the sync stops until the app gives a new token (the
+// queue is kept). Items waiting on a registration that failed or is in
+// conflict are reported with `blocked_by`.
 
 import { downscalePhoto } from './outbox-photo.js';
-import { allItems, getItem, putItem, putItems, readToken, writeToken } from './outbox-store.js';
+import { allItems, deleteItems, getItem, putItem, putItems, readToken, readUser, writeToken } from './outbox-store.js';
 
 export const SYNC_TAG = 'kudakyar-outbox';
 const RETRY_MS = 15_000;
+/** The longest wait between periodic tries after temporary failures. */
+const MAX_RETRY_MS = 300_000;
 /** Requests in flight at once: the server handles them in parallel, and a
  *  phone's connection carries a few at a time well (HTTP/1.1 allows 6). */
 let concurrency = 6;
@@ -48,6 +64,9 @@ const REPORT_MS = 250;
 const REPORT_MS_PER_ITEM = 2;
 
 let token = null;
+let user = null; // the id of the user the token belongs to
+let retryMs = RETRY_MS; // the periodic sync's current interval (backoff)
+let nextTry = 0; // ms: the periodic sync waits until then
 let listener = null;
 let syncing = false;
 let again = false;
@@ -171,13 +190,15 @@ async function report() {
   if (!listener) return;
   // Reports overlap (each awaits IndexedDB): only the newest one is told.
   const generation = ++reports;
-  const items = await saved()
+  const all = await saved()
     .catch(() => {}) // the sync reports a failed save; the list shows what is stored
     .then(allItems)
     .catch(() => []);
   if (generation !== reports) return;
+  const items = all.filter(mine);
   reportedItems = items.length;
   items.sort(byAge);
+  const byId = new Map(items.map((i) => [i.id, i]));
   const status = {
     pending: items.filter((i) => i.state === 'pending').length,
     syncing,
@@ -189,13 +210,16 @@ async function report() {
       return {
         id: i.id,
         kind: i.kind,
-        label: i.label,
+        label: i.label ?? '', // a sent item keeps none
         state: i.state,
         method,
         path,
         child_id: i.child_id ?? null,
         // What the worker wrote, for building a replacement after a 409.
         body: i.state === 'conflict' ? (i.body ?? i.child ?? null) : null,
+        // A failed registration with captures can be sent without them.
+        has_iris: Boolean(i.left || i.right),
+        blocked_by: blocker(i, byId)?.id ?? null,
         resolved: i.resolved ?? false,
         error: i.error ?? null,
         result: i.result ?? null,
@@ -203,6 +227,35 @@ async function report() {
     }),
   };
   listener(JSON.stringify(status));
+}
+
+/** Is this item the logged-in user's? */
+const mine = (item) => user !== null && item.user === user;
+
+/**
+ * The registration `item` waits on when that one was refused (failed or in
+ * conflict) before creating the child: nothing about the child can go until
+ * the worker settles it.
+ */
+function blocker(item, byId) {
+  const parent = item.child_id && item.child_id !== item.id ? byId.get(item.child_id) : null;
+  return parent?.kind === 'registration' && parent.stage === 'child' && (parent.state === 'failed' || parent.state === 'conflict')
+    ? parent
+    : null;
+}
+
+/** What a done item keeps: what the list shows, nothing about the child. */
+const KEEP = new Set(['id', 'kind', 'child_id', 'user', 'state', 'stage', 'created_at', 'seq', 'attempts', 'resolved', 'result', 'method', 'path']);
+
+/** Drops a done item's body, label and blobs (names, national code, phone, GPS, notes). */
+function strip(item) {
+  for (const key of Object.keys(item)) if (!KEEP.has(key)) delete item[key];
+  item.error = null;
+  if (item.result?.candidates) {
+    // Other children's names stay on the server: the code finds the record.
+    item.result.candidates = item.result.candidates.map(({ registry_code, distance }) => ({ registry_code, distance }));
+  }
+  return item;
 }
 
 /** A report soon, one per interval at most (many changes in a burst). */
@@ -222,20 +275,56 @@ export function outboxStart(onStatus) {
   self.addEventListener('online', () => { report(); outboxSync(); });
   self.addEventListener('offline', () => report());
   if (channel) channel.onmessage = () => reportSoon();
-  setInterval(() => outboxSync(), RETRY_MS);
+  setInterval(() => {
+    if (Date.now() >= nextTry) outboxSync();
+  }, RETRY_MS);
   report();
 }
 
 /**
- * The bearer token to send with; `null` (logged out) pauses the sync. Kept
- * in IndexedDB too, for the service worker's background sync.
+ * The bearer token to send with and the id of its user, whose items alone
+ * are listed and sent; `null` (logged out) pauses the sync. Kept in
+ * IndexedDB too, for the service worker's background sync. A token whose
+ * user is not known yet (a session being restored) sends nothing.
  */
-export function outboxSetToken(value) {
+export function outboxSetToken(value, userId) {
   token = value ?? null;
+  user = token ? (userId ?? null) : null;
   if (token && lastError?.kind === 'unauthorized') lastError = null;
-  writeToken(token)
+  const owner = user;
+  writeToken(token, user)
+    .then(() => owner && tidy(owner))
     .catch((err) => console.warn('outbox token', err))
-    .then(() => outboxSync());
+    .then(() => {
+      report();
+      outboxSync();
+    });
+}
+
+/**
+ * Gives items queued before queues were per user to `owner`, and strips
+ * done items stored before bodies were dropped.
+ */
+async function tidy(owner) {
+  await saved();
+  const fix = (await allItems()).filter((i) => i.user == null || (i.state === 'done' && (i.label !== undefined || i.body || i.child)));
+  for (const item of fix) {
+    if (item.user == null) item.user = owner;
+    if (item.state === 'done') strip(item);
+  }
+  if (fix.length) await putItems(fix);
+}
+
+/**
+ * Logging out: deletes the user's sent items from the phone and forgets the
+ * token. Unsent items stay for the user's next login (the app asks first).
+ */
+export async function outboxLogout() {
+  const leaving = user;
+  await saved();
+  const sent = (await allItems()).filter((i) => i.state === 'done' && i.user === leaving);
+  await deleteItems(sent.map((i) => i.id));
+  outboxSetToken(null);
 }
 
 /**
@@ -260,6 +349,24 @@ export async function outboxEnqueueRegistration(label, childJson, photo, left, r
     right: right ?? null,
     photo_id: small ? newId() : null,
   });
+}
+
+/**
+ * A registration refused because of its iris captures (e.g. 422, unusable):
+ * drops the captures and sends the child's facts alone, so that what is
+ * queued about the child can follow. Iris can be added later from the record.
+ */
+export async function outboxSendWithoutIris(id) {
+  await saved();
+  const item = await getItem(id);
+  if (item?.kind === 'registration' && item.state === 'failed' && item.stage === 'child') {
+    Object.assign(item, { left: null, right: null, state: 'pending', error: null });
+    await putItem(item);
+    changed();
+  }
+  lastError = null;
+  await report();
+  outboxSync();
 }
 
 /** Queues iris captures for an existing (or queued) child: «same child». */
@@ -303,6 +410,7 @@ async function enqueueJson(kind, label, method, path, bodyJson, childId) {
 async function enqueue(fields) {
   await putItem({
     ...fields,
+    user,
     state: 'pending',
     stage: 'child',
     created_at: Date.now(),
@@ -341,7 +449,7 @@ export async function outboxResolve(id, replacementJson) {
   const item = await getItem(id);
   if (!item || item.state === 'done') return;
   if (replacementJson == null) {
-    Object.assign(item, { state: 'done', stage: 'done', resolved: true, photo: null, left: null, right: null });
+    strip(Object.assign(item, { state: 'done', stage: 'done', resolved: true }));
   } else {
     if (item.kind === 'registration') item.child = replacementJson;
     else item.body = replacementJson;
@@ -382,6 +490,7 @@ function changed() {
  */
 export async function outboxBackgroundSync() {
   token = await readToken();
+  user = token ? await readUser() : null;
   const outcome = await outboxSync();
   if (outcome === 'stopped' && lastError?.kind !== 'unauthorized') {
     throw new Error(`outbox: sync stopped (${lastError?.kind})`);
@@ -399,7 +508,7 @@ export async function outboxSync() {
     again = true;
     return 'busy';
   }
-  if (!token || !navigator.onLine) return 'idle';
+  if (!token || !user || !navigator.onLine) return 'idle';
   syncing = true;
   reportSoon();
   let outcome = 'done';
@@ -420,7 +529,15 @@ export async function outboxSync() {
     changed();
     await report();
   }
-  if (outcome === 'stopped' && lastError?.kind !== 'unauthorized') requestBackgroundSync();
+  if (outcome === 'stopped' && lastError?.kind !== 'unauthorized') {
+    // Temporary trouble: the periodic try backs off, doubling each time.
+    nextTry = Date.now() + retryMs;
+    retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
+    requestBackgroundSync();
+  } else if (outcome === 'done') {
+    retryMs = RETRY_MS;
+    nextTry = 0;
+  }
   return outcome;
 }
 
@@ -429,7 +546,7 @@ async function syncPasses() {
   do {
     again = false;
     outcome = await syncPass();
-  } while (outcome === 'done' && again && token && navigator.onLine);
+  } while (outcome === 'done' && again && token && user && navigator.onLine);
   return outcome;
 }
 
@@ -443,7 +560,9 @@ async function syncPass() {
   const all = await allItems();
   const byId = new Map(all.map((i) => [i.id, i]));
   const lanes = new Map();
-  for (const item of all.filter((i) => i.state === 'pending').sort(byAge)) {
+  // Only the logged-in user's items: another's would go under this token.
+  const owner = user;
+  for (const item of all.filter((i) => i.state === 'pending' && i.user === owner).sort(byAge)) {
     const key = item.child_id ?? item.id;
     if (!lanes.has(key)) lanes.set(key, []);
     lanes.get(key).push(item);
@@ -457,7 +576,7 @@ async function syncPass() {
   const worker = async () => {
     while (!stopped && queue.length) {
       for (const item of queue.shift()) {
-        if (stopped) return;
+        if (stopped || user !== owner) return; // logged out meanwhile
         if (!ready(item)) continue;
         if ((await send(item)) === 'stop') stopped = true;
         reportSoon();
@@ -503,7 +622,7 @@ async function send(item) {
     save(item);
     return 'stop';
   }
-  Object.assign(item, { state: 'done', stage: 'done', photo: null, left: null, right: null, error: null });
+  strip(Object.assign(item, { state: 'done', stage: 'done' }));
   lastSync = Date.now();
   lastError = null;
   save(item);
@@ -579,7 +698,9 @@ async function verdict(item, res) {
     stored: problem?.stored ?? null,
     conflicts: problem?.conflicts ?? null,
   };
-  if (res.status === 401 || res.status === 429 || res.status >= 500) {
+  // Temporary: the session (401), or the server busy, slow or down. A 408
+  // is an upload the server gave up on: the same item is sent again.
+  if (res.status === 401 || res.status === 408 || res.status === 429 || res.status >= 500) {
     lastError = res.status === 401 ? { kind: 'unauthorized', status: 401 } : { kind: 'server', status: res.status };
     save(item);
     return 'stop';

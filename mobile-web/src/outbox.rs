@@ -40,7 +40,11 @@ extern "C" {
     #[wasm_bindgen(js_name = outboxStart)]
     fn js_start(on_status: &Closure<dyn Fn(String)>);
     #[wasm_bindgen(js_name = outboxSetToken)]
-    fn js_set_token(token: Option<String>);
+    fn js_set_token(token: Option<String>, user: Option<String>);
+    #[wasm_bindgen(js_name = outboxLogout)]
+    fn js_logout() -> Promise;
+    #[wasm_bindgen(js_name = outboxSendWithoutIris)]
+    fn js_send_without_iris(id: &str) -> Promise;
     #[wasm_bindgen(js_name = outboxEnqueueRegistration)]
     fn js_enqueue_registration(
         label: &str,
@@ -114,6 +118,12 @@ pub struct Item {
     /// On a conflict: the JSON body sent (a registration's `NewChild`), to
     /// build a replacement from.
     pub body: Option<String>,
+    /// A registration with iris captures (it can be sent without them).
+    #[serde(default)]
+    pub has_iris: bool,
+    /// The refused registration this item waits on, if any.
+    #[serde(default)]
+    pub blocked_by: Option<String>,
     /// Settled by [`resolve`] with the server's values, never sent.
     #[serde(default)]
     pub resolved: bool,
@@ -145,6 +155,8 @@ pub struct ItemResult {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Candidate {
     pub registry_code: String,
+    /// Empty once the item is sent: other children's names stay on the server.
+    #[serde(default)]
     pub name: String,
     pub distance: f32,
 }
@@ -184,12 +196,12 @@ impl Outbox {
         on_status.forget();
 
         let session = use_session();
-        Effect::new(move |_| {
-            let token = match session.auth.get() {
-                Auth::LoggedIn { token, .. } => Some(token),
-                _ => None,
-            };
-            js_set_token(token);
+        // Each user has their own queue: the outbox sends only the items of
+        // the user the token belongs to, so it waits until that is known.
+        Effect::new(move |_| match session.auth.get() {
+            Auth::LoggedIn { token, user } => js_set_token(Some(token), Some(user.id)),
+            Auth::Restoring { token } => js_set_token(Some(token), None),
+            Auth::LoggedOut => js_set_token(None, None),
         });
         Effect::new(move |prev: Option<bool>| {
             let unauthorized =
@@ -215,9 +227,30 @@ impl Outbox {
         js_retry(id);
     }
 
+    /// Sends a refused registration again without its iris captures.
+    pub fn send_without_iris(&self, id: &str) {
+        let promise = js_send_without_iris(id);
+        leptos::task::spawn_local(async move {
+            let _ = done(promise).await;
+        });
+    }
+
+    /// The user's items not yet accepted by the server (pending, failed or
+    /// in conflict): logging out keeps them on the phone for the next login.
+    pub fn unsent(&self) -> usize {
+        self.status
+            .with_untracked(|s| s.items.iter().filter(|i| i.state != "done").count())
+    }
+
     pub fn sync_now(&self) {
         js_sync();
     }
+}
+
+/// Before logging out: deletes the user's sent items from the phone and
+/// stops the sync; unsent items stay for the user's next login.
+pub async fn logout() {
+    let _ = done(js_logout()).await;
 }
 
 /// A new client id (UUID v4) for a create.

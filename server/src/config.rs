@@ -35,7 +35,8 @@ pub struct Config {
     pub token_ttl_hours: u64,
     /// Largest accepted request body for JSON endpoints.
     pub body_limit_bytes: usize,
-    /// A request taking longer than this is answered 408 and abandoned.
+    /// A request making no progress for this long (no answer yet, and no
+    /// body data arriving) is answered 408 and abandoned.
     pub request_timeout_secs: u64,
     /// Origins allowed to call the API from another site; empty means same-origin only.
     pub cors_origins: Vec<String>,

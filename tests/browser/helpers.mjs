@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -217,9 +218,14 @@ export async function apiGetAll(server, token, path) {
 
 /** Logs in as the admin through the login page and waits for the home page. */
 export async function loginAsAdmin(page, server) {
+  await loginAs(page, server, 'admin', ADMIN_PASSWORD);
+}
+
+/** Logs in as `username` through the login page and waits for the home page. */
+export async function loginAs(page, server, username, password) {
   await page.goto(server.url);
-  await page.getByLabel('نام کاربری', { exact: true }).fill('admin');
-  await page.getByLabel('گذرواژه', { exact: true }).fill(ADMIN_PASSWORD);
+  await page.getByLabel('نام کاربری', { exact: true }).fill(username);
+  await page.getByLabel('گذرواژه', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'ورود', exact: true }).click();
   await page.getByRole('heading', { level: 1, name: 'خوش آمدید' }).waitFor();
 }
@@ -252,4 +258,60 @@ export async function setOnline(context, page, online) {
     (want) => document.querySelector('#sync-status')?.getAttribute('data-online') === want,
     String(online),
   );
+}
+
+// --- The outbox module, driven from the page --------------------------------
+
+/** Calls `outbox[name](...args)` in the page; `{blob: [bytes], type}` args become Blobs. */
+export function callOutbox(phone, name, ...args) {
+  return phone.page.evaluate(
+    async ([path, name, args]) => {
+      const outbox = await import(path);
+      const blobs = args.map((a) => (a && a.blob ? new Blob([new Uint8Array(a.blob)], { type: a.type }) : a));
+      return outbox[name](...blobs);
+    },
+    [phone.outbox, name, args],
+  );
+}
+
+/** Calls `outboxSync` until a sync runs to its end ('done'), not 'busy' or 'stopped'. */
+export async function syncUntilDone(phone) {
+  for (let i = 0; i < 100; i++) {
+    if ((await callOutbox(phone, 'outboxSync')) === 'done') return;
+    await phone.page.waitForTimeout(100);
+  }
+  assert.fail('the outbox never finished a sync');
+}
+
+/** The outbox's items as stored on the phone, blobs as {size, type, width, height, bytes?}. */
+export function storedItems(page) {
+  return page.evaluate(async () => {
+    const db = await new Promise((resolve, reject) => {
+      const req = indexedDB.open('kudakyar-outbox');
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    const items = await new Promise((resolve, reject) => {
+      const req = db.transaction('items').objectStore('items').getAll();
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    db.close();
+    const describe = async (blob) => {
+      if (!blob) return null;
+      const bitmap = await createImageBitmap(blob).catch(() => null);
+      const digest = await crypto.subtle.digest('SHA-256', await blob.arrayBuffer());
+      return {
+        size: blob.size,
+        type: blob.type,
+        width: bitmap?.width,
+        height: bitmap?.height,
+        sha256: [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join(''),
+      };
+    };
+    for (const item of items) {
+      for (const key of ['photo', 'left', 'right']) item[key] = await describe(item[key]);
+    }
+    return items;
+  });
 }

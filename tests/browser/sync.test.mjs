@@ -20,6 +20,7 @@ import {
   REPO_ROOT,
   apiGetAll,
   apiLogin,
+  callOutbox,
   launchBrowser,
   loginAsAdmin,
   newPhonePage,
@@ -27,6 +28,8 @@ import {
   screenshot,
   setOnline,
   startServer,
+  storedItems,
+  syncUntilDone,
   waitPending,
 } from './helpers.mjs';
 
@@ -74,27 +77,6 @@ async function offlinePhone() {
   return phone;
 }
 
-/** Calls `outbox[name](...args)` in the page; `{blob: [bytes], type}` args become Blobs. */
-function callOutbox(phone, name, ...args) {
-  return phone.page.evaluate(
-    async ([path, name, args]) => {
-      const outbox = await import(path);
-      const blobs = args.map((a) => (a && a.blob ? new Blob([new Uint8Array(a.blob)], { type: a.type }) : a));
-      return outbox[name](...blobs);
-    },
-    [phone.outbox, name, args],
-  );
-}
-
-/** Calls `outboxSync` until a sync runs to its end ('done'), not 'busy' or 'stopped'. */
-async function syncUntilDone(phone) {
-  for (let i = 0; i < 100; i++) {
-    if ((await callOutbox(phone, 'outboxSync')) === 'done') return;
-    await phone.page.waitForTimeout(100);
-  }
-  assert.fail('the outbox never finished a sync');
-}
-
 /** Queues registrations (facts only) of children `from`…`from + count - 1` of `family`; their ids. */
 async function queueChildren(phone, family, from, count) {
   const ids = [];
@@ -107,39 +89,6 @@ async function queueChildren(phone, family, from, count) {
 }
 
 const blobArg = (bytes, type) => ({ blob: [...bytes], type });
-
-/** The outbox's items as stored on the phone, blobs as {size, type, width, height, bytes?}. */
-function storedItems(page) {
-  return page.evaluate(async () => {
-    const db = await new Promise((resolve, reject) => {
-      const req = indexedDB.open('kudakyar-outbox');
-      req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(req.error);
-    });
-    const items = await new Promise((resolve, reject) => {
-      const req = db.transaction('items').objectStore('items').getAll();
-      req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(req.error);
-    });
-    db.close();
-    const describe = async (blob) => {
-      if (!blob) return null;
-      const bitmap = await createImageBitmap(blob).catch(() => null);
-      const digest = await crypto.subtle.digest('SHA-256', await blob.arrayBuffer());
-      return {
-        size: blob.size,
-        type: blob.type,
-        width: bitmap?.width,
-        height: bitmap?.height,
-        sha256: [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join(''),
-      };
-    };
-    for (const item of items) {
-      for (const key of ['photo', 'left', 'right']) item[key] = await describe(item[key]);
-    }
-    return items;
-  });
-}
 
 /** A W×H JPEG drawn in the page (a gradient and shapes, so it compresses like a photo). */
 async function makeJpeg(page, width, height) {

@@ -23,13 +23,24 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 /// `node --test` with directories and `--test-reporter` needs Node 20.
 const MIN_NODE_MAJOR: u32 = 20;
 
-/// Runs the browser tests in `root/tests/browser`; fails if any test fails.
-pub fn run(root: &Path) -> Result<()> {
+/// Runs the browser test `files` (paths from the workspace root; every
+/// `tests/browser/*.test.mjs` when empty) against the PWA build `dist` and the
+/// server binary `bin`; fails if any test fails.
+pub fn run(root: &Path, dist: &Path, bin: &Path, files: &[String]) -> Result<()> {
     let dir = prepare(root)?;
-    let files = test_files(&dir)?;
+    let files: Vec<PathBuf> = if files.is_empty() {
+        test_files(&dir)?
+            .into_iter()
+            .map(|f| f.strip_prefix(root).map(Path::to_path_buf).unwrap_or(f))
+            .collect()
+    } else {
+        files.iter().map(PathBuf::from).collect()
+    };
     let mut cmd = Command::new("node");
     cmd.args(["--test", "--test-reporter=spec"])
-        .args(files.iter().map(|f| f.strip_prefix(root).unwrap_or(f)))
+        .args(&files)
+        .env("KUDAKYAR_WEB_DIST", dist)
+        .env("KUDAKYAR_BIN", bin)
         .current_dir(root);
     util::run(&mut cmd)
         .context("browser tests failed (screenshots and server logs in tests/artifacts/browser/)")

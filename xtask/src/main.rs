@@ -9,6 +9,8 @@
 //!   the API fuzzing ([`api_fuzz`], schemathesis) and the browser tests
 //!   ([`browser`]) in headless Chromium.
 //! - `cargo xtask fuzz-api` runs the API fuzzing alone.
+//! - `cargo xtask browser-test [FILE…]` builds the PWA and the server and runs
+//!   the given browser tests (`tests/browser/…test.mjs`; all when none given).
 //! - `cargo xtask bench-sync [--debug]` measures how fast the PWA's outbox
 //!   sends 1,000 queued records to a local server ([`bench_sync`]).
 //! - `cargo xtask lighthouse` is a bench, not a check ([`lighthouse`]): it
@@ -39,6 +41,16 @@ fn main() -> Result<()> {
         Some("serve") => serve(&root, args.collect()),
         Some("test") => test(&root),
         Some("bench-sync") => bench_sync::run(&root, &args.collect::<Vec<_>>()),
+        Some("browser-test") => {
+            let dist = web::build(&root)?;
+            cargo(&root, &["build", "-p", "kudakyar"])?;
+            browser::run(
+                &root,
+                &dist,
+                &kudakyar_bin(&root, "debug"),
+                &args.collect::<Vec<_>>(),
+            )
+        }
         Some("fuzz-api") => {
             cargo(&root, &["build", "-p", "kudakyar"])?;
             api_fuzz::run(&root, &kudakyar_bin(&root, "debug"))
@@ -51,7 +63,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask serve [kudakyar serve options…] | cargo xtask test | cargo xtask fuzz-api | cargo xtask bench-sync [--debug] | cargo xtask lighthouse"
+                "usage: cargo xtask serve [kudakyar serve options…] | cargo xtask test | cargo xtask browser-test [FILE…] | cargo xtask fuzz-api | cargo xtask bench-sync [--debug] | cargo xtask lighthouse"
             );
             std::process::exit(2)
         }
@@ -140,7 +152,7 @@ fn test(root: &Path) -> Result<()> {
     }
     cargo(root, &["test", "--workspace", "--locked"])?;
     api_fuzz::run(root, &kudakyar_bin(root, "debug"))?;
-    browser::run(root)?;
+    browser::run(root, &dist, &kudakyar_bin(root, "debug"), &[])?;
     say("all checks passed");
     Ok(())
 }

@@ -186,6 +186,14 @@ messages! {
         "Encounter saved in the outbox.";
     sync_refused: "نیازمند بررسی شما: {} (فهرست پایین صفحه)",
         "Needs your review: {} (list below)";
+    send_without_iris: "ارسال بدون تصویر عنبیه",
+        "Send without the iris images";
+    blocked_by: "منتظر «{}» است که پذیرفته نشده؛ آن را بررسی کنید.",
+        "Waiting for «{}», which was not accepted; review it.";
+    details_removed: "جزئیات پس از ارسال از گوشی پاک شد.",
+        "Details were removed from the phone once sent.";
+    logout_unsent: "{} مورد هنوز فرستاده نشده است. روی گوشی می\u{200c}ماند و پس از ورود دوبارهٔ شما فرستاده می\u{200c}شود. خارج می\u{200c}شوید؟",
+        "{} items are not sent yet. They stay on this phone and are sent when you sign in again. Sign out?";
     no_position: "موقعیت گوشی در دسترس نیست؛ اجازهٔ موقعیت مکانی را بررسی کنید.",
         "The phone's position is not available; check the location permission.";
     // Navigation and language.

@@ -13,7 +13,8 @@ use super::focus_on_mount;
 use super::outbox::OutboxList;
 use super::register::RegisterForm;
 use crate::api::ApiError;
-use crate::i18n::{error_text, province_name, t, vocabulary};
+use crate::i18n::{digits, error_text, province_name, t, vocabulary};
+use crate::outbox::{self, use_outbox};
 use crate::session::{Auth, use_session};
 
 #[component]
@@ -24,7 +25,20 @@ pub fn HomePage() -> impl IntoView {
         Auth::LoggedIn { user, .. } => Some(user),
         _ => None,
     });
-    let logout = Action::new_unsync(move |_: &()| session.logout());
+    let outbox = use_outbox();
+    // Unsent work is never dropped: it stays on the phone for this user's
+    // next login, but the worker is told so and may stay to send it first.
+    let logout = Action::new_unsync(move |_: &()| async move {
+        let unsent = outbox.unsent();
+        if unsent > 0 {
+            let question = s.logout_unsent.replace("{}", &digits(unsent as u32));
+            if !window().confirm_with_message(&question).unwrap_or(false) {
+                return;
+            }
+        }
+        outbox::logout().await;
+        session.logout().await;
+    });
     let heading = NodeRef::<H1>::new();
     focus_on_mount(heading);
     // The outbox list is built in the next frame, not in the task that

@@ -5,6 +5,7 @@
 //!   [`form`]: multipart fields under a size limit.
 //! - [`problem`]: turns every error answer — ours, axum's, tower-http's — into
 //!   problem+json carrying the request id.
+//! - [`timeout`]: the request timeout, restarted while an upload's body arrives.
 //! - [`health`], [`metrics`], [`docs`] (OpenAPI + docs page), [`web`] (the PWA).
 //!
 //! Domain routes live with their domain (`auth::routes`, `users::routes`, …)
@@ -20,6 +21,7 @@ pub mod meta;
 pub mod metrics;
 pub mod pagination;
 pub mod problem;
+pub mod timeout;
 pub mod web;
 
 use std::time::Duration;
@@ -33,7 +35,6 @@ use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -133,9 +134,10 @@ pub fn router(state: AppState) -> Router {
             "camera=(self), geolocation=(self), microphone=()",
         ))
         .layer(cors(&config.cors_origins))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
+        // Innermost: its 408 passes through the problem layer above.
+        .layer(axum::middleware::from_fn_with_state(
             request_timeout,
+            timeout::idle_timeout,
         ));
 
     app.layer(middleware).with_state(state)

@@ -524,7 +524,9 @@ async fn opposite_decisions_of_one_review_at_once(db: TestDb) {
 }
 
 async fn photo_uploads(db: TestDb) {
-    let app = TestApp::start(db).await;
+    // The upload cap (429 beyond it, `photos::uploads_beyond_the_cap_are_told_to_come_back`)
+    // is lifted here: this is about the write path under concurrent writers.
+    let app = TestApp::start_with(db, |c| c.max_concurrent_uploads = N).await;
     let (_, w) = user(&app, "worker1", "outreach_worker").await;
     let kids = children(&app, &w, 'c', 5).await;
     let file = crate::photos::jpeg(40, 30);

@@ -1,8 +1,15 @@
 //! The HTTP conventions every endpoint shares: problem+json errors, body
 //! limits, request ids, security headers, CORS, metrics, health and the PWA host.
 
+use std::time::Duration;
+
 use crate::common::{TestApp, TestDb, problem};
+use crate::photos::{jpeg, photos_path, worker_with_child};
 use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+on_both_backends!(slow_uploads_are_not_cut_stalled_ones_are);
 
 async fn post_raw(
     app: &TestApp,
@@ -371,4 +378,72 @@ async fn serves_the_pwa_with_the_right_caching() {
         .await
         .unwrap();
     problem(api, 404).await;
+}
+
+/// A photo upload as a phone on a slow link sends it: the request head, then
+/// the multipart body as a browser would frame it.
+fn slow_upload_request(app: &TestApp, token: &str) -> (Vec<u8>, Vec<u8>) {
+    let boundary = "----kudakyarslowupload";
+    let mut body = Vec::new();
+    body.extend_from_slice(format!("--{boundary}\r\ncontent-disposition: form-data; name=\"photo\"; filename=\"p.jpg\"\r\ncontent-type: image/jpeg\r\n\r\n").as_bytes());
+    body.extend_from_slice(&jpeg(320, 240));
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let head = format!(
+        "POST {} HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {token}\r\naccept: application/json, application/problem+json\r\naccept-encoding: gzip, br\r\ncontent-type: multipart/form-data; boundary={boundary}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        photos_path(),
+        app.addr,
+        body.len(),
+    );
+    (head.into_bytes(), body)
+}
+
+/// The status line of the answer on `stream`.
+async fn answer_status(stream: &mut TcpStream) -> u16 {
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(n > 0, "connection closed before an answer");
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let head = String::from_utf8_lossy(&answer);
+    head.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+/// The request timeout counts idleness: an upload trickling in over three
+/// times the timeout, never pausing as long as it, is taken; one that
+/// stops half-way is answered 408 (and nothing is stored).
+async fn slow_uploads_are_not_cut_stalled_ones_are(db: TestDb) {
+    let app = TestApp::start_with(db, |c| c.request_timeout_secs = 1).await;
+    let token = worker_with_child(&app).await;
+    let (head, body) = slow_upload_request(&app, &token);
+
+    let mut slow = TcpStream::connect(app.addr).await.unwrap();
+    slow.write_all(&head).await.unwrap();
+    let chunks = 12;
+    for chunk in body.chunks(body.len().div_ceil(chunks)) {
+        // 12 pauses of a quarter of the timeout: 3 s in all, idle 0.25 s at most.
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        if slow.write_all(chunk).await.is_err() {
+            break; // the server gave up: its answer says why
+        }
+    }
+    assert_eq!(
+        answer_status(&mut slow).await,
+        201,
+        "slow but steady upload"
+    );
+
+    let mut stalled = TcpStream::connect(app.addr).await.unwrap();
+    stalled.write_all(&head).await.unwrap();
+    stalled.write_all(&body[..body.len() / 2]).await.unwrap();
+    // No more bytes: the server must give up on its own.
+    assert_eq!(answer_status(&mut stalled).await, 408, "stalled upload");
+
+    let photos: Value = app.get(&token, &photos_path()).await.json().await.unwrap();
+    assert_eq!(
+        photos.as_array().unwrap().len(),
+        1,
+        "only the whole upload: {photos}"
+    );
 }

@@ -29,7 +29,7 @@ const CHILD: &str = "5d2e7a10-8c3b-4f6e-a1d2-3b4c5d6e7f80";
 const PHOTO: &str = "7a1c2e3f-4b5d-4e6f-8a9b-0c1d2e3f4a5b";
 
 /// A worker in IR-23 with one child; returns the worker's token.
-async fn worker_with_child(app: &TestApp) -> String {
+pub(crate) async fn worker_with_child(app: &TestApp) -> String {
     let (_, password) = app
         .add_user("worker1", "outreach_worker", Some("IR-23"), None)
         .await;
@@ -43,7 +43,7 @@ async fn worker_with_child(app: &TestApp) -> String {
     token
 }
 
-fn photos_path() -> String {
+pub(crate) fn photos_path() -> String {
     format!("/api/v1/children/{CHILD}/photos")
 }
 

@@ -111,10 +111,11 @@ pub fn OutboxList() -> impl IntoView {
     }
 }
 
-/// An item is redrawn when its state or the server's answer changes.
-fn item_key(i: &Item) -> (String, String, Option<String>) {
+/// An item is redrawn when its state, the server's answer or what it waits
+/// on changes.
+fn item_key(i: &Item) -> (String, String, Option<String>, Option<String>) {
     let code = i.result.as_ref().and_then(|r| r.registry_code.clone());
-    (i.id.clone(), i.state.clone(), code)
+    (i.id.clone(), i.state.clone(), code, i.blocked_by.clone())
 }
 
 #[component]
@@ -145,9 +146,39 @@ fn OutboxItem(item: Item) -> impl IntoView {
             </button>
         }
     });
+    // An unusable iris capture must not hold the child (and everything
+    // queued about it) back for good.
+    let without_iris = (item.state == "failed" && item.has_iris).then(|| {
+        let id = item.id.clone();
+        view! {
+            <button type="button" class="btn link" on:click=move |_| outbox.send_without_iris(&id)>
+                {s.send_without_iris}
+            </button>
+        }
+    });
+    let blocked = item.blocked_by.as_ref().map(|parent| {
+        let label = outbox.status.with_untracked(|st| {
+            st.items
+                .iter()
+                .find(|i| &i.id == parent)
+                .map(|i| i.label.clone())
+        });
+        s.blocked_by.replace("{}", &label.unwrap_or_default())
+    });
+    // A sent item keeps no label: the child's name does not stay on the phone.
+    let label = if item.label.is_empty() && item.state == "done" {
+        view! { <p class="label">{s.details_removed}</p> }.into_any()
+    } else {
+        view! { <p class="label"><bdi>{item.label.clone()}</bdi></p> }.into_any()
+    };
+    let encounter_label = if item.label.is_empty() {
+        result.registry_code.clone().unwrap_or_default()
+    } else {
+        item.label.clone()
+    };
     let encounter = (item.kind == "registration"
         && matches!(item.state.as_str(), "pending" | "done"))
-    .then(|| view! { <AddEncounter child_id=item.id.clone() label=item.label.clone()/> });
+    .then(|| view! { <AddEncounter child_id=item.id.clone() label=encounter_label/> });
     let profile = (item.kind == "registration" && item.state == "done")
         .then(|| view! { <Link to=Route::Child(item.id.clone())>{s.open_record}</Link> });
     let choose = item
@@ -157,8 +188,8 @@ fn OutboxItem(item: Item) -> impl IntoView {
         .map(|(conflicts, stored)| view! { <deferred::Conflict item=item.clone() conflicts stored/> });
     view! {
         <li class="outbox-item" data-id=item.id.clone() data-kind=item.kind.clone()
-            data-state=item.state.clone()>
-            <p class="label"><bdi>{item.label.clone()}</bdi></p>
+            data-state=item.state.clone() data-blocked-by=item.blocked_by.clone()>
+            {label}
             <p class=format!("state {}", item.state)>{state}</p>
             {result.registry_code.map(|code| view! {
                 <p>{s.registry_code} ": " <bdi dir="ltr" class="code">{code}</bdi></p>
@@ -175,7 +206,9 @@ fn OutboxItem(item: Item) -> impl IntoView {
             })}
             {stored.map(|t| view! { <p>{t}</p> })}
             {detail.map(|d| view! { <p class="detail" dir="auto">{d}</p> })}
+            {blocked.map(|b| view! { <p class="warn">{b}</p> })}
             {retry}
+            {without_iris}
             {choose}
             {profile}
             {encounter}

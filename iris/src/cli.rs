@@ -89,6 +89,20 @@ pub enum IrisCommand {
 }
 
 /// Run one subcommand.
+/// Run a subcommand as a program: a user error (missing file, unusable
+/// capture, bad argument) is printed as one line, `error: what: why`, and
+/// the exit code is 1 — never a stack trace, which anyhow would add when
+/// `main` returns the error and `RUST_BACKTRACE` is set.
+pub fn main(cmd: IrisCommand) -> std::process::ExitCode {
+    match run(cmd) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 pub fn run(cmd: IrisCommand) -> Result<()> {
     match cmd {
         IrisCommand::Template { image, out, json } => template(&image, out.as_deref(), json),
@@ -145,6 +159,7 @@ fn template(image: &Path, out: Option<&Path>, json: bool) -> Result<()> {
         println!("grey-level spread:     {:.2} bits", q.grey_level_spread);
         println!("iris diameter:         {:.0} px", q.iris_diameter);
         println!("margin to image edge:  {:.0} px", q.margin);
+        println!("iris band in picture:  {:.0} %", q.iris_in_frame);
         println!(
             "template:              {} bytes, {} valid bits, {ms:.1} ms",
             bytes.len(),
@@ -271,7 +286,7 @@ fn evaluate(dir: &Path, label_regex: Option<&str>, plot: Option<&Path>, json: bo
     let scores = pair_scores(&enrolled, &cfg.matcher, MAX_IMPOSTORS, 1);
     let report = summarise(&enrolled, &scores);
     if let Some(p) = plot {
-        draw_plot(p, &scores).with_context(|| format!("drawing {}", p.display()))?;
+        draw_plot(p, &scores, &report).with_context(|| format!("drawing {}", p.display()))?;
     }
     if json {
         println!("{}", serde_json::to_string(&report)?);
@@ -323,15 +338,17 @@ fn print_report(r: &Report, threshold: f32) {
     );
 }
 
-fn draw_plot(path: &Path, s: &crate::eval::Scores) -> Result<()> {
+/// DET curve, error-versus-discard curve and distance histograms, side by side.
+fn draw_plot(path: &Path, s: &crate::eval::Scores, r: &Report) -> Result<()> {
     use plotters::prelude::*;
     let mut genu = s.genuine.clone();
     let mut imp = s.impostor.clone();
     genu.sort_by(f32::total_cmp);
     imp.sort_by(f32::total_cmp);
-    let root = BitMapBackend::new(path, (1200, 500)).into_drawing_area();
+    let root = BitMapBackend::new(path, (1800, 500)).into_drawing_area();
     root.fill(&WHITE)?;
-    let (left, right) = root.split_horizontally(600);
+    let (left, rest) = root.split_horizontally(600);
+    let (middle, right) = rest.split_horizontally(600);
     // DET curve on log axes; zero rates are drawn at the smallest resolvable rate.
     let floor = 1.0 / (imp.len().max(genu.len()).max(10) as f64);
     let pts: Vec<(f64, f64)> = det_curve(&genu, &imp, 2000)
@@ -351,6 +368,34 @@ fn draw_plot(path: &Path, s: &crate::eval::Scores) -> Result<()> {
         .y_label_formatter(&|v| format!("{v:.0e}"))
         .draw()?;
     det.draw_series(LineSeries::new(pts, &BLUE))?;
+    // EDC: FNMR at a fixed threshold as low-quality pairs are discarded;
+    // discarding at random would keep it level (dashed).
+    let top = r.edc.iter().map(|p| p.fnmr).fold(0.0f64, f64::max) * 1.2 + 1e-3;
+    let mut edc = ChartBuilder::on(&middle)
+        .caption(
+            format!("error vs discard (threshold {:.3})", r.edc_threshold),
+            ("sans-serif", 20),
+        )
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0f64..0.5, 0.0..top)?;
+    edc.configure_mesh()
+        .x_desc("fraction discarded (lowest quality first)")
+        .y_desc("FNMR")
+        .draw()?;
+    edc.draw_series(LineSeries::new(
+        r.edc.iter().map(|p| (p.discarded, p.fnmr)),
+        &BLUE,
+    ))?;
+    if let Some(first) = r.edc.first() {
+        edc.draw_series(DashedLineSeries::new(
+            [(0.0, first.fnmr), (0.5, first.fnmr)],
+            6,
+            4,
+            BLACK.into(),
+        ))?;
+    }
     let bins = 100usize;
     let hist = |v: &[f32]| {
         let mut h = vec![0f64; bins];

@@ -4,7 +4,15 @@
 //! and [`enrol_all`] (templates + timing, in parallel), [`Scores`] and
 //! [`pair_scores`] (all genuine pairs; all impostor pairs or a seeded random
 //! sample), [`Report`] and [`summarise`] (FTE, EER, FNMR at fixed FMR,
-//! template time), and the error-rate helpers [`fnmr_at_fmr`], [`det_curve`].
+//! template time), and the error-rate helpers [`fnmr_at_fmr`], [`det_curve`],
+//! [`edc`].
+//!
+//! Quality is judged the ISO/IEC 29794-1 way, by an error-versus-discard
+//! curve: FNMR at a fixed threshold (the one giving FMR 1e-4 on all pairs,
+//! or the lowest FMR measured) as the genuine pairs whose lower capture
+//! quality is smallest are discarded, 0 to 50 %. Discarding at random leaves
+//! the FNMR where it was on average, so a curve that falls is a quality
+//! score that predicts errors.
 //!
 //! Conventions: a comparison is accepted when its distance is *below* the
 //! threshold; FMR(t) is the fraction of impostor distances < t and FNMR(t)
@@ -83,6 +91,8 @@ pub struct Enrolled {
     /// Time to decode and extract, in milliseconds.
     pub ms: f64,
     pub error: Option<String>,
+    /// The quality score ([`crate::QualityReport::score`]) when an eye was found.
+    pub quality: Option<f32>,
 }
 
 /// Enrol every sample (in parallel with the `parallel` feature), calling
@@ -95,6 +105,7 @@ pub fn enrol_all(samples: &[Sample], cfg: &Config, tick: &(dyn Fn() + Sync)) -> 
             .and_then(|b| analyse(&b, cfg).map_err(|e| e.to_string()));
         let ms = t0.elapsed().as_secs_f64() * 1e3;
         tick();
+        let quality = r.as_ref().ok().map(|c| c.quality.score);
         let (template, error) = match r {
             Ok(c) if c.usable() => (Some(c.template), None),
             Ok(c) => (None, Some(c.quality.verdict.to_string())),
@@ -105,6 +116,7 @@ pub fn enrol_all(samples: &[Sample], cfg: &Config, tick: &(dyn Fn() + Sync)) -> 
             template,
             ms,
             error,
+            quality,
         }
     };
     #[cfg(feature = "parallel")]
@@ -120,6 +132,8 @@ pub fn enrol_all(samples: &[Sample], cfg: &Config, tick: &(dyn Fn() + Sync)) -> 
 #[derive(Clone, Debug, Default)]
 pub struct Scores {
     pub genuine: Vec<f32>,
+    /// The lower quality score of the two captures of each genuine pair.
+    pub genuine_quality: Vec<f32>,
     pub impostor: Vec<f32>,
     /// True when impostor pairs were sampled (more than [`MAX_IMPOSTORS`]).
     pub impostor_sampled: bool,
@@ -135,6 +149,11 @@ pub fn pair_scores(
     let ok: Vec<(&str, &Template)> = enrolled
         .iter()
         .filter_map(|e| e.template.as_ref().map(|t| (e.label.as_str(), t)))
+        .collect();
+    let quality: Vec<f32> = enrolled
+        .iter()
+        .filter(|e| e.template.is_some())
+        .map(|e| e.quality.unwrap_or(0.0))
         .collect();
     let s = m.max_shift_cols();
     let rotations: Vec<Vec<Template>> = ok
@@ -185,6 +204,10 @@ pub fn pair_scores(
     };
     Scores {
         genuine: score(&genuine_pairs),
+        genuine_quality: genuine_pairs
+            .iter()
+            .map(|&(i, j)| quality[i].min(quality[j]))
+            .collect(),
         impostor: score(&impostor_pairs),
         impostor_sampled: sampled,
     }
@@ -230,6 +253,19 @@ pub struct Report {
     pub impostor_mean: f64,
     /// Most common reasons for failure to enrol, with counts.
     pub fte_reasons: Vec<(String, usize)>,
+    /// The threshold the error-versus-discard curve holds fixed.
+    pub edc_threshold: f32,
+    /// Error-versus-discard curve: FNMR at `edc_threshold` after discarding
+    /// the lowest-quality genuine pairs.
+    pub edc: Vec<EdcPoint>,
+}
+
+/// One point of an error-versus-discard curve.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EdcPoint {
+    /// Fraction of genuine pairs discarded (lowest pair quality first).
+    pub discarded: f64,
+    pub fnmr: f64,
 }
 
 /// Summarise enrolment results and scores.
@@ -265,6 +301,19 @@ pub fn summarise(enrolled: &[Enrolled], scores: &Scores) -> Report {
         });
         fmr /= 10.0;
     }
+    // FMR 1e-4 when there are enough impostors, else the lowest FMR measured.
+    let edc_threshold = fnmr_at
+        .iter()
+        .take_while(|f| f.fmr >= 1e-4 * (1.0 - 1e-9))
+        .last()
+        .map_or(f32::NAN, |f| f.threshold);
+    let edc = edc(
+        &scores.genuine,
+        &scores.genuine_quality,
+        edc_threshold,
+        0.5,
+        10,
+    );
     let mean = |v: &[f32]| {
         if v.is_empty() {
             f64::NAN
@@ -291,7 +340,38 @@ pub fn summarise(enrolled: &[Enrolled], scores: &Scores) -> Report {
         genuine_mean: mean(&genu),
         impostor_mean: mean(&imp),
         fte_reasons: reasons,
+        edc_threshold,
+        edc,
     }
+}
+
+/// Error-versus-discard curve: FNMR at threshold `t` over the genuine pairs
+/// left after discarding the fraction `k / steps × max_discard` with the
+/// lowest pair quality, for k = 0 … steps. Ties in quality are discarded
+/// together only as far as the fraction asks (stable order).
+pub fn edc(
+    genuine: &[f32],
+    quality: &[f32],
+    t: f32,
+    max_discard: f64,
+    steps: usize,
+) -> Vec<EdcPoint> {
+    if genuine.is_empty() || t.is_nan() {
+        return Vec::new();
+    }
+    let mut order: Vec<usize> = (0..genuine.len()).collect();
+    order.sort_by(|&a, &b| quality[a].total_cmp(&quality[b]));
+    (0..=steps)
+        .map(|k| {
+            let discarded = max_discard * k as f64 / steps.max(1) as f64;
+            let kept = &order[(discarded * genuine.len() as f64).round() as usize..];
+            let errors = kept.iter().filter(|&&i| genuine[i] >= t).count();
+            EdcPoint {
+                discarded,
+                fnmr: errors as f64 / kept.len().max(1) as f64,
+            }
+        })
+        .collect()
 }
 
 /// Count of sorted values strictly below `t`.
@@ -378,5 +458,30 @@ mod tests {
         assert!((fnmr - 19.0 / 50.0).abs() < 1e-9, "{fnmr}");
         let det = det_curve(&genu, &imp, 10);
         assert!(det.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 >= w[1].1));
+    }
+
+    #[test]
+    fn the_edc_falls_when_quality_predicts_errors_and_not_otherwise() {
+        // 100 genuine pairs, 10 of them errors (distance 0.45 ≥ 0.35).
+        let genu: Vec<f32> = (0..100)
+            .map(|i| if i % 10 == 0 { 0.45 } else { 0.2 })
+            .collect();
+        // Informative quality: the errors have the lowest quality.
+        let q: Vec<f32> = (0..100)
+            .map(|i| if i % 10 == 0 { 5.0 } else { 50.0 + i as f32 })
+            .collect();
+        let curve = edc(&genu, &q, 0.35, 0.5, 10);
+        assert_eq!(curve.len(), 11);
+        assert!((curve[0].fnmr - 0.1).abs() < 1e-9, "{curve:?}");
+        assert!((curve[1].discarded - 0.05).abs() < 1e-9);
+        assert!((curve[1].fnmr - 5.0 / 95.0).abs() < 1e-9, "{curve:?}");
+        assert_eq!(curve[2].fnmr, 0.0, "{curve:?}");
+        // Uninformative quality (errors spread evenly in quality): flat.
+        let q: Vec<f32> = (0..100).map(|i| i as f32).collect();
+        let curve = edc(&genu, &q, 0.35, 0.5, 10);
+        assert!(
+            curve.iter().all(|p| (p.fnmr - 0.1).abs() < 0.03),
+            "{curve:?}"
+        );
     }
 }

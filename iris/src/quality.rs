@@ -22,8 +22,20 @@
 //!   score is the fraction of the encoder's Gabor response that survives that
 //!   blur, exp(−2π²σ²/λ²), with λ the filter wavelength in image pixels at
 //!   mid-band. So "blurred" means "blurred at the scale the code uses";
+//! - quality score (0–100): one number to rank captures by, for an
+//!   error-versus-discard curve (ISO/IEC 29794-1): the usable area times the
+//!   sharpness factor times the geometric mean of the pupil and limbus
+//!   visibility, i.e. the share of the code that is iris, in focus, and
+//!   sampled between boundaries the image confirms;
 //! - grey-level spread: entropy of the image histogram, in bits (0–8);
-//! - iris diameter (px) and margin from the iris to the image edge (px).
+//! - iris diameter (px) and margin from the iris to the image edge (px,
+//!   negative when the circle runs past the edge; reported, not a limit);
+//! - iris in frame (%): the share of the iris band (pupil to limbus, by
+//!   area) that lies inside the picture. Close-range scanners fill the frame
+//!   and the limbus circle often runs past the top or bottom edge where the
+//!   eyelid hides it anyway; what matters for matching is how much band is
+//!   left, so the verdict limits this share (and the usable area), not the
+//!   margin.
 
 use serde::{Deserialize, Serialize};
 
@@ -47,7 +59,8 @@ pub struct QualityParams {
     pub min_grey_spread: f32,
     /// Median iris grey level must lie in this range.
     pub iris_grey: (f32, f32),
-    pub min_margin: f32,
+    /// Least share (%) of the iris band inside the picture.
+    pub min_iris_in_frame: f32,
 }
 
 impl Default for QualityParams {
@@ -64,7 +77,7 @@ impl Default for QualityParams {
             min_limbus_visible: 40.0,
             min_grey_spread: 4.5,
             iris_grey: (30.0, 215.0),
-            min_margin: 0.0,
+            min_iris_in_frame: 80.0,
         }
     }
 }
@@ -85,7 +98,11 @@ pub struct QualityReport {
     pub grey_level_spread: f32,
     pub iris_diameter: f32,
     pub margin: f32,
+    /// % of the iris band (by area) inside the picture.
+    pub iris_in_frame: f32,
     pub iris_grey: f32,
+    /// One scalar quality (0–100) to rank captures by; see the module docs.
+    pub score: f32,
     pub pupil: Circle,
     pub iris: Circle,
     pub verdict: Verdict,
@@ -171,7 +188,10 @@ pub fn assess(x: &Inputs, q: &QualityParams) -> QualityReport {
         grey_level_spread: entropy_bits(x.img),
         iris_diameter: 2.0 * ic.r,
         margin,
+        iris_in_frame: band_in_frame(x.img, &pc, &ic),
         iris_grey,
+        score: usable_iris_area * (sharpness / 100.0) * (pupil_visible * limbus_visible).sqrt()
+            / 100.0,
         pupil: pc,
         iris: ic,
         verdict: Verdict {
@@ -202,7 +222,7 @@ pub fn verdict(r: &QualityReport, q: &QualityParams) -> Verdict {
         "iris too small, move the scanner closer",
     );
     why(
-        r.margin < q.min_margin,
+        r.iris_in_frame < q.min_iris_in_frame,
         "eye not fully in the picture, centre the eye",
     );
     why(r.sharpness < q.min_sharpness, "blurred");
@@ -342,6 +362,29 @@ fn limbus_visible(img: &Plane, c: &Circle) -> f32 {
         }
     }
     100.0 * seen as f32 / arcs.dirs.len().max(1) as f32
+}
+
+/// % of the band between the pupil and limbus circles (by area) that lies
+/// inside the image, sampled as the rubber sheet samples it.
+fn band_in_frame(img: &Plane, pupil: &Circle, limbus: &Circle) -> f32 {
+    let (mut inside, mut total) = (0.0f32, 0.0f32);
+    for j in 0..128 {
+        let t = std::f32::consts::TAU * j as f32 / 128.0;
+        let (x0, y0) = pupil.point(t.cos(), t.sin());
+        let (x1, y1) = limbus.point(t.cos(), t.sin());
+        for i in 0..16 {
+            let rho = (i as f32 + 0.5) / 16.0;
+            let (x, y) = (x0 + rho * (x1 - x0), y0 + rho * (y1 - y0));
+            // Area element of the sheet: proportional to the distance from
+            // the centre.
+            let w = (x - limbus.x).hypot(y - limbus.y);
+            total += w;
+            if x >= 0.0 && y >= 0.0 && x <= (img.width - 1) as f32 && y <= (img.height - 1) as f32 {
+                inside += w;
+            }
+        }
+    }
+    100.0 * inside / total.max(1e-6)
 }
 
 /// Shannon entropy of the grey-level histogram, in bits.

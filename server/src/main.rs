@@ -148,8 +148,10 @@ fn parse_role(s: &str) -> Result<Role, String> {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // The iris tools work on files only: no configuration, database or runtime.
+    // A user error is one line without a stack trace (see iris::cli::main).
     if let Command::Iris(IrisCommand::Engine(cmd)) = cli.command {
-        return iris::cli::run(cmd);
+        let failed = iris::cli::main(cmd) != std::process::ExitCode::SUCCESS;
+        std::process::exit(i32::from(failed));
     }
     let bind = match &cli.command {
         Command::Serve { bind } => *bind,

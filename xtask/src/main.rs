@@ -16,10 +16,13 @@
 //! - `cargo xtask lighthouse` is a bench, not a check ([`lighthouse`]): it
 //!   builds the PWA and the server and prints Lighthouse's mobile scores of
 //!   the login and home pages; reports in `target/lighthouse/`.
+//! - `cargo xtask iris-dev` evaluates the iris engine on the real NIR
+//!   development sets, one line per set ([`iris_dev`]).
 
 mod api_fuzz;
 mod bench_sync;
 mod browser;
+mod iris_dev;
 mod lighthouse;
 mod util;
 mod venv;
@@ -55,6 +58,7 @@ fn main() -> Result<()> {
             cargo(&root, &["build", "-p", "kudakyar"])?;
             api_fuzz::run(&root, &kudakyar_bin(&root, "debug"))
         }
+        Some("iris-dev") => iris_dev::run(&root),
         Some("lighthouse") => {
             let dist = web::build(&root)?;
             cargo(&root, &["build", "-p", "kudakyar"])?;
@@ -63,7 +67,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask serve [kudakyar serve options…] | cargo xtask test | cargo xtask browser-test [FILE…] | cargo xtask fuzz-api | cargo xtask bench-sync [--debug] | cargo xtask lighthouse"
+                "usage: cargo xtask serve [kudakyar serve options…] | cargo xtask test | cargo xtask browser-test [FILE…] | cargo xtask fuzz-api | cargo xtask bench-sync [--debug] | cargo xtask lighthouse | cargo xtask iris-dev"
             );
             std::process::exit(2)
         }

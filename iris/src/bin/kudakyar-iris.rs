@@ -10,6 +10,6 @@ struct Args {
     cmd: iris::cli::IrisCommand,
 }
 
-fn main() -> anyhow::Result<()> {
-    iris::cli::run(Args::parse().cmd)
+fn main() -> std::process::ExitCode {
+    iris::cli::main(Args::parse().cmd)
 }

@@ -1,5 +1,5 @@
 //! Regression tests on real near-infrared captures (the development sets of
-//! `/work/shared/iris-dev/README.md`). The images are licensed for research
+//! `../shared/iris-dev/README.md`). The images are licensed for research
 //! only and never enter the repository: the tests read them from
 //! `KUDAKYAR_IRIS_DEV_DIR` (default `../iris-dev-data` from the project
 //! root) and are skipped with a loud line when they are absent, as in CI.

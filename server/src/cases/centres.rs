@@ -24,7 +24,7 @@ const SELECT: &str =
           WHERE r.centre_id = c.id AND r.state IN ('sent', 'accepted')) AS open_files
      FROM centres c WHERE 1 = 1";
 
-/// A centre's open files, read inside a transaction (see [`SELECT`]).
+/// A centre's open files, read inside a transaction (counted as `SELECT` above counts them).
 pub async fn open_files(conn: &mut sqlx::AnyConnection, centre_id: &str) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "SELECT COUNT(*) FROM referrals r WHERE r.centre_id = $1 AND r.state IN ('sent', 'accepted')",

@@ -32,9 +32,12 @@ pub fn output(cmd: &mut Command) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// `program arg…`, with ` (in DIR)` when it runs elsewhere than here.
+/// `program arg…` (the program by its file name), with ` (in DIR)` when it
+/// runs elsewhere than here.
 fn shown(cmd: &Command) -> String {
-    let mut words = vec![cmd.get_program().to_string_lossy().into_owned()];
+    let program = Path::new(cmd.get_program());
+    let program = program.file_name().unwrap_or(program.as_os_str());
+    let mut words = vec![program.to_string_lossy().into_owned()];
     words.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
     let mut line = words.join(" ");
     if let Some(dir) = cmd.get_current_dir() {

@@ -4,7 +4,7 @@
 //! (default 1 000 000, `BENCH_ENCOUNTERS`) over the 31 provinces with bulk SQL,
 //! then times, over `BENCH_QUERIES` (default 300) random queries each:
 //!
-//! - name search as the API does it ([`records::search`], limit 50) with a
+//! - name search as the API does it ([`search::search`], limit 50) with a
 //!   misspelt, Arabic-lettered variant of a seeded name, in a provincial and
 //!   in the national scope;
 //! - a profile read: [`records::read`] (audited) plus [`encounters::list`].
@@ -34,7 +34,7 @@ use kudakyar::db::Db;
 use kudakyar::db::scratch::{self, ScratchDatabase};
 use kudakyar::db::sql::Sql;
 use kudakyar::http::meta::RequestMeta;
-use kudakyar::registry::{encounters, names as registry_names, records, store};
+use kudakyar::registry::{encounters, names as registry_names, records, search, store};
 use kudakyar_api::users::Role;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -68,7 +68,7 @@ async fn reference_search(db: &Db, scope: &Scope, name: &str, limit: usize) -> V
     if grams.is_empty() {
         return Vec::new();
     }
-    let droppable = (records::NAME_THRESHOLD * grams.len() as f64 - 1e-9).ceil() as usize;
+    let droppable = (search::NAME_THRESHOLD * grams.len() as f64 - 1e-9).ceil() as usize;
     let droppable = droppable.saturating_sub(1);
     let grams = if droppable == 0 {
         grams
@@ -78,7 +78,7 @@ async fn reference_search(db: &Db, scope: &Scope, name: &str, limit: usize) -> V
             let n: i64 = sqlx::query_scalar(&format!(
                 "SELECT COUNT(*) FROM (SELECT 1 FROM child_name_grams WHERE gram = $1 LIMIT {})
                  f",
-                records::COMMON_GRAM
+                search::COMMON_GRAM
             ))
             .bind(&gram)
             .fetch_one(db.pool())
@@ -89,7 +89,7 @@ async fn reference_search(db: &Db, scope: &Scope, name: &str, limit: usize) -> V
         counted.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         let common = counted
             .iter()
-            .take_while(|(n, _)| *n >= records::COMMON_GRAM)
+            .take_while(|(n, _)| *n >= search::COMMON_GRAM)
             .count();
         counted
             .into_iter()
@@ -116,7 +116,7 @@ async fn reference_search(db: &Db, scope: &Scope, name: &str, limit: usize) -> V
                 c.id,
             )
         })
-        .filter(|(score, _)| *score >= records::NAME_THRESHOLD)
+        .filter(|(score, _)| *score >= search::NAME_THRESHOLD)
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     scored.into_iter().take(limit).map(|(_, id)| id).collect()
@@ -170,7 +170,7 @@ async fn measure(
         let c = children.choose(&mut rng).unwrap();
         let names = store::all_names(&c.facts);
         let name = names.choose(&mut rng).unwrap();
-        let search = records::Search {
+        let filters = search::Search {
             name: Some(misspelt(&mut rng, name)),
             ..Default::default()
         };
@@ -183,11 +183,11 @@ async fn measure(
         );
         for (stats, who) in [(&mut provincial, &local), (&mut country, &national)] {
             let start = Instant::now();
-            let found = records::search(db, who, &meta, &search, 50).await?;
+            let found = search::search(db, who, &meta, &filters, 50).await?;
             stats.samples.push(start.elapsed());
             if verify {
                 let ids: Vec<String> = found.iter().map(|f| f.id.clone()).collect();
-                let name = search.name.as_deref().unwrap_or_default();
+                let name = filters.name.as_deref().unwrap_or_default();
                 let expected = reference_search(db, &who.scope, name, 50).await;
                 assert_eq!(
                     ids, expected,

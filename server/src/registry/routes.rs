@@ -12,7 +12,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::records::{self, Created, Search};
+use super::records::{self, Created};
+use super::search::Search;
 use super::{codes, encounters, store};
 use crate::app::AppState;
 use crate::audit::{self, Who};
@@ -141,7 +142,7 @@ async fn search_children(
         after: after.flatten(),
     };
     let named = search.name.is_some();
-    let children = records::search(&state.db, &actor, &meta, &search, limit + 1).await?;
+    let children = super::search::search(&state.db, &actor, &meta, &search, limit + 1).await?;
     if named {
         let mut items = children;
         items.truncate(limit as usize);

@@ -560,7 +560,7 @@ async fn scoped_search_finds_its_own_beyond_the_candidate_cut(db: TestDb) {
     let admin = app.admin_token().await;
     // More children in another province share the name than a name search
     // ranks precisely; they all tie, and ours (the greatest id) sorts last.
-    let elsewhere = kudakyar::registry::records::CANDIDATES as usize + 10;
+    let elsewhere = kudakyar::registry::search::CANDIDATES as usize + 10;
     futures::stream::iter(0..elsewhere)
         .map(|_| {
             let mut c = child("", "IR-07");

@@ -4,13 +4,11 @@
 
 use kudakyar_api::children::{Child, ChildFacts, ChildUpdate, NewChild, Status};
 use serde_json::Value;
-use sqlx::Row;
 
-use super::{codes, names, store, three_way, validate};
+use super::{codes, store, three_way, validate};
 use crate::audit::{self, Event, Who};
 use crate::auth::{Actor, Scope};
 use crate::db::Db;
-use crate::db::sql::{Arg, Sql};
 use crate::http::error::{Error, Result, Validator};
 use crate::http::meta::RequestMeta;
 
@@ -227,12 +225,13 @@ pub async fn update(
         "status".into(),
         Value::String(store::enum_str(&current.status)),
     );
-    let merged =
-        three_way::merge(&base, &current_doc, &up.changes).map_err(|conflicts| Error::Conflict {
+    let merged = three_way::merge(&base, &current_doc, &up.changes).map_err(|conflicts| {
+        Error::Conflict {
             detail: "someone else changed these fields since your version".into(),
             stored: serde_json::to_value(&current).ok(),
             conflicts: serde_json::to_value(conflicts).ok(),
-        })?;
+        }
+    })?;
     if merged == current_doc {
         // A retry of an update already applied: nothing to do.
         return Ok(current);

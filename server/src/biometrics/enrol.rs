@@ -85,7 +85,7 @@ pub async fn store_templates(
         match inserted {
             Ok(()) => {}
             // A concurrent retry stored it first: that row is the answer.
-            Err(e) if crate::http::error::unique_violation_field(&e).is_some() => {
+            Err(e) if crate::http::error::is_unique_violation(&e) => {
                 drop(tx);
                 match store::enrolment(state.db.pool(), &id).await? {
                     Some(found) => {

@@ -3,8 +3,9 @@
 //! Every handler returns `Result<_, Error>`. [`Error`] renders as RFC 9457
 //! `application/problem+json` ([`kudakyar_api::problem::Problem`]) carrying the
 //! request id. Internal errors are logged with that id and never leak their
-//! message to the client. Unique-constraint violations become 422 naming the
-//! field, in one place ([`unique_violation_field`]).
+//! message to the client. A unique constraint a client can break is mapped to
+//! its field where the write happens ([`ResultExt::on_unique`]); an unmapped
+//! one is an internal error.
 
 use std::collections::BTreeMap;
 
@@ -187,35 +188,69 @@ impl IntoResponse for Error {
 }
 
 impl From<sqlx::Error> for Error {
+    /// A database error the call site did not map is an internal error. A
+    /// unique violation included: the constraints a client can break are
+    /// mapped where they can happen ([`ResultExt::on_unique`]), so one that
+    /// reaches here is a bug, logged with its constraint, never a 422 that
+    /// would blame some field.
     fn from(e: sqlx::Error) -> Error {
-        if let Some(field) = unique_violation_field(&e) {
-            return Error::field(field, "is already taken");
+        if let sqlx::Error::Database(db) = &e
+            && db.is_unique_violation()
+        {
+            tracing::error!(
+                constraint = db.constraint().unwrap_or("(unnamed)"),
+                message = db.message(),
+                "unmapped unique violation"
+            );
         }
         Error::Internal(anyhow::Error::new(e))
     }
 }
 
-/// Unique constraints and the API field each protects. PostgreSQL names the
-/// constraint; SQLite names `table.column` in its message. One row per
-/// constraint, both spellings.
-const UNIQUE_FIELDS: &[(&str, &str, &str)] =
-    &[("users_username_key", "users.username", "username")];
+/// A unique constraint as each backend reports its violation: PostgreSQL by
+/// the constraint's name, SQLite by `table.column` in its message.
+#[derive(Debug, Clone, Copy)]
+pub struct Unique {
+    pub postgres: &'static str,
+    pub sqlite: &'static str,
+}
 
-/// The API field a unique-constraint violation is about, if it is one.
-pub fn unique_violation_field(e: &sqlx::Error) -> Option<&'static str> {
-    let sqlx::Error::Database(db) = e else {
-        return None;
-    };
-    if !db.is_unique_violation() {
-        return None;
+impl Unique {
+    /// True when `e` is a violation of this constraint.
+    pub fn violated_by(&self, e: &sqlx::Error) -> bool {
+        match e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                db.constraint() == Some(self.postgres) || db.message().contains(self.sqlite)
+            }
+            _ => false,
+        }
     }
-    let constraint = db.constraint().unwrap_or("");
-    let message = db.message();
-    UNIQUE_FIELDS
-        .iter()
-        .find(|(pg, lite, _)| constraint == *pg || message.contains(lite))
-        .map(|(_, _, field)| *field)
-        .or(Some("id"))
+}
+
+/// True when `e` violates any unique constraint: what the create loops read
+/// as "a concurrent writer got there first" before they look again.
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// Maps database errors to what the client should see, where they can happen
+/// (realworld-axum-sqlx's `on_constraint`).
+pub trait ResultExt<T> {
+    /// The violation of `constraint` becomes `map()`; any other error goes
+    /// through `From<sqlx::Error>`.
+    fn on_unique(self, constraint: Unique, map: impl FnOnce() -> Error) -> Result<T>;
+}
+
+impl<T> ResultExt<T> for std::result::Result<T, sqlx::Error> {
+    fn on_unique(self, constraint: Unique, map: impl FnOnce() -> Error) -> Result<T> {
+        self.map_err(|e| {
+            if constraint.violated_by(&e) {
+                map()
+            } else {
+                Error::from(e)
+            }
+        })
+    }
 }
 
 /// Collects field errors, then fails once with all of them.

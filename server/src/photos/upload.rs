@@ -12,7 +12,7 @@ use super::{Photo, photo_url};
 use crate::app::AppState;
 use crate::audit::{self, Event, Who};
 use crate::auth::Actor;
-use crate::http::error::{Error, Result, unique_violation_field};
+use crate::http::error::{Error, Result, is_unique_violation};
 use crate::http::form::{form_error, read_field};
 use crate::http::meta::RequestMeta;
 use crate::registry;
@@ -134,7 +134,7 @@ pub async fn create(
         .await?;
     match insert(state, actor, meta, &stored, now).await {
         Ok(()) => Ok((stored.photo, true)),
-        Err(e) if unique_violation_field(&e).is_some() => {
+        Err(e) if is_unique_violation(&e) => {
             // A concurrent retry got there first: answer as for a retry, and
             // drop our objects unless they are the very ones it stored.
             let outcome = retried(state, &id, child_id, &stored.upload_sha256).await;

@@ -80,7 +80,7 @@ pub async fn create(db: &Db, actor: &Actor, meta: &RequestMeta, new: NewChild) -
         }
         match insert(db, actor, meta, &id, &new.facts, &digest, now).await {
             Ok(child) => return Ok(Created::New(child)),
-            Err(e) if crate::http::error::unique_violation_field(&e).is_some() => continue,
+            Err(e) if crate::http::error::is_unique_violation(&e) => continue,
             Err(e) => return Err(e.into()),
         }
     }

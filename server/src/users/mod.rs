@@ -14,7 +14,7 @@ use kudakyar_api::users::{NewUser, Role, User};
 
 use crate::audit::{self, Event, Who};
 use crate::db::Db;
-use crate::http::error::{Error, Result};
+use crate::http::error::{Error, Result, ResultExt};
 use crate::http::meta::RequestMeta;
 
 /// Validates, hashes and stores a new user, auditing it in the same transaction.
@@ -25,7 +25,11 @@ pub async fn create(db: &Db, new: NewUser, who: &Who, meta: &RequestMeta) -> Res
         .await
         .map_err(anyhow::Error::from)??;
     let mut tx = db.begin_write().await?;
-    let user = store::insert(&mut *tx, &new, &hash, who.user_id.as_deref()).await?;
+    let user = store::insert(&mut *tx, &new, &hash, who.user_id.as_deref())
+        .await
+        .on_unique(store::USERNAME_TAKEN, || {
+            Error::field("username", "is already taken")
+        })?;
     audit::record(
         &mut *tx,
         who,

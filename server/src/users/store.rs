@@ -6,6 +6,7 @@ use sqlx::any::AnyRow;
 
 use crate::auth::policy::UserVisibility;
 use crate::db::Db;
+use crate::http::error::Unique;
 
 const COLUMNS: &str =
     "id, username, display_name, role, province, county, created_at, disabled_at, password_hash";
@@ -61,8 +62,14 @@ pub async fn get(db: &Db, id: &str) -> sqlx::Result<Option<StoredUser>> {
         .transpose()
 }
 
-/// Inserts a validated user. A taken username surfaces as a unique violation
-/// (mapped to 422 `username` by the error module).
+/// The constraint a taken username violates.
+pub const USERNAME_TAKEN: Unique = Unique {
+    postgres: "users_username_key",
+    sqlite: "users.username",
+};
+
+/// Inserts a validated user. A taken username is a violation of
+/// [`USERNAME_TAKEN`], for the caller to map.
 pub async fn insert<'e, E>(
     executor: E,
     new: &NewUser,

@@ -4,6 +4,7 @@ use crate::common::TestDb;
 use kudakyar::audit::{self, Event, Who};
 use kudakyar::auth::session;
 use kudakyar::auth::throttle::{self, Limit, Verdict};
+use kudakyar::http::error::{Error, ResultExt, is_unique_violation};
 use kudakyar::http::meta::RequestMeta;
 use kudakyar::users;
 use kudakyar_api::users::{NewUser, Role};
@@ -15,6 +16,7 @@ on_both_backends!(
     throttle_reservations_hold_under_concurrency,
     expired_sessions_are_refused,
     first_admin_is_created_once,
+    unique_violations_are_mapped_where_they_happen,
 );
 
 async fn migrations_are_idempotent_and_ready(t: TestDb) {
@@ -196,4 +198,48 @@ async fn data_files_are_private() {
         assert_eq!(mode(file), 0o600, "{file}");
     }
     state.db.close().await;
+}
+
+/// A taken username is the one unique constraint a client can break: the
+/// call site names its field. Any other unique violation (here a registry
+/// sequence's key) is recognised as one but, unmapped, is an internal
+/// error — never a 422 blaming some field.
+async fn unique_violations_are_mapped_where_they_happen(t: TestDb) {
+    let new = NewUser {
+        username: "taken".into(),
+        password: "a long enough password".into(),
+        display_name: None,
+        role: Role::OutreachWorker,
+        province: Some("IR-01".into()),
+        county: None,
+    };
+    users::store::insert(t.db.pool(), &new, "hash", None)
+        .await
+        .unwrap();
+    let again = users::store::insert(t.db.pool(), &new, "hash", None).await;
+    let e = again
+        .as_ref()
+        .expect_err("a second insert of one username fails");
+    assert!(is_unique_violation(e));
+    assert!(users::store::USERNAME_TAKEN.violated_by(e));
+    match again.on_unique(users::store::USERNAME_TAKEN, || {
+        Error::field("username", "is already taken")
+    }) {
+        Err(Error::Validation(fields)) => {
+            assert!(fields.contains_key("username"), "{fields:?}")
+        }
+        other => panic!("expected a field error, got {other:?}"),
+    }
+
+    let sequence = || {
+        sqlx::query(
+            "INSERT INTO registry_sequences (province, jalali_year, last_value) \
+             VALUES ('IR-01', 1405, 1)",
+        )
+    };
+    sequence().execute(t.db.pool()).await.unwrap();
+    let clash = sequence().execute(t.db.pool()).await.unwrap_err();
+    assert!(is_unique_violation(&clash));
+    assert!(!users::store::USERNAME_TAKEN.violated_by(&clash));
+    assert!(matches!(Error::from(clash), Error::Internal(_)));
 }

@@ -4,6 +4,8 @@
 //!
 //! - [`config`]: the effective configuration (defaults ← TOML file ← `KUDAKYAR_*`
 //!   environment ← command-line flags) and its redacted print-out.
+//! - [`error`]: the one error type, apart from HTTP (field errors, not found,
+//!   conflicts, internal errors); `http::error` renders it as problem+json.
 //! - [`db`]: the database, chosen once at start-up (SQLite embedded by default,
 //!   PostgreSQL in production). Everything above it speaks portable SQL through
 //!   one pool type and never asks which backend runs.
@@ -31,6 +33,7 @@ pub mod biometrics;
 pub mod cases;
 pub mod config;
 pub mod db;
+pub mod error;
 pub mod exports;
 pub mod http;
 pub mod media;

@@ -169,9 +169,9 @@ pub async fn reads_in_conflict<T>(
     who: &Who,
     meta: &RequestMeta,
     child_id: &str,
-    result: &Result<T, crate::http::error::Error>,
+    result: &Result<T, crate::error::Error>,
 ) -> sqlx::Result<()> {
-    use crate::http::error::Error;
+    use crate::error::Error;
     match result {
         Err(Error::Conflict {
             stored, conflicts, ..

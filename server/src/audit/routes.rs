@@ -11,7 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::Filter;
 use crate::app::AppState;
 use crate::auth::{Actor, policy};
-use crate::http::error::{Result, Validator};
+use crate::error::{Result, Validator};
 use crate::http::pagination;
 
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -7,7 +7,7 @@ use kudakyar_api::users::Role;
 
 use super::{Scope, session};
 use crate::app::AppState;
-use crate::http::error::Error;
+use crate::error::Error;
 
 /// Who is calling. Handlers that take an `Actor` answer 401 without a live token.
 #[derive(Debug, Clone)]

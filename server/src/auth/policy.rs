@@ -8,7 +8,7 @@
 use kudakyar_api::users::{NewUser, Role};
 
 use super::Actor;
-use crate::http::error::{Error, Result};
+use crate::error::{Error, Result};
 
 /// The part of the country a caller may see.
 #[derive(Debug, Clone, PartialEq, Eq)]

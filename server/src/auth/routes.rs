@@ -12,7 +12,7 @@ use super::throttle::{self, Limit, Verdict};
 use super::{Actor, password, session};
 use crate::app::AppState;
 use crate::audit::{self, Event, Who};
-use crate::http::error::{Error, Result, Validator};
+use crate::error::{Error, Result, Validator};
 use crate::http::json::ApiJson;
 use crate::http::meta::RequestMeta;
 use crate::users::store;

@@ -13,7 +13,7 @@ use kudakyar_api::iris::{CaptureQuality, CaptureReport, Eye};
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
-use crate::http::error::{Error, Result};
+use crate::error::{Error, Result};
 use crate::http::form::{form_error, read_field};
 
 /// Scanner images are well under a megabyte; 8 MiB leaves room for a phone

@@ -22,7 +22,7 @@ use super::store::{self, NewTemplate};
 use crate::app::AppState;
 use crate::audit::{self, Event, Who};
 use crate::auth::Actor;
-use crate::http::error::{Error, Result};
+use crate::error::{Error, Result};
 use crate::http::meta::RequestMeta;
 
 /// Namespace of template ids (a fixed random UUID).
@@ -85,7 +85,7 @@ pub async fn store_templates(
         match inserted {
             Ok(()) => {}
             // A concurrent retry stored it first: that row is the answer.
-            Err(e) if crate::http::error::is_unique_violation(&e) => {
+            Err(e) if crate::error::is_unique_violation(&e) => {
                 drop(tx);
                 match store::enrolment(state.db.pool(), &id).await? {
                     Some(found) => {

@@ -20,7 +20,7 @@ use super::capture::Probe;
 use super::store::{self, Owner};
 use crate::auth::Scope;
 use crate::db::Db;
-use crate::http::error::Result;
+use crate::error::Result;
 
 /// Candidates asked of the gallery per eye.
 const PER_EYE: usize = 20;

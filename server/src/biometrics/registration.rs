@@ -26,7 +26,7 @@ use super::capture::{self, Form};
 use super::{enrol, matching};
 use crate::app::AppState;
 use crate::auth::Actor;
-use crate::http::error::{Error, Result};
+use crate::error::{Error, Result};
 use crate::http::meta::RequestMeta;
 use crate::registry::records::{self, Created};
 

@@ -24,7 +24,7 @@ use crate::audit::{self, Event, Who};
 use crate::auth::{Actor, Scope, policy};
 use crate::db::Db;
 use crate::db::sql::{Arg, Sql};
-use crate::http::error::{Error, Result};
+use crate::error::{Error, Result};
 use crate::http::meta::RequestMeta;
 use crate::registry::store::{self as children, enum_parse};
 

@@ -18,7 +18,7 @@ use super::{enrol, matching, registration, reviews, store};
 use crate::app::AppState;
 use crate::audit::{self, Event, Who};
 use crate::auth::Actor;
-use crate::http::error::{Error, Result};
+use crate::error::{Error, Result};
 use crate::http::json::ApiJson;
 use crate::http::meta::RequestMeta;
 use crate::http::pagination::ApiQuery;

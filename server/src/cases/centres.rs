@@ -8,7 +8,7 @@ use crate::audit::{self, Event, Who};
 use crate::auth::{Actor, Scope, policy};
 use crate::db::Db;
 use crate::db::sql::{Arg, Sql};
-use crate::http::error::{Error, Result, Validator};
+use crate::error::{Error, Result, Validator};
 use crate::http::meta::RequestMeta;
 use crate::registry::store::{enum_parse, enum_str};
 use crate::users::validate::{is_county_code, is_province_code};

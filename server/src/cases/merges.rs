@@ -14,7 +14,7 @@ use sqlx::Row;
 use crate::audit::{self, Event, Who};
 use crate::auth::{Actor, Scope, policy};
 use crate::db::Db;
-use crate::http::error::{Error, Result};
+use crate::error::{Error, Result};
 use crate::http::meta::RequestMeta;
 use crate::registry::{names, store};
 

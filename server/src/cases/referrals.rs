@@ -10,7 +10,7 @@ use super::centres;
 use crate::audit::{self, Event, Who};
 use crate::auth::{Actor, policy};
 use crate::db::Db;
-use crate::http::error::{Error, Result, Validator};
+use crate::error::{Error, Result, Validator};
 use crate::http::meta::RequestMeta;
 use crate::registry::store::{self, enum_parse, enum_str};
 

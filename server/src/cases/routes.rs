@@ -17,7 +17,7 @@ use super::{centres, merges, referrals};
 use crate::app::AppState;
 use crate::audit::{self, Who};
 use crate::auth::Actor;
-use crate::http::error::{Error, Result};
+use crate::error::{Error, Result};
 use crate::http::json::ApiJson;
 use crate::http::meta::RequestMeta;
 use crate::http::pagination::ApiQuery;

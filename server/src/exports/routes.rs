@@ -13,7 +13,7 @@ use super::{Export, Format, Full, Kind, Outcome};
 use crate::app::AppState;
 use crate::audit::{self, Event, Who};
 use crate::auth::{Actor, policy};
-use crate::http::error::{Error, Result};
+use crate::error::{Error, Result};
 use crate::http::meta::RequestMeta;
 
 pub fn routes() -> OpenApiRouter<AppState> {

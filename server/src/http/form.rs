@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use bytes::Bytes;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::error::{Error, Result};
+use crate::error::{Error, Result};
 
 /// A field's bytes; more than `limit` is 413, keeping none of the rest.
 ///

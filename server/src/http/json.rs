@@ -12,7 +12,7 @@ use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
-use super::error::Error;
+use crate::error::Error;
 
 pub struct ApiJson<T>(pub T);
 

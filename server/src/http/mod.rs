@@ -1,6 +1,6 @@
 //! The axum application: routes and the middleware every request passes.
 //!
-//! - [`error`]: the one [`error::Error`] enum, rendered as problem+json.
+//! - [`error`]: the one [`crate::error::Error`] enum, rendered as problem+json.
 //! - [`json`], [`pagination`], [`meta`]: extractors shared by every domain;
 //!   [`form`]: multipart fields under a size limit.
 //! - [`problem`]: turns every error answer — ours, axum's, tower-http's — into

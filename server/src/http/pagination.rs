@@ -10,7 +10,7 @@ use base64::Engine;
 use kudakyar_api::users::Page;
 use serde::de::DeserializeOwned;
 
-use super::error::{Error, Validator};
+use crate::error::{Error, Validator};
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;

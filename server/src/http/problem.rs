@@ -12,7 +12,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kudakyar_api::problem::Problem;
 
-use super::error::{Error, FieldErrors, kind_of, problem, problem_response};
+use super::error::{kind_of, problem, problem_response};
+use crate::error::{Error, FieldErrors};
 
 /// Problem bodies are small; anything larger is not one of ours to rewrite.
 const MAX_PROBLEM_BYTES: usize = 64 * 1024;

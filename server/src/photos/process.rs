@@ -20,7 +20,7 @@ use image::imageops::FilterType;
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits};
 
-use crate::http::error::Error;
+use crate::error::Error;
 
 /// Largest accepted upload.
 pub const MAX_UPLOAD_BYTES: usize = 15 * 1024 * 1024;

@@ -14,7 +14,7 @@ use super::{Photo, store, upload};
 use crate::app::AppState;
 use crate::audit::{self, Event, Who};
 use crate::auth::Actor;
-use crate::http::error::{Error, Result};
+use crate::error::{Error, Result};
 use crate::http::meta::RequestMeta;
 use crate::registry;
 

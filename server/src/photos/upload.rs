@@ -12,7 +12,7 @@ use super::{Photo, photo_url};
 use crate::app::AppState;
 use crate::audit::{self, Event, Who};
 use crate::auth::Actor;
-use crate::http::error::{Error, Result, is_unique_violation};
+use crate::error::{Error, Result, is_unique_violation};
 use crate::http::form::{form_error, read_field};
 use crate::http::meta::RequestMeta;
 use crate::registry;

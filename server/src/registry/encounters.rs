@@ -10,7 +10,7 @@ use crate::audit::{self, Event, Who};
 use crate::auth::{Actor, Scope};
 use crate::db::Db;
 use crate::db::sql::{Arg, Sql};
-use crate::http::error::{Error, Result};
+use crate::error::{Error, Result};
 use crate::http::meta::RequestMeta;
 
 /// An encounter from a row with `id, child_id, worker_id, details,

@@ -9,7 +9,7 @@ use super::{codes, store, three_way, validate};
 use crate::audit::{self, Event, Who};
 use crate::auth::{Actor, Scope};
 use crate::db::Db;
-use crate::http::error::{Error, Result, Validator};
+use crate::error::{Error, Result, Validator};
 use crate::http::meta::RequestMeta;
 
 /// What a create did: made a record, or recognised a retry of an earlier one.
@@ -80,7 +80,7 @@ pub async fn create(db: &Db, actor: &Actor, meta: &RequestMeta, new: NewChild) -
         }
         match insert(db, actor, meta, &id, &new.facts, &digest, now).await {
             Ok(child) => return Ok(Created::New(child)),
-            Err(e) if crate::http::error::is_unique_violation(&e) => continue,
+            Err(e) if crate::error::is_unique_violation(&e) => continue,
             Err(e) => return Err(e.into()),
         }
     }

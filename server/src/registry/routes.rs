@@ -18,7 +18,7 @@ use super::{codes, encounters, store};
 use crate::app::AppState;
 use crate::audit::{self, Who};
 use crate::auth::Actor;
-use crate::http::error::{Result, Validator};
+use crate::error::{Result, Validator};
 use crate::http::json::{self, ApiJson};
 use crate::http::meta::RequestMeta;
 use crate::http::pagination::{self, ApiQuery};
@@ -204,10 +204,7 @@ pub(crate) fn new_child(mut body: serde_json::Map<String, serde_json::Value>) ->
         None | Some(serde_json::Value::Null) => None,
         Some(serde_json::Value::String(s)) => Some(s),
         Some(_) => {
-            return Err(crate::http::error::Error::field(
-                "id",
-                "must be a UUID string",
-            ));
+            return Err(crate::error::Error::field("id", "must be a UUID string"));
         }
     };
     let facts = json::from_value(serde_json::Value::Object(body))?;
@@ -229,13 +226,13 @@ async fn get_child(
     match records::read(&state.db, &actor, &meta, &id).await {
         Ok(child) => Ok(Json(child).into_response()),
         // A merged-away record redirects to the record that survived it.
-        Err(crate::http::error::Error::NotFound) => {
+        Err(crate::error::Error::NotFound) => {
             match crate::cases::merges::merged_into(&state.db, &actor.scope, &id).await? {
                 Some(survivor) => Ok(axum::response::Redirect::permanent(&format!(
                     "/api/v1/children/{survivor}"
                 ))
                 .into_response()),
-                None => Err(crate::http::error::Error::NotFound),
+                None => Err(crate::error::Error::NotFound),
             }
         }
         Err(e) => Err(e),

@@ -15,7 +15,7 @@ use crate::audit::{self, Event, Who};
 use crate::auth::{Actor, Scope};
 use crate::db::Db;
 use crate::db::sql::{Arg, Sql};
-use crate::http::error::Result;
+use crate::error::Result;
 use crate::http::meta::RequestMeta;
 
 /// Search filters, all optional.

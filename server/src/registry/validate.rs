@@ -3,7 +3,7 @@
 use kudakyar_api::children::{BirthPrecision, ChildFacts, NewEncounter};
 
 use super::codes::is_valid_national_code;
-use crate::http::error::{Result, Validator};
+use crate::error::{Result, Validator};
 use crate::users::validate::{is_county_code, is_province_code};
 
 pub const MAX_NAME: usize = 100;

@@ -14,7 +14,7 @@ use kudakyar_api::users::{NewUser, Role, User};
 
 use crate::audit::{self, Event, Who};
 use crate::db::Db;
-use crate::http::error::{Error, Result, ResultExt};
+use crate::error::{Error, Result, ResultExt};
 use crate::http::meta::RequestMeta;
 
 /// Validates, hashes and stores a new user, auditing it in the same transaction.

@@ -12,7 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::app::AppState;
 use crate::audit::Who;
 use crate::auth::{Actor, policy};
-use crate::http::error::{Error, Result, Validator};
+use crate::error::{Error, Result, Validator};
 use crate::http::json::ApiJson;
 use crate::http::meta::RequestMeta;
 use crate::http::pagination::{self, ApiQuery};

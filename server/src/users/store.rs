@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 
 use crate::auth::policy::UserVisibility;
 use crate::db::Db;
-use crate::http::error::Unique;
+use crate::error::Unique;
 
 const COLUMNS: &str =
     "id, username, display_name, role, province, county, created_at, disabled_at, password_hash";

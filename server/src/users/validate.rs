@@ -3,7 +3,7 @@
 use kudakyar_api::users::{NewUser, Role};
 
 use crate::auth::password;
-use crate::http::error::{Result, Validator};
+use crate::error::{Result, Validator};
 
 /// Is this an ISO 3166-2 code of an Iranian province (`IR-00` … `IR-30`)?
 pub fn is_province_code(code: &str) -> bool {
@@ -85,7 +85,7 @@ pub fn new_user(mut new: NewUser) -> Result<NewUser> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::error::Error;
+    use crate::error::Error;
 
     fn user(role: Role, province: Option<&str>) -> NewUser {
         NewUser {

@@ -4,7 +4,7 @@ use crate::common::TestDb;
 use kudakyar::audit::{self, Event, Who};
 use kudakyar::auth::session;
 use kudakyar::auth::throttle::{self, Limit, Verdict};
-use kudakyar::http::error::{Error, ResultExt, is_unique_violation};
+use kudakyar::error::{Error, ResultExt, is_unique_violation};
 use kudakyar::http::meta::RequestMeta;
 use kudakyar::users;
 use kudakyar_api::users::{NewUser, Role};

@@ -9,6 +9,7 @@
 //! - [`db`]: the database, chosen once at start-up (SQLite embedded by default,
 //!   PostgreSQL in production). Everything above it speaks portable SQL through
 //!   one pool type and never asks which backend runs.
+//! - [`geo`]: province and county codes (the atlas will grow it).
 //! - [`auth`]: passwords, bearer sessions, login throttling and the one
 //!   [`auth::policy`] module that decides who may see and change what.
 //! - [`users`]: user accounts and their administration.
@@ -35,6 +36,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod exports;
+pub mod geo;
 pub mod http;
 pub mod media;
 pub mod photos;

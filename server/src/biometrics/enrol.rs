@@ -246,7 +246,7 @@ pub async fn open_reviews(
         .bind(&m.owner.child_id)
         .bind(child_province)
         .bind(&m.owner.province)
-        .bind(crate::registry::store::enum_str(&reason))
+        .bind(crate::db::vocab::enum_str(&reason))
         .bind(m.distances_json())
         .bind(&actor.user_id)
         .bind(now)

@@ -24,9 +24,10 @@ use crate::audit::{self, Event, Who};
 use crate::auth::{Actor, Scope, policy};
 use crate::db::Db;
 use crate::db::sql::{Arg, Sql};
+use crate::db::vocab::{enum_parse, enum_str};
 use crate::error::{Error, Result};
 use crate::http::meta::RequestMeta;
-use crate::registry::store::{self as children, enum_parse};
+use crate::registry::store::{self as children};
 
 const COLUMNS: &str = "r.id, r.child_id, r.candidate_id, r.child_province, r.candidate_province,
     r.reason, r.distances, r.opened_at, r.decision, r.decided_by, r.decided_at, r.merge_id";
@@ -250,7 +251,7 @@ pub async fn decide(
         "UPDATE identity_reviews SET decision = $1, decided_by = $2, decided_at = $3
          WHERE id = $4 AND decided_at IS NULL",
     )
-    .bind(children::enum_str(&verdict.decision))
+    .bind(enum_str(&verdict.decision))
     .bind(&actor.user_id)
     .bind(now)
     .bind(id)

@@ -8,10 +8,10 @@ use crate::audit::{self, Event, Who};
 use crate::auth::{Actor, Scope, policy};
 use crate::db::Db;
 use crate::db::sql::{Arg, Sql};
+use crate::db::vocab::{enum_parse, enum_str};
 use crate::error::{Error, Result, Validator};
+use crate::geo::{is_county_code, is_province_code};
 use crate::http::meta::RequestMeta;
-use crate::registry::store::{enum_parse, enum_str};
-use crate::users::validate::{is_county_code, is_province_code};
 
 /// The programme's rule: about 450 open files per centre.
 pub const DEFAULT_CAPACITY: i64 = 450;

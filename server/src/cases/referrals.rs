@@ -10,9 +10,10 @@ use super::centres;
 use crate::audit::{self, Event, Who};
 use crate::auth::{Actor, policy};
 use crate::db::Db;
+use crate::db::vocab::{enum_parse, enum_str};
 use crate::error::{Error, Result, Validator};
 use crate::http::meta::RequestMeta;
-use crate::registry::store::{self, enum_parse, enum_str};
+use crate::registry::store;
 
 /// Which steps a referral may take.
 pub fn allowed(from: ReferralState, to: ReferralState) -> bool {

@@ -25,6 +25,7 @@ use sqlx::{AnyPool, Executor};
 
 pub mod scratch;
 pub mod sql;
+pub mod vocab;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");

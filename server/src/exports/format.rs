@@ -5,7 +5,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Format, Kind};
-use crate::registry::store::{self, enum_str};
+use crate::db::vocab::enum_str;
+use crate::registry::store;
 
 /// The byte-order mark that makes Excel read CSV as UTF-8.
 const BOM: &str = "\u{FEFF}";

@@ -115,8 +115,8 @@ async fn insert(
     .bind(digest)
     .bind(&facts.home_province)
     .bind(facts.home_county.as_deref())
-    .bind(store::enum_str(&facts.sex))
-    .bind(store::enum_str(&facts.nationality))
+    .bind(crate::db::vocab::enum_str(&facts.sex))
+    .bind(crate::db::vocab::enum_str(&facts.nationality))
     .bind(store::birth_year(facts, now))
     .bind(store::work_types_column(facts))
     .bind(facts.assigned_worker.as_deref())
@@ -223,7 +223,7 @@ pub async fn update(
     };
     current_doc.insert(
         "status".into(),
-        Value::String(store::enum_str(&current.status)),
+        Value::String(crate::db::vocab::enum_str(&current.status)),
     );
     let merged = three_way::merge(&base, &current_doc, &up.changes).map_err(|conflicts| {
         Error::Conflict {
@@ -274,12 +274,12 @@ pub async fn update(
          WHERE id = $12 AND version = $13 AND merged_into IS NULL",
     )
     .bind(&facts_json)
-    .bind(store::enum_str(&status))
+    .bind(crate::db::vocab::enum_str(&status))
     .bind(version)
     .bind(&facts.home_province)
     .bind(facts.home_county.as_deref())
-    .bind(store::enum_str(&facts.sex))
-    .bind(store::enum_str(&facts.nationality))
+    .bind(crate::db::vocab::enum_str(&facts.sex))
+    .bind(crate::db::vocab::enum_str(&facts.nationality))
     .bind(store::birth_year(&facts, now))
     .bind(store::work_types_column(&facts))
     .bind(facts.assigned_worker.as_deref())

@@ -14,7 +14,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::records::{self, Created};
 use super::search::Search;
-use super::{codes, encounters, store};
+use super::{codes, encounters};
 use crate::app::AppState;
 use crate::audit::{self, Who};
 use crate::auth::Actor;
@@ -58,7 +58,7 @@ fn vocabulary<T: serde::de::DeserializeOwned>(
 ) {
     if let Some(s) = value {
         v.check(
-            store::enum_parse::<T>(s).is_some(),
+            crate::db::vocab::enum_parse::<T>(s).is_some(),
             field,
             "is not a known value",
         );

@@ -6,7 +6,6 @@
 use kudakyar_api::children::{BirthPrecision, Child, ChildFacts, Status};
 use kudakyar_api::iris::Identity;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -16,18 +15,6 @@ use crate::auth::Scope;
 use crate::db::sql::{Arg, Sql};
 
 pub const CHILD_COLUMNS: &str = "c.id, c.registry_code, c.status, c.version, c.facts, c.created_at, c.updated_at, c.last_seen_at, c.identity_review_since";
-
-/// The snake_case name of a vocabulary value, as stored and sent.
-pub fn enum_str<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
-pub fn enum_parse<T: DeserializeOwned>(s: &str) -> Option<T> {
-    serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
-}
 
 /// A stable fingerprint of a create body, to recognise an identical retry.
 pub fn digest<T: Serialize>(body: &T) -> String {
@@ -44,7 +31,8 @@ pub fn child_from_row(row: &AnyRow) -> sqlx::Result<Child> {
     Ok(Child {
         id: row.try_get("id")?,
         registry_code: row.try_get("registry_code")?,
-        status: enum_parse(&status).ok_or_else(|| decode("status", status.clone()))?,
+        status: crate::db::vocab::enum_parse(&status)
+            .ok_or_else(|| decode("status", status.clone()))?,
         version: row.try_get("version")?,
         facts: serde_json::from_str(&facts).map_err(|e| decode("facts", e.to_string()))?,
         created_at: crate::ms_to_rfc3339(row.try_get("created_at")?),
@@ -123,7 +111,7 @@ pub fn birth_year(f: &ChildFacts, registered_ms: i64) -> Option<i64> {
 pub fn work_types_column(f: &ChildFacts) -> String {
     let mut s = String::from("|");
     for w in &f.work_types {
-        s.push_str(&enum_str(w));
+        s.push_str(&crate::db::vocab::enum_str(w));
         s.push('|');
     }
     s
@@ -277,7 +265,7 @@ pub async fn write_version(
     )
     .bind(child_id)
     .bind(version)
-    .bind(enum_str(&status))
+    .bind(crate::db::vocab::enum_str(&status))
     .bind(facts_json)
     .bind(changed_by)
     .bind(changed_at)

@@ -4,7 +4,7 @@ use kudakyar_api::children::{BirthPrecision, ChildFacts, NewEncounter};
 
 use super::codes::is_valid_national_code;
 use crate::error::{Result, Validator};
-use crate::users::validate::{is_county_code, is_province_code};
+use crate::geo::{is_county_code, is_province_code};
 
 pub const MAX_NAME: usize = 100;
 pub const MAX_ALIASES: usize = 20;

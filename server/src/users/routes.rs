@@ -55,7 +55,7 @@ async fn list_users(
     let mut v = Validator::new();
     if let Some(p) = &q.province {
         v.check(
-            super::validate::is_province_code(p),
+            crate::geo::is_province_code(p),
             "province",
             "must be an ISO 3166-2 code from IR-00 to IR-30",
         );

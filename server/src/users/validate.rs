@@ -3,8 +3,8 @@
 use kudakyar_api::users::{NewUser, Role};
 
 use crate::auth::password;
-use crate::geo::{is_county_code, is_province_code};
 use crate::error::{Result, Validator};
+use crate::geo::{is_county_code, is_province_code};
 
 fn is_username(name: &str) -> bool {
     (3..=32).contains(&name.len())

@@ -69,6 +69,11 @@ async fn register(
     app.post_form(token, "/api/v1/registrations", &parts).await
 }
 
+/// Registers a record with the given eyes and no decision; expects 201.
+async fn registered(app: &TestApp, token: &str, record: &str, eyes: &[(&str, &[u8])]) -> Value {
+    json_of(register(app, token, record, None, eyes).await, 201).await
+}
+
 async fn json_of(response: reqwest::Response, status: u16) -> Value {
     let got = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
@@ -220,27 +225,18 @@ async fn a_late_offline_registration_of_a_known_child_waits_for_review(db: TestD
     let app = TestApp::start(db).await;
     let token = worker(&app, "worker1", "IR-23").await;
     let boss = supervisor(&app, "super1", "IR-23").await;
-    json_of(
-        register(
-            &app,
-            &token,
-            &child(A, "رضا", "IR-23"),
-            None,
-            &[("left", &eye(3, 0))],
-        )
-        .await,
-        201,
+    registered(
+        &app,
+        &token,
+        &child(A, "رضا", "IR-23"),
+        &[("left", &eye(3, 0))],
     )
     .await;
 
     // Queued offline: the worker never saw candidates.
     let late = child(B, "علی", "IR-23");
     let capture = eye(3, 6);
-    let sent = json_of(
-        register(&app, &token, &late, None, &[("left", &capture)]).await,
-        201,
-    )
-    .await;
+    let sent = registered(&app, &token, &late, &[("left", &capture)]).await;
     assert_eq!(sent["child"]["id"], B);
     assert_eq!(sent["child"]["identity"], "pending_review");
     assert_eq!(sent["reviews_opened"], 1);
@@ -371,16 +367,11 @@ async fn identify_stays_in_scope_and_reviews_reach_both_provinces(db: TestDb) {
     let tehran = worker(&app, "worker07", "IR-07").await;
     let boss23 = supervisor(&app, "super23", "IR-23").await;
     let boss07 = supervisor(&app, "super07", "IR-07").await;
-    json_of(
-        register(
-            &app,
-            &tehran,
-            &child(A, "رضا", "IR-07"),
-            None,
-            &[("right", &eye(5, 0))],
-        )
-        .await,
-        201,
+    registered(
+        &app,
+        &tehran,
+        &child(A, "رضا", "IR-07"),
+        &[("right", &eye(5, 0))],
     )
     .await;
 
@@ -500,16 +491,11 @@ async fn two_instances_share_one_gallery(db: TestDb) {
         std::future::pending(),
     ));
 
-    json_of(
-        register(
-            &app,
-            &token,
-            &child(A, "رضا", "IR-23"),
-            None,
-            &[("left", &eye(8, 0))],
-        )
-        .await,
-        201,
+    registered(
+        &app,
+        &token,
+        &child(A, "رضا", "IR-23"),
+        &[("left", &eye(8, 0))],
     )
     .await;
     let probe = eye(8, 3);
@@ -598,16 +584,11 @@ async fn key_rotation_and_reencoding_keep_every_template_matchable(db: TestDb) {
     let second_db = db.db.clone();
     let app = TestApp::start(db).await;
     let token = worker(&app, "worker1", "IR-23").await;
-    json_of(
-        register(
-            &app,
-            &token,
-            &child(A, "رضا", "IR-23"),
-            None,
-            &[("left", &eye(9, 0)), ("right", &eye(10, 0))],
-        )
-        .await,
-        201,
+    registered(
+        &app,
+        &token,
+        &child(A, "رضا", "IR-23"),
+        &[("left", &eye(9, 0)), ("right", &eye(10, 0))],
     )
     .await;
     let config = app.state.config.as_ref().clone();
@@ -845,18 +826,7 @@ async fn bad_input_names_the_field_and_writes_nothing(db: TestDb) {
     assert_eq!(rows, 0);
 
     // The same id with another body is a conflict, not a second record.
-    json_of(
-        register(
-            &app,
-            &token,
-            &child(A, "رضا", "IR-23"),
-            None,
-            &[("left", &good)],
-        )
-        .await,
-        201,
-    )
-    .await;
+    registered(&app, &token, &child(A, "رضا", "IR-23"), &[("left", &good)]).await;
     let p = problem(
         register(
             &app,
@@ -953,11 +923,7 @@ async fn a_retry_after_a_removal_writes_nothing(db: TestDb) {
     let boss = supervisor(&app, "boss1", "IR-23").await;
     let left = eye(12, 0);
     let record = child(A, "رضا", "IR-23");
-    json_of(
-        register(&app, &token, &record, None, &[("left", &left)]).await,
-        201,
-    )
-    .await;
+    registered(&app, &token, &record, &[("left", &left)]).await;
     let list = json_of(
         app.get(&token, &format!("/api/v1/children/{A}/iris")).await,
         200,
@@ -1010,16 +976,11 @@ async fn orphaned_captures_are_swept_after_a_grace_period(db: TestDb) {
     use kudakyar::biometrics::maintenance::{ORPHAN_GRACE_MS, sweep_orphans};
     let app = TestApp::start(db).await;
     let token = worker(&app, "worker1", "IR-23").await;
-    json_of(
-        register(
-            &app,
-            &token,
-            &child(A, "رضا", "IR-23"),
-            None,
-            &[("left", &eye(13, 0))],
-        )
-        .await,
-        201,
+    registered(
+        &app,
+        &token,
+        &child(A, "رضا", "IR-23"),
+        &[("left", &eye(13, 0))],
     )
     .await;
     // As a crash between the object and its row leaves it.
@@ -1077,31 +1038,21 @@ async fn corrupt_templates_of(db: &kudakyar::db::Db, child_id: &str) {
 async fn a_corrupted_template_is_left_out_and_counted(db: TestDb) {
     let app = TestApp::start(db).await;
     let token = worker(&app, "worker1", "IR-23").await;
-    json_of(
-        register(
-            &app,
-            &token,
-            &child(A, "رضا", "IR-23"),
-            None,
-            &[("left", &eye(14, 0))],
-        )
-        .await,
-        201,
+    registered(
+        &app,
+        &token,
+        &child(A, "رضا", "IR-23"),
+        &[("left", &eye(14, 0))],
     )
     .await;
     corrupt_templates_of(&app.state.db, A).await;
 
     // The enrolment after it succeeds (its sync meets the bad row) …
-    let b = json_of(
-        register(
-            &app,
-            &token,
-            &child(B, "علی", "IR-23"),
-            None,
-            &[("left", &eye(15, 0))],
-        )
-        .await,
-        201,
+    let b = registered(
+        &app,
+        &token,
+        &child(B, "علی", "IR-23"),
+        &[("left", &eye(15, 0))],
     )
     .await;
     assert_eq!(b["enrolled"].as_array().unwrap().len(), 1, "{b:#}");
@@ -1183,16 +1134,11 @@ async fn reseal_behind_the_rotation(db: &kudakyar::db::Db, trigger: &str, undone
 async fn a_rotation_retires_the_old_key_only_when_no_row_uses_it(db: TestDb) {
     let app = TestApp::start(db).await;
     let token = worker(&app, "worker1", "IR-23").await;
-    json_of(
-        register(
-            &app,
-            &token,
-            &child(A, "رضا", "IR-23"),
-            None,
-            &[("left", &eye(16, 0)), ("right", &eye(17, 0))],
-        )
-        .await,
-        201,
+    registered(
+        &app,
+        &token,
+        &child(A, "رضا", "IR-23"),
+        &[("left", &eye(16, 0)), ("right", &eye(17, 0))],
     )
     .await;
     let db = app.state.db.clone();
@@ -1247,16 +1193,11 @@ async fn iris_lists_matches_and_reviews_are_reads(db: TestDb) {
     let app = TestApp::start(db).await;
     let token = worker(&app, "worker1", "IR-23").await;
     let boss = supervisor(&app, "super1", "IR-23").await;
-    json_of(
-        register(
-            &app,
-            &token,
-            &child(A, "رضا", "IR-23"),
-            None,
-            &[("left", &eye(18, 0))],
-        )
-        .await,
-        201,
+    registered(
+        &app,
+        &token,
+        &child(A, "رضا", "IR-23"),
+        &[("left", &eye(18, 0))],
     )
     .await;
     json_of(
@@ -1280,16 +1221,11 @@ async fn iris_lists_matches_and_reviews_are_reads(db: TestDb) {
     assert_eq!(audit_entries(&app, "iris.identify", A).await, 1);
 
     // A late offline registration of the same eye: its answer shows A.
-    let sent = json_of(
-        register(
-            &app,
-            &token,
-            &child(B, "علی", "IR-23"),
-            None,
-            &[("left", &eye(18, 6))],
-        )
-        .await,
-        201,
+    let sent = registered(
+        &app,
+        &token,
+        &child(B, "علی", "IR-23"),
+        &[("left", &eye(18, 6))],
     )
     .await;
     assert_eq!(sent["matches"]["candidates"][0]["child_id"], A);

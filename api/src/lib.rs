@@ -8,6 +8,7 @@
 //! - [`cases`]: merges, service centres, referrals.
 //! - [`children`]: the child record and encounters.
 //! - [`iris`]: iris enrolment, identification, registration and duplicate reviews.
+//! - [`sightings`]: citizen, hotline and field reports, their triage and incidents.
 //! - [`names`]: the Persian-aware folding of names for search.
 //! - [`users`]: user administration.
 //! - [`audit`]: the audit log.
@@ -20,4 +21,5 @@ pub mod children;
 pub mod iris;
 pub mod names;
 pub mod problem;
+pub mod sightings;
 pub mod users;

@@ -15,14 +15,18 @@ pub enum Role {
     ProvincialStaff,
     /// National administrators: the only role without a province scope.
     NationalAdmin,
+    /// An operator of the 123 social emergency line, in one province: records
+    /// reports taken by phone and follows them in the triage queue.
+    HotlineOperator,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [
+    pub const ALL: [Role; 5] = [
         Role::OutreachWorker,
         Role::Supervisor,
         Role::ProvincialStaff,
         Role::NationalAdmin,
+        Role::HotlineOperator,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -31,6 +35,7 @@ impl Role {
             Role::Supervisor => "supervisor",
             Role::ProvincialStaff => "provincial_staff",
             Role::NationalAdmin => "national_admin",
+            Role::HotlineOperator => "hotline_operator",
         }
     }
 
@@ -45,6 +50,7 @@ impl Role {
             Role::Supervisor => "سرپرست تیم",
             Role::ProvincialStaff => "کارشناس استان",
             Role::NationalAdmin => "مدیر کشوری",
+            Role::HotlineOperator => "اپراتور اورژانس اجتماعی ۱۲۳",
         }
     }
 }

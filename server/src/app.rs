@@ -81,6 +81,7 @@ pub async fn serve(
         state.media.clone(),
         stop_jobs.clone(),
     );
+    let phone_purge = crate::sightings::retention::spawn(db.clone(), stop_jobs.clone());
     let app = crate::http::router(state);
     let served = axum::serve(
         listener,
@@ -91,8 +92,10 @@ pub async fn serve(
     .context("serving HTTP");
     tracing::info!("shutting down: stopping the background jobs");
     stop_jobs.cancel();
-    if let Err(e) = jobs.await {
-        tracing::error!(error = %e, "a background job panicked");
+    for job in [jobs, phone_purge] {
+        if let Err(e) = job.await {
+            tracing::error!(error = %e, "a background job panicked");
+        }
     }
     tracing::info!("shutting down: closing the database pool");
     db.close().await;

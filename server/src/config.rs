@@ -102,6 +102,20 @@ pub struct Config {
     /// Rows an export reads per database query (a connection is held only
     /// for the query, never while the client is being written to).
     pub export_batch_rows: u32,
+    /// Citizen reports one client address or device may send per hour; more
+    /// are answered 429 with `Retry-After`.
+    pub sighting_max_per_hour: u32,
+    /// Past this many reports in the hour, an address or device must send a
+    /// proof-of-work stamp with each further report.
+    pub sighting_soft_limit_per_hour: u32,
+    /// Leading zero bits a proof-of-work stamp needs (each bit doubles the
+    /// work: 16 is about 65,000 hashes, well under a second on a cheap phone).
+    pub sighting_pow_difficulty: u32,
+    /// Receipt lookups one client address may make per hour (429 above), so
+    /// that receipt codes cannot be guessed by trying.
+    pub receipt_lookups_per_hour: u32,
+    /// Reporters' phone numbers are deleted this many days after the report.
+    pub reporter_phone_retention_days: u32,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -149,6 +163,11 @@ impl Default for Config {
             export_max_per_user: 2,
             export_max_concurrent: 8,
             export_batch_rows: 500,
+            sighting_max_per_hour: 10,
+            sighting_soft_limit_per_hour: 5,
+            sighting_pow_difficulty: 16,
+            receipt_lookups_per_hour: 30,
+            reporter_phone_retention_days: 90,
         }
     }
 }

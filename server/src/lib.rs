@@ -16,6 +16,9 @@
 //! - [`audit`]: the append-only audit log.
 //! - [`registry`]: child records, encounters, Persian-aware search.
 //! - [`cases`]: merges of duplicates, service centres, referrals.
+//! - [`sightings`]: reports from citizens (no account), the 123 line and
+//!   outreach workers; abuse limits, receipts, triage and incidents.
+//! - [`events`]: the domain events changes write for the notifications.
 //! - [`exports`]: streamed CSV / JSON Lines exports.
 //! - [`media`]: the object store photos and captures go through.
 //! - [`biometrics`]: iris enrolment, identification, deduplication before
@@ -35,6 +38,7 @@ pub mod cases;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod exports;
 pub mod geo;
 pub mod http;
@@ -42,6 +46,7 @@ pub mod media;
 pub mod photos;
 pub mod private_fs;
 pub mod registry;
+pub mod sightings;
 pub mod users;
 
 /// Milliseconds since the Unix epoch: how every timestamp is stored, so that the

@@ -118,6 +118,7 @@ pub fn role(v: Role) -> &'static str {
             Role::Supervisor => "Team supervisor",
             Role::ProvincialStaff => "Provincial staff",
             Role::NationalAdmin => "National administrator",
+            Role::HotlineOperator => "123 hotline operator",
         },
     }
 }

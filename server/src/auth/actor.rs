@@ -1,6 +1,6 @@
 //! [`Actor`]: the authenticated caller, extracted from `Authorization: Bearer …`.
 
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use kudakyar_api::users::Role;
@@ -40,5 +40,26 @@ where
         session::lookup(&state.db, token)
             .await?
             .ok_or(Error::Unauthorized)
+    }
+}
+
+/// `Option<Actor>`, for endpoints open to everyone that do more for staff
+/// (a citizen's report needs no account): no `Authorization` header is
+/// `None`; a header with a dead or malformed token is still 401, never
+/// silently anonymous.
+impl<S> OptionalFromRequestParts<S> for Actor
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Error> {
+        if parts.headers.get(header::AUTHORIZATION).is_none() {
+            return Ok(None);
+        }
+        <Actor as FromRequestParts<S>>::from_request_parts(parts, state)
+            .await
+            .map(Some)
     }
 }

@@ -5,6 +5,7 @@
 //! county in it. Storage functions take a `Scope` and filter by it, so data
 //! outside the caller's scope is never even read.
 
+use kudakyar_api::sightings::SightingSource;
 use kudakyar_api::users::{NewUser, Role};
 
 use super::Actor;
@@ -65,7 +66,8 @@ pub struct UserVisibility {
 }
 
 /// The roles a provincial staff member manages.
-const PROVINCE_MANAGED_ROLES: [Role; 2] = [Role::OutreachWorker, Role::Supervisor];
+const PROVINCE_MANAGED_ROLES: [Role; 3] =
+    [Role::OutreachWorker, Role::Supervisor, Role::HotlineOperator];
 
 /// May `actor` list users, optionally narrowed to `province`?
 pub fn list_users(actor: &Actor, province: Option<&str>) -> Result<UserVisibility> {
@@ -88,7 +90,7 @@ pub fn list_users(actor: &Actor, province: Option<&str>) -> Result<UserVisibilit
                 roles: PROVINCE_MANAGED_ROLES.to_vec(),
             })
         }
-        Role::Supervisor | Role::OutreachWorker => Err(Error::Forbidden(
+        Role::Supervisor | Role::OutreachWorker | Role::HotlineOperator => Err(Error::Forbidden(
             "only administrators and provincial staff manage users".into(),
         )),
     }
@@ -101,7 +103,8 @@ pub fn create_user(actor: &Actor, new: &NewUser) -> Result<()> {
         Role::ProvincialStaff => {
             if !PROVINCE_MANAGED_ROLES.contains(&new.role) {
                 return Err(Error::Forbidden(
-                    "provincial staff create only outreach workers and supervisors".into(),
+                    "provincial staff create only outreach workers, supervisors and hotline operators"
+                        .into(),
                 ));
             }
             if !actor
@@ -114,7 +117,7 @@ pub fn create_user(actor: &Actor, new: &NewUser) -> Result<()> {
             }
             Ok(())
         }
-        Role::Supervisor | Role::OutreachWorker => Err(Error::Forbidden(
+        Role::Supervisor | Role::OutreachWorker | Role::HotlineOperator => Err(Error::Forbidden(
             "only administrators and provincial staff manage users".into(),
         )),
     }
@@ -139,7 +142,7 @@ pub fn disable_user(
 pub fn decide_cases(actor: &Actor) -> Result<()> {
     match actor.role {
         Role::Supervisor | Role::ProvincialStaff | Role::NationalAdmin => Ok(()),
-        Role::OutreachWorker => Err(Error::Forbidden(
+        Role::OutreachWorker | Role::HotlineOperator => Err(Error::Forbidden(
             "only supervisors, provincial staff and administrators decide this".into(),
         )),
     }
@@ -159,7 +162,7 @@ pub fn manage_centres(actor: &Actor, province: &str) -> Result<()> {
 /// The roles from the least to the most trusted.
 fn rank(role: Role) -> u8 {
     match role {
-        Role::OutreachWorker => 0,
+        Role::OutreachWorker | Role::HotlineOperator => 0,
         Role::Supervisor => 1,
         Role::ProvincialStaff => 2,
         Role::NationalAdmin => 3,
@@ -183,6 +186,47 @@ pub fn export(actor: &Actor, min_role: Role) -> Result<()> {
         "exports are for these roles only: {}",
         allowed.join(", ")
     )))
+}
+
+/// Who may record a report of this source: a hotline report is taken by a
+/// 123 operator or a supervisor and above; a field sighting by anyone in the
+/// field (not a hotline operator, who is not in the street). Citizens' reports
+/// need no account and never reach this.
+pub fn record_sighting(actor: &Actor, source: SightingSource) -> Result<()> {
+    let allowed = match source {
+        SightingSource::Citizen => false,
+        SightingSource::Hotline => actor.role != Role::OutreachWorker,
+        SightingSource::Worker => actor.role != Role::HotlineOperator,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(match source {
+            SightingSource::Citizen => "staff record hotline or worker reports, not citizen ones".into(),
+            SightingSource::Hotline => {
+                "hotline reports are recorded by 123 operators and supervisors".into()
+            }
+            SightingSource::Worker => "field sightings are recorded by outreach staff".into(),
+        }))
+    }
+}
+
+/// Who sees the triage queue of their scope: supervisors and above, and the
+/// hotline operators who feed it. Outreach workers see only the reports
+/// assigned to them or recorded by them.
+pub fn sees_triage_queue(actor: &Actor) -> bool {
+    actor.role != Role::OutreachWorker
+}
+
+/// Assigning, closing, and splitting or joining incidents is for
+/// supervisors and above.
+pub fn triage_sightings(actor: &Actor) -> Result<()> {
+    match actor.role {
+        Role::Supervisor | Role::ProvincialStaff | Role::NationalAdmin => Ok(()),
+        Role::OutreachWorker | Role::HotlineOperator => Err(Error::Forbidden(
+            "only supervisors, provincial staff and administrators triage reports".into(),
+        )),
+    }
 }
 
 /// Only national admins read the audit log.

@@ -160,6 +160,24 @@ impl Db {
         }
     }
 
+    /// Serialises the write transactions that name the same `key` until
+    /// `conn`'s transaction ends: for read-then-insert decisions with no row
+    /// to lock yet (is there an incident near this report?). On SQLite the
+    /// transaction's `BEGIN IMMEDIATE` already holds the one write lock; on
+    /// PostgreSQL a transaction-scoped advisory lock on the key's hash.
+    pub async fn lock_key(&self, conn: &mut sqlx::AnyConnection, key: &str) -> sqlx::Result<()> {
+        if self.backend == Backend::Postgres {
+            use sha2::Digest;
+            let hash = sha2::Sha256::digest(key.as_bytes());
+            let id = i64::from_be_bytes(hash[..8].try_into().unwrap_or_default());
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(id)
+                .execute(conn)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// SQL for the comma-separated list of a text column's values in a
     /// group: `group_concat` on SQLite, `string_agg` on PostgreSQL.
     pub fn comma_list(&self, column: &str) -> String {

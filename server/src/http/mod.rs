@@ -68,6 +68,7 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "photos", description = "Photos of children, served only through these endpoints"),
         (name = "iris", description = "Iris enrolment, identification, registration with deduplication, duplicate reviews"),
         (name = "cases", description = "Merges, service centres and referrals"),
+        (name = "sightings", description = "Reports of children seen in the street (citizens without an account, the 123 line, outreach workers), their triage and incidents"),
         (name = "exports", description = "CSV and JSON Lines exports within the caller's scope"),
         (name = "operations", description = "Health and readiness"),
     )
@@ -85,6 +86,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::photos::routes::routes())
         .merge(crate::biometrics::routes::routes())
         .merge(crate::cases::routes::routes())
+        .merge(crate::sightings::routes::routes())
         .merge(crate::exports::routes::routes())
         .split_for_parts();
     // After the merge: the modifier rewrites the paths the routers brought.

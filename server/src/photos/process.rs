@@ -41,8 +41,20 @@ pub struct Processed {
     pub thumbnail: Vec<u8>,
 }
 
-/// Decodes, checks and normalises an upload. CPU-bound: call it off the async
-/// executor (see [`super::upload`]).
+/// Decoding may take 160 MB and a second of CPU; a few at a time keep a
+/// burst of uploads from exhausting a small server.
+static DECODING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// [`process`] on the blocking pool, a few at a time: what handlers call.
+pub async fn process_off_thread(upload: bytes::Bytes) -> Result<Processed, Error> {
+    let _permit = DECODING.acquire().await.map_err(anyhow::Error::new)?;
+    tokio::task::spawn_blocking(move || process(&upload))
+        .await
+        .map_err(anyhow::Error::new)?
+}
+
+/// Decodes, checks and normalises an upload. CPU-bound: call it through
+/// [`process_off_thread`].
 pub fn process(bytes: &[u8]) -> Result<Processed, Error> {
     let format = detect(bytes)?;
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);

@@ -4,7 +4,6 @@
 use axum::extract::Multipart;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
 
 use super::process::{self, MAX_UPLOAD_BYTES};
 use super::store::{self, StoredPhoto};
@@ -16,10 +15,6 @@ use crate::error::{Error, Result, is_unique_violation};
 use crate::http::form::{form_error, read_field};
 use crate::http::meta::RequestMeta;
 use crate::registry;
-
-/// Decoding may take 160 MB and a second of CPU; a few at a time keep a
-/// burst of uploads from exhausting a small server.
-static DECODING: Semaphore = Semaphore::const_new(2);
 
 /// The fields of an upload form.
 #[derive(Debug)]
@@ -91,13 +86,7 @@ pub async fn create(
         return Ok((done.photo, false));
     }
 
-    let processed = {
-        let _permit = DECODING.acquire().await.map_err(anyhow::Error::new)?;
-        let upload = form.photo;
-        tokio::task::spawn_blocking(move || process::process(&upload))
-            .await
-            .map_err(anyhow::Error::new)??
-    };
+    let processed = process::process_off_thread(form.photo).await?;
     let sha256 = sha256_hex(&processed.image);
     let thumbnail_sha256 = sha256_hex(&processed.thumbnail);
     // Content-addressed keys: a concurrent upload reusing this id with another

@@ -19,5 +19,6 @@ mod iris;
 mod openapi;
 mod photos;
 mod schema_parity;
+mod sightings;
 mod storage;
 mod users;

@@ -99,7 +99,7 @@ fn exif_segment() -> Vec<u8> {
 }
 
 /// A 64×32 JPEG whose EXIF says to show it turned: 32×64.
-fn phone_jpeg() -> Vec<u8> {
+pub(crate) fn phone_jpeg() -> Vec<u8> {
     let plain = jpeg(64, 32);
     let mut out = plain[..2].to_vec(); // SOI
     out.extend_from_slice(&exif_segment());
@@ -107,7 +107,7 @@ fn phone_jpeg() -> Vec<u8> {
     out
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 

@@ -1,0 +1,133 @@
+-- Sightings: reports of a child seen working in the street, from citizens
+-- (no account), the 123 social emergency line and outreach workers; their
+-- triage by county teams, the incidents that group repeat reports, the
+-- domain events the notifications deliver, and the counters and
+-- proof-of-work challenges that keep public intake from being flooded.
+--
+-- Same conventions as 0001 (UUID text ids, BIGINT milliseconds, DOUBLE
+-- PRECISION here for REAL there). The SQLite and PostgreSQL files differ only in
+-- autoincrement keys and in how the users' role check is replaced.
+
+-- A new role: hotline (123) operators record reports taken by phone, in one
+-- province.
+ALTER TABLE users DROP CONSTRAINT users_role_check;
+ALTER TABLE users ADD CONSTRAINT users_role_check
+    CHECK (role IN ('outreach_worker', 'supervisor', 'provincial_staff', 'national_admin', 'hotline_operator'));
+
+-- Reports close in place and time (about 200 m, two hours) are one incident:
+-- ten reports of one junction in an evening are one visit, not ten. The
+-- incident takes the place of its first report.
+CREATE TABLE incidents (
+    id            TEXT PRIMARY KEY,
+    province      TEXT,
+    county        TEXT,
+    lat           DOUBLE PRECISION NOT NULL,
+    lng           DOUBLE PRECISION NOT NULL,
+    first_seen_at BIGINT NOT NULL,
+    last_seen_at  BIGINT NOT NULL,
+    created_at    BIGINT NOT NULL,
+    updated_at    BIGINT NOT NULL
+);
+CREATE INDEX incidents_place ON incidents (province, county, last_seen_at, id);
+
+CREATE TABLE sightings (
+    id             TEXT PRIMARY KEY,
+    -- What the reporter keeps to ask about the report's state: short,
+    -- random, of unambiguous characters (see sightings::receipt).
+    receipt_code   TEXT NOT NULL,
+    source         TEXT NOT NULL CHECK (source IN ('citizen', 'hotline', 'worker')),
+    seen_at        BIGINT NOT NULL,
+    lat            DOUBLE PRECISION NOT NULL,
+    lng            DOUBLE PRECISION NOT NULL,
+    accuracy_m     DOUBLE PRECISION,
+    -- Placed at write time (sightings::place); NULL when nothing could place it.
+    province       TEXT,
+    county         TEXT,
+    children_count INTEGER NOT NULL CHECK (children_count BETWEEN 1 AND 50),
+    -- The facts as sent (age bands, sex, activity, description): JSON.
+    details        TEXT NOT NULL,
+    photo_key      TEXT,
+    -- Only with the reporter's explicit consent; purged after the retention.
+    reporter_phone TEXT,
+    phone_purge_at BIGINT,
+    -- SHA-256 of the client address and of the device token: enough to
+    -- count and to see a pattern, without keeping a citizen's address.
+    client_hash    TEXT,
+    device_hash    TEXT,
+    -- Why the report needs a second look (e.g. 'far_apart'); never dropped.
+    flag           TEXT,
+    state          TEXT NOT NULL CHECK (state IN ('new', 'assigned', 'visited', 'linked', 'duplicate', 'false_report')),
+    visit_outcome  TEXT CHECK (visit_outcome IN ('found', 'not_found')),
+    assigned_to    TEXT REFERENCES users (id),
+    incident_id    TEXT NOT NULL REFERENCES incidents (id),
+    create_digest  TEXT NOT NULL,
+    created_by     TEXT REFERENCES users (id),
+    created_at     BIGINT NOT NULL,
+    updated_at     BIGINT NOT NULL,
+    CONSTRAINT sightings_receipt_key UNIQUE (receipt_code)
+);
+-- The triage list: a county's reports, newest first, by keyset.
+CREATE INDEX sightings_triage ON sightings (province, county, created_at, id);
+-- Grouping into incidents looks for reports around a time.
+CREATE INDEX sightings_seen ON sightings (seen_at);
+CREATE INDEX sightings_incident ON sightings (incident_id);
+CREATE INDEX sightings_device ON sightings (device_hash, created_at);
+CREATE INDEX sightings_phone_purge ON sightings (phone_purge_at);
+
+-- Every state a report went through, with who, when and why.
+CREATE TABLE sighting_events (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    sighting_id TEXT NOT NULL REFERENCES sightings (id),
+    state       TEXT NOT NULL,
+    note        TEXT,
+    by_user     TEXT REFERENCES users (id),
+    at          BIGINT NOT NULL
+);
+CREATE INDEX sighting_events_sighting ON sighting_events (sighting_id, id);
+
+-- Reports linked to the child records they turned out to be about.
+CREATE TABLE sighting_children (
+    sighting_id TEXT NOT NULL REFERENCES sightings (id),
+    child_id    TEXT NOT NULL REFERENCES children (id),
+    linked_by   TEXT NOT NULL REFERENCES users (id),
+    linked_at   BIGINT NOT NULL,
+    PRIMARY KEY (sighting_id, child_id)
+);
+CREATE INDEX sighting_children_child ON sighting_children (child_id);
+
+-- Domain events: one row per thing that happened that someone may need to
+-- hear about (a new report in county X, a report assigned to worker Y), written
+-- in the same transaction as the change; the notifications deliver them.
+CREATE TABLE domain_events (
+    id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at           BIGINT NOT NULL,
+    kind         TEXT NOT NULL,
+    province     TEXT,
+    county       TEXT,
+    subject_type TEXT NOT NULL,
+    subject_id   TEXT NOT NULL,
+    -- The user the event is addressed to, when it has one (an assignee).
+    user_id      TEXT REFERENCES users (id),
+    actor_id     TEXT REFERENCES users (id),
+    detail       TEXT
+);
+CREATE INDEX domain_events_place ON domain_events (province, county, id);
+CREATE INDEX domain_events_user ON domain_events (user_id, id);
+
+-- Public intake counters per client address and device, shared by every
+-- server instance: a window start and the reports counted in it.
+CREATE TABLE intake_counters (
+    key          TEXT PRIMARY KEY,
+    window_start BIGINT NOT NULL,
+    count        INTEGER NOT NULL
+);
+
+-- Proof-of-work challenges handed out to clients past the soft limit; each
+-- can be spent once, before it expires.
+CREATE TABLE pow_challenges (
+    id          TEXT PRIMARY KEY,
+    difficulty  INTEGER NOT NULL,
+    expires_at  BIGINT NOT NULL,
+    spent_at    BIGINT
+);
+CREATE INDEX pow_challenges_expiry ON pow_challenges (expires_at);

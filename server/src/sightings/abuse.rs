@@ -1,0 +1,266 @@
+//! Keeping public intake usable without accounts or third-party captchas
+//! (Google's is unreachable from Iran):
+//!
+//! - **Counters** per client address and per device token, in the
+//!   `intake_counters` table so that every instance counts together. Each
+//!   report is counted inside its own write transaction ([`count`]): a
+//!   refused or failed report rolls its count back with it.
+//! - Past the **soft limit** a report must carry a proof-of-work stamp: a
+//!   [`Challenge`] the server issued, and a nonce whose SHA-256 with it starts
+//!   with `difficulty` zero bits ([`spend`]). Cheap for one phone, costly for
+//!   a flood. Past the **hard limit**, 429 with `Retry-After`.
+//! - **Far apart**: one device reporting from places too far apart for the
+//!   time between them (faster than any car in a city) gets its report
+//!   flagged for a second look — never dropped ([`far_apart`]).
+//!
+//! Addresses and device tokens are kept only as SHA-256 hashes.
+
+use kudakyar_api::sightings::{Challenge, ProofOfWork};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use crate::cases::centres::haversine_km;
+use crate::error::{Error, Result};
+
+/// The counting window.
+pub const WINDOW_MS: i64 = 3600 * 1000;
+/// How long a challenge may be spent.
+pub const CHALLENGE_TTL_MS: i64 = 10 * 60 * 1000;
+/// Further apart than this (km) …
+const FAR_KM: f64 = 5.0;
+/// … and faster than this between the two reports (km/h) is implausible.
+const FAR_KMH: f64 = 120.0;
+/// How far back a device's reports are compared.
+const FAR_LOOKBACK_MS: i64 = 6 * 3600 * 1000;
+
+/// A counter's key: what is counted and the hash of whose.
+pub fn key(kind: &str, value: &str) -> String {
+    format!("{kind}:{}", hash(value))
+}
+
+/// SHA-256 hex of an address or token.
+pub fn hash(value: &str) -> String {
+    hex::encode(Sha256::digest(value.as_bytes()))
+}
+
+/// What [`count`] decided for a request under the hard limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    Open,
+    /// Past the soft limit: a proof-of-work stamp is required.
+    NeedsProof,
+}
+
+/// Counts one request against each key, inside the caller's write
+/// transaction. A key at `hard` within the window refuses the request (429
+/// with the seconds until its window ends; nothing counted); a key past
+/// `soft` asks for a proof.
+pub async fn count(
+    conn: &mut sqlx::AnyConnection,
+    keys: &[String],
+    soft: u32,
+    hard: u32,
+) -> Result<Gate> {
+    let now = crate::now_ms();
+    let cutoff = now - WINDOW_MS;
+    let mut keys: Vec<&String> = keys.iter().collect();
+    // One order in every transaction: no crosswise waits on PostgreSQL.
+    keys.sort();
+    keys.dedup();
+    let mut gate = Gate::Open;
+    for key in keys {
+        let counted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO intake_counters (key, window_start, count) VALUES ($1, $2, 1)
+             ON CONFLICT (key) DO UPDATE SET
+               count = CASE WHEN intake_counters.window_start <= $3
+                            THEN 1 ELSE intake_counters.count + 1 END,
+               window_start = CASE WHEN intake_counters.window_start <= $3
+                                   THEN $2 ELSE intake_counters.window_start END
+             WHERE intake_counters.window_start <= $3 OR intake_counters.count < $4
+             RETURNING count",
+        )
+        .bind(key.as_str())
+        .bind(now)
+        .bind(cutoff)
+        .bind(i64::from(hard))
+        .fetch_optional(&mut *conn)
+        .await?;
+        match counted {
+            None => {
+                let start: i64 = sqlx::query_scalar(
+                    "SELECT window_start FROM intake_counters WHERE key = $1",
+                )
+                .bind(key.as_str())
+                .fetch_one(&mut *conn)
+                .await?;
+                let wait_ms = (start + WINDOW_MS - now).max(1000);
+                return Err(Error::TooManyRequests {
+                    retry_after_secs: (wait_ms as u64).div_ceil(1000),
+                });
+            }
+            Some(n) if n > i64::from(soft) => gate = Gate::NeedsProof,
+            Some(_) => {}
+        }
+    }
+    Ok(gate)
+}
+
+/// Issues a challenge to be spent within [`CHALLENGE_TTL_MS`]; expired ones
+/// are cleared on the way.
+pub async fn issue<'e, E>(executor: E, difficulty: u32) -> sqlx::Result<Challenge>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any> + Copy,
+{
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let id = hex::encode(bytes);
+    let now = crate::now_ms();
+    let expires_at = now + CHALLENGE_TTL_MS;
+    sqlx::query("DELETE FROM pow_challenges WHERE expires_at < $1")
+        .bind(now - CHALLENGE_TTL_MS)
+        .execute(executor)
+        .await?;
+    sqlx::query("INSERT INTO pow_challenges (id, difficulty, expires_at) VALUES ($1, $2, $3)")
+        .bind(&id)
+        .bind(i64::from(difficulty))
+        .bind(expires_at)
+        .execute(executor)
+        .await?;
+    Ok(Challenge {
+        challenge: id,
+        difficulty,
+        expires_at: crate::ms_to_rfc3339(expires_at),
+    })
+}
+
+/// Leading zero bits of a hash, counted over every byte (no early exit), so
+/// that checking takes the same time whatever the stamp.
+pub fn leading_zero_bits(hash: &[u8]) -> u32 {
+    let mut zeros = 0u32;
+    let mut still_zero = 1u32;
+    for byte in hash {
+        let lz = byte.leading_zeros();
+        zeros += still_zero * lz;
+        // Stays 1 only while every byte so far was all zeros.
+        still_zero &= u32::from(*byte == 0);
+    }
+    zeros
+}
+
+/// The work a stamp shows: leading zero bits of SHA-256(`challenge:nonce`).
+pub fn work(proof: &ProofOfWork) -> u32 {
+    let mut h = Sha256::new();
+    h.update(proof.challenge.as_bytes());
+    h.update(b":");
+    h.update(proof.nonce.as_bytes());
+    leading_zero_bits(&h.finalize())
+}
+
+/// Checks a stamp and spends its challenge (inside the report's
+/// transaction, so a failed report leaves it unspent). Every failure is a
+/// 422 naming `proof`, saying how to get a good one.
+pub async fn spend(conn: &mut sqlx::AnyConnection, proof: Option<&ProofOfWork>) -> Result<()> {
+    let how = "get a challenge from GET /api/v1/sightings/challenge and send a nonce that solves it";
+    let Some(proof) = proof else {
+        return Err(Error::field(
+            "proof",
+            format!("is required: this address or device has sent many reports; {how}"),
+        ));
+    };
+    if proof.nonce.chars().count() > 64 || proof.challenge.len() > 64 {
+        return Err(Error::field("proof", "nonce and challenge are at most 64 characters"));
+    }
+    let now = crate::now_ms();
+    let row = sqlx::query(
+        "SELECT difficulty, expires_at, spent_at FROM pow_challenges WHERE id = $1",
+    )
+    .bind(&proof.challenge)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let difficulty: i64 = match &row {
+        None => return Err(Error::field("proof", format!("is not a challenge this server issued; {how}"))),
+        Some(row) if row.try_get::<Option<i64>, _>("spent_at")?.is_some() => {
+            return Err(Error::field("proof", format!("was already used; {how}")));
+        }
+        Some(row) if row.try_get::<i64, _>("expires_at")? < now => {
+            return Err(Error::field("proof", format!("has expired; {how}")));
+        }
+        Some(row) => row.try_get("difficulty")?,
+    };
+    if i64::from(work(proof)) < difficulty {
+        return Err(Error::field(
+            "proof",
+            format!("does not solve the challenge (SHA-256 of `challenge:nonce` needs {difficulty} leading zero bits)"),
+        ));
+    }
+    let spent = sqlx::query("UPDATE pow_challenges SET spent_at = $1 WHERE id = $2 AND spent_at IS NULL")
+        .bind(now)
+        .bind(&proof.challenge)
+        .execute(&mut *conn)
+        .await?;
+    if spent.rows_affected() != 1 {
+        return Err(Error::field("proof", format!("was already used; {how}")));
+    }
+    Ok(())
+}
+
+/// Did this device report, in the hours before, from a place too far from
+/// this one for the time between? Then the new report is flagged `far_apart`.
+pub async fn far_apart(
+    conn: &mut sqlx::AnyConnection,
+    device_hash: &str,
+    lat: f64,
+    lng: f64,
+    seen_at: i64,
+) -> sqlx::Result<bool> {
+    let rows = sqlx::query(
+        "SELECT lat, lng, seen_at FROM sightings
+         WHERE device_hash = $1 AND created_at > $2
+         ORDER BY created_at DESC LIMIT 20",
+    )
+    .bind(device_hash)
+    .bind(crate::now_ms() - FAR_LOOKBACK_MS)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in rows {
+        let km = haversine_km((lat, lng), (row.try_get("lat")?, row.try_get("lng")?));
+        let hours = ((seen_at - row.try_get::<i64, _>("seen_at")?).abs() as f64 / 3.6e6).max(1.0 / 60.0);
+        if km > FAR_KM && km / hours > FAR_KMH {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_bits_are_counted_across_bytes() {
+        assert_eq!(leading_zero_bits(&[0xFF, 0]), 0);
+        assert_eq!(leading_zero_bits(&[0x0F, 0]), 4);
+        assert_eq!(leading_zero_bits(&[0, 0x40, 0]), 9);
+        assert_eq!(leading_zero_bits(&[0, 0, 0x01]), 23);
+        assert_eq!(leading_zero_bits(&[0, 0]), 16);
+    }
+
+    #[test]
+    fn a_solved_stamp_shows_its_work() {
+        let mut nonce = 0u64;
+        let proof = loop {
+            let p = ProofOfWork {
+                challenge: "abc".into(),
+                nonce: nonce.to_string(),
+            };
+            if work(&p) >= 8 {
+                break p;
+            }
+            nonce += 1;
+        };
+        // Eight zero bits: the hex digest starts with "00".
+        let digest = hex::encode(Sha256::digest(format!("abc:{}", proof.nonce)));
+        assert!(digest.starts_with("00"), "{digest}");
+    }
+}

@@ -1,0 +1,378 @@
+//! Taking in a report: [`submit`].
+//!
+//! 1. Validate everything, gathering every field error at once.
+//! 2. A report already stored under this id answers like the first time
+//!    (200 and the same receipt) when its content is the same, 409 when not —
+//!    before any limit is counted, so a phone retrying costs nothing.
+//! 3. The photo (the registry's checks: type by content, pixel cap, EXIF and
+//!    GPS stripped) goes to the object store first: a row never points at an
+//!    image that is not there.
+//! 4. One write transaction: count the citizen against the limits (and spend
+//!    a proof-of-work stamp past the soft limit), place the report, group it
+//!    into an incident, flag it, insert it with a fresh receipt code, its
+//!    first history row, its domain events and its audit entry.
+
+use bytes::Bytes;
+use kudakyar_api::sightings::{
+    NewSighting, ReceiptState, SightingReceipt, SightingSource, SightingState,
+};
+use kudakyar_api::users::Role;
+use serde::Serialize;
+
+use super::store::{self, Details};
+use super::{abuse, grouping, place, receipt};
+use crate::app::AppState;
+use crate::audit::{self, Event, Who};
+use crate::auth::{Actor, policy};
+use crate::error::{Error, Result, Validator};
+use crate::events::{self, DomainEvent, Kind};
+use crate::http::meta::RequestMeta;
+use crate::photos::process;
+
+/// How far back a report may say the child was seen.
+const MAX_AGE_MS: i64 = 7 * 24 * 3600 * 1000;
+/// Clocks of phones run fast: this much "future" is taken as now.
+const CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
+const MAX_DESCRIPTION_CHARS: usize = 1000;
+
+/// A report that passed validation; its serialisation is the digest an
+/// identical retry repeats (the content, not the stamp, token or trap).
+#[derive(Debug, Clone, Serialize)]
+struct Checked {
+    id: String,
+    source: SightingSource,
+    /// The time as sent (none: "now"), so that a retry digests the same.
+    seen_at_sent: Option<String>,
+    #[serde(skip)]
+    seen_at: i64,
+    lat: f64,
+    lng: f64,
+    accuracy_m: Option<f64>,
+    children_count: i64,
+    details: Details,
+    reporter_phone: Option<String>,
+    /// SHA-256 of the uploaded photo, when there is one.
+    photo_sha256: Option<String>,
+}
+
+/// Takes in a report; `Ok((receipt, false))` when it repeats one already
+/// stored. `actor` is `None` for a citizen.
+pub async fn submit(
+    state: &AppState,
+    actor: Option<&Actor>,
+    meta: &RequestMeta,
+    new: NewSighting,
+    photo: Option<Bytes>,
+) -> Result<(SightingReceipt, bool)> {
+    let checked = check(actor, &new, photo.as_deref())?;
+    let digest = crate::registry::store::digest(&checked);
+    if let Some(existing) = stored(state, &checked.id, &digest).await? {
+        return Ok((existing, false));
+    }
+    let photo_key = match photo {
+        Some(bytes) => Some(store_photo(state, &checked.id, bytes).await?),
+        None => None,
+    };
+    let config = &state.config;
+    let now = crate::now_ms();
+    let client_hash = meta.client_ip.as_deref().map(abuse::hash);
+    let device_hash = new.device_token.as_deref().map(abuse::hash);
+
+    for _attempt in 0..3 {
+        let mut tx = state.db.begin_write().await?;
+        if checked.source == SightingSource::Citizen {
+            let mut keys = Vec::new();
+            if let Some(ip) = meta.client_ip.as_deref() {
+                keys.push(abuse::key("sighting-ip", ip));
+            }
+            if let Some(token) = new.device_token.as_deref() {
+                keys.push(abuse::key("sighting-device", token));
+            }
+            let gate = abuse::count(
+                &mut tx,
+                &keys,
+                config.sighting_soft_limit_per_hour,
+                config.sighting_max_per_hour,
+            )
+            .await?;
+            if gate == abuse::Gate::NeedsProof {
+                abuse::spend(&mut tx, new.proof.as_ref()).await?;
+            }
+        }
+        let place = place::locate(&mut *tx, checked.lat, checked.lng).await?;
+        let incident = grouping::incident_for(
+            &state.db,
+            &mut tx,
+            &place,
+            checked.lat,
+            checked.lng,
+            checked.seen_at,
+        )
+        .await?;
+        let flag = match device_hash.as_deref() {
+            Some(device) => {
+                abuse::far_apart(&mut tx, device, checked.lat, checked.lng, checked.seen_at)
+                    .await?
+            }
+            None => false,
+        }
+        .then_some("far_apart");
+        let code = receipt::generate();
+        let phone_purge_at = checked
+            .reporter_phone
+            .as_ref()
+            .map(|_| now + i64::from(config.reporter_phone_retention_days) * 86_400_000);
+        let details = serde_json::to_string(&checked.details).map_err(anyhow::Error::new)?;
+        // No conflict target: a copy of this request stored meanwhile (same
+        // id) and a receipt code drawn twice (astronomically rare) both
+        // insert nothing, and are told apart below.
+        let inserted = sqlx::query(
+            "INSERT INTO sightings (id, receipt_code, source, seen_at, lat, lng, accuracy_m,
+                 province, county, children_count, details, photo_key, reporter_phone,
+                 phone_purge_at, client_hash, device_hash, flag, state, incident_id,
+                 create_digest, created_by, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                     $17, 'new', $18, $19, $20, $21, $21)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&checked.id)
+        .bind(&code)
+        .bind(store::source_str(checked.source))
+        .bind(checked.seen_at)
+        .bind(checked.lat)
+        .bind(checked.lng)
+        .bind(checked.accuracy_m)
+        .bind(place.province.as_deref())
+        .bind(place.county.as_deref())
+        .bind(checked.children_count)
+        .bind(details)
+        .bind(photo_key.as_deref())
+        .bind(checked.reporter_phone.as_deref())
+        .bind(phone_purge_at)
+        .bind(client_hash.as_deref())
+        .bind(device_hash.as_deref())
+        .bind(flag)
+        .bind(&incident)
+        .bind(&digest)
+        .bind(actor.map(|a| a.user_id.as_str()))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            drop(tx);
+            if let Some(existing) = stored(state, &checked.id, &digest).await? {
+                return Ok((existing, false));
+            }
+            continue; // the receipt code was taken: draw another
+        }
+        let by = actor.map(|a| a.user_id.as_str());
+        store::record_step(&mut tx, &checked.id, SightingState::New, None, by, now).await?;
+        let event = |kind| DomainEvent {
+            kind,
+            province: place.province.as_deref(),
+            county: place.county.as_deref(),
+            subject_type: "sighting",
+            subject_id: &checked.id,
+            user_id: None,
+            actor_id: by,
+            detail: Some(serde_json::json!({
+                "source": store::source_str(checked.source),
+                "incident": incident,
+            })),
+        };
+        events::record(&mut tx, event(Kind::SightingReceived)).await?;
+        if flag.is_some() {
+            events::record(&mut tx, event(Kind::SightingFlagged)).await?;
+        }
+        let who = actor.map(Who::from).unwrap_or_else(|| Who::claimed("citizen"));
+        audit::record(
+            &mut *tx,
+            &who,
+            meta,
+            Event::new("sighting.create", "sighting", Some(&checked.id)).with_detail(
+                serde_json::json!({"source": store::source_str(checked.source), "incident": incident}),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok((
+            SightingReceipt {
+                id: checked.id,
+                receipt_code: code,
+                state: ReceiptState::Received,
+                received_at: crate::ms_to_rfc3339(now),
+            },
+            true,
+        ));
+    }
+    Err(Error::Internal(anyhow::anyhow!(
+        "no free receipt code after three draws"
+    )))
+}
+
+/// The receipt of the report stored under `id`, when its create had this
+/// digest; 409 when it had another; `None` when there is none.
+async fn stored(state: &AppState, id: &str, digest: &str) -> Result<Option<SightingReceipt>> {
+    let row: Option<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT create_digest, receipt_code, state, created_at FROM sightings WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(state.db.pool())
+    .await?;
+    match row {
+        None => Ok(None),
+        Some((d, code, st, at)) if d == digest => Ok(Some(SightingReceipt {
+            id: id.to_string(),
+            receipt_code: code,
+            state: crate::db::vocab::enum_parse::<SightingState>(&st)
+                .map_or(ReceiptState::Received, SightingState::receipt),
+            received_at: crate::ms_to_rfc3339(at),
+        })),
+        Some(_) => Err(Error::Conflict {
+            detail: "a different report was already stored with this id".into(),
+            stored: None,
+            conflicts: None,
+        }),
+    }
+}
+
+/// Decodes and normalises the photo and stores it under a content-addressed
+/// key (a concurrent retry with another file writes elsewhere).
+async fn store_photo(state: &AppState, id: &str, bytes: Bytes) -> Result<String> {
+    let processed = process::process_off_thread(bytes).await?;
+    let sha = crate::photos::upload::sha256_hex(&processed.image);
+    let key = format!("sightings/{id}/{}.jpg", &sha[..16]);
+    state.media.put(&key, processed.image.into()).await?;
+    Ok(key)
+}
+
+/// Validates a report; every bad field named at once.
+fn check(actor: Option<&Actor>, new: &NewSighting, photo: Option<&[u8]>) -> Result<Checked> {
+    let mut v = Validator::new();
+    let id = match uuid::Uuid::parse_str(new.id.trim()) {
+        Ok(u) => u.hyphenated().to_string(),
+        Err(_) => {
+            v.add("id", "must be a UUID");
+            String::new()
+        }
+    };
+    let source = match (actor, new.source) {
+        (None, None | Some(SightingSource::Citizen)) => SightingSource::Citizen,
+        (None, Some(_)) => return Err(Error::Unauthorized),
+        (Some(a), None) if a.role == Role::HotlineOperator => SightingSource::Hotline,
+        (Some(_), None) => SightingSource::Worker,
+        (Some(_), Some(s)) => s,
+    };
+    if let Some(actor) = actor {
+        policy::record_sighting(actor, source)?;
+    }
+    let now = crate::now_ms();
+    let seen_at = match new.seen_at.as_deref() {
+        None => now,
+        Some(t) => match crate::rfc3339_to_ms(t) {
+            None => {
+                v.add("seen_at", "must be an RFC 3339 time, e.g. 2026-11-23T18:30:00+03:30");
+                now
+            }
+            Some(ms) if ms > now + CLOCK_SKEW_MS => {
+                v.add("seen_at", "is in the future");
+                now
+            }
+            Some(ms) if ms < now - MAX_AGE_MS => {
+                v.add("seen_at", "is more than 7 days ago: report what you saw this week");
+                now
+            }
+            Some(ms) => ms.min(now),
+        },
+    };
+    v.check(
+        new.lat.is_finite() && (-90.0..=90.0).contains(&new.lat),
+        "lat",
+        "must be between -90 and 90",
+    );
+    v.check(
+        new.lng.is_finite() && (-180.0..=180.0).contains(&new.lng),
+        "lng",
+        "must be between -180 and 180",
+    );
+    if new.lat.is_finite() && new.lng.is_finite() && !place::in_country(new.lat, new.lng) {
+        v.add("lat", "this place is outside Iran: check the position on the map");
+    }
+    v.check(
+        new.accuracy_m
+            .is_none_or(|a| a.is_finite() && (0.0..=10_000.0).contains(&a)),
+        "accuracy_m",
+        "must be 0–10000 metres",
+    );
+    let children_count = new.children_count.unwrap_or(1);
+    v.check(
+        (1..=50).contains(&children_count),
+        "children_count",
+        "must be 1–50",
+    );
+    let description = new
+        .description
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty());
+    v.check(
+        description.is_none_or(|d| d.chars().count() <= MAX_DESCRIPTION_CHARS),
+        "description",
+        "must be at most 1000 characters",
+    );
+    let mut age_bands = new.age_bands.clone();
+    age_bands.sort_by_key(|b| *b as u8);
+    age_bands.dedup();
+    let reporter_phone = new
+        .reporter_phone
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty());
+    if let Some(phone) = reporter_phone {
+        let digits = phone.chars().filter(char::is_ascii_digit).count();
+        v.check(
+            (7..=15).contains(&digits)
+                && phone
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-')),
+            "reporter_phone",
+            "must be a phone number: 7–15 digits, optionally with + and spaces",
+        );
+        v.check(
+            new.phone_consent,
+            "phone_consent",
+            "must be true to keep a phone number: the reporter agrees to be called back",
+        );
+    }
+    v.check(
+        new.device_token.as_deref().is_none_or(|t| {
+            (8..=128).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_graphic())
+        }),
+        "device_token",
+        "must be 8–128 printable ASCII characters",
+    );
+    v.check(
+        new.website.as_deref().is_none_or(str::is_empty),
+        "website",
+        "must be left empty",
+    );
+    v.finish()?;
+    Ok(Checked {
+        id,
+        source,
+        seen_at_sent: new.seen_at.clone(),
+        seen_at,
+        lat: new.lat,
+        lng: new.lng,
+        accuracy_m: new.accuracy_m,
+        children_count,
+        details: Details {
+            age_bands,
+            sex: new.sex,
+            activity: new.activity,
+            description: description.map(str::to_string),
+        },
+        reporter_phone: reporter_phone.map(str::to_string),
+        photo_sha256: photo.map(crate::photos::upload::sha256_hex),
+    })
+}

@@ -20,13 +20,12 @@ use kudakyar_api::iris::{Review, ReviewDecision, ReviewReason, ReviewSide, Revie
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::audit::{self, Event, Who};
+use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, Scope, policy};
 use crate::db::Db;
 use crate::db::sql::{Arg, Sql};
 use crate::db::vocab::{enum_parse, enum_str};
 use crate::error::{Error, Result};
-use crate::http::meta::RequestMeta;
 use crate::registry::store::{self as children};
 
 const COLUMNS: &str = "r.id, r.child_id, r.candidate_id, r.child_province, r.candidate_province,
@@ -97,7 +96,7 @@ fn base() -> Sql {
 }
 
 /// Open (or decided) reviews the caller may see, oldest first.
-pub async fn list(db: &Db, actor: &Actor, meta: &RequestMeta, open: bool) -> Result<Vec<Review>> {
+pub async fn list(db: &Db, actor: &Actor, origin: &Origin, open: bool) -> Result<Vec<Review>> {
     policy::decide_cases(actor)?;
     let mut sql = base();
     sql.push(if open {
@@ -115,7 +114,7 @@ pub async fn list(db: &Db, actor: &Actor, meta: &RequestMeta, open: bool) -> Res
     audit::record(
         db.pool(),
         &Who::from(actor),
-        meta,
+        origin,
         Event::new("iris.review_list", "identity_review", None)
             .with_detail(serde_json::json!({"open": open, "count": out.len()})),
     )
@@ -128,7 +127,7 @@ pub async fn list(db: &Db, actor: &Actor, meta: &RequestMeta, open: bool) -> Res
     audit::reads(
         db.pool(),
         &Who::from(actor),
-        meta,
+        origin,
         "iris.review_read",
         shown,
         None,
@@ -139,7 +138,7 @@ pub async fn list(db: &Db, actor: &Actor, meta: &RequestMeta, open: bool) -> Res
 
 /// One review with both records side by side (photos and encounters of the
 /// sides in scope); the read is audited for both children.
-pub async fn get(db: &Db, actor: &Actor, meta: &RequestMeta, id: &str) -> Result<Review> {
+pub async fn get(db: &Db, actor: &Actor, origin: &Origin, id: &str) -> Result<Review> {
     policy::decide_cases(actor)?;
     let row = find(db, actor, id).await?;
     let review = render(db, actor, row, true).await?;
@@ -148,7 +147,7 @@ pub async fn get(db: &Db, actor: &Actor, meta: &RequestMeta, id: &str) -> Result
             audit::record(
                 db.pool(),
                 &Who::from(actor),
-                meta,
+                origin,
                 Event::new("iris.review_read", "child", Some(child))
                     .with_detail(serde_json::json!({"review": id})),
             )
@@ -233,7 +232,7 @@ async fn render(db: &Db, actor: &Actor, r: Row_, detail: bool) -> Result<Review>
 pub async fn decide(
     db: &Db,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     id: &str,
     verdict: ReviewVerdict,
 ) -> Result<Review> {
@@ -297,7 +296,7 @@ pub async fn decide(
             let merge = crate::cases::merges::merge_in(
                 &mut tx,
                 actor,
-                meta,
+                origin,
                 &survivor,
                 MergeRequest {
                     duplicate_id: duplicate,
@@ -322,7 +321,7 @@ pub async fn decide(
     audit::record(
         &mut *tx,
         &Who::from(actor),
-        meta,
+        origin,
         Event::new("iris.review_decide", "identity_review", Some(id)).with_detail(
             serde_json::json!({
                 "decision": verdict.decision,

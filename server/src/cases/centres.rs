@@ -4,14 +4,13 @@ use kudakyar_api::cases::{Centre, CentreSuggestion, NewCentre};
 use kudakyar_api::children::Service;
 use sqlx::Row;
 
-use crate::audit::{self, Event, Who};
+use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, Scope, policy};
 use crate::db::Db;
 use crate::db::sql::{Arg, Sql};
 use crate::db::vocab::{enum_parse, enum_str};
 use crate::error::{Error, Result, Validator};
 use crate::geo::{is_county_code, is_province_code};
-use crate::http::meta::RequestMeta;
 
 /// The programme's rule: about 450 open files per centre.
 pub const DEFAULT_CAPACITY: i64 = 450;
@@ -53,7 +52,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<Centre> {
     })
 }
 
-pub async fn create(db: &Db, actor: &Actor, meta: &RequestMeta, new: NewCentre) -> Result<Centre> {
+pub async fn create(db: &Db, actor: &Actor, origin: &Origin, new: NewCentre) -> Result<Centre> {
     let mut v = Validator::new();
     v.check(
         (1..=200).contains(&new.name.trim().chars().count()),
@@ -122,7 +121,7 @@ pub async fn create(db: &Db, actor: &Actor, meta: &RequestMeta, new: NewCentre) 
     audit::record(
         &mut *tx,
         &Who::from(actor),
-        meta,
+        origin,
         Event::new("centre.create", "centre", Some(&id)),
     )
     .await?;

@@ -11,11 +11,10 @@ use kudakyar_api::cases::{Merge, MergeRequest};
 use kudakyar_api::children::{Child, ChildFacts};
 use sqlx::Row;
 
-use crate::audit::{self, Event, Who};
+use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, Scope, policy};
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::http::meta::RequestMeta;
 use crate::registry::{names, store};
 
 /// How long a merge can be undone.
@@ -82,12 +81,12 @@ pub(crate) async fn lock_pair(
 pub async fn merge(
     db: &Db,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     survivor_id: &str,
     req: MergeRequest,
 ) -> Result<Merge> {
     let mut tx = db.begin_write().await?;
-    let merge = merge_in(&mut tx, actor, meta, survivor_id, req).await?;
+    let merge = merge_in(&mut tx, actor, origin, survivor_id, req).await?;
     tx.commit().await?;
     Ok(merge)
 }
@@ -97,7 +96,7 @@ pub async fn merge(
 pub async fn merge_in(
     tx: &mut sqlx::AnyConnection,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     survivor_id: &str,
     req: MergeRequest,
 ) -> Result<Merge> {
@@ -207,7 +206,7 @@ pub async fn merge_in(
         audit::record(
             &mut *tx,
             &who,
-            meta,
+            origin,
             Event::new("child.merge", "child", Some(child)).with_detail(detail.clone()),
         )
         .await?;
@@ -217,7 +216,7 @@ pub async fn merge_in(
 
 /// Undoes a merge: the duplicate lives again with its encounters; the aliases
 /// it brought are removed from the survivor.
-pub async fn undo(db: &Db, actor: &Actor, meta: &RequestMeta, merge_id: &str) -> Result<Merge> {
+pub async fn undo(db: &Db, actor: &Actor, origin: &Origin, merge_id: &str) -> Result<Merge> {
     policy::decide_cases(actor)?;
     let now = crate::now_ms();
     let mut tx = db.begin_write().await?;
@@ -322,7 +321,7 @@ pub async fn undo(db: &Db, actor: &Actor, meta: &RequestMeta, merge_id: &str) ->
         audit::record(
             &mut *tx,
             &who,
-            meta,
+            origin,
             Event::new("child.merge_undo", "child", Some(child))
                 .with_detail(serde_json::json!({"merge": merge_id})),
         )

@@ -7,12 +7,11 @@ use kudakyar_api::cases::{
 use sqlx::Row;
 
 use super::centres;
-use crate::audit::{self, Event, Who};
+use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, policy};
 use crate::db::Db;
 use crate::db::vocab::{enum_parse, enum_str};
 use crate::error::{Error, Result, Validator};
-use crate::http::meta::RequestMeta;
 use crate::registry::store;
 
 /// Which steps a referral may take.
@@ -30,7 +29,7 @@ pub fn allowed(from: ReferralState, to: ReferralState) -> bool {
 pub async fn create(
     db: &Db,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     new: NewReferral,
 ) -> Result<(Referral, bool)> {
     let mut v = Validator::new();
@@ -114,7 +113,7 @@ pub async fn create(
     audit::record(
         &mut *tx,
         &Who::from(actor),
-        meta,
+        origin,
         Event::new("referral.create", "child", Some(&child.id))
             .with_detail(serde_json::json!({"referral": id, "centre": centre.id})),
     )
@@ -165,7 +164,7 @@ async fn record_event(
 pub async fn transition(
     db: &Db,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     id: &str,
     t: ReferralTransition,
 ) -> Result<Referral> {
@@ -212,7 +211,7 @@ pub async fn transition(
     audit::record(
         &mut *tx,
         &Who::from(actor),
-        meta,
+        origin,
         Event::new("referral.state", "child", Some(&referral.child_id))
             .with_detail(serde_json::json!({"referral": id, "state": enum_str(&t.state)})),
     )

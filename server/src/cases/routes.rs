@@ -15,11 +15,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{centres, merges, referrals};
 use crate::app::AppState;
-use crate::audit::{self, Who};
+use crate::audit::{self, Origin, Who};
 use crate::auth::Actor;
 use crate::error::{Error, Result};
 use crate::http::json::ApiJson;
-use crate::http::meta::RequestMeta;
 use crate::http::pagination::ApiQuery;
 use crate::registry::store;
 
@@ -47,11 +46,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
 async fn merge_child(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<MergeRequest>,
 ) -> Result<(StatusCode, Json<Merge>)> {
-    let merge = merges::merge(&state.db, &actor, &meta, &id, req).await?;
+    let merge = merges::merge(&state.db, &actor, &origin, &id, req).await?;
     Ok((StatusCode::CREATED, Json(merge)))
 }
 
@@ -63,10 +62,10 @@ async fn merge_child(
 async fn undo_merge(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(id): Path<String>,
 ) -> Result<Json<Merge>> {
-    Ok(Json(merges::undo(&state.db, &actor, &meta, &id).await?))
+    Ok(Json(merges::undo(&state.db, &actor, &origin, &id).await?))
 }
 
 /// Service centres in the caller's province (all, for national admins).
@@ -84,12 +83,12 @@ async fn list_centres(State(state): State<AppState>, actor: Actor) -> Result<Jso
 async fn create_centre(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     ApiJson(new): ApiJson<NewCentre>,
 ) -> Result<(StatusCode, Json<Centre>)> {
     Ok((
         StatusCode::CREATED,
-        Json(centres::create(&state.db, &actor, &meta, new).await?),
+        Json(centres::create(&state.db, &actor, &origin, new).await?),
     ))
 }
 
@@ -100,7 +99,7 @@ async fn create_centre(
 async fn suggest_centres(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<CentreSuggestion>>> {
     let child = store::find(state.db.pool(), &actor.scope, &id)
@@ -111,7 +110,7 @@ async fn suggest_centres(
     audit::reads(
         state.db.pool(),
         &Who::from(&actor),
-        &meta,
+        &origin,
         "centre.suggest",
         [child.id.as_str()],
         None,
@@ -135,14 +134,14 @@ pub struct ReferralQuery {
 async fn list_referrals(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     ApiQuery(q): ApiQuery<ReferralQuery>,
 ) -> Result<Json<Vec<Referral>>> {
     let list = referrals::for_child(&state.db, &actor, &q.child_id).await?;
     audit::reads(
         state.db.pool(),
         &Who::from(&actor),
-        &meta,
+        &origin,
         "referral.list",
         [q.child_id.as_str()],
         None,
@@ -159,10 +158,10 @@ async fn list_referrals(
 async fn create_referral(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     ApiJson(new): ApiJson<NewReferral>,
 ) -> Result<(StatusCode, Json<Referral>)> {
-    let (referral, created) = referrals::create(&state.db, &actor, &meta, new).await?;
+    let (referral, created) = referrals::create(&state.db, &actor, &origin, new).await?;
     Ok((
         if created {
             StatusCode::CREATED
@@ -181,11 +180,11 @@ async fn create_referral(
 async fn move_referral(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(id): Path<String>,
     ApiJson(t): ApiJson<ReferralTransition>,
 ) -> Result<Json<Referral>> {
     Ok(Json(
-        referrals::transition(&state.db, &actor, &meta, &id, t).await?,
+        referrals::transition(&state.db, &actor, &origin, &id, t).await?,
     ))
 }

@@ -1,5 +1,7 @@
-//! [`RequestMeta`]: the request id and client IP, for audit entries; and
-//! [`drop_malformed_request_id`], which keeps client-chosen ids well-formed.
+//! The extractor that fills an [`Origin`] (request id and client IP, for
+//! audit entries) from a request, the rule for which `X-Forwarded-For` entry
+//! to believe ([`forwarded_client`]), and [`drop_malformed_request_id`],
+//! which keeps client-chosen ids well-formed.
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -9,16 +11,9 @@ use axum::http::HeaderMap;
 use axum::http::request::Parts;
 
 use crate::app::AppState;
+use crate::audit::Origin;
 
-/// Where a request came from, as the audit log records it.
-#[derive(Debug, Clone, Default)]
-pub struct RequestMeta {
-    /// The `x-request-id` set (or echoed) by the request-id middleware.
-    pub request_id: Option<String>,
-    pub client_ip: Option<String>,
-}
-
-impl<S> FromRequestParts<S> for RequestMeta
+impl<S> FromRequestParts<S> for Origin
 where
     S: Send + Sync,
     AppState: FromRef<S>,
@@ -41,7 +36,7 @@ where
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip());
-        Ok(RequestMeta {
+        Ok(Origin {
             request_id,
             client_ip: forwarded.or(peer).map(|ip| ip.to_string()),
         })

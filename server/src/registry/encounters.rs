@@ -6,12 +6,11 @@ use kudakyar_api::children::{Encounter, NewEncounter};
 use sqlx::Row;
 
 use super::{store, validate};
-use crate::audit::{self, Event, Who};
+use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, Scope};
 use crate::db::Db;
 use crate::db::sql::{Arg, Sql};
 use crate::error::{Error, Result};
-use crate::http::meta::RequestMeta;
 
 /// An encounter from a row with `id, child_id, worker_id, details,
 /// created_at` (also the export's).
@@ -63,7 +62,7 @@ async fn get(db: &Db, id: &str) -> sqlx::Result<Option<(Encounter, String)>> {
 pub async fn add(
     db: &Db,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     child_id: &str,
     mut new: NewEncounter,
 ) -> Result<(Encounter, bool)> {
@@ -127,7 +126,7 @@ pub async fn add(
     audit::record(
         &mut *tx,
         &Who::from(actor),
-        meta,
+        origin,
         Event::new("encounter.create", "child", Some(child_id))
             .with_detail(serde_json::json!({ "encounter": id })),
     )
@@ -141,7 +140,7 @@ pub async fn add(
 pub async fn list(
     db: &Db,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     child_id: &str,
 ) -> Result<Vec<Encounter>> {
     let encounters = in_scope(db, &actor.scope, child_id)
@@ -150,7 +149,7 @@ pub async fn list(
     audit::record(
         db.pool(),
         &Who::from(actor),
-        meta,
+        origin,
         Event::new("child.encounters.read", "child", Some(child_id)),
     )
     .await?;

@@ -227,17 +227,16 @@ pub struct Filter {
 
 /// Newest first, at most `limit` entries.
 pub async fn list(db: &Db, filter: &Filter, limit: i64) -> sqlx::Result<Vec<AuditEntry>> {
-    let rows = sqlx::query(
-        "SELECT id, at, user_id, username, role, action, resource_type, resource_id,
-                request_id, client_ip, detail
+    let rows = sqlx::query(&format!(
+        "SELECT {ENTRY_COLUMNS}
          FROM audit_log
          WHERE ($1 IS NULL OR user_id = $1)
            AND ($2 IS NULL OR resource_type = $2)
            AND ($3 IS NULL OR resource_id = $3)
            AND at >= $4 AND at < $5 AND id < $6
          ORDER BY id DESC
-         LIMIT $7",
-    )
+         LIMIT $7"
+    ))
     .bind(filter.user_id.as_deref())
     .bind(filter.resource_type.as_deref())
     .bind(filter.resource_id.as_deref())
@@ -249,6 +248,10 @@ pub async fn list(db: &Db, filter: &Filter, limit: i64) -> sqlx::Result<Vec<Audi
     .await?;
     rows.iter().map(entry_from_row).collect()
 }
+
+/// What [`entry_from_row`] reads, from `audit_log`.
+const ENTRY_COLUMNS: &str = "id, at, user_id, username, role, action, resource_type, resource_id,
+    request_id, client_ip, detail";
 
 fn entry_from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<AuditEntry> {
     let detail: Option<String> = row.try_get("detail")?;

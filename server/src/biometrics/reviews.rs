@@ -28,7 +28,9 @@ use crate::db::vocab::{enum_parse, enum_str};
 use crate::error::{Error, Result};
 use crate::registry::store::{self as children};
 
-const COLUMNS: &str = "r.id, r.child_id, r.candidate_id, r.child_province, r.candidate_province,
+/// What [`review_from_row`] reads, from `identity_reviews r`.
+const REVIEW_COLUMNS: &str =
+    "r.id, r.child_id, r.candidate_id, r.child_province, r.candidate_province,
     r.reason, r.distances, r.opened_at, r.decision, r.decided_by, r.decided_at, r.merge_id";
 
 struct Row_ {
@@ -47,7 +49,7 @@ struct Row_ {
     merge_id: Option<String>,
 }
 
-fn from_row(r: &AnyRow) -> sqlx::Result<Row_> {
+fn review_from_row(r: &AnyRow) -> sqlx::Result<Row_> {
     let reason: String = r.try_get("reason")?;
     let distances: String = r.try_get("distances")?;
     let d: serde_json::Value = serde_json::from_str(&distances).unwrap_or_default();
@@ -90,7 +92,7 @@ fn push_visible(sql: &mut Sql, scope: &Scope) {
 
 fn base() -> Sql {
     Sql::new(&format!(
-        "SELECT {COLUMNS} FROM identity_reviews r
+        "SELECT {REVIEW_COLUMNS} FROM identity_reviews r
          JOIN children a ON a.id = r.child_id JOIN children b ON b.id = r.candidate_id WHERE 1 = 1"
     ))
 }
@@ -109,7 +111,7 @@ pub async fn list(db: &Db, actor: &Actor, origin: &Origin, open: bool) -> Result
     let rows = sql.query().fetch_all(db.pool()).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
-        out.push(render(db, actor, from_row(r)?, false).await?);
+        out.push(render(db, actor, review_from_row(r)?, false).await?);
     }
     audit::record(
         db.pool(),
@@ -166,7 +168,7 @@ async fn find(db: &Db, actor: &Actor, id: &str) -> Result<Row_> {
         .fetch_optional(db.pool())
         .await?
         .ok_or(Error::NotFound)?;
-    Ok(from_row(&row)?)
+    Ok(review_from_row(&row)?)
 }
 
 async fn side(

@@ -10,6 +10,7 @@
 use kudakyar_api::cases::{Merge, MergeRequest};
 use kudakyar_api::children::{Child, ChildFacts};
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, Scope, policy};
@@ -391,20 +392,28 @@ pub async fn merged_into(db: &Db, scope: &Scope, id: &str) -> sqlx::Result<Optio
 }
 
 async fn get(conn: &mut sqlx::AnyConnection, id: &str) -> sqlx::Result<Option<Merge>> {
-    let row = sqlx::query(
-        "SELECT id, survivor_id, duplicate_id, moved_encounters, moved_photos, moved_iris, moved_referrals,
-                added_aliases, reason, merged_by,
-                merged_at, undone_at FROM child_merges WHERE id = $1",
-    )
+    sqlx::query(&format!(
+        "SELECT {MERGE_COLUMNS} FROM child_merges WHERE id = $1"
+    ))
     .bind(id)
     .fetch_optional(&mut *conn)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
+    .await?
+    .as_ref()
+    .map(merge_from_row)
+    .transpose()
+}
+
+/// What [`merge_from_row`] reads, from `child_merges`.
+const MERGE_COLUMNS: &str = "id, survivor_id, duplicate_id, moved_encounters, moved_photos,
+    moved_iris, moved_referrals, added_aliases, reason, merged_by, merged_at, undone_at";
+
+fn merge_from_row(row: &AnyRow) -> sqlx::Result<Merge> {
+    // The id lists are stored as JSON arrays of strings.
     let list = |col: &str| -> sqlx::Result<Vec<String>> {
         let text: String = row.try_get(col)?;
         Ok(serde_json::from_str(&text).unwrap_or_default())
     };
-    Ok(Some(Merge {
+    Ok(Merge {
         id: row.try_get("id")?,
         survivor_id: row.try_get("survivor_id")?,
         duplicate_id: row.try_get("duplicate_id")?,
@@ -419,5 +428,5 @@ async fn get(conn: &mut sqlx::AnyConnection, id: &str) -> sqlx::Result<Option<Me
         undone_at: row
             .try_get::<Option<i64>, _>("undone_at")?
             .map(crate::ms_to_rfc3339),
-    }))
+    })
 }

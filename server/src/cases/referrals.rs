@@ -5,6 +5,7 @@ use kudakyar_api::cases::{
     NewReferral, Referral, ReferralEvent, ReferralState, ReferralTransition,
 };
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::centres;
 use crate::audit::{self, Event, Origin, Who};
@@ -238,35 +239,57 @@ pub async fn for_child(db: &Db, actor: &Actor, child_id: &str) -> Result<Vec<Ref
 }
 
 pub async fn get(db: &Db, id: &str) -> sqlx::Result<Option<Referral>> {
-    let row = sqlx::query(
-        "SELECT id, child_id, centre_id, state, note, created_at, updated_at FROM referrals WHERE id = $1",
-    )
+    let row = sqlx::query(&format!(
+        "SELECT {REFERRAL_COLUMNS} FROM referrals WHERE id = $1"
+    ))
     .bind(id)
     .fetch_optional(db.pool())
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let events = sqlx::query("SELECT state, note, by_user, at FROM referral_events WHERE referral_id = $1 ORDER BY at, state")
-        .bind(id)
-        .fetch_all(db.pool())
-        .await?;
-    let state = |s: String| enum_parse::<ReferralState>(&s).unwrap_or(ReferralState::Sent);
-    let mut history = Vec::new();
-    for e in &events {
-        history.push(ReferralEvent {
-            state: state(e.try_get("state")?),
-            note: e.try_get("note")?,
-            by: e.try_get("by_user")?,
-            at: crate::ms_to_rfc3339(e.try_get("at")?),
-        });
-    }
-    Ok(Some(Referral {
+    let events = sqlx::query(&format!(
+        "SELECT {EVENT_COLUMNS} FROM referral_events WHERE referral_id = $1 ORDER BY at, state"
+    ))
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?;
+    let history = events
+        .iter()
+        .map(event_from_row)
+        .collect::<sqlx::Result<_>>()?;
+    referral_from_row(&row, history).map(Some)
+}
+
+/// What [`referral_from_row`] reads, from `referrals`.
+const REFERRAL_COLUMNS: &str = "id, child_id, centre_id, state, note, created_at, updated_at";
+
+/// A referral with its `history` (read apart, from `referral_events`).
+fn referral_from_row(row: &AnyRow, history: Vec<ReferralEvent>) -> sqlx::Result<Referral> {
+    Ok(Referral {
         id: row.try_get("id")?,
         child_id: row.try_get("child_id")?,
         centre_id: row.try_get("centre_id")?,
-        state: state(row.try_get("state")?),
+        state: state_of(row)?,
         note: row.try_get("note")?,
         history,
         created_at: crate::ms_to_rfc3339(row.try_get("created_at")?),
         updated_at: crate::ms_to_rfc3339(row.try_get("updated_at")?),
-    }))
+    })
+}
+
+/// What [`event_from_row`] reads, from `referral_events`.
+const EVENT_COLUMNS: &str = "state, note, by_user, at";
+
+fn event_from_row(row: &AnyRow) -> sqlx::Result<ReferralEvent> {
+    Ok(ReferralEvent {
+        state: state_of(row)?,
+        note: row.try_get("note")?,
+        by: row.try_get("by_user")?,
+        at: crate::ms_to_rfc3339(row.try_get("at")?),
+    })
+}
+
+/// The `state` column; a value this build does not know reads as `sent`.
+fn state_of(row: &AnyRow) -> sqlx::Result<ReferralState> {
+    let state: String = row.try_get("state")?;
+    Ok(enum_parse(&state).unwrap_or(ReferralState::Sent))
 }

@@ -15,10 +15,11 @@ pub struct StoredPhoto {
     pub upload_sha256: String,
 }
 
-const COLUMNS: &str = "id, child_id, object_key, thumbnail_key, sha256, thumbnail_sha256, \
+/// What [`photo_from_row`] reads, and what [`insert`] writes, in `child_photos`.
+const PHOTO_COLUMNS: &str = "id, child_id, object_key, thumbnail_key, sha256, thumbnail_sha256, \
                        width, height, bytes, upload_sha256, created_by, created_at";
 
-fn from_row(row: &AnyRow) -> sqlx::Result<StoredPhoto> {
+fn photo_from_row(row: &AnyRow) -> sqlx::Result<StoredPhoto> {
     let id: String = row.try_get("id")?;
     let child_id: String = row.try_get("child_id")?;
     let url = super::photo_url(&child_id, &id);
@@ -47,13 +48,15 @@ pub async fn get<'e, E>(executor: E, id: &str) -> sqlx::Result<Option<StoredPhot
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    sqlx::query(&format!("SELECT {COLUMNS} FROM child_photos WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(executor)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    sqlx::query(&format!(
+        "SELECT {PHOTO_COLUMNS} FROM child_photos WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(executor)
+    .await?
+    .as_ref()
+    .map(photo_from_row)
+    .transpose()
 }
 
 /// A child's photos, newest first.
@@ -62,13 +65,13 @@ where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM child_photos WHERE child_id = $1 ORDER BY created_at DESC, id DESC"
+        "SELECT {PHOTO_COLUMNS} FROM child_photos WHERE child_id = $1 ORDER BY created_at DESC, id DESC"
     ))
     .bind(child_id)
     .fetch_all(executor)
     .await?
     .iter()
-    .map(from_row)
+    .map(photo_from_row)
     .collect()
 }
 
@@ -77,7 +80,7 @@ where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     sqlx::query(&format!(
-        "INSERT INTO child_photos ({COLUMNS})
+        "INSERT INTO child_photos ({PHOTO_COLUMNS})
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
     ))
     .bind(&p.photo.id)

@@ -12,9 +12,10 @@ use crate::db::Db;
 use crate::db::sql::{Arg, Sql};
 use crate::error::{Error, Result};
 
-/// An encounter from a row with `id, child_id, worker_id, details,
-/// created_at` (also the export's).
-pub(crate) fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<Encounter> {
+/// What [`encounter_from_row`] reads, from `encounters e` (also the export's).
+pub(crate) const ENCOUNTER_COLUMNS: &str = "e.id, e.child_id, e.worker_id, e.details, e.created_at";
+
+pub(crate) fn encounter_from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<Encounter> {
     let details: String = row.try_get("details")?;
     let mut details: NewEncounter =
         serde_json::from_str(&details).map_err(|e| sqlx::Error::ColumnDecode {
@@ -47,13 +48,13 @@ async fn stored(db: &Db, id: &str, digest: &str) -> Result<Option<Encounter>> {
 }
 
 async fn get(db: &Db, id: &str) -> sqlx::Result<Option<(Encounter, String)>> {
-    let row = sqlx::query(
-        "SELECT id, child_id, worker_id, details, create_digest, created_at FROM encounters WHERE id = $1",
-    )
+    let row = sqlx::query(&format!(
+        "SELECT {ENCOUNTER_COLUMNS}, e.create_digest FROM encounters e WHERE e.id = $1"
+    ))
     .bind(id)
     .fetch_optional(db.pool())
     .await?;
-    row.map(|r| Ok((from_row(&r)?, r.try_get("create_digest")?)))
+    row.map(|r| Ok((encounter_from_row(&r)?, r.try_get("create_digest")?)))
         .transpose()
 }
 
@@ -161,11 +162,11 @@ pub async fn list(
 pub async fn in_scope(db: &Db, scope: &Scope, child_id: &str) -> Result<Option<Vec<Encounter>>> {
     // The child (live, in scope) and its encounters in one query: no row at
     // all means no such child here; one row without an encounter, none yet.
-    let mut sql = Sql::new(
-        "SELECT e.id, e.child_id, e.worker_id, e.details, e.created_at
+    let mut sql = Sql::new(&format!(
+        "SELECT {ENCOUNTER_COLUMNS}
          FROM children c LEFT JOIN encounters e ON e.child_id = c.id
-         WHERE c.merged_into IS NULL AND c.id = ",
-    );
+         WHERE c.merged_into IS NULL AND c.id = "
+    ));
     sql.bind(Arg::Text(child_id.into()));
     store::push_scope(&mut sql, scope);
     sql.push(" ORDER BY e.at DESC, e.id DESC LIMIT 1000");
@@ -176,7 +177,7 @@ pub async fn in_scope(db: &Db, scope: &Scope, child_id: &str) -> Result<Option<V
     let mut encounters = Vec::with_capacity(rows.len());
     for row in &rows {
         if row.try_get::<Option<String>, _>("id")?.is_some() {
-            encounters.push(from_row(row)?);
+            encounters.push(encounter_from_row(row)?);
         }
     }
     Ok(Some(encounters))

@@ -184,6 +184,26 @@ where
     Ok(())
 }
 
+/// [`reads`] of one child by `actor`, without detail: what a handler that
+/// answers with one child's facts calls.
+pub async fn read_of(
+    db: &Db,
+    actor: &Actor,
+    origin: &Origin,
+    action: &str,
+    child_id: &str,
+) -> sqlx::Result<()> {
+    reads(
+        db.pool(),
+        &Who::from(actor),
+        origin,
+        action,
+        [child_id],
+        None,
+    )
+    .await
+}
+
 /// [`reads`] of `child_id` when `result` is a 409 that shows the stored
 /// record or the conflicting values (`stored`, `conflicts`); other answers
 /// show nothing and write nothing here.

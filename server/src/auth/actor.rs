@@ -1,6 +1,6 @@
 //! [`Actor`]: the authenticated caller, extracted from `Authorization: Bearer …`.
 
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use kudakyar_api::users::Role;
@@ -20,15 +20,12 @@ pub struct Actor {
     pub token_hash: String,
 }
 
-impl<S> FromRequestParts<S> for Actor
-where
-    S: Send + Sync,
-    AppState: FromRef<S>,
-{
+// Every router has `AppState` as its state, so the extractors are written for
+// it alone rather than for any state it can be taken from.
+impl FromRequestParts<AppState> for Actor {
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
-        let state = AppState::from_ref(state);
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let token = parts
             .headers
             .get(header::AUTHORIZATION)

@@ -39,14 +39,29 @@ async fn live_templates(db: &Db) -> anyhow::Result<i64> {
     )
 }
 
-/// The next `PAGE` live templates after `after` (by id); moves `after`
-/// past them.
-async fn next_page(db: &Db, after: &mut String) -> anyhow::Result<Vec<SealedTemplate>> {
-    let rows = store::page(db.pool(), after, PAGE).await?;
-    if let Some(last) = rows.last() {
-        after.clone_from(&last.id);
+/// Live templates a page of `PAGE` at a time, by id: no transaction is held
+/// across a long run, and a row is read once however the table changes.
+struct Pages<'a> {
+    db: &'a Db,
+    after: String,
+}
+
+impl<'a> Pages<'a> {
+    fn new(db: &'a Db) -> Self {
+        Pages {
+            db,
+            after: String::new(),
+        }
     }
-    Ok(rows)
+
+    async fn next(&mut self) -> anyhow::Result<Option<Vec<SealedTemplate>>> {
+        let rows = store::page(self.db.pool(), &self.after, PAGE).await?;
+        let Some(last) = rows.last() else {
+            return Ok(None);
+        };
+        self.after.clone_from(&last.id);
+        Ok(Some(rows))
+    }
 }
 
 /// What a rotation did.
@@ -148,12 +163,8 @@ async fn reseal_pass(
     progress: &ProgressBar,
     done: &mut Rotated,
 ) -> anyhow::Result<()> {
-    let mut after = String::new();
-    loop {
-        let rows = next_page(db, &mut after).await?;
-        if rows.is_empty() {
-            break;
-        }
+    let mut pages = Pages::new(db);
+    while let Some(rows) = pages.next().await? {
         for row in &rows {
             let SealedTemplate {
                 id,
@@ -216,12 +227,8 @@ pub async fn reencode(
     engine.matcher.threshold = config.iris_threshold;
     let progress = bar(live_templates(db).await?, "templates")?;
     let mut done = Reencoded::default();
-    let mut after = String::new();
-    loop {
-        let rows = next_page(db, &mut after).await?;
-        if rows.is_empty() {
-            break;
-        }
+    let mut pages = Pages::new(db);
+    while let Some(rows) = pages.next().await? {
         for row in &rows {
             progress.inc(1);
             let SealedTemplate {

@@ -19,6 +19,7 @@ use crate::app::AppState;
 use crate::audit::{self, Event, Origin, Who};
 use crate::auth::Actor;
 use crate::error::{Error, Result};
+use crate::http::created_or_ok;
 use crate::http::json::ApiJson;
 use crate::http::pagination::ApiQuery;
 
@@ -71,14 +72,6 @@ fn multipart(form: std::result::Result<Multipart, MultipartRejection>) -> Result
                 .into(),
         )
     })
-}
-
-fn created_or_ok(created: bool) -> StatusCode {
-    if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    }
 }
 
 /// Adds iris captures to a child. An unusable capture is 422 with the
@@ -150,15 +143,7 @@ async fn list_enrolments(
         .await?
         .ok_or(Error::NotFound)?;
     let enrolments = store::child_templates(state.db.pool(), &child_id).await?;
-    audit::reads(
-        state.db.pool(),
-        &Who::from(&actor),
-        &origin,
-        "iris.list",
-        [child_id.as_str()],
-        None,
-    )
-    .await?;
+    audit::read_of(&state.db, &actor, &origin, "iris.list", &child_id).await?;
     Ok(Json(enrolments))
 }
 
@@ -258,15 +243,7 @@ async fn register(
     let (reg, created) = registration::register(&state, &actor, &origin, form).await?;
     if !created {
         // A re-sent registration answers with the record as stored now.
-        audit::reads(
-            state.db.pool(),
-            &Who::from(&actor),
-            &origin,
-            "child.read",
-            [reg.child.id.as_str()],
-            None,
-        )
-        .await?;
+        audit::read_of(&state.db, &actor, &origin, "child.read", &reg.child.id).await?;
     }
     audit_shown(&state, &actor, &origin, "iris.match", &reg.matches).await?;
     Ok((created_or_ok(created), Json(reg)))

@@ -5,7 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::auth::Scope;
-use crate::db::sql::Sql;
+use crate::db::sql::{Sql, row_by, rows_by};
 
 /// A template row about to be written.
 pub struct NewTemplate<'a> {
@@ -87,15 +87,10 @@ pub async fn enrolment<'e, E>(executor: E, id: &str) -> sqlx::Result<Option<Iris
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    sqlx::query(&format!(
+    let sql = format!(
         "SELECT {ENROLMENT_COLUMNS} FROM iris_templates WHERE id = $1 AND removed_at IS NULL"
-    ))
-    .bind(id)
-    .fetch_optional(executor)
-    .await?
-    .as_ref()
-    .map(enrolment_from_row)
-    .transpose()
+    );
+    row_by(executor, &sql, id, enrolment_from_row).await
 }
 
 /// The capture digest a template id was made from, to tell a retry from a clash.
@@ -103,16 +98,11 @@ pub async fn child_templates<'e, E>(executor: E, child_id: &str) -> sqlx::Result
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    sqlx::query(&format!(
+    let sql = format!(
         "SELECT {ENROLMENT_COLUMNS} FROM iris_templates
          WHERE child_id = $1 AND removed_at IS NULL ORDER BY created_at, id"
-    ))
-    .bind(child_id)
-    .fetch_all(executor)
-    .await?
-    .iter()
-    .map(enrolment_from_row)
-    .collect()
+    );
+    rows_by(executor, &sql, child_id, enrolment_from_row).await
 }
 
 /// A live template as stored: its sealed bytes and how they were made.
@@ -146,15 +136,9 @@ pub async fn sealed<'e, E>(executor: E, id: &str) -> sqlx::Result<Option<SealedT
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    sqlx::query(&format!(
-        "SELECT {SEALED_COLUMNS} FROM iris_templates WHERE id = $1 AND removed_at IS NULL"
-    ))
-    .bind(id)
-    .fetch_optional(executor)
-    .await?
-    .as_ref()
-    .map(sealed_from_row)
-    .transpose()
+    let sql =
+        format!("SELECT {SEALED_COLUMNS} FROM iris_templates WHERE id = $1 AND removed_at IS NULL");
+    row_by(executor, &sql, id, sealed_from_row).await
 }
 
 /// One change event.

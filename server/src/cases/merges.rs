@@ -392,15 +392,8 @@ pub async fn merged_into(db: &Db, scope: &Scope, id: &str) -> sqlx::Result<Optio
 }
 
 async fn get(conn: &mut sqlx::AnyConnection, id: &str) -> sqlx::Result<Option<Merge>> {
-    sqlx::query(&format!(
-        "SELECT {MERGE_COLUMNS} FROM child_merges WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .as_ref()
-    .map(merge_from_row)
-    .transpose()
+    let sql = format!("SELECT {MERGE_COLUMNS} FROM child_merges WHERE id = $1");
+    crate::db::sql::row_by(&mut *conn, &sql, id, merge_from_row).await
 }
 
 /// What [`merge_from_row`] reads, from `child_merges`.

@@ -11,6 +11,7 @@ use super::centres;
 use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, policy};
 use crate::db::Db;
+use crate::db::sql::rows_by;
 use crate::db::vocab::{enum_parse, enum_str};
 use crate::error::{Error, Result, Validator};
 use crate::registry::store;
@@ -94,13 +95,9 @@ pub async fn create(
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() == 0 {
-        // A copy of this request was stored meanwhile (see
-        // `registry::encounters::add`): answer as to a retry.
+        // A copy of this request was stored meanwhile: answer as to a retry.
         drop(tx);
-        let existing = stored(db, &id, &digest).await?;
-        return existing
-            .map(|r| (r, false))
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("referral {id} vanished")));
+        return store::as_retry(stored(db, &id, &digest).await?, "referral", &id);
     }
     record_event(
         &mut tx,
@@ -239,23 +236,14 @@ pub async fn for_child(db: &Db, actor: &Actor, child_id: &str) -> Result<Vec<Ref
 }
 
 pub async fn get(db: &Db, id: &str) -> sqlx::Result<Option<Referral>> {
-    let row = sqlx::query(&format!(
-        "SELECT {REFERRAL_COLUMNS} FROM referrals WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let events = sqlx::query(&format!(
+    let sql = format!("SELECT {REFERRAL_COLUMNS} FROM referrals WHERE id = $1");
+    let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(db.pool()).await? else {
+        return Ok(None);
+    };
+    let sql = format!(
         "SELECT {EVENT_COLUMNS} FROM referral_events WHERE referral_id = $1 ORDER BY at, state"
-    ))
-    .bind(id)
-    .fetch_all(db.pool())
-    .await?;
-    let history = events
-        .iter()
-        .map(event_from_row)
-        .collect::<sqlx::Result<_>>()?;
+    );
+    let history = rows_by(db.pool(), &sql, id, event_from_row).await?;
     referral_from_row(&row, history).map(Some)
 }
 

@@ -15,9 +15,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{centres, merges, referrals};
 use crate::app::AppState;
-use crate::audit::{self, Origin, Who};
+use crate::audit::{self, Origin};
 use crate::auth::Actor;
 use crate::error::{Error, Result};
+use crate::http::created_or_ok;
 use crate::http::json::ApiJson;
 use crate::http::pagination::ApiQuery;
 use crate::registry::store;
@@ -107,15 +108,7 @@ async fn suggest_centres(
         .ok_or(Error::NotFound)?;
     let suggestions = centres::suggest(&state.db, &child.facts.home_province, &child.id).await?;
     // Distances from where the child was seen: the child's facts.
-    audit::reads(
-        state.db.pool(),
-        &Who::from(&actor),
-        &origin,
-        "centre.suggest",
-        [child.id.as_str()],
-        None,
-    )
-    .await?;
+    audit::read_of(&state.db, &actor, &origin, "centre.suggest", &child.id).await?;
     Ok(Json(suggestions))
 }
 
@@ -138,15 +131,7 @@ async fn list_referrals(
     ApiQuery(q): ApiQuery<ReferralQuery>,
 ) -> Result<Json<Vec<Referral>>> {
     let list = referrals::for_child(&state.db, &actor, &q.child_id).await?;
-    audit::reads(
-        state.db.pool(),
-        &Who::from(&actor),
-        &origin,
-        "referral.list",
-        [q.child_id.as_str()],
-        None,
-    )
-    .await?;
+    audit::read_of(&state.db, &actor, &origin, "referral.list", &q.child_id).await?;
     Ok(Json(list))
 }
 
@@ -162,14 +147,7 @@ async fn create_referral(
     ApiJson(new): ApiJson<NewReferral>,
 ) -> Result<(StatusCode, Json<Referral>)> {
     let (referral, created) = referrals::create(&state.db, &actor, &origin, new).await?;
-    Ok((
-        if created {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        },
-        Json(referral),
-    ))
+    Ok((created_or_ok(created), Json(referral)))
 }
 
 /// Accepts, rejects or completes a referral.

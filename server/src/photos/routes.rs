@@ -15,6 +15,7 @@ use crate::app::AppState;
 use crate::audit::{self, Event, Origin, Who};
 use crate::auth::Actor;
 use crate::error::{Error, Result};
+use crate::http::created_or_ok;
 use crate::registry;
 
 /// Room for the form's boundaries and the `id` field around the largest photo;
@@ -85,12 +86,7 @@ async fn upload_photo(
     let _slot = state.uploads.take()?;
     let form = upload::read_form(form).await?;
     let (photo, created) = upload::create(&state, &actor, &origin, &child_id, form).await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(photo)))
+    Ok((created_or_ok(created), Json(photo)))
 }
 
 /// A child's photos, newest first.

@@ -4,6 +4,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::Photo;
+use crate::db::sql::{row_by, rows_by};
 
 /// A photo row: the API view plus what only the server sees.
 #[derive(Debug, Clone)]
@@ -48,15 +49,8 @@ pub async fn get<'e, E>(executor: E, id: &str) -> sqlx::Result<Option<StoredPhot
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    sqlx::query(&format!(
-        "SELECT {PHOTO_COLUMNS} FROM child_photos WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(executor)
-    .await?
-    .as_ref()
-    .map(photo_from_row)
-    .transpose()
+    let sql = format!("SELECT {PHOTO_COLUMNS} FROM child_photos WHERE id = $1");
+    row_by(executor, &sql, id, photo_from_row).await
 }
 
 /// A child's photos, newest first.
@@ -64,15 +58,10 @@ pub async fn list<'e, E>(executor: E, child_id: &str) -> sqlx::Result<Vec<Stored
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    sqlx::query(&format!(
+    let sql = format!(
         "SELECT {PHOTO_COLUMNS} FROM child_photos WHERE child_id = $1 ORDER BY created_at DESC, id DESC"
-    ))
-    .bind(child_id)
-    .fetch_all(executor)
-    .await?
-    .iter()
-    .map(photo_from_row)
-    .collect()
+    );
+    rows_by(executor, &sql, child_id, photo_from_row).await
 }
 
 pub async fn insert<'e, E>(executor: E, p: &StoredPhoto, created_at: i64) -> sqlx::Result<()>

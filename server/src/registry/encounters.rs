@@ -9,7 +9,7 @@ use super::{store, validate};
 use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, Scope};
 use crate::db::Db;
-use crate::db::sql::{Arg, Sql};
+use crate::db::sql::{Arg, Sql, row_by};
 use crate::error::{Error, Result};
 
 /// What [`encounter_from_row`] reads, from `encounters e` (also the export's).
@@ -48,14 +48,12 @@ async fn stored(db: &Db, id: &str, digest: &str) -> Result<Option<Encounter>> {
 }
 
 async fn get(db: &Db, id: &str) -> sqlx::Result<Option<(Encounter, String)>> {
-    let row = sqlx::query(&format!(
-        "SELECT {ENCOUNTER_COLUMNS}, e.create_digest FROM encounters e WHERE e.id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await?;
-    row.map(|r| Ok((encounter_from_row(&r)?, r.try_get("create_digest")?)))
-        .transpose()
+    let sql =
+        format!("SELECT {ENCOUNTER_COLUMNS}, e.create_digest FROM encounters e WHERE e.id = $1");
+    row_by(db.pool(), &sql, id, |r| {
+        Ok((encounter_from_row(r)?, r.try_get("create_digest")?))
+    })
+    .await
 }
 
 /// Adds an encounter to a child in the caller's scope; `Ok((e, false))` when
@@ -107,14 +105,9 @@ pub async fn add(
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() == 0 {
-        // A copy of this request was stored meanwhile (the outbox re-sends
-        // what it saw no answer to, and the copies can arrive together). The
-        // insert waited for it to commit, so it is there to answer from.
+        // A copy of this request was stored meanwhile: answer as to a retry.
         drop(tx);
-        let existing = stored(db, &id, &digest).await?;
-        return existing
-            .map(|e| (e, false))
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("encounter {id} vanished")));
+        return store::as_retry(stored(db, &id, &digest).await?, "encounter", &id);
     }
     sqlx::query(
         "UPDATE children SET last_seen_at = $1

@@ -19,6 +19,7 @@ use crate::app::AppState;
 use crate::audit::{self, Origin, Who};
 use crate::auth::Actor;
 use crate::error::{Result, Validator};
+use crate::http::created_or_ok;
 use crate::http::json::{self, ApiJson};
 use crate::http::pagination::{self, ApiQuery};
 
@@ -181,15 +182,7 @@ async fn create_child(
         Created::New(child) => Ok((StatusCode::CREATED, Json(child))),
         Created::Existing(child) => {
             // A retry answers with the record as stored now: a read.
-            audit::reads(
-                state.db.pool(),
-                &who,
-                &origin,
-                "child.read",
-                [child.id.as_str()],
-                None,
-            )
-            .await?;
+            audit::read_of(&state.db, &actor, &origin, "child.read", &child.id).await?;
             Ok((StatusCode::OK, Json(child)))
         }
     }
@@ -257,15 +250,7 @@ async fn update_child(
     let child = updated?;
     // The answer is the whole record, changed or not (a no-op PATCH writes
     // no change entry): a read.
-    audit::reads(
-        state.db.pool(),
-        &who,
-        &origin,
-        "child.read",
-        [child.id.as_str()],
-        None,
-    )
-    .await?;
+    audit::read_of(&state.db, &actor, &origin, "child.read", &child.id).await?;
     Ok(Json(child))
 }
 
@@ -300,10 +285,5 @@ async fn add_encounter(
     let added = encounters::add(&state.db, &actor, &origin, &id, new).await;
     audit::reads_in_conflict(&state.db, &Who::from(&actor), &origin, &id, &added).await?;
     let (encounter, created) = added?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(encounter)))
+    Ok((created_or_ok(created), Json(encounter)))
 }

@@ -6,6 +6,7 @@ use sqlx::any::AnyRow;
 
 use crate::auth::policy::UserVisibility;
 use crate::db::Db;
+use crate::db::sql::row_by;
 use crate::error::Unique;
 
 /// A user row, with the hash the API never shows.
@@ -43,24 +44,13 @@ fn user_from_row(row: &AnyRow) -> sqlx::Result<StoredUser> {
 
 pub async fn find_by_username(db: &Db, username: &str) -> sqlx::Result<Option<StoredUser>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
-    sqlx::query(&sql)
-        .bind(username.trim().to_lowercase())
-        .fetch_optional(db.pool())
-        .await?
-        .as_ref()
-        .map(user_from_row)
-        .transpose()
+    let username = username.trim().to_lowercase();
+    row_by(db.pool(), &sql, &username, user_from_row).await
 }
 
 pub async fn get(db: &Db, id: &str) -> sqlx::Result<Option<StoredUser>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-    sqlx::query(&sql)
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?
-        .as_ref()
-        .map(user_from_row)
-        .transpose()
+    row_by(db.pool(), &sql, id, user_from_row).await
 }
 
 /// The constraint a taken username violates.

@@ -57,9 +57,9 @@ let concurrency = 6;
 /** At most this often a status report during a sync, plus REPORT_MS_PER_ITEM
  *  for each item the last report listed: a report reads and serialises the
  *  whole queue and the page redraws its list, so with 1,000 items reports
- *  every 250 ms would take the main thread from the sync itself (the 1,000
- *  record bench: 1.8 s instead of 4.7 s to queue, and a faster sync). A
- *  handful of items is still reported within a quarter of a second. */
+ *  every 250 ms would take the main thread from the sync itself (what that
+ *  costs: BENCHMARKS.md, "The PWA's sync"). A handful of items is still
+ *  reported within a quarter of a second. */
 const REPORT_MS = 250;
 const REPORT_MS_PER_ITEM = 2;
 

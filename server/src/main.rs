@@ -21,13 +21,12 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use kudakyar::app::{self, AppState};
-use kudakyar::audit::{self, Who};
+use kudakyar::audit::{self, Origin, Who};
 use kudakyar::auth::policy::{Scope, UserVisibility};
 use kudakyar::config::{Config, LogFormat, Overrides};
 use kudakyar::db::Db;
 use kudakyar::error::Error;
 use kudakyar::exports;
-use kudakyar::http::meta::RequestMeta;
 use kudakyar::users;
 use kudakyar_api::users::{NewUser, Role};
 
@@ -278,7 +277,7 @@ async fn export(
     audit::record(
         db.pool(),
         &Who::system(),
-        &RequestMeta::default(),
+        &Origin::system(),
         audit::Event::new("export", "child", None).with_detail(
             serde_json::json!({"kind": format!("{kind:?}"), "out": out.display().to_string(),
                                "rows": bar.position(), "complete": true}),
@@ -312,7 +311,7 @@ async fn user(cmd: UserCommand, config: Config) -> anyhow::Result<()> {
                 province,
                 county,
             };
-            let user = users::create(&db, new, &Who::system(), &RequestMeta::default())
+            let user = users::create(&db, new, &Who::system(), &Origin::system())
                 .await
                 .map_err(describe)?;
             println!(
@@ -354,7 +353,7 @@ async fn user(cmd: UserCommand, config: Config) -> anyhow::Result<()> {
             let user = users::store::find_by_username(&db, &username)
                 .await?
                 .with_context(|| format!("no user named {username}"))?;
-            users::disable(&db, &user.user.id, &Who::system(), &RequestMeta::default())
+            users::disable(&db, &user.user.id, &Who::system(), &Origin::system())
                 .await
                 .map_err(describe)?;
             println!("disabled {}", user.user.username);

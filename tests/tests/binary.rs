@@ -18,11 +18,31 @@ async fn login(
         .unwrap()
 }
 
-#[tokio::test]
-async fn first_start_user_commands_scopes_and_graceful_stop() {
+async fn get_as(client: &reqwest::Client, token: &str, url: String) -> reqwest::Response {
+    client.get(url).bearer_auth(token).send().await.unwrap()
+}
+
+/// `kudakyar serve` on a fresh data dir (`data` in a temporary directory
+/// that is removed when the returned guard drops).
+async fn fresh_server(envs: &[(&str, &str)]) -> (tempfile::TempDir, std::path::PathBuf, Server) {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let mut server = Server::start(&data, &[]).await;
+    let server = Server::start(&data, envs).await;
+    (tmp, data, server)
+}
+
+/// Checks that a command succeeded, showing what it said if not.
+fn assert_succeeded(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn first_start_user_commands_scopes_and_graceful_stop() {
+    let (_tmp, data, mut server) = fresh_server(&[]).await;
     assert!(
         server.stderr().contains("initial-admin-password"),
         "{}",
@@ -68,11 +88,7 @@ async fn first_start_user_commands_scopes_and_graceful_stop() {
     ])
     .args(["--province", "IR-23", "--password-stdin"]);
     let out = run_with_stdin(add, "staff password 123\n");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
 
     let mut bad = kudakyar(&data);
     bad.args([
@@ -98,19 +114,10 @@ async fn first_start_user_commands_scopes_and_graceful_stop() {
         .as_str()
         .unwrap()
         .to_string();
-    let other = client
-        .get(format!("{base}/api/v1/users?province=IR-08"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let users_of = |province: &str| format!("{base}/api/v1/users?province={province}");
+    let other = get_as(&client, &token, users_of("IR-08")).await;
     assert_eq!(other.status(), 403);
-    let own = client
-        .get(format!("{base}/api/v1/users?province=IR-23"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let own = get_as(&client, &token, users_of("IR-23")).await;
     assert_eq!(own.status(), 200);
 
     let list = kudakyar(&data).args(["user", "list"]).output().unwrap();
@@ -124,12 +131,7 @@ async fn first_start_user_commands_scopes_and_graceful_stop() {
         .output()
         .unwrap();
     assert!(disable.status.success());
-    let refused = client
-        .get(format!("{base}/api/v1/auth/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let refused = get_as(&client, &token, format!("{base}/api/v1/auth/me")).await;
     assert_eq!(refused.status(), 401, "disabling ends live sessions");
 
     let status = server.terminate();
@@ -155,13 +157,8 @@ async fn first_start_user_commands_scopes_and_graceful_stop() {
 
 #[tokio::test]
 async fn admin_password_from_the_environment() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let mut server = Server::start(
-        &data,
-        &[("KUDAKYAR_ADMIN_PASSWORD", "from the environment")],
-    )
-    .await;
+    let (_tmp, data, mut server) =
+        fresh_server(&[("KUDAKYAR_ADMIN_PASSWORD", "from the environment")]).await;
     assert!(!data.join("initial-admin-password").exists());
     let client = reqwest::Client::new();
     assert_eq!(
@@ -188,11 +185,7 @@ fn config_check_redacts_secrets_and_rejects_typos() {
         .env("KUDAKYAR_ADMIN_PASSWORD", "hunter2hunter2")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(shown.contains("token_ttl_hours = 12"), "{shown}");
     assert!(
@@ -216,9 +209,7 @@ fn config_check_redacts_secrets_and_rejects_typos() {
 
 #[tokio::test]
 async fn json_logs_carry_the_request_id() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let mut server = Server::start(&data, &[("KUDAKYAR_LOG_FORMAT", "json")]).await;
+    let (_tmp, _, mut server) = fresh_server(&[("KUDAKYAR_LOG_FORMAT", "json")]).await;
     let response = reqwest::Client::new()
         .get(format!("{}/api/v1/health", server.base))
         .header("x-request-id", "trace-me-123")
@@ -266,11 +257,7 @@ fn iris_commands_tell_the_same_eye_from_another() {
         .args(["--identities", "2", "--captures", "2", "--seed", "7"])
         .output()
         .unwrap();
-    assert!(
-        synth.status.success(),
-        "{}",
-        String::from_utf8_lossy(&synth.stderr)
-    );
+    assert_succeeded(&synth);
     let compare = |a: &str, b: &str| -> Value {
         let out = kudakyar(tmp.path())
             .args(["iris", "match"])
@@ -279,11 +266,7 @@ fn iris_commands_tell_the_same_eye_from_another() {
             .arg("--json")
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_succeeded(&out);
         serde_json::from_slice(&out.stdout).unwrap()
     };
     assert_eq!(
@@ -309,15 +292,10 @@ fn iris_commands_tell_the_same_eye_from_another() {
 /// exits 0, and nothing is logged as a warning or an error on the way out.
 #[tokio::test]
 async fn sigterm_stops_the_background_jobs_before_the_pool_closes() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let mut server = Server::start(
-        &data,
-        &[
-            ("KUDAKYAR_IRIS_SYNC_INTERVAL_MS", "50"),
-            ("KUDAKYAR_LOG_FORMAT", "json"),
-        ],
-    )
+    let (_tmp, _, mut server) = fresh_server(&[
+        ("KUDAKYAR_IRIS_SYNC_INTERVAL_MS", "50"),
+        ("KUDAKYAR_LOG_FORMAT", "json"),
+    ])
     .await;
     // Several rounds of the jobs, so one is likely under way at the signal.
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;

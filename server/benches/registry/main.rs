@@ -29,11 +29,11 @@
 
 use std::time::{Duration, Instant};
 
+use kudakyar::audit::Origin;
 use kudakyar::auth::{Actor, Scope};
 use kudakyar::db::Db;
 use kudakyar::db::scratch::{self, ScratchDatabase};
 use kudakyar::db::sql::Sql;
-use kudakyar::http::meta::RequestMeta;
 use kudakyar::registry::{encounters, names as registry_names, records, search, store};
 use kudakyar_api::users::Role;
 use rand::SeedableRng;
@@ -144,7 +144,7 @@ async fn measure(
     queries: usize,
 ) -> anyhow::Result<Vec<Stats>> {
     let mut rng = StdRng::seed_from_u64(7);
-    let meta = RequestMeta::default();
+    let origin = Origin::system();
     let verify = std::env::var("BENCH_VERIFY").is_ok_and(|v| v == "1");
     let national = actor(user_id, Scope::National);
     let mut provincial = Stats {
@@ -164,7 +164,7 @@ async fn measure(
     };
     // Warm up the pool and caches a little, as a running server would be.
     for c in children.iter().take(20) {
-        records::read(db, &national, &meta, &c.id).await?;
+        records::read(db, &national, &origin, &c.id).await?;
     }
     for _ in 0..queries {
         let c = children.choose(&mut rng).unwrap();
@@ -183,7 +183,7 @@ async fn measure(
         );
         for (stats, who) in [(&mut provincial, &local), (&mut country, &national)] {
             let start = Instant::now();
-            let found = search::search(db, who, &meta, &filters, 50).await?;
+            let found = search::search(db, who, &origin, &filters, 50).await?;
             stats.samples.push(start.elapsed());
             if verify {
                 let ids: Vec<String> = found.iter().map(|f| f.id.clone()).collect();
@@ -198,8 +198,8 @@ async fn measure(
             stats.found += usize::from(found.iter().any(|f| f.id == c.id));
         }
         let start = Instant::now();
-        let child = records::read(db, &local, &meta, &c.id).await?;
-        let list = encounters::list(db, &local, &meta, &c.id).await?;
+        let child = records::read(db, &local, &origin, &c.id).await?;
+        let list = encounters::list(db, &local, &origin, &c.id).await?;
         profile.samples.push(start.elapsed());
         assert_eq!(child.id, c.id);
         profile.found += usize::from(list.len() == c_encounters(db, &c.id).await?);

@@ -6,6 +6,12 @@
 //! "who saw this child" is one filter on the log (`resource_id`). The tables refuse UPDATE
 //! and DELETE at the database level (see the migrations). [`routes`] serves
 //! `GET /api/v1/audit` to national admins.
+//!
+//! An entry says who acted ([`Who`]) and where from ([`Origin`]: request id
+//! and client address). Both are plain data, so the command line, background
+//! jobs and benches audit with [`Who::system`] and [`Origin::system`] rather
+//! than a made-up request; the HTTP extractor that fills an `Origin` from a
+//! request lives in `http::meta`.
 
 pub mod routes;
 
@@ -15,7 +21,6 @@ use sqlx::Row;
 
 use crate::auth::Actor;
 use crate::db::Db;
-use crate::http::meta::RequestMeta;
 
 /// Who acted: a logged-in user, someone who only gave a username (a failed
 /// login), or the system itself (the command line, start-up).
@@ -52,6 +57,24 @@ impl From<&Actor> for Who {
     }
 }
 
+/// Where an action came from, as the audit log records it. Filled from the
+/// request by the extractor in `http::meta`; [`Origin::system`] for work
+/// that no request asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    /// The `x-request-id` set (or echoed) by the request-id middleware.
+    pub request_id: Option<String>,
+    pub client_ip: Option<String>,
+}
+
+impl Origin {
+    /// The command line, start-up, background jobs, benches: no request id,
+    /// no client address.
+    pub fn system() -> Origin {
+        Origin::default()
+    }
+}
+
 /// What happened, to which resource.
 #[derive(Debug, Clone)]
 pub struct Event<'a> {
@@ -81,7 +104,7 @@ impl<'a> Event<'a> {
 pub async fn record<'e, E>(
     executor: E,
     who: &Who,
-    meta: &RequestMeta,
+    origin: &Origin,
     event: Event<'_>,
 ) -> sqlx::Result<()>
 where
@@ -99,8 +122,8 @@ where
     .bind(event.action)
     .bind(event.resource_type)
     .bind(event.resource_id)
-    .bind(meta.request_id.as_deref())
-    .bind(meta.client_ip.as_deref())
+    .bind(origin.request_id.as_deref())
+    .bind(origin.client_ip.as_deref())
     .bind(event.detail.map(|d| d.to_string()))
     .execute(executor)
     .await?;
@@ -115,7 +138,7 @@ where
 pub async fn reads<'e, 'c, E>(
     executor: E,
     who: &Who,
-    meta: &RequestMeta,
+    origin: &Origin,
     action: &str,
     children: impl IntoIterator<Item = &'c str>,
     detail: Option<serde_json::Value>,
@@ -145,8 +168,8 @@ where
             Arg::Text(action.to_string()),
             Arg::Text("child".into()),
             Arg::Text(child.to_string()),
-            Arg::OptText(meta.request_id.clone()),
-            Arg::OptText(meta.client_ip.clone()),
+            Arg::OptText(origin.request_id.clone()),
+            Arg::OptText(origin.client_ip.clone()),
             Arg::OptText(detail.clone()),
         ];
         for (j, arg) in args.into_iter().enumerate() {
@@ -161,13 +184,33 @@ where
     Ok(())
 }
 
+/// [`reads`] of one child by `actor`, without detail: what a handler that
+/// answers with one child's facts calls.
+pub async fn read_of(
+    db: &Db,
+    actor: &Actor,
+    origin: &Origin,
+    action: &str,
+    child_id: &str,
+) -> sqlx::Result<()> {
+    reads(
+        db.pool(),
+        &Who::from(actor),
+        origin,
+        action,
+        [child_id],
+        None,
+    )
+    .await
+}
+
 /// [`reads`] of `child_id` when `result` is a 409 that shows the stored
 /// record or the conflicting values (`stored`, `conflicts`); other answers
 /// show nothing and write nothing here.
 pub async fn reads_in_conflict<T>(
     db: &Db,
     who: &Who,
-    meta: &RequestMeta,
+    origin: &Origin,
     child_id: &str,
     result: &Result<T, crate::error::Error>,
 ) -> sqlx::Result<()> {
@@ -179,7 +222,7 @@ pub async fn reads_in_conflict<T>(
             reads(
                 db.pool(),
                 who,
-                meta,
+                origin,
                 "child.read_conflict",
                 [child_id],
                 None,
@@ -204,17 +247,16 @@ pub struct Filter {
 
 /// Newest first, at most `limit` entries.
 pub async fn list(db: &Db, filter: &Filter, limit: i64) -> sqlx::Result<Vec<AuditEntry>> {
-    let rows = sqlx::query(
-        "SELECT id, at, user_id, username, role, action, resource_type, resource_id,
-                request_id, client_ip, detail
+    let rows = sqlx::query(&format!(
+        "SELECT {ENTRY_COLUMNS}
          FROM audit_log
          WHERE ($1 IS NULL OR user_id = $1)
            AND ($2 IS NULL OR resource_type = $2)
            AND ($3 IS NULL OR resource_id = $3)
            AND at >= $4 AND at < $5 AND id < $6
          ORDER BY id DESC
-         LIMIT $7",
-    )
+         LIMIT $7"
+    ))
     .bind(filter.user_id.as_deref())
     .bind(filter.resource_type.as_deref())
     .bind(filter.resource_id.as_deref())
@@ -226,6 +268,10 @@ pub async fn list(db: &Db, filter: &Filter, limit: i64) -> sqlx::Result<Vec<Audi
     .await?;
     rows.iter().map(entry_from_row).collect()
 }
+
+/// What [`entry_from_row`] reads, from `audit_log`.
+const ENTRY_COLUMNS: &str = "id, at, user_id, username, role, action, resource_type, resource_id,
+    request_id, client_ip, detail";
 
 fn entry_from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<AuditEntry> {
     let detail: Option<String> = row.try_get("detail")?;

@@ -1,11 +1,11 @@
 //! [`Actor`]: the authenticated caller, extracted from `Authorization: Bearer …`.
 
-use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use kudakyar_api::users::Role;
 
-use super::{Scope, session};
+use super::{Scope, policy, session};
 use crate::app::AppState;
 use crate::error::Error;
 
@@ -20,15 +20,12 @@ pub struct Actor {
     pub token_hash: String,
 }
 
-impl<S> FromRequestParts<S> for Actor
-where
-    S: Send + Sync,
-    AppState: FromRef<S>,
-{
+// Every router has `AppState` as its state, so the extractors are written for
+// it alone rather than for any state it can be taken from.
+impl FromRequestParts<AppState> for Actor {
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
-        let state = AppState::from_ref(state);
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -37,9 +34,11 @@ where
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(Error::Unauthorized)?;
-        session::lookup(&state.db, token)
+        let actor = session::lookup(&state.db, token)
             .await?
-            .ok_or(Error::Unauthorized)
+            .ok_or(Error::Unauthorized)?;
+        policy::reach(&actor, parts.uri.path())?;
+        Ok(actor)
     }
 }
 
@@ -47,18 +46,17 @@ where
 /// (a citizen's report needs no account): no `Authorization` header is
 /// `None`; a header with a dead or malformed token is still 401, never
 /// silently anonymous.
-impl<S> OptionalFromRequestParts<S> for Actor
-where
-    S: Send + Sync,
-    AppState: FromRef<S>,
-{
+impl OptionalFromRequestParts<AppState> for Actor {
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Error> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, Error> {
         if parts.headers.get(header::AUTHORIZATION).is_none() {
             return Ok(None);
         }
-        <Actor as FromRequestParts<S>>::from_request_parts(parts, state)
+        <Actor as FromRequestParts<AppState>>::from_request_parts(parts, state)
             .await
             .map(Some)
     }

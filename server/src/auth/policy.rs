@@ -191,6 +191,23 @@ pub fn export(actor: &Actor, min_role: Role) -> Result<()> {
     )))
 }
 
+/// The parts of the API a hotline operator works in: their session and the
+/// reports queue. Children's records, photos, iris and cases are for the
+/// teams who meet the children; an operator taking calls has no need of them.
+const HOTLINE_PATHS: [&str; 3] = ["/api/v1/auth/", "/api/v1/sightings", "/api/v1/incidents"];
+
+/// May `actor` reach this API path at all? Every role but one may reach
+/// every path (each endpoint then applies its own rules); hotline operators
+/// only [`HOTLINE_PATHS`].
+pub fn reach(actor: &Actor, path: &str) -> Result<()> {
+    if actor.role != Role::HotlineOperator || HOTLINE_PATHS.iter().any(|p| path.starts_with(p)) {
+        return Ok(());
+    }
+    Err(Error::Forbidden(
+        "hotline operators work with reports (sightings and incidents) only".into(),
+    ))
+}
+
 /// Who may record a report of this source: a hotline report is taken by a
 /// 123 operator or a supervisor and above; a field sighting by anyone in the
 /// field (not a hotline operator, who is not in the street). Citizens' reports

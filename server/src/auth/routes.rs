@@ -11,10 +11,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::throttle::{self, Limit, Verdict};
 use super::{Actor, password, session};
 use crate::app::AppState;
-use crate::audit::{self, Event, Who};
+use crate::audit::{self, Event, Origin, Who};
 use crate::error::{Error, Result, Validator};
 use crate::http::json::ApiJson;
-use crate::http::meta::RequestMeta;
 use crate::users::store;
 
 /// How long a login waits for a turn at the password checks before it is
@@ -48,7 +47,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 )]
 async fn login(
     State(state): State<AppState>,
-    meta: RequestMeta,
+    origin: Origin,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>> {
     let username = req.username.trim().to_lowercase();
@@ -64,7 +63,7 @@ async fn login(
     let user_limit = Limit::user(&username, config.login_max_failures_per_user);
     let mut limits = vec![user_limit];
     let mut pair_limit = None;
-    if let Some(ip) = &meta.client_ip {
+    if let Some(ip) = &origin.client_ip {
         let pair = Limit::user_and_ip(&username, ip, config.login_max_failures_per_user_and_ip);
         limits.push(pair.clone());
         pair_limit = Some(pair);
@@ -102,7 +101,7 @@ async fn login(
             audit::record(
                 state.db.pool(),
                 &Who::claimed(&username),
-                &meta,
+                &origin,
                 Event::new("auth.login_failed", "session", None),
             )
             .await?;
@@ -121,7 +120,7 @@ async fn login(
     }
     let ttl_ms = config.token_ttl_hours as i64 * 3_600_000;
     let (token, expires_at) =
-        session::create(&state.db, &user.id, ttl_ms, meta.client_ip.as_deref()).await?;
+        session::create(&state.db, &user.id, ttl_ms, origin.client_ip.as_deref()).await?;
     let who = Who {
         user_id: Some(user.id.clone()),
         username: Some(user.username.clone()),
@@ -130,7 +129,7 @@ async fn login(
     audit::record(
         state.db.pool(),
         &who,
-        &meta,
+        &origin,
         Event::new("auth.login", "session", None),
     )
     .await?;
@@ -147,16 +146,12 @@ async fn login(
     security(("bearer" = [])),
     responses((status = 204), (status = 401, body = Problem))
 )]
-async fn logout(
-    State(state): State<AppState>,
-    actor: Actor,
-    meta: RequestMeta,
-) -> Result<StatusCode> {
+async fn logout(State(state): State<AppState>, actor: Actor, origin: Origin) -> Result<StatusCode> {
     session::revoke(&state.db, &actor.token_hash).await?;
     audit::record(
         state.db.pool(),
         &Who::from(&actor),
-        &meta,
+        &origin,
         Event::new("auth.logout", "session", None),
     )
     .await?;

@@ -8,6 +8,7 @@ use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::{Actor, Scope};
 use crate::db::Db;
@@ -53,17 +54,28 @@ pub async fn create(
 /// The caller behind a token, if the session is live.
 pub async fn lookup(db: &Db, token: &str) -> sqlx::Result<Option<Actor>> {
     let hash = hash_token(token);
-    let row = sqlx::query(
-        "SELECT u.id, u.username, u.role, u.province, u.county
+    let row = sqlx::query(&format!(
+        "SELECT {ACTOR_COLUMNS}
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2
-           AND u.disabled_at IS NULL",
-    )
+           AND u.disabled_at IS NULL"
+    ))
     .bind(&hash)
     .bind(crate::now_ms())
     .fetch_optional(db.pool())
     .await?;
-    let Some(row) = row else { return Ok(None) };
+    match row {
+        Some(row) => actor_from_row(&row, hash),
+        None => Ok(None),
+    }
+}
+
+/// What [`actor_from_row`] reads, from `users u`.
+const ACTOR_COLUMNS: &str = "u.id, u.username, u.role, u.province, u.county";
+
+/// The actor a user row describes, holding the session `token_hash`;
+/// `None` for a role this build does not know (no access rather than a guess).
+fn actor_from_row(row: &AnyRow, token_hash: String) -> sqlx::Result<Option<Actor>> {
     let role: String = row.try_get("role")?;
     let Some(role) = Role::parse(&role) else {
         return Ok(None);
@@ -73,7 +85,7 @@ pub async fn lookup(db: &Db, token: &str) -> sqlx::Result<Option<Actor>> {
         username: row.try_get("username")?,
         role,
         scope: Scope::from_parts(row.try_get("province")?, row.try_get("county")?),
-        token_hash: hash,
+        token_hash,
     }))
 }
 

@@ -20,10 +20,9 @@ use super::capture::{Probe, RawCapture};
 use super::matching::ChildMatch;
 use super::store::{self, NewTemplate};
 use crate::app::AppState;
-use crate::audit::{self, Event, Who};
+use crate::audit::{self, Event, Origin, Who};
 use crate::auth::Actor;
 use crate::error::{Error, Result};
-use crate::http::meta::RequestMeta;
 
 /// Namespace of template ids (a fixed random UUID).
 const TEMPLATE_NS: uuid::Uuid = uuid::Uuid::from_u128(0x6b75_6461_6b79_6172_9e1a_51c0_7e3a_2b01);
@@ -43,7 +42,7 @@ pub fn capture_key(child_id: &str, template_id: &str) -> String {
 pub async fn store_templates(
     state: &AppState,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     child_id: &str,
     probes: &[Probe],
 ) -> Result<(Vec<IrisEnrolment>, usize)> {
@@ -105,7 +104,7 @@ pub async fn store_templates(
         audit::record(
             &mut *tx,
             &Who::from(actor),
-            meta,
+            origin,
             Event::new("iris.enrol", "child", Some(child_id))
                 .with_detail(serde_json::json!({"template": id, "eye": probe.raw.eye.as_str()})),
         )
@@ -172,7 +171,7 @@ pub async fn drop_erased(
 pub async fn remove_template(
     state: &AppState,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     child_id: &str,
     template_id: &str,
 ) -> Result<()> {
@@ -205,7 +204,7 @@ pub async fn remove_template(
     audit::record(
         &mut *tx,
         &Who::from(actor),
-        meta,
+        origin,
         Event::new("iris.remove", "child", Some(child_id))
             .with_detail(serde_json::json!({"template": template_id})),
     )
@@ -225,7 +224,7 @@ pub async fn remove_template(
 pub async fn open_reviews(
     state: &AppState,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     child_id: &str,
     child_province: &str,
     matches: &[ChildMatch],
@@ -257,7 +256,7 @@ pub async fn open_reviews(
             audit::record(
                 state.db.pool(),
                 &Who::from(actor),
-                meta,
+                origin,
                 Event::new("iris.review_open", "identity_review", Some(&id)).with_detail(
                     serde_json::json!({"child": child_id, "candidate": m.owner.child_id}),
                 ),

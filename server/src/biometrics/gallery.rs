@@ -85,7 +85,7 @@ impl SharedGallery {
         loop {
             let rows = store::page(db.pool(), &after, LOAD_PAGE).await?;
             let Some(last) = rows.last() else { break };
-            after = last.0.clone();
+            after = last.id.clone();
             let keys = keys.clone();
             let opened = tokio::task::spawn_blocking(move || open_all(&keys, rows)).await?;
             for item in opened {
@@ -199,7 +199,7 @@ impl SharedGallery {
     /// module's documentation); only the database failing is.
     async fn reconcile(&self, db: &Db, keys: &Keyring, id: &str) -> anyhow::Result<()> {
         let template = match store::sealed(db.pool(), id).await? {
-            Some((key_id, sealed)) => match open_template(keys, id, &key_id, &sealed) {
+            Some(stored) => match open_template(keys, id, &stored.key_id, &stored.sealed) {
                 Ok(t) => Some(t),
                 Err(e) => {
                     tracing::error!(template = %id, error = %format!("{e:#}"), "an iris template could not be opened; left out of the gallery");
@@ -267,15 +267,13 @@ fn open_template(
 
 type Opened = Result<(String, Template), (String, anyhow::Error)>;
 
-fn open_all(keys: &Keyring, page: Vec<(String, String, Vec<u8>)>) -> Vec<Opened> {
+fn open_all(keys: &Keyring, page: Vec<store::SealedTemplate>) -> Vec<Opened> {
     use rayon::prelude::*;
     page.into_par_iter()
-        .map(
-            |(id, key_id, sealed)| match open_template(keys, &id, &key_id, &sealed) {
-                Ok(t) => Ok((id, t)),
-                Err(e) => Err((id, e)),
-            },
-        )
+        .map(|t| match open_template(keys, &t.id, &t.key_id, &t.sealed) {
+            Ok(opened) => Ok((t.id, opened)),
+            Err(e) => Err((t.id, e)),
+        })
         .collect()
 }
 

@@ -10,11 +10,10 @@
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use super::capture::quality_of;
 use super::keys::{self, Key, Keyring};
-use super::store::{self, ENGINE_VERSION};
+use super::store::{self, ENGINE_VERSION, SealedTemplate};
 use crate::config::Config;
 use crate::db::Db;
 use crate::media::Media;
@@ -40,21 +39,29 @@ async fn live_templates(db: &Db) -> anyhow::Result<i64> {
     )
 }
 
-/// The next `PAGE` live template rows after `after` (by id), with `columns`
-/// (which must include `id`); moves `after` past them.
-async fn next_page(db: &Db, columns: &str, after: &mut String) -> anyhow::Result<Vec<AnyRow>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {columns} FROM iris_templates
-         WHERE removed_at IS NULL AND id > $1 ORDER BY id LIMIT $2"
-    ))
-    .bind(after.as_str())
-    .bind(PAGE)
-    .fetch_all(db.pool())
-    .await?;
-    if let Some(last) = rows.last() {
-        *after = last.try_get("id")?;
+/// Live templates a page of `PAGE` at a time, by id: no transaction is held
+/// across a long run, and a row is read once however the table changes.
+struct Pages<'a> {
+    db: &'a Db,
+    after: String,
+}
+
+impl<'a> Pages<'a> {
+    fn new(db: &'a Db) -> Self {
+        Pages {
+            db,
+            after: String::new(),
+        }
     }
-    Ok(rows)
+
+    async fn next(&mut self) -> anyhow::Result<Option<Vec<SealedTemplate>>> {
+        let rows = store::page(self.db.pool(), &self.after, PAGE).await?;
+        let Some(last) = rows.last() else {
+            return Ok(None);
+        };
+        self.after.clone_from(&last.id);
+        Ok(Some(rows))
+    }
 }
 
 /// What a rotation did.
@@ -156,40 +163,39 @@ async fn reseal_pass(
     progress: &ProgressBar,
     done: &mut Rotated,
 ) -> anyhow::Result<()> {
-    let mut after = String::new();
-    loop {
-        let rows = next_page(db, "id, key_id, sealed_template, capture_key", &mut after).await?;
-        if rows.is_empty() {
-            break;
-        }
+    let mut pages = Pages::new(db);
+    while let Some(rows) = pages.next().await? {
         for row in &rows {
-            let id: String = row.try_get("id")?;
-            let key_id: String = row.try_get("key_id")?;
+            let SealedTemplate {
+                id,
+                key_id,
+                sealed,
+                capture_key,
+                ..
+            } = row;
             progress.inc(1);
             if key_id == next.id() {
                 continue;
             }
-            let sealed: Vec<u8> = row.try_get("sealed_template")?;
-            let template = ring.open(&key_id, &id, &sealed)?;
+            let template = ring.open(key_id, id, sealed)?;
             // The capture first: a crash after it leaves the row under the
             // old key, and the next run re-seals both again.
-            let capture_key: Option<String> = row.try_get("capture_key")?;
-            if let Some(object) = &capture_key
+            if let Some(object) = capture_key
                 && let Some(bytes) = media.get(object).await?
             {
                 let raw = ring
-                    .open(&key_id, &id, &bytes)
-                    .or_else(|_| next.open(&id, &bytes))?;
-                media.put(object, next.seal(&id, &raw).into()).await?;
+                    .open(key_id, id, &bytes)
+                    .or_else(|_| next.open(id, &bytes))?;
+                media.put(object, next.seal(id, &raw).into()).await?;
                 done.captures += 1;
             }
             sqlx::query(
                 "UPDATE iris_templates SET sealed_template = $1, key_id = $2 WHERE id = $3 AND key_id = $4",
             )
-            .bind(next.seal(&id, &template))
+            .bind(next.seal(id, &template))
             .bind(next.id())
-            .bind(&id)
-            .bind(&key_id)
+            .bind(id)
+            .bind(key_id)
             .execute(db.pool())
             .await?;
             done.templates += 1;
@@ -221,31 +227,30 @@ pub async fn reencode(
     engine.matcher.threshold = config.iris_threshold;
     let progress = bar(live_templates(db).await?, "templates")?;
     let mut done = Reencoded::default();
-    let mut after = String::new();
-    loop {
-        let rows = next_page(db, "id, key_id, capture_key, engine_version", &mut after).await?;
-        if rows.is_empty() {
-            break;
-        }
+    let mut pages = Pages::new(db);
+    while let Some(rows) = pages.next().await? {
         for row in &rows {
             progress.inc(1);
-            let id: String = row.try_get("id")?;
-            let version: String = row.try_get("engine_version")?;
-            if !all && version == ENGINE_VERSION {
+            let SealedTemplate {
+                id,
+                key_id,
+                capture_key,
+                engine_version,
+                ..
+            } = row;
+            if !all && engine_version == ENGINE_VERSION {
                 continue;
             }
-            let capture_key: Option<String> = row.try_get("capture_key")?;
-            let Some(bytes) = (match &capture_key {
+            let Some(bytes) = (match capture_key {
                 Some(k) => media.get(k).await?,
                 None => None,
             }) else {
                 done.kept += 1;
                 continue;
             };
-            let key_id: String = row.try_get("key_id")?;
             let raw = ring
-                .open(&key_id, &id, &bytes)
-                .or_else(|_| ring.sealing().open(&id, &bytes))?;
+                .open(key_id, id, &bytes)
+                .or_else(|_| ring.sealing().open(id, &bytes))?;
             let cfg = engine.clone();
             let capture = match tokio::task::spawn_blocking(move || iris::enrol(&raw, &cfg)).await?
             {
@@ -263,14 +268,14 @@ pub async fn reencode(
                 "UPDATE iris_templates SET sealed_template = $1, key_id = $2, quality = $3,
                     engine_version = $4 WHERE id = $5",
             )
-            .bind(key.seal(&id, &capture.template.to_bytes()))
+            .bind(key.seal(id, &capture.template.to_bytes()))
             .bind(key.id())
             .bind(serde_json::to_string(&quality_of(&capture.quality)).unwrap_or_default())
             .bind(ENGINE_VERSION)
-            .bind(&id)
+            .bind(id)
             .execute(&mut *tx)
             .await?;
-            store::event(&mut tx, &id, "update", now).await?;
+            store::event(&mut tx, id, "update", now).await?;
             tx.commit().await?;
             done.templates += 1;
         }

@@ -25,9 +25,9 @@ use kudakyar_api::iris::{Registration, RegistrationDecision, ReviewReason};
 use super::capture::{self, Form};
 use super::{enrol, matching};
 use crate::app::AppState;
+use crate::audit::Origin;
 use crate::auth::Actor;
 use crate::error::{Error, Result};
-use crate::http::meta::RequestMeta;
 use crate::registry::records::{self, Created};
 
 /// The text fields of a registration form besides `left` / `right`.
@@ -37,7 +37,7 @@ pub const FIELDS: [&str; 2] = ["child", "decision"];
 pub async fn register(
     state: &AppState,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     form: Form,
 ) -> Result<(Registration, bool)> {
     let text = form.text.get("child").ok_or_else(|| {
@@ -75,7 +75,7 @@ pub async fn register(
     enrol::drop_erased(state, &client_id, &mut captures).await?;
     let probes = capture::analyse_all(&state.biometrics.engine, captures).await?;
     let matches = matching::find(&state.biometrics, &state.db, &probes, Some(&client_id)).await?;
-    let (child, created) = match records::create(&state.db, actor, meta, new).await? {
+    let (child, created) = match records::create(&state.db, actor, origin, new).await? {
         Created::New(child) => (child, true),
         Created::Existing(child) => (child, false),
     };
@@ -86,7 +86,7 @@ pub async fn register(
     let reviews_opened = enrol::open_reviews(
         state,
         actor,
-        meta,
+        origin,
         &child.id,
         &child.facts.home_province,
         &matches,
@@ -96,7 +96,7 @@ pub async fn register(
     if decision == RegistrationDecision::Unreviewed && !matches.is_empty() {
         mark_pending(state, &child.id).await?;
     }
-    let (enrolled, _) = enrol::store_templates(state, actor, meta, &child.id, &probes).await?;
+    let (enrolled, _) = enrol::store_templates(state, actor, origin, &child.id, &probes).await?;
     let child = crate::registry::store::find(state.db.pool(), &actor.scope, &child.id)
         .await?
         .ok_or(Error::NotFound)?;

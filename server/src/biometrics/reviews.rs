@@ -20,16 +20,17 @@ use kudakyar_api::iris::{Review, ReviewDecision, ReviewReason, ReviewSide, Revie
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::audit::{self, Event, Who};
+use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, Scope, policy};
 use crate::db::Db;
 use crate::db::sql::{Arg, Sql};
 use crate::db::vocab::{enum_parse, enum_str};
 use crate::error::{Error, Result};
-use crate::http::meta::RequestMeta;
 use crate::registry::store::{self as children};
 
-const COLUMNS: &str = "r.id, r.child_id, r.candidate_id, r.child_province, r.candidate_province,
+/// What [`review_from_row`] reads, from `identity_reviews r`.
+const REVIEW_COLUMNS: &str =
+    "r.id, r.child_id, r.candidate_id, r.child_province, r.candidate_province,
     r.reason, r.distances, r.opened_at, r.decision, r.decided_by, r.decided_at, r.merge_id";
 
 struct Row_ {
@@ -48,7 +49,7 @@ struct Row_ {
     merge_id: Option<String>,
 }
 
-fn from_row(r: &AnyRow) -> sqlx::Result<Row_> {
+fn review_from_row(r: &AnyRow) -> sqlx::Result<Row_> {
     let reason: String = r.try_get("reason")?;
     let distances: String = r.try_get("distances")?;
     let d: serde_json::Value = serde_json::from_str(&distances).unwrap_or_default();
@@ -91,13 +92,13 @@ fn push_visible(sql: &mut Sql, scope: &Scope) {
 
 fn base() -> Sql {
     Sql::new(&format!(
-        "SELECT {COLUMNS} FROM identity_reviews r
+        "SELECT {REVIEW_COLUMNS} FROM identity_reviews r
          JOIN children a ON a.id = r.child_id JOIN children b ON b.id = r.candidate_id WHERE 1 = 1"
     ))
 }
 
 /// Open (or decided) reviews the caller may see, oldest first.
-pub async fn list(db: &Db, actor: &Actor, meta: &RequestMeta, open: bool) -> Result<Vec<Review>> {
+pub async fn list(db: &Db, actor: &Actor, origin: &Origin, open: bool) -> Result<Vec<Review>> {
     policy::decide_cases(actor)?;
     let mut sql = base();
     sql.push(if open {
@@ -110,12 +111,12 @@ pub async fn list(db: &Db, actor: &Actor, meta: &RequestMeta, open: bool) -> Res
     let rows = sql.query().fetch_all(db.pool()).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
-        out.push(render(db, actor, from_row(r)?, false).await?);
+        out.push(render(db, actor, review_from_row(r)?, false).await?);
     }
     audit::record(
         db.pool(),
         &Who::from(actor),
-        meta,
+        origin,
         Event::new("iris.review_list", "identity_review", None)
             .with_detail(serde_json::json!({"open": open, "count": out.len()})),
     )
@@ -128,7 +129,7 @@ pub async fn list(db: &Db, actor: &Actor, meta: &RequestMeta, open: bool) -> Res
     audit::reads(
         db.pool(),
         &Who::from(actor),
-        meta,
+        origin,
         "iris.review_read",
         shown,
         None,
@@ -139,7 +140,7 @@ pub async fn list(db: &Db, actor: &Actor, meta: &RequestMeta, open: bool) -> Res
 
 /// One review with both records side by side (photos and encounters of the
 /// sides in scope); the read is audited for both children.
-pub async fn get(db: &Db, actor: &Actor, meta: &RequestMeta, id: &str) -> Result<Review> {
+pub async fn get(db: &Db, actor: &Actor, origin: &Origin, id: &str) -> Result<Review> {
     policy::decide_cases(actor)?;
     let row = find(db, actor, id).await?;
     let review = render(db, actor, row, true).await?;
@@ -148,7 +149,7 @@ pub async fn get(db: &Db, actor: &Actor, meta: &RequestMeta, id: &str) -> Result
             audit::record(
                 db.pool(),
                 &Who::from(actor),
-                meta,
+                origin,
                 Event::new("iris.review_read", "child", Some(child))
                     .with_detail(serde_json::json!({"review": id})),
             )
@@ -167,7 +168,7 @@ async fn find(db: &Db, actor: &Actor, id: &str) -> Result<Row_> {
         .fetch_optional(db.pool())
         .await?
         .ok_or(Error::NotFound)?;
-    Ok(from_row(&row)?)
+    Ok(review_from_row(&row)?)
 }
 
 async fn side(
@@ -233,7 +234,7 @@ async fn render(db: &Db, actor: &Actor, r: Row_, detail: bool) -> Result<Review>
 pub async fn decide(
     db: &Db,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     id: &str,
     verdict: ReviewVerdict,
 ) -> Result<Review> {
@@ -297,7 +298,7 @@ pub async fn decide(
             let merge = crate::cases::merges::merge_in(
                 &mut tx,
                 actor,
-                meta,
+                origin,
                 &survivor,
                 MergeRequest {
                     duplicate_id: duplicate,
@@ -322,7 +323,7 @@ pub async fn decide(
     audit::record(
         &mut *tx,
         &Who::from(actor),
-        meta,
+        origin,
         Event::new("iris.review_decide", "identity_review", Some(id)).with_detail(
             serde_json::json!({
                 "decision": verdict.decision,

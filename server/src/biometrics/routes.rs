@@ -16,11 +16,11 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::capture::{self, MAX_CAPTURE_BYTES};
 use super::{enrol, matching, registration, reviews, store};
 use crate::app::AppState;
-use crate::audit::{self, Event, Who};
+use crate::audit::{self, Event, Origin, Who};
 use crate::auth::Actor;
 use crate::error::{Error, Result};
+use crate::http::created_or_ok;
 use crate::http::json::ApiJson;
-use crate::http::meta::RequestMeta;
 use crate::http::pagination::ApiQuery;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -74,14 +74,6 @@ fn multipart(form: std::result::Result<Multipart, MultipartRejection>) -> Result
     })
 }
 
-fn created_or_ok(created: bool) -> StatusCode {
-    if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    }
-}
-
 /// Adds iris captures to a child. An unusable capture is 422 with the
 /// reasons to retake; a re-sent capture is stored once (200). Matches with
 /// other records open duplicate-review tasks.
@@ -97,7 +89,7 @@ fn created_or_ok(created: bool) -> StatusCode {
 async fn enrol_child(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(child_id): Path<String>,
     form: std::result::Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<EnrolmentResult>)> {
@@ -116,7 +108,7 @@ async fn enrol_child(
     let reviews_opened = enrol::open_reviews(
         &state,
         &actor,
-        &meta,
+        &origin,
         &child.id,
         &child.facts.home_province,
         &matches,
@@ -124,9 +116,9 @@ async fn enrol_child(
     )
     .await?;
     let (enrolled, stored) =
-        enrol::store_templates(&state, &actor, &meta, &child.id, &probes).await?;
+        enrol::store_templates(&state, &actor, &origin, &child.id, &probes).await?;
     let matches = matching::visible(&actor.scope, &matches, &probes);
-    audit_shown(&state, &actor, &meta, "iris.match", &matches).await?;
+    audit_shown(&state, &actor, &origin, "iris.match", &matches).await?;
     Ok((
         created_or_ok(stored > 0),
         Json(EnrolmentResult {
@@ -144,22 +136,14 @@ async fn enrol_child(
 async fn list_enrolments(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(child_id): Path<String>,
 ) -> Result<Json<Vec<IrisEnrolment>>> {
     crate::registry::store::find(state.db.pool(), &actor.scope, &child_id)
         .await?
         .ok_or(Error::NotFound)?;
     let enrolments = store::child_templates(state.db.pool(), &child_id).await?;
-    audit::reads(
-        state.db.pool(),
-        &Who::from(&actor),
-        &meta,
-        "iris.list",
-        [child_id.as_str()],
-        None,
-    )
-    .await?;
+    audit::read_of(&state.db, &actor, &origin, "iris.list", &child_id).await?;
     Ok(Json(enrolments))
 }
 
@@ -167,14 +151,14 @@ async fn list_enrolments(
 async fn audit_shown(
     state: &AppState,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     action: &str,
     shown: &IrisMatches,
 ) -> Result<()> {
     audit::reads(
         state.db.pool(),
         &Who::from(actor),
-        meta,
+        origin,
         action,
         shown.candidates.iter().map(|c| c.child_id.as_str()),
         Some(serde_json::json!({"match_elsewhere": shown.match_elsewhere})),
@@ -193,10 +177,10 @@ async fn audit_shown(
 async fn remove_enrolment(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path((child_id, template_id)): Path<(String, String)>,
 ) -> Result<StatusCode> {
-    enrol::remove_template(&state, &actor, &meta, &child_id, &template_id).await?;
+    enrol::remove_template(&state, &actor, &origin, &child_id, &template_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -211,7 +195,7 @@ async fn remove_enrolment(
 async fn identify(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     form: std::result::Result<Multipart, MultipartRejection>,
 ) -> Result<Json<IrisMatches>> {
     let form = multipart(form)?;
@@ -226,14 +210,14 @@ async fn identify(
         audit::record(
             state.db.pool(),
             &Who::from(&actor),
-            &meta,
+            &origin,
             Event::new("iris.identify", "child", None).with_detail(
                 serde_json::json!({"shown": [], "match_elsewhere": visible.match_elsewhere}),
             ),
         )
         .await?;
     }
-    audit_shown(&state, &actor, &meta, "iris.identify", &visible).await?;
+    audit_shown(&state, &actor, &origin, "iris.identify", &visible).await?;
     Ok(Json(visible))
 }
 
@@ -250,26 +234,18 @@ async fn identify(
 async fn register(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     form: std::result::Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Registration>)> {
     let form = multipart(form)?;
     let _slot = state.uploads.take()?;
     let form = capture::read_form(form, &registration::FIELDS).await?;
-    let (reg, created) = registration::register(&state, &actor, &meta, form).await?;
+    let (reg, created) = registration::register(&state, &actor, &origin, form).await?;
     if !created {
         // A re-sent registration answers with the record as stored now.
-        audit::reads(
-            state.db.pool(),
-            &Who::from(&actor),
-            &meta,
-            "child.read",
-            [reg.child.id.as_str()],
-            None,
-        )
-        .await?;
+        audit::read_of(&state.db, &actor, &origin, "child.read", &reg.child.id).await?;
     }
-    audit_shown(&state, &actor, &meta, "iris.match", &reg.matches).await?;
+    audit_shown(&state, &actor, &origin, "iris.match", &reg.matches).await?;
     Ok((created_or_ok(created), Json(reg)))
 }
 
@@ -296,11 +272,11 @@ enum ReviewState {
 async fn list_reviews(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     ApiQuery(q): ApiQuery<ReviewQuery>,
 ) -> Result<Json<Vec<Review>>> {
     let open = !matches!(q.state, Some(ReviewState::Decided));
-    Ok(Json(reviews::list(&state.db, &actor, &meta, open).await?))
+    Ok(Json(reviews::list(&state.db, &actor, &origin, open).await?))
 }
 
 /// One review: both records side by side (facts, photos, encounters, distance per eye).
@@ -311,10 +287,10 @@ async fn list_reviews(
 async fn get_review(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(id): Path<String>,
 ) -> Result<Json<Review>> {
-    Ok(Json(reviews::get(&state.db, &actor, &meta, &id).await?))
+    Ok(Json(reviews::get(&state.db, &actor, &origin, &id).await?))
 }
 
 /// Decides a review: `same_child` merges the records (undoable for 30 days
@@ -327,11 +303,11 @@ async fn get_review(
 async fn decide_review(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(id): Path<String>,
     ApiJson(verdict): ApiJson<ReviewVerdict>,
 ) -> Result<Json<Review>> {
-    let review = reviews::decide(&state.db, &actor, &meta, &id, verdict).await?;
+    let review = reviews::decide(&state.db, &actor, &origin, &id, verdict).await?;
     // The answer shows the records of the sides in scope, as a read does.
     let shown = [&review.record, &review.candidate]
         .into_iter()
@@ -339,7 +315,7 @@ async fn decide_review(
     audit::reads(
         state.db.pool(),
         &Who::from(&actor),
-        &meta,
+        &origin,
         "iris.review_read",
         shown,
         Some(serde_json::json!({"review": id})),

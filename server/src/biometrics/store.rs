@@ -5,7 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::auth::Scope;
-use crate::db::sql::{Arg, Sql};
+use crate::db::sql::{Sql, row_by, rows_by};
 
 /// A template row about to be written.
 pub struct NewTemplate<'a> {
@@ -24,6 +24,7 @@ pub struct NewTemplate<'a> {
 /// The engine that made a template; `kudakyar iris reencode` redoes older ones.
 pub const ENGINE_VERSION: &str = concat!("iris-", env!("CARGO_PKG_VERSION"));
 
+/// What [`enrolment_from_row`] reads, from `iris_templates`.
 const ENROLMENT_COLUMNS: &str = "id, child_id, eye, quality, created_at";
 
 fn enrolment_from_row(row: &AnyRow) -> sqlx::Result<IrisEnrolment> {
@@ -86,15 +87,10 @@ pub async fn enrolment<'e, E>(executor: E, id: &str) -> sqlx::Result<Option<Iris
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    sqlx::query(&format!(
+    let sql = format!(
         "SELECT {ENROLMENT_COLUMNS} FROM iris_templates WHERE id = $1 AND removed_at IS NULL"
-    ))
-    .bind(id)
-    .fetch_optional(executor)
-    .await?
-    .as_ref()
-    .map(enrolment_from_row)
-    .transpose()
+    );
+    row_by(executor, &sql, id, enrolment_from_row).await
 }
 
 /// The capture digest a template id was made from, to tell a retry from a clash.
@@ -102,30 +98,47 @@ pub async fn child_templates<'e, E>(executor: E, child_id: &str) -> sqlx::Result
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    sqlx::query(&format!(
+    let sql = format!(
         "SELECT {ENROLMENT_COLUMNS} FROM iris_templates
          WHERE child_id = $1 AND removed_at IS NULL ORDER BY created_at, id"
-    ))
-    .bind(child_id)
-    .fetch_all(executor)
-    .await?
-    .iter()
-    .map(enrolment_from_row)
-    .collect()
+    );
+    rows_by(executor, &sql, child_id, enrolment_from_row).await
 }
 
-/// The sealed bytes of a live template: (key id, sealed), or None once removed.
-pub async fn sealed<'e, E>(executor: E, id: &str) -> sqlx::Result<Option<(String, Vec<u8>)>>
+/// A live template as stored: its sealed bytes and how they were made.
+#[derive(Debug, Clone)]
+pub struct SealedTemplate {
+    pub id: String,
+    /// The biometric key it is sealed under.
+    pub key_id: String,
+    pub sealed: Vec<u8>,
+    /// The raw capture's object, until retention removes it.
+    pub capture_key: Option<String>,
+    /// The engine that made it ([`ENGINE_VERSION`] when this one did).
+    pub engine_version: String,
+}
+
+/// What [`sealed_from_row`] reads, from `iris_templates`.
+const SEALED_COLUMNS: &str = "id, key_id, sealed_template, capture_key, engine_version";
+
+fn sealed_from_row(row: &AnyRow) -> sqlx::Result<SealedTemplate> {
+    Ok(SealedTemplate {
+        id: row.try_get("id")?,
+        key_id: row.try_get("key_id")?,
+        sealed: row.try_get("sealed_template")?,
+        capture_key: row.try_get("capture_key")?,
+        engine_version: row.try_get("engine_version")?,
+    })
+}
+
+/// A live template, or None once removed.
+pub async fn sealed<'e, E>(executor: E, id: &str) -> sqlx::Result<Option<SealedTemplate>>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let row = sqlx::query(
-        "SELECT key_id, sealed_template FROM iris_templates WHERE id = $1 AND removed_at IS NULL",
-    )
-    .bind(id)
-    .fetch_optional(executor)
-    .await?;
-    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+    let sql =
+        format!("SELECT {SEALED_COLUMNS} FROM iris_templates WHERE id = $1 AND removed_at IS NULL");
+    row_by(executor, &sql, id, sealed_from_row).await
 }
 
 /// One change event.
@@ -212,21 +225,22 @@ pub fn in_scope(scope: &Scope, owner: &Owner) -> bool {
     scope.covers(Some(&owner.province), owner.county.as_deref())
 }
 
-/// Template ids and their sealed bytes in pages (start-up load, rotation, re-encode).
+/// Live templates in pages, by id after `after_id` (start-up load,
+/// rotation, re-encode).
 pub async fn page(
     pool: &sqlx::AnyPool,
     after_id: &str,
     limit: i64,
-) -> sqlx::Result<Vec<(String, String, Vec<u8>)>> {
-    let mut sql = Sql::new(
-        "SELECT id, key_id, sealed_template FROM iris_templates
-         WHERE removed_at IS NULL AND id > ",
-    );
-    sql.bind(Arg::Text(after_id.into()))
-        .push(" ORDER BY id LIMIT ")
-        .bind(Arg::Int(limit));
-    let rows = sql.query().fetch_all(pool).await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-        .collect()
+) -> sqlx::Result<Vec<SealedTemplate>> {
+    sqlx::query(&format!(
+        "SELECT {SEALED_COLUMNS} FROM iris_templates
+         WHERE removed_at IS NULL AND id > $1 ORDER BY id LIMIT $2"
+    ))
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(sealed_from_row)
+    .collect()
 }

@@ -4,37 +4,25 @@ use kudakyar_api::cases::{Centre, CentreSuggestion, NewCentre};
 use kudakyar_api::children::Service;
 use sqlx::Row;
 
-use crate::audit::{self, Event, Who};
+use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, Scope, policy};
 use crate::db::Db;
 use crate::db::sql::{Arg, Sql};
 use crate::db::vocab::{enum_parse, enum_str};
 use crate::error::{Error, Result, Validator};
 use crate::geo::{is_county_code, is_province_code};
-use crate::http::meta::RequestMeta;
 
 /// The programme's rule: about 450 open files per centre.
 pub const DEFAULT_CAPACITY: i64 = 450;
 
-/// Centre columns plus its open files (referrals sent or accepted).
-const SELECT: &str =
-    "SELECT c.id, c.name, c.address, c.lat, c.lng, c.province, c.county, c.services,
-        c.capacity,
-        (SELECT COUNT(*) FROM referrals r
-          WHERE r.centre_id = c.id AND r.state IN ('sent', 'accepted')) AS open_files
-     FROM centres c WHERE 1 = 1";
+/// What [`centre_from_row`] reads, from `centres c`: the centre's columns
+/// plus its open files (referrals sent or accepted).
+const CENTRE_COLUMNS: &str = "c.id, c.name, c.address, c.lat, c.lng, c.province, c.county,
+    c.services, c.capacity,
+    (SELECT COUNT(*) FROM referrals r
+      WHERE r.centre_id = c.id AND r.state IN ('sent', 'accepted')) AS open_files";
 
-/// A centre's open files, read inside a transaction (counted as `SELECT` above counts them).
-pub async fn open_files(conn: &mut sqlx::AnyConnection, centre_id: &str) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM referrals r WHERE r.centre_id = $1 AND r.state IN ('sent', 'accepted')",
-    )
-    .bind(centre_id)
-    .fetch_one(&mut *conn)
-    .await
-}
-
-fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<Centre> {
+fn centre_from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<Centre> {
     let services: String = row.try_get("services")?;
     Ok(Centre {
         id: row.try_get("id")?,
@@ -53,7 +41,24 @@ fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<Centre> {
     })
 }
 
-pub async fn create(db: &Db, actor: &Actor, meta: &RequestMeta, new: NewCentre) -> Result<Centre> {
+/// Every centre, for the caller to narrow with ` AND …`.
+fn select() -> Sql {
+    Sql::new(&format!(
+        "SELECT {CENTRE_COLUMNS} FROM centres c WHERE 1 = 1"
+    ))
+}
+
+/// A centre's open files, read inside a transaction (counted as `CENTRE_COLUMNS` counts them).
+pub async fn open_files(conn: &mut sqlx::AnyConnection, centre_id: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM referrals r WHERE r.centre_id = $1 AND r.state IN ('sent', 'accepted')",
+    )
+    .bind(centre_id)
+    .fetch_one(&mut *conn)
+    .await
+}
+
+pub async fn create(db: &Db, actor: &Actor, origin: &Origin, new: NewCentre) -> Result<Centre> {
     let mut v = Validator::new();
     v.check(
         (1..=200).contains(&new.name.trim().chars().count()),
@@ -122,7 +127,7 @@ pub async fn create(db: &Db, actor: &Actor, meta: &RequestMeta, new: NewCentre) 
     audit::record(
         &mut *tx,
         &Who::from(actor),
-        meta,
+        origin,
         Event::new("centre.create", "centre", Some(&id)),
     )
     .await?;
@@ -133,23 +138,26 @@ pub async fn create(db: &Db, actor: &Actor, meta: &RequestMeta, new: NewCentre) 
 /// Centres in a scope (a county-scoped caller sees its whole province's centres:
 /// children are referred across county lines).
 pub async fn list(db: &Db, scope: &Scope) -> Result<Vec<Centre>> {
-    let mut sql = Sql::new(SELECT);
+    let mut sql = select();
     if let Some(p) = scope.province() {
         sql.push(" AND c.province = ").bind(Arg::Text(p.into()));
     }
     sql.push(" ORDER BY c.name, c.id LIMIT 1000");
     let rows = sql.query().fetch_all(db.pool()).await?;
-    Ok(rows.iter().map(from_row).collect::<sqlx::Result<_>>()?)
+    Ok(rows
+        .iter()
+        .map(centre_from_row)
+        .collect::<sqlx::Result<_>>()?)
 }
 
 pub async fn get(db: &Db, scope: &Scope, id: &str) -> Result<Option<Centre>> {
-    let mut sql = Sql::new(SELECT);
+    let mut sql = select();
     sql.push(" AND c.id = ").bind(Arg::Text(id.into()));
     if let Some(p) = scope.province() {
         sql.push(" AND c.province = ").bind(Arg::Text(p.into()));
     }
     let row = sql.query().fetch_optional(db.pool()).await?;
-    Ok(row.as_ref().map(from_row).transpose()?)
+    Ok(row.as_ref().map(centre_from_row).transpose()?)
 }
 
 /// Great-circle distance in kilometres.

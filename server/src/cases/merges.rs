@@ -10,12 +10,12 @@
 use kudakyar_api::cases::{Merge, MergeRequest};
 use kudakyar_api::children::{Child, ChildFacts};
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
-use crate::audit::{self, Event, Who};
+use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, Scope, policy};
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::http::meta::RequestMeta;
 use crate::registry::{names, store};
 
 /// How long a merge can be undone.
@@ -82,12 +82,12 @@ pub(crate) async fn lock_pair(
 pub async fn merge(
     db: &Db,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     survivor_id: &str,
     req: MergeRequest,
 ) -> Result<Merge> {
     let mut tx = db.begin_write().await?;
-    let merge = merge_in(&mut tx, actor, meta, survivor_id, req).await?;
+    let merge = merge_in(&mut tx, actor, origin, survivor_id, req).await?;
     tx.commit().await?;
     Ok(merge)
 }
@@ -97,7 +97,7 @@ pub async fn merge(
 pub async fn merge_in(
     tx: &mut sqlx::AnyConnection,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     survivor_id: &str,
     req: MergeRequest,
 ) -> Result<Merge> {
@@ -207,7 +207,7 @@ pub async fn merge_in(
         audit::record(
             &mut *tx,
             &who,
-            meta,
+            origin,
             Event::new("child.merge", "child", Some(child)).with_detail(detail.clone()),
         )
         .await?;
@@ -217,7 +217,7 @@ pub async fn merge_in(
 
 /// Undoes a merge: the duplicate lives again with its encounters; the aliases
 /// it brought are removed from the survivor.
-pub async fn undo(db: &Db, actor: &Actor, meta: &RequestMeta, merge_id: &str) -> Result<Merge> {
+pub async fn undo(db: &Db, actor: &Actor, origin: &Origin, merge_id: &str) -> Result<Merge> {
     policy::decide_cases(actor)?;
     let now = crate::now_ms();
     let mut tx = db.begin_write().await?;
@@ -322,7 +322,7 @@ pub async fn undo(db: &Db, actor: &Actor, meta: &RequestMeta, merge_id: &str) ->
         audit::record(
             &mut *tx,
             &who,
-            meta,
+            origin,
             Event::new("child.merge_undo", "child", Some(child))
                 .with_detail(serde_json::json!({"merge": merge_id})),
         )
@@ -392,20 +392,21 @@ pub async fn merged_into(db: &Db, scope: &Scope, id: &str) -> sqlx::Result<Optio
 }
 
 async fn get(conn: &mut sqlx::AnyConnection, id: &str) -> sqlx::Result<Option<Merge>> {
-    let row = sqlx::query(
-        "SELECT id, survivor_id, duplicate_id, moved_encounters, moved_photos, moved_iris, moved_referrals,
-                added_aliases, reason, merged_by,
-                merged_at, undone_at FROM child_merges WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
+    let sql = format!("SELECT {MERGE_COLUMNS} FROM child_merges WHERE id = $1");
+    crate::db::sql::row_by(&mut *conn, &sql, id, merge_from_row).await
+}
+
+/// What [`merge_from_row`] reads, from `child_merges`.
+const MERGE_COLUMNS: &str = "id, survivor_id, duplicate_id, moved_encounters, moved_photos,
+    moved_iris, moved_referrals, added_aliases, reason, merged_by, merged_at, undone_at";
+
+fn merge_from_row(row: &AnyRow) -> sqlx::Result<Merge> {
+    // The id lists are stored as JSON arrays of strings.
     let list = |col: &str| -> sqlx::Result<Vec<String>> {
         let text: String = row.try_get(col)?;
         Ok(serde_json::from_str(&text).unwrap_or_default())
     };
-    Ok(Some(Merge {
+    Ok(Merge {
         id: row.try_get("id")?,
         survivor_id: row.try_get("survivor_id")?,
         duplicate_id: row.try_get("duplicate_id")?,
@@ -420,5 +421,5 @@ async fn get(conn: &mut sqlx::AnyConnection, id: &str) -> sqlx::Result<Option<Me
         undone_at: row
             .try_get::<Option<i64>, _>("undone_at")?
             .map(crate::ms_to_rfc3339),
-    }))
+    })
 }

@@ -5,14 +5,15 @@ use kudakyar_api::cases::{
     NewReferral, Referral, ReferralEvent, ReferralState, ReferralTransition,
 };
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::centres;
-use crate::audit::{self, Event, Who};
+use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, policy};
 use crate::db::Db;
+use crate::db::sql::rows_by;
 use crate::db::vocab::{enum_parse, enum_str};
 use crate::error::{Error, Result, Validator};
-use crate::http::meta::RequestMeta;
 use crate::registry::store;
 
 /// Which steps a referral may take.
@@ -30,7 +31,7 @@ pub fn allowed(from: ReferralState, to: ReferralState) -> bool {
 pub async fn create(
     db: &Db,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     new: NewReferral,
 ) -> Result<(Referral, bool)> {
     let mut v = Validator::new();
@@ -94,13 +95,9 @@ pub async fn create(
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() == 0 {
-        // A copy of this request was stored meanwhile (see
-        // `registry::encounters::add`): answer as to a retry.
+        // A copy of this request was stored meanwhile: answer as to a retry.
         drop(tx);
-        let existing = stored(db, &id, &digest).await?;
-        return existing
-            .map(|r| (r, false))
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("referral {id} vanished")));
+        return store::as_retry(stored(db, &id, &digest).await?, "referral", &id);
     }
     record_event(
         &mut tx,
@@ -114,7 +111,7 @@ pub async fn create(
     audit::record(
         &mut *tx,
         &Who::from(actor),
-        meta,
+        origin,
         Event::new("referral.create", "child", Some(&child.id))
             .with_detail(serde_json::json!({"referral": id, "centre": centre.id})),
     )
@@ -165,7 +162,7 @@ async fn record_event(
 pub async fn transition(
     db: &Db,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     id: &str,
     t: ReferralTransition,
 ) -> Result<Referral> {
@@ -212,7 +209,7 @@ pub async fn transition(
     audit::record(
         &mut *tx,
         &Who::from(actor),
-        meta,
+        origin,
         Event::new("referral.state", "child", Some(&referral.child_id))
             .with_detail(serde_json::json!({"referral": id, "state": enum_str(&t.state)})),
     )
@@ -239,35 +236,48 @@ pub async fn for_child(db: &Db, actor: &Actor, child_id: &str) -> Result<Vec<Ref
 }
 
 pub async fn get(db: &Db, id: &str) -> sqlx::Result<Option<Referral>> {
-    let row = sqlx::query(
-        "SELECT id, child_id, centre_id, state, note, created_at, updated_at FROM referrals WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let events = sqlx::query("SELECT state, note, by_user, at FROM referral_events WHERE referral_id = $1 ORDER BY at, state")
-        .bind(id)
-        .fetch_all(db.pool())
-        .await?;
-    let state = |s: String| enum_parse::<ReferralState>(&s).unwrap_or(ReferralState::Sent);
-    let mut history = Vec::new();
-    for e in &events {
-        history.push(ReferralEvent {
-            state: state(e.try_get("state")?),
-            note: e.try_get("note")?,
-            by: e.try_get("by_user")?,
-            at: crate::ms_to_rfc3339(e.try_get("at")?),
-        });
-    }
-    Ok(Some(Referral {
+    let sql = format!("SELECT {REFERRAL_COLUMNS} FROM referrals WHERE id = $1");
+    let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(db.pool()).await? else {
+        return Ok(None);
+    };
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM referral_events WHERE referral_id = $1 ORDER BY at, state"
+    );
+    let history = rows_by(db.pool(), &sql, id, event_from_row).await?;
+    referral_from_row(&row, history).map(Some)
+}
+
+/// What [`referral_from_row`] reads, from `referrals`.
+const REFERRAL_COLUMNS: &str = "id, child_id, centre_id, state, note, created_at, updated_at";
+
+/// A referral with its `history` (read apart, from `referral_events`).
+fn referral_from_row(row: &AnyRow, history: Vec<ReferralEvent>) -> sqlx::Result<Referral> {
+    Ok(Referral {
         id: row.try_get("id")?,
         child_id: row.try_get("child_id")?,
         centre_id: row.try_get("centre_id")?,
-        state: state(row.try_get("state")?),
+        state: state_of(row)?,
         note: row.try_get("note")?,
         history,
         created_at: crate::ms_to_rfc3339(row.try_get("created_at")?),
         updated_at: crate::ms_to_rfc3339(row.try_get("updated_at")?),
-    }))
+    })
+}
+
+/// What [`event_from_row`] reads, from `referral_events`.
+const EVENT_COLUMNS: &str = "state, note, by_user, at";
+
+fn event_from_row(row: &AnyRow) -> sqlx::Result<ReferralEvent> {
+    Ok(ReferralEvent {
+        state: state_of(row)?,
+        note: row.try_get("note")?,
+        by: row.try_get("by_user")?,
+        at: crate::ms_to_rfc3339(row.try_get("at")?),
+    })
+}
+
+/// The `state` column; a value this build does not know reads as `sent`.
+fn state_of(row: &AnyRow) -> sqlx::Result<ReferralState> {
+    let state: String = row.try_get("state")?;
+    Ok(enum_parse(&state).unwrap_or(ReferralState::Sent))
 }

@@ -15,11 +15,11 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{centres, merges, referrals};
 use crate::app::AppState;
-use crate::audit::{self, Who};
+use crate::audit::{self, Origin};
 use crate::auth::Actor;
 use crate::error::{Error, Result};
+use crate::http::created_or_ok;
 use crate::http::json::ApiJson;
-use crate::http::meta::RequestMeta;
 use crate::http::pagination::ApiQuery;
 use crate::registry::store;
 
@@ -47,11 +47,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
 async fn merge_child(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<MergeRequest>,
 ) -> Result<(StatusCode, Json<Merge>)> {
-    let merge = merges::merge(&state.db, &actor, &meta, &id, req).await?;
+    let merge = merges::merge(&state.db, &actor, &origin, &id, req).await?;
     Ok((StatusCode::CREATED, Json(merge)))
 }
 
@@ -63,10 +63,10 @@ async fn merge_child(
 async fn undo_merge(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(id): Path<String>,
 ) -> Result<Json<Merge>> {
-    Ok(Json(merges::undo(&state.db, &actor, &meta, &id).await?))
+    Ok(Json(merges::undo(&state.db, &actor, &origin, &id).await?))
 }
 
 /// Service centres in the caller's province (all, for national admins).
@@ -84,12 +84,12 @@ async fn list_centres(State(state): State<AppState>, actor: Actor) -> Result<Jso
 async fn create_centre(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     ApiJson(new): ApiJson<NewCentre>,
 ) -> Result<(StatusCode, Json<Centre>)> {
     Ok((
         StatusCode::CREATED,
-        Json(centres::create(&state.db, &actor, &meta, new).await?),
+        Json(centres::create(&state.db, &actor, &origin, new).await?),
     ))
 }
 
@@ -100,7 +100,7 @@ async fn create_centre(
 async fn suggest_centres(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<CentreSuggestion>>> {
     let child = store::find(state.db.pool(), &actor.scope, &id)
@@ -108,15 +108,7 @@ async fn suggest_centres(
         .ok_or(Error::NotFound)?;
     let suggestions = centres::suggest(&state.db, &child.facts.home_province, &child.id).await?;
     // Distances from where the child was seen: the child's facts.
-    audit::reads(
-        state.db.pool(),
-        &Who::from(&actor),
-        &meta,
-        "centre.suggest",
-        [child.id.as_str()],
-        None,
-    )
-    .await?;
+    audit::read_of(&state.db, &actor, &origin, "centre.suggest", &child.id).await?;
     Ok(Json(suggestions))
 }
 
@@ -135,19 +127,11 @@ pub struct ReferralQuery {
 async fn list_referrals(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     ApiQuery(q): ApiQuery<ReferralQuery>,
 ) -> Result<Json<Vec<Referral>>> {
     let list = referrals::for_child(&state.db, &actor, &q.child_id).await?;
-    audit::reads(
-        state.db.pool(),
-        &Who::from(&actor),
-        &meta,
-        "referral.list",
-        [q.child_id.as_str()],
-        None,
-    )
-    .await?;
+    audit::read_of(&state.db, &actor, &origin, "referral.list", &q.child_id).await?;
     Ok(Json(list))
 }
 
@@ -159,18 +143,11 @@ async fn list_referrals(
 async fn create_referral(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     ApiJson(new): ApiJson<NewReferral>,
 ) -> Result<(StatusCode, Json<Referral>)> {
-    let (referral, created) = referrals::create(&state.db, &actor, &meta, new).await?;
-    Ok((
-        if created {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        },
-        Json(referral),
-    ))
+    let (referral, created) = referrals::create(&state.db, &actor, &origin, new).await?;
+    Ok((created_or_ok(created), Json(referral)))
 }
 
 /// Accepts, rejects or completes a referral.
@@ -181,11 +158,11 @@ async fn create_referral(
 async fn move_referral(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(id): Path<String>,
     ApiJson(t): ApiJson<ReferralTransition>,
 ) -> Result<Json<Referral>> {
     Ok(Json(
-        referrals::transition(&state.db, &actor, &meta, &id, t).await?,
+        referrals::transition(&state.db, &actor, &origin, &id, t).await?,
     ))
 }

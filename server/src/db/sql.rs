@@ -3,9 +3,13 @@
 //! Search endpoints combine optional filters. sqlx's `QueryBuilder` writes `?`
 //! placeholders through the `Any` driver, which PostgreSQL rejects, so this
 //! small builder numbers them `$1, $2, …` — the form both backends accept.
+//!
+//! [`row_by`] and [`rows_by`] are the one shape of the many lookups by a
+//! single key (an id, a child id, a username): bind it as `$1`, map each row
+//! with the entity's `x_from_row`.
 
 use sqlx::Any;
-use sqlx::any::AnyArguments;
+use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 
 /// A value to bind.
@@ -72,6 +76,35 @@ impl Sql {
         }
         q
     }
+}
+
+/// The row `sql` finds with `key` bound as `$1`, mapped by `from_row`;
+/// `None` when there is none.
+pub async fn row_by<'e, E, T>(
+    executor: E,
+    sql: &str,
+    key: &str,
+    from_row: impl Fn(&AnyRow) -> sqlx::Result<T>,
+) -> sqlx::Result<Option<T>>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let row = sqlx::query(sql).bind(key).fetch_optional(executor).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Every row `sql` finds with `key` bound as `$1`, mapped by `from_row`.
+pub async fn rows_by<'e, E, T>(
+    executor: E,
+    sql: &str,
+    key: &str,
+    from_row: impl Fn(&AnyRow) -> sqlx::Result<T>,
+) -> sqlx::Result<Vec<T>>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let rows = sqlx::query(sql).bind(key).fetch_all(executor).await?;
+    rows.iter().map(from_row).collect()
 }
 
 #[cfg(test)]

@@ -158,7 +158,8 @@ pub fn line(kind: Kind, format: Format, row: &AnyRow) -> Result<String, String> 
             }
         }
         Kind::Encounters => {
-            let e = crate::registry::encounters::from_row(row).map_err(|e| e.to_string())?;
+            let e =
+                crate::registry::encounters::encounter_from_row(row).map_err(|e| e.to_string())?;
             let code: String = row.try_get("registry_code").map_err(|e| e.to_string())?;
             match format {
                 Format::Jsonl => {

@@ -60,12 +60,12 @@ impl Kind {
                 ("c.created_at", "c.id"),
             ),
             Kind::Encounters => (
-                Sql::new(
-                    "SELECT e.id, e.child_id, c.registry_code, e.worker_id, e.details,
-                            e.created_at, e.at AS sort_at
+                Sql::new(&format!(
+                    "SELECT {}, c.registry_code, e.at AS sort_at
                      FROM encounters e JOIN children c ON c.id = e.child_id
                      WHERE c.merged_into IS NULL",
-                ),
+                    crate::registry::encounters::ENCOUNTER_COLUMNS
+                )),
                 ("e.at", "e.id"),
             ),
         };

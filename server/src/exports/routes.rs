@@ -11,10 +11,9 @@ use futures::TryStreamExt;
 
 use super::{Export, Format, Full, Kind, Outcome};
 use crate::app::AppState;
-use crate::audit::{self, Event, Who};
+use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, policy};
 use crate::error::{Error, Result};
-use crate::http::meta::RequestMeta;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(export))
@@ -41,7 +40,7 @@ const RETRY_AFTER_SECS: u64 = 30;
 async fn export(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(file): Path<String>,
 ) -> Result<Response> {
     let (kind, format) = match file.as_str() {
@@ -85,7 +84,7 @@ async fn export(
             "file": file, "rows": outcome.rows, "complete": outcome.complete,
         });
         let event = Event::new("export", "child", None).with_detail(detail);
-        if let Err(e) = audit::record(db.pool(), &who, &meta, event).await {
+        if let Err(e) = audit::record(db.pool(), &who, &origin, event).await {
             tracing::error!(error = %e, "writing the audit entry of an export");
         }
         // The slot is free once the export has ended.

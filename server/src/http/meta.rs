@@ -1,32 +1,22 @@
-//! [`RequestMeta`]: the request id and client IP, for audit entries; and
-//! [`drop_malformed_request_id`], which keeps client-chosen ids well-formed.
+//! The extractor that fills an [`Origin`] (request id and client IP, for
+//! audit entries) from a request, the rule for which `X-Forwarded-For` entry
+//! to believe ([`forwarded_client`]), and [`drop_malformed_request_id`],
+//! which keeps client-chosen ids well-formed.
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRef, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequestParts, Request};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 
 use crate::app::AppState;
+use crate::audit::Origin;
 
-/// Where a request came from, as the audit log records it.
-#[derive(Debug, Clone, Default)]
-pub struct RequestMeta {
-    /// The `x-request-id` set (or echoed) by the request-id middleware.
-    pub request_id: Option<String>,
-    pub client_ip: Option<String>,
-}
-
-impl<S> FromRequestParts<S> for RequestMeta
-where
-    S: Send + Sync,
-    AppState: FromRef<S>,
-{
+impl FromRequestParts<AppState> for Origin {
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Infallible> {
-        let state = AppState::from_ref(state);
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
         let request_id = parts
             .headers
             .get("x-request-id")
@@ -41,7 +31,7 @@ where
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip());
-        Ok(RequestMeta {
+        Ok(Origin {
             request_id,
             client_ip: forwarded.or(peer).map(|ip| ip.to_string()),
         })

@@ -7,6 +7,7 @@
 //!   problem+json carrying the request id.
 //! - [`timeout`]: the request timeout, restarted while an upload's body arrives.
 //! - [`health`], [`metrics`], [`docs`] (OpenAPI + docs page), [`web`] (the PWA).
+//! - [`created_or_ok`]: the status of an idempotent create.
 //!
 //! Domain routes live with their domain (`auth::routes`, `users::routes`, …)
 //! and are merged in [`router`]; each handler carries a `#[utoipa::path]`, so
@@ -38,6 +39,16 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
+
+/// The status of an idempotent create: 201 when this request stored the
+/// resource, 200 when it was a retry answered with what an earlier one stored.
+pub fn created_or_ok(created: bool) -> axum::http::StatusCode {
+    if created {
+        axum::http::StatusCode::CREATED
+    } else {
+        axum::http::StatusCode::OK
+    }
+}
 
 use crate::app::AppState;
 use docs::{BearerAuth, ProblemResponses};

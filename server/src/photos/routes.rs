@@ -12,10 +12,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::process::MAX_UPLOAD_BYTES;
 use super::{Photo, store, upload};
 use crate::app::AppState;
-use crate::audit::{self, Event, Who};
+use crate::audit::{self, Event, Origin, Who};
 use crate::auth::Actor;
 use crate::error::{Error, Result};
-use crate::http::meta::RequestMeta;
+use crate::http::created_or_ok;
 use crate::registry;
 
 /// Room for the form's boundaries and the `id` field around the largest photo;
@@ -69,7 +69,7 @@ struct JpegImage(String);
 async fn upload_photo(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(child_id): Path<String>,
     form: std::result::Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Photo>)> {
@@ -85,13 +85,8 @@ async fn upload_photo(
         .ok_or(Error::NotFound)?;
     let _slot = state.uploads.take()?;
     let form = upload::read_form(form).await?;
-    let (photo, created) = upload::create(&state, &actor, &meta, &child_id, form).await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(photo)))
+    let (photo, created) = upload::create(&state, &actor, &origin, &child_id, form).await?;
+    Ok((created_or_ok(created), Json(photo)))
 }
 
 /// A child's photos, newest first.
@@ -101,7 +96,7 @@ async fn upload_photo(
 async fn list_photos(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(child_id): Path<String>,
 ) -> Result<Json<Vec<Photo>>> {
     registry::store::find(state.db.pool(), &actor.scope, &child_id)
@@ -111,7 +106,7 @@ async fn list_photos(
     audit::record(
         state.db.pool(),
         &Who::from(&actor),
-        &meta,
+        &origin,
         Event::new("photo.list", "child", Some(&child_id)),
     )
     .await?;
@@ -130,14 +125,14 @@ async fn list_photos(
 async fn get_photo(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path((child_id, photo_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response> {
     serve(
         &state,
         &actor,
-        &meta,
+        &origin,
         &child_id,
         &photo_id,
         Variant::Image,
@@ -158,14 +153,14 @@ async fn get_photo(
 async fn get_thumbnail(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path((child_id, photo_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response> {
     serve(
         &state,
         &actor,
-        &meta,
+        &origin,
         &child_id,
         &photo_id,
         Variant::Thumbnail,
@@ -185,7 +180,7 @@ enum Variant {
 async fn serve(
     state: &AppState,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     child_id: &str,
     photo_id: &str,
     variant: Variant,
@@ -205,7 +200,7 @@ async fn serve(
     audit::record(
         state.db.pool(),
         &Who::from(actor),
-        meta,
+        origin,
         Event::new("photo.read", "child", Some(child_id))
             .with_detail(serde_json::json!({ "photo": photo_id, "variant": name })),
     )

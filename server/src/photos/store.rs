@@ -4,6 +4,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::Photo;
+use crate::db::sql::{row_by, rows_by};
 
 /// A photo row: the API view plus what only the server sees.
 #[derive(Debug, Clone)]
@@ -15,10 +16,11 @@ pub struct StoredPhoto {
     pub upload_sha256: String,
 }
 
-const COLUMNS: &str = "id, child_id, object_key, thumbnail_key, sha256, thumbnail_sha256, \
+/// What [`photo_from_row`] reads, and what [`insert`] writes, in `child_photos`.
+const PHOTO_COLUMNS: &str = "id, child_id, object_key, thumbnail_key, sha256, thumbnail_sha256, \
                        width, height, bytes, upload_sha256, created_by, created_at";
 
-fn from_row(row: &AnyRow) -> sqlx::Result<StoredPhoto> {
+fn photo_from_row(row: &AnyRow) -> sqlx::Result<StoredPhoto> {
     let id: String = row.try_get("id")?;
     let child_id: String = row.try_get("child_id")?;
     let url = super::photo_url(&child_id, &id);
@@ -47,13 +49,8 @@ pub async fn get<'e, E>(executor: E, id: &str) -> sqlx::Result<Option<StoredPhot
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    sqlx::query(&format!("SELECT {COLUMNS} FROM child_photos WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(executor)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    let sql = format!("SELECT {PHOTO_COLUMNS} FROM child_photos WHERE id = $1");
+    row_by(executor, &sql, id, photo_from_row).await
 }
 
 /// A child's photos, newest first.
@@ -61,15 +58,10 @@ pub async fn list<'e, E>(executor: E, child_id: &str) -> sqlx::Result<Vec<Stored
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM child_photos WHERE child_id = $1 ORDER BY created_at DESC, id DESC"
-    ))
-    .bind(child_id)
-    .fetch_all(executor)
-    .await?
-    .iter()
-    .map(from_row)
-    .collect()
+    let sql = format!(
+        "SELECT {PHOTO_COLUMNS} FROM child_photos WHERE child_id = $1 ORDER BY created_at DESC, id DESC"
+    );
+    rows_by(executor, &sql, child_id, photo_from_row).await
 }
 
 pub async fn insert<'e, E>(executor: E, p: &StoredPhoto, created_at: i64) -> sqlx::Result<()>
@@ -77,7 +69,7 @@ where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     sqlx::query(&format!(
-        "INSERT INTO child_photos ({COLUMNS})
+        "INSERT INTO child_photos ({PHOTO_COLUMNS})
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
     ))
     .bind(&p.photo.id)

@@ -9,11 +9,10 @@ use super::process::{self, MAX_UPLOAD_BYTES};
 use super::store::{self, StoredPhoto};
 use super::{Photo, photo_url};
 use crate::app::AppState;
-use crate::audit::{self, Event, Who};
+use crate::audit::{self, Event, Origin, Who};
 use crate::auth::Actor;
 use crate::error::{Error, Result, is_unique_violation};
 use crate::http::form::{form_error, read_field};
-use crate::http::meta::RequestMeta;
 use crate::registry;
 
 /// The fields of an upload form.
@@ -69,7 +68,7 @@ fn uuid_error() -> Error {
 pub async fn create(
     state: &AppState,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     child_id: &str,
     form: Form,
 ) -> Result<(Photo, bool)> {
@@ -121,7 +120,7 @@ pub async fn create(
         .media
         .put(&stored.thumbnail_key, processed.thumbnail.into())
         .await?;
-    match insert(state, actor, meta, &stored, now).await {
+    match insert(state, actor, origin, &stored, now).await {
         Ok(()) => Ok((stored.photo, true)),
         Err(e) if is_unique_violation(&e) => {
             // A concurrent retry got there first: answer as for a retry, and
@@ -165,7 +164,7 @@ async fn retried(
 async fn insert(
     state: &AppState,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     stored: &StoredPhoto,
     now: i64,
 ) -> sqlx::Result<()> {
@@ -174,7 +173,7 @@ async fn insert(
     audit::record(
         &mut *tx,
         &Who::from(actor),
-        meta,
+        origin,
         Event::new("photo.create", "child", Some(&stored.photo.child_id))
             .with_detail(serde_json::json!({ "photo": stored.photo.id })),
     )

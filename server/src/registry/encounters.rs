@@ -6,16 +6,16 @@ use kudakyar_api::children::{Encounter, NewEncounter};
 use sqlx::Row;
 
 use super::{store, validate};
-use crate::audit::{self, Event, Who};
+use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, Scope};
 use crate::db::Db;
-use crate::db::sql::{Arg, Sql};
+use crate::db::sql::{Arg, Sql, row_by};
 use crate::error::{Error, Result};
-use crate::http::meta::RequestMeta;
 
-/// An encounter from a row with `id, child_id, worker_id, details,
-/// created_at` (also the export's).
-pub(crate) fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<Encounter> {
+/// What [`encounter_from_row`] reads, from `encounters e` (also the export's).
+pub(crate) const ENCOUNTER_COLUMNS: &str = "e.id, e.child_id, e.worker_id, e.details, e.created_at";
+
+pub(crate) fn encounter_from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<Encounter> {
     let details: String = row.try_get("details")?;
     let mut details: NewEncounter =
         serde_json::from_str(&details).map_err(|e| sqlx::Error::ColumnDecode {
@@ -48,14 +48,12 @@ async fn stored(db: &Db, id: &str, digest: &str) -> Result<Option<Encounter>> {
 }
 
 async fn get(db: &Db, id: &str) -> sqlx::Result<Option<(Encounter, String)>> {
-    let row = sqlx::query(
-        "SELECT id, child_id, worker_id, details, create_digest, created_at FROM encounters WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await?;
-    row.map(|r| Ok((from_row(&r)?, r.try_get("create_digest")?)))
-        .transpose()
+    let sql =
+        format!("SELECT {ENCOUNTER_COLUMNS}, e.create_digest FROM encounters e WHERE e.id = $1");
+    row_by(db.pool(), &sql, id, |r| {
+        Ok((encounter_from_row(r)?, r.try_get("create_digest")?))
+    })
+    .await
 }
 
 /// Adds an encounter to a child in the caller's scope; `Ok((e, false))` when
@@ -63,7 +61,7 @@ async fn get(db: &Db, id: &str) -> sqlx::Result<Option<(Encounter, String)>> {
 pub async fn add(
     db: &Db,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     child_id: &str,
     mut new: NewEncounter,
 ) -> Result<(Encounter, bool)> {
@@ -107,14 +105,9 @@ pub async fn add(
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() == 0 {
-        // A copy of this request was stored meanwhile (the outbox re-sends
-        // what it saw no answer to, and the copies can arrive together). The
-        // insert waited for it to commit, so it is there to answer from.
+        // A copy of this request was stored meanwhile: answer as to a retry.
         drop(tx);
-        let existing = stored(db, &id, &digest).await?;
-        return existing
-            .map(|e| (e, false))
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("encounter {id} vanished")));
+        return store::as_retry(stored(db, &id, &digest).await?, "encounter", &id);
     }
     sqlx::query(
         "UPDATE children SET last_seen_at = $1
@@ -127,7 +120,7 @@ pub async fn add(
     audit::record(
         &mut *tx,
         &Who::from(actor),
-        meta,
+        origin,
         Event::new("encounter.create", "child", Some(child_id))
             .with_detail(serde_json::json!({ "encounter": id })),
     )
@@ -141,7 +134,7 @@ pub async fn add(
 pub async fn list(
     db: &Db,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     child_id: &str,
 ) -> Result<Vec<Encounter>> {
     let encounters = in_scope(db, &actor.scope, child_id)
@@ -150,7 +143,7 @@ pub async fn list(
     audit::record(
         db.pool(),
         &Who::from(actor),
-        meta,
+        origin,
         Event::new("child.encounters.read", "child", Some(child_id)),
     )
     .await?;
@@ -162,11 +155,11 @@ pub async fn list(
 pub async fn in_scope(db: &Db, scope: &Scope, child_id: &str) -> Result<Option<Vec<Encounter>>> {
     // The child (live, in scope) and its encounters in one query: no row at
     // all means no such child here; one row without an encounter, none yet.
-    let mut sql = Sql::new(
-        "SELECT e.id, e.child_id, e.worker_id, e.details, e.created_at
+    let mut sql = Sql::new(&format!(
+        "SELECT {ENCOUNTER_COLUMNS}
          FROM children c LEFT JOIN encounters e ON e.child_id = c.id
-         WHERE c.merged_into IS NULL AND c.id = ",
-    );
+         WHERE c.merged_into IS NULL AND c.id = "
+    ));
     sql.bind(Arg::Text(child_id.into()));
     store::push_scope(&mut sql, scope);
     sql.push(" ORDER BY e.at DESC, e.id DESC LIMIT 1000");
@@ -177,7 +170,7 @@ pub async fn in_scope(db: &Db, scope: &Scope, child_id: &str) -> Result<Option<V
     let mut encounters = Vec::with_capacity(rows.len());
     for row in &rows {
         if row.try_get::<Option<String>, _>("id")?.is_some() {
-            encounters.push(from_row(row)?);
+            encounters.push(encounter_from_row(row)?);
         }
     }
     Ok(Some(encounters))

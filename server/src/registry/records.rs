@@ -6,11 +6,10 @@ use kudakyar_api::children::{Child, ChildFacts, ChildUpdate, NewChild, Status};
 use serde_json::Value;
 
 use super::{codes, store, three_way, validate};
-use crate::audit::{self, Event, Who};
+use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, Scope};
 use crate::db::Db;
 use crate::error::{Error, Result, Validator};
-use crate::http::meta::RequestMeta;
 
 /// What a create did: made a record, or recognised a retry of an earlier one.
 pub enum Created {
@@ -43,7 +42,7 @@ where
 
 /// Creates a child. The same client id with the same body again returns the
 /// stored record; with another body, a 409 carrying the stored record.
-pub async fn create(db: &Db, actor: &Actor, meta: &RequestMeta, new: NewChild) -> Result<Created> {
+pub async fn create(db: &Db, actor: &Actor, origin: &Origin, new: NewChild) -> Result<Created> {
     let now = crate::now_ms();
     let mut v = Validator::new();
     let id = match &new.id {
@@ -78,7 +77,7 @@ pub async fn create(db: &Db, actor: &Actor, meta: &RequestMeta, new: NewChild) -
                 }),
             };
         }
-        match insert(db, actor, meta, &id, &new.facts, &digest, now).await {
+        match insert(db, actor, origin, &id, &new.facts, &digest, now).await {
             Ok(child) => return Ok(Created::New(child)),
             Err(e) if crate::error::is_unique_violation(&e) => continue,
             Err(e) => return Err(e.into()),
@@ -92,7 +91,7 @@ pub async fn create(db: &Db, actor: &Actor, meta: &RequestMeta, new: NewChild) -
 async fn insert(
     db: &Db,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     id: &str,
     facts: &ChildFacts,
     digest: &str,
@@ -139,7 +138,7 @@ async fn insert(
     audit::record(
         &mut *tx,
         &Who::from(actor),
-        meta,
+        origin,
         Event::new("child.create", "child", Some(id)),
     )
     .await?;
@@ -149,14 +148,14 @@ async fn insert(
 }
 
 /// Reads one child in the caller's scope, auditing the read.
-pub async fn read(db: &Db, actor: &Actor, meta: &RequestMeta, id: &str) -> Result<Child> {
+pub async fn read(db: &Db, actor: &Actor, origin: &Origin, id: &str) -> Result<Child> {
     let child = store::find(db.pool(), &actor.scope, id)
         .await?
         .ok_or(Error::NotFound)?;
     audit::record(
         db.pool(),
         &Who::from(actor),
-        meta,
+        origin,
         Event::new("child.read", "child", Some(id)),
     )
     .await?;
@@ -168,7 +167,7 @@ pub async fn read(db: &Db, actor: &Actor, meta: &RequestMeta, id: &str) -> Resul
 pub async fn update(
     db: &Db,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     id: &str,
     up: ChildUpdate,
 ) -> Result<Child> {
@@ -317,7 +316,7 @@ pub async fn update(
     audit::record(
         &mut *tx,
         &Who::from(actor),
-        meta,
+        origin,
         Event::new("child.update", "child", Some(id)).with_detail(serde_json::json!({
             "fields": fields, "base_version": up.base_version, "version": version,
         })),

@@ -16,11 +16,11 @@ use super::records::{self, Created};
 use super::search::Search;
 use super::{codes, encounters};
 use crate::app::AppState;
-use crate::audit::{self, Who};
+use crate::audit::{self, Origin, Who};
 use crate::auth::Actor;
 use crate::error::{Result, Validator};
+use crate::http::created_or_ok;
 use crate::http::json::{self, ApiJson};
-use crate::http::meta::RequestMeta;
 use crate::http::pagination::{self, ApiQuery};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -87,7 +87,7 @@ fn age_band(band: &str) -> Option<(i64, i64)> {
 async fn search_children(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     ApiQuery(q): ApiQuery<ChildQuery>,
 ) -> Result<Json<Page<Child>>> {
     let mut v = Validator::new();
@@ -142,7 +142,7 @@ async fn search_children(
         after: after.flatten(),
     };
     let named = search.name.is_some();
-    let children = super::search::search(&state.db, &actor, &meta, &search, limit + 1).await?;
+    let children = super::search::search(&state.db, &actor, &origin, &search, limit + 1).await?;
     if named {
         let mut items = children;
         items.truncate(limit as usize);
@@ -170,27 +170,19 @@ async fn search_children(
 async fn create_child(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     ApiJson(body): ApiJson<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<(StatusCode, Json<Child>)> {
     let new = new_child(body)?;
     let client_id = new.id.clone().unwrap_or_default();
     let who = Who::from(&actor);
-    let created = records::create(&state.db, &actor, &meta, new).await;
-    audit::reads_in_conflict(&state.db, &who, &meta, &client_id, &created).await?;
+    let created = records::create(&state.db, &actor, &origin, new).await;
+    audit::reads_in_conflict(&state.db, &who, &origin, &client_id, &created).await?;
     match created? {
         Created::New(child) => Ok((StatusCode::CREATED, Json(child))),
         Created::Existing(child) => {
             // A retry answers with the record as stored now: a read.
-            audit::reads(
-                state.db.pool(),
-                &who,
-                &meta,
-                "child.read",
-                [child.id.as_str()],
-                None,
-            )
-            .await?;
+            audit::read_of(&state.db, &actor, &origin, "child.read", &child.id).await?;
             Ok((StatusCode::OK, Json(child)))
         }
     }
@@ -219,11 +211,11 @@ pub(crate) fn new_child(mut body: serde_json::Map<String, serde_json::Value>) ->
 async fn get_child(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(id): Path<String>,
 ) -> Result<axum::response::Response> {
     use axum::response::IntoResponse;
-    match records::read(&state.db, &actor, &meta, &id).await {
+    match records::read(&state.db, &actor, &origin, &id).await {
         Ok(child) => Ok(Json(child).into_response()),
         // A merged-away record redirects to the record that survived it.
         Err(crate::error::Error::NotFound) => {
@@ -248,25 +240,17 @@ async fn get_child(
 async fn update_child(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(id): Path<String>,
     ApiJson(update): ApiJson<ChildUpdate>,
 ) -> Result<Json<Child>> {
     let who = Who::from(&actor);
-    let updated = records::update(&state.db, &actor, &meta, &id, update).await;
-    audit::reads_in_conflict(&state.db, &who, &meta, &id, &updated).await?;
+    let updated = records::update(&state.db, &actor, &origin, &id, update).await;
+    audit::reads_in_conflict(&state.db, &who, &origin, &id, &updated).await?;
     let child = updated?;
     // The answer is the whole record, changed or not (a no-op PATCH writes
     // no change entry): a read.
-    audit::reads(
-        state.db.pool(),
-        &who,
-        &meta,
-        "child.read",
-        [child.id.as_str()],
-        None,
-    )
-    .await?;
+    audit::read_of(&state.db, &actor, &origin, "child.read", &child.id).await?;
     Ok(Json(child))
 }
 
@@ -277,10 +261,12 @@ async fn update_child(
 async fn list_encounters(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<Encounter>>> {
-    Ok(Json(encounters::list(&state.db, &actor, &meta, &id).await?))
+    Ok(Json(
+        encounters::list(&state.db, &actor, &origin, &id).await?,
+    ))
 }
 
 /// Records an encounter (idempotent by client `id`).
@@ -292,17 +278,12 @@ async fn list_encounters(
 async fn add_encounter(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(id): Path<String>,
     ApiJson(new): ApiJson<NewEncounter>,
 ) -> Result<(StatusCode, Json<Encounter>)> {
-    let added = encounters::add(&state.db, &actor, &meta, &id, new).await;
-    audit::reads_in_conflict(&state.db, &Who::from(&actor), &meta, &id, &added).await?;
+    let added = encounters::add(&state.db, &actor, &origin, &id, new).await;
+    audit::reads_in_conflict(&state.db, &Who::from(&actor), &origin, &id, &added).await?;
     let (encounter, created) = added?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(encounter)))
+    Ok((created_or_ok(created), Json(encounter)))
 }

@@ -11,12 +11,11 @@ use kudakyar_api::children::Child;
 use sqlx::Row;
 
 use super::{names, store};
-use crate::audit::{self, Event, Who};
+use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, Scope};
 use crate::db::Db;
 use crate::db::sql::{Arg, Sql};
 use crate::error::Result;
-use crate::http::meta::RequestMeta;
 
 /// Search filters, all optional.
 #[derive(Debug, Default, Clone)]
@@ -256,7 +255,7 @@ async fn name_candidates(
 pub async fn search(
     db: &Db,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     s: &Search,
     limit: i64,
 ) -> Result<Vec<Child>> {
@@ -320,7 +319,7 @@ pub async fn search(
     audit::record(
         db.pool(),
         &Who::from(actor),
-        meta,
+        origin,
         Event::new("child.search", "child", None)
             .with_detail(serde_json::json!({ "returned": ids })),
     )

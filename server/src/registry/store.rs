@@ -14,11 +14,23 @@ use super::names;
 use crate::auth::Scope;
 use crate::db::sql::{Arg, Sql};
 
+/// What [`child_from_row`] reads, from `children c`.
 pub const CHILD_COLUMNS: &str = "c.id, c.registry_code, c.status, c.version, c.facts, c.created_at, c.updated_at, c.last_seen_at, c.identity_review_since";
 
 /// A stable fingerprint of a create body, to recognise an identical retry.
 pub fn digest<T: Serialize>(body: &T) -> String {
     hex::encode(Sha256::digest(serde_json::to_vec(body).unwrap_or_default()))
+}
+
+/// The answer of an idempotent create whose insert found its id taken by a
+/// copy of the same request committed meanwhile (the outbox re-sends what it
+/// saw no answer to, and the copies can arrive together): the stored copy, as
+/// to a retry. The insert waited for that copy to commit, so `stored` (read
+/// after it) finds it; `None` there means the row vanished, an internal error.
+pub fn as_retry<T>(stored: Option<T>, what: &str, id: &str) -> crate::error::Result<(T, bool)> {
+    stored
+        .map(|s| (s, false))
+        .ok_or_else(|| crate::error::Error::Internal(anyhow::anyhow!("{what} {id} vanished")))
 }
 
 pub fn child_from_row(row: &AnyRow) -> sqlx::Result<Child> {

@@ -22,11 +22,10 @@ use serde::Serialize;
 use super::store::{self, Details};
 use super::{abuse, grouping, place, receipt};
 use crate::app::AppState;
-use crate::audit::{self, Event, Who};
+use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, policy};
 use crate::error::{Error, Result, Validator};
 use crate::events::{self, DomainEvent, Kind};
-use crate::http::meta::RequestMeta;
 use crate::photos::process;
 
 /// How far back a report may say the child was seen.
@@ -60,7 +59,7 @@ struct Checked {
 pub async fn submit(
     state: &AppState,
     actor: Option<&Actor>,
-    meta: &RequestMeta,
+    origin: &Origin,
     new: NewSighting,
     photo: Option<Bytes>,
 ) -> Result<(SightingReceipt, bool)> {
@@ -75,14 +74,14 @@ pub async fn submit(
     };
     let config = &state.config;
     let now = crate::now_ms();
-    let client_hash = meta.client_ip.as_deref().map(abuse::hash);
+    let client_hash = origin.client_ip.as_deref().map(abuse::hash);
     let device_hash = new.device_token.as_deref().map(abuse::hash);
 
     for _attempt in 0..3 {
         let mut tx = state.db.begin_write().await?;
         if checked.source == SightingSource::Citizen {
             let mut keys = Vec::new();
-            if let Some(ip) = meta.client_ip.as_deref() {
+            if let Some(ip) = origin.client_ip.as_deref() {
                 keys.push(abuse::key("sighting-ip", ip));
             }
             if let Some(token) = new.device_token.as_deref() {
@@ -189,7 +188,7 @@ pub async fn submit(
         audit::record(
             &mut *tx,
             &who,
-            meta,
+            origin,
             Event::new("sighting.create", "sighting", Some(&checked.id)).with_detail(
                 serde_json::json!({"source": store::source_str(checked.source), "incident": incident}),
             ),

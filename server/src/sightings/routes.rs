@@ -15,11 +15,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{abuse, intake, receipt, store};
 use crate::app::AppState;
-use crate::audit::{self, Event, Who};
+use crate::audit::{self, Event, Origin, Who};
 use crate::auth::Actor;
 use crate::error::{Error, Result};
 use crate::http::form::{form_error, read_field};
-use crate::http::meta::RequestMeta;
 use crate::photos::process::MAX_UPLOAD_BYTES;
 
 /// The largest JSON report (a 1,000-character description is 4 KB of UTF-8).
@@ -72,7 +71,7 @@ struct SightingForm {
 async fn create_sighting(
     State(state): State<AppState>,
     actor: Option<Actor>,
-    meta: RequestMeta,
+    origin: Origin,
     request: Request,
 ) -> Result<(StatusCode, Json<SightingReceipt>)> {
     let content_type = request
@@ -98,13 +97,8 @@ async fn create_sighting(
                 .into(),
         ));
     };
-    let (receipt, created) = intake::submit(&state, actor.as_ref(), &meta, report, photo).await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(receipt)))
+    let (receipt, created) = intake::submit(&state, actor.as_ref(), &origin, report, photo).await?;
+    Ok((crate::http::created_or_ok(created), Json(receipt)))
 }
 
 /// Reads the form: `report` (JSON, required) and `photo` (optional); any
@@ -154,11 +148,11 @@ async fn read_form(mut form: Multipart) -> Result<(NewSighting, Option<Bytes>)> 
         (status = 429, body = Problem, description = "Too many lookups from this address: wait `Retry-After` seconds")))]
 async fn receipt_status(
     State(state): State<AppState>,
-    meta: RequestMeta,
+    origin: Origin,
     Path(code): Path<String>,
 ) -> Result<Json<ReceiptStatus>> {
     let limit = state.config.receipt_lookups_per_hour;
-    count_client(&state, &meta, "receipt-ip", limit).await?;
+    count_client(&state, &origin, "receipt-ip", limit).await?;
     let found = match receipt::normalise(&code) {
         Some(code) => receipt::state(state.db.pool(), &code).await?,
         None => None,
@@ -173,18 +167,18 @@ async fn receipt_status(
     security(()),
     responses((status = 200, body = Challenge),
         (status = 429, body = Problem, description = "Too many challenges from this address: wait `Retry-After` seconds")))]
-async fn challenge(State(state): State<AppState>, meta: RequestMeta) -> Result<Json<Challenge>> {
+async fn challenge(State(state): State<AppState>, origin: Origin) -> Result<Json<Challenge>> {
     // A client solves one challenge per report past the soft limit: a few
     // times the hard limit is plenty, and keeps the table small.
     let limit = state.config.sighting_max_per_hour.saturating_mul(6).max(6);
-    count_client(&state, &meta, "challenge-ip", limit).await?;
+    count_client(&state, &origin, "challenge-ip", limit).await?;
     let difficulty = state.config.sighting_pow_difficulty;
     Ok(Json(abuse::issue(state.db.pool(), difficulty).await?))
 }
 
 /// Counts one request of this client address against `limit` an hour.
-async fn count_client(state: &AppState, meta: &RequestMeta, kind: &str, limit: u32) -> Result<()> {
-    let Some(ip) = meta.client_ip.as_deref() else {
+async fn count_client(state: &AppState, origin: &Origin, kind: &str, limit: u32) -> Result<()> {
+    let Some(ip) = origin.client_ip.as_deref() else {
         return Ok(());
     };
     let mut tx = state.db.begin_write().await?;
@@ -207,7 +201,7 @@ struct JpegImage(String);
 async fn sighting_photo(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(id): Path<String>,
 ) -> Result<Response> {
     store::find(state.db.pool(), &actor, &id)
@@ -226,7 +220,7 @@ async fn sighting_photo(
     audit::record(
         state.db.pool(),
         &Who::from(&actor),
-        &meta,
+        &origin,
         Event::new("sighting.photo", "sighting", Some(&id)),
     )
     .await?;

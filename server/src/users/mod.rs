@@ -12,13 +12,12 @@ use std::path::Path;
 
 use kudakyar_api::users::{NewUser, Role, User};
 
-use crate::audit::{self, Event, Who};
+use crate::audit::{self, Event, Origin, Who};
 use crate::db::Db;
 use crate::error::{Error, Result, ResultExt};
-use crate::http::meta::RequestMeta;
 
 /// Validates, hashes and stores a new user, auditing it in the same transaction.
-pub async fn create(db: &Db, new: NewUser, who: &Who, meta: &RequestMeta) -> Result<User> {
+pub async fn create(db: &Db, new: NewUser, who: &Who, origin: &Origin) -> Result<User> {
     let new = validate::new_user(new)?;
     let password = new.password.clone();
     let hash = tokio::task::spawn_blocking(move || crate::auth::password::hash(&password))
@@ -33,7 +32,7 @@ pub async fn create(db: &Db, new: NewUser, who: &Who, meta: &RequestMeta) -> Res
     audit::record(
         &mut *tx,
         who,
-        meta,
+        origin,
         Event::new("user.create", "user", Some(&user.id)).with_detail(serde_json::json!({
             "username": user.username,
             "role": user.role.as_str(),
@@ -47,7 +46,7 @@ pub async fn create(db: &Db, new: NewUser, who: &Who, meta: &RequestMeta) -> Res
 }
 
 /// Disables a user and revokes all their sessions, audited.
-pub async fn disable(db: &Db, user_id: &str, who: &Who, meta: &RequestMeta) -> Result<()> {
+pub async fn disable(db: &Db, user_id: &str, who: &Who, origin: &Origin) -> Result<()> {
     let mut tx = db.begin_write().await?;
     if !store::set_disabled(&mut *tx, user_id).await? {
         return Err(Error::NotFound);
@@ -56,7 +55,7 @@ pub async fn disable(db: &Db, user_id: &str, who: &Who, meta: &RequestMeta) -> R
     audit::record(
         &mut *tx,
         who,
-        meta,
+        origin,
         Event::new("user.disable", "user", Some(user_id)),
     )
     .await?;
@@ -87,7 +86,7 @@ pub async fn bootstrap_admin(
         province: None,
         county: None,
     };
-    match create(db, new, &Who::system(), &RequestMeta::default()).await {
+    match create(db, new, &Who::system(), &Origin::system()).await {
         Ok(_) => {}
         // Another instance sharing the database won the race: nothing to do.
         Err(Error::Validation(errors)) if errors.contains_key("username") => return Ok(None),

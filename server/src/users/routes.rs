@@ -10,11 +10,10 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::app::AppState;
-use crate::audit::Who;
+use crate::audit::{Origin, Who};
 use crate::auth::{Actor, policy};
 use crate::error::{Error, Result, Validator};
 use crate::http::json::ApiJson;
-use crate::http::meta::RequestMeta;
 use crate::http::pagination::{self, ApiQuery};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -91,11 +90,11 @@ async fn list_users(
 async fn create_user(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     ApiJson(new): ApiJson<NewUser>,
 ) -> Result<(StatusCode, Json<User>)> {
     policy::create_user(&actor, &new)?;
-    let user = super::create(&state.db, new, &Who::from(&actor), &meta).await?;
+    let user = super::create(&state.db, new, &Who::from(&actor), &origin).await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -115,7 +114,7 @@ async fn create_user(
 async fn disable_user(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
     // Callers who manage no users at all learn that plainly (403) …
@@ -132,6 +131,6 @@ async fn disable_user(
         target.county.as_deref(),
     )
     .map_err(|_| Error::NotFound)?;
-    super::disable(&state.db, &id, &Who::from(&actor), &meta).await?;
+    super::disable(&state.db, &id, &Who::from(&actor), &origin).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,10 +6,8 @@ use sqlx::any::AnyRow;
 
 use crate::auth::policy::UserVisibility;
 use crate::db::Db;
+use crate::db::sql::row_by;
 use crate::error::Unique;
-
-const COLUMNS: &str =
-    "id, username, display_name, role, province, county, created_at, disabled_at, password_hash";
 
 /// A user row, with the hash the API never shows.
 #[derive(Debug, Clone)]
@@ -18,7 +16,11 @@ pub struct StoredUser {
     pub password_hash: String,
 }
 
-fn from_row(row: &AnyRow) -> sqlx::Result<StoredUser> {
+/// What [`user_from_row`] reads, from `users`.
+const USER_COLUMNS: &str =
+    "id, username, display_name, role, province, county, created_at, disabled_at, password_hash";
+
+fn user_from_row(row: &AnyRow) -> sqlx::Result<StoredUser> {
     let role: String = row.try_get("role")?;
     let role = Role::parse(&role).ok_or_else(|| sqlx::Error::ColumnDecode {
         index: "role".into(),
@@ -41,25 +43,14 @@ fn from_row(row: &AnyRow) -> sqlx::Result<StoredUser> {
 }
 
 pub async fn find_by_username(db: &Db, username: &str) -> sqlx::Result<Option<StoredUser>> {
-    let sql = format!("SELECT {COLUMNS} FROM users WHERE username = $1");
-    sqlx::query(&sql)
-        .bind(username.trim().to_lowercase())
-        .fetch_optional(db.pool())
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
+    let username = username.trim().to_lowercase();
+    row_by(db.pool(), &sql, &username, user_from_row).await
 }
 
 pub async fn get(db: &Db, id: &str) -> sqlx::Result<Option<StoredUser>> {
-    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
-    sqlx::query(&sql)
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+    row_by(db.pool(), &sql, id, user_from_row).await
 }
 
 /// The constraint a taken username violates.
@@ -126,7 +117,7 @@ pub async fn list(
         })
         .collect();
     let sql = format!(
-        "SELECT {COLUMNS} FROM users
+        "SELECT {USER_COLUMNS} FROM users
          WHERE ($1 IS NULL OR province = $1) AND ($2 IS NULL OR county = $2)
            AND role IN ($3, $4, $5, $6) AND username > $7
          ORDER BY username LIMIT $8"
@@ -142,7 +133,9 @@ pub async fn list(
         .bind(limit)
         .fetch_all(db.pool())
         .await?;
-    rows.iter().map(|r| from_row(r).map(|s| s.user)).collect()
+    rows.iter()
+        .map(|r| user_from_row(r).map(|s| s.user))
+        .collect()
 }
 
 /// Marks a user disabled; false when no such user exists.

@@ -34,13 +34,8 @@ fn record(given_name: &str) -> Value {
 }
 
 async fn patch(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
-    app.client
-        .patch(app.url(&format!("/api/v1/children/{ID}")))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
+    app.patch(token, &format!("/api/v1/children/{ID}"), &body)
         .await
-        .unwrap()
 }
 
 async fn a_no_op_update_is_a_read(db: TestDb) {

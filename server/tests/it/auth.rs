@@ -1,6 +1,6 @@
 //! Login, sessions and throttling over HTTP, on SQLite and PostgreSQL.
 
-use crate::common::{TestApp, TestDb, problem};
+use crate::common::{TestApp, TestDb, problem, texts, with_action};
 use serde_json::{Value, json};
 
 on_both_backends!(
@@ -57,21 +57,11 @@ async fn admin_logs_in_and_sees_itself(db: TestDb) {
     assert_eq!(body["user"]["role"], "national_admin");
     let token = body["token"].as_str().unwrap();
     assert!(token.len() >= 40, "token is long and random");
-    let me: Value = app
-        .get(token, "/api/v1/auth/me")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.get_json(token, "/api/v1/auth/me").await;
     assert_eq!(me["username"], "admin");
     assert!(me.get("password_hash").is_none());
 
-    let no_token = app
-        .client
-        .get(app.url("/api/v1/auth/me"))
-        .send()
-        .await
-        .unwrap();
+    let no_token = app.get_anonymous("/api/v1/auth/me").await;
     problem(no_token, 401).await;
     problem(app.get("forged-token", "/api/v1/auth/me").await, 401).await;
 }
@@ -159,17 +149,9 @@ async fn login_is_audited(db: TestDb) {
     problem(app.login_response("admin", "not the password").await, 401).await;
     let token = app.admin_token().await;
     let page: Value = app
-        .get(&token, "/api/v1/audit?resource_type=session")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let actions: Vec<&str> = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+        .get_json(&token, "/api/v1/audit?resource_type=session")
+        .await;
+    let actions: Vec<&str> = texts(&page["items"], "action");
     assert_eq!(actions, ["auth.login", "auth.login_failed"], "newest first");
     let first = &page["items"][0];
     assert_eq!(first["username"], "admin");
@@ -189,7 +171,7 @@ async fn audit_filters_and_pages(db: TestDb) {
     let mut ids = Vec::new();
     let mut path = format!("/api/v1/audit?user={worker_id}&limit=2");
     loop {
-        let page: Value = app.get(&admin, &path).await.json().await.unwrap();
+        let page: Value = app.get_json(&admin, &path).await;
         for e in page["items"].as_array().unwrap() {
             assert_eq!(e["user_id"], worker_id.as_str());
             ids.push(e["id"].as_i64().unwrap());
@@ -205,11 +187,8 @@ async fn audit_filters_and_pages(db: TestDb) {
         "newest first, no repeats"
     );
     let future: Value = app
-        .get(&admin, "/api/v1/audit?from=2999-01-01T00:00:00Z")
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&admin, "/api/v1/audit?from=2999-01-01T00:00:00Z")
+        .await;
     assert!(future["items"].as_array().unwrap().is_empty());
     let p = problem(app.get(&admin, "/api/v1/audit?from=yesterday").await, 422).await;
     assert!(p["errors"]["from"].is_array(), "{p}");
@@ -328,17 +307,9 @@ async fn forged_forwarded_for_entries_are_ignored(db: TestDb) {
     problem(login(5).await.unwrap(), 429).await;
     let admin = app.admin_token().await;
     let page: Value = app
-        .get(&admin, "/api/v1/audit?resource_type=session")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let failed: Vec<&Value> = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["action"] == "auth.login_failed")
-        .collect();
+        .get_json(&admin, "/api/v1/audit?resource_type=session")
+        .await;
+    let failed: Vec<&Value> = with_action(&page["items"], "auth.login_failed");
     assert_eq!(failed.len(), 5);
     assert!(
         failed.iter().all(|e| e["client_ip"] == "203.0.113.7"),

@@ -1,6 +1,6 @@
 //! Merges, centres and referrals over HTTP, on SQLite and PostgreSQL.
 
-use crate::common::{TestApp, TestDb, problem};
+use crate::common::{TestApp, TestDb, json_of, problem, texts};
 use serde_json::{Value, json};
 
 on_both_backends!(
@@ -25,20 +25,12 @@ fn encounter(id: &str, at: &str, lat: f64, lng: f64) -> Value {
 }
 
 async fn user(app: &TestApp, name: &str, role: &str) -> String {
-    let (_, password) = app.add_user(name, role, Some("IR-23"), None).await;
-    app.login(name, &password).await
+    app.token_for(name, role, "IR-23").await
 }
 
 const A: &str = "a0000000-0000-4000-8000-000000000001";
 const B: &str = "b0000000-0000-4000-8000-000000000002";
 const C: &str = "c0000000-0000-4000-8000-000000000003";
-
-async fn json_of(response: reqwest::Response, status: u16) -> Value {
-    let got = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    assert_eq!(got, status, "{body:#}");
-    body
-}
 
 async fn open_reviews(app: &TestApp, token: &str) -> Vec<Value> {
     let list = json_of(app.get(token, "/api/v1/iris/reviews").await, 200).await;
@@ -333,11 +325,8 @@ async fn supervisor_merges_and_undoes(db: TestDb) {
     let merge: Value = r.json().await.unwrap();
 
     let survivor: Value = app
-        .get(&supervisor, &format!("/api/v1/children/{A}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&supervisor, &format!("/api/v1/children/{A}"))
+        .await;
     let aliases = survivor["aliases"].as_array().unwrap();
     assert!(
         aliases.contains(&json!("رضا")) && aliases.contains(&json!("پسر گل‌فروش")),
@@ -345,11 +334,8 @@ async fn supervisor_merges_and_undoes(db: TestDb) {
     );
     assert_eq!(survivor["last_seen_at"], "2026-11-10T10:00:00Z");
     let encounters: Value = app
-        .get(&supervisor, &format!("/api/v1/children/{A}/encounters"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&supervisor, &format!("/api/v1/children/{A}/encounters"))
+        .await;
     assert_eq!(
         encounters.as_array().unwrap().len(),
         2,
@@ -369,17 +355,9 @@ async fn supervisor_merges_and_undoes(db: TestDb) {
     assert_eq!(tomb.status(), 308);
     assert_eq!(tomb.headers()["location"], format!("/api/v1/children/{A}"));
     let found: Value = app
-        .get(&worker, "/api/v1/children?q=%D8%B1%D8%B6%D8%A7")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let ids: Vec<&str> = found["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap())
-        .collect();
+        .get_json(&worker, "/api/v1/children?q=%D8%B1%D8%B6%D8%A7")
+        .await;
+    let ids: Vec<&str> = texts(&found["items"], "id");
     assert_eq!(ids, [A], "the duplicate's name finds the survivor only");
 
     let undo = app
@@ -391,25 +369,16 @@ async fn supervisor_merges_and_undoes(db: TestDb) {
         .await;
     assert_eq!(undo.status(), 200);
     let back: Value = app
-        .get(&supervisor, &format!("/api/v1/children/{B}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&supervisor, &format!("/api/v1/children/{B}"))
+        .await;
     assert_eq!(back["given_name"], "رضا");
     let enc_b: Value = app
-        .get(&supervisor, &format!("/api/v1/children/{B}/encounters"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&supervisor, &format!("/api/v1/children/{B}/encounters"))
+        .await;
     assert_eq!(enc_b.as_array().unwrap().len(), 1);
     let a: Value = app
-        .get(&supervisor, &format!("/api/v1/children/{A}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&supervisor, &format!("/api/v1/children/{A}"))
+        .await;
     assert_eq!(
         a["aliases"],
         json!(["کوچولو"]),
@@ -500,11 +469,8 @@ async fn referral_to_the_nearest_centre_with_room(db: TestDb) {
     )
     .await;
     let suggestions: Value = app
-        .get(&worker, &format!("/api/v1/children/{A}/centre-suggestions"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&worker, &format!("/api/v1/children/{A}/centre-suggestions"))
+        .await;
     assert_eq!(suggestions[0]["centre"]["name"], "مرکز نزدیک");
     assert_eq!(suggestions[1]["centre"]["name"], "مرکز میانه");
 
@@ -522,11 +488,8 @@ async fn referral_to_the_nearest_centre_with_room(db: TestDb) {
     );
     // The one-place centre is now full: no longer suggested, and refused.
     let suggestions: Value = app
-        .get(&worker, &format!("/api/v1/children/{A}/centre-suggestions"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&worker, &format!("/api/v1/children/{A}/centre-suggestions"))
+        .await;
     assert_eq!(suggestions[0]["centre"]["name"], "مرکز میانه");
     let full = json!({"child_id": A, "centre_id": ids[1]});
     assert!(problem(app.post(&supervisor, "/api/v1/referrals", &full).await, 422).await["errors"]["centre_id"].is_array());
@@ -559,19 +522,11 @@ async fn referral_to_the_nearest_centre_with_room(db: TestDb) {
         .json()
         .await
         .unwrap();
-    let states: Vec<&str> = done["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["state"].as_str().unwrap())
-        .collect();
+    let states: Vec<&str> = texts(&done["history"], "state");
     assert_eq!(states, ["sent", "accepted", "completed"]);
     let list: Value = app
-        .get(&worker, &format!("/api/v1/referrals?child_id={A}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&worker, &format!("/api/v1/referrals?child_id={A}"))
+        .await;
     assert_eq!(list.as_array().unwrap().len(), 1);
 }
 

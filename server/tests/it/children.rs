@@ -2,7 +2,7 @@
 //! Persian-aware search, merged updates and conflicts, scopes, audited reads,
 //! encounters and field-level errors.
 
-use crate::common::{TestApp, TestDb, problem};
+use crate::common::{TestApp, TestDb, problem, texts, with_action, worker};
 use serde_json::{Value, json};
 
 on_both_backends!(
@@ -35,21 +35,9 @@ fn child(id: &str, province: &str) -> Value {
     })
 }
 
-async fn worker(app: &TestApp, name: &str, province: &str) -> String {
-    let (_, password) = app
-        .add_user(name, "outreach_worker", Some(province), None)
-        .await;
-    app.login(name, &password).await
-}
-
 async fn patch(app: &TestApp, token: &str, id: &str, body: Value) -> reqwest::Response {
-    app.client
-        .patch(app.url(&format!("/api/v1/children/{id}")))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
+    app.patch(token, &format!("/api/v1/children/{id}"), &body)
         .await
-        .unwrap()
 }
 
 const ID: &str = "0b7f6c5e-2a41-4d8e-9f3a-5c1b2d3e4f50";
@@ -83,12 +71,7 @@ async fn create_is_idempotent_by_client_id(db: TestDb) {
     );
 
     let admin = app.admin_token().await;
-    let all: Value = app
-        .get(&admin, "/api/v1/children")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let all: Value = app.get_json(&admin, "/api/v1/children").await;
     assert_eq!(
         all["items"].as_array().unwrap().len(),
         1,
@@ -123,31 +106,22 @@ async fn finds_a_misspelt_alias_typed_with_arabic_letters(db: TestDb) {
     // Arabic yeh and kaf, a missing vowel letter, a ZWNJ: still the same alias.
     let query = "علي\u{200C}كوچلو";
     let url = format!("/api/v1/children?q={}", urlencode(query));
-    let found: Value = app.get(&w, &url).await.json().await.unwrap();
+    let found: Value = app.get_json(&w, &url).await;
     let items = found["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{found}");
     assert_eq!(items[0]["id"], ID);
     let by_family: Value = app
-        .get(&w, &format!("/api/v1/children?q={}", urlencode("احمدي")))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&w, &format!("/api/v1/children?q={}", urlencode("احمدي")))
+        .await;
     assert_eq!(by_family["items"][0]["given_name"], "مریم");
     let code = items[0]["registry_code"].as_str().unwrap();
     let by_code: Value = app
-        .get(&w, &format!("/api/v1/children?code={code}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&w, &format!("/api/v1/children?code={code}"))
+        .await;
     assert_eq!(by_code["items"][0]["id"], ID);
     let nothing: Value = app
-        .get(&w, &format!("/api/v1/children?q={}", urlencode("زهرا")))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&w, &format!("/api/v1/children?q={}", urlencode("زهرا")))
+        .await;
     assert!(nothing["items"].as_array().unwrap().is_empty());
 }
 
@@ -243,19 +217,13 @@ async fn status_changes_follow_the_lifecycle(db: TestDb) {
     assert_eq!(r.status(), 200);
     let admin = app.admin_token().await;
     let audit: Value = app
-        .get(
+        .get_json(
             &admin,
             &format!("/api/v1/audit?resource_type=child&resource_id={ID}"),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let update = audit["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["action"] == "child.update")
+        .await;
+    let update = *with_action(&audit["items"], "child.update")
+        .first()
         .expect("the transition is audited");
     assert_eq!(update["username"], "worker1");
 }
@@ -295,11 +263,8 @@ async fn scope_confines_every_read_and_write(db: TestDb) {
     )
     .await;
     let search: Value = app
-        .get(&fars, &format!("/api/v1/children?q={}", urlencode("علی")))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&fars, &format!("/api/v1/children?q={}", urlencode("علی")))
+        .await;
     assert!(
         search["items"].as_array().unwrap().is_empty(),
         "search stays in scope"
@@ -332,17 +297,9 @@ async fn reads_are_audited(db: TestDb) {
     app.get(&w, "/api/v1/children?status=active").await;
     let admin = app.admin_token().await;
     let audit: Value = app
-        .get(&admin, "/api/v1/audit?resource_type=child")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let actions: Vec<&str> = audit["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+        .get_json(&admin, "/api/v1/audit?resource_type=child")
+        .await;
+    let actions: Vec<&str> = texts(&audit["items"], "action");
     assert_eq!(actions, ["child.search", "child.read", "child.create"]);
     assert_eq!(audit["items"][0]["detail"]["returned"][0], ID);
 }
@@ -378,19 +335,11 @@ async fn encounters_are_idempotent_and_move_last_seen(db: TestDb) {
     assert_eq!(list.len(), 2, "no duplicate from the retry");
     assert_eq!(list[0]["at"], "2026-11-22T08:00:00Z", "newest first");
     assert_eq!(list[0]["services"], json!(["food", "counselling"]));
-    let c: Value = app
-        .get(&w, &format!("/api/v1/children/{ID}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let c: Value = app.get_json(&w, &format!("/api/v1/children/{ID}")).await;
     assert_eq!(c["last_seen_at"], "2026-11-22T08:00:00Z");
     let recent: Value = app
-        .get(&w, "/api/v1/children?seen_since=2026-11-21T00:00:00Z")
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&w, "/api/v1/children?seen_since=2026-11-21T00:00:00Z")
+        .await;
     assert_eq!(recent["items"].as_array().unwrap().len(), 1);
 }
 
@@ -500,49 +449,25 @@ async fn filters_and_cursor_listing(db: TestDb) {
         c["birth"] = json!({"precision": "estimated", "estimated_age": 3 + i * 3});
         app.post(&w, "/api/v1/children", &c).await;
     }
-    let female: Value = app
-        .get(&w, "/api/v1/children?sex=female")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let female: Value = app.get_json(&w, "/api/v1/children?sex=female").await;
     assert_eq!(female["items"].as_array().unwrap().len(), 3);
-    let young: Value = app
-        .get(&w, "/api/v1/children?age_band=0-5")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let young: Value = app.get_json(&w, "/api/v1/children?age_band=0-5").await;
     assert_eq!(
         young["items"].as_array().unwrap().len(),
         1,
         "only the 3-year-old"
     );
     let vending: Value = app
-        .get(&w, "/api/v1/children?work_type=street_vending")
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&w, "/api/v1/children?work_type=street_vending")
+        .await;
     assert_eq!(vending["items"].as_array().unwrap().len(), 5);
-    let begging: Value = app
-        .get(&w, "/api/v1/children?work_type=begging")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let begging: Value = app.get_json(&w, "/api/v1/children?work_type=begging").await;
     assert!(begging["items"].as_array().unwrap().is_empty());
     let mut seen = Vec::new();
     let mut path = "/api/v1/children?limit=2".to_string();
     loop {
-        let page: Value = app.get(&w, &path).await.json().await.unwrap();
-        seen.extend(
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c["id"].as_str().unwrap().to_string()),
-        );
+        let page: Value = app.get_json(&w, &path).await;
+        seen.extend(texts(&page["items"], "id").into_iter().map(String::from));
         match page["next_cursor"].as_str() {
             Some(cursor) => path = format!("/api/v1/children?limit=2&cursor={cursor}"),
             None => break,
@@ -582,12 +507,10 @@ async fn scoped_search_finds_its_own_beyond_the_candidate_cut(db: TestDb) {
         let app = &app;
         async move {
             let url = format!("/api/v1/children?q={}", urlencode("علي رضايي"));
-            let found: Value = app.get(&token, &url).await.json().await.unwrap();
-            found["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c["id"].as_str().unwrap().to_string())
+            let found: Value = app.get_json(&token, &url).await;
+            texts(&found["items"], "id")
+                .into_iter()
+                .map(String::from)
                 .collect::<Vec<_>>()
         }
     };
@@ -624,10 +547,9 @@ async fn scoped_search_finds_its_own_beyond_the_candidate_cut(db: TestDb) {
 /// such: a 422 naming the field (a 500 made the outbox retry it for ever).
 async fn assigned_worker_must_be_a_user(db: TestDb) {
     let app = TestApp::start(db).await;
-    let (worker_id, password) = app
-        .add_user("worker1", "outreach_worker", Some("IR-23"), None)
+    let (worker_id, w) = app
+        .user_with_token("worker1", "outreach_worker", "IR-23")
         .await;
-    let w = app.login("worker1", &password).await;
     let nobody = "9e000000-0000-4000-8000-000000000009";
     let mut body = child(ID, "IR-23");
     body["assigned_worker"] = json!(nobody);
@@ -647,12 +569,7 @@ async fn assigned_worker_must_be_a_user(db: TestDb) {
     )
     .await;
     assert!(p["errors"]["assigned_worker"].is_array(), "{p}");
-    let stored: Value = app
-        .get(&w, &format!("/api/v1/children/{ID}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored: Value = app.get_json(&w, &format!("/api/v1/children/{ID}")).await;
     assert_eq!(stored["assigned_worker"], json!(worker_id));
     assert_eq!(stored["version"], 1);
 }

@@ -71,8 +71,7 @@ fn child(id: &str, i: usize) -> Value {
 }
 
 async fn user(app: &TestApp, name: &str, role: &str) -> (String, String) {
-    let (id, password) = app.add_user(name, role, Some("IR-23"), None).await;
-    (id, app.login(name, &password).await)
+    app.user_with_token(name, role, "IR-23").await
 }
 
 fn post(app: &TestApp, token: &str, path: &str, body: &Value) -> reqwest::RequestBuilder {
@@ -147,12 +146,7 @@ async fn child_creates_and_updates(db: TestDb) {
     .await;
     only(&racing, &[200, 409], "updates of one child");
     assert_eq!(count(&racing, 200), 1, "{racing:#?}");
-    let stored: Value = app
-        .get(&w, &format!("/api/v1/children/{one}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored: Value = app.get_json(&w, &format!("/api/v1/children/{one}")).await;
     assert_eq!(stored["version"], 3, "one update, nothing lost or doubled");
 
     // One update re-sent by the outbox, the copies arriving together: each

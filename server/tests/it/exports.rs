@@ -2,7 +2,7 @@
 //! JSON Lines, encounters, audit; compressed as browsers ask; who may export;
 //! slow clients and the cap on concurrent exports.
 
-use crate::common::{TestApp, TestDb, problem};
+use crate::common::{TestApp, TestDb, problem, with_action};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -17,14 +17,8 @@ on_both_backends!(
 
 async fn exports_stay_in_scope_and_open_in_spreadsheets(db: TestDb) {
     let app = TestApp::start(db).await;
-    let (_, password) = app
-        .add_user("tehran1", "supervisor", Some("IR-23"), None)
-        .await;
-    let tehran = app.login("tehran1", &password).await;
-    let (_, password) = app
-        .add_user("fars1", "supervisor", Some("IR-07"), None)
-        .await;
-    let fars = app.login("fars1", &password).await;
+    let tehran = app.token_for("tehran1", "supervisor", "IR-23").await;
+    let fars = app.token_for("fars1", "supervisor", "IR-07").await;
     let body = |id: &str, name: &str, province: &str| {
         json!({"id": id, "given_name": name, "aliases": ["کوچولو, گل‌فروش"], "sex": "female",
                "nationality": "iranian", "home_province": province, "work_types": ["begging"]})
@@ -102,30 +96,14 @@ async fn exports_stay_in_scope_and_open_in_spreadsheets(db: TestDb) {
     );
 
     problem(app.get(&tehran, "/api/v1/exports/children.xlsx").await, 404).await;
-    problem(
-        app.client
-            .get(app.url("/api/v1/exports/children.csv"))
-            .send()
-            .await
-            .unwrap(),
-        401,
-    )
-    .await;
+    problem(app.get_anonymous("/api/v1/exports/children.csv").await, 401).await;
     let audit: Value = app
-        .get(
+        .get_json(
             &app.admin_token().await,
             "/api/v1/audit?resource_type=child",
         )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let exports = audit["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["action"] == "export")
-        .count();
+        .await;
+    let exports = with_action(&audit["items"], "export").len();
     assert_eq!(exports, 4);
 }
 
@@ -292,18 +270,11 @@ async fn only_supervisors_and_above_export_and_the_audit_counts_rows(db: TestDb)
     let app = TestApp::start(db).await;
     let admin = app.admin_token().await;
     let (child, _) = seed(&app, &admin, 4).await;
-    let (_, password) = app
-        .add_user("worker1", "outreach_worker", Some("IR-23"), None)
+    let worker = app.token_for("worker1", "outreach_worker", "IR-23").await;
+    let (supervisor_id, supervisor) = app
+        .user_with_token("supervisor1", "supervisor", "IR-23")
         .await;
-    let worker = app.login("worker1", &password).await;
-    let (supervisor_id, password) = app
-        .add_user("supervisor1", "supervisor", Some("IR-23"), None)
-        .await;
-    let supervisor = app.login("supervisor1", &password).await;
-    let (_, password) = app
-        .add_user("fars1", "supervisor", Some("IR-07"), None)
-        .await;
-    let fars = app.login("fars1", &password).await;
+    let fars = app.token_for("fars1", "supervisor", "IR-07").await;
 
     for file in FILES {
         let body = problem(
@@ -324,17 +295,9 @@ async fn only_supervisors_and_above_export_and_the_audit_counts_rows(db: TestDb)
     assert_whole("children.csv", &other.text().await.unwrap(), 0, "");
 
     let audit: Value = app
-        .get(&admin, &format!("/api/v1/audit?user={supervisor_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let exports: Vec<&Value> = audit["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["action"] == "export")
-        .collect();
+        .get_json(&admin, &format!("/api/v1/audit?user={supervisor_id}"))
+        .await;
+    let exports: Vec<&Value> = with_action(&audit["items"], "export");
     assert_eq!(exports.len(), 1, "{audit}");
     assert_eq!(exports[0]["detail"]["file"], "children.csv");
     assert_eq!(exports[0]["detail"]["rows"], 5, "{audit}");
@@ -387,12 +350,7 @@ async fn exports_that_nobody_reads_leave_the_pool_free(db: TestDb) {
     }
     // Let every export run until its client's buffers are full.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let ready = app
-        .client
-        .get(app.url("/api/v1/ready"))
-        .send()
-        .await
-        .unwrap();
+    let ready = app.get_anonymous("/api/v1/ready").await;
     assert_eq!(
         ready.status(),
         200,
@@ -417,14 +375,8 @@ async fn concurrent_exports_are_capped(db: TestDb) {
     .await;
     let admin = app.admin_token().await;
     seed(&app, &admin, 3000).await;
-    let (_, password) = app
-        .add_user("supervisor1", "supervisor", Some("IR-23"), None)
-        .await;
-    let supervisor = app.login("supervisor1", &password).await;
-    let (_, password) = app
-        .add_user("supervisor2", "supervisor", Some("IR-23"), None)
-        .await;
-    let other = app.login("supervisor2", &password).await;
+    let supervisor = app.token_for("supervisor1", "supervisor", "IR-23").await;
+    let other = app.token_for("supervisor2", "supervisor", "IR-23").await;
 
     let (status, first) = stalled_export(&app, &supervisor, "children.csv").await;
     assert_eq!(status, 200);

@@ -85,19 +85,9 @@ async fn bad_bodies_get_clear_problems() {
 #[tokio::test]
 async fn unknown_paths_and_methods_are_problems() {
     let app = TestApp::start(TestDb::sqlite().await).await;
-    let response = app
-        .client
-        .get(app.url("/api/v1/no-such-thing"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_anonymous("/api/v1/no-such-thing").await;
     problem(response, 404).await;
-    let response = app
-        .client
-        .get(app.url("/api/v1/auth/login"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_anonymous("/api/v1/auth/login").await;
     problem(response, 405).await;
 }
 
@@ -112,12 +102,7 @@ async fn request_ids_are_echoed_and_generated() {
         .await
         .unwrap();
     assert_eq!(response.headers()["x-request-id"], "field-phone-42");
-    let response = app
-        .client
-        .get(app.url("/api/v1/nope"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_anonymous("/api/v1/nope").await;
     let id = response.headers()["x-request-id"]
         .to_str()
         .unwrap()
@@ -153,11 +138,8 @@ async fn malformed_request_ids_are_replaced() {
     }
     let admin = app.admin_token().await;
     let page: Value = app
-        .get(&admin, "/api/v1/audit?resource_type=session")
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&admin, "/api/v1/audit?resource_type=session")
+        .await;
     for entry in page["items"].as_array().unwrap() {
         let id = entry["request_id"].as_str().unwrap();
         assert_eq!(
@@ -171,12 +153,7 @@ async fn malformed_request_ids_are_replaced() {
 #[tokio::test]
 async fn security_headers_are_set() {
     let app = TestApp::start(TestDb::sqlite().await).await;
-    let response = app
-        .client
-        .get(app.url("/api/v1/health"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_anonymous("/api/v1/health").await;
     let h = response.headers();
     assert_eq!(
         h["cache-control"], "no-store",
@@ -219,31 +196,15 @@ async fn cors_allows_configured_origins_only() {
 async fn health_ready_and_metrics() {
     let app = TestApp::start(TestDb::sqlite().await).await;
     let health: Value = app
-        .client
-        .get(app.url("/api/v1/health"))
-        .send()
+        .get_anonymous("/api/v1/health")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(health["status"], "ok");
-    let ready = app
-        .client
-        .get(app.url("/api/v1/ready"))
-        .send()
-        .await
-        .unwrap();
+    let ready = app.get_anonymous("/api/v1/ready").await;
     assert_eq!(ready.status(), 200);
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.get_anonymous("/metrics").await.text().await.unwrap();
     assert!(
         metrics.contains(
             r#"kudakyar_http_requests_total{method="GET",route="/api/v1/health",status="200"} 1"#
@@ -265,20 +226,8 @@ async fn metrics_labels_are_bounded() {
             .await
             .unwrap();
     }
-    app.client
-        .get(app.url("/no/such/page/12345"))
-        .send()
-        .await
-        .unwrap();
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    app.get_anonymous("/no/such/page/12345").await;
+    let metrics = app.get_anonymous("/metrics").await.text().await.unwrap();
     assert!(!metrics.contains("RANDOM"), "{metrics}");
     assert!(!metrics.contains("12345"), "{metrics}");
     assert!(
@@ -318,12 +267,7 @@ async fn metrics_need_the_configured_token() {
 async fn not_ready_when_the_database_is_gone() {
     let app = TestApp::start(TestDb::sqlite().await).await;
     app.state.db.close().await;
-    let ready = app
-        .client
-        .get(app.url("/api/v1/ready"))
-        .send()
-        .await
-        .unwrap();
+    let ready = app.get_anonymous("/api/v1/ready").await;
     problem(ready, 503).await;
 }
 
@@ -339,44 +283,24 @@ async fn serves_the_pwa_with_the_right_caching() {
     std::fs::write(web.path().join("app-0123456789abcdef.css"), "body{}").unwrap();
     let dir = web.path().to_path_buf();
     let app = TestApp::start_with(db, move |c| c.web_dir = Some(dir)).await;
-    let index = app.client.get(app.url("/")).send().await.unwrap();
+    let index = app.get_anonymous("/").await;
     assert_eq!(index.headers()["cache-control"], "no-cache");
     assert!(index.text().await.unwrap().contains("کودک‌یار"));
-    let css = app
-        .client
-        .get(app.url("/app-0123456789abcdef.css"))
-        .send()
-        .await
-        .unwrap();
+    let css = app.get_anonymous("/app-0123456789abcdef.css").await;
     assert_eq!(
         css.headers()["cache-control"],
         "public, max-age=31536000, immutable"
     );
-    let gone = app
-        .client
-        .get(app.url("/app-fedcba9876543210.css"))
-        .send()
-        .await
-        .unwrap();
+    let gone = app.get_anonymous("/app-fedcba9876543210.css").await;
     problem(gone, 404).await;
-    let deep = app
-        .client
-        .get(app.url("/children/123"))
-        .send()
-        .await
-        .unwrap();
+    let deep = app.get_anonymous("/children/123").await;
     assert_eq!(
         deep.status(),
         200,
         "unknown app paths fall back to index.html"
     );
     assert!(deep.text().await.unwrap().contains("<title>"));
-    let api = app
-        .client
-        .get(app.url("/api/v2/children"))
-        .send()
-        .await
-        .unwrap();
+    let api = app.get_anonymous("/api/v2/children").await;
     problem(api, 404).await;
 }
 
@@ -440,7 +364,7 @@ async fn slow_uploads_are_not_cut_stalled_ones_are(db: TestDb) {
     // No more bytes: the server must give up on its own.
     assert_eq!(answer_status(&mut stalled).await, 408, "stalled upload");
 
-    let photos: Value = app.get(&token, &photos_path()).await.json().await.unwrap();
+    let photos: Value = app.get_json(&token, &photos_path()).await;
     assert_eq!(
         photos.as_array().unwrap().len(),
         1,

@@ -8,7 +8,8 @@ use std::io::Cursor;
 use std::time::Duration;
 
 use crate::common::{
-    Part, TestApp, TestDb, UnfinishedUpload, audit_entries, post_form_at, problem,
+    Part, TestApp, TestDb, UnfinishedUpload, audit_entries, json_of, post_form_at, problem, texts,
+    with_action, worker,
 };
 use serde_json::{Value, json};
 
@@ -74,29 +75,14 @@ async fn registered(app: &TestApp, token: &str, record: &str, eyes: &[(&str, &[u
     json_of(register(app, token, record, None, eyes).await, 201).await
 }
 
-async fn json_of(response: reqwest::Response, status: u16) -> Value {
-    let got = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    assert_eq!(got, status, "{body:#}");
-    body
-}
-
 /// How many live children the caller's search lists (at most 100).
 async fn count_children(app: &TestApp, token: &str) -> usize {
     let body = json_of(app.get(token, "/api/v1/children?limit=100").await, 200).await;
     body["items"].as_array().unwrap().len()
 }
 
-async fn worker(app: &TestApp, name: &str, province: &str) -> String {
-    let (_, password) = app
-        .add_user(name, "outreach_worker", Some(province), None)
-        .await;
-    app.login(name, &password).await
-}
-
 async fn supervisor(app: &TestApp, name: &str, province: &str) -> String {
-    let (_, password) = app.add_user(name, "supervisor", Some(province), None).await;
-    app.login(name, &password).await
+    app.token_for(name, "supervisor", province).await
 }
 
 const A: &str = "0a000000-0000-4000-8000-00000000000a";
@@ -286,13 +272,7 @@ async fn a_late_offline_registration_of_a_known_child_waits_for_review(db: TestD
     let decided = json_of(decided, 200).await;
     assert_eq!(decided["decision"], "same_child");
     assert!(decided["merge_id"].is_string());
-    let merged = app
-        .client
-        .get(app.url(&format!("/api/v1/children/{B}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let merged = app.get(&token, &format!("/api/v1/children/{B}")).await;
     assert!(
         merged.status() == 308 || merged.url().path().ends_with(A),
         "{:?}",
@@ -352,12 +332,7 @@ async fn a_late_offline_registration_of_a_known_child_waits_for_review(db: TestD
         )
         .await;
     let found = json_of(found, 200).await;
-    let ids: Vec<&str> = found["candidates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["child_id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> = texts(&found["candidates"], "child_id");
     assert_eq!(ids, vec![A]);
 }
 
@@ -461,12 +436,7 @@ async fn identify_stays_in_scope_and_reviews_reach_both_provinces(db: TestDb) {
         200,
     )
     .await;
-    let identified = audit["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["action"] == "iris.identify")
-        .count();
+    let identified = with_action(&audit["items"], "iris.identify").len();
     assert_eq!(identified, 2, "{audit:#}");
 }
 
@@ -527,31 +497,13 @@ async fn two_instances_share_one_gallery(db: TestDb) {
     )
     .await;
     let template = list[0]["id"].as_str().unwrap();
-    let path = app.url(&format!("/api/v1/children/{A}/iris/{template}"));
-    let by_worker = app
-        .client
-        .delete(&path)
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let path = format!("/api/v1/children/{A}/iris/{template}");
+    let by_worker = app.delete(&token, &path).await;
     problem(by_worker, 403).await;
     let admin = app.admin_token().await;
-    let removed = app
-        .client
-        .delete(&path)
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+    let removed = app.delete(&admin, &path).await;
     assert_eq!(removed.status(), 204);
-    let again = app
-        .client
-        .delete(&path)
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+    let again = app.delete(&admin, &path).await;
     problem(again, 404).await;
     for _ in 0..50 {
         if other.biometrics.gallery.is_empty() {
@@ -932,12 +884,8 @@ async fn a_retry_after_a_removal_writes_nothing(db: TestDb) {
     let template = list[0]["id"].as_str().unwrap().to_string();
     assert_eq!(iris_objects(&app).len(), 1, "the sealed raw capture");
     let removed = app
-        .client
-        .delete(app.url(&format!("/api/v1/children/{A}/iris/{template}")))
-        .bearer_auth(&boss)
-        .send()
-        .await
-        .unwrap();
+        .delete(&boss, &format!("/api/v1/children/{A}/iris/{template}"))
+        .await;
     assert_eq!(removed.status(), 204);
     assert_eq!(iris_objects(&app), Vec::<std::path::PathBuf>::new());
 

@@ -6,7 +6,7 @@
 use std::io::Cursor;
 
 use crate::common::s3::S3Server;
-use crate::common::{Part, TestApp, TestDb, UnfinishedUpload, problem};
+use crate::common::{Part, TestApp, TestDb, UnfinishedUpload, problem, texts};
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 use reqwest::header;
 use serde_json::{Value, json};
@@ -30,10 +30,7 @@ const PHOTO: &str = "7a1c2e3f-4b5d-4e6f-8a9b-0c1d2e3f4a5b";
 
 /// A worker in IR-23 with one child; returns the worker's token.
 pub(crate) async fn worker_with_child(app: &TestApp) -> String {
-    let (_, password) = app
-        .add_user("worker1", "outreach_worker", Some("IR-23"), None)
-        .await;
-    let token = app.login("worker1", &password).await;
+    let token = app.token_for("worker1", "outreach_worker", "IR-23").await;
     let child = json!({
         "id": CHILD, "sex": "male", "nationality": "afghan", "home_province": "IR-23",
         "birth": {"precision": "estimated", "estimated_age": 10},
@@ -149,20 +146,12 @@ async fn exif_is_applied_then_removed(db: TestDb) {
 
     let admin = app.admin_token().await;
     let audit: Value = app
-        .get(
+        .get_json(
             &admin,
             &format!("/api/v1/audit?resource_type=child&resource_id={CHILD}"),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let actions: Vec<&str> = audit["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["action"].as_str())
-        .collect();
+        .await;
+    let actions: Vec<&str> = texts(&audit["items"], "action");
     assert!(actions.contains(&"photo.create"), "{actions:?}");
     assert!(actions.contains(&"photo.read"), "{actions:?}");
 }
@@ -189,7 +178,7 @@ async fn png_and_webp_are_accepted(db: TestDb) {
     let stored = get_bytes(&app, &w, photo["url"].as_str().unwrap()).await;
     assert_eq!(image::guess_format(&stored).unwrap(), ImageFormat::Jpeg);
 
-    let list: Value = app.get(&w, &photos_path()).await.json().await.unwrap();
+    let list: Value = app.get_json(&w, &photos_path()).await;
     assert_eq!(list.as_array().unwrap().len(), 2);
     assert_eq!(list[0]["id"], photo["id"], "newest first");
 }
@@ -237,7 +226,7 @@ async fn size_and_pixel_limits(db: TestDb) {
     let whole = jpeg(64, 64);
     let p = problem(upload(&app, &w, &whole[..whole.len() / 2]).await, 422).await;
     assert!(p["errors"]["photo"].is_array(), "{p}");
-    let list: Value = app.get(&w, &photos_path()).await.json().await.unwrap();
+    let list: Value = app.get_json(&w, &photos_path()).await;
     assert_eq!(
         list.as_array().unwrap().len(),
         1,
@@ -289,10 +278,7 @@ async fn out_of_scope_callers_see_nothing(db: TestDb) {
     let app = TestApp::start(db).await;
     let w = worker_with_child(&app).await;
     let photo: Value = upload(&app, &w, &jpeg(20, 20)).await.json().await.unwrap();
-    let (_, password) = app
-        .add_user("elsewhere", "outreach_worker", Some("IR-07"), None)
-        .await;
-    let other = app.login("elsewhere", &password).await;
+    let other = app.token_for("elsewhere", "outreach_worker", "IR-07").await;
     problem(upload(&app, &other, &jpeg(20, 20)).await, 404).await;
     problem(app.get(&other, &photos_path()).await, 404).await;
     for key in ["url", "thumbnail_url"] {
@@ -311,12 +297,7 @@ async fn out_of_scope_callers_see_nothing(db: TestDb) {
         404,
     )
     .await;
-    let anonymous = app
-        .client
-        .get(app.url(photo["url"].as_str().unwrap()))
-        .send()
-        .await
-        .unwrap();
+    let anonymous = app.get_anonymous(photo["url"].as_str().unwrap()).await;
     problem(anonymous, 401).await;
 }
 
@@ -379,7 +360,7 @@ async fn a_retry_is_not_a_duplicate(db: TestDb) {
     let retry = upload_form(&app, &w, &form).await;
     assert_eq!(retry.status(), 200, "a retry is recognised");
     assert_eq!(retry.json::<Value>().await.unwrap(), first);
-    let list: Value = app.get(&w, &photos_path()).await.json().await.unwrap();
+    let list: Value = app.get_json(&w, &photos_path()).await;
     assert_eq!(list.as_array().unwrap().len(), 1);
 
     let other = jpeg(31, 30);
@@ -458,10 +439,7 @@ async fn photos_on_s3() {
 async fn an_upload_out_of_scope_is_refused_before_its_body(db: TestDb) {
     let app = TestApp::start(db).await;
     worker_with_child(&app).await;
-    let (_, password) = app
-        .add_user("tabriz", "outreach_worker", Some("IR-03"), None)
-        .await;
-    let elsewhere = app.login("tabriz", &password).await;
+    let elsewhere = app.token_for("tabriz", "outreach_worker", "IR-03").await;
     {
         let mut upload = UnfinishedUpload::start(&app, &elsewhere, &photos_path(), "photo").await;
         // The answer comes while the body is still being sent.

@@ -1,11 +1,10 @@
 //! Storage rules that hold on both backends, below the HTTP layer.
 
 use crate::common::TestDb;
-use kudakyar::audit::{self, Event, Who};
+use kudakyar::audit::{self, Event, Origin, Who};
 use kudakyar::auth::session;
 use kudakyar::auth::throttle::{self, Limit, Verdict};
 use kudakyar::error::{Error, ResultExt, is_unique_violation};
-use kudakyar::http::meta::RequestMeta;
 use kudakyar::users;
 use kudakyar_api::users::{NewUser, Role};
 
@@ -25,11 +24,11 @@ async fn migrations_are_idempotent_and_ready(t: TestDb) {
 }
 
 async fn audit_log_is_append_only(t: TestDb) {
-    let meta = RequestMeta::default();
+    let origin = Origin::system();
     audit::record(
         t.db.pool(),
         &Who::system(),
-        &meta,
+        &origin,
         Event::new("test.event", "test", Some("1")),
     )
     .await
@@ -114,7 +113,7 @@ async fn expired_sessions_are_refused(t: TestDb) {
         province: Some("IR-01".into()),
         county: None,
     };
-    let user = users::create(&t.db, new, &Who::system(), &RequestMeta::default())
+    let user = users::create(&t.db, new, &Who::system(), &Origin::system())
         .await
         .unwrap();
     let (live, _) = session::create(&t.db, &user.id, 60_000, None)

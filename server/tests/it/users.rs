@@ -1,7 +1,7 @@
 //! User administration and the access matrix: each endpoint × role × inside
 //! or outside the caller's scope, on SQLite and PostgreSQL.
 
-use crate::common::{TestApp, TestDb, problem};
+use crate::common::{TestApp, TestDb, problem, texts};
 use serde_json::{Value, json};
 
 on_both_backends!(
@@ -87,7 +87,7 @@ async fn access_matrix(db: TestDb) {
     }
     // Every request without a token is 401, whatever the endpoint.
     for path in ["/api/v1/users", "/api/v1/audit", "/api/v1/auth/me"] {
-        let response = app.client.get(app.url(path)).send().await.unwrap();
+        let response = app.get_anonymous(path).await;
         problem(response, 401).await;
     }
 }
@@ -101,17 +101,9 @@ async fn provincial_staff_sees_only_their_province(db: TestDb) {
         .await;
     app.add_user("p23b", "provincial_staff", Some("IR-23"), None)
         .await;
-    let (_, password) = app
-        .add_user("p23", "provincial_staff", Some("IR-23"), None)
-        .await;
-    let staff = app.login("p23", &password).await;
-    let page: Value = app.get(&staff, "/api/v1/users").await.json().await.unwrap();
-    let names: Vec<&str> = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["username"].as_str().unwrap())
-        .collect();
+    let staff = app.token_for("p23", "provincial_staff", "IR-23").await;
+    let page: Value = app.get_json(&staff, "/api/v1/users").await;
+    let names: Vec<&str> = texts(&page["items"], "username");
     assert_eq!(
         names,
         ["s23", "w23"],
@@ -177,7 +169,7 @@ async fn lists_paginate_with_cursors(db: TestDb) {
     let mut seen = Vec::new();
     let mut path = "/api/v1/users?province=IR-05&limit=2".to_string();
     loop {
-        let page: Value = app.get(&admin, &path).await.json().await.unwrap();
+        let page: Value = app.get_json(&admin, &path).await;
         for u in page["items"].as_array().unwrap() {
             seen.push(u["username"].as_str().unwrap().to_string());
         }

@@ -169,23 +169,52 @@ impl TestApp {
         self.login("admin", ADMIN_PASSWORD).await
     }
 
+    /// A request to this app as the holder of `token`, sent; the answer
+    /// whatever its status.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> reqwest::Response {
+        let request = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token);
+        let request = match body {
+            Some(body) => request.json(body),
+            None => request,
+        };
+        request.send().await.unwrap()
+    }
+
     pub async fn get(&self, token: &str, path: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
+        self.send(reqwest::Method::GET, token, path, None).await
+    }
+
+    /// A GET without credentials.
+    pub async fn get_anonymous(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// A GET's body as JSON, whatever its status (see [`json_of`] to check it).
+    pub async fn get_json(&self, token: &str, path: &str) -> Value {
+        self.get(token, path).await.json().await.unwrap()
     }
 
     pub async fn post(&self, token: &str, path: &str, body: &Value) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .bearer_auth(token)
-            .json(body)
-            .send()
+        self.send(reqwest::Method::POST, token, path, Some(body))
             .await
-            .unwrap()
+    }
+
+    pub async fn patch(&self, token: &str, path: &str, body: &Value) -> reqwest::Response {
+        self.send(reqwest::Method::PATCH, token, path, Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, token: &str, path: &str) -> reqwest::Response {
+        self.send(reqwest::Method::DELETE, token, path, None).await
     }
 
     /// Posts a multipart form to this app (see [`post_form_at`]).
@@ -222,6 +251,55 @@ impl TestApp {
         let body: Value = response.json().await.unwrap();
         (body["id"].as_str().unwrap().to_string(), password)
     }
+
+    /// A new user of `role` in `province` ([`TestApp::add_user`]), logged in:
+    /// (id, token).
+    pub async fn user_with_token(
+        &self,
+        username: &str,
+        role: &str,
+        province: &str,
+    ) -> (String, String) {
+        let (id, password) = self.add_user(username, role, Some(province), None).await;
+        (id, self.login(username, &password).await)
+    }
+
+    /// [`TestApp::user_with_token`], the token only.
+    pub async fn token_for(&self, username: &str, role: &str, province: &str) -> String {
+        self.user_with_token(username, role, province).await.1
+    }
+}
+
+/// A new outreach worker of `province`, logged in: their token.
+pub async fn worker(app: &TestApp, name: &str, province: &str) -> String {
+    app.token_for(name, "outreach_worker", province).await
+}
+
+/// A response's JSON body (`null` when it has none), after checking its status.
+pub async fn json_of(response: reqwest::Response, status: u16) -> Value {
+    let got = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert_eq!(got, status, "{body:#}");
+    body
+}
+
+/// The text under `key` of each element of a JSON array, in order.
+pub fn texts<'a>(list: &'a Value, key: &str) -> Vec<&'a str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e[key].as_str().unwrap())
+        .collect()
+}
+
+/// The audit entries in a JSON array whose action is `action`, in order.
+pub fn with_action<'a>(entries: &'a Value, action: &str) -> Vec<&'a Value> {
+    entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == action)
+        .collect()
 }
 
 /// Posts a multipart form to any URL. A file part always declares

@@ -138,7 +138,7 @@ async fn with_reports(db: &Db, rows: &[AnyRow]) -> Result<Vec<Incident>> {
             ));
     }
     rows.iter()
-        .map(|row| {
+        .map(|row| -> Result<Incident> {
             let id: String = row.try_get("id")?;
             let mine = reports.remove(&id).unwrap_or_default();
             Ok(Incident {

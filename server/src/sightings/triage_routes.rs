@@ -60,9 +60,22 @@ pub struct SightingQuery {
     /// Only the reports of this incident.
     incident: Option<String>,
     /// `true`: only reports flagged for a second look; `false`: only the others.
-    flagged: Option<bool>,
+    flagged: Option<String>,
     cursor: Option<String>,
     limit: Option<i64>,
+}
+
+/// Lists show exact places, descriptions and phones: who listed how many.
+async fn audit_list(state: &AppState, actor: &Actor, meta: &RequestMeta, action: &str, count: usize) -> Result<()> {
+    let resource = action.split('.').next().unwrap_or_default();
+    audit::record(
+        state.db.pool(),
+        &Who::from(actor),
+        meta,
+        Event::new(action, resource, None).with_detail(serde_json::json!({ "count": count })),
+    )
+    .await?;
+    Ok(())
 }
 
 /// A vocabulary value of a query parameter, or an error naming it.
@@ -74,6 +87,18 @@ fn known<T: serde::de::DeserializeOwned>(
     let value = value?;
     let parsed = enum_parse::<T>(value);
     v.check(parsed.is_some(), field, "is not a known value");
+    parsed
+}
+
+/// A `true` / `false` query parameter. (Taken as text: serde's own error
+/// for a bad boolean names no parameter.)
+fn boolean(v: &mut Validator, field: &str, value: Option<&str>) -> Option<bool> {
+    let parsed = match value? {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    };
+    v.check(parsed.is_some(), field, "must be true or false");
     parsed
 }
 
@@ -117,21 +142,13 @@ async fn list_sightings(
         from_ms: pagination::parse_time(&mut v, "from", q.from.as_deref()),
         to_ms: pagination::parse_time(&mut v, "to", q.to.as_deref()),
         incident: q.incident,
-        flagged: q.flagged,
+        flagged: boolean(&mut v, "flagged", q.flagged.as_deref()),
         after: cursor(&mut v, q.cursor.as_deref()),
     };
     let limit = pagination::parse_limit(&mut v, q.limit);
     v.finish()?;
     let list = triage::list(&state.db, &actor, &filter, limit + 1).await?;
-    // Reports carry places, descriptions and phones: who listed how many.
-    audit::record(
-        state.db.pool(),
-        &Who::from(&actor),
-        &meta,
-        Event::new("sighting.list", "sighting", None)
-            .with_detail(serde_json::json!({"count": list.len().min(limit as usize)})),
-    )
-    .await?;
+    audit_list(&state, &actor, &meta, "sighting.list", list.len().min(limit as usize)).await?;
     Ok(Json(pagination::page(list, limit, |s| {
         cursor_key(&s.created_at, &s.id)
     })))
@@ -232,7 +249,7 @@ async fn close_sighting(
 #[serde(deny_unknown_fields)]
 pub struct IncidentQuery {
     /// `true`: only incidents with reports not yet linked or closed; `false`: only the others.
-    open: Option<bool>,
+    open: Option<String>,
     /// County code of the incident.
     county: Option<String>,
     /// RFC 3339: incidents seen at or after.
@@ -250,11 +267,12 @@ pub struct IncidentQuery {
 async fn list_incidents(
     State(state): State<AppState>,
     actor: Actor,
+    meta: RequestMeta,
     ApiQuery(q): ApiQuery<IncidentQuery>,
 ) -> Result<Json<Page<Incident>>> {
     let mut v = Validator::new();
     let filter = incidents::Filter {
-        open: q.open,
+        open: boolean(&mut v, "open", q.open.as_deref()),
         county: q.county,
         from_ms: pagination::parse_time(&mut v, "from", q.from.as_deref()),
         to_ms: pagination::parse_time(&mut v, "to", q.to.as_deref()),
@@ -263,6 +281,7 @@ async fn list_incidents(
     let limit = pagination::parse_limit(&mut v, q.limit);
     v.finish()?;
     let list = incidents::list(&state.db, &actor, &filter, limit + 1).await?;
+    audit_list(&state, &actor, &meta, "incident.list", list.len().min(limit as usize)).await?;
     Ok(Json(pagination::page(list, limit, |i| {
         cursor_key(&i.last_seen_at, &i.id)
     })))
@@ -275,12 +294,20 @@ async fn list_incidents(
 async fn get_incident(
     State(state): State<AppState>,
     actor: Actor,
+    meta: RequestMeta,
     Path(id): Path<String>,
 ) -> Result<Json<Incident>> {
-    incidents::get(&state.db, &actor, &id)
+    let incident = incidents::get(&state.db, &actor, &id)
         .await?
-        .map(Json)
-        .ok_or(Error::NotFound)
+        .ok_or(Error::NotFound)?;
+    audit::record(
+        state.db.pool(),
+        &Who::from(&actor),
+        &meta,
+        Event::new("incident.read", "incident", Some(&id)),
+    )
+    .await?;
+    Ok(Json(incident))
 }
 
 /// Moves some of an incident's reports (not all) to a new incident at the

@@ -625,3 +625,30 @@ async fn bad_input_at_every_endpoint_is_named(db: TestDb) {
     let unauthenticated = s.app.client.get(s.app.url("/api/v1/sightings")).send().await.unwrap();
     problem(unauthenticated, 401).await;
 }
+
+#[test]
+fn every_triage_endpoint_is_in_the_openapi_document() {
+    let (_, openapi) = kudakyar::http::api();
+    let spec: Value = serde_json::from_str(&kudakyar::http::docs::document(&openapi)).unwrap();
+    for (path, method) in [
+        ("/api/v1/sightings", "get"),
+        ("/api/v1/sightings", "post"),
+        ("/api/v1/sightings/{id}", "get"),
+        ("/api/v1/sightings/{id}/assign", "post"),
+        ("/api/v1/sightings/{id}/visit", "post"),
+        ("/api/v1/sightings/{id}/link", "post"),
+        ("/api/v1/sightings/{id}/close", "post"),
+        ("/api/v1/incidents", "get"),
+        ("/api/v1/incidents/{id}", "get"),
+        ("/api/v1/incidents/{id}/split", "post"),
+        ("/api/v1/incidents/{id}/join", "post"),
+        ("/api/v1/children/{id}/timeline", "get"),
+    ] {
+        assert!(
+            spec["paths"][path][method].is_object(),
+            "{method} {path} documented"
+        );
+    }
+    let entry = &spec["components"]["schemas"]["TimelineEntry"];
+    assert!(entry.is_object(), "the timeline's entries have a schema");
+}

@@ -330,6 +330,12 @@ pub struct LinkedSighting {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TimelineEntry {
-    Encounter { at: String, encounter: Encounter },
-    Sighting { at: String, sighting: LinkedSighting },
+    Encounter {
+        at: String,
+        encounter: Encounter,
+    },
+    Sighting {
+        at: String,
+        sighting: LinkedSighting,
+    },
 }

@@ -313,9 +313,10 @@ async fn relocate(config: Config, batch: i64) -> anyhow::Result<()> {
     let db = Db::open(config.database_url.as_deref(), &config.data_dir).await?;
     db.migrate().await?;
     let total = relocate::total(&db).await.map_err(describe)?;
-    let bar = indicatif::ProgressBar::new(total).with_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} reports and incidents, {eta} left")?,
-    );
+    let bar =
+        indicatif::ProgressBar::new(total).with_style(indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} reports and incidents, {eta} left",
+        )?);
     let moved = relocate::relocate(&db, batch, |n| bar.inc(n))
         .await
         .map_err(describe)?;

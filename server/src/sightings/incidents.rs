@@ -72,7 +72,12 @@ pub async fn list(db: &Db, actor: &Actor, f: &Filter, limit: i64) -> Result<Vec<
     ));
     push_visibility(&mut sql, actor);
     if let Some(open) = f.open {
-        sql.push(if open { " AND EXISTS" } else { " AND NOT EXISTS" }).push(
+        sql.push(if open {
+            " AND EXISTS"
+        } else {
+            " AND NOT EXISTS"
+        })
+        .push(
             " (SELECT 1 FROM sightings o WHERE o.incident_id = s.id
                  AND o.state IN ('new', 'assigned', 'visited'))",
         );
@@ -241,19 +246,26 @@ pub async fn split(
     policy::triage_sightings(actor)?;
     let moving = distinct(&req.sighting_ids);
     if moving.is_empty() || moving.len() > MAX_SPLIT {
-        return Err(Error::field("sighting_ids", "list 1–500 reports of this incident"));
+        return Err(Error::field(
+            "sighting_ids",
+            "list 1–500 reports of this incident",
+        ));
     }
     let incident = get(db, actor, id).await?.ok_or(Error::NotFound)?;
     let mut tx = db.begin_write().await?;
-    lock_places(db, &mut tx, [(incident.province.clone(), incident.county.clone())]).await?;
+    lock_places(
+        db,
+        &mut tx,
+        [(incident.province.clone(), incident.county.clone())],
+    )
+    .await?;
     // The members as they are now, under the lock: a join may have emptied
     // the incident, or moved reports, since it was read.
-    let rows = sqlx::query(
-        "SELECT id, lat, lng, province, county FROM sightings WHERE incident_id = $1",
-    )
-    .bind(id)
-    .fetch_all(&mut *tx)
-    .await?;
+    let rows =
+        sqlx::query("SELECT id, lat, lng, province, county FROM sightings WHERE incident_id = $1")
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
     if rows.is_empty() {
         return Err(Error::NotFound);
     }

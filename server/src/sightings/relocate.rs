@@ -57,12 +57,7 @@ pub async fn relocate(db: &Db, batch: i64, mut progress: impl FnMut(u64)) -> Res
 }
 
 /// One table: how many of its rows changed place.
-async fn pass(
-    db: &Db,
-    table: &str,
-    batch: i64,
-    progress: &mut impl FnMut(u64),
-) -> Result<u64> {
+async fn pass(db: &Db, table: &str, batch: i64, progress: &mut impl FnMut(u64)) -> Result<u64> {
     let mut after = String::new();
     let mut moved = 0;
     loop {

@@ -70,7 +70,7 @@ pub async fn timeline(
         ));
     }
     // Newest first; a stable sort keeps encounters in their stored order.
-    entries.sort_by(|a, b| b.0.cmp(&a.0));
+    entries.sort_by_key(|e| std::cmp::Reverse(e.0));
     audit::reads(
         db.pool(),
         &Who::from(actor),

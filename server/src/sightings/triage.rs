@@ -59,7 +59,8 @@ pub async fn list(db: &Db, actor: &Actor, f: &Filter, limit: i64) -> Result<Vec<
     ));
     store::push_visibility(&mut sql, actor);
     if let Some(state) = f.state {
-        sql.push(" AND s.state = ").bind(Arg::Text(enum_str(&state)));
+        sql.push(" AND s.state = ")
+            .bind(Arg::Text(enum_str(&state)));
     }
     if let Some(source) = f.source {
         sql.push(" AND s.source = ")
@@ -92,7 +93,9 @@ pub async fn list(db: &Db, actor: &Actor, f: &Filter, limit: i64) -> Result<Vec<
             .bind(Arg::Text(id.clone()))
             .push("))");
     }
-    sql.push(&format!(" ORDER BY s.created_at DESC, s.id DESC LIMIT {limit}"));
+    sql.push(&format!(
+        " ORDER BY s.created_at DESC, s.id DESC LIMIT {limit}"
+    ));
     let rows = sql.query().fetch_all(db.pool()).await?;
     let list = rows
         .iter()
@@ -263,20 +266,18 @@ fn may_follow_up(actor: &Actor, report: &Sighting) -> Result<()> {
 /// The assignee must be an active outreach worker or supervisor whose scope
 /// holds the report's county: someone who can go there, and see the report.
 async fn check_assignee(db: &Db, report: &Sighting, worker_id: &str) -> Result<()> {
-    let row: Option<(String, Option<String>, Option<String>, Option<i64>)> = sqlx::query_as(
-        "SELECT role, province, county, disabled_at FROM users WHERE id = $1",
+    let row: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT role, province, county FROM users WHERE id = $1 AND disabled_at IS NULL",
     )
     .bind(worker_id)
     .fetch_optional(db.pool())
     .await?;
-    let fits = row.is_some_and(|(role, province, county, disabled_at)| {
-        disabled_at.is_none()
-            && matches!(
-                Role::parse(&role),
-                Some(Role::OutreachWorker | Role::Supervisor)
-            )
-            && Scope::from_parts(province, county)
-                .covers(report.province.as_deref(), report.county.as_deref())
+    let fits = row.is_some_and(|(role, province, county)| {
+        matches!(
+            Role::parse(&role),
+            Some(Role::OutreachWorker | Role::Supervisor)
+        ) && Scope::from_parts(province, county)
+            .covers(report.province.as_deref(), report.county.as_deref())
     });
     if fits {
         Ok(())
@@ -290,10 +291,16 @@ async fn check_assignee(db: &Db, report: &Sighting, worker_id: &str) -> Result<(
 
 /// What a step changes besides the state.
 enum Change<'a> {
-    Assign { worker: &'a str },
-    Visit { outcome: VisitOutcome },
+    Assign {
+        worker: &'a str,
+    },
+    Visit {
+        outcome: VisitOutcome,
+    },
     /// Sorted and distinct.
-    Link { children: &'a [String] },
+    Link {
+        children: &'a [String],
+    },
     Close,
 }
 

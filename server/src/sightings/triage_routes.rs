@@ -11,8 +11,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use kudakyar_api::problem::Problem;
 use kudakyar_api::sightings::{
-    AssignSighting, CloseSighting, Incident, JoinIncidents, LinkSighting, Sighting,
-    SightingSource, SightingState, SplitIncident, TimelineEntry, VisitSighting,
+    AssignSighting, CloseSighting, Incident, JoinIncidents, LinkSighting, Sighting, SightingSource,
+    SightingState, SplitIncident, TimelineEntry, VisitSighting,
 };
 use kudakyar_api::users::Page;
 use serde::Deserialize;
@@ -66,7 +66,13 @@ pub struct SightingQuery {
 }
 
 /// Lists show exact places, descriptions and phones: who listed how many.
-async fn audit_list(state: &AppState, actor: &Actor, meta: &RequestMeta, action: &str, count: usize) -> Result<()> {
+async fn audit_list(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    action: &str,
+    count: usize,
+) -> Result<()> {
     let resource = action.split('.').next().unwrap_or_default();
     audit::record(
         state.db.pool(),
@@ -148,7 +154,14 @@ async fn list_sightings(
     let limit = pagination::parse_limit(&mut v, q.limit);
     v.finish()?;
     let list = triage::list(&state.db, &actor, &filter, limit + 1).await?;
-    audit_list(&state, &actor, &meta, "sighting.list", list.len().min(limit as usize)).await?;
+    audit_list(
+        &state,
+        &actor,
+        &meta,
+        "sighting.list",
+        list.len().min(limit as usize),
+    )
+    .await?;
     Ok(Json(pagination::page(list, limit, |s| {
         cursor_key(&s.created_at, &s.id)
     })))
@@ -191,7 +204,9 @@ async fn assign_sighting(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<AssignSighting>,
 ) -> Result<Json<Sighting>> {
-    Ok(Json(triage::assign(&state.db, &actor, &meta, &id, req).await?))
+    Ok(Json(
+        triage::assign(&state.db, &actor, &meta, &id, req).await?,
+    ))
 }
 
 /// Records the visit of an assigned report: found or not found. Its
@@ -208,7 +223,9 @@ async fn visit_sighting(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<VisitSighting>,
 ) -> Result<Json<Sighting>> {
-    Ok(Json(triage::visit(&state.db, &actor, &meta, &id, req).await?))
+    Ok(Json(
+        triage::visit(&state.db, &actor, &meta, &id, req).await?,
+    ))
 }
 
 /// Links an open report to the child records it was about (1–50, live, in
@@ -226,7 +243,9 @@ async fn link_sighting(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<LinkSighting>,
 ) -> Result<Json<Sighting>> {
-    Ok(Json(triage::link(&state.db, &actor, &meta, &id, req).await?))
+    Ok(Json(
+        triage::link(&state.db, &actor, &meta, &id, req).await?,
+    ))
 }
 
 /// Closes an open report as a duplicate or a false report. Supervisors and above.
@@ -242,7 +261,9 @@ async fn close_sighting(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<CloseSighting>,
 ) -> Result<Json<Sighting>> {
-    Ok(Json(triage::close(&state.db, &actor, &meta, &id, req).await?))
+    Ok(Json(
+        triage::close(&state.db, &actor, &meta, &id, req).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -281,7 +302,14 @@ async fn list_incidents(
     let limit = pagination::parse_limit(&mut v, q.limit);
     v.finish()?;
     let list = incidents::list(&state.db, &actor, &filter, limit + 1).await?;
-    audit_list(&state, &actor, &meta, "incident.list", list.len().min(limit as usize)).await?;
+    audit_list(
+        &state,
+        &actor,
+        &meta,
+        "incident.list",
+        list.len().min(limit as usize),
+    )
+    .await?;
     Ok(Json(pagination::page(list, limit, |i| {
         cursor_key(&i.last_seen_at, &i.id)
     })))

@@ -50,11 +50,16 @@ async fn scene(db: TestDb) -> Scene {
         ("مرکز مولوی", JUNCTION, "2301"),
         ("مرکز شمیرانات", ELSEWHERE, "2302"),
     ] {
-        let centre = json!({"name": name, "lat": lat, "lng": lng, "province": "IR-23", "county": county});
-        assert_eq!(app.post(&admin, "/api/v1/centres", &centre).await.status(), 201);
+        let centre =
+            json!({"name": name, "lat": lat, "lng": lng, "province": "IR-23", "county": county});
+        assert_eq!(
+            app.post(&admin, "/api/v1/centres", &centre).await.status(),
+            201
+        );
     }
     let (sup, sup_id) = user(&app, "sup2301", "supervisor", "IR-23", Some("2301")).await;
-    let (worker, worker_id) = user(&app, "worker2301", "outreach_worker", "IR-23", Some("2301")).await;
+    let (worker, worker_id) =
+        user(&app, "worker2301", "outreach_worker", "IR-23", Some("2301")).await;
     let (other_county_sup, _) = user(&app, "sup2302", "supervisor", "IR-23", Some("2302")).await;
     let (_, other_county_worker_id) =
         user(&app, "worker2302", "outreach_worker", "IR-23", Some("2302")).await;
@@ -146,7 +151,7 @@ impl Scene {
     }
 
     /// How many history rows of `state` a report has.
-    async fn s.steps(&self, id: &str, state: &str) -> i64 {
+    async fn steps(&self, id: &str, state: &str) -> i64 {
         let sql = "SELECT COUNT(*) FROM sighting_events WHERE sighting_id = $1 AND state = $2";
         sqlx::query_scalar(sql)
             .bind(id)
@@ -187,7 +192,11 @@ impl Scene {
         });
         // The county's own worker registers it; the admin anywhere else.
         let admin = self.app.admin_token().await;
-        let token = if county == "2301" { &self.worker } else { &admin };
+        let token = if county == "2301" {
+            &self.worker
+        } else {
+            &admin
+        };
         self.act(token, "/api/v1/children", body, 201).await;
         id
     }
@@ -212,18 +221,33 @@ async fn a_junction_is_one_incident_its_county_alone_sees_and_follows_up(db: Tes
     let mut expected: Vec<String> = reports.iter().rev().cloned().collect();
     assert_eq!(queue, expected, "newest first");
     let report = &reports[0];
-    let detail = s.read(&s.sup, &format!("/api/v1/sightings/{report}"), 200).await;
+    let detail = s
+        .read(&s.sup, &format!("/api/v1/sightings/{report}"), 200)
+        .await;
     assert_eq!(detail["state"], "new");
     assert_eq!(detail["incident_id"], incident_id.as_str());
     assert_eq!(detail["history"].as_array().unwrap().len(), 1);
-    s.read(&s.sup, &format!("/api/v1/incidents/{incident_id}"), 200).await;
+    s.read(&s.sup, &format!("/api/v1/incidents/{incident_id}"), 200)
+        .await;
 
     // No one else: another county's supervisor, another province's staff.
     for outsider in [&s.other_county_sup, &s.other_province] {
         assert!(s.ids(outsider, "/api/v1/sightings").await.is_empty());
         assert!(s.ids(outsider, "/api/v1/incidents").await.is_empty());
-        problem(s.app.get(outsider, &format!("/api/v1/sightings/{report}")).await, 404).await;
-        problem(s.app.get(outsider, &format!("/api/v1/incidents/{incident_id}")).await, 404).await;
+        problem(
+            s.app
+                .get(outsider, &format!("/api/v1/sightings/{report}"))
+                .await,
+            404,
+        )
+        .await;
+        problem(
+            s.app
+                .get(outsider, &format!("/api/v1/incidents/{incident_id}"))
+                .await,
+            404,
+        )
+        .await;
     }
     // The worker sees nothing until a report is assigned to them, and may not assign.
     assert!(s.ids(&s.worker, "/api/v1/sightings").await.is_empty());
@@ -245,7 +269,10 @@ async fn a_junction_is_one_incident_its_county_alone_sees_and_follows_up(db: Tes
         .await,
         1
     );
-    assert_eq!(s.ids(&s.worker, "/api/v1/sightings").await, vec![report.clone()]);
+    assert_eq!(
+        s.ids(&s.worker, "/api/v1/sightings").await,
+        vec![report.clone()]
+    );
 
     // The worker visits, finds the child and links the report to the record.
     let child = s.child("2301").await;
@@ -278,14 +305,16 @@ async fn a_junction_is_one_incident_its_county_alone_sees_and_follows_up(db: Tes
     assert_eq!(states, ["new", "assigned", "visited", "linked"]);
     for (kind, n) in [("sighting_visited", 1), ("sighting_linked", 1)] {
         assert_eq!(
-            s.count("SELECT COUNT(*) FROM domain_events WHERE kind = $1", kind).await,
+            s.count("SELECT COUNT(*) FROM domain_events WHERE kind = $1", kind)
+                .await,
             n,
             "{kind}"
         );
     }
     for action in ["sighting.assign", "sighting.visit", "sighting.link"] {
         assert_eq!(
-            s.count("SELECT COUNT(*) FROM audit_log WHERE action = $1", action).await,
+            s.count("SELECT COUNT(*) FROM audit_log WHERE action = $1", action)
+                .await,
             1,
             "{action}"
         );
@@ -306,8 +335,20 @@ async fn a_junction_is_one_incident_its_county_alone_sees_and_follows_up(db: Tes
 
     // The child's timeline shows the report beside its encounters.
     let encounter = json!({"at": "2026-01-01T10:00:00Z", "lat": JUNCTION.0, "lng": JUNCTION.1});
-    s.act(&s.worker, &format!("/api/v1/children/{child}/encounters"), encounter, 201).await;
-    let timeline = s.read(&s.worker, &format!("/api/v1/children/{child}/timeline"), 200).await;
+    s.act(
+        &s.worker,
+        &format!("/api/v1/children/{child}/encounters"),
+        encounter,
+        201,
+    )
+    .await;
+    let timeline = s
+        .read(
+            &s.worker,
+            &format!("/api/v1/children/{child}/timeline"),
+            200,
+        )
+        .await;
     let entries = timeline.as_array().unwrap();
     assert_eq!(entries.len(), 2, "{timeline:#}");
     assert_eq!(entries[0]["kind"], "sighting", "the report is the newest");
@@ -324,13 +365,20 @@ async fn a_junction_is_one_incident_its_county_alone_sees_and_follows_up(db: Tes
         1
     );
     problem(
-        s.app.get(&s.other_province, &format!("/api/v1/children/{child}/timeline")).await,
+        s.app
+            .get(
+                &s.other_province,
+                &format!("/api/v1/children/{child}/timeline"),
+            )
+            .await,
         404,
     )
     .await;
 
     // The incident has one report fewer open.
-    let incident = s.read(&s.sup, &format!("/api/v1/incidents/{incident_id}"), 200).await;
+    let incident = s
+        .read(&s.sup, &format!("/api/v1/incidents/{incident_id}"), 200)
+        .await;
     assert_eq!(incident["open_count"], 9);
 
     // A report taken by the 123 line lands in the same queue and incident.
@@ -340,13 +388,22 @@ async fn a_junction_is_one_incident_its_county_alone_sees_and_follows_up(db: Tes
     s.act(&s.hotline, "/api/v1/sightings", body, 201).await;
     let from_hotline = s.ids(&s.sup, "/api/v1/sightings?source=hotline").await;
     assert_eq!(from_hotline, vec![hotline_report.clone()]);
-    let stored = s.read(&s.sup, &format!("/api/v1/sightings/{hotline_report}"), 200).await;
+    let stored = s
+        .read(&s.sup, &format!("/api/v1/sightings/{hotline_report}"), 200)
+        .await;
     assert_eq!(stored["incident_id"], incident_id.as_str());
     assert_eq!(stored["created_by"], s.hotline_id.as_str());
     // The operator sees the province's queue (they feed it), the outsiders still nothing.
     expected.insert(0, hotline_report);
-    assert_eq!(s.ids(&s.hotline, "/api/v1/sightings?limit=200").await, expected);
-    assert!(s.ids(&s.other_county_sup, "/api/v1/sightings").await.is_empty());
+    assert_eq!(
+        s.ids(&s.hotline, "/api/v1/sightings?limit=200").await,
+        expected
+    );
+    assert!(
+        s.ids(&s.other_county_sup, "/api/v1/sightings")
+            .await
+            .is_empty()
+    );
 }
 
 async fn retries_and_concurrent_copies_of_a_step_write_one_history_row(db: TestDb) {
@@ -365,9 +422,21 @@ async fn retries_and_concurrent_copies_of_a_step_write_one_history_row(db: TestD
     // Ten identical steps at once: one history row, one event, one audit
     // entry, and every answer the same report.
     for (path, body, state) in [
-        (format!("/api/v1/sightings/{other}/assign"), assign.clone(), "assigned"),
-        (format!("/api/v1/sightings/{other}/visit"), json!({"outcome": "not_found"}), "visited"),
-        (format!("/api/v1/sightings/{other}/close"), json!({"reason": "false_report"}), "false_report"),
+        (
+            format!("/api/v1/sightings/{other}/assign"),
+            assign.clone(),
+            "assigned",
+        ),
+        (
+            format!("/api/v1/sightings/{other}/visit"),
+            json!({"outcome": "not_found"}),
+            "visited",
+        ),
+        (
+            format!("/api/v1/sightings/{other}/close"),
+            json!({"reason": "false_report"}),
+            "false_report",
+        ),
     ] {
         let mut answers = Vec::new();
         for response in s.ten_at_once(&s.sup, &path, &body).await {
@@ -376,7 +445,11 @@ async fn retries_and_concurrent_copies_of_a_step_write_one_history_row(db: TestD
             answers.push(answer);
         }
         assert!(answers.iter().all(|a| a["state"] == state), "{answers:#?}");
-        assert!(answers.windows(2).all(|w| w[0]["history"] == w[1]["history"]));
+        assert!(
+            answers
+                .windows(2)
+                .all(|w| w[0]["history"] == w[1]["history"])
+        );
         assert_eq!(s.steps(&other, state).await, 1, "{state}");
     }
     let child = s.child("2301").await;
@@ -387,29 +460,51 @@ async fn retries_and_concurrent_copies_of_a_step_write_one_history_row(db: TestD
     }
     assert_eq!(s.steps(&report, "linked").await, 1);
     assert_eq!(
-        s.count("SELECT COUNT(*) FROM sighting_children WHERE sighting_id = $1", &report).await,
+        s.count(
+            "SELECT COUNT(*) FROM sighting_children WHERE sighting_id = $1",
+            &report
+        )
+        .await,
         1
     );
-    for kind in ["sighting_assigned", "sighting_visited", "sighting_closed", "sighting_linked"] {
-        let n = s.count("SELECT COUNT(*) FROM domain_events WHERE kind = $1", kind).await;
+    for kind in [
+        "sighting_assigned",
+        "sighting_visited",
+        "sighting_closed",
+        "sighting_linked",
+    ] {
+        let n = s
+            .count("SELECT COUNT(*) FROM domain_events WHERE kind = $1", kind)
+            .await;
         let expected = if kind == "sighting_assigned" { 2 } else { 1 };
         assert_eq!(n, expected, "{kind}");
     }
     assert_eq!(
-        s.count("SELECT COUNT(*) FROM audit_log WHERE action = $1", "sighting.close").await,
+        s.count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = $1",
+            "sighting.close"
+        )
+        .await,
         1
     );
     // A reassignment is a step of its own, and so is the closing of a closed
     // report an impossible one.
     let fresh = s.citizen_reports(JUNCTION, 2).await;
     let path = format!("/api/v1/sightings/{fresh}/assign");
-    s.act(&s.sup, &path, json!({"worker_id": s.worker_id}), 200).await;
-    let moved = s.act(&s.sup, &path, json!({"worker_id": s.sup_id}), 200).await;
+    s.act(&s.sup, &path, json!({"worker_id": s.worker_id}), 200)
+        .await;
+    let moved = s
+        .act(&s.sup, &path, json!({"worker_id": s.sup_id}), 200)
+        .await;
     assert_eq!(moved["assigned_to"], s.sup_id.as_str());
     assert_eq!(s.steps(&fresh, "assigned").await, 2);
     let body = problem(
         s.app
-            .post(&s.sup, &format!("/api/v1/sightings/{other}/close"), &json!({"reason": "duplicate"}))
+            .post(
+                &s.sup,
+                &format!("/api/v1/sightings/{other}/close"),
+                &json!({"reason": "duplicate"}),
+            )
             .await,
         422,
     )
@@ -438,43 +533,97 @@ async fn supervisors_split_and_join_incidents(db: TestDb) {
     let mut expected = vec![reports[2].clone(), reports[3].clone()];
     expected.sort();
     assert_eq!(ids, expected);
-    let old = s.read(&s.sup, &format!("/api/v1/incidents/{incident}"), 200).await;
+    let old = s
+        .read(&s.sup, &format!("/api/v1/incidents/{incident}"), 200)
+        .await;
     assert_eq!(old["report_count"], 2);
-    let moved = s.read(&s.sup, &format!("/api/v1/sightings/{}", reports[3]), 200).await;
+    let moved = s
+        .read(&s.sup, &format!("/api/v1/sightings/{}", reports[3]), 200)
+        .await;
     assert_eq!(moved["incident_id"], new_id.as_str());
     // Times recomputed: each incident spans its own reports' times.
     for i in [&old, &new] {
         assert!(i["first_seen_at"].as_str() <= i["last_seen_at"].as_str());
-        assert!(!i["first_seen_at"].as_str().unwrap().starts_with("1970"), "{i}");
+        assert!(
+            !i["first_seen_at"].as_str().unwrap().starts_with("1970"),
+            "{i}"
+        );
     }
     assert_eq!(
-        s.count("SELECT COUNT(*) FROM domain_events WHERE kind = $1", "incident_changed").await,
+        s.count(
+            "SELECT COUNT(*) FROM domain_events WHERE kind = $1",
+            "incident_changed"
+        )
+        .await,
         2
     );
 
     // Join them back: the emptied incident is gone.
     let join = format!("/api/v1/incidents/{incident}/join");
-    problem(s.app.post(&s.worker, &join, &json!({"incident_ids": [new_id]})).await, 403).await;
-    let joined = s.act(&s.sup, &join, json!({"incident_ids": [new_id]}), 200).await;
+    problem(
+        s.app
+            .post(&s.worker, &join, &json!({"incident_ids": [new_id]}))
+            .await,
+        403,
+    )
+    .await;
+    let joined = s
+        .act(&s.sup, &join, json!({"incident_ids": [new_id]}), 200)
+        .await;
     assert_eq!(joined["report_count"], 4);
     assert_eq!(joined["open_count"], 4);
-    problem(s.app.get(&s.sup, &format!("/api/v1/incidents/{new_id}")).await, 404).await;
-    assert_eq!(s.ids(&s.sup, "/api/v1/incidents").await, vec![incident.clone()]);
+    problem(
+        s.app
+            .get(&s.sup, &format!("/api/v1/incidents/{new_id}"))
+            .await,
+        404,
+    )
+    .await;
     assert_eq!(
-        s.count("SELECT COUNT(*) FROM audit_log WHERE action = $1", "incident.join").await,
+        s.ids(&s.sup, "/api/v1/incidents").await,
+        vec![incident.clone()]
+    );
+    assert_eq!(
+        s.count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = $1",
+            "incident.join"
+        )
+        .await,
         1
     );
     // A join of an incident of another county is refused, naming the field.
     s.citizen_reports(ELSEWHERE, 0).await;
-    let theirs = s.ids(&s.other_county_sup, "/api/v1/incidents").await.remove(0);
-    let body = problem(s.app.post(&s.sup, &join, &json!({"incident_ids": [theirs]})).await, 422).await;
+    let theirs = s
+        .ids(&s.other_county_sup, "/api/v1/incidents")
+        .await
+        .remove(0);
+    let body = problem(
+        s.app
+            .post(&s.sup, &join, &json!({"incident_ids": [theirs]}))
+            .await,
+        422,
+    )
+    .await;
     assert!(body["errors"]["incident_ids"].is_array(), "{body}");
     // Open and closed incidents filter apart.
     for report in &reports {
-        s.act(&s.sup, &format!("/api/v1/sightings/{report}/close"), json!({"reason": "duplicate"}), 200).await;
+        s.act(
+            &s.sup,
+            &format!("/api/v1/sightings/{report}/close"),
+            json!({"reason": "duplicate"}),
+            200,
+        )
+        .await;
     }
-    assert!(s.ids(&s.sup, "/api/v1/incidents?open=true").await.is_empty());
-    assert_eq!(s.ids(&s.sup, "/api/v1/incidents?open=false").await, vec![incident]);
+    assert!(
+        s.ids(&s.sup, "/api/v1/incidents?open=true")
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        s.ids(&s.sup, "/api/v1/incidents?open=false").await,
+        vec![incident]
+    );
 }
 
 async fn the_queue_pages_by_keyset_and_filters(db: TestDb) {
@@ -499,16 +648,40 @@ async fn the_queue_pages_by_keyset_and_filters(db: TestDb) {
     assert_eq!(seen, reports, "every report once, newest first");
 
     let incident = s.ids(&s.sup, "/api/v1/incidents").await.remove(0);
-    assert_eq!(s.total(&format!("/api/v1/sightings?incident={incident}")).await, 7);
+    assert_eq!(
+        s.total(&format!("/api/v1/sightings?incident={incident}"))
+            .await,
+        7
+    );
     assert_eq!(s.total("/api/v1/sightings?incident=none").await, 0);
-    assert_eq!(s.total("/api/v1/sightings?county=2301&state=new&source=citizen").await, 7);
+    assert_eq!(
+        s.total("/api/v1/sightings?county=2301&state=new&source=citizen")
+            .await,
+        7
+    );
     assert_eq!(s.total("/api/v1/sightings?county=2302").await, 0);
     assert_eq!(s.total("/api/v1/sightings?flagged=true").await, 0);
     assert_eq!(s.total("/api/v1/sightings?flagged=false").await, 7);
-    assert_eq!(s.total("/api/v1/sightings?from=2000-01-01T00:00:00Z&to=2999-01-01T00:00:00Z").await, 7);
-    assert_eq!(s.total("/api/v1/sightings?to=2000-01-01T00:00:00Z").await, 0);
-    assert_eq!(s.total("/api/v1/incidents?from=2999-01-01T00:00:00Z").await, 0);
-    s.act(&s.sup, &format!("/api/v1/sightings/{}/assign", reports[0]), json!({"worker_id": s.worker_id}), 200).await;
+    assert_eq!(
+        s.total("/api/v1/sightings?from=2000-01-01T00:00:00Z&to=2999-01-01T00:00:00Z")
+            .await,
+        7
+    );
+    assert_eq!(
+        s.total("/api/v1/sightings?to=2000-01-01T00:00:00Z").await,
+        0
+    );
+    assert_eq!(
+        s.total("/api/v1/incidents?from=2999-01-01T00:00:00Z").await,
+        0
+    );
+    s.act(
+        &s.sup,
+        &format!("/api/v1/sightings/{}/assign", reports[0]),
+        json!({"worker_id": s.worker_id}),
+        200,
+    )
+    .await;
     assert_eq!(s.total("/api/v1/sightings?state=assigned").await, 1);
     assert_eq!(s.total("/api/v1/sightings?state=new").await, 6);
 }
@@ -523,7 +696,13 @@ async fn relocation_moves_reports_to_a_new_centres_county(db: TestDb) {
     let admin = s.app.admin_token().await;
     let centre = json!({"name": "مرکز نو", "lat": JUNCTION.0, "lng": JUNCTION.1 + 0.036,
                         "province": "IR-23", "county": "2399"});
-    assert_eq!(s.app.post(&admin, "/api/v1/centres", &centre).await.status(), 201);
+    assert_eq!(
+        s.app
+            .post(&admin, "/api/v1/centres", &centre)
+            .await
+            .status(),
+        201
+    );
 
     let db = &s.app.state.db;
     let total = kudakyar::sightings::relocate::total(db).await.unwrap();
@@ -537,8 +716,16 @@ async fn relocation_moves_reports_to_a_new_centres_county(db: TestDb) {
     assert_eq!(s.county_of(&report).await.as_deref(), Some("2399"));
     assert_eq!(s.county_of(&stay).await.as_deref(), Some("2301"));
     // Out of 2301's queue now; again, nothing moves.
-    problem(s.app.get(&s.sup, &format!("/api/v1/sightings/{report}")).await, 404).await;
-    let again = kudakyar::sightings::relocate::relocate(db, 500, |_| {}).await.unwrap();
+    problem(
+        s.app
+            .get(&s.sup, &format!("/api/v1/sightings/{report}"))
+            .await,
+        404,
+    )
+    .await;
+    let again = kudakyar::sightings::relocate::relocate(db, 500, |_| {})
+        .await
+        .unwrap();
     assert_eq!((again.sightings, again.incidents), (0, 0));
 }
 
@@ -548,7 +735,10 @@ async fn bad_input_at_every_endpoint_is_named(db: TestDb) {
     let sibling = s.citizen_reports(JUNCTION, 1).await;
     let far = s.citizen_reports(ELSEWHERE, 0).await;
     let incident = s.ids(&s.sup, "/api/v1/incidents").await.remove(0);
-    let far_incident = s.ids(&s.other_county_sup, "/api/v1/incidents").await.remove(0);
+    let far_incident = s
+        .ids(&s.other_county_sup, "/api/v1/incidents")
+        .await
+        .remove(0);
     let theirs = s.child("2302").await;
     let long = "ی".repeat(2001);
     let on = |what: &str| format!("/api/v1/sightings/{report}/{what}");
@@ -569,17 +759,37 @@ async fn bad_input_at_every_endpoint_is_named(db: TestDb) {
         assert!(body["errors"][field].is_array(), "{path}: {body}");
     }
     let posts: Vec<(String, Value, &str)> = vec![
-        (on("assign"), json!({"worker_id": s.other_county_worker_id}), "worker_id"),
-        (on("assign"), json!({"worker_id": s.hotline_id}), "worker_id"),
+        (
+            on("assign"),
+            json!({"worker_id": s.other_county_worker_id}),
+            "worker_id",
+        ),
+        (
+            on("assign"),
+            json!({"worker_id": s.hotline_id}),
+            "worker_id",
+        ),
         (on("assign"), json!({"worker_id": "nobody"}), "worker_id"),
-        (on("assign"), json!({"worker_id": s.worker_id, "note": long}), "note"),
+        (
+            on("assign"),
+            json!({"worker_id": s.worker_id, "note": long}),
+            "note",
+        ),
         (on("visit"), json!({"outcome": "found"}), "state"),
         (on("visit"), json!({"outcome": "maybe"}), "outcome"),
         (on("link"), json!({"child_ids": [theirs]}), "child_ids"),
         (on("link"), json!({"child_ids": []}), "child_ids"),
-        (on("link"), json!({"child_ids": ["no-such-child"]}), "child_ids"),
+        (
+            on("link"),
+            json!({"child_ids": ["no-such-child"]}),
+            "child_ids",
+        ),
         (on("close"), json!({"reason": "bored"}), "reason"),
-        (on("close"), json!({"reason": "duplicate", "note": long}), "note"),
+        (
+            on("close"),
+            json!({"reason": "duplicate", "note": long}),
+            "note",
+        ),
         (
             format!("/api/v1/incidents/{incident}/split"),
             json!({"sighting_ids": [far]}),
@@ -590,10 +800,26 @@ async fn bad_input_at_every_endpoint_is_named(db: TestDb) {
             json!({"sighting_ids": [report, sibling]}),
             "sighting_ids",
         ),
-        (format!("/api/v1/incidents/{incident}/split"), json!({"sighting_ids": []}), "sighting_ids"),
-        (format!("/api/v1/incidents/{incident}/join"), json!({"incident_ids": [incident]}), "incident_ids"),
-        (format!("/api/v1/incidents/{incident}/join"), json!({"incident_ids": ["none"]}), "incident_ids"),
-        (format!("/api/v1/incidents/{incident}/join"), json!({"incident_ids": []}), "incident_ids"),
+        (
+            format!("/api/v1/incidents/{incident}/split"),
+            json!({"sighting_ids": []}),
+            "sighting_ids",
+        ),
+        (
+            format!("/api/v1/incidents/{incident}/join"),
+            json!({"incident_ids": [incident]}),
+            "incident_ids",
+        ),
+        (
+            format!("/api/v1/incidents/{incident}/join"),
+            json!({"incident_ids": ["none"]}),
+            "incident_ids",
+        ),
+        (
+            format!("/api/v1/incidents/{incident}/join"),
+            json!({"incident_ids": []}),
+            "incident_ids",
+        ),
         (
             format!("/api/v1/incidents/{incident}/join"),
             json!({"incident_ids": [far_incident]}),
@@ -602,7 +828,10 @@ async fn bad_input_at_every_endpoint_is_named(db: TestDb) {
     ];
     for (path, body, field) in posts {
         let answer = problem(s.app.post(&s.sup, &path, &body).await, 422).await;
-        assert!(answer["errors"][field].is_array(), "{path} {body}: {answer}");
+        assert!(
+            answer["errors"][field].is_array(),
+            "{path} {body}: {answer}"
+        );
     }
     // Unknown reports, incidents and children are 404s.
     for path in [
@@ -614,15 +843,36 @@ async fn bad_input_at_every_endpoint_is_named(db: TestDb) {
     }
     problem(
         s.app
-            .post(&s.sup, "/api/v1/sightings/none/close", &json!({"reason": "duplicate"}))
+            .post(
+                &s.sup,
+                "/api/v1/sightings/none/close",
+                &json!({"reason": "duplicate"}),
+            )
             .await,
         404,
     )
     .await;
     // None of it changed anything.
-    assert_eq!(s.count("SELECT COUNT(*) FROM sighting_events WHERE state <> $1", "new").await, 0);
-    assert_eq!(s.count("SELECT COUNT(*) FROM incidents WHERE id <> $1", "").await, 2);
-    let unauthenticated = s.app.client.get(s.app.url("/api/v1/sightings")).send().await.unwrap();
+    assert_eq!(
+        s.count(
+            "SELECT COUNT(*) FROM sighting_events WHERE state <> $1",
+            "new"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM incidents WHERE id <> $1", "")
+            .await,
+        2
+    );
+    let unauthenticated = s
+        .app
+        .client
+        .get(s.app.url("/api/v1/sightings"))
+        .send()
+        .await
+        .unwrap();
     problem(unauthenticated, 401).await;
 }
 

@@ -45,6 +45,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SightingQuery {
     /// `new`, `assigned`, `visited`, `linked`, `duplicate` or `false_report`.
@@ -267,6 +268,7 @@ async fn close_sighting(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentQuery {
     /// `true`: only incidents with reports not yet linked or closed; `false`: only the others.

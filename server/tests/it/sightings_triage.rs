@@ -543,11 +543,14 @@ async fn supervisors_split_and_join_incidents(db: TestDb) {
     assert_eq!(moved["incident_id"], new_id.as_str());
     // Times recomputed: each incident spans its own reports' times.
     for i in [&old, &new] {
-        assert!(i["first_seen_at"].as_str() <= i["last_seen_at"].as_str());
-        assert!(
-            !i["first_seen_at"].as_str().unwrap().starts_with("1970"),
-            "{i}"
-        );
+        // As times: RFC 3339 texts with and without fractions do not sort as text.
+        let at = |field: &str| {
+            let text = i[field].as_str().unwrap();
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .unwrap()
+        };
+        assert!(at("first_seen_at") <= at("last_seen_at"), "{i}");
+        assert!(at("first_seen_at").year() > 2000, "{i}");
     }
     assert_eq!(
         s.count(

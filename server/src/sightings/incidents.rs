@@ -91,18 +91,7 @@ pub async fn list(db: &Db, actor: &Actor, f: &Filter, limit: i64) -> Result<Vec<
     if let Some(to) = f.to_ms {
         sql.push(" AND s.first_seen_at <= ").bind(Arg::Int(to));
     }
-    if let Some((at, id)) = &f.after {
-        sql.push(" AND (s.last_seen_at < ")
-            .bind(Arg::Int(*at))
-            .push(" OR (s.last_seen_at = ")
-            .bind(Arg::Int(*at))
-            .push(" AND s.id < ")
-            .bind(Arg::Text(id.clone()))
-            .push("))");
-    }
-    sql.push(&format!(
-        " ORDER BY s.last_seen_at DESC, s.id DESC LIMIT {limit}"
-    ));
+    store::push_page(&mut sql, "last_seen_at", f.after.as_ref(), limit);
     let rows = sql.query().fetch_all(db.pool()).await?;
     with_reports(db, &rows).await
 }
@@ -201,25 +190,39 @@ async fn recompute_times(conn: &mut sqlx::AnyConnection, ids: &[&str], now: i64)
     Ok(())
 }
 
-/// The domain event of a split or join, addressed to the incident's place.
-async fn changed(
+/// What a split or join writes beside its change: a domain event for each
+/// incident it changed (addressed to that incident's place) and one audit
+/// entry on the incident it was asked of.
+async fn record_change(
     conn: &mut sqlx::AnyConnection,
     actor: &Actor,
-    incident: &Incident,
-    detail: &serde_json::Value,
+    meta: &RequestMeta,
+    action: &str,
+    changed: &[&Incident],
+    detail: serde_json::Value,
 ) -> sqlx::Result<()> {
-    events::record(
-        conn,
-        DomainEvent {
-            kind: Kind::IncidentChanged,
-            province: incident.province.as_deref(),
-            county: incident.county.as_deref(),
-            subject_type: "incident",
-            subject_id: &incident.id,
-            user_id: None,
-            actor_id: Some(&actor.user_id),
-            detail: Some(detail.clone()),
-        },
+    for incident in changed {
+        events::record(
+            &mut *conn,
+            DomainEvent {
+                kind: Kind::IncidentChanged,
+                province: incident.province.as_deref(),
+                county: incident.county.as_deref(),
+                subject_type: "incident",
+                subject_id: &incident.id,
+                user_id: None,
+                actor_id: Some(&actor.user_id),
+                detail: Some(detail.clone()),
+            },
+        )
+        .await?;
+    }
+    let asked = changed.first().map(|i| i.id.as_str());
+    audit::record(
+        &mut *conn,
+        &Who::from(actor),
+        meta,
+        Event::new(action, "incident", asked).with_detail(detail),
     )
     .await
 }
@@ -324,19 +327,19 @@ pub async fn split(
     sql.query().execute(&mut *tx).await?;
     recompute_times(&mut tx, &[id, &new_id], now).await?;
     let detail = serde_json::json!({"split_from": id, "into": new_id, "sightings": moving});
-    changed(&mut tx, actor, &incident, &detail).await?;
     let created = Incident {
         id: new_id.clone(),
         province: place.province.clone(),
         county: place.county.clone(),
         ..incident.clone()
     };
-    changed(&mut tx, actor, &created, &detail).await?;
-    audit::record(
-        &mut *tx,
-        &Who::from(actor),
+    record_change(
+        &mut tx,
+        actor,
         meta,
-        Event::new("incident.split", "incident", Some(id)).with_detail(detail),
+        "incident.split",
+        &[&incident, &created],
+        detail,
     )
     .await?;
     tx.commit().await?;
@@ -406,14 +409,7 @@ pub async fn join(
     sql.query().execute(&mut *tx).await?;
     recompute_times(&mut tx, &[id], now).await?;
     let detail = serde_json::json!({"joined": others, "into": id});
-    changed(&mut tx, actor, &target, &detail).await?;
-    audit::record(
-        &mut *tx,
-        &Who::from(actor),
-        meta,
-        Event::new("incident.join", "incident", Some(id)).with_detail(detail),
-    )
-    .await?;
+    record_change(&mut tx, actor, meta, "incident.join", &[&target], detail).await?;
     tx.commit().await?;
     get(db, actor, id).await?.ok_or(Error::NotFound)
 }

@@ -2,6 +2,9 @@
 //! to it, newest first — where and when the child was met or seen, from the
 //! registry's side and from the public's.
 //!
+//! A report linked to a record later merged into another shows on the
+//! survivor's timeline (and again on its own after an undo).
+//!
 //! Scoped like the child's encounters (the child must be live and in the
 //! caller's scope) and, for the reports, by their own place too: a report's
 //! exact location is for staff whose scope holds its county. The read is
@@ -41,9 +44,14 @@ pub async fn timeline(
     let mut sql = Sql::new(
         "SELECT s.id, s.source, s.seen_at, s.lat, s.lng, s.state, l.linked_at
          FROM sighting_children l JOIN sightings s ON s.id = l.sighting_id
-         WHERE l.child_id = ",
+         WHERE (l.child_id = ",
     );
-    sql.bind(Arg::Text(child_id.into()));
+    // Also the links of records merged into this one: a merge moves
+    // encounters but leaves links where they are, so an undo needs nothing.
+    sql.bind(Arg::Text(child_id.into()))
+        .push(" OR l.child_id IN (SELECT m.id FROM children m WHERE m.merged_into = ")
+        .bind(Arg::Text(child_id.into()))
+        .push("))");
     store::push_scope(&mut sql, &actor.scope);
     for row in sql.query().fetch_all(db.pool()).await? {
         let seen_at: i64 = row.try_get("seen_at")?;

@@ -84,18 +84,7 @@ pub async fn list(db: &Db, actor: &Actor, f: &Filter, limit: i64) -> Result<Vec<
         Some(false) => sql.push(" AND s.flag IS NULL"),
         None => &mut sql,
     };
-    if let Some((at, id)) = &f.after {
-        sql.push(" AND (s.created_at < ")
-            .bind(Arg::Int(*at))
-            .push(" OR (s.created_at = ")
-            .bind(Arg::Int(*at))
-            .push(" AND s.id < ")
-            .bind(Arg::Text(id.clone()))
-            .push("))");
-    }
-    sql.push(&format!(
-        " ORDER BY s.created_at DESC, s.id DESC LIMIT {limit}"
-    ));
+    store::push_page(&mut sql, "created_at", f.after.as_ref(), limit);
     let rows = sql.query().fetch_all(db.pool()).await?;
     let list = rows
         .iter()

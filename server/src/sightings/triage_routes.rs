@@ -66,22 +66,23 @@ pub struct SightingQuery {
     limit: Option<i64>,
 }
 
-/// Lists show exact places, descriptions and phones: who listed how many.
-async fn audit_list(
+/// Audits a read: reports and incidents show exact places, descriptions
+/// and phones. `action` is `<resource>.<verb>`; a list names no resource
+/// and says how many it showed.
+async fn audit_read(
     state: &AppState,
     actor: &Actor,
     meta: &RequestMeta,
     action: &str,
-    count: usize,
+    id: Option<&str>,
+    count: Option<usize>,
 ) -> Result<()> {
     let resource = action.split('.').next().unwrap_or_default();
-    audit::record(
-        state.db.pool(),
-        &Who::from(actor),
-        meta,
-        Event::new(action, resource, None).with_detail(serde_json::json!({ "count": count })),
-    )
-    .await?;
+    let mut event = Event::new(action, resource, id);
+    if let Some(count) = count {
+        event = event.with_detail(serde_json::json!({ "count": count }));
+    }
+    audit::record(state.db.pool(), &Who::from(actor), meta, event).await?;
     Ok(())
 }
 
@@ -155,12 +156,13 @@ async fn list_sightings(
     let limit = pagination::parse_limit(&mut v, q.limit);
     v.finish()?;
     let list = triage::list(&state.db, &actor, &filter, limit + 1).await?;
-    audit_list(
+    audit_read(
         &state,
         &actor,
         &meta,
         "sighting.list",
-        list.len().min(limit as usize),
+        None,
+        Some(list.len().min(limit as usize)),
     )
     .await?;
     Ok(Json(pagination::page(list, limit, |s| {
@@ -180,13 +182,7 @@ async fn get_sighting(
     Path(id): Path<String>,
 ) -> Result<Json<Sighting>> {
     let sighting = triage::get(&state.db, &actor, &id).await?;
-    audit::record(
-        state.db.pool(),
-        &Who::from(&actor),
-        &meta,
-        Event::new("sighting.read", "sighting", Some(&id)),
-    )
-    .await?;
+    audit_read(&state, &actor, &meta, "sighting.read", Some(&id), None).await?;
     Ok(Json(sighting))
 }
 
@@ -304,12 +300,13 @@ async fn list_incidents(
     let limit = pagination::parse_limit(&mut v, q.limit);
     v.finish()?;
     let list = incidents::list(&state.db, &actor, &filter, limit + 1).await?;
-    audit_list(
+    audit_read(
         &state,
         &actor,
         &meta,
         "incident.list",
-        list.len().min(limit as usize),
+        None,
+        Some(list.len().min(limit as usize)),
     )
     .await?;
     Ok(Json(pagination::page(list, limit, |i| {
@@ -330,13 +327,7 @@ async fn get_incident(
     let incident = incidents::get(&state.db, &actor, &id)
         .await?
         .ok_or(Error::NotFound)?;
-    audit::record(
-        state.db.pool(),
-        &Who::from(&actor),
-        &meta,
-        Event::new("incident.read", "incident", Some(&id)),
-    )
-    .await?;
+    audit_read(&state, &actor, &meta, "incident.read", Some(&id), None).await?;
     Ok(Json(incident))
 }
 

@@ -375,6 +375,31 @@ async fn a_junction_is_one_incident_its_county_alone_sees_and_follows_up(db: Tes
     )
     .await;
 
+    // Merged into another record, the child's report shows on the survivor's timeline.
+    let survivor = s.child("2301").await;
+    let merge = json!({"duplicate_id": child});
+    s.act(
+        &s.sup,
+        &format!("/api/v1/children/{survivor}/merge"),
+        merge,
+        201,
+    )
+    .await;
+    let timeline = s
+        .read(
+            &s.sup,
+            &format!("/api/v1/children/{survivor}/timeline"),
+            200,
+        )
+        .await;
+    let kinds: Vec<&str> = timeline
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["sighting", "encounter"], "{timeline:#}");
+
     // The incident has one report fewer open.
     let incident = s
         .read(&s.sup, &format!("/api/v1/incidents/{incident_id}"), 200)

@@ -278,6 +278,11 @@ pub async fn split(
     }
     for s in &moving {
         let Some(row) = members.get(s) else {
+            drop(tx);
+            // A retry of this split, once made: answer like the first time.
+            if let Some(earlier) = split_off(db, actor, id, &moving).await? {
+                return Ok(earlier);
+            }
             return Err(Error::field(
                 "sighting_ids",
                 format!("{s} is not a report of this incident"),
@@ -344,6 +349,44 @@ pub async fn split(
     .await?;
     tx.commit().await?;
     get(db, actor, &new_id).await?.ok_or(Error::NotFound)
+}
+
+/// The incident a split of `from` made of exactly these reports, if there
+/// is one (a retry of that split).
+async fn split_off(
+    db: &Db,
+    actor: &Actor,
+    from: &str,
+    reports: &[String],
+) -> Result<Option<Incident>> {
+    let mut sql = Sql::new("SELECT DISTINCT incident_id FROM sightings WHERE id IN ");
+    sql.bind_list(reports.iter().cloned());
+    let holders: Vec<String> = sql
+        .query()
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| r.try_get("incident_id"))
+        .collect::<sqlx::Result<_>>()?;
+    let [holder] = holders.as_slice() else {
+        return Ok(None);
+    };
+    // Made by a split of `from`: its event says so (serde_json writes the
+    // detail compact, keys sorted).
+    let made_here: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM domain_events
+         WHERE kind = 'incident_changed' AND subject_id = $1 AND detail LIKE $2",
+    )
+    .bind(holder)
+    .bind(format!("%\"split_from\":{}%", serde_json::json!(from)))
+    .fetch_one(db.pool())
+    .await?;
+    if made_here == 0 {
+        return Ok(None);
+    }
+    let incident = get(db, actor, holder).await?;
+    let wanted: BTreeSet<&String> = reports.iter().collect();
+    Ok(incident.filter(|i| i.sighting_ids.iter().collect::<BTreeSet<_>>() == wanted))
 }
 
 /// Moves the reports of the listed incidents into incident `id` and deletes

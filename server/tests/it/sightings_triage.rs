@@ -548,7 +548,9 @@ async fn supervisors_split_and_join_incidents(db: TestDb) {
     let moving = json!({"sighting_ids": [reports[3], reports[2]]});
     problem(s.app.post(&s.worker, &split, &moving).await, 403).await;
     problem(s.app.post(&s.other_county_sup, &split, &moving).await, 404).await;
-    let new = s.act(&s.sup, &split, moving, 200).await;
+    let new = s.act(&s.sup, &split, moving.clone(), 200).await;
+    let again = s.act(&s.sup, &split, moving, 200).await;
+    assert_eq!(again, new, "a retry answers like the first time");
     let new_id = new["id"].as_str().unwrap().to_string();
     assert_ne!(new_id, incident);
     assert_eq!(new["report_count"], 2);
@@ -762,7 +764,14 @@ async fn bad_input_at_every_endpoint_is_named(db: TestDb) {
     let report = s.citizen_reports(JUNCTION, 0).await;
     let sibling = s.citizen_reports(JUNCTION, 1).await;
     let far = s.citizen_reports(ELSEWHERE, 0).await;
-    let incident = s.ids(&s.sup, "/api/v1/incidents").await.remove(0);
+    // 2 km north: the same county, an incident of its own.
+    let lone = s.citizen_reports((JUNCTION.0 + 0.02, JUNCTION.1), 0).await;
+    let incident = s
+        .read(&s.sup, &format!("/api/v1/sightings/{report}"), 200)
+        .await["incident_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let far_incident = s
         .ids(&s.other_county_sup, "/api/v1/incidents")
         .await
@@ -821,6 +830,11 @@ async fn bad_input_at_every_endpoint_is_named(db: TestDb) {
         (
             format!("/api/v1/incidents/{incident}/split"),
             json!({"sighting_ids": [far]}),
+            "sighting_ids",
+        ),
+        (
+            format!("/api/v1/incidents/{incident}/split"),
+            json!({"sighting_ids": [lone]}),
             "sighting_ids",
         ),
         (
@@ -892,7 +906,7 @@ async fn bad_input_at_every_endpoint_is_named(db: TestDb) {
     assert_eq!(
         s.count("SELECT COUNT(*) FROM incidents WHERE id <> $1", "")
             .await,
-        2
+        3
     );
     let unauthenticated = s
         .app

@@ -10,12 +10,12 @@
 
 -- A new role: hotline (123) operators record reports taken by phone, in one
 -- province. SQLite cannot alter a CHECK constraint, so the users table is
--- rebuilt: renamed aside with legacy_alter_table on (so that the foreign keys
--- of sessions, children, … keep naming "users" and point at the new table),
--- copied, and the old copy dropped.
-PRAGMA legacy_alter_table = ON;
-ALTER TABLE users RENAME TO users_before_0011;
-CREATE TABLE users (
+-- rebuilt the way SQLite documents (ALTER TABLE, "making other kinds of table
+-- schema changes"): a new table, the rows copied, the old one dropped and the
+-- new one renamed. Migrations run with foreign keys off (see Db::migrate), so
+-- the references of sessions, children, … keep naming "users" and, after the
+-- rename, point at the new table; Db::migrate checks them all afterwards.
+CREATE TABLE users_new (
     id            TEXT PRIMARY KEY,
     -- Stored lower-case: "Sara" and "sara" are the same login.
     username      TEXT NOT NULL,
@@ -33,14 +33,14 @@ CREATE TABLE users (
     CHECK ((role = 'national_admin') = (province IS NULL)),
     CHECK (county IS NULL OR province IS NOT NULL)
 );
-INSERT INTO users (id, username, display_name, password_hash, role, province, county,
-                   created_at, created_by, disabled_at)
+INSERT INTO users_new (id, username, display_name, password_hash, role, province, county,
+                       created_at, created_by, disabled_at)
     SELECT id, username, display_name, password_hash, role, province, county,
            created_at, created_by, disabled_at
-    FROM users_before_0011;
-DROP TABLE users_before_0011;
+    FROM users;
+DROP TABLE users;
+ALTER TABLE users_new RENAME TO users;
 CREATE INDEX users_province ON users (province, username);
-PRAGMA legacy_alter_table = OFF;
 
 -- Reports close in place and time (about 200 m, two hours) are one incident:
 -- ten reports of one junction in an evening are one visit, not ten. The

@@ -66,8 +66,11 @@ pub struct UserVisibility {
 }
 
 /// The roles a provincial staff member manages.
-const PROVINCE_MANAGED_ROLES: [Role; 3] =
-    [Role::OutreachWorker, Role::Supervisor, Role::HotlineOperator];
+const PROVINCE_MANAGED_ROLES: [Role; 3] = [
+    Role::OutreachWorker,
+    Role::Supervisor,
+    Role::HotlineOperator,
+];
 
 /// May `actor` list users, optionally narrowed to `province`?
 pub fn list_users(actor: &Actor, province: Option<&str>) -> Result<UserVisibility> {
@@ -202,7 +205,9 @@ pub fn record_sighting(actor: &Actor, source: SightingSource) -> Result<()> {
         Ok(())
     } else {
         Err(Error::Forbidden(match source {
-            SightingSource::Citizen => "staff record hotline or worker reports, not citizen ones".into(),
+            SightingSource::Citizen => {
+                "staff record hotline or worker reports, not citizen ones".into()
+            }
             SightingSource::Hotline => {
                 "hotline reports are recorded by 123 operators and supervisors".into()
             }

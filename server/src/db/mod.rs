@@ -121,11 +121,35 @@ impl Db {
     }
 
     /// Applies pending migrations (idempotent; safe when several instances start).
+    ///
+    /// On SQLite they run on one connection with foreign keys off, as SQLite
+    /// requires for rebuilding a table that others refer to (the only way to
+    /// change a CHECK constraint there), and every reference is checked
+    /// afterwards: a migration that broke one fails here, not later.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        self.migrator()
-            .run(&self.pool)
-            .await
-            .context("applying database migrations")
+        if self.backend == Backend::Postgres {
+            return self
+                .migrator()
+                .run(&self.pool)
+                .await
+                .context("applying database migrations");
+        }
+        let mut conn = self.pool.acquire().await?;
+        conn.execute("PRAGMA foreign_keys = OFF").await?;
+        let applied = self.migrator().run(&mut *conn).await;
+        let broken: Vec<String> =
+            sqlx::query_scalar("SELECT \"table\" FROM pragma_foreign_key_check")
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap_or_default();
+        conn.execute("PRAGMA foreign_keys = ON").await?;
+        applied.context("applying database migrations")?;
+        anyhow::ensure!(
+            broken.is_empty(),
+            "the migrations left rows whose references are broken, in: {}",
+            broken.join(", ")
+        );
+        Ok(())
     }
 
     /// True when the database answers and every embedded migration is applied.

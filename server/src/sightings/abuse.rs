@@ -88,12 +88,11 @@ pub async fn count(
         .await?;
         match counted {
             None => {
-                let start: i64 = sqlx::query_scalar(
-                    "SELECT window_start FROM intake_counters WHERE key = $1",
-                )
-                .bind(key.as_str())
-                .fetch_one(&mut *conn)
-                .await?;
+                let start: i64 =
+                    sqlx::query_scalar("SELECT window_start FROM intake_counters WHERE key = $1")
+                        .bind(key.as_str())
+                        .fetch_one(&mut *conn)
+                        .await?;
                 let wait_ms = (start + WINDOW_MS - now).max(1000);
                 return Err(Error::TooManyRequests {
                     retry_after_secs: (wait_ms as u64).div_ceil(1000),
@@ -161,7 +160,8 @@ pub fn work(proof: &ProofOfWork) -> u32 {
 /// transaction, so a failed report leaves it unspent). Every failure is a
 /// 422 naming `proof`, saying how to get a good one.
 pub async fn spend(conn: &mut sqlx::AnyConnection, proof: Option<&ProofOfWork>) -> Result<()> {
-    let how = "get a challenge from GET /api/v1/sightings/challenge and send a nonce that solves it";
+    let how =
+        "get a challenge from GET /api/v1/sightings/challenge and send a nonce that solves it";
     let Some(proof) = proof else {
         return Err(Error::field(
             "proof",
@@ -169,17 +169,24 @@ pub async fn spend(conn: &mut sqlx::AnyConnection, proof: Option<&ProofOfWork>) 
         ));
     };
     if proof.nonce.chars().count() > 64 || proof.challenge.len() > 64 {
-        return Err(Error::field("proof", "nonce and challenge are at most 64 characters"));
+        return Err(Error::field(
+            "proof",
+            "nonce and challenge are at most 64 characters",
+        ));
     }
     let now = crate::now_ms();
-    let row = sqlx::query(
-        "SELECT difficulty, expires_at, spent_at FROM pow_challenges WHERE id = $1",
-    )
-    .bind(&proof.challenge)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let row =
+        sqlx::query("SELECT difficulty, expires_at, spent_at FROM pow_challenges WHERE id = $1")
+            .bind(&proof.challenge)
+            .fetch_optional(&mut *conn)
+            .await?;
     let difficulty: i64 = match &row {
-        None => return Err(Error::field("proof", format!("is not a challenge this server issued; {how}"))),
+        None => {
+            return Err(Error::field(
+                "proof",
+                format!("is not a challenge this server issued; {how}"),
+            ));
+        }
         Some(row) if row.try_get::<Option<i64>, _>("spent_at")?.is_some() => {
             return Err(Error::field("proof", format!("was already used; {how}")));
         }
@@ -191,14 +198,17 @@ pub async fn spend(conn: &mut sqlx::AnyConnection, proof: Option<&ProofOfWork>) 
     if i64::from(work(proof)) < difficulty {
         return Err(Error::field(
             "proof",
-            format!("does not solve the challenge (SHA-256 of `challenge:nonce` needs {difficulty} leading zero bits)"),
+            format!(
+                "does not solve the challenge (SHA-256 of `challenge:nonce` needs {difficulty} leading zero bits)"
+            ),
         ));
     }
-    let spent = sqlx::query("UPDATE pow_challenges SET spent_at = $1 WHERE id = $2 AND spent_at IS NULL")
-        .bind(now)
-        .bind(&proof.challenge)
-        .execute(&mut *conn)
-        .await?;
+    let spent =
+        sqlx::query("UPDATE pow_challenges SET spent_at = $1 WHERE id = $2 AND spent_at IS NULL")
+            .bind(now)
+            .bind(&proof.challenge)
+            .execute(&mut *conn)
+            .await?;
     if spent.rows_affected() != 1 {
         return Err(Error::field("proof", format!("was already used; {how}")));
     }
@@ -225,7 +235,8 @@ pub async fn far_apart(
     .await?;
     for row in rows {
         let km = haversine_km((lat, lng), (row.try_get("lat")?, row.try_get("lng")?));
-        let hours = ((seen_at - row.try_get::<i64, _>("seen_at")?).abs() as f64 / 3.6e6).max(1.0 / 60.0);
+        let hours =
+            ((seen_at - row.try_get::<i64, _>("seen_at")?).abs() as f64 / 3.6e6).max(1.0 / 60.0);
         if km > FAR_KM && km / hours > FAR_KMH {
             return Ok(true);
         }

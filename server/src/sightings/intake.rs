@@ -111,8 +111,7 @@ pub async fn submit(
         .await?;
         let flag = match device_hash.as_deref() {
             Some(device) => {
-                abuse::far_apart(&mut tx, device, checked.lat, checked.lng, checked.seen_at)
-                    .await?
+                abuse::far_apart(&mut tx, device, checked.lat, checked.lng, checked.seen_at).await?
             }
             None => false,
         }
@@ -184,7 +183,9 @@ pub async fn submit(
         if flag.is_some() {
             events::record(&mut tx, event(Kind::SightingFlagged)).await?;
         }
-        let who = actor.map(Who::from).unwrap_or_else(|| Who::claimed("citizen"));
+        let who = actor
+            .map(Who::from)
+            .unwrap_or_else(|| Who::claimed("citizen"));
         audit::record(
             &mut *tx,
             &who,
@@ -271,7 +272,10 @@ fn check(actor: Option<&Actor>, new: &NewSighting, photo: Option<&[u8]>) -> Resu
         None => now,
         Some(t) => match crate::rfc3339_to_ms(t) {
             None => {
-                v.add("seen_at", "must be an RFC 3339 time, e.g. 2026-11-23T18:30:00+03:30");
+                v.add(
+                    "seen_at",
+                    "must be an RFC 3339 time, e.g. 2026-11-23T18:30:00+03:30",
+                );
                 now
             }
             Some(ms) if ms > now + CLOCK_SKEW_MS => {
@@ -279,7 +283,10 @@ fn check(actor: Option<&Actor>, new: &NewSighting, photo: Option<&[u8]>) -> Resu
                 now
             }
             Some(ms) if ms < now - MAX_AGE_MS => {
-                v.add("seen_at", "is more than 7 days ago: report what you saw this week");
+                v.add(
+                    "seen_at",
+                    "is more than 7 days ago: report what you saw this week",
+                );
                 now
             }
             Some(ms) => ms.min(now),
@@ -296,7 +303,10 @@ fn check(actor: Option<&Actor>, new: &NewSighting, photo: Option<&[u8]>) -> Resu
         "must be between -180 and 180",
     );
     if new.lat.is_finite() && new.lng.is_finite() && !place::in_country(new.lat, new.lng) {
-        v.add("lat", "this place is outside Iran: check the position on the map");
+        v.add(
+            "lat",
+            "this place is outside Iran: check the position on the map",
+        );
     }
     v.check(
         new.accuracy_m

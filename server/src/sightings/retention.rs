@@ -30,7 +30,9 @@ pub fn spawn(db: Db, stop: CancellationToken) -> JoinHandle<()> {
         loop {
             match purge_phones(&db, crate::now_ms()).await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(purged = n, "reporters' phones past their retention cleared"),
+                Ok(n) => {
+                    tracing::info!(purged = n, "reporters' phones past their retention cleared")
+                }
                 Err(e) => tracing::warn!(error = %e, "could not purge reporters' phones"),
             }
             tokio::select! {

@@ -137,7 +137,10 @@ async fn read_form(mut form: Multipart) -> Result<(NewSighting, Option<Bytes>)> 
         }
     }
     let report = report.ok_or_else(|| {
-        Error::field("report", "is required: send the report as JSON in the form field `report`")
+        Error::field(
+            "report",
+            "is required: send the report as JSON in the form field `report`",
+        )
     })?;
     Ok((report, photo))
 }
@@ -230,7 +233,10 @@ async fn sighting_photo(
     Ok((
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("private, no-store")),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            ),
         ],
         bytes,
     )

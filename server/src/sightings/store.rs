@@ -122,7 +122,10 @@ where
 
 /// Fills in the history and linked children of reports: two queries for the
 /// whole list.
-pub async fn with_history<'e, E>(executor: E, mut list: Vec<Sighting>) -> sqlx::Result<Vec<Sighting>>
+pub async fn with_history<'e, E>(
+    executor: E,
+    mut list: Vec<Sighting>,
+) -> sqlx::Result<Vec<Sighting>>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any> + Copy,
 {
@@ -148,7 +151,8 @@ where
             });
     }
     let mut links: HashMap<String, Vec<String>> = HashMap::new();
-    let mut sql = Sql::new("SELECT sighting_id, child_id FROM sighting_children WHERE sighting_id IN ");
+    let mut sql =
+        Sql::new("SELECT sighting_id, child_id FROM sighting_children WHERE sighting_id IN ");
     sql.bind_list(ids()).push(" ORDER BY linked_at, child_id");
     for row in sql.query().fetch_all(executor).await? {
         links

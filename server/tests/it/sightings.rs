@@ -47,7 +47,11 @@ async fn post_report(app: &TestApp, body: &Value) -> reqwest::Response {
         .unwrap()
 }
 
-async fn post_report_form(app: &TestApp, body: &Value, photo: Option<Vec<u8>>) -> reqwest::Response {
+async fn post_report_form(
+    app: &TestApp,
+    body: &Value,
+    photo: Option<Vec<u8>>,
+) -> reqwest::Response {
     let mut form = reqwest::multipart::Form::new().text("report", body.to_string());
     if let Some(photo) = photo {
         let part = reqwest::multipart::Part::bytes(photo)
@@ -102,7 +106,11 @@ async fn a_citizen_reports_with_a_photo_and_follows_it_by_receipt(db: TestDb) {
     let id = uuid();
     let original = phone_jpeg();
     assert!(contains(&original, b"GPS") || contains(&original, b"\x88\x25"));
-    let receipt = receipt_of(post_report_form(&app, &report(&id), Some(original)).await, 201).await;
+    let receipt = receipt_of(
+        post_report_form(&app, &report(&id), Some(original)).await,
+        201,
+    )
+    .await;
     assert_eq!(receipt["id"], id.as_str());
     assert_eq!(receipt["state"], "received");
     let code = receipt["receipt_code"].as_str().unwrap();
@@ -121,13 +129,12 @@ async fn a_citizen_reports_with_a_photo_and_follows_it_by_receipt(db: TestDb) {
     assert_eq!(status, json!({"state": "received"}));
 
     // Stored where the nearest centre is, with its facts, history, event and audit.
-    let row: (Option<String>, Option<String>, String, Option<String>) = sqlx::query_as(
-        "SELECT province, county, state, photo_key FROM sightings WHERE id = $1",
-    )
-    .bind(&id)
-    .fetch_one(app.state.db.pool())
-    .await
-    .unwrap();
+    let row: (Option<String>, Option<String>, String, Option<String>) =
+        sqlx::query_as("SELECT province, county, state, photo_key FROM sightings WHERE id = $1")
+            .bind(&id)
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
     assert_eq!(row.0.as_deref(), Some("IR-23"));
     assert_eq!(row.1.as_deref(), Some("2301"));
     assert_eq!(row.2, "new");
@@ -137,7 +144,11 @@ async fn a_citizen_reports_with_a_photo_and_follows_it_by_receipt(db: TestDb) {
     assert!(!contains(&stored, b"MM\0\x2a"), "no TIFF block left");
     assert!(image::load_from_memory(&stored).is_ok());
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM sighting_events WHERE state = 'new'").await,
+        count(
+            &app,
+            "SELECT COUNT(*) FROM sighting_events WHERE state = 'new'"
+        )
+        .await,
         1
     );
     assert_eq!(
@@ -154,14 +165,25 @@ async fn a_citizen_reports_with_a_photo_and_follows_it_by_receipt(db: TestDb) {
     );
 
     // Staff of the county see the photo; the public does not.
-    let (_, password) = app.add_user("sup2301", "supervisor", Some("IR-23"), Some("2301")).await;
+    let (_, password) = app
+        .add_user("sup2301", "supervisor", Some("IR-23"), Some("2301"))
+        .await;
     let supervisor = app.login("sup2301", &password).await;
-    let response = app.get(&supervisor, &format!("/api/v1/sightings/{id}/photo")).await;
+    let response = app
+        .get(&supervisor, &format!("/api/v1/sightings/{id}/photo"))
+        .await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.bytes().await.unwrap(), stored);
-    let (_, password) = app.add_user("sup0801", "supervisor", Some("IR-08"), None).await;
+    let (_, password) = app
+        .add_user("sup0801", "supervisor", Some("IR-08"), None)
+        .await;
     let elsewhere = app.login("sup0801", &password).await;
-    problem(app.get(&elsewhere, &format!("/api/v1/sightings/{id}/photo")).await, 404).await;
+    problem(
+        app.get(&elsewhere, &format!("/api/v1/sightings/{id}/photo"))
+            .await,
+        404,
+    )
+    .await;
     let anonymous = app
         .client
         .get(app.url(&format!("/api/v1/sightings/{id}/photo")))
@@ -180,7 +202,12 @@ async fn a_replay_creates_nothing_and_another_body_is_a_conflict(db: TestDb) {
     let mut other = report(&id);
     other["children_count"] = json!(3);
     let body = problem(post_report(&app, &other).await, 409).await;
-    assert!(body["detail"].as_str().unwrap().contains("different report"));
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("different report")
+    );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM sightings").await, 1);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM sighting_events").await, 1);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM domain_events").await, 1);
@@ -228,13 +255,21 @@ async fn reports_of_one_junction_arriving_together_are_one_incident(db: TestDb) 
     assert_eq!(post_report(&app, &far).await.status(), 201);
     let mut earlier = report(&uuid());
     let yesterday = time::OffsetDateTime::now_utc() - time::Duration::days(1);
-    earlier["seen_at"] = json!(yesterday.format(&time::format_description::well_known::Rfc3339).unwrap());
+    earlier["seen_at"] = json!(
+        yesterday
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    );
     assert_eq!(post_report(&app, &earlier).await.status(), 201);
 
     assert_eq!(count(&app, "SELECT COUNT(*) FROM sightings").await, 12);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM incidents").await, 3);
     assert_eq!(
-        count(&app, "SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM sightings GROUP BY incident_id) t").await,
+        count(
+            &app,
+            "SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM sightings GROUP BY incident_id) t"
+        )
+        .await,
         10
     );
 }
@@ -242,7 +277,10 @@ async fn reports_of_one_junction_arriving_together_are_one_incident(db: TestDb) 
 async fn bad_input_names_the_field_and_stores_nothing(db: TestDb) {
     let app = TestApp::start_with(db, roomy).await;
     let week_ago = time::OffsetDateTime::now_utc() - time::Duration::days(8);
-    let rfc = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let rfc = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
     let tomorrow = time::OffsetDateTime::now_utc() + time::Duration::days(1);
     let with = |key: &str, value: Value| {
         let mut b = report(&uuid());
@@ -258,21 +296,77 @@ async fn bad_input_names_the_field_and_stores_nothing(db: TestDb) {
         ("no coordinates", without("lat"), "lat"),
         ("impossible latitude", with("lat", json!(91.0)), "lat"),
         ("impossible longitude", with("lng", json!(-181.0)), "lng"),
-        ("a point outside Iran (Istanbul)", { let mut b = with("lat", json!(41.01)); b["lng"] = json!(28.97); b }, "lat"),
-        ("a time in the future", with("seen_at", json!(rfc(tomorrow))), "seen_at"),
-        ("a time 8 days ago", with("seen_at", json!(rfc(week_ago))), "seen_at"),
-        ("not a time", with("seen_at", json!("yesterday evening")), "seen_at"),
-        ("an over-long description", with("description", json!("ک".repeat(1001))), "description"),
-        ("an unknown activity", with("activity", json!("juggling")), "activity"),
-        ("an unknown age band", with("age_bands", json!(["3-4"])), "age_bands[0]"),
-        ("no children", with("children_count", json!(0)), "children_count"),
-        ("a phone without consent", with("reporter_phone", json!("0912 345 6789")), "phone_consent"),
-        ("not a phone", with("reporter_phone", json!("call me")), "reporter_phone"),
-        ("the honeypot filled in", with("website", json!("http://spam.example")), "website"),
+        (
+            "a point outside Iran (Istanbul)",
+            {
+                let mut b = with("lat", json!(41.01));
+                b["lng"] = json!(28.97);
+                b
+            },
+            "lat",
+        ),
+        (
+            "a time in the future",
+            with("seen_at", json!(rfc(tomorrow))),
+            "seen_at",
+        ),
+        (
+            "a time 8 days ago",
+            with("seen_at", json!(rfc(week_ago))),
+            "seen_at",
+        ),
+        (
+            "not a time",
+            with("seen_at", json!("yesterday evening")),
+            "seen_at",
+        ),
+        (
+            "an over-long description",
+            with("description", json!("ک".repeat(1001))),
+            "description",
+        ),
+        (
+            "an unknown activity",
+            with("activity", json!("juggling")),
+            "activity",
+        ),
+        (
+            "an unknown age band",
+            with("age_bands", json!(["3-4"])),
+            "age_bands[0]",
+        ),
+        (
+            "no children",
+            with("children_count", json!(0)),
+            "children_count",
+        ),
+        (
+            "a phone without consent",
+            with("reporter_phone", json!("0912 345 6789")),
+            "phone_consent",
+        ),
+        (
+            "not a phone",
+            with("reporter_phone", json!("call me")),
+            "reporter_phone",
+        ),
+        (
+            "the honeypot filled in",
+            with("website", json!("http://spam.example")),
+            "website",
+        ),
         ("an id that is not a UUID", with("id", json!("42")), "id"),
-        ("a short device token", with("device_token", json!("abc")), "device_token"),
+        (
+            "a short device token",
+            with("device_token", json!("abc")),
+            "device_token",
+        ),
         ("an unknown field", with("colour", json!("red")), "colour"),
-        ("a negative accuracy", with("accuracy_m", json!(-3.0)), "accuracy_m"),
+        (
+            "a negative accuracy",
+            with("accuracy_m", json!(-3.0)),
+            "accuracy_m",
+        ),
     ];
     for (what, body, field) in cases {
         let body = problem(post_report(&app, &body).await, 422).await;
@@ -282,12 +376,38 @@ async fn bad_input_names_the_field_and_stores_nothing(db: TestDb) {
         );
     }
     // A staff source without a login is 401, not a citizen report.
-    problem(post_report(&app, &with("source", json!("hotline"))).await, 401).await;
+    problem(
+        post_report(&app, &with("source", json!("hotline"))).await,
+        401,
+    )
+    .await;
     // Photos: not an image (415), too large (413), and an empty part (422).
-    let body = problem(post_report_form(&app, &report(&uuid()), Some(b"plain text, not an image".to_vec())).await, 415).await;
+    let body = problem(
+        post_report_form(
+            &app,
+            &report(&uuid()),
+            Some(b"plain text, not an image".to_vec()),
+        )
+        .await,
+        415,
+    )
+    .await;
     assert!(body["detail"].is_string());
-    problem(post_report_form(&app, &report(&uuid()), Some(vec![0xFF; 16 * 1024 * 1024])).await, 413).await;
-    let body = problem(post_report_form(&app, &report(&uuid()), Some(Vec::new())).await, 422).await;
+    problem(
+        post_report_form(
+            &app,
+            &report(&uuid()),
+            Some(vec![0xFF; 15 * 1024 * 1024 + 1]),
+        )
+        .await,
+        413,
+    )
+    .await;
+    let body = problem(
+        post_report_form(&app, &report(&uuid()), Some(Vec::new())).await,
+        422,
+    )
+    .await;
     assert!(body["errors"]["photo"].is_array(), "{body}");
     // A form without the report, and a body that is neither JSON nor a form.
     let response = app
@@ -328,7 +448,13 @@ fn solve(challenge: &Value) -> Value {
         let hash = Sha256::digest(format!("{c}:{nonce}").as_bytes());
         let zeros = hash
             .iter()
-            .try_fold(0u32, |acc, b| if *b == 0 { Ok(acc + 8) } else { Err(acc + b.leading_zeros()) })
+            .try_fold(0u32, |acc, b| {
+                if *b == 0 {
+                    Ok(acc + 8)
+                } else {
+                    Err(acc + b.leading_zeros())
+                }
+            })
             .unwrap_or_else(|z| z);
         if zeros >= difficulty {
             return json!({"challenge": c, "nonce": nonce.to_string()});
@@ -361,7 +487,12 @@ async fn flooding_meets_a_proof_of_work_and_then_429(db: TestDb) {
     // Past the soft limit: a stamp is asked for, and nothing is stored or counted.
     let third = report(&uuid());
     let body = problem(post_report(&app, &third).await, 422).await;
-    assert!(body["errors"]["proof"][0].as_str().unwrap().contains("/api/v1/sightings/challenge"));
+    assert!(
+        body["errors"]["proof"][0]
+            .as_str()
+            .unwrap()
+            .contains("/api/v1/sightings/challenge")
+    );
     // A wrong stamp, a stamp for a challenge never issued, then a good one.
     let c = challenge(&app).await;
     assert_eq!(c["difficulty"], 8);
@@ -372,16 +503,30 @@ async fn flooding_meets_a_proof_of_work_and_then_429(db: TestDb) {
     // (a random nonce may solve 8 bits by chance: 1 in 256; this one does not)
     let sha = {
         use sha2::{Digest, Sha256};
-        Sha256::digest(format!("{}:not-the-solution-0", c["challenge"].as_str().unwrap()).as_bytes())
+        Sha256::digest(
+            format!("{}:not-the-solution-0", c["challenge"].as_str().unwrap()).as_bytes(),
+        )
     };
     if sha[0] != 0 {
         let body = problem(post_report(&app, &with_wrong).await, 422).await;
-        assert!(body["errors"]["proof"][0].as_str().unwrap().contains("does not solve"), "{body}");
+        assert!(
+            body["errors"]["proof"][0]
+                .as_str()
+                .unwrap()
+                .contains("does not solve"),
+            "{body}"
+        );
     }
     let mut forged = third.clone();
     forged["proof"] = json!({"challenge": "00000000000000000000000000000000", "nonce": "1"});
     let body = problem(post_report(&app, &forged).await, 422).await;
-    assert!(body["errors"]["proof"][0].as_str().unwrap().contains("not a challenge"), "{body}");
+    assert!(
+        body["errors"]["proof"][0]
+            .as_str()
+            .unwrap()
+            .contains("not a challenge"),
+        "{body}"
+    );
     let proof = solve(&c);
     let mut solved = third.clone();
     solved["proof"] = proof.clone();
@@ -390,7 +535,13 @@ async fn flooding_meets_a_proof_of_work_and_then_429(db: TestDb) {
     let mut reused = report(&uuid());
     reused["proof"] = proof;
     let body = problem(post_report(&app, &reused).await, 422).await;
-    assert!(body["errors"]["proof"][0].as_str().unwrap().contains("already used"), "{body}");
+    assert!(
+        body["errors"]["proof"][0]
+            .as_str()
+            .unwrap()
+            .contains("already used"),
+        "{body}"
+    );
     let mut fourth = report(&uuid());
     fourth["proof"] = solve(&challenge(&app).await);
     assert_eq!(post_report(&app, &fourth).await.status(), 201);
@@ -398,7 +549,11 @@ async fn flooding_meets_a_proof_of_work_and_then_429(db: TestDb) {
     let mut fifth = report(&uuid());
     fifth["proof"] = solve(&challenge(&app).await);
     let response = post_report(&app, &fifth).await;
-    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=3600).contains(&retry_after), "{retry_after}");
     problem(response, 429).await;
     assert_eq!(count(&app, "SELECT COUNT(*) FROM sightings").await, 4);
@@ -458,12 +613,20 @@ async fn one_device_in_far_apart_places_is_flagged_not_dropped(db: TestDb) {
         assert_eq!(flag.as_deref(), expected, "report {sid}");
     }
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM domain_events WHERE kind = 'sighting_flagged'").await,
+        count(
+            &app,
+            "SELECT COUNT(*) FROM domain_events WHERE kind = 'sighting_flagged'"
+        )
+        .await,
         1
     );
     // The device is kept as a hash only.
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM sightings WHERE device_hash = 'device-token-of-one-phone'").await,
+        count(
+            &app,
+            "SELECT COUNT(*) FROM sightings WHERE device_hash = 'device-token-of-one-phone'"
+        )
+        .await,
         0
     );
 }
@@ -476,7 +639,11 @@ async fn a_phone_is_kept_only_with_consent_and_purged_after_retention(db: TestDb
     assert_eq!(post_report(&app, &with_phone).await.status(), 201);
     assert_eq!(post_report(&app, &report(&uuid())).await.status(), 201);
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM sightings WHERE reporter_phone IS NOT NULL").await,
+        count(
+            &app,
+            "SELECT COUNT(*) FROM sightings WHERE reporter_phone IS NOT NULL"
+        )
+        .await,
         1
     );
     let day = 86_400_000;
@@ -490,8 +657,16 @@ async fn a_phone_is_kept_only_with_consent_and_purged_after_retention(db: TestDb
         .unwrap();
     assert_eq!(purged, 1);
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM sightings WHERE reporter_phone IS NOT NULL").await,
+        count(
+            &app,
+            "SELECT COUNT(*) FROM sightings WHERE reporter_phone IS NOT NULL"
+        )
+        .await,
         0
     );
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM sightings").await, 2, "the reports stay");
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM sightings").await,
+        2,
+        "the reports stay"
+    );
 }

@@ -141,8 +141,8 @@ enum SightingsCommand {
     /// Place every report and incident again in its province and county (after
     /// centres or boundaries changed); prints how many moved.
     Relocate {
-        /// Rows read per query.
-        #[arg(long, default_value_t = 500)]
+        /// Rows read per query (1–100000).
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=100_000))]
         batch: i64,
     },
 }
@@ -309,7 +309,6 @@ async fn export(
 /// `kudakyar sightings relocate`, with a progress bar.
 async fn relocate(config: Config, batch: i64) -> anyhow::Result<()> {
     use kudakyar::sightings::relocate;
-    anyhow::ensure!(batch > 0, "--batch must be at least 1");
     let db = Db::open(config.database_url.as_deref(), &config.data_dir).await?;
     db.migrate().await?;
     let total = relocate::total(&db).await.map_err(describe)?;

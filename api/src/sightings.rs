@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::children::{Sex, WorkType};
+use crate::children::{Encounter, Sex, WorkType};
 
 /// Who reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -308,4 +308,34 @@ pub struct SplitIncident {
 #[serde(deny_unknown_fields)]
 pub struct JoinIncidents {
     pub incident_ids: Vec<String>,
+}
+
+/// A report as it shows on the timeline of a child it was linked to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LinkedSighting {
+    pub id: String,
+    pub source: SightingSource,
+    pub seen_at: String,
+    pub lat: f64,
+    pub lng: f64,
+    pub state: SightingState,
+    /// When the report was linked to this child.
+    pub linked_at: String,
+}
+
+/// One entry of `GET /api/v1/children/{id}/timeline`: an encounter, or a
+/// report linked to the child; `at` is when the child was met or seen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TimelineEntry {
+    Encounter {
+        at: String,
+        encounter: Encounter,
+    },
+    Sighting {
+        at: String,
+        sighting: LinkedSighting,
+    },
 }

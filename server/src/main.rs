@@ -9,6 +9,7 @@
 //! kudakyar iris template|match|synth|evaluate|bench-search …  the iris engine
 //! kudakyar iris reencode [--all]                  re-extract stored templates
 //! kudakyar keys rotate                            re-seal biometric data with a new key
+//! kudakyar sightings relocate                     place every report and incident again
 //! ```
 //!
 //! Global options (`--config`, `--data-dir`, `--log-format`) go before or after
@@ -72,6 +73,9 @@ enum Command {
     /// The biometric key.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Sighting reports.
+    #[command(subcommand)]
+    Sightings(SightingsCommand),
     /// Export every child or encounter (the whole country) to a file.
     Export {
         /// `children` or `encounters`.
@@ -129,6 +133,17 @@ enum KeysCommand {
     /// Re-seal every iris template and raw capture with a new key; safe to
     /// run again after an interruption.
     Rotate,
+}
+
+#[derive(Subcommand)]
+enum SightingsCommand {
+    /// Place every report and incident again in its province and county (after
+    /// centres or boundaries changed); prints how many moved.
+    Relocate {
+        /// Rows read per query (1–100000).
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+        batch: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -203,6 +218,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Sightings(SightingsCommand::Relocate { batch }) => relocate(config, batch).await,
         Command::Export { kind, format, out } => export(config, kind, format, &out).await,
         Command::Config(ConfigCommand::Check) => {
             print!("{}", toml::to_string(&config.redacted())?);
@@ -285,6 +301,28 @@ async fn export(
     )
     .await?;
     eprintln!("exported {} rows to {}", bar.position(), out.display());
+    db.close().await;
+    Ok(())
+}
+
+/// `kudakyar sightings relocate`, with a progress bar.
+async fn relocate(config: Config, batch: i64) -> anyhow::Result<()> {
+    use kudakyar::sightings::relocate;
+    let db = Db::open(config.database_url.as_deref(), &config.data_dir).await?;
+    db.migrate().await?;
+    let total = relocate::total(&db).await.map_err(describe)?;
+    let bar =
+        indicatif::ProgressBar::new(total).with_style(indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} reports and incidents, {eta} left",
+        )?);
+    let moved = relocate::relocate(&db, batch, |n| bar.inc(n))
+        .await
+        .map_err(describe)?;
+    bar.finish();
+    eprintln!(
+        "{} reports and {} incidents moved to another province or county",
+        moved.sightings, moved.incidents
+    );
     db.close().await;
     Ok(())
 }

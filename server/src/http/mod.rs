@@ -98,6 +98,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::biometrics::routes::routes())
         .merge(crate::cases::routes::routes())
         .merge(crate::sightings::routes::routes())
+        .merge(crate::sightings::triage_routes::routes())
         .merge(crate::exports::routes::routes())
         .split_for_parts();
     // After the merge: the modifier rewrites the paths the routers brought.

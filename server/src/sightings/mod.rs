@@ -20,15 +20,31 @@
 //! - [`retention`]: reporters' phones cleared after their retention.
 //! - [`routes`]: the public endpoints (report, receipt, challenge) and the
 //!   report's photo.
+//!
+//! Then the staff side, where county teams act on reports:
+//!
+//! - [`triage`]: the queue (filters, keyset pages, scope) and the steps
+//!   assign → visit → link, or close; one conditional update each, so a
+//!   retry or ten identical requests at once make one step.
+//! - [`incidents`]: the incident list and detail; supervisors split and join.
+//! - [`timeline`]: a child's encounters and linked reports, newest first.
+//! - [`relocate`]: places every report and incident again (`kudakyar
+//!   sightings relocate`).
+//! - [`triage_routes`]: their endpoints, merged into the API beside [`routes`].
 
 pub mod abuse;
 pub mod grouping;
+pub mod incidents;
 pub mod intake;
 pub mod place;
 pub mod receipt;
+pub mod relocate;
 pub mod retention;
 pub mod routes;
 pub mod store;
+pub mod timeline;
+pub mod triage;
+pub mod triage_routes;
 
 /// Reports closer than this (metres) …
 pub const INCIDENT_RADIUS_M: f64 = 200.0;

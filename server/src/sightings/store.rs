@@ -193,3 +193,21 @@ pub async fn record_step(
 pub fn source_str(source: SightingSource) -> String {
     enum_str(&source)
 }
+
+/// Ends a list query over a table aliased `s` with its keyset page: rows
+/// after the cursor `(time, id)` (newest first by `time_column`, then id),
+/// in that order, at most `limit`. Shared by the triage and incident lists.
+pub fn push_page(sql: &mut Sql, time_column: &str, after: Option<&(i64, String)>, limit: i64) {
+    if let Some((at, id)) = after {
+        sql.push(&format!(" AND (s.{time_column} < "))
+            .bind(Arg::Int(*at))
+            .push(&format!(" OR (s.{time_column} = "))
+            .bind(Arg::Int(*at))
+            .push(" AND s.id < ")
+            .bind(Arg::Text(id.clone()))
+            .push("))");
+    }
+    sql.push(&format!(
+        " ORDER BY s.{time_column} DESC, s.id DESC LIMIT {limit}"
+    ));
+}

@@ -20,5 +20,6 @@ mod openapi;
 mod photos;
 mod schema_parity;
 mod sightings;
+mod sightings_triage;
 mod storage;
 mod users;

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
-use crate::http::form::{form_error, read_field};
+use crate::http::form::{form_error, read_field, whole};
 
 /// Scanner images are well under a megabyte; 8 MiB leaves room for a phone
 /// photo while the engine's decoder limits bound the pixels.
@@ -59,8 +59,14 @@ pub struct Form {
     pub text: BTreeMap<String, String>,
 }
 
-/// Reads a form of `left` / `right` images plus the text fields in `allowed`.
+/// Reads the whole form (see [`fields`]).
 pub async fn read_form(mut form: Multipart, allowed: &[&str]) -> Result<Form> {
+    let read = fields(&mut form, allowed).await;
+    whole(form, read).await
+}
+
+/// Reads a form of `left` / `right` images plus the text fields in `allowed`.
+async fn fields(form: &mut Multipart, allowed: &[&str]) -> Result<Form> {
     let mut out = Form::default();
     while let Some(field) = form.next_field().await.map_err(form_error)? {
         let name = field.name().unwrap_or_default().to_string();

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::Multipart;
 use axum::extract::multipart::{Field, MultipartError};
 use axum::http::StatusCode;
 use bytes::Bytes;
@@ -31,6 +32,20 @@ pub async fn read_field(mut field: Field<'_>, limit: usize) -> Result<Bytes> {
         out.extend_from_slice(&chunk);
     }
     Ok(out.into())
+}
+
+/// What reading a form's fields answered, once the whole form is read: when
+/// the reading stopped early (a field too large, a wrong field), the rest is
+/// read and dropped first, up to the route's body limit. Closing a connection
+/// with request bytes unread makes the kernel reset it, and the client would
+/// see the reset instead of the answer that says what was wrong.
+pub async fn whole<T>(mut form: Multipart, read: Result<T>) -> Result<T> {
+    if read.is_err() {
+        while let Ok(Some(mut field)) = form.next_field().await {
+            while let Ok(Some(_)) = field.chunk().await {}
+        }
+    }
+    read
 }
 
 /// A broken form is 400; one over the body limit is 413.

@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::audit::{self, Event, Origin, Who};
 use crate::auth::Actor;
 use crate::error::{Error, Result, is_unique_violation};
-use crate::http::form::{form_error, read_field};
+use crate::http::form::{form_error, read_field, whole};
 use crate::registry;
 
 /// The fields of an upload form.
@@ -22,9 +22,15 @@ pub struct Form {
     pub photo: Bytes,
 }
 
+/// Reads the whole form (see [`fields`]).
+pub async fn read_form(mut form: Multipart) -> Result<Form> {
+    let read = fields(&mut form).await;
+    whole(form, read).await
+}
+
 /// Reads the form: `photo` (required, once) and `id` (optional); any other
 /// field is an error naming it, so a misspelt field is never ignored.
-pub async fn read_form(mut form: Multipart) -> Result<Form> {
+async fn fields(form: &mut Multipart) -> Result<Form> {
     let mut id = None;
     let mut photo = None;
     while let Some(field) = form.next_field().await.map_err(form_error)? {

@@ -22,13 +22,12 @@ use sqlx::any::AnyRow;
 
 use super::place::Place;
 use super::{grouping, store};
-use crate::audit::{self, Event, Who};
+use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, policy};
 use crate::db::Db;
 use crate::db::sql::{Arg, Sql};
 use crate::error::{Error, Result};
 use crate::events::{self, DomainEvent, Kind};
-use crate::http::meta::RequestMeta;
 
 /// The most reports one split moves, and incidents one join takes in.
 pub const MAX_SPLIT: usize = 500;
@@ -196,7 +195,7 @@ async fn recompute_times(conn: &mut sqlx::AnyConnection, ids: &[&str], now: i64)
 async fn record_change(
     conn: &mut sqlx::AnyConnection,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     action: &str,
     changed: &[&Incident],
     detail: serde_json::Value,
@@ -221,7 +220,7 @@ async fn record_change(
     audit::record(
         &mut *conn,
         &Who::from(actor),
-        meta,
+        origin,
         Event::new(action, "incident", asked).with_detail(detail),
     )
     .await
@@ -242,7 +241,7 @@ fn distinct(ids: &[String]) -> Vec<String> {
 pub async fn split(
     db: &Db,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     id: &str,
     req: SplitIncident,
 ) -> Result<Incident> {
@@ -341,7 +340,7 @@ pub async fn split(
     record_change(
         &mut tx,
         actor,
-        meta,
+        origin,
         "incident.split",
         &[&incident, &created],
         detail,
@@ -395,7 +394,7 @@ async fn split_off(
 pub async fn join(
     db: &Db,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     id: &str,
     req: JoinIncidents,
 ) -> Result<Incident> {
@@ -452,7 +451,7 @@ pub async fn join(
     sql.query().execute(&mut *tx).await?;
     recompute_times(&mut tx, &[id], now).await?;
     let detail = serde_json::json!({"joined": others, "into": id});
-    record_change(&mut tx, actor, meta, "incident.join", &[&target], detail).await?;
+    record_change(&mut tx, actor, origin, "incident.join", &[&target], detail).await?;
     tx.commit().await?;
     get(db, actor, id).await?.ok_or(Error::NotFound)
 }

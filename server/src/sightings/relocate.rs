@@ -9,10 +9,9 @@
 use sqlx::Row;
 
 use super::place::{self, Place};
-use crate::audit::{self, Event, Who};
+use crate::audit::{self, Event, Origin, Who};
 use crate::db::Db;
 use crate::error::Result;
-use crate::http::meta::RequestMeta;
 
 /// What a relocation moved.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -48,7 +47,7 @@ pub async fn relocate(db: &Db, batch: i64, mut progress: impl FnMut(u64)) -> Res
     audit::record(
         db.pool(),
         &Who::system(),
-        &RequestMeta::default(),
+        &Origin::system(),
         Event::new("sightings.relocate", "sighting", None)
             .with_detail(serde_json::json!({"sightings": sightings, "incidents": incidents})),
     )

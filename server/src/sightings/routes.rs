@@ -18,7 +18,7 @@ use crate::app::AppState;
 use crate::audit::{self, Event, Origin, Who};
 use crate::auth::Actor;
 use crate::error::{Error, Result};
-use crate::http::form::{form_error, read_field};
+use crate::http::form::{form_error, read_field, whole};
 use crate::photos::process::MAX_UPLOAD_BYTES;
 
 /// The largest JSON report (a 1,000-character description is 4 KB of UTF-8).
@@ -101,9 +101,15 @@ async fn create_sighting(
     Ok((crate::http::created_or_ok(created), Json(receipt)))
 }
 
+/// Reads the whole form (see [`fields`]).
+async fn read_form(mut form: Multipart) -> Result<(NewSighting, Option<Bytes>)> {
+    let read = fields(&mut form).await;
+    whole(form, read).await
+}
+
 /// Reads the form: `report` (JSON, required) and `photo` (optional); any
 /// other field is an error naming it.
-async fn read_form(mut form: Multipart) -> Result<(NewSighting, Option<Bytes>)> {
+async fn fields(form: &mut Multipart) -> Result<(NewSighting, Option<Bytes>)> {
     let mut report = None;
     let mut photo = None;
     while let Some(field) = form.next_field().await.map_err(form_error)? {

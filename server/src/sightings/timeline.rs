@@ -14,20 +14,19 @@ use kudakyar_api::sightings::{LinkedSighting, TimelineEntry};
 use sqlx::Row;
 
 use super::store;
-use crate::audit::{self, Who};
+use crate::audit::{self, Origin, Who};
 use crate::auth::Actor;
 use crate::db::Db;
 use crate::db::sql::{Arg, Sql};
 use crate::db::vocab::enum_parse;
 use crate::error::{Error, Result};
-use crate::http::meta::RequestMeta;
 use crate::registry::encounters;
 
 /// The timeline of a child in the caller's scope (404 otherwise).
 pub async fn timeline(
     db: &Db,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     child_id: &str,
 ) -> Result<Vec<TimelineEntry>> {
     let met = encounters::in_scope(db, &actor.scope, child_id)
@@ -82,7 +81,7 @@ pub async fn timeline(
     audit::reads(
         db.pool(),
         &Who::from(actor),
-        meta,
+        origin,
         "child.timeline.read",
         [child_id],
         None,

@@ -22,14 +22,13 @@ use kudakyar_api::sightings::{
 use kudakyar_api::users::Role;
 
 use super::store::{self, SIGHTING_COLUMNS};
-use crate::audit::{self, Event, Who};
+use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, Scope, policy};
 use crate::db::Db;
 use crate::db::sql::{Arg, Sql};
 use crate::db::vocab::enum_str;
 use crate::error::{Error, Result};
 use crate::events::{self, DomainEvent, Kind};
-use crate::http::meta::RequestMeta;
 
 /// The longest note a step may carry.
 pub const MAX_NOTE_CHARS: usize = 2000;
@@ -105,7 +104,7 @@ pub async fn get(db: &Db, actor: &Actor, id: &str) -> Result<Sighting> {
 pub async fn assign(
     db: &Db,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     id: &str,
     req: AssignSighting,
 ) -> Result<Sighting> {
@@ -124,7 +123,7 @@ pub async fn assign(
         action: "sighting.assign",
         detail: serde_json::json!({ "worker": req.worker_id }),
     };
-    apply(db, actor, meta, report, step).await
+    apply(db, actor, origin, report, step).await
 }
 
 /// Records the visit of an assigned report: found or not found. The assignee,
@@ -132,7 +131,7 @@ pub async fn assign(
 pub async fn visit(
     db: &Db,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     id: &str,
     req: VisitSighting,
 ) -> Result<Sighting> {
@@ -150,7 +149,7 @@ pub async fn visit(
         action: "sighting.visit",
         detail: serde_json::json!({ "outcome": enum_str(&req.outcome) }),
     };
-    apply(db, actor, meta, report, step).await
+    apply(db, actor, origin, report, step).await
 }
 
 /// Links an open report to the child records it was about (1–50 live
@@ -158,7 +157,7 @@ pub async fn visit(
 pub async fn link(
     db: &Db,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     id: &str,
     req: LinkSighting,
 ) -> Result<Sighting> {
@@ -193,14 +192,14 @@ pub async fn link(
         action: "sighting.link",
         detail: serde_json::json!({ "children": children }),
     };
-    apply(db, actor, meta, report, step).await
+    apply(db, actor, origin, report, step).await
 }
 
 /// Closes an open report as a duplicate or a false report. Supervisors and above.
 pub async fn close(
     db: &Db,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     id: &str,
     req: CloseSighting,
 ) -> Result<Sighting> {
@@ -224,7 +223,7 @@ pub async fn close(
         action: "sighting.close",
         detail: serde_json::json!({ "reason": enum_str(&req.reason) }),
     };
-    apply(db, actor, meta, report, step).await
+    apply(db, actor, origin, report, step).await
 }
 
 fn check_note(note: Option<&str>) -> Result<()> {
@@ -331,7 +330,7 @@ impl Step<'_> {
 async fn apply(
     db: &Db,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     report: Sighting,
     step: Step<'_>,
 ) -> Result<Sighting> {
@@ -426,7 +425,7 @@ async fn apply(
     audit::record(
         &mut *tx,
         &Who::from(actor),
-        meta,
+        origin,
         Event::new(step.action, "sighting", Some(id)).with_detail(step.detail),
     )
     .await?;

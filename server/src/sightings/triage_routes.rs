@@ -21,12 +21,11 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{incidents, timeline, triage};
 use crate::app::AppState;
-use crate::audit::{self, Event, Who};
+use crate::audit::{self, Event, Origin, Who};
 use crate::auth::Actor;
 use crate::db::vocab::enum_parse;
 use crate::error::{Error, Result, Validator};
 use crate::http::json::ApiJson;
-use crate::http::meta::RequestMeta;
 use crate::http::pagination::{self, ApiQuery};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -72,7 +71,7 @@ pub struct SightingQuery {
 async fn audit_read(
     state: &AppState,
     actor: &Actor,
-    meta: &RequestMeta,
+    origin: &Origin,
     action: &str,
     id: Option<&str>,
     count: Option<usize>,
@@ -82,7 +81,7 @@ async fn audit_read(
     if let Some(count) = count {
         event = event.with_detail(serde_json::json!({ "count": count }));
     }
-    audit::record(state.db.pool(), &Who::from(actor), meta, event).await?;
+    audit::record(state.db.pool(), &Who::from(actor), origin, event).await?;
     Ok(())
 }
 
@@ -139,7 +138,7 @@ fn cursor_key(at: &str, id: &str) -> String {
 async fn list_sightings(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     ApiQuery(q): ApiQuery<SightingQuery>,
 ) -> Result<Json<Page<Sighting>>> {
     let mut v = Validator::new();
@@ -159,7 +158,7 @@ async fn list_sightings(
     audit_read(
         &state,
         &actor,
-        &meta,
+        &origin,
         "sighting.list",
         None,
         Some(list.len().min(limit as usize)),
@@ -178,11 +177,11 @@ async fn list_sightings(
 async fn get_sighting(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(id): Path<String>,
 ) -> Result<Json<Sighting>> {
     let sighting = triage::get(&state.db, &actor, &id).await?;
-    audit_read(&state, &actor, &meta, "sighting.read", Some(&id), None).await?;
+    audit_read(&state, &actor, &origin, "sighting.read", Some(&id), None).await?;
     Ok(Json(sighting))
 }
 
@@ -197,12 +196,12 @@ async fn get_sighting(
 async fn assign_sighting(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<AssignSighting>,
 ) -> Result<Json<Sighting>> {
     Ok(Json(
-        triage::assign(&state.db, &actor, &meta, &id, req).await?,
+        triage::assign(&state.db, &actor, &origin, &id, req).await?,
     ))
 }
 
@@ -216,12 +215,12 @@ async fn assign_sighting(
 async fn visit_sighting(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<VisitSighting>,
 ) -> Result<Json<Sighting>> {
     Ok(Json(
-        triage::visit(&state.db, &actor, &meta, &id, req).await?,
+        triage::visit(&state.db, &actor, &origin, &id, req).await?,
     ))
 }
 
@@ -236,12 +235,12 @@ async fn visit_sighting(
 async fn link_sighting(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<LinkSighting>,
 ) -> Result<Json<Sighting>> {
     Ok(Json(
-        triage::link(&state.db, &actor, &meta, &id, req).await?,
+        triage::link(&state.db, &actor, &origin, &id, req).await?,
     ))
 }
 
@@ -254,12 +253,12 @@ async fn link_sighting(
 async fn close_sighting(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<CloseSighting>,
 ) -> Result<Json<Sighting>> {
     Ok(Json(
-        triage::close(&state.db, &actor, &meta, &id, req).await?,
+        triage::close(&state.db, &actor, &origin, &id, req).await?,
     ))
 }
 
@@ -286,7 +285,7 @@ pub struct IncidentQuery {
 async fn list_incidents(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     ApiQuery(q): ApiQuery<IncidentQuery>,
 ) -> Result<Json<Page<Incident>>> {
     let mut v = Validator::new();
@@ -303,7 +302,7 @@ async fn list_incidents(
     audit_read(
         &state,
         &actor,
-        &meta,
+        &origin,
         "incident.list",
         None,
         Some(list.len().min(limit as usize)),
@@ -321,13 +320,13 @@ async fn list_incidents(
 async fn get_incident(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(id): Path<String>,
 ) -> Result<Json<Incident>> {
     let incident = incidents::get(&state.db, &actor, &id)
         .await?
         .ok_or(Error::NotFound)?;
-    audit_read(&state, &actor, &meta, "incident.read", Some(&id), None).await?;
+    audit_read(&state, &actor, &origin, "incident.read", Some(&id), None).await?;
     Ok(Json(incident))
 }
 
@@ -341,12 +340,12 @@ async fn get_incident(
 async fn split_incident(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<SplitIncident>,
 ) -> Result<Json<Incident>> {
     Ok(Json(
-        incidents::split(&state.db, &actor, &meta, &id, req).await?,
+        incidents::split(&state.db, &actor, &origin, &id, req).await?,
     ))
 }
 
@@ -360,12 +359,12 @@ async fn split_incident(
 async fn join_incidents(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<JoinIncidents>,
 ) -> Result<Json<Incident>> {
     Ok(Json(
-        incidents::join(&state.db, &actor, &meta, &id, req).await?,
+        incidents::join(&state.db, &actor, &origin, &id, req).await?,
     ))
 }
 
@@ -376,10 +375,10 @@ async fn join_incidents(
 async fn child_timeline(
     State(state): State<AppState>,
     actor: Actor,
-    meta: RequestMeta,
+    origin: Origin,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<TimelineEntry>>> {
     Ok(Json(
-        timeline::timeline(&state.db, &actor, &meta, &id).await?,
+        timeline::timeline(&state.db, &actor, &origin, &id).await?,
     ))
 }

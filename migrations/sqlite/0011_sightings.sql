@@ -94,8 +94,12 @@ CREATE TABLE sightings (
     updated_at     BIGINT NOT NULL,
     CONSTRAINT sightings_receipt_key UNIQUE (receipt_code)
 );
--- The triage list: a county's reports, newest first, by keyset.
+-- The triage lists, newest first, by keyset: a county's, a province's
+-- (provincial staff), the country's (national staff). Three index updates per
+-- report bought for lists that never sort more than a page.
 CREATE INDEX sightings_triage ON sightings (province, county, created_at, id);
+CREATE INDEX sightings_province_recent ON sightings (province, created_at, id);
+CREATE INDEX sightings_recent ON sightings (created_at, id);
 -- Grouping into incidents looks for reports around a time.
 CREATE INDEX sightings_seen ON sightings (seen_at);
 CREATE INDEX sightings_incident ON sightings (incident_id);

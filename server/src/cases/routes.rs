@@ -113,6 +113,7 @@ async fn suggest_centres(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReferralQuery {
     /// The child whose referrals to list.

@@ -19,6 +19,16 @@ use crate::db::Db;
 /// Metres per degree of latitude.
 const M_PER_DEG: f64 = 111_320.0;
 
+/// The key [`Db::lock_key`] takes for grouping the reports of a place:
+/// intake, and supervisors splitting or joining incidents, take the same.
+pub fn lock_key(place: &Place) -> String {
+    format!(
+        "incident:{}:{}",
+        place.province.as_deref().unwrap_or("-"),
+        place.county.as_deref().unwrap_or("-")
+    )
+}
+
 /// The incident a new report at this place and time belongs to: an
 /// existing one (its times widened) or a new one. Call inside the report's
 /// write transaction, before inserting the report.
@@ -30,12 +40,7 @@ pub async fn incident_for(
     lng: f64,
     seen_at: i64,
 ) -> sqlx::Result<String> {
-    let lock = format!(
-        "incident:{}:{}",
-        place.province.as_deref().unwrap_or("-"),
-        place.county.as_deref().unwrap_or("-")
-    );
-    db.lock_key(conn, &lock).await?;
+    db.lock_key(conn, &lock_key(place)).await?;
     let dlat = INCIDENT_RADIUS_M / M_PER_DEG;
     let dlng = dlat / lat.to_radians().cos().max(0.01);
     let candidates = sqlx::query(

@@ -157,16 +157,9 @@ async fn lock_places(
     conn: &mut sqlx::AnyConnection,
     places: impl IntoIterator<Item = (Option<String>, Option<String>)>,
 ) -> sqlx::Result<()> {
-    // The key `grouping::incident_for` takes for a report's place.
     let keys: BTreeSet<String> = places
         .into_iter()
-        .map(|(p, c)| {
-            format!(
-                "incident:{}:{}",
-                p.as_deref().unwrap_or("-"),
-                c.as_deref().unwrap_or("-")
-            )
-        })
+        .map(|(province, county)| grouping::lock_key(&Place { province, county }))
         .collect();
     for key in keys {
         db.lock_key(conn, &key).await?;

@@ -18,6 +18,7 @@ on_both_backends!(
     receipt_lookups_are_limited_alike_for_known_and_unknown_codes,
     one_device_in_far_apart_places_is_flagged_not_dropped,
     a_phone_is_kept_only_with_consent_and_purged_after_retention,
+    hotline_operators_reach_the_reports_and_not_the_registry,
 );
 
 /// Tehran, near Enghelab Square.
@@ -669,4 +670,37 @@ async fn a_phone_is_kept_only_with_consent_and_purged_after_retention(db: TestDb
         2,
         "the reports stay"
     );
+}
+
+async fn hotline_operators_reach_the_reports_and_not_the_registry(db: TestDb) {
+    let app = TestApp::start(db).await;
+    let (_, password) = app
+        .add_user("op123", "hotline_operator", Some("IR-23"), None)
+        .await;
+    let operator = app.login("op123", &password).await;
+    let mut call = report(&uuid());
+    call["source"] = json!("hotline");
+    call["reporter_phone"] = json!("02112345678");
+    call["phone_consent"] = json!(true);
+    let response = app.post(&operator, "/api/v1/sightings", &call).await;
+    assert_eq!(response.status(), 201);
+    assert_eq!(app.get(&operator, "/api/v1/sightings").await.status(), 200);
+    assert_eq!(app.get(&operator, "/api/v1/incidents").await.status(), 200);
+    assert_eq!(app.get(&operator, "/api/v1/auth/me").await.status(), 200);
+    for path in [
+        "/api/v1/children",
+        "/api/v1/centres",
+        "/api/v1/iris/reviews",
+        "/api/v1/exports/children.csv",
+    ] {
+        let body = problem(app.get(&operator, path).await, 403).await;
+        assert!(
+            body["detail"].as_str().unwrap().contains("hotline"),
+            "{path}: {body}"
+        );
+    }
+    // A field sighting is for people in the street, not the operator.
+    let mut field = report(&uuid());
+    field["source"] = json!("worker");
+    problem(app.post(&operator, "/api/v1/sightings", &field).await, 403).await;
 }

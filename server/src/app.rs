@@ -30,6 +30,8 @@ pub struct AppState {
     pub export_slots: crate::exports::Slots,
     /// Bounds the password checks running at once (see [`crate::auth::password`]).
     pub password_checks: crate::auth::password::Checks,
+    /// Writes reports in batches that share a commit (see [`crate::sightings::writer`]).
+    pub sightings: crate::sightings::writer::Writer,
 }
 
 impl AppState {
@@ -51,11 +53,15 @@ impl AppState {
             crate::exports::Slots::new(config.export_max_per_user, config.export_max_concurrent);
         let password_checks =
             crate::auth::password::Checks::new(config.login_max_concurrent_checks);
+        let uploads = UploadSlots::new(config.max_concurrent_uploads);
+        let config = Arc::new(config);
+        let sightings = crate::sightings::writer::Writer::start(db.clone(), config.clone());
         Ok(AppState {
             password_checks,
-            uploads: UploadSlots::new(config.max_concurrent_uploads),
+            uploads,
             export_slots,
-            config: Arc::new(config),
+            sightings,
+            config,
             db,
             media,
             metrics: Metrics::new(),

@@ -7,14 +7,16 @@
 //! 3. The photo (the registry's checks: type by content, pixel cap, EXIF and
 //!    GPS stripped) goes to the object store first: a row never points at an
 //!    image that is not there.
-//! 4. One write transaction: count the citizen against the limits (and spend
-//!    a proof-of-work stamp past the soft limit), place the report, group it
+//! 4. [`write`], in a transaction shared with the reports arriving at the
+//!    same moment (see [`super::writer`]: one commit, one disk flush, for
+//!    all of them): count the citizen against the limits (and spend a
+//!    proof-of-work stamp past the soft limit), place the report, group it
 //!    into an incident, flag it, insert it with a fresh receipt code, its
 //!    first history row, its domain events and its audit entry.
 
 use bytes::Bytes;
 use kudakyar_api::sightings::{
-    NewSighting, ReceiptState, SightingReceipt, SightingSource, SightingState,
+    NewSighting, ProofOfWork, ReceiptState, SightingReceipt, SightingSource, SightingState,
 };
 use kudakyar_api::users::Role;
 use serde::Serialize;
@@ -24,6 +26,8 @@ use super::{abuse, grouping, place, receipt};
 use crate::app::AppState;
 use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, policy};
+use crate::config::Config;
+use crate::db::Db;
 use crate::error::{Error, Result, Validator};
 use crate::events::{self, DomainEvent, Kind};
 use crate::photos::process;
@@ -54,6 +58,19 @@ struct Checked {
     photo_sha256: Option<String>,
 }
 
+/// A report ready to be written: checked, its photo stored. What the
+/// [`super::writer`] hands to [`write`] inside a shared transaction.
+#[derive(Debug)]
+pub struct Pending {
+    checked: Checked,
+    digest: String,
+    photo_key: Option<String>,
+    device_token: Option<String>,
+    proof: Option<ProofOfWork>,
+    actor: Option<Actor>,
+    origin: Origin,
+}
+
 /// Takes in a report; `Ok((receipt, false))` when it repeats one already
 /// stored. `actor` is `None` for a citizen.
 pub async fn submit(
@@ -65,65 +82,85 @@ pub async fn submit(
 ) -> Result<(SightingReceipt, bool)> {
     let checked = check(actor, &new, photo.as_deref())?;
     let digest = crate::registry::store::digest(&checked);
-    if let Some(existing) = stored(state, &checked.id, &digest).await? {
+    if let Some(existing) = stored(state.db.pool(), &checked.id, &digest).await? {
         return Ok((existing, false));
     }
     let photo_key = match photo {
         Some(bytes) => Some(store_photo(state, &checked.id, bytes).await?),
         None => None,
     };
-    let config = &state.config;
-    let now = crate::now_ms();
-    let client_hash = origin.client_ip.as_deref().map(abuse::hash);
-    let device_hash = new.device_token.as_deref().map(abuse::hash);
+    let pending = Pending {
+        checked,
+        digest,
+        photo_key,
+        device_token: new.device_token,
+        proof: new.proof,
+        actor: actor.cloned(),
+        origin: origin.clone(),
+    };
+    state.sightings.write(pending).await
+}
 
-    for _attempt in 0..3 {
-        let mut tx = state.db.begin_write().await?;
-        if checked.source == SightingSource::Citizen {
-            let mut keys = Vec::new();
-            if let Some(ip) = origin.client_ip.as_deref() {
-                keys.push(abuse::key("sighting-ip", ip));
-            }
-            if let Some(token) = new.device_token.as_deref() {
-                keys.push(abuse::key("sighting-device", token));
-            }
-            let gate = abuse::count(
-                &mut tx,
-                &keys,
-                config.sighting_soft_limit_per_hour,
-                config.sighting_max_per_hour,
-            )
-            .await?;
-            if gate == abuse::Gate::NeedsProof {
-                abuse::spend(&mut tx, new.proof.as_ref()).await?;
-            }
+/// Writes one report inside `conn`'s transaction (a savepoint of the
+/// writer's batch): counts a citizen against the limits and spends a
+/// proof-of-work stamp past the soft one, places the report, groups it into
+/// an incident, flags it, inserts it with a fresh receipt code, its first
+/// history row, its domain events and its audit entry. A copy of the same
+/// report written before (in this batch or another) answers as a retry.
+pub async fn write(
+    db: &Db,
+    config: &Config,
+    conn: &mut sqlx::AnyConnection,
+    p: &Pending,
+) -> Result<(SightingReceipt, bool)> {
+    let checked = &p.checked;
+    if let Some(existing) = stored(&mut *conn, &checked.id, &p.digest).await? {
+        return Ok((existing, false));
+    }
+    let now = crate::now_ms();
+    let client_ip = p.origin.client_ip.as_deref();
+    if checked.source == SightingSource::Citizen {
+        let mut keys = Vec::new();
+        if let Some(ip) = client_ip {
+            keys.push(abuse::key("sighting-ip", ip));
         }
-        let place = place::locate(&mut *tx, checked.lat, checked.lng).await?;
-        let incident = grouping::incident_for(
-            &state.db,
-            &mut tx,
-            &place,
-            checked.lat,
-            checked.lng,
-            checked.seen_at,
+        if let Some(token) = p.device_token.as_deref() {
+            keys.push(abuse::key("sighting-device", token));
+        }
+        let gate = abuse::count(
+            conn,
+            &keys,
+            config.sighting_soft_limit_per_hour,
+            config.sighting_max_per_hour,
         )
         .await?;
-        let flag = match device_hash.as_deref() {
-            Some(device) => {
-                abuse::far_apart(&mut tx, device, checked.lat, checked.lng, checked.seen_at).await?
-            }
-            None => false,
+        if gate == abuse::Gate::NeedsProof {
+            abuse::spend(conn, p.proof.as_ref()).await?;
         }
-        .then_some("far_apart");
-        let code = receipt::generate();
-        let phone_purge_at = checked
-            .reporter_phone
-            .as_ref()
-            .map(|_| now + i64::from(config.reporter_phone_retention_days) * 86_400_000);
-        let details = serde_json::to_string(&checked.details).map_err(anyhow::Error::new)?;
-        // No conflict target: a copy of this request stored meanwhile (same
-        // id) and a receipt code drawn twice (astronomically rare) both
-        // insert nothing, and are told apart below.
+    }
+    let place = place::locate(&mut *conn, checked.lat, checked.lng).await?;
+    let incident =
+        grouping::incident_for(db, conn, &place, checked.lat, checked.lng, checked.seen_at).await?;
+    let device_hash = p.device_token.as_deref().map(abuse::hash);
+    let flag = match device_hash.as_deref() {
+        Some(device) => {
+            abuse::far_apart(conn, device, checked.lat, checked.lng, checked.seen_at).await?
+        }
+        None => false,
+    }
+    .then_some("far_apart");
+    let phone_purge_at = checked
+        .reporter_phone
+        .as_ref()
+        .map(|_| now + i64::from(config.reporter_phone_retention_days) * 86_400_000);
+    let details = serde_json::to_string(&checked.details).map_err(anyhow::Error::new)?;
+    let by = p.actor.as_ref().map(|a| a.user_id.as_str());
+    let mut code = None;
+    for _draw in 0..3 {
+        let drawn = receipt::generate();
+        // No conflict target: the only other unique key is the receipt
+        // code (the id was looked up above, under the write lock), so
+        // nothing inserted means the code was drawn before: draw again.
         let inserted = sqlx::query(
             "INSERT INTO sightings (id, receipt_code, source, seen_at, lat, lng, accuracy_m,
                  province, county, children_count, details, photo_key, reporter_phone,
@@ -134,7 +171,7 @@ pub async fn submit(
              ON CONFLICT DO NOTHING",
         )
         .bind(&checked.id)
-        .bind(&code)
+        .bind(&drawn)
         .bind(store::source_str(checked.source))
         .bind(checked.seen_at)
         .bind(checked.lat)
@@ -143,81 +180,83 @@ pub async fn submit(
         .bind(place.province.as_deref())
         .bind(place.county.as_deref())
         .bind(checked.children_count)
-        .bind(details)
-        .bind(photo_key.as_deref())
+        .bind(&details)
+        .bind(p.photo_key.as_deref())
         .bind(checked.reporter_phone.as_deref())
         .bind(phone_purge_at)
-        .bind(client_hash.as_deref())
+        .bind(client_ip.map(abuse::hash))
         .bind(device_hash.as_deref())
         .bind(flag)
         .bind(&incident)
-        .bind(&digest)
-        .bind(actor.map(|a| a.user_id.as_str()))
+        .bind(&p.digest)
+        .bind(by)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-        if inserted.rows_affected() == 0 {
-            drop(tx);
-            if let Some(existing) = stored(state, &checked.id, &digest).await? {
-                return Ok((existing, false));
-            }
-            continue; // the receipt code was taken: draw another
+        if inserted.rows_affected() == 1 {
+            code = Some(drawn);
+            break;
         }
-        let by = actor.map(|a| a.user_id.as_str());
-        store::record_step(&mut tx, &checked.id, SightingState::New, None, by, now).await?;
-        let event = |kind| DomainEvent {
-            kind,
-            province: place.province.as_deref(),
-            county: place.county.as_deref(),
-            subject_type: "sighting",
-            subject_id: &checked.id,
-            user_id: None,
-            actor_id: by,
-            detail: Some(serde_json::json!({
-                "source": store::source_str(checked.source),
-                "incident": incident,
-            })),
-        };
-        events::record(&mut tx, event(Kind::SightingReceived)).await?;
-        if flag.is_some() {
-            events::record(&mut tx, event(Kind::SightingFlagged)).await?;
+        // A copy of this report stored by another instance meanwhile?
+        if let Some(existing) = stored(&mut *conn, &checked.id, &p.digest).await? {
+            return Ok((existing, false));
         }
-        let who = actor
-            .map(Who::from)
-            .unwrap_or_else(|| Who::claimed("citizen"));
-        audit::record(
-            &mut *tx,
-            &who,
-            origin,
-            Event::new("sighting.create", "sighting", Some(&checked.id)).with_detail(
-                serde_json::json!({"source": store::source_str(checked.source), "incident": incident}),
-            ),
-        )
-        .await?;
-        tx.commit().await?;
-        return Ok((
-            SightingReceipt {
-                id: checked.id,
-                receipt_code: code,
-                state: ReceiptState::Received,
-                received_at: crate::ms_to_rfc3339(now),
-            },
-            true,
-        ));
     }
-    Err(Error::Internal(anyhow::anyhow!(
-        "no free receipt code after three draws"
-    )))
+    let code = code.ok_or_else(|| anyhow::anyhow!("no free receipt code after three draws"))?;
+    store::record_step(conn, &checked.id, SightingState::New, None, by, now).await?;
+    let event = |kind| DomainEvent {
+        kind,
+        province: place.province.as_deref(),
+        county: place.county.as_deref(),
+        subject_type: "sighting",
+        subject_id: &checked.id,
+        user_id: None,
+        actor_id: by,
+        detail: Some(serde_json::json!({
+            "source": store::source_str(checked.source),
+            "incident": incident,
+        })),
+    };
+    events::record(conn, event(Kind::SightingReceived)).await?;
+    if flag.is_some() {
+        events::record(conn, event(Kind::SightingFlagged)).await?;
+    }
+    let who = p
+        .actor
+        .as_ref()
+        .map(Who::from)
+        .unwrap_or_else(|| Who::claimed("citizen"));
+    audit::record(
+        &mut *conn,
+        &who,
+        &p.origin,
+        Event::new("sighting.create", "sighting", Some(&checked.id)).with_detail(
+            serde_json::json!({"source": store::source_str(checked.source), "incident": incident}),
+        ),
+    )
+    .await?;
+    Ok((
+        SightingReceipt {
+            id: checked.id.clone(),
+            receipt_code: code,
+            state: ReceiptState::Received,
+            received_at: crate::ms_to_rfc3339(now),
+        },
+        true,
+    ))
 }
 
 /// The receipt of the report stored under `id`, when its create had this
 /// digest; 409 when it had another; `None` when there is none.
-async fn stored(state: &AppState, id: &str, digest: &str) -> Result<Option<SightingReceipt>> {
+async fn stored<'e, E>(executor: E, id: &str, digest: &str) -> Result<Option<SightingReceipt>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     let row: Option<(String, String, String, i64)> = sqlx::query_as(
         "SELECT create_digest, receipt_code, state, created_at FROM sightings WHERE id = $1",
     )
     .bind(id)
-    .fetch_optional(state.db.pool())
+    .fetch_optional(executor)
     .await?;
     match row {
         None => Ok(None),

@@ -10,6 +10,8 @@
 //!   time (its [`place`], its incident by [`grouping`], a [`receipt`] code,
 //!   a flag from [`abuse`]), in one transaction with its history row, its
 //!   domain event ([`crate::events`]) and its audit entry.
+//! - [`writer`]: group commit — reports arriving together share one
+//!   transaction and one disk flush, each in its own savepoint.
 //! - [`abuse`]: what keeps public intake usable — counters per address and
 //!   device in the database (so they hold across instances), the
 //!   proof-of-work stamp past the soft limit, and the far-apart flag.
@@ -45,6 +47,7 @@ pub mod store;
 pub mod timeline;
 pub mod triage;
 pub mod triage_routes;
+pub mod writer;
 
 /// Reports closer than this (metres) …
 pub const INCIDENT_RADIUS_M: f64 = 200.0;

@@ -19,6 +19,7 @@ on_both_backends!(
     one_device_in_far_apart_places_is_flagged_not_dropped,
     a_phone_is_kept_only_with_consent_and_purged_after_retention,
     hotline_operators_reach_the_reports_and_not_the_registry,
+    a_burst_past_the_limit_stores_exactly_the_limit,
 );
 
 /// Tehran, near Enghelab Square.
@@ -703,4 +704,34 @@ async fn hotline_operators_reach_the_reports_and_not_the_registry(db: TestDb) {
     let mut field = report(&uuid());
     field["source"] = json!("worker");
     problem(app.post(&operator, "/api/v1/sightings", &field).await, 403).await;
+}
+
+/// Thirty reports at once from one address with a limit of ten: they are
+/// written in shared transactions (group commit), and the twenty refused
+/// roll back alone — exactly ten stored, each with its history and event.
+async fn a_burst_past_the_limit_stores_exactly_the_limit(db: TestDb) {
+    let app = TestApp::start_with(db, |c| {
+        c.sighting_max_per_hour = 10;
+        c.sighting_soft_limit_per_hour = 1000;
+    })
+    .await;
+    let bodies: Vec<Value> = (0..30).map(|_| report(&uuid())).collect();
+    let answers = futures::future::join_all(bodies.iter().map(|b| post_report(&app, b))).await;
+    let mut statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    statuses.sort();
+    assert_eq!(statuses, [vec![201; 10], vec![429; 20]].concat());
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM sightings").await, 10);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM sighting_events").await,
+        10
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM domain_events").await, 10);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'sighting.create'"
+        )
+        .await,
+        10
+    );
 }

@@ -1,0 +1,138 @@
+//! Group commit for public intake: the reports arriving at the same moment
+//! are written in one transaction, so that they share one commit.
+//!
+//! Why: every report is durable before it is answered, and on SQLite
+//! (`synchronous = FULL`) a commit waits for the disk to flush — about 5 ms
+//! on a plain disk, so at most ~200 commits a second, far below a city's
+//! evening of reports. Writing each waiting report inside a savepoint of one
+//! shared transaction keeps each report's outcome its own (a report refused
+//! by the limits or a bad proof rolls back only itself) while the flush is
+//! paid once per batch. A report alone is written at once, as before; under
+//! load the batches grow by themselves.
+//!
+//! [`Writer`] is a queue with a fixed number of worker tasks: one on SQLite
+//! (it has one writer anyway), several on PostgreSQL (whose row locks let
+//! transactions run side by side). A worker takes the first waiting report,
+//! then whatever else is waiting, up to [`MAX_BATCH`], writes them
+//! ([`intake::write`]) and answers each once the commit is done. If the
+//! commit fails, every report of the batch gets the error (and, being
+//! idempotent by id, can be sent again).
+//!
+//! The workers end when the last [`Writer`] handle is dropped (the
+//! application state), after the reports already queued: `serve` drops the
+//! router, and with it every handle, before it closes the pool.
+
+use std::sync::Arc;
+
+use kudakyar_api::sightings::SightingReceipt;
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use super::intake::{self, Pending};
+use crate::config::Config;
+use crate::db::{Backend, Db};
+use crate::error::{Error, Result};
+
+/// The most reports written in one transaction.
+pub const MAX_BATCH: usize = 64;
+/// Reports that may wait for a worker before senders wait too.
+const QUEUE: usize = 1024;
+
+type Answer = Result<(SightingReceipt, bool)>;
+type Job = (Pending, oneshot::Sender<Answer>);
+
+/// The handle handlers write through. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Writer {
+    queue: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Starts the workers (on the current tokio runtime).
+    pub fn start(db: Db, config: Arc<Config>) -> Writer {
+        let (queue, jobs) = mpsc::channel::<Job>(QUEUE);
+        let jobs = Arc::new(Mutex::new(jobs));
+        let workers = match db.backend() {
+            Backend::Sqlite => 1,
+            Backend::Postgres => 8,
+        };
+        for _ in 0..workers {
+            tokio::spawn(work(db.clone(), config.clone(), jobs.clone()));
+        }
+        Writer { queue }
+    }
+
+    /// Writes one report; answers once it is committed.
+    pub async fn write(&self, pending: Pending) -> Answer {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send((pending, reply))
+            .await
+            .map_err(|_| anyhow::anyhow!("the sightings writer has stopped"))?;
+        answer
+            .await
+            .map_err(|_| anyhow::anyhow!("the sightings writer dropped a report"))?
+    }
+}
+
+/// One worker: batches until the queue is closed and empty.
+async fn work(db: Db, config: Arc<Config>, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
+    loop {
+        let batch = {
+            let mut jobs = jobs.lock().await;
+            let Some(first) = jobs.recv().await else {
+                return;
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match jobs.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            batch
+        };
+        let (pending, replies): (Vec<Pending>, Vec<_>) = batch.into_iter().unzip();
+        let answers = write_batch(&db, &config, &pending).await;
+        for (reply, answer) in replies.into_iter().zip(answers) {
+            // The client may have gone; its report is written all the same.
+            let _ = reply.send(answer);
+        }
+    }
+}
+
+/// Writes each report in its own savepoint of one transaction.
+async fn write_batch(db: &Db, config: &Config, batch: &[Pending]) -> Vec<Answer> {
+    let failed = |e: &dyn std::fmt::Display| -> Vec<Answer> {
+        batch
+            .iter()
+            .map(|_| Err(Error::Internal(anyhow::anyhow!("writing reports: {e}"))))
+            .collect()
+    };
+    let mut tx = match db.begin_write().await {
+        Ok(tx) => tx,
+        Err(e) => return failed(&e),
+    };
+    let mut answers = Vec::with_capacity(batch.len());
+    for pending in batch {
+        let answer = match sqlx::Acquire::begin(&mut *tx).await {
+            Ok(mut savepoint) => {
+                let answer = intake::write(db, config, &mut savepoint, pending).await;
+                let closed = if answer.is_ok() {
+                    savepoint.commit().await
+                } else {
+                    savepoint.rollback().await
+                };
+                match closed {
+                    Ok(()) => answer,
+                    Err(e) => return failed(&e),
+                }
+            }
+            Err(e) => return failed(&e),
+        };
+        answers.push(answer);
+    }
+    if let Err(e) = tx.commit().await {
+        return failed(&e);
+    }
+    answers
+}

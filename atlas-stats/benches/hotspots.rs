@@ -3,9 +3,8 @@
 //! hot spot category), and the zoning breaks of 20,000 cells. The issue's
 //! target for the nightly run is ≤ 60 s; figures go in BENCHMARKS.md.
 //!
-//! The cells sit on a 200 × 100 hexagonal grid (offset rows), each with its
-//! k = 1 ring including itself, the shape of an H3 k-ring away from the
-//! pentagons. Counts are seeded Poisson-like draws with a few growing clusters.
+//! The cells sit on a 200 × 100 hexagonal grid, each with its k = 1 ring
+//! including itself (`tests/common/grid.rs`). Counts are seeded Poisson-like draws with a few growing clusters.
 
 use atlas_stats::breaks;
 use atlas_stats::emerging::{Params, analyse};
@@ -14,40 +13,12 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+#[path = "../tests/common/grid.rs"]
+mod grid;
+
 const WIDTH: usize = 200;
 const HEIGHT: usize = 100;
 const WEEKS: usize = 52;
-
-/// The k = 1 ring (self included) of each cell on an offset-row hex grid.
-fn hex_rings() -> Vec<Vec<usize>> {
-    let mut rings = Vec::with_capacity(WIDTH * HEIGHT);
-    for r in 0..HEIGHT as i64 {
-        for c in 0..WIDTH as i64 {
-            // Odd rows are shifted right by half a cell.
-            let shift = r & 1;
-            let around = [
-                (0, 0),
-                (0, -1),
-                (0, 1),
-                (-1, shift - 1),
-                (-1, shift),
-                (1, shift - 1),
-                (1, shift),
-            ];
-            rings.push(
-                around
-                    .iter()
-                    .map(|(dr, dc)| (r + dr, c + dc))
-                    .filter(|&(r, c)| {
-                        (0..HEIGHT as i64).contains(&r) && (0..WIDTH as i64).contains(&c)
-                    })
-                    .map(|(r, c)| (r as usize) * WIDTH + c as usize)
-                    .collect(),
-            );
-        }
-    }
-    rings
-}
 
 fn cube(rng: &mut ChaCha8Rng) -> Vec<Vec<f64>> {
     (0..WEEKS)
@@ -67,7 +38,7 @@ fn cube(rng: &mut ChaCha8Rng) -> Vec<Vec<f64>> {
 
 fn bench(c: &mut Criterion) {
     let mut rng = ChaCha8Rng::seed_from_u64(17);
-    let weights = Weights::binary(&hex_rings()).expect("valid rings");
+    let weights = Weights::binary(&grid::hex_rings(WIDTH, HEIGHT, 1)).expect("valid rings");
     let cube = cube(&mut rng);
     let events = cube.iter().flatten().sum::<f64>() as u64;
     let mut group = c.benchmark_group("nightly");

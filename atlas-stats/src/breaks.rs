@@ -125,10 +125,19 @@ pub fn fixed(values: &[f64], thresholds: &[f64]) -> Result<Vec<f64>, Error> {
 
 /// `k + 1` Fisher-Jenks natural breaks, equal to `jenkspy.jenks_breaks(values, k)`.
 ///
-/// Needs at least `k` values (jenkspy refuses fewer too).
+/// Needs at least `k` distinct values (jenkspy refuses fewer too: with fewer,
+/// some class would be empty).
 pub fn jenks(values: &[f64], k: usize) -> Result<Vec<f64>, Error> {
     check_k(k)?;
     let x = sorted(values, k, "natural breaks")?;
+    let distinct = 1 + x.windows(2).filter(|w| w[0] != w[1]).count();
+    if distinct < k {
+        return Err(Error::TooFewValues {
+            what: "natural breaks (distinct values)",
+            need: k,
+            got: distinct,
+        });
+    }
     let n = x.len();
     // Row-major n × k matrices, as in `_jenks.c`; `limits` keeps its 1-based
     // values so the back-tracking below reads exactly like jenkspy's.
@@ -203,6 +212,10 @@ mod tests {
         assert!(matches!(
             jenks(&[1.0], 2),
             Err(Error::TooFewValues { need: 2, got: 1, .. })
+        ));
+        assert!(matches!(
+            jenks(&[1.0, 1.0, 2.0], 3),
+            Err(Error::TooFewValues { need: 3, got: 2, .. })
         ));
     }
 

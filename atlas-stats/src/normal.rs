@@ -27,8 +27,8 @@ pub fn two_sided_p(z: f64) -> f64 {
 mod tests {
     use super::*;
 
-    /// Reference values from Abramowitz & Stegun table 26.1 and
-    /// R's `pnorm(x, lower.tail = FALSE)` (printed with 17 digits).
+    /// Reference values: Abramowitz & Stegun table 26.1 (to its digits) and
+    /// scipy 1.x `norm.sf` (printed with 17 digits; it agrees with R's `pnorm`).
     #[test]
     fn tails_match_published_values() {
         let cases = [

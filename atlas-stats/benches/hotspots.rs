@@ -27,9 +27,15 @@ fn cube(rng: &mut ChaCha8Rng) -> Vec<Vec<f64>> {
                 .map(|cell| {
                     let (r, c) = (cell / WIDTH, cell % WIDTH);
                     let growing = r % 25 < 3 && c % 40 < 3;
-                    let mean = if growing { 2.0 + week as f64 * 0.3 } else { 0.7 };
+                    let mean = if growing {
+                        2.0 + week as f64 * 0.3
+                    } else {
+                        0.7
+                    };
                     // A cheap Poisson-like draw: the sum of 4 Bernoulli(mean/4).
-                    (0..4).filter(|_| rng.gen_bool((mean / 4.0).min(1.0))).count() as f64
+                    (0..4)
+                        .filter(|_| rng.gen_bool((mean / 4.0).min(1.0)))
+                        .count() as f64
                 })
                 .collect()
         })

@@ -28,6 +28,7 @@
 //! high / critical.
 
 use crate::Error;
+use crate::error::check_values;
 
 /// The four zoning levels of the atlas, for `k = 4` classes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -50,16 +51,7 @@ impl Level {
 /// The sorted copy of `values`, after checking there are at least `need` and
 /// all are finite.
 fn sorted(values: &[f64], need: usize, what: &'static str) -> Result<Vec<f64>, Error> {
-    if values.len() < need.max(1) {
-        return Err(Error::TooFewValues {
-            what,
-            need: need.max(1),
-            got: values.len(),
-        });
-    }
-    if values.iter().any(|v| !v.is_finite()) {
-        return Err(Error::NotFinite);
-    }
+    check_values(values, need.max(1), what)?;
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     Ok(sorted)
@@ -143,9 +135,7 @@ pub fn jenks(values: &[f64], k: usize) -> Result<Vec<f64>, Error> {
     // values so the back-tracking below reads exactly like jenkspy's.
     let mut limits = vec![0usize; n * k];
     let mut cost = vec![f64::MAX; n * k];
-    for j in 0..k {
-        limits[j] = 1;
-    }
+    limits[..k].fill(1);
     for l in 0..n {
         let (mut sum, mut sum_squares, mut w) = (0.0f64, 0.0f64, 0.0f64);
         let mut variance = 0.0;
@@ -211,11 +201,19 @@ mod tests {
         assert_eq!(jenks(&[3.0, 1.0], 2).unwrap(), vec![1.0, 1.0, 3.0]);
         assert!(matches!(
             jenks(&[1.0], 2),
-            Err(Error::TooFewValues { need: 2, got: 1, .. })
+            Err(Error::TooFewValues {
+                need: 2,
+                got: 1,
+                ..
+            })
         ));
         assert!(matches!(
             jenks(&[1.0, 1.0, 2.0], 3),
-            Err(Error::TooFewValues { need: 3, got: 2, .. })
+            Err(Error::TooFewValues {
+                need: 3,
+                got: 2,
+                ..
+            })
         ));
     }
 

@@ -131,7 +131,9 @@ enum Side {
 
 impl Side {
     fn of(bin: &Bin, alpha: f64) -> Option<Side> {
-        if !(bin.p <= alpha) {
+        // A NaN p-value is never significant.
+        let significant = bin.p <= alpha;
+        if !significant {
             None
         } else if bin.z > 0.0 {
             Some(Side::Hot)
@@ -414,9 +416,9 @@ mod tests {
         let events = cube.iter().flatten().sum::<f64>() as u64;
         let out = analyse(&cube, &w, events, &Params::default()).unwrap();
         assert_eq!(out.len(), n);
-        for c in 19..21 {
-            assert_eq!(out[c].pattern, Pattern::Hot(Kind::Intensifying), "cell {c}");
-            assert!(out[c].trend.s > 0);
+        for (c, cell) in out.iter().enumerate().take(21).skip(19) {
+            assert_eq!(cell.pattern, Pattern::Hot(Kind::Intensifying), "cell {c}");
+            assert!(cell.trend.s > 0);
         }
         assert_eq!(out[0].pattern, Pattern::NoPattern);
     }

@@ -33,9 +33,7 @@ pub enum Error {
         expected: usize,
     },
     /// Emerging hot spots need enough time steps for the trend test to mean something.
-    #[error(
-        "emerging hot spots need at least {need} time steps (weeks), the data has {got}"
-    )]
+    #[error("emerging hot spots need at least {need} time steps (weeks), the data has {got}")]
     TooFewTimeSteps { need: usize, got: usize },
     /// Emerging hot spots need enough events for Gi* to be more than noise.
     #[error("emerging hot spots need at least {need} events, the data has {got}")]
@@ -43,4 +41,20 @@ pub enum Error {
     /// A significance level outside (0, 1).
     #[error("the significance level must lie strictly between 0 and 1, got {0}")]
     BadAlpha(f64),
+}
+
+/// Checks the input every statistic shares: at least `need` values, all
+/// finite (NaN would silently poison sorts and sums).
+pub(crate) fn check_values(values: &[f64], need: usize, what: &'static str) -> Result<(), Error> {
+    if values.len() < need {
+        return Err(Error::TooFewValues {
+            what,
+            need,
+            got: values.len(),
+        });
+    }
+    if values.iter().any(|v| !v.is_finite()) {
+        return Err(Error::NotFinite);
+    }
+    Ok(())
 }

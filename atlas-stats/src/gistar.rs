@@ -28,6 +28,7 @@
 //! ArcGIS applies in its hot spot tools.
 
 use crate::Error;
+use crate::error::check_values;
 
 /// Spatial weights as compressed rows: cell `i`'s neighbours (itself
 /// included, for Gi\*) are `cells[offsets[i]..offsets[i + 1]]` with weights
@@ -114,23 +115,14 @@ impl Weights {
 /// Errors when `values` and `weights` disagree in length, there are fewer than
 /// 2 cells, a value is not finite, or all values are equal (S = 0).
 pub fn gi_star(values: &[f64], weights: &Weights) -> Result<Vec<f64>, Error> {
+    check_values(values, 2, "Gi*")?;
     let n = values.len();
-    if n < 2 {
-        return Err(Error::TooFewValues {
-            what: "Gi*",
-            need: 2,
-            got: n,
-        });
-    }
     if weights.len() != n {
         return Err(Error::RaggedCube {
             step: 0,
             got: n,
             expected: weights.len(),
         });
-    }
-    if values.iter().any(|v| !v.is_finite()) {
-        return Err(Error::NotFinite);
     }
     let nf = n as f64;
     let mean = values.iter().sum::<f64>() / nf;
@@ -185,8 +177,8 @@ mod tests {
     #[test]
     fn benjamini_hochberg_paper_example() {
         let p = [
-            0.0001, 0.0004, 0.0019, 0.0095, 0.0201, 0.0278, 0.0298, 0.0344, 0.0459, 0.3240,
-            0.4262, 0.5719, 0.6528, 0.7590, 1.0,
+            0.0001, 0.0004, 0.0019, 0.0095, 0.0201, 0.0278, 0.0298, 0.0344, 0.0459, 0.3240, 0.4262,
+            0.5719, 0.6528, 0.7590, 1.0,
         ];
         let q = benjamini_hochberg(&p);
         let rejected = q.iter().filter(|&&q| q <= 0.05).count();
@@ -218,10 +210,7 @@ mod tests {
         assert!((z[4] - 6.0 / (4.0 * 1.5f64.sqrt())).abs() < 1e-12);
         // cell 0: (0 − 4) / (4 √1.5)
         assert!((z[0] + 4.0 / (4.0 * 1.5f64.sqrt())).abs() < 1e-12);
-        assert_eq!(
-            gi_star(&[1.0; 5], &w),
-            Err(Error::Constant { what: "Gi*" })
-        );
+        assert_eq!(gi_star(&[1.0; 5], &w), Err(Error::Constant { what: "Gi*" }));
         assert!(matches!(
             Weights::binary(&[vec![0, 5]]),
             Err(Error::BadWeights { cell: 0, .. })

@@ -20,9 +20,10 @@
 //! Ties are exact equality of the `f64` values, as in numpy's `unique`.
 
 use crate::Error;
+use crate::error::check_values;
 use crate::normal::two_sided_p;
 
-/// The outcome of [`test`].
+/// The outcome of [`test()`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MannKendall {
     /// Kendall's score S.
@@ -50,17 +51,8 @@ impl MannKendall {
 
 /// The Mann-Kendall test of `x` in time order (at least 2 finite values).
 pub fn test(x: &[f64]) -> Result<MannKendall, Error> {
+    check_values(x, 2, "the Mann-Kendall test")?;
     let n = x.len();
-    if n < 2 {
-        return Err(Error::TooFewValues {
-            what: "the Mann-Kendall test",
-            need: 2,
-            got: n,
-        });
-    }
-    if x.iter().any(|v| !v.is_finite()) {
-        return Err(Error::NotFinite);
-    }
     let mut s: i64 = 0;
     for i in 0..n - 1 {
         for j in i + 1..n {
@@ -101,17 +93,8 @@ pub fn test(x: &[f64]) -> Result<MannKendall, Error> {
 
 /// Sen's slope of `x` in time order (at least 2 finite values).
 pub fn sens_slope(x: &[f64]) -> Result<f64, Error> {
+    check_values(x, 2, "Sen's slope")?;
     let n = x.len();
-    if n < 2 {
-        return Err(Error::TooFewValues {
-            what: "Sen's slope",
-            need: 2,
-            got: n,
-        });
-    }
-    if x.iter().any(|v| !v.is_finite()) {
-        return Err(Error::NotFinite);
-    }
     let mut d = Vec::with_capacity(n * (n - 1) / 2);
     for i in 0..n - 1 {
         for j in i + 1..n {

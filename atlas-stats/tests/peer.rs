@@ -13,9 +13,8 @@
 //! compares. Without that variable a test prints "SKIPPED" and passes, except
 //! with `CI=true`, where it fails: CI must run the peers.
 
-mod common {
-    pub mod grid;
-}
+#[path = "common/grid.rs"]
+mod grid;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -148,7 +147,7 @@ fn gi_star_equals_esda() {
     let (width, height) = (15, 14);
     let mut cases = Vec::new();
     for k in [1, 2] {
-        let rings = common::grid::hex_rings(width, height, k);
+        let rings = grid::hex_rings(width, height, k);
         for seed in 0..3 {
             let mut values = counts(&mut rng, width * height);
             if seed == 1 {
@@ -158,7 +157,9 @@ fn gi_star_equals_esda() {
                 }
             }
             if seed == 2 {
-                values.iter_mut().for_each(|v| *v += rng.gen_range(0.0..1.0));
+                values
+                    .iter_mut()
+                    .for_each(|v| *v += rng.gen_range(0.0..1.0));
             }
             cases.push((rings.clone(), values));
         }
@@ -176,7 +177,11 @@ fn gi_star_equals_esda() {
         let (their_z, their_p) = (floats(&answer["z"][case]), floats(&answer["p"][case]));
         assert_eq!(z.len(), their_z.len());
         for cell in 0..z.len() {
-            assert_close(&format!("case {case} cell {cell} z"), z[cell], their_z[cell]);
+            assert_close(
+                &format!("case {case} cell {cell} z"),
+                z[cell],
+                their_z[cell],
+            );
             assert_close(
                 &format!("case {case} cell {cell} p"),
                 two_sided_p(z[cell]),
@@ -209,7 +214,8 @@ fn mann_kendall_equals_pymannkendall() {
                     } else {
                         rng.gen_range(-2.0..2.0)
                     };
-                    (drift * t as f64 + noise).round_ties_even() * if i % 2 == 0 { 1.0 } else { 0.5 }
+                    (drift * t as f64 + noise).round_ties_even()
+                        * if i % 2 == 0 { 1.0 } else { 0.5 }
                 })
                 .collect(),
         );

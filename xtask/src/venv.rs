@@ -90,7 +90,13 @@ fn python(root: &Path) -> Result<PathBuf> {
 fn pip_install(python: &Path, specs: &[&str]) -> Result<()> {
     say(format_args!("installing {} into .venv", specs.join(" ")));
     run(Command::new(python)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
         .args(specs))
 }
 
@@ -133,9 +139,7 @@ fn installed(python: &Path, spec: &str, dist: &str) -> bool {
     Command::new(python)
         .args([
             "-c",
-            &format!(
-                "import importlib.metadata as m; print(m.version('{dist}'))"
-            ),
+            &format!("import importlib.metadata as m; print(m.version('{dist}'))"),
         ])
         .output()
         .is_ok_and(|out| {

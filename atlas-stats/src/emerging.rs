@@ -5,8 +5,8 @@
 //! ## The run ([`analyse`])
 //!
 //! 1. Refuse with fewer than [`MIN_TIME_STEPS`] time steps (weeks) or fewer
-//!    than [`MIN_EVENTS`] events in the whole cube (ArcGIS refuses small cubes
-//!    too): a trend over a handful of weeks, or clusters among a few dozen
+//!    than [`MIN_EVENTS`] events in the whole cube (the minimums issue 17
+//!    sets): a trend over a handful of weeks, or clusters among a few dozen
 //!    sightings, would be noise drawn as a map.
 //! 2. Per time step, the Gi\* z-score of every cell over the spatial weights
 //!    ([`crate::gistar`]), its two-sided p-value, and (by default) the

@@ -44,6 +44,14 @@ impl Weights {
     /// Binary weights from each cell's neighbour list, which must include the
     /// cell itself (the H3 k-ring `grid_disk(cell, k)` does).
     pub fn binary(neighbours: &[Vec<usize>]) -> Result<Weights, Error> {
+        // Without itself a cell's score would be Gi, whose mean and spread
+        // exclude the cell: a different statistic, silently.
+        if let Some(cell) = (0..neighbours.len()).find(|&i| !neighbours[i].contains(&i)) {
+            return Err(Error::BadWeights {
+                cell,
+                why: "the cell itself is missing from its neighbourhood (Gi* counts it)",
+            });
+        }
         Weights::from_lists(
             &neighbours
                 .iter()
@@ -214,6 +222,10 @@ mod tests {
         assert!(matches!(
             Weights::binary(&[vec![0, 5]]),
             Err(Error::BadWeights { cell: 0, .. })
+        ));
+        assert!(matches!(
+            Weights::binary(&[vec![0, 1], vec![0]]),
+            Err(Error::BadWeights { cell: 1, .. })
         ));
         // A neighbourhood of everything says nothing: z = 0.
         let all = Weights::binary(&[vec![0, 1], vec![0, 1]]).unwrap();

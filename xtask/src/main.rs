@@ -6,7 +6,8 @@
 //! - `cargo xtask test` runs every check CI runs: formatting, clippy with
 //!   warnings denied, the PWA build, and all tests — on SQLite always and on
 //!   PostgreSQL when `KUDAKYAR_TEST_POSTGRES_URL` is set (required when `CI=true`),
-//!   the API fuzzing ([`api_fuzz`], schemathesis) and the browser tests
+//!   the atlas statistics against their PyPI peers (the venv's Python is handed
+//!   to the tests as `KUDAKYAR_TEST_PYTHON`, see [`venv`]), the API fuzzing ([`api_fuzz`], schemathesis) and the browser tests
 //!   ([`browser`]) in headless Chromium.
 //! - `cargo xtask fuzz-api` runs the API fuzzing alone.
 //! - `cargo xtask browser-test [FILE…]` builds the PWA and the server and runs
@@ -147,12 +148,15 @@ fn test(root: &Path) -> Result<()> {
     cargo(root, &["build", "-p", "kudakyar", "--locked"])?;
     // A real S3-compatible server (moto, from PyPI) for the object-store tests.
     let moto = venv::ensure(root, &venv::MOTO)?;
+    // PyPI's esda, pymannkendall and jenkspy, the atlas statistics' peers.
+    let python = venv::ensure_libraries(root, venv::ATLAS_PEERS)?;
     // The end-to-end tests run the real binary and serve the real PWA build.
     // SAFETY: xtask is single-threaded here; children inherit these variables.
     unsafe {
         std::env::set_var("KUDAKYAR_BIN", kudakyar_bin(root, "debug"));
         std::env::set_var("KUDAKYAR_WEB_DIST", &dist);
         std::env::set_var("KUDAKYAR_TEST_MOTO", &moto);
+        std::env::set_var("KUDAKYAR_TEST_PYTHON", &python);
     }
     cargo(root, &["test", "--workspace", "--locked"])?;
     api_fuzz::run(root, &kudakyar_bin(root, "debug"))?;

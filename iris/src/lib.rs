@@ -57,7 +57,9 @@
 //!   `--bench search`.
 //! - `cargo run -p iris --release --example segdiag -- SEED IDS CAPTURES`:
 //!   segmentation error against the synthetic ground truth, per capture
-//!   (`SEGDIAG_DIR=dir` also draws the circles on the failing ones).
+//!   (`SEGDIAG_DIR=dir` also draws the circles on the failing ones); with
+//!   image paths instead (`-- IMAGE…`), the circles, verdict and noise mask
+//!   of real captures.
 //! - Side by side with open-iris' `HammingDistanceMatcher`: the
 //!   `export_codes` example, then `iris/tools/openiris_compare.py` (see its
 //!   docstring).

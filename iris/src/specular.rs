@@ -148,12 +148,12 @@ fn separable(img: &Plane, k: usize, op: fn(f32, f32) -> f32, id: f32) -> Plane {
     let mut out = Plane::new(w, h, 0.0);
     let (mut col, mut col_out) = (vec![0.0f32; h], vec![0.0f32; h]);
     for x in 0..w {
-        for y in 0..h {
-            col[y] = tmp[y * w + x];
+        for (y, c) in col.iter_mut().enumerate() {
+            *c = tmp[y * w + x];
         }
         scratch.window(&col, &mut col_out, k, op, id);
-        for y in 0..h {
-            out.data[y * w + x] = col_out[y];
+        for (y, &v) in col_out.iter().enumerate() {
+            out.data[y * w + x] = v;
         }
     }
     out

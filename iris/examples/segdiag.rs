@@ -3,12 +3,20 @@
 //! Prints every capture whose pupil or iris circle is off by more than TOL
 //! (fraction of the true iris radius, default 0.05), or that fails, and a
 //! summary. The capture numbering and sizes follow `iris synth --size mixed`.
+//!
+//! On real captures, which have no ground truth:
+//! `cargo run -p iris --release --example segdiag -- IMAGE…` prints each
+//! image's circles and verdict, and with `SEGDIAG_DIR=dir` draws them with
+//! the noise mask (usable band samples tinted green) for a person to judge.
 
 use iris::synth::{Identity, Resolution, render};
 use iris::{Config, analyse_image};
 
 fn main() {
     let a: Vec<String> = std::env::args().collect();
+    if a.len() > 1 && a[1].parse::<u64>().is_err() {
+        return real(&a[1..]);
+    }
     let arg = |i: usize, d: f64| a.get(i).and_then(|s| s.parse().ok()).unwrap_or(d);
     let (seed, ids, caps, tol) = (
         arg(1, 1.0) as u64,
@@ -61,6 +69,94 @@ fn main() {
         }
     }
     println!("{n} captures: {bad} off by > {tol} iris radii, {failed} unusable/failed");
+}
+
+/// Circles, mask and verdict of real captures (see the module docs).
+fn real(paths: &[String]) {
+    let cfg = Config::default();
+    for path in paths {
+        let img = match std::fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| iris::decode::decode(&b).map_err(|e| e.to_string()))
+        {
+            Ok(img) => img,
+            Err(e) => {
+                println!("{path}: {e}");
+                continue;
+            }
+        };
+        let plane = iris::plane::Plane::from_gray(&img);
+        let dir = std::env::var("SEGDIAG_DIR").ok();
+        let name = std::path::Path::new(path)
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let filled = iris::specular::fill_reflections(&plane, &cfg.specular);
+        if let Some(dir) = &dir {
+            filled
+                .to_gray()
+                .save(format!("{dir}/{name}-filled.png"))
+                .unwrap();
+        }
+        let seg = iris::pupil::locate_pupil(&filled, &cfg.pupil).and_then(|p| {
+            iris::limbus::locate_limbus(&filled, &p, &cfg.limbus)
+                .map(|i| (p, i))
+                .inspect_err(|_| {
+                    if let Some(dir) = &dir {
+                        let out = overlay(&img, &[(p.circle, [255, 0, 255])]);
+                        out.save(format!("{dir}/{name}.png")).unwrap();
+                    }
+                })
+        });
+        let (p, i) = match seg {
+            Ok(s) => s,
+            Err(e) => {
+                println!("{path}: {e}");
+                continue;
+            }
+        };
+        let q = analyse_image(&img, &cfg).map(|c| c.quality);
+        println!(
+            "{path}: pupil ({:.1},{:.1},{:.1}) iris ({:.1},{:.1},{:.1}) | {}",
+            p.circle.x,
+            p.circle.y,
+            p.circle.r,
+            i.x,
+            i.y,
+            i.r,
+            q.map_or_else(
+                |e| e.to_string(),
+                |q| format!(
+                    "score {:.0} usable {:.0} % {}",
+                    q.score, q.usable_iris_area, q.verdict
+                )
+            )
+        );
+        if let Some(dir) = &dir {
+            let mut out = overlay(&img, &[(i, [255, 0, 0]), (p.circle, [255, 0, 255])]);
+            let polar = iris::normalise::normalise(&plane, &p.circle, &i, &cfg.normalise);
+            let usable = iris::mask::noise_mask(&polar, &cfg.mask);
+            let n = &cfg.normalise;
+            for row in 0..polar.rows {
+                for col in 0..polar.cols {
+                    if !usable[row * polar.cols + col] {
+                        continue;
+                    }
+                    let t = std::f32::consts::TAU * col as f32 / polar.cols as f32;
+                    let (x0, y0) = p.circle.point(t.cos(), t.sin());
+                    let (x1, y1) = i.point(t.cos(), t.sin());
+                    let rho = n.rho_start
+                        + (n.rho_end - n.rho_start) * (row as f32 + 0.5) / polar.rows as f32;
+                    let (x, y) = (x0 + rho * (x1 - x0), y0 + rho * (y1 - y0));
+                    if let Some(px) = out.get_pixel_mut_checked(x as u32, y as u32) {
+                        px[1] = px[1].saturating_add(40);
+                    }
+                }
+            }
+            out.save(format!("{dir}/{name}.png")).unwrap();
+        }
+    }
 }
 
 /// The image in colour with the circles drawn on it.

@@ -7,6 +7,7 @@
 //! | stage | module | function | parameters |
 //! |---|---|---|---|
 //! | 0. decode under limits | [`decode`] | [`decode::decode`] | [`decode::MAX_SIDE`], [`decode::MAX_ALLOC`], [`decode::MIN_SIDE`], [`decode::WORK_SIDE`] |
+//! | 0.5 reflections | [`specular`] | [`specular::fill_reflections`] | [`specular::SpecularParams`]: opening width, least top-hat (the illuminator's spots, filled with the grey around them for the boundary searches) |
 //! | 1. pupil | [`pupil`] | [`pupil::locate_pupil`] | [`pupil::PupilParams`]: radius range, coarse width, min contrast (a dark round blob nested in a larger, lighter one of 0.15–0.75 its radius wins: dark iris vs pupil) |
 //! | 2. limbus | [`limbus`] | [`limbus::locate_limbus`] | [`limbus::LimbusParams`]: pupil/iris ratio range, centre offset, min edge, concentricity prior (0.5 of the edge strength lost at the largest offset), per-direction visibility window (3 px: lashes and lid-margin shadow over the boundary count neither for nor against a circle) |
 //! | 3. noise mask | [`mask`] | [`mask::noise_mask`] | [`mask::MaskParams`]: outlier k, spread floor, eyelid fraction and smoothing |
@@ -56,7 +57,9 @@
 //!   `--bench search`.
 //! - `cargo run -p iris --release --example segdiag -- SEED IDS CAPTURES`:
 //!   segmentation error against the synthetic ground truth, per capture
-//!   (`SEGDIAG_DIR=dir` also draws the circles on the failing ones).
+//!   (`SEGDIAG_DIR=dir` also draws the circles on the failing ones); with
+//!   image paths instead (`-- IMAGE…`), the circles, verdict and noise mask
+//!   of real captures.
 //! - Side by side with open-iris' `HammingDistanceMatcher`: the
 //!   `export_codes` example, then `iris/tools/openiris_compare.py` (see its
 //!   docstring).
@@ -84,6 +87,7 @@ pub mod plane;
 pub mod pupil;
 pub mod quality;
 pub mod simd;
+pub mod specular;
 pub mod synth;
 pub mod template;
 

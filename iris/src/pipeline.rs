@@ -19,11 +19,14 @@ use crate::normalise::{NormaliseParams, normalise};
 use crate::plane::Plane;
 use crate::pupil::{PupilParams, locate_pupil};
 use crate::quality::{Inputs, QualityParams, QualityReport, assess};
+use crate::specular::{SpecularParams, fill_reflections};
 use crate::template::Template;
 
 /// Parameters of every stage; `Config::default()` is the calibrated setting.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Config {
+    #[serde(default)]
+    pub specular: SpecularParams,
     pub pupil: PupilParams,
     pub limbus: LimbusParams,
     pub normalise: NormaliseParams,
@@ -51,13 +54,17 @@ impl Capture {
 /// refuse unusable captures.
 pub fn analyse_image(img: &GrayImage, cfg: &Config) -> Result<Capture, IrisError> {
     let plane = Plane::from_gray(img);
-    let pupil = locate_pupil(&plane, &cfg.pupil)?;
-    let iris = locate_limbus(&plane, &pupil, &cfg.limbus)?;
+    // Boundaries are searched and measured without the illuminator's
+    // reflections; the band is sampled from the image as taken, where the
+    // noise mask removes the reflections instead of inventing texture.
+    let filled = fill_reflections(&plane, &cfg.specular);
+    let pupil = locate_pupil(&filled, &cfg.pupil)?;
+    let iris = locate_limbus(&filled, &pupil, &cfg.limbus)?;
     let polar = normalise(&plane, &pupil.circle, &iris, &cfg.normalise);
     let usable = noise_mask(&polar, &cfg.mask);
     let template = encode(&polar, &usable, &cfg.encode);
     let inputs = Inputs {
-        img: &plane,
+        img: &filled,
         pupil: &pupil,
         iris: &iris,
         polar: &polar,

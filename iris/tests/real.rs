@@ -49,10 +49,18 @@ fn evaluate(set: &str, eyes: usize) -> Option<Report> {
 /// in the picture" though nearly all the band was visible; and the quality
 /// score must rank captures so that discarding the worst lowers FNMR (an
 /// error-versus-discard curve that falls; random discarding keeps it level).
+/// The ring of LED reflections in CASIA pupils used to hide the pupil (the
+/// dark disc inside the ring was taken for it): with the reflections filled
+/// before the search, FTE on these eyes is 19 % (was 35 %) and EER 4.5 %
+/// (was 6.4 %).
 #[test]
 fn real_captures_enrol_and_quality_predicts_errors() {
-    for (set, eyes, max_fte) in [("MMU1", 30, 0.05), ("CASIA-Iris-Interval", 30, 0.40)] {
+    for (set, eyes, max_fte, max_eer) in [
+        ("MMU1", 30, 0.05, 0.03),
+        ("CASIA-Iris-Interval", 30, 0.25, 0.08),
+    ] {
         let Some(r) = evaluate(set, eyes) else { return };
+        assert!(r.eer <= max_eer, "{set}: EER {:.4}", r.eer);
         assert!(
             r.fte <= max_fte,
             "{set}: FTE {:.3} {:?}",

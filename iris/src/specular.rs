@@ -1,0 +1,280 @@
+//! Stage 0.5 — specular reflections of the illuminator, found and filled in
+//! before the boundaries are searched.
+//!
+//! Layout: [`SpecularParams`], [`fill_reflections`], then the min/max filters.
+//!
+//! Why: a near-infrared scanner lights the eye with one LED or a ring of
+//! them, and each leaves a small saturated spot, usually inside the pupil.
+//! One spot is a hole in the dark pupil blob; a ring of them cuts the pupil
+//! into a dark disc inside the ring and a dark annulus outside it, and the
+//! disc — small, round and darker than its surround — is then taken for the
+//! pupil and the real pupil for the iris. Boundary searches only need the
+//! reflections gone, not their texture, so they run on a copy in which each
+//! reflection is replaced by the grey level around it.
+//!
+//! Method (Masek's and OSIRIS' "fill the reflections" step, done with grey
+//! morphology): a grey-level opening with a square of side
+//! `2·half_width + 1` removes every bright feature narrower than the square
+//! and leaves larger regions (skin, sclera) as they are; the white top-hat
+//! (image − opening) is large only on such narrow bright features. Pixels
+//! whose top-hat exceeds [`SpecularParams::min_excess`] grey levels, grown
+//! by one pixel for the blurred rim, make bright spots. A spot is a
+//! reflection when its peak is among the brightest 1 % of the picture
+//! (specular light is; iris texture between crypts is not) and it is compact
+//! (it fits in two squares); it then takes the opening's value, the grey
+//! level of its surround. Long thin bright features (the skin between
+//! eyelashes) are not compact and stay. The encoder still samples the
+//! original image, where the noise mask removes reflections lying on the
+//! iris rather than inventing texture for them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::plane::Plane;
+
+/// Tunable parameters of the reflection filling.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SpecularParams {
+    /// Half the side of the opening's square, as a fraction of the image's
+    /// shorter side (an LED spot is ≈ 2 % of it on close-range scanners).
+    pub half_width_frac: f32,
+    /// Least top-hat (grey levels above the opening) that is a reflection.
+    pub min_excess: f32,
+    /// A reflection is at least this bright: the grey level below which this
+    /// fraction of the picture lies.
+    pub min_percentile: f32,
+}
+
+impl Default for SpecularParams {
+    fn default() -> Self {
+        SpecularParams {
+            half_width_frac: 0.016,
+            min_excess: 60.0,
+            min_percentile: 0.99,
+        }
+    }
+}
+
+/// A copy of `img` with the illuminator's reflections replaced by the grey
+/// level around them (see the module docs).
+pub fn fill_reflections(img: &Plane, p: &SpecularParams) -> Plane {
+    let (w, h) = (img.width, img.height);
+    let k = ((p.half_width_frac * w.min(h) as f32).round() as usize).max(1);
+    let opened = max_filter(&min_filter(img, k), k);
+    // Specular light is among the brightest in the picture, not merely
+    // brighter than what is around it (iris texture between crypts, skin
+    // between lashes): a spot counts when its peak is. Its glow, above the
+    // opening by as much but not as bright, belongs to it.
+    let bright = img.percentile(p.min_percentile);
+    let mut spot = vec![false; w * h];
+    for y in 0..h {
+        for x in 0..w {
+            let i = y * w + x;
+            if img.data[i] - opened.data[i] > p.min_excess {
+                // Grown by one pixel: the spot's blurred rim is reflection too.
+                for yy in y.saturating_sub(1)..(y + 2).min(h) {
+                    for xx in x.saturating_sub(1)..(x + 2).min(w) {
+                        spot[yy * w + xx] = true;
+                    }
+                }
+            }
+        }
+    }
+    // Compact spots only: the spot must fit in two of the opening's squares.
+    let max_extent = 2 * (2 * k + 1);
+    let mut seen = vec![false; w * h];
+    let mut stack = Vec::new();
+    let mut pixels = Vec::new();
+    let mut out = img.clone();
+    for start in 0..w * h {
+        if !spot[start] || seen[start] {
+            continue;
+        }
+        seen[start] = true;
+        stack.push(start);
+        pixels.clear();
+        let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+        let mut peak = 0.0f32;
+        while let Some(i) = stack.pop() {
+            let (x, y) = (i % w, i / w);
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+            peak = peak.max(img.data[i]);
+            pixels.push(i);
+            for j in neighbours(i, w, h) {
+                if spot[j] && !seen[j] {
+                    seen[j] = true;
+                    stack.push(j);
+                }
+            }
+        }
+        if peak >= bright && x1 - x0 < max_extent && y1 - y0 < max_extent {
+            for &i in &pixels {
+                out.data[i] = opened.data[i].min(img.data[i]);
+            }
+        }
+    }
+    out
+}
+
+fn neighbours(i: usize, w: usize, h: usize) -> impl Iterator<Item = usize> {
+    let (x, y) = (i % w, i / w);
+    [
+        (x > 0).then(|| i - 1),
+        (x + 1 < w).then(|| i + 1),
+        (y > 0).then(|| i - w),
+        (y + 1 < h).then(|| i + w),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// Grey erosion with a `(2k+1)²` square (separable; edges clamped).
+fn min_filter(img: &Plane, k: usize) -> Plane {
+    separable(img, k, f32::min, f32::INFINITY)
+}
+
+/// Grey dilation with a `(2k+1)²` square.
+fn max_filter(img: &Plane, k: usize) -> Plane {
+    separable(img, k, f32::max, f32::NEG_INFINITY)
+}
+
+fn separable(img: &Plane, k: usize, op: fn(f32, f32) -> f32, id: f32) -> Plane {
+    let (w, h) = (img.width, img.height);
+    let mut scratch = Scratch::default();
+    let mut tmp = vec![0.0f32; w * h];
+    for y in 0..h {
+        let (src, dst) = (&img.data[y * w..(y + 1) * w], &mut tmp[y * w..(y + 1) * w]);
+        scratch.window(src, dst, k, op, id);
+    }
+    let mut out = Plane::new(w, h, 0.0);
+    let (mut col, mut col_out) = (vec![0.0f32; h], vec![0.0f32; h]);
+    for x in 0..w {
+        for (y, c) in col.iter_mut().enumerate() {
+            *c = tmp[y * w + x];
+        }
+        scratch.window(&col, &mut col_out, k, op, id);
+        for (y, &v) in col_out.iter().enumerate() {
+            out.data[y * w + x] = v;
+        }
+    }
+    out
+}
+
+/// Buffers of the van Herk / Gil–Werman running min or max: three
+/// operations per sample whatever the window, so the filter costs the same
+/// on a 1280-px image (wide square) as on a 320-px one.
+#[derive(Default)]
+struct Scratch {
+    pad: Vec<f32>,
+    fwd: Vec<f32>,
+    bwd: Vec<f32>,
+}
+
+impl Scratch {
+    /// `dst[i] = op` over `src[i−k ..= i+k]` (clipped to the line).
+    fn window(&mut self, src: &[f32], dst: &mut [f32], k: usize, op: fn(f32, f32) -> f32, id: f32) {
+        let m = 2 * k + 1;
+        let len = (src.len() + 2 * k).div_ceil(m) * m;
+        self.pad.clear();
+        self.pad.resize(len, id);
+        self.pad[k..k + src.len()].copy_from_slice(src);
+        self.fwd.resize(len, id);
+        self.bwd.resize(len, id);
+        for b in (0..len).step_by(m) {
+            self.fwd[b] = self.pad[b];
+            for i in b + 1..b + m {
+                self.fwd[i] = op(self.fwd[i - 1], self.pad[i]);
+            }
+            self.bwd[b + m - 1] = self.pad[b + m - 1];
+            for i in (b..b + m - 1).rev() {
+                self.bwd[i] = op(self.bwd[i + 1], self.pad[i]);
+            }
+        }
+        for (i, d) in dst.iter_mut().enumerate() {
+            *d = op(self.bwd[i], self.fwd[i + m - 1]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A dark pupil on grey iris with a ring of eight LED spots inside the
+    /// pupil, and a long bright stripe (skin between lashes) on the iris.
+    fn eye() -> Plane {
+        let mut p = Plane::new(160, 140, 120.0);
+        for y in 0..140 {
+            for x in 0..160 {
+                let (dx, dy) = (x as f32 - 80.0, y as f32 - 70.0);
+                if dx.hypot(dy) < 30.0 {
+                    p.set(x, y, 25.0);
+                }
+            }
+        }
+        for s in 0..8 {
+            let t = std::f32::consts::TAU * s as f32 / 8.0;
+            let (cx, cy) = (80.0 + 15.0 * t.cos(), 70.0 + 15.0 * t.sin());
+            for y in 0..140 {
+                for x in 0..160 {
+                    if (x as f32 - cx).hypot(y as f32 - cy) < 2.0 {
+                        p.set(x, y, 255.0);
+                    }
+                }
+            }
+        }
+        for x in 10..60 {
+            p.set(x, 10, 250.0);
+            p.set(x, 11, 250.0);
+        }
+        p
+    }
+
+    #[test]
+    fn led_spots_in_the_pupil_take_the_pupil_grey_and_long_stripes_stay() {
+        let img = eye();
+        let out = fill_reflections(&img, &SpecularParams::default());
+        for y in 40..100 {
+            for x in 50..110 {
+                if (x as f32 - 80.0).hypot(y as f32 - 70.0) < 27.0 {
+                    assert!(out.get(x, y) <= 30.0, "({x},{y}) {}", out.get(x, y));
+                }
+            }
+        }
+        // The iris around the pupil and the stripe are untouched.
+        assert_eq!(out.get(130, 70), 120.0);
+        assert_eq!(out.get(30, 10), 250.0);
+    }
+
+    #[test]
+    fn running_min_and_max_equal_the_direct_window() {
+        let src: Vec<f32> = (0..37).map(|i| ((i * 7919) % 23) as f32).collect();
+        let mut scratch = Scratch::default();
+        for k in [1, 2, 4, 9] {
+            for (op, id) in [
+                (f32::min as fn(f32, f32) -> f32, f32::INFINITY),
+                (f32::max, f32::NEG_INFINITY),
+            ] {
+                let mut got = vec![0.0; src.len()];
+                scratch.window(&src, &mut got, k, op, id);
+                for (i, g) in got.iter().enumerate() {
+                    let direct = src[i.saturating_sub(k)..(i + k + 1).min(src.len())]
+                        .iter()
+                        .copied()
+                        .fold(id, op);
+                    assert_eq!(*g, direct, "k {k} at {i}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_image_without_reflections_is_unchanged() {
+        // The same eye with the LED spots gone (the long stripe stays).
+        let mut img = eye();
+        img.data
+            .iter_mut()
+            .filter(|v| **v == 255.0)
+            .for_each(|v| *v = 25.0);
+        assert_eq!(fill_reflections(&img, &SpecularParams::default()), img);
+    }
+}

@@ -63,7 +63,8 @@ pub async fn submit(
     new: NewSighting,
     photo: Option<Bytes>,
 ) -> Result<(SightingReceipt, bool)> {
-    let checked = check(actor, &new, photo.as_deref())?;
+    let boundaries = state.db.boundaries().await?;
+    let checked = check(actor, &new, photo.as_deref(), &boundaries)?;
     let digest = crate::registry::store::digest(&checked);
     if let Some(existing) = stored(state, &checked.id, &digest).await? {
         return Ok((existing, false));
@@ -98,7 +99,7 @@ pub async fn submit(
                 abuse::spend(&mut tx, new.proof.as_ref()).await?;
             }
         }
-        let place = place::locate(&mut *tx, checked.lat, checked.lng).await?;
+        let place = place::locate(&boundaries, &mut *tx, checked.lat, checked.lng).await?;
         let incident = grouping::incident_for(
             &state.db,
             &mut tx,
@@ -247,7 +248,12 @@ async fn store_photo(state: &AppState, id: &str, bytes: Bytes) -> Result<String>
 }
 
 /// Validates a report; every bad field named at once.
-fn check(actor: Option<&Actor>, new: &NewSighting, photo: Option<&[u8]>) -> Result<Checked> {
+fn check(
+    actor: Option<&Actor>,
+    new: &NewSighting,
+    photo: Option<&[u8]>,
+    boundaries: &crate::geo::Index,
+) -> Result<Checked> {
     let mut v = Validator::new();
     let id = match uuid::Uuid::parse_str(new.id.trim()) {
         Ok(u) => u.hyphenated().to_string(),
@@ -301,7 +307,7 @@ fn check(actor: Option<&Actor>, new: &NewSighting, photo: Option<&[u8]>) -> Resu
         "lng",
         "must be between -180 and 180",
     );
-    if new.lat.is_finite() && new.lng.is_finite() && !place::in_country(new.lat, new.lng) {
+    if new.lat.is_finite() && new.lng.is_finite() && !place::in_country(boundaries, new.lat, new.lng) {
         v.add(
             "lat",
             "this place is outside Iran: check the position on the map",

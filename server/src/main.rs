@@ -245,7 +245,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Sightings(SightingsCommand::Relocate { batch }) => relocate_with(config, batch).await,
+        Command::Sightings(SightingsCommand::Relocate { batch }) => {
+            relocate_with(config, batch).await
+        }
         Command::Geo(GeoCommand::Import {
             provinces,
             counties,

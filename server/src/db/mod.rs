@@ -128,9 +128,7 @@ impl Db {
 
     /// The imported admin boundaries (empty before any import), loaded on
     /// first use; see [`crate::geo::index::Cache`].
-    pub async fn boundaries(
-        &self,
-    ) -> crate::error::Result<std::sync::Arc<crate::geo::Index>> {
+    pub async fn boundaries(&self) -> crate::error::Result<std::sync::Arc<crate::geo::Index>> {
         self.boundaries.get(&self.pool).await
     }
 

@@ -39,9 +39,9 @@ use crate::db::Db;
 use crate::error::{Error, Result};
 
 /// Visvalingam–Whyatt threshold: a vertex whose triangle with its neighbours
-/// is smaller than this (square degrees; 1e-5 ≈ 0.1 km² at Iran's latitudes)
+/// is smaller than this (square degrees; 1e-4 ≈ 1 km² at Iran's latitudes)
 /// is dropped from the display version.
-pub const SIMPLIFY_AREA: f64 = 1e-5;
+pub const SIMPLIFY_AREA: f64 = 1e-4;
 /// Decimal places kept in the display version (4: about 11 m).
 pub const DISPLAY_DECIMALS: i32 = 4;
 
@@ -136,10 +136,7 @@ pub fn read_counties(path: &Path, provinces: &[Boundary]) -> Result<Read> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(|e| bad(path, e.to_string()))?
             .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.extension()
-                    .is_some_and(|x| x == "geojson" || x == "json")
-            })
+            .filter(|p| p.extension().is_some_and(|x| x == "geojson" || x == "json"))
             .collect();
         files.sort();
         files
@@ -160,12 +157,18 @@ pub fn read_counties(path: &Path, provinces: &[Boundary]) -> Result<Read> {
     for file in &files {
         for (tags, feature_id, shape, geometry) in features(file, &mut read.skipped)? {
             let code = tag(&tags, "wikidata")
-                .or_else(|| feature_id.strip_prefix("relation/").map(|id| format!("r{id}")))
+                .or_else(|| {
+                    feature_id
+                        .strip_prefix("relation/")
+                        .map(|id| format!("r{id}"))
+                })
                 .filter(|c| is_county_code(c))
                 .ok_or_else(|| {
                     bad(
                         file,
-                        format!("county {feature_id} has neither a wikidata tag nor an OSM relation id"),
+                        format!(
+                            "county {feature_id} has neither a wikidata tag nor an OSM relation id"
+                        ),
                     )
                 })?;
             let inside = shape
@@ -313,7 +316,8 @@ fn features(path: &Path, skipped: &mut u64) -> Result<Vec<Feature>> {
         let areal = feature.geometry.as_ref().is_some_and(|g| {
             matches!(
                 g.value,
-                geojson::GeometryValue::Polygon { .. } | geojson::GeometryValue::MultiPolygon { .. }
+                geojson::GeometryValue::Polygon { .. }
+                    | geojson::GeometryValue::MultiPolygon { .. }
             )
         });
         let Some(geometry) = feature.geometry.filter(|_| areal && !tags.is_empty()) else {
@@ -364,7 +368,11 @@ fn unique(path: &Path, boundaries: &[Boundary]) -> Result<()> {
     match boundaries.iter().find(|b| !seen.insert(&b.code)) {
         Some(b) => Err(bad(
             path,
-            format!("two {} boundaries have the code {}", b.level.as_str(), b.code),
+            format!(
+                "two {} boundaries have the code {}",
+                b.level.as_str(),
+                b.code
+            ),
         )),
         None => Ok(()),
     }

@@ -158,12 +158,10 @@ impl Index {
             }),
             None => near.map(county_place).or_else(|| {
                 // A province layer without counties (not yet imported).
-                self.provinces
-                    .nearest(at, TOLERANCE_M)
-                    .map(|(p, _)| Place {
-                        province: Some(p.code.clone()),
-                        county: None,
-                    })
+                self.provinces.nearest(at, TOLERANCE_M).map(|(p, _)| Place {
+                    province: Some(p.code.clone()),
+                    county: None,
+                })
             }),
         }
     }
@@ -191,8 +189,8 @@ impl Index {
         tokio::task::spawn_blocking(move || {
             let (mut provinces, mut counties) = (Vec::new(), Vec::new());
             for (is_province, (code, province, geometry)) in raw {
-                let shape = parse_shape(&geometry)
-                    .map_err(|e| anyhow::anyhow!("boundary {code}: {e}"))?;
+                let shape =
+                    parse_shape(&geometry).map_err(|e| anyhow::anyhow!("boundary {code}: {e}"))?;
                 let region = Region {
                     code,
                     province,
@@ -330,9 +328,15 @@ mod tests {
         assert_eq!(inside.county.as_deref(), Some("A"));
         assert_eq!(inside.province.as_deref(), Some("IR-01"));
         // On the border itself: in no polygon, placed by the tolerance.
-        assert_eq!(index.place(30.5, 51.0).unwrap().county.as_deref(), Some("A"));
+        assert_eq!(
+            index.place(30.5, 51.0).unwrap().county.as_deref(),
+            Some("A")
+        );
         // 0.03° of longitude ≈ 2.9 km east of the edge: within tolerance.
-        assert_eq!(index.place(30.5, 51.03).unwrap().county.as_deref(), Some("A"));
+        assert_eq!(
+            index.place(30.5, 51.03).unwrap().county.as_deref(),
+            Some("A")
+        );
         // 0.1° ≈ 9.6 km: too far.
         assert_eq!(index.place(30.5, 51.1), None);
         assert!(Index::default().is_empty());

@@ -307,7 +307,10 @@ fn check(
         "lng",
         "must be between -180 and 180",
     );
-    if new.lat.is_finite() && new.lng.is_finite() && !place::in_country(boundaries, new.lat, new.lng) {
+    if new.lat.is_finite()
+        && new.lng.is_finite()
+        && !place::in_country(boundaries, new.lat, new.lng)
+    {
         v.add(
             "lat",
             "this place is outside Iran: check the position on the map",

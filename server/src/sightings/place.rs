@@ -33,7 +33,12 @@ pub fn in_country(boundaries: &Index, lat: f64, lng: f64) -> bool {
 
 /// Places a point: by the imported boundaries when there are any, else in
 /// the province and county of the nearest service centre.
-pub async fn locate<'e, E>(boundaries: &Index, executor: E, lat: f64, lng: f64) -> sqlx::Result<Place>
+pub async fn locate<'e, E>(
+    boundaries: &Index,
+    executor: E,
+    lat: f64,
+    lng: f64,
+) -> sqlx::Result<Place>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {

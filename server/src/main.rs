@@ -378,15 +378,11 @@ async fn geo_import(
     let db = Db::open(config.database_url.as_deref(), &config.data_dir).await?;
     db.migrate().await?;
     let started = std::time::Instant::now();
-    let provinces = import::read_provinces(provinces).map_err(describe)?;
-    let counties = import::read_counties(counties, &provinces.boundaries).map_err(describe)?;
-    let skipped = provinces.skipped + counties.skipped;
-    let mut all = provinces.boundaries;
-    all.extend(counties.boundaries);
-    let bar = progress_bar(all.len() as u64, "boundaries simplified")?;
-    let prepared = import::prepare(all, |n| bar.inc(n)).map_err(describe)?;
+    let read = import::read_all(provinces, counties).map_err(describe)?;
+    let bar = progress_bar(read.boundaries.len() as u64, "boundaries simplified")?;
+    let prepared = import::prepare(read.boundaries, |n| bar.inc(n)).map_err(describe)?;
     bar.finish();
-    let done = import::replace(&db, &prepared, skipped)
+    let done = import::replace(&db, &prepared, read.skipped)
         .await
         .map_err(describe)?;
     eprintln!(

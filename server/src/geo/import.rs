@@ -281,16 +281,14 @@ pub async fn replace(db: &Db, prepared: &[Prepared], skipped: u64) -> Result<Imp
     Ok(done)
 }
 
-/// Reads provinces and counties, simplifies and stores them: the whole
-/// import, for callers with nothing to show meanwhile (tests, `--demo`).
-pub async fn import(db: &Db, provinces: &Path, counties: &Path) -> Result<Imported> {
-    let provinces = read_provinces(provinces)?;
-    let counties = read_counties(counties, &provinces.boundaries)?;
-    let skipped = provinces.skipped + counties.skipped;
-    let mut all = provinces.boundaries;
-    all.extend(counties.boundaries);
-    let prepared = prepare(all, |_| {})?;
-    replace(db, &prepared, skipped).await
+/// Reads the provinces, then the counties placed in them: every boundary of
+/// an import, and the features skipped in both.
+pub fn read_all(provinces: &Path, counties: &Path) -> Result<Read> {
+    let mut read = read_provinces(provinces)?;
+    let counties = read_counties(counties, &read.boundaries)?;
+    read.boundaries.extend(counties.boundaries);
+    read.skipped += counties.skipped;
+    Ok(read)
 }
 
 /// A feature's tags, its id for messages (`relation/123` for OSM), its shape

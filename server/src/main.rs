@@ -10,6 +10,8 @@
 //! kudakyar iris reencode [--all]                  re-extract stored templates
 //! kudakyar keys rotate                            re-seal biometric data with a new key
 //! kudakyar sightings relocate                     place every report and incident again
+//! kudakyar geo import --provinces F --counties D  import admin boundaries (GeoJSON, OSM tags)
+//! kudakyar geo backfill                           place every encounter, report and incident again
 //! ```
 //!
 //! Global options (`--config`, `--data-dir`, `--log-format`) go before or after
@@ -76,6 +78,9 @@ enum Command {
     /// Sighting reports.
     #[command(subcommand)]
     Sightings(SightingsCommand),
+    /// Administrative boundaries (provinces and counties).
+    #[command(subcommand)]
+    Geo(GeoCommand),
     /// Export every child or encounter (the whole country) to a file.
     Export {
         /// `children` or `encounters`.
@@ -140,6 +145,28 @@ enum SightingsCommand {
     /// Place every report and incident again in its province and county (after
     /// centres or boundaries changed); prints how many moved.
     Relocate {
+        /// Rows read per query (1–100000).
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+        batch: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum GeoCommand {
+    /// Replace the stored boundaries with GeoJSON files whose features carry
+    /// OSM tags (ISO3166-2, name, name:fa, name:en, wikidata); tagless
+    /// features are skipped and counted. A failed import changes nothing.
+    Import {
+        /// A FeatureCollection of provinces (admin_level 4).
+        #[arg(long)]
+        provinces: PathBuf,
+        /// A FeatureCollection of counties (admin_level 5), or a folder of them.
+        #[arg(long)]
+        counties: PathBuf,
+    },
+    /// Place every encounter, report and incident again by the imported
+    /// boundaries (after an import); prints how many moved.
+    Backfill {
         /// Rows read per query (1–100000).
         #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=100_000))]
         batch: i64,
@@ -218,7 +245,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Sightings(SightingsCommand::Relocate { batch }) => relocate(config, batch).await,
+        Command::Sightings(SightingsCommand::Relocate { batch }) => {
+            relocate_with(config, batch).await
+        }
+        Command::Geo(GeoCommand::Import {
+            provinces,
+            counties,
+        }) => geo_import(config, &provinces, &counties).await,
+        Command::Geo(GeoCommand::Backfill { batch }) => geo_backfill(config, batch).await,
         Command::Export { kind, format, out } => export(config, kind, format, &out).await,
         Command::Config(ConfigCommand::Check) => {
             print!("{}", toml::to_string(&config.redacted())?);
@@ -306,15 +340,12 @@ async fn export(
 }
 
 /// `kudakyar sightings relocate`, with a progress bar.
-async fn relocate(config: Config, batch: i64) -> anyhow::Result<()> {
+async fn relocate_with(config: Config, batch: i64) -> anyhow::Result<()> {
     use kudakyar::sightings::relocate;
     let db = Db::open(config.database_url.as_deref(), &config.data_dir).await?;
     db.migrate().await?;
     let total = relocate::total(&db).await.map_err(describe)?;
-    let bar =
-        indicatif::ProgressBar::new(total).with_style(indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} reports and incidents, {eta} left",
-        )?);
+    let bar = progress_bar(total, "reports and incidents")?;
     let moved = relocate::relocate(&db, batch, |n| bar.inc(n))
         .await
         .map_err(describe)?;
@@ -325,6 +356,70 @@ async fn relocate(config: Config, batch: i64) -> anyhow::Result<()> {
     );
     db.close().await;
     Ok(())
+}
+
+/// A progress bar counting `what`.
+fn progress_bar(total: u64, what: &str) -> anyhow::Result<indicatif::ProgressBar> {
+    Ok(
+        indicatif::ProgressBar::new(total).with_style(indicatif::ProgressStyle::with_template(
+            &format!("{{bar:40}} {{pos}}/{{len}} {what}, {{eta}} left"),
+        )?),
+    )
+}
+
+/// `kudakyar geo import`: read, simplify (with a progress bar), store in one
+/// transaction.
+async fn geo_import(
+    config: Config,
+    provinces: &std::path::Path,
+    counties: &std::path::Path,
+) -> anyhow::Result<()> {
+    use kudakyar::geo::import;
+    let db = Db::open(config.database_url.as_deref(), &config.data_dir).await?;
+    db.migrate().await?;
+    let started = std::time::Instant::now();
+    let read = import::read_all(provinces, counties).map_err(describe)?;
+    let bar = progress_bar(read.boundaries.len() as u64, "boundaries simplified")?;
+    let prepared = import::prepare(read.boundaries, |n| bar.inc(n)).map_err(describe)?;
+    bar.finish();
+    let done = import::replace(&db, &prepared, read.skipped)
+        .await
+        .map_err(describe)?;
+    eprintln!(
+        "{} provinces and {} counties imported, {} features without tags or area skipped, in {:.1} s; \
+         counties for display: {} KB of GeoJSON (full: {} KB)",
+        done.provinces,
+        done.counties,
+        done.skipped,
+        started.elapsed().as_secs_f64(),
+        done.county_display_bytes / 1024,
+        done.county_full_bytes / 1024,
+    );
+    eprintln!("Now run `kudakyar geo backfill` to place the stored records by these boundaries.");
+    db.close().await;
+    Ok(())
+}
+
+/// `kudakyar geo backfill`: encounters, then reports and incidents, with
+/// progress bars.
+async fn geo_backfill(config: Config, batch: i64) -> anyhow::Result<()> {
+    use kudakyar::geo::backfill;
+    let db = Db::open(config.database_url.as_deref(), &config.data_dir).await?;
+    db.migrate().await?;
+    if db.boundaries().await.map_err(describe)?.is_empty() {
+        anyhow::bail!("no boundaries imported: run `kudakyar geo import` first");
+    }
+    let total = backfill::total(&db, &[backfill::ENCOUNTERS])
+        .await
+        .map_err(describe)?;
+    let bar = progress_bar(total, "encounters")?;
+    let moved = backfill::encounters(&db, batch, |n| bar.inc(n))
+        .await
+        .map_err(describe)?;
+    bar.finish();
+    eprintln!("{moved} encounters moved to another province or county");
+    db.close().await;
+    relocate_with(config, batch).await
 }
 
 async fn user(cmd: UserCommand, config: Config) -> anyhow::Result<()> {

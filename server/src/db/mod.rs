@@ -56,6 +56,8 @@ impl FromStr for Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// The imported admin boundaries in memory, shared by every clone.
+    boundaries: crate::geo::index::Cache,
 }
 
 impl Db {
@@ -117,7 +119,21 @@ impl Db {
             .connect(url)
             .await
             .with_context(|| format!("connecting to the {backend:?} database"))?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            boundaries: Default::default(),
+        })
+    }
+
+    /// The imported admin boundaries (empty before any import), loaded on
+    /// first use; see [`crate::geo::index::Cache`].
+    pub async fn boundaries(&self) -> crate::error::Result<std::sync::Arc<crate::geo::Index>> {
+        self.boundaries.get(&self.pool).await
+    }
+
+    pub fn boundaries_cache(&self) -> &crate::geo::index::Cache {
+        &self.boundaries
     }
 
     /// Applies pending migrations (idempotent; safe when several instances start).

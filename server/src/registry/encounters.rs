@@ -81,15 +81,22 @@ pub async fn add(
         return Ok((existing, false));
     }
     let at = crate::rfc3339_to_ms(&new.at).unwrap_or(now);
+    // Placed by the imported boundaries; unplaced (NULL) before an import or
+    // far outside them, until `kudakyar geo backfill`.
+    let place = db
+        .boundaries()
+        .await?
+        .place(new.lat, new.lng)
+        .unwrap_or_default();
     let mut tx = db.begin_write().await?;
     if !store::lock_live(&mut tx, child_id).await? {
         // Merged away since the check above.
         return Err(Error::NotFound);
     }
     let inserted = sqlx::query(
-        "INSERT INTO encounters (id, child_id, worker_id, at, lat, lng, accuracy_m, details,
-                                 create_digest, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        "INSERT INTO encounters (id, child_id, worker_id, at, lat, lng, accuracy_m, province,
+                                 county, details, create_digest, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(&id)
@@ -99,6 +106,8 @@ pub async fn add(
     .bind(new.lat)
     .bind(new.lng)
     .bind(new.accuracy_m)
+    .bind(place.province.as_deref())
+    .bind(place.county.as_deref())
     .bind(serde_json::to_string(&new).unwrap_or_default())
     .bind(&digest)
     .bind(now)

@@ -69,6 +69,8 @@ pub struct Pending {
     proof: Option<ProofOfWork>,
     actor: Option<Actor>,
     origin: Origin,
+    /// The boundaries as the report was checked against them.
+    boundaries: std::sync::Arc<crate::geo::Index>,
 }
 
 /// Takes in a report; `Ok((receipt, false))` when it repeats one already
@@ -80,7 +82,8 @@ pub async fn submit(
     new: NewSighting,
     photo: Option<Bytes>,
 ) -> Result<(SightingReceipt, bool)> {
-    let checked = check(actor, &new, photo.as_deref())?;
+    let boundaries = state.db.boundaries().await?;
+    let checked = check(actor, &new, photo.as_deref(), &boundaries)?;
     let digest = crate::registry::store::digest(&checked);
     if let Some(existing) = stored(state.db.pool(), &checked.id, &digest).await? {
         return Ok((existing, false));
@@ -97,6 +100,7 @@ pub async fn submit(
         proof: new.proof,
         actor: actor.cloned(),
         origin: origin.clone(),
+        boundaries,
     };
     state.sightings.write(pending).await
 }
@@ -138,7 +142,7 @@ pub async fn write(
             abuse::spend(conn, p.proof.as_ref()).await?;
         }
     }
-    let place = place::locate(&mut *conn, checked.lat, checked.lng).await?;
+    let place = place::locate(&p.boundaries, &mut *conn, checked.lat, checked.lng).await?;
     let incident =
         grouping::incident_for(db, conn, &place, checked.lat, checked.lng, checked.seen_at).await?;
     let device_hash = p.device_token.as_deref().map(abuse::hash);
@@ -286,7 +290,12 @@ async fn store_photo(state: &AppState, id: &str, bytes: Bytes) -> Result<String>
 }
 
 /// Validates a report; every bad field named at once.
-fn check(actor: Option<&Actor>, new: &NewSighting, photo: Option<&[u8]>) -> Result<Checked> {
+fn check(
+    actor: Option<&Actor>,
+    new: &NewSighting,
+    photo: Option<&[u8]>,
+    boundaries: &crate::geo::Index,
+) -> Result<Checked> {
     let mut v = Validator::new();
     let id = match uuid::Uuid::parse_str(new.id.trim()) {
         Ok(u) => u.hyphenated().to_string(),
@@ -340,7 +349,10 @@ fn check(actor: Option<&Actor>, new: &NewSighting, photo: Option<&[u8]>) -> Resu
         "lng",
         "must be between -180 and 180",
     );
-    if new.lat.is_finite() && new.lng.is_finite() && !place::in_country(new.lat, new.lng) {
+    if new.lat.is_finite()
+        && new.lng.is_finite()
+        && !place::in_country(boundaries, new.lat, new.lng)
+    {
         v.add(
             "lat",
             "this place is outside Iran: check the position on the map",

@@ -14,6 +14,7 @@ mod cases;
 mod children;
 mod concurrency;
 mod exports;
+mod geo;
 mod http_conventions;
 mod iris;
 mod openapi;

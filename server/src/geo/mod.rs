@@ -1,0 +1,34 @@
+//! Places: Iran's provinces and counties — their codes as the API takes them,
+//! their boundaries, and which one a point is in.
+//!
+//! - [`import`]: `kudakyar geo import` reads GeoJSON admin boundaries (OSM
+//!   tags), simplifies them for display and replaces the `boundaries` table in
+//!   one transaction. It also says how a county gets its code.
+//! - [`index`]: the boundaries in memory — an R-tree over bounding boxes, then
+//!   exact point in polygon — answering "which province and county is this
+//!   point in", with a tolerance for borders and coasts. Each [`crate::db::Db`]
+//!   holds one [`index::Cache`], so the server and the commands share the rule.
+//! - [`backfill`]: places stored rows again after an import
+//!   (`kudakyar geo backfill`, and `kudakyar sightings relocate`).
+
+pub mod backfill;
+pub mod import;
+pub mod index;
+
+pub use index::{Index, Place};
+
+/// Is this an ISO 3166-2 code of an Iranian province (`IR-00` … `IR-30`)?
+pub fn is_province_code(code: &str) -> bool {
+    code.strip_prefix("IR-")
+        .filter(|n| n.len() == 2 && n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|n| n.parse::<u8>().ok())
+        .is_some_and(|n| n <= 30)
+}
+
+/// County codes are short identifiers from the deployer's boundary files.
+pub fn is_county_code(code: &str) -> bool {
+    (1..=16).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}

@@ -7,7 +7,7 @@
 //! 3. The photo (the registry's checks: type by content, pixel cap, EXIF and
 //!    GPS stripped) goes to the object store first: a row never points at an
 //!    image that is not there.
-//! 4. [`write`], in a transaction shared with the reports arriving at the
+//! 4. [`write()`], in a transaction shared with the reports arriving at the
 //!    same moment (see [`super::writer`]: one commit, one disk flush, for
 //!    all of them): count the citizen against the limits (and spend a
 //!    proof-of-work stamp past the soft limit), place the report, group it
@@ -59,7 +59,7 @@ struct Checked {
 }
 
 /// A report ready to be written: checked, its photo stored. What the
-/// [`super::writer`] hands to [`write`] inside a shared transaction.
+/// [`super::writer`] hands to [`write()`] inside a shared transaction.
 #[derive(Debug)]
 pub struct Pending {
     checked: Checked,

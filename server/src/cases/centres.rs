@@ -72,16 +72,7 @@ pub async fn create(db: &Db, actor: &Actor, origin: &Origin, new: NewCentre) -> 
         "address",
         "must be at most 500 characters",
     );
-    v.check(
-        new.lat.is_finite() && (-90.0..=90.0).contains(&new.lat),
-        "lat",
-        "must be between -90 and 90",
-    );
-    v.check(
-        new.lng.is_finite() && (-180.0..=180.0).contains(&new.lng),
-        "lng",
-        "must be between -180 and 180",
-    );
+    crate::geo::check_position(&mut v, new.lat, new.lng);
     v.check(
         is_province_code(&new.province),
         "province",

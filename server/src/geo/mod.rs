@@ -17,6 +17,21 @@ pub mod index;
 
 pub use index::{Index, Place};
 
+/// Checks a position as every endpoint takes it: `lat` and `lng` finite and
+/// on the globe, each named in the error.
+pub fn check_position(v: &mut crate::error::Validator, lat: f64, lng: f64) {
+    v.check(
+        lat.is_finite() && (-90.0..=90.0).contains(&lat),
+        "lat",
+        "must be between -90 and 90",
+    );
+    v.check(
+        lng.is_finite() && (-180.0..=180.0).contains(&lng),
+        "lng",
+        "must be between -180 and 180",
+    );
+}
+
 /// Is this an ISO 3166-2 code of an Iranian province (`IR-00` … `IR-30`)?
 pub fn is_province_code(code: &str) -> bool {
     code.strip_prefix("IR-")

@@ -145,16 +145,7 @@ pub fn encounter(e: &NewEncounter, now_ms: i64) -> Result<()> {
         Some(at) => v.check(at <= now_ms + 5 * 60_000, "at", "must not be in the future"),
         None => v.add("at", "must be an RFC 3339 time"),
     };
-    v.check(
-        e.lat.is_finite() && (-90.0..=90.0).contains(&e.lat),
-        "lat",
-        "must be between -90 and 90",
-    );
-    v.check(
-        e.lng.is_finite() && (-180.0..=180.0).contains(&e.lng),
-        "lng",
-        "must be between -180 and 180",
-    );
+    crate::geo::check_position(&mut v, e.lat, e.lng);
     if let Some(a) = e.accuracy_m {
         v.check(
             a.is_finite() && (0.0..=100_000.0).contains(&a),

@@ -339,16 +339,7 @@ fn check(
             Some(ms) => ms.min(now),
         },
     };
-    v.check(
-        new.lat.is_finite() && (-90.0..=90.0).contains(&new.lat),
-        "lat",
-        "must be between -90 and 90",
-    );
-    v.check(
-        new.lng.is_finite() && (-180.0..=180.0).contains(&new.lng),
-        "lng",
-        "must be between -180 and 180",
-    );
+    crate::geo::check_position(&mut v, new.lat, new.lng);
     if new.lat.is_finite()
         && new.lng.is_finite()
         && !place::in_country(boundaries, new.lat, new.lng)

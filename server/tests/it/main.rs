@@ -16,6 +16,7 @@ mod concurrency;
 mod exports;
 mod http_conventions;
 mod iris;
+mod notifications;
 mod openapi;
 mod photos;
 mod schema_parity;

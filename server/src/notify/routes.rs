@@ -55,14 +55,7 @@ async fn list_notifications(
     ApiQuery(q): ApiQuery<NotificationQuery>,
 ) -> Result<Json<Page<Notification>>> {
     let mut v = Validator::new();
-    let unread = match q.unread.as_deref() {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(_) => {
-            v.check(false, "unread", "must be true or false");
-            false
-        }
-    };
+    let unread = pagination::boolean(&mut v, "unread", q.unread.as_deref()).unwrap_or(false);
     let before = q.cursor.as_deref().map(|c| {
         let id = pagination::decode_cursor(c).as_deref().and_then(id_of);
         v.check(

@@ -319,19 +319,8 @@ async fn the_inbox_pages_newest_first_and_filters_unread(db: TestDb) {
         reports.push(s.citizen_reports(JUNCTION, step).await);
     }
     reports.reverse();
-    let mut seen = Vec::new();
-    let mut path = "/api/v1/notifications?limit=2".to_string();
-    loop {
-        let page = s.read(&s.sup, &path, 200).await;
-        for n in page["items"].as_array().unwrap() {
-            seen.push(n["subject_id"].as_str().unwrap().to_string());
-        }
-        match page["next_cursor"].as_str() {
-            Some(cursor) => path = format!("/api/v1/notifications?limit=2&cursor={cursor}"),
-            None => break,
-        }
-    }
-    assert_eq!(seen, reports);
+    let path = "/api/v1/notifications?limit=2";
+    assert_eq!(s.every_page(&s.sup, path, "subject_id").await, reports);
 
     // Read the newest; the unread pages skip it.
     let newest = s.read(&s.sup, "/api/v1/notifications?limit=1", 200).await;

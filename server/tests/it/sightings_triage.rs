@@ -479,18 +479,9 @@ async fn the_queue_pages_by_keyset_and_filters(db: TestDb) {
     for step in 0..7 {
         reports.push(s.citizen_reports(JUNCTION, step).await);
     }
-    let mut seen = Vec::new();
-    let mut path = "/api/v1/sightings?limit=3".to_string();
-    loop {
-        let page = s.read(&s.sup, &path, 200).await;
-        for item in page["items"].as_array().unwrap() {
-            seen.push(item["id"].as_str().unwrap().to_string());
-        }
-        match page["next_cursor"].as_str() {
-            Some(cursor) => path = format!("/api/v1/sightings?limit=3&cursor={cursor}"),
-            None => break,
-        }
-    }
+    let seen = s
+        .every_page(&s.sup, "/api/v1/sightings?limit=3", "id")
+        .await;
     reports.reverse();
     assert_eq!(seen, reports, "every report once, newest first");
 

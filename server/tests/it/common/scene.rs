@@ -122,6 +122,23 @@ impl Scene {
         body
     }
 
+    /// `field` of every item of a list, following its cursors from `path`
+    /// (which has a query string) to the last page.
+    pub async fn every_page(&self, token: &str, path: &str, field: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        let mut next = path.to_string();
+        loop {
+            let page = self.read(token, &next, 200).await;
+            for item in page["items"].as_array().unwrap() {
+                seen.push(item[field].as_str().unwrap().to_string());
+            }
+            match page["next_cursor"].as_str() {
+                Some(cursor) => next = format!("{path}&cursor={cursor}"),
+                None => return seen,
+            }
+        }
+    }
+
     /// The ids in a page of reports or incidents.
     pub async fn ids(&self, token: &str, path: &str) -> Vec<String> {
         let page = self.read(token, path, 200).await;

@@ -9,6 +9,7 @@
 //! - [`children`]: the child record and encounters.
 //! - [`iris`]: iris enrolment, identification, registration and duplicate reviews.
 //! - [`sightings`]: citizen, hotline and field reports, their triage and incidents.
+//! - [`notifications`]: the in-app inbox.
 //! - [`names`]: the Persian-aware folding of names for search.
 //! - [`users`]: user administration.
 //! - [`audit`]: the audit log.
@@ -20,6 +21,7 @@ pub mod cases;
 pub mod children;
 pub mod iris;
 pub mod names;
+pub mod notifications;
 pub mod problem;
 pub mod sightings;
 pub mod users;

@@ -32,6 +32,9 @@ pub struct AppState {
     pub password_checks: crate::auth::password::Checks,
     /// Writes reports in batches that share a commit (see [`crate::sightings::writer`]).
     pub sightings: crate::sightings::writer::Writer,
+    /// Cancelled when [`serve`] begins to shut down, so endless responses
+    /// (the notification streams) end and graceful shutdown can finish.
+    pub stopping: CancellationToken,
 }
 
 impl AppState {
@@ -66,6 +69,7 @@ impl AppState {
             media,
             metrics: Metrics::new(),
             biometrics,
+            stopping: CancellationToken::new(),
         })
     }
 }
@@ -88,12 +92,17 @@ pub async fn serve(
         stop_jobs.clone(),
     );
     let phone_purge = crate::sightings::retention::spawn(db.clone(), stop_jobs.clone());
+    let stopping = state.stopping.clone();
     let app = crate::http::router(state);
     let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
+    // Open streams end first: graceful shutdown waits for every response.
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        stopping.cancel();
+    })
     .await
     .context("serving HTTP");
     tracing::info!("shutting down: stopping the background jobs");

@@ -3,7 +3,8 @@
 //! written by the domain code in the same transaction as the change, so an
 //! event exists exactly when its change was committed. The notifications
 //! read them in order of `id` and deliver them (in-app inbox, push, SMS);
-//! this module only defines and writes them.
+//! this module defines and writes them, and [`crate::notify::fan_out`]
+//! writes the inbox rows each one causes on the same transaction.
 
 use serde::Serialize;
 
@@ -57,12 +58,14 @@ pub struct DomainEvent<'a> {
     pub detail: Option<serde_json::Value>,
 }
 
-/// Appends one event; pass the transaction of the change it reports.
+/// Appends one event and the notifications it causes; pass the transaction
+/// of the change it reports.
 pub async fn record(conn: &mut sqlx::AnyConnection, e: DomainEvent<'_>) -> sqlx::Result<()> {
-    sqlx::query(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO domain_events (at, kind, province, county, subject_type, subject_id,
                                     user_id, actor_id, detail)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         RETURNING id",
     )
     .bind(crate::now_ms())
     .bind(e.kind.as_str())
@@ -72,8 +75,8 @@ pub async fn record(conn: &mut sqlx::AnyConnection, e: DomainEvent<'_>) -> sqlx:
     .bind(e.subject_id)
     .bind(e.user_id)
     .bind(e.actor_id)
-    .bind(e.detail.map(|d| d.to_string()))
-    .execute(conn)
+    .bind(e.detail.as_ref().map(|d| d.to_string()))
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(())
+    crate::notify::fan_out(conn, &e, id).await
 }

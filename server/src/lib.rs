@@ -19,6 +19,8 @@
 //! - [`sightings`]: reports from citizens (no account), the 123 line and
 //!   outreach workers; abuse limits, receipts, triage and incidents.
 //! - [`events`]: the domain events changes write for the notifications.
+//! - [`notify`]: the in-app inbox the domain events feed, and its live
+//!   stream.
 //! - [`exports`]: streamed CSV / JSON Lines exports.
 //! - [`media`]: the object store photos and captures go through.
 //! - [`biometrics`]: iris enrolment, identification, deduplication before
@@ -43,6 +45,7 @@ pub mod exports;
 pub mod geo;
 pub mod http;
 pub mod media;
+pub mod notify;
 pub mod photos;
 pub mod private_fs;
 pub mod registry;

@@ -331,3 +331,26 @@ async fn sigterm_stops_the_background_jobs_before_the_pool_closes() {
         .collect();
     assert!(troubles.is_empty(), "{troubles:?}\n{log}");
 }
+
+/// SIGTERM while a client holds the notification stream open: the stream
+/// ends and the process exits 0 (axum's graceful shutdown waits for every
+/// open response, so a stream that never ended would keep it alive).
+#[tokio::test]
+async fn sigterm_ends_open_notification_streams() {
+    let (_tmp, _, mut server) =
+        fresh_server(&[("KUDAKYAR_ADMIN_PASSWORD", "for the stream")]).await;
+    let client = reqwest::Client::new();
+    let session: Value = login(&client, &server.base, "admin", "for the stream")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = session["token"].as_str().unwrap();
+    let url = format!("{}/api/v1/notifications/stream", server.base);
+    let mut stream = get_as(&client, token, url).await;
+    assert_eq!(stream.status(), 200);
+    let status = server.terminate();
+    assert!(status.success(), "{status}\n{}", server.stderr());
+    // The stream ended (cleanly or cut), rather than waiting for more.
+    assert!(matches!(stream.chunk().await, Ok(None) | Err(_)));
+}

@@ -191,10 +191,15 @@ pub fn export(actor: &Actor, min_role: Role) -> Result<()> {
     )))
 }
 
-/// The parts of the API a hotline operator works in: their session and the
-/// reports queue. Children's records, photos, iris and cases are for the
+/// The parts of the API a hotline operator works in: their session, the
+/// reports queue and their notifications. Children's records, photos, iris and cases are for the
 /// teams who meet the children; an operator taking calls has no need of them.
-const HOTLINE_PATHS: [&str; 3] = ["/api/v1/auth/", "/api/v1/sightings", "/api/v1/incidents"];
+const HOTLINE_PATHS: [&str; 4] = [
+    "/api/v1/auth/",
+    "/api/v1/sightings",
+    "/api/v1/incidents",
+    "/api/v1/notifications",
+];
 
 /// May `actor` reach this API path at all? Every role but one may reach
 /// every path (each endpoint then applies its own rules); hotline operators

@@ -59,6 +59,18 @@ pub fn parse_limit(v: &mut Validator, limit: Option<i64>) -> i64 {
     limit.clamp(1, MAX_LIMIT)
 }
 
+/// A `true` / `false` query parameter. (Taken as text: serde's own error
+/// for a bad boolean names no parameter.)
+pub fn boolean(v: &mut Validator, field: &str, value: Option<&str>) -> Option<bool> {
+    let parsed = match value? {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    };
+    v.check(parsed.is_some(), field, "must be true or false");
+    parsed
+}
+
 /// Validates an RFC 3339 query parameter into milliseconds.
 pub fn parse_time(v: &mut Validator, field: &str, value: Option<&str>) -> Option<i64> {
     let value = value?;

@@ -97,18 +97,6 @@ fn known<T: serde::de::DeserializeOwned>(
     parsed
 }
 
-/// A `true` / `false` query parameter. (Taken as text: serde's own error
-/// for a bad boolean names no parameter.)
-fn boolean(v: &mut Validator, field: &str, value: Option<&str>) -> Option<bool> {
-    let parsed = match value? {
-        "true" => Some(true),
-        "false" => Some(false),
-        _ => None,
-    };
-    v.check(parsed.is_some(), field, "must be true or false");
-    parsed
-}
-
 /// The `(time, id)` keyset of a cursor this API gave out.
 fn cursor(v: &mut Validator, cursor: Option<&str>) -> Option<(i64, String)> {
     let decoded = cursor.map(|c| {
@@ -149,7 +137,7 @@ async fn list_sightings(
         from_ms: pagination::parse_time(&mut v, "from", q.from.as_deref()),
         to_ms: pagination::parse_time(&mut v, "to", q.to.as_deref()),
         incident: q.incident,
-        flagged: boolean(&mut v, "flagged", q.flagged.as_deref()),
+        flagged: pagination::boolean(&mut v, "flagged", q.flagged.as_deref()),
         after: cursor(&mut v, q.cursor.as_deref()),
     };
     let limit = pagination::parse_limit(&mut v, q.limit);
@@ -290,7 +278,7 @@ async fn list_incidents(
 ) -> Result<Json<Page<Incident>>> {
     let mut v = Validator::new();
     let filter = incidents::Filter {
-        open: boolean(&mut v, "open", q.open.as_deref()),
+        open: pagination::boolean(&mut v, "open", q.open.as_deref()),
         county: q.county,
         from_ms: pagination::parse_time(&mut v, "from", q.from.as_deref()),
         to_ms: pagination::parse_time(&mut v, "to", q.to.as_deref()),

@@ -17,6 +17,7 @@ mod exports;
 mod geo;
 mod http_conventions;
 mod iris;
+mod notifications;
 mod openapi;
 mod photos;
 mod schema_parity;

@@ -8,6 +8,7 @@
 //! real S3-compatible server for the tests that keep media there.
 
 pub mod s3;
+pub mod scene;
 
 use std::net::SocketAddr;
 

@@ -1,0 +1,170 @@
+//! The rules: which users hear of a domain event. [`audience`] decides from
+//! the event alone (pure, unit-tested below); [`recipients`] reads the users
+//! that audience names — enabled accounts only, in the event's place.
+//!
+//! Implemented: rule 1 (a new citizen or hotline report in a county → that
+//! county's supervisors, and the province's supervisors whose scope is the
+//! whole province) and rule 2 (a report assigned to me → me). Reports an
+//! outreach worker records are their own field notes and tell nobody.
+
+use crate::events::{DomainEvent, Kind};
+
+/// Who an event is for, before any user is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audience {
+    pub who: Who,
+    /// Critical notifications cannot be muted (none of rules 1–2 is).
+    pub critical: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Who {
+    /// The supervisors of `county` (when the report was placed in one) and
+    /// those of `province` without a county.
+    Supervisors {
+        province: String,
+        county: Option<String>,
+    },
+    /// One user, e.g. an assignee.
+    User(String),
+}
+
+/// The audience of `event` under the rules, or none.
+pub fn audience(event: &DomainEvent<'_>) -> Option<Audience> {
+    let who = match event.kind {
+        Kind::SightingReceived => {
+            let source = event
+                .detail
+                .as_ref()
+                .and_then(|d| d.get("source"))
+                .and_then(|s| s.as_str());
+            if !matches!(source, Some("citizen" | "hotline")) {
+                return None;
+            }
+            // A report outside every province has no team to tell.
+            Who::Supervisors {
+                province: event.province?.to_string(),
+                county: event.county.map(str::to_string),
+            }
+        }
+        Kind::SightingAssigned => Who::User(event.user_id?.to_string()),
+        _ => return None,
+    };
+    Some(Audience {
+        who,
+        critical: false,
+    })
+}
+
+/// The ids of the enabled users `audience` names, in a stable order.
+pub async fn recipients(
+    conn: &mut sqlx::AnyConnection,
+    audience: &Audience,
+) -> sqlx::Result<Vec<String>> {
+    match &audience.who {
+        Who::User(id) => {
+            sqlx::query_scalar("SELECT id FROM users WHERE id = $1 AND disabled_at IS NULL")
+                .bind(id)
+                .fetch_all(conn)
+                .await
+        }
+        Who::Supervisors { province, county } => {
+            // Two spellings rather than `county = $2` with a null: a null
+            // parameter in a comparison has no type PostgreSQL can infer.
+            let place = if county.is_some() {
+                "(county IS NULL OR county = $2)"
+            } else {
+                "county IS NULL"
+            };
+            let sql = format!(
+                "SELECT id FROM users
+                 WHERE role = 'supervisor' AND disabled_at IS NULL AND province = $1 AND {place}
+                 ORDER BY id"
+            );
+            let mut query = sqlx::query_scalar(&sql).bind(province);
+            if let Some(county) = county {
+                query = query.bind(county);
+            }
+            query.fetch_all(conn).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn received(
+        source: &str,
+        province: Option<&'static str>,
+        county: Option<&'static str>,
+    ) -> DomainEvent<'static> {
+        DomainEvent {
+            kind: Kind::SightingReceived,
+            province,
+            county,
+            subject_type: "sighting",
+            subject_id: "s1",
+            user_id: None,
+            actor_id: None,
+            detail: Some(serde_json::json!({ "source": source })),
+        }
+    }
+
+    #[test]
+    fn a_citizen_or_hotline_report_goes_to_the_supervisors_of_its_place() {
+        for source in ["citizen", "hotline"] {
+            let a = audience(&received(source, Some("IR-23"), Some("2301"))).unwrap();
+            assert_eq!(
+                a.who,
+                Who::Supervisors {
+                    province: "IR-23".into(),
+                    county: Some("2301".into())
+                }
+            );
+            assert!(!a.critical);
+        }
+        // Placed in a province but no county: the province-wide supervisors.
+        let a = audience(&received("citizen", Some("IR-23"), None)).unwrap();
+        assert_eq!(
+            a.who,
+            Who::Supervisors {
+                province: "IR-23".into(),
+                county: None
+            }
+        );
+    }
+
+    #[test]
+    fn a_workers_own_report_or_one_outside_every_province_tells_nobody() {
+        assert_eq!(
+            audience(&received("worker", Some("IR-23"), Some("2301"))),
+            None
+        );
+        assert_eq!(audience(&received("citizen", None, None)), None);
+        let mut no_source = received("citizen", Some("IR-23"), Some("2301"));
+        no_source.detail = None;
+        assert_eq!(audience(&no_source), None);
+    }
+
+    #[test]
+    fn an_assignment_goes_to_the_assignee_and_other_steps_to_nobody() {
+        let mut e = received("citizen", Some("IR-23"), Some("2301"));
+        e.kind = Kind::SightingAssigned;
+        e.user_id = Some("worker-1");
+        assert_eq!(audience(&e).unwrap().who, Who::User("worker-1".into()));
+        e.user_id = None;
+        assert_eq!(audience(&e), None);
+        for kind in [
+            Kind::SightingFlagged,
+            Kind::SightingVisited,
+            Kind::SightingLinked,
+            Kind::SightingClosed,
+            Kind::IncidentChanged,
+        ] {
+            e.kind = kind;
+            e.user_id = Some("worker-1");
+            assert_eq!(audience(&e), None, "{kind:?}");
+        }
+    }
+}

@@ -120,10 +120,11 @@ export async function startServer(name) {
  * `iris: {seed}` it also has the server binary synthesise one identity's two
  * eye captures into a temporary dir (removed afterwards). Returns the object
  * the hooks fill in: `{server, browser, token, iris}` (`iris`: the captures'
- * paths, sorted). A file's own `before` hooks, registered after this call,
- * run after these, so they can use it.
+ * paths, sorted). A file's own preparation goes in `setup(s)`, run at the
+ * end of the same hook: node runs root-level `before` hooks as they are
+ * registered, so a second one would not wait for this one.
  */
-export function suite(name, { iris } = {}) {
+export function suite(name, { iris, setup } = {}) {
   const s = { server: null, browser: null, token: null, iris: null };
   let irisDir = null;
   before(async () => {
@@ -138,6 +139,7 @@ export function suite(name, { iris } = {}) {
       const identity = join(irisDir, readdirSync(irisDir)[0]);
       s.iris = readdirSync(identity).sort().map((f) => join(identity, f));
     }
+    await setup?.(s);
   });
   after(async () => {
     await s.browser?.close();

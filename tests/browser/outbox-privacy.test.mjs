@@ -4,7 +4,7 @@
 // logging out with unsent work asks first, keeps that work for its author
 // and deletes what was sent.
 
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as h from './helpers.mjs';
 
@@ -14,16 +14,17 @@ const LOGIN_TITLE = 'ورود به کودک\u200cیار';
 
 const workers = {}; // name → {id, password}
 
-const s = h.suite('outbox-privacy');
+const s = h.suite('outbox-privacy', { setup: createWorkers });
 
-before(async () => {
+/** The two outreach workers who share the phone, created through the API. */
+async function createWorkers() {
   for (const name of ['worker_a', 'worker_b']) {
     const password = `${name} password ${RUN}`;
     const res = await h.apiCreateUser(s.server, s.token, { username: name, password, role: 'outreach_worker', province: 'IR-23', county: null });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     workers[name] = { id: res.body.id, password };
   }
-});
+}
 
 async function apiGet(path) {
   const res = await fetch(`${s.server.url}${path}`, { headers: { authorization: `Bearer ${s.token}`, accept: 'application/json' } });

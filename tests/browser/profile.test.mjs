@@ -8,7 +8,7 @@
 // The Jalali dates are checked against Chromium's own `Intl` Persian
 // calendar, an implementation independent of the app's arithmetic.
 
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -74,9 +74,10 @@ async function api(method, path, body) {
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
 
-const s = h.suite('profile', { iris: { seed: 7 } });
+const s = h.suite('profile', { iris: { seed: 7 }, setup: createChild });
 
-before(async () => {
+/** The child of these tests, seen an hour ago, with a centre near it and its left eye enrolled. */
+async function createChild() {
   const created = await api('POST', '/api/v1/children', {
     given_name: 'رضا',
     family_name: `پرونده-${RUN}`,
@@ -111,7 +112,7 @@ before(async () => {
     body: form,
   });
   assert.ok([200, 201].includes(enrolled.status), `enrol: ${enrolled.status}`);
-});
+}
 
 /** The Gregorian YYYY-MM-DD of a Jalali date, by Chromium's Intl. */
 async function gregorianOf(page, [jy, jm, jd]) {

@@ -9,7 +9,7 @@
 // pages call it; what arrived is checked through the API from Node, and
 // what was stored on the phone by reading its IndexedDB.
 
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,11 +19,12 @@ const RUN = Date.now().toString(36);
 
 let iris; // [left, right] synthetic eye images (bytes) from the iris engine
 
-const s = h.suite('sync', { iris: {} });
+const s = h.suite('sync', { iris: {}, setup: readIris });
 
-before(() => {
+/** The synthetic captures' bytes. */
+function readIris() {
   iris = s.iris.map((f) => readFileSync(f));
-});
+}
 
 async function api(method, path, body) {
   const res = await fetch(`${s.server.url}${path}`, {

@@ -9,38 +9,15 @@
 // worker by itself. The registration and the dispatch are observed through
 // the DevTools Background Services log (`BackgroundService` domain).
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
-import {
-  ADMIN_PASSWORD,
-  apiLogin,
-  launchBrowser,
-  loginAsAdmin,
-  newPhonePage,
-  outboxModulePath,
-  setOnline,
-  startServer,
-  waitPending,
-} from './helpers.mjs';
+import * as h from './helpers.mjs';
 
 const RUN = Date.now().toString(36);
 const TAG = 'kudakyar-outbox';
 
-let server;
-let browser;
-let token;
-
-before(async () => {
-  server = await startServer('background-sync');
-  browser = await launchBrowser();
-  token = await apiLogin(server, 'admin', ADMIN_PASSWORD);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const s = h.suite('background-sync');
 
 const child = (given) => ({
   id: crypto.randomUUID(),
@@ -59,7 +36,7 @@ async function enqueue(page, path, record) {
 }
 
 async function apiStatus(path) {
-  const res = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+  const res = await fetch(`${s.server.url}${path}`, { headers: { authorization: `Bearer ${s.token}`, accept: 'application/json' } });
   return res.status;
 }
 
@@ -91,19 +68,18 @@ async function logged(events, name, timeoutMs = 30_000) {
 }
 
 async function offlineWithOneQueued(context, page, given) {
-  await loginAsAdmin(page, server);
+  await h.loginAsAdmin(page, s.server);
   await page.evaluate(() => navigator.serviceWorker.ready);
-  const path = await outboxModulePath(page);
-  await setOnline(context, page, false);
+  const path = await h.outboxModulePath(page);
+  await h.setOnline(context, page, false);
   const record = child(given);
   await enqueue(page, path, record);
-  await waitPending(page, 1);
+  await h.waitPending(page, 1);
   return { path, record };
 }
 
-test('an offline write registers the background sync tag; the service worker sends the queue with no page open', async () => {
-  const { context, page } = await newPhonePage(browser);
-  try {
+test('an offline write registers the background sync tag; the service worker sends the queue with no page open', () =>
+  h.withPhone(s, async ({ context, page }) => {
     const events = await syncLog(context, page);
     const { record } = await offlineWithOneQueued(context, page, 'آرزو');
     assert.ok(await logged(events, 'Registered sync'), JSON.stringify(events));
@@ -119,16 +95,12 @@ test('an offline write registers the background sync tag; the service worker sen
     assert.ok(events.includes('Dispatched sync event'), JSON.stringify(events));
 
     // Back in the app, the item shows as sent: the worker updated the queue.
-    await page.goto(server.url);
+    await page.goto(s.server.url);
     await page.locator(`.outbox-item[data-id="${record.id}"][data-state="done"]`).waitFor();
-  } finally {
-    await context.close();
-  }
-});
+  }, { login: false }));
 
-test('after logout the worker has no token and sends nothing', async () => {
-  const { context, page } = await newPhonePage(browser);
-  try {
+test('after logout the worker has no token and sends nothing', () =>
+  h.withPhone(s, async ({ context, page }) => {
     const events = await syncLog(context, page);
     const { path, record } = await offlineWithOneQueued(context, page, 'بی‌نشان');
     // What the app does on logout (src/outbox.rs): the token goes, also from IndexedDB.
@@ -147,7 +119,4 @@ test('after logout the worker has no token and sends nothing', async () => {
     await context.setOffline(false);
     assert.ok(await logged(events, 'Sync completed'), JSON.stringify(events));
     assert.equal(await apiStatus(`/api/v1/children/${record.id}`), 404);
-  } finally {
-    await context.close();
-  }
-});
+  }, { login: false }));

@@ -3,6 +3,9 @@
 // Debian's Chromium driven by playwright-core on a phone-sized page, a
 // collector of console errors and CSP violations, and small API calls made
 // from Node to check what the UI did (e.g. that a logged-out token is refused).
+// `suite` is the per-file fixture (server, browser, admin token, synthetic
+// eyes) and `withPhone` the per-test page, so that a test file holds only
+// what it checks. Test files import this module whole (`import * as h`).
 //
 // Why the real binary and the real PWA build: these tests exist to catch what
 // unit tests cannot, such as the CSP blocking the wasm, the server's static
@@ -10,8 +13,9 @@
 // both and points at them with KUDAKYAR_BIN and KUDAKYAR_WEB_DIST; run by hand,
 // the default debug build and mobile-web/dist are used.
 
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { after, before } from 'node:test';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,6 +111,67 @@ export async function startServer(name) {
     }
     await delay(100); // polling interval: there is no event to wait on
   }
+}
+
+/**
+ * The fixture every browser test file shares: registers `before` hooks that
+ * start the server (log `server-NAME.log`), launch Chromium and log the admin
+ * in through the API, and `after` hooks that close and stop them again. With
+ * `iris: {seed}` it also has the server binary synthesise one identity's two
+ * eye captures into a temporary dir (removed afterwards). Returns the object
+ * the hooks fill in: `{server, browser, token, iris}` (`iris`: the captures'
+ * paths, sorted). A file's own preparation goes in `setup(s)`, run at the
+ * end of the same hook: node runs root-level `before` hooks as they are
+ * registered, so a second one would not wait for this one.
+ */
+export function suite(name, { iris, setup } = {}) {
+  const s = { server: null, browser: null, token: null, iris: null };
+  let irisDir = null;
+  before(async () => {
+    s.server = await startServer(name);
+    s.browser = await launchBrowser();
+    s.token = await apiLogin(s.server, 'admin', ADMIN_PASSWORD);
+    if (iris) {
+      // Synthetic eye images from the same binary the server runs.
+      irisDir = mkdtempSync(join(tmpdir(), 'kudakyar-iris-'));
+      const seed = iris.seed === undefined ? [] : ['--seed', String(iris.seed)];
+      execFileSync(buildPaths().bin, ['iris', 'synth', irisDir, '--identities', '1', '--captures', '2', ...seed], { stdio: 'ignore' });
+      const identity = join(irisDir, readdirSync(irisDir)[0]);
+      s.iris = readdirSync(identity).sort().map((f) => join(identity, f));
+    }
+    await setup?.(s);
+  });
+  after(async () => {
+    await s.browser?.close();
+    await s.server?.stop(); // a no-op wait when a test already stopped it
+    if (irisDir) rmSync(irisDir, { recursive: true, force: true });
+  });
+  return s;
+}
+
+/**
+ * Runs `fn(phone)` on a new phone page ({context, page, problems}) of the
+ * suite `s`, logged in as the admin unless `login: false`, and closes the
+ * context however `fn` ends. Other options go to `newPhonePage`.
+ */
+export async function withPhone(s, fn, { login = true, ...options } = {}) {
+  const phone = await newPhonePage(s.browser, options);
+  try {
+    if (login) await loginAsAdmin(phone.page, s.server);
+    return await fn(phone);
+  } finally {
+    await phone.context.close();
+  }
+}
+
+/**
+ * Asserts that `problems` holds nothing but the expected noise: the entries
+ * `expected` (a RegExp or a predicate) accepts, e.g. Chromium's log line for
+ * a request refused on purpose or failed offline.
+ */
+export function assertNoProblems(problems, expected = null) {
+  const accept = expected instanceof RegExp ? (p) => expected.test(p) : expected ?? (() => false);
+  assert.deepEqual(problems.filter((p) => !accept(p)), []);
 }
 
 /** Debian's Chromium, headless; Playwright gives it a fresh temporary profile. */

@@ -4,67 +4,43 @@
 // logging out with unsent work asks first, keeps that work for its author
 // and deletes what was sent.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  ADMIN_PASSWORD,
-  apiCreateUser,
-  apiGetAll,
-  apiLogin,
-  callOutbox,
-  launchBrowser,
-  loginAs,
-  loginAsAdmin,
-  newPhonePage,
-  outboxModulePath,
-  setOnline,
-  startServer,
-  storedItems,
-  syncUntilDone,
-  waitPending,
-} from './helpers.mjs';
+import * as h from './helpers.mjs';
 
 const RUN = Date.now().toString(36);
 const LOGOUT = 'خروج از حساب';
 const LOGIN_TITLE = 'ورود به کودک\u200cیار';
 
-let server;
-let browser;
-let token;
 const workers = {}; // name → {id, password}
 
-before(async () => {
-  server = await startServer('outbox-privacy');
-  browser = await launchBrowser();
-  token = await apiLogin(server, 'admin', ADMIN_PASSWORD);
+const s = h.suite('outbox-privacy', { setup: createWorkers });
+
+/** The two outreach workers who share the phone, created through the API. */
+async function createWorkers() {
   for (const name of ['worker_a', 'worker_b']) {
     const password = `${name} password ${RUN}`;
-    const res = await apiCreateUser(server, token, { username: name, password, role: 'outreach_worker', province: 'IR-23', county: null });
+    const res = await h.apiCreateUser(s.server, s.token, { username: name, password, role: 'outreach_worker', province: 'IR-23', county: null });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     workers[name] = { id: res.body.id, password };
   }
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+}
 
 async function apiGet(path) {
-  const res = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+  const res = await fetch(`${s.server.url}${path}`, { headers: { authorization: `Bearer ${s.token}`, accept: 'application/json' } });
   return { status: res.status, body: await res.json().catch(() => null) };
 }
 
 async function loginWorker(p, name) {
-  await loginAs(p.page, server, name, workers[name].password);
-  p.outbox = await outboxModulePath(p.page);
+  await h.loginAs(p.page, s.server, name, workers[name].password);
+  p.outbox = await h.outboxModulePath(p.page);
 }
 
 const facts = (given) => ({ id: crypto.randomUUID(), given_name: given, family_name: `حریم-${RUN}`, sex: 'female', nationality: 'iranian', home_province: 'IR-23' });
 
 async function queueChild(p, given) {
   const child = facts(given);
-  await callOutbox(p, 'outboxEnqueueRegistration', `${given} ${child.family_name}`, JSON.stringify(child), null, null, null, 'unreviewed');
+  await h.callOutbox(p, 'outboxEnqueueRegistration', `${given} ${child.family_name}`, JSON.stringify(child), null, null, null, 'unreviewed');
   return child;
 }
 
@@ -85,10 +61,10 @@ async function clickLogout(page, accept) {
 }
 
 test('after a sync, the sent items in IndexedDB hold no personal details', async () => {
-  const p = await newPhonePage(browser);
+  const p = await h.newPhonePage(s.browser);
   try {
-    await loginAsAdmin(p.page, server);
-    p.outbox = await outboxModulePath(p.page);
+    await h.loginAsAdmin(p.page, s.server);
+    p.outbox = await h.outboxModulePath(p.page);
     const secrets = ['پریسا', 'صالحی', '0499370899', '09121234567', 'کنار پل', '35.7123', '51.4321', 'مادر بیمار است'];
     const child = {
       ...facts('پریسا'),
@@ -96,14 +72,14 @@ test('after a sync, the sent items in IndexedDB hold no personal details', async
       national_code: '0499370899',
       guardian: { name: 'کنار پل', relation: 'mother', phone: '09121234567' },
     };
-    await callOutbox(p, 'outboxEnqueueRegistration', 'پریسا صالحی', JSON.stringify(child), null, null, null, 'unreviewed');
+    await h.callOutbox(p, 'outboxEnqueueRegistration', 'پریسا صالحی', JSON.stringify(child), null, null, null, 'unreviewed');
     const encounter = { id: crypto.randomUUID(), at: new Date().toISOString(), lat: 35.7123, lng: 51.4321, services: [], notes: 'مادر بیمار است' };
-    await callOutbox(p, 'outboxEnqueueEncounter', 'دیدار: پریسا صالحی', child.id, JSON.stringify(encounter));
-    await syncUntilDone(p);
-    await waitPending(p.page, 0);
+    await h.callOutbox(p, 'outboxEnqueueEncounter', 'دیدار: پریسا صالحی', child.id, JSON.stringify(encounter));
+    await h.syncUntilDone(p);
+    await h.waitPending(p.page, 0);
     assert.equal((await apiGet(`/api/v1/children/${child.id}`)).body.national_code, '0499370899', 'the server has it');
 
-    const stored = await storedItems(p.page);
+    const stored = await h.storedItems(p.page);
     assert.deepEqual(stored.map((i) => i.state), ['done', 'done']);
     for (const item of stored) {
       const text = JSON.stringify(item);
@@ -123,44 +99,44 @@ test('after a sync, the sent items in IndexedDB hold no personal details', async
 });
 
 test('user B on the same browser never sees or sends user A\'s queue; A\'s logout asks, A sends it later', async () => {
-  const p = await newPhonePage(browser);
+  const p = await h.newPhonePage(s.browser);
   const { page, context } = p;
   try {
     await loginWorker(p, 'worker_a');
-    await setOnline(context, page, false);
+    await h.setOnline(context, page, false);
     const child = await queueChild(p, 'آوا');
-    await waitPending(page, 1);
+    await h.waitPending(page, 1);
 
     // A is asked before leaving work unsent; saying no keeps A logged in.
     const question = await clickLogout(page, false);
     assert.ok(question, 'logging out with unsent work asks first');
     assert.match(question, /۱/, `says how many: ${question}`);
     await page.getByRole('heading', { name: 'خوش آمدید' }).waitFor();
-    await waitPending(page, 1);
+    await h.waitPending(page, 1);
     assert.ok(await clickLogout(page, true), 'asked again');
     await page.getByRole('heading', { name: LOGIN_TITLE }).waitFor();
 
     await context.setOffline(false);
     await loginWorker(p, 'worker_b');
-    await waitPending(page, 0);
+    await h.waitPending(page, 0);
     assert.equal(await page.locator('.outbox-item').count(), 0, 'B sees none of A\'s items');
-    await syncUntilDone(p);
+    await h.syncUntilDone(p);
     assert.equal((await apiGet(`/api/v1/children/${child.id}`)).status, 404, 'B sent nothing of A\'s');
     assert.equal(await clickLogout(page, true), null, 'nothing unsent: no question');
 
     // A's work was kept on the phone and goes under A's name.
     await loginWorker(p, 'worker_a');
-    await syncUntilDone(p);
-    await waitPending(page, 0);
+    await h.syncUntilDone(p);
+    await h.waitPending(page, 0);
     const record = await apiGet(`/api/v1/children/${child.id}`);
     assert.equal(record.status, 200, 'A\'s registration was sent after A logged in again');
-    const audit = await apiGetAll(server, token, '/api/v1/audit');
+    const audit = await h.apiGetAll(s.server, s.token, '/api/v1/audit');
     const creates = audit.filter((e) => e.action === 'child.create' && e.resource_id === child.id);
     assert.deepEqual(creates.map((e) => e.username), ['worker_a'], 'created once, by its author');
 
     // A logs out with everything sent: the sent items leave the phone.
     assert.equal(await clickLogout(page, true), null);
-    assert.deepEqual(await storedItems(page), [], 'sent items are deleted at logout');
+    assert.deepEqual(await h.storedItems(page), [], 'sent items are deleted at logout');
   } finally {
     await context.close();
   }

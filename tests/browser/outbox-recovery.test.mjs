@@ -4,51 +4,25 @@
 // be sent without it from the outbox screen, after which what was queued
 // about the child goes too; until then those items say what they wait on.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  ADMIN_PASSWORD,
-  apiLogin,
-  callOutbox,
-  launchBrowser,
-  loginAsAdmin,
-  newPhonePage,
-  outboxModulePath,
-  screenshot,
-  startServer,
-  storedItems,
-  syncUntilDone,
-  waitPending,
-} from './helpers.mjs';
+import * as h from './helpers.mjs';
 
 const RUN = Date.now().toString(36);
 const SEND_WITHOUT_IRIS = 'ارسال بدون تصویر عنبیه';
 
-let server;
-let browser;
-let token;
-
-before(async () => {
-  server = await startServer('outbox-recovery');
-  browser = await launchBrowser();
-  token = await apiLogin(server, 'admin', ADMIN_PASSWORD);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const s = h.suite('outbox-recovery');
 
 async function apiGet(path) {
-  const res = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+  const res = await fetch(`${s.server.url}${path}`, { headers: { authorization: `Bearer ${s.token}`, accept: 'application/json' } });
   return { status: res.status, body: await res.json().catch(() => null) };
 }
 
 /** A logged-in phone page with the outbox module's path. */
 async function phone() {
-  const p = await newPhonePage(browser);
-  await loginAsAdmin(p.page, server);
-  p.outbox = await outboxModulePath(p.page);
+  const p = await h.newPhonePage(s.browser);
+  await h.loginAsAdmin(p.page, s.server);
+  p.outbox = await h.outboxModulePath(p.page);
   return p;
 }
 
@@ -69,21 +43,21 @@ test('a 408 and then a 503 leave the registration pending; it is sent once the s
       await route.fulfill({ status, contentType: 'application/problem+json', body: JSON.stringify({ status, title: 'test' }) });
     });
     const child = facts('موقت');
-    await callOutbox(p, 'outboxEnqueueRegistration', 'temporary', JSON.stringify(child), null, null, null, 'unreviewed');
+    await h.callOutbox(p, 'outboxEnqueueRegistration', 'temporary', JSON.stringify(child), null, null, null, 'unreviewed');
     // The enqueue starts a sync; whatever sync got the 408 has ended once
     // one called here runs to an outcome of its own.
     let outcome = 'busy';
     for (let i = 0; i < 100 && (creates < 1 || outcome === 'busy'); i++) {
       await p.page.waitForTimeout(100); // polling: no event marks the sync's end
-      outcome = await callOutbox(p, 'outboxSync');
+      outcome = await h.callOutbox(p, 'outboxSync');
     }
     assert.ok(creates >= 1, 'the create was sent');
-    const [afterCut] = await storedItems(p.page);
+    const [afterCut] = await h.storedItems(p.page);
     assert.notEqual(afterCut.state, 'failed', `a 408 is not final (error ${JSON.stringify(afterCut.error)})`);
 
-    await syncUntilDone(p);
-    await waitPending(p.page, 0);
-    const [stored] = await storedItems(p.page);
+    await h.syncUntilDone(p);
+    await h.waitPending(p.page, 0);
+    const [stored] = await h.storedItems(p.page);
     assert.equal(stored.state, 'done');
     assert.equal(creates, 3, 'sent again after the 408 and after the 503');
     assert.equal((await apiGet(`/api/v1/children/${child.id}`)).status, 200);
@@ -108,26 +82,26 @@ test('a registration refused for its iris (422) is sent without it; the encounte
     });
     const child = facts('عنبیه');
     const eye = { blob: grey, type: 'image/png' };
-    await callOutbox(p, 'outboxEnqueueRegistration', 'iris refused', JSON.stringify(child), null, eye, eye, 'unreviewed');
+    await h.callOutbox(p, 'outboxEnqueueRegistration', 'iris refused', JSON.stringify(child), null, eye, eye, 'unreviewed');
     const encounter = { id: crypto.randomUUID(), at: new Date().toISOString(), lat: 35.7, lng: 51.4, services: [] };
-    await callOutbox(p, 'outboxEnqueueEncounter', 'seen', child.id, JSON.stringify(encounter));
-    await waitPending(page, 2);
+    await h.callOutbox(p, 'outboxEnqueueEncounter', 'seen', child.id, JSON.stringify(encounter));
+    await h.waitPending(page, 2);
 
     await p.context.setOffline(false);
-    await syncUntilDone(p);
+    await h.syncUntilDone(p);
     const registration = page.locator(`.outbox-item[data-id="${child.id}"]`);
     await page.locator(`.outbox-item[data-id="${child.id}"][data-state="failed"]`).waitFor();
-    const [refused] = (await storedItems(page)).filter((i) => i.id === child.id);
+    const [refused] = (await h.storedItems(page)).filter((i) => i.id === child.id);
     assert.equal(refused.error.status, 422, JSON.stringify(refused.error));
     // The encounter cannot go before the child exists, and says what it waits on.
     const waiting = page.locator(`.outbox-item[data-id="${encounter.id}"]`);
     await page.locator(`.outbox-item[data-id="${encounter.id}"][data-blocked-by="${child.id}"]`).waitFor({ timeout: 10_000 });
     assert.match(await waiting.textContent(), /iris refused/, 'names the item it waits on');
     assert.equal(await waiting.getAttribute('data-state'), 'pending');
-    await screenshot(page, 'outbox-iris-refused');
+    await h.screenshot(page, 'outbox-iris-refused');
 
     await registration.getByRole('button', { name: SEND_WITHOUT_IRIS }).click();
-    await waitPending(page, 0);
+    await h.waitPending(page, 0);
     await page.locator(`.outbox-item[data-id="${child.id}"][data-state="done"]`).waitFor();
     await page.locator(`.outbox-item[data-id="${encounter.id}"][data-state="done"]`).waitFor();
     assert.equal((await apiGet(`/api/v1/children/${child.id}`)).status, 200, 'the child is registered');

@@ -11,23 +11,11 @@
 // `navigator.onLine` and fires the `offline`/`online` events the outbox
 // listens to. Screenshots go to tests/artifacts/browser/.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  ADMIN_PASSWORD,
-  REPO_ROOT,
-  apiLogin,
-  launchBrowser,
-  loginAsAdmin,
-  newPhonePage,
-  screenshot,
-  startServer,
-  waitPending,
-} from './helpers.mjs';
+import * as h from './helpers.mjs';
 
 const FA = {
   homeTitle: 'خوش آمدید',
@@ -57,27 +45,7 @@ const CHILDREN = [
   { given: 'زهرا', family: `کریمی-${RUN}`, sex: 'female', nationality: 'unknown', age: '' },
 ];
 
-let server;
-let browser;
-let irisDir;
-let iris; // [left, right] synthetic eye images from the iris engine
-
-before(async () => {
-  server = await startServer('outbox');
-  browser = await launchBrowser();
-  // Synthetic eye images from the same binary the server runs.
-  irisDir = mkdtempSync(join(tmpdir(), 'kudakyar-iris-'));
-  const bin = process.env.KUDAKYAR_BIN || join(REPO_ROOT, 'target', 'debug', 'kudakyar');
-  execFileSync(bin, ['iris', 'synth', irisDir, '--identities', '1', '--captures', '2'], { stdio: 'ignore' });
-  const identity = join(irisDir, readdirSync(irisDir)[0]);
-  iris = readdirSync(identity).sort().map((f) => join(identity, f));
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (irisDir) rmSync(irisDir, { recursive: true, force: true });
-});
+const s = h.suite('outbox', { iris: {} });
 
 const homeHeading = (page) => page.getByRole('heading', { level: 1, name: FA.homeTitle });
 const syncBar = (page) => page.locator('#sync-status');
@@ -98,23 +66,22 @@ async function fillChild(page, child, photo) {
   await page.getByLabel(FA.age, { exact: true }).fill(child.age);
   if (child.photo) await page.getByLabel(FA.photo).setInputFiles(photo);
   if (child.iris) {
-    await page.getByLabel(FA.irisLeft).setInputFiles(iris[0]);
-    await page.getByLabel(FA.irisRight).setInputFiles(iris[1]);
+    await page.getByLabel(FA.irisLeft).setInputFiles(s.iris[0]);
+    await page.getByLabel(FA.irisRight).setInputFiles(s.iris[1]);
   }
 }
 
 async function apiGet(path, token) {
-  const res = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+  const res = await fetch(`${s.server.url}${path}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
   assert.equal(res.status, 200, `${path}: ${res.status}`);
   return res.json();
 }
 
-test('manifest and service worker: installable, Persian, right-to-left', async () => {
-  const { context, page, problems } = await newPhonePage(browser);
-  try {
-    await page.goto(server.url);
+test('manifest and service worker: installable, Persian, right-to-left', () =>
+  h.withPhone(s, async ({ context, page, problems }) => {
+    await page.goto(s.server.url);
     const href = await page.locator('link[rel="manifest"]').getAttribute('href');
-    const res = await page.request.get(new URL(href, server.url).href);
+    const res = await page.request.get(new URL(href, s.server.url).href);
     assert.equal(res.status(), 200);
     const manifest = await res.json();
     assert.equal(manifest.name, 'کودک\u200cیار');
@@ -123,24 +90,21 @@ test('manifest and service worker: installable, Persian, right-to-left', async (
     assert.equal(manifest.display, 'standalone');
     assert.equal(manifest.start_url, '/');
     for (const icon of manifest.icons) {
-      assert.equal((await page.request.get(new URL(icon.src, server.url).href)).status(), 200, icon.src);
+      assert.equal((await page.request.get(new URL(icon.src, s.server.url).href)).status(), 200, icon.src);
     }
-    const sw = await page.request.get(`${server.url}/sw.js`);
+    const sw = await page.request.get(`${s.server.url}/sw.js`);
     assert.match(sw.headers()['content-type'], /javascript/);
     assert.equal(sw.headers()['cache-control'], 'no-cache');
     const scope = await page.evaluate(async () => (await navigator.serviceWorker.ready).scope);
-    assert.equal(scope, `${server.url}/`);
+    assert.equal(scope, `${s.server.url}/`);
     assert.deepEqual(problems, []);
-  } finally {
-    await context.close();
-  }
-});
+  }, { login: false }));
 
 test('offline: 3 registrations and 2 encounters queued, kept across an offline reload, sent exactly once online; a duplicate is flagged', async () => {
-  const { context, page, problems } = await newPhonePage(browser);
-  const photo = join(REPO_ROOT, 'assets', 'web', 'icon-192.png');
+  const { context, page, problems } = await h.newPhonePage(s.browser);
+  const photo = join(h.REPO_ROOT, 'assets', 'web', 'icon-192.png');
   try {
-    await loginAsAdmin(page, server);
+    await h.loginAsAdmin(page, s.server);
     // The service worker has cached the shell and controls the page.
     await page.evaluate(() => navigator.serviceWorker.ready);
     await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
@@ -150,44 +114,44 @@ test('offline: 3 registrations and 2 encounters queued, kept across an offline r
     await page.waitForFunction(() => document.querySelector('#sync-status')?.getAttribute('data-online') === 'false');
     for (const [i, child] of CHILDREN.entries()) {
       await register(page, child, photo);
-      await waitPending(page, i + 1);
+      await h.waitPending(page, i + 1);
     }
     assert.equal(await page.locator('.outbox-item[data-state="pending"]').count(), 3);
 
     // Two encounters, offline too, at the phone's (emulated) GPS position,
     // for children whose registrations are themselves still queued.
-    await context.grantPermissions(['geolocation'], { origin: server.url });
+    await context.grantPermissions(['geolocation'], { origin: s.server.url });
     await context.setGeolocation({ latitude: 35.6892, longitude: 51.389, accuracy: 12 });
     for (const [i, child] of CHILDREN.slice(0, 2).entries()) {
       const item = page.locator('.outbox-item[data-kind="registration"]').filter({ hasText: child.family });
       await item.getByRole('button', { name: FA.addEncounter }).click();
       await item.getByRole('status').filter({ hasText: FA.encounterQueued }).waitFor();
-      await waitPending(page, 4 + i);
+      await h.waitPending(page, 4 + i);
     }
-    await screenshot(page, 'outbox-offline-queued');
+    await h.screenshot(page, 'outbox-offline-queued');
 
     // Reload with no network: the service worker serves the app, IndexedDB
     // still holds the queue.
     const reloaded = await page.reload();
     assert.ok(reloaded.fromServiceWorker(), 'the page came from the service worker');
     await homeHeading(page).waitFor();
-    await waitPending(page, 5);
+    await h.waitPending(page, 5);
     assert.equal(await page.locator('.outbox-item[data-state="pending"]').count(), 5);
     const html = page.locator('html');
     assert.equal(await html.getAttribute('lang'), 'fa');
     assert.equal(await html.getAttribute('dir'), 'rtl');
-    await screenshot(page, 'outbox-offline-reloaded');
+    await h.screenshot(page, 'outbox-offline-reloaded');
 
     // Back online: the `online` event starts the sync.
     await context.setOffline(false);
-    await waitPending(page, 0, 60_000);
+    await h.waitPending(page, 0, 60_000);
     await page.waitForFunction(() => document.querySelectorAll('.outbox-item[data-state="done"]').length === 5);
     // The session is re-checked too: no stale "could not reach the server".
     await page.getByText(FA.stale).waitFor({ state: 'detached' });
-    await screenshot(page, 'outbox-synced');
+    await h.screenshot(page, 'outbox-synced');
 
     // Exactly once each, through the API.
-    const token = await apiLogin(server, 'admin', ADMIN_PASSWORD);
+    const token = await h.apiLogin(s.server, 'admin', h.ADMIN_PASSWORD);
     const { items } = await apiGet('/api/v1/children?limit=100', token);
     for (const child of CHILDREN) {
       const found = items.filter((c) => c.family_name === child.family);
@@ -226,7 +190,7 @@ test('offline: 3 registrations and 2 encounters queued, kept across an offline r
     await page.getByRole('button', { name: FA.submit }).click();
     const candidate = page.locator(`.candidate[data-code="${first.registry_code}"]`);
     await candidate.waitFor({ timeout: 30_000 });
-    await screenshot(page, 'register-duplicate-candidate');
+    await h.screenshot(page, 'register-duplicate-candidate');
     await candidate.getByRole('button', { name: FA.sameChild }).click();
     await page.getByRole('status').filter({ hasText: first.registry_code }).waitFor();
     // Sent: the 5 earlier items plus the captures, the photo and the encounter.
@@ -242,27 +206,24 @@ test('offline: 3 registrations and 2 encounters queued, kept across an offline r
     assert.ok(enrolled.length >= 2, 'the captures are on the first child');
 
     // Requests that failed while offline are expected console noise.
-    const unexpected = problems.filter((p) => !/ERR_INTERNET_DISCONNECTED/.test(p));
-    assert.deepEqual(unexpected, []);
+    h.assertNoProblems(problems, /ERR_INTERNET_DISCONNECTED/);
   } finally {
     await context.close();
   }
 });
 
-test('409: a queued record whose id the server already holds with other data is kept and shown, not retried', async () => {
-  const { context, page, problems } = await newPhonePage(browser);
-  try {
-    await loginAsAdmin(page, server);
+test('409: a queued record whose id the server already holds with other data is kept and shown, not retried', () =>
+  h.withPhone(s, async ({ context, page, problems }) => {
     await context.setOffline(true);
     await page.waitForFunction(() => document.querySelector('#sync-status')?.getAttribute('data-online') === 'false');
     const child = { given: 'حسن', family: `تعارض-${RUN}`, sex: 'male', nationality: 'iranian', age: '9' };
     await register(page, child, null);
-    await waitPending(page, 1);
+    await h.waitPending(page, 1);
     const id = await page.locator('.outbox-item').filter({ hasText: child.family }).getAttribute('data-id');
 
     // Meanwhile the same id reaches the server with other facts.
-    const token = await apiLogin(server, 'admin', ADMIN_PASSWORD);
-    const other = await fetch(`${server.url}/api/v1/children`, {
+    const token = await h.apiLogin(s.server, 'admin', h.ADMIN_PASSWORD);
+    const other = await fetch(`${s.server.url}/api/v1/children`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify({ id, given_name: 'دیگری', sex: 'male', nationality: 'afghan', home_province: 'IR-23' }),
@@ -276,28 +237,24 @@ test('409: a queued record whose id the server already holds with other data is 
     assert.equal(await pendingCount(page), '0', 'a conflict is not pending');
     assert.equal(await syncBar(page).getAttribute('data-refused'), '1');
     assert.match(await item.textContent(), new RegExp(stored.registry_code), 'the stored record is named');
-    await screenshot(page, 'outbox-conflict');
+    await h.screenshot(page, 'outbox-conflict');
 
     // A reload (which starts a sync) does not send it again.
     await page.reload();
     await homeHeading(page).waitFor();
     await page.locator(`.outbox-item[data-id="${id}"][data-state="conflict"]`).waitFor();
     await page.waitForTimeout(500); // let the start-up sync run
-    const sent = readFileSync(server.logPath, 'utf8')
+    const sent = readFileSync(s.server.logPath, 'utf8')
       .split('\n')
       .filter((l) => l.includes('method=POST path="/api/v1/children"}') && l.includes('status=409'));
     assert.equal(sent.length, 1, 'the conflicting create was sent once');
     const held = await apiGet(`/api/v1/children/${id}`, token);
     assert.equal(held.given_name, 'دیگری', 'the server keeps its record');
 
-    const unexpected = problems.filter((p) => !/ERR_INTERNET_DISCONNECTED|status of 409/.test(p));
-    assert.deepEqual(unexpected, []);
-  } finally {
-    await context.close();
-  }
-});
+    h.assertNoProblems(problems, /ERR_INTERNET_DISCONNECTED|status of 409/);
+  }));
 
 test('server shuts down gracefully on SIGTERM (exit status 0)', async () => {
-  const { code, signal } = await server.stop();
-  assert.deepEqual({ code, signal }, { code: 0, signal: null }, `see ${server.logPath}`);
+  const { code, signal } = await s.server.stop();
+  assert.deepEqual({ code, signal }, { code: 0, signal: null }, `see ${s.server.logPath}`);
 });

@@ -8,23 +8,11 @@
 // The Jalali dates are checked against Chromium's own `Intl` Persian
 // calendar, an implementation independent of the app's arithmetic.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  ADMIN_PASSWORD,
-  REPO_ROOT,
-  apiLogin,
-  launchBrowser,
-  loginAsAdmin,
-  newPhonePage,
-  screenshot,
-  setOnline,
-  startServer,
-} from './helpers.mjs';
+import * as h from './helpers.mjs';
 
 /** Polls `check` (async) until it returns a truthy value, for up to 30 s. */
 async function until(check, what) {
@@ -70,17 +58,13 @@ const FA = {
 };
 
 const RUN = Date.now().toString(36);
-let server;
-let browser;
-let token;
 let child; // created through the API, seen an hour ago
-let irisDir;
 
 async function api(method, path, body) {
-  const res = await fetch(`${server.url}${path}`, {
+  const res = await fetch(`${s.server.url}${path}`, {
     method,
     headers: {
-      authorization: `Bearer ${token}`,
+      authorization: `Bearer ${s.token}`,
       accept: 'application/json',
       ...(body ? { 'content-type': 'application/json' } : {}),
     },
@@ -90,10 +74,10 @@ async function api(method, path, body) {
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
 
-before(async () => {
-  server = await startServer('profile');
-  browser = await launchBrowser();
-  token = await apiLogin(server, 'admin', ADMIN_PASSWORD);
+const s = h.suite('profile', { iris: { seed: 7 }, setup: createChild });
+
+/** The child of these tests, seen an hour ago, with a centre near it and its left eye enrolled. */
+async function createChild() {
   const created = await api('POST', '/api/v1/children', {
     given_name: 'رضا',
     family_name: `پرونده-${RUN}`,
@@ -119,26 +103,16 @@ before(async () => {
   });
   assert.equal(centre.status, 201);
   // Synthetic eyes from the server binary, the left one enrolled for the child.
-  irisDir = mkdtempSync(join(tmpdir(), 'kudakyar-iris-'));
-  const bin = process.env.KUDAKYAR_BIN || join(REPO_ROOT, 'target', 'debug', 'kudakyar');
-  execFileSync(bin, ['iris', 'synth', irisDir, '--identities', '1', '--captures', '2', '--seed', '7'], { stdio: 'ignore' });
-  const identity = join(irisDir, readdirSync(irisDir)[0]);
-  const [first] = readdirSync(identity).sort().map((f) => join(identity, f));
+  const [first] = s.iris;
   const form = new FormData();
   form.append('left', new Blob([readFileSync(first)], { type: 'image/png' }), 'left.png');
-  const enrolled = await fetch(`${server.url}/api/v1/children/${child.id}/iris`, {
+  const enrolled = await fetch(`${s.server.url}/api/v1/children/${child.id}/iris`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${token}` },
+    headers: { authorization: `Bearer ${s.token}` },
     body: form,
   });
   assert.ok([200, 201].includes(enrolled.status), `enrol: ${enrolled.status}`);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (irisDir) rmSync(irisDir, { recursive: true, force: true });
-});
+}
 
 /** The Gregorian YYYY-MM-DD of a Jalali date, by Chromium's Intl. */
 async function gregorianOf(page, [jy, jm, jd]) {
@@ -154,13 +128,12 @@ async function gregorianOf(page, [jy, jm, jd]) {
   }, [jy, jm, jd]);
 }
 
-test('profile: Jalali dates, an encounter with services and follow-up, a status change and a referral', async () => {
-  const { context, page, problems } = await newPhonePage(browser);
-  try {
-    await context.grantPermissions(['geolocation'], { origin: server.url });
+test('profile: Jalali dates, an encounter with services and follow-up, a status change and a referral', () =>
+  h.withPhone(s, async ({ context, page, problems }) => {
+    await context.grantPermissions(['geolocation'], { origin: s.server.url });
     await context.setGeolocation({ latitude: 35.7001, longitude: 51.4002, accuracy: 8 });
-    await loginAsAdmin(page, server);
-    await page.goto(`${server.url}/child/${child.id}`);
+    await h.loginAsAdmin(page, s.server);
+    await page.goto(`${s.server.url}/child/${child.id}`);
     await page.getByRole('heading', { level: 1, name: `رضا پرونده-${RUN}` }).waitFor();
     const facts = await page.locator('dl.facts').textContent();
     assert.match(facts, new RegExp(child.registry_code));
@@ -186,7 +159,7 @@ test('profile: Jalali dates, an encounter with services and follow-up, a status 
       const list = (await api('GET', `/api/v1/children/${child.id}/encounters`)).body;
       return list.length === 2 && list;
     }, 'the encounter to arrive');
-    await screenshot(page, 'profile-encounter');
+    await h.screenshot(page, 'profile-encounter');
     const newest = encounters.find((e) => e.notes === 'کفش لازم دارد');
     assert.ok(newest, 'the new encounter arrived');
     assert.deepEqual(newest.services, ['food']);
@@ -206,16 +179,11 @@ test('profile: Jalali dates, an encounter with services and follow-up, a status 
     await page.getByRole('status').filter({ hasText: FA.referralQueued }).waitFor();
     await until(async () => (await api('GET', `/api/v1/referrals?child_id=${child.id}`)).body.length === 1, 'the referral');
     assert.deepEqual(problems, []);
-  } finally {
-    await context.close();
-  }
-});
+  }, { login: false }));
 
-test('conflict: a status both sides changed is shown with both values, and the worker\'s choice is sent', async () => {
-  const { context, page, problems } = await newPhonePage(browser);
-  try {
-    await loginAsAdmin(page, server);
-    await page.goto(`${server.url}/child/${child.id}`);
+test('conflict: a status both sides changed is shown with both values, and the worker\'s choice is sent', () =>
+  h.withPhone(s, async ({ context, page, problems }) => {
+    await page.goto(`${s.server.url}/child/${child.id}`);
     await page.locator('dl.facts').waitFor();
     // The page holds version N. A colleague sets the case back to active
     // (N+1); then the worker, still on version N, closes it: both changed
@@ -234,63 +202,52 @@ test('conflict: a status both sides changed is shown with both values, and the w
     const choice = item.locator('.choice[data-field="status"]');
     assert.match(await choice.textContent(), /فعال/);
     assert.match(await choice.textContent(), /بسته\u200cشده/);
-    await screenshot(page, 'outbox-conflict-choice');
+    await h.screenshot(page, 'outbox-conflict-choice');
     await item.getByRole('button', { name: FA.applyChoice }).click();
     await until(async () => (await api('GET', `/api/v1/children/${child.id}`)).body.status === 'closed', 'the chosen status');
     await page.waitForFunction(() => !document.querySelector('.outbox-item[data-state="conflict"]'));
-    const unexpected = problems.filter((p) => !/status of 409/.test(p));
-    assert.deepEqual(unexpected, []);
-  } finally {
-    await context.close();
-  }
-});
+    h.assertNoProblems(problems, /status of 409/);
+  }));
 
-test('search: by name online, from the working set offline, by iris; English on request', async () => {
-  const { context, page, problems } = await newPhonePage(browser);
-  try {
-    await loginAsAdmin(page, server);
+test('search: by name online, from the working set offline, by iris; English on request', () =>
+  h.withPhone(s, async ({ context, page, problems }) => {
     await page.getByRole('link', { name: FA.searchSubmit }).click();
     const query = page.getByLabel(FA.searchQuery);
     await query.fill(`پرونده-${RUN}`);
     await page.getByRole('button', { name: FA.searchSubmit, exact: true }).click();
     await page.locator(`.child-row[data-id="${child.id}"]`).waitFor();
 
-    await setOnline(context, page, false);
+    await h.setOnline(context, page, false);
     await query.fill('رضا'); // Arabic-keyboard spelling would fold the same
     await page.getByRole('button', { name: FA.searchSubmit, exact: true }).click();
     await page.getByText(FA.offlineCopy).waitFor();
     await page.locator(`.child-row[data-id="${child.id}"]`).waitFor();
-    await screenshot(page, 'search-offline');
-    await setOnline(context, page, true);
+    await h.screenshot(page, 'search-offline');
+    await h.setOnline(context, page, true);
 
-    const identity = join(irisDir, readdirSync(irisDir)[0]);
-    const second = readdirSync(identity).sort().map((f) => join(identity, f))[1];
+    const second = s.iris[1];
     await page.getByLabel(FA.irisLeft).setInputFiles(second);
     await page.getByRole('button', { name: FA.identify }).click();
     await page.locator(`.candidate[data-code="${child.registry_code}"]`).waitFor({ timeout: 30_000 });
-    await screenshot(page, 'search-iris');
+    await h.screenshot(page, 'search-iris');
 
     await page.getByRole('button', { name: FA.english }).click();
     await page.getByRole('heading', { level: 1, name: 'Find a child' }).waitFor();
     const html = page.locator('html');
     assert.equal(await html.getAttribute('lang'), 'en');
     assert.equal(await html.getAttribute('dir'), 'ltr');
-    await screenshot(page, 'search-english');
+    await h.screenshot(page, 'search-english');
     await page.getByRole('button', { name: 'فارسی' }).click();
     await page.getByRole('heading', { level: 1, name: 'جستجوی کودک' }).waitFor();
-    const unexpected = problems.filter((p) => !/ERR_INTERNET_DISCONNECTED/.test(p));
-    assert.deepEqual(unexpected, []);
-  } finally {
-    await context.close();
-  }
-});
+    h.assertNoProblems(problems, /ERR_INTERNET_DISCONNECTED/);
+  }));
 
 test('code loaded on demand: a fresh page opened offline shows the profile and search from the service worker\'s cache', async () => {
-  const { context, page, problems } = await newPhonePage(browser);
+  const { context, page, problems } = await h.newPhonePage(s.browser);
   try {
     // The home screen only: neither the profile nor search has been opened
     // in this context, so their chunks can only come from the precache.
-    await loginAsAdmin(page, server);
+    await h.loginAsAdmin(page, s.server);
     const chunks = await page.evaluate(async () => {
       await navigator.serviceWorker.ready;
       const { files } = await (await fetch('/precache.json')).json();
@@ -304,17 +261,16 @@ test('code loaded on demand: a fresh page opened offline shows the profile and s
     page.on('request', (r) => { if (r.url().endsWith('.wasm')) fetched.push(new URL(r.url()).pathname); });
 
     await context.setOffline(true);
-    await page.goto(`${server.url}/child/${child.id}`);
+    await page.goto(`${s.server.url}/child/${child.id}`);
     await page.getByRole('heading', { level: 1, name: `رضا پرونده-${RUN}` }).waitFor();
     assert.match(await page.locator('dl.facts').textContent(), new RegExp(child.registry_code));
     await page.getByRole('link', { name: FA.searchSubmit }).click();
     await page.getByLabel(FA.searchQuery).fill('رضا');
     await page.getByRole('button', { name: FA.searchSubmit, exact: true }).click();
     await page.locator(`.child-row[data-id="${child.id}"]`).waitFor();
-    await screenshot(page, 'on-demand-offline');
+    await h.screenshot(page, 'on-demand-offline');
     assert.ok(fetched.some((f) => f.startsWith('/split_child_view_')), `the profile's chunk was loaded: ${fetched}`);
-    const unexpected = problems.filter((p) => !/ERR_INTERNET_DISCONNECTED/.test(p));
-    assert.deepEqual(unexpected, []);
+    h.assertNoProblems(problems, /ERR_INTERNET_DISCONNECTED/);
   } finally {
     await context.setOffline(false);
     await context.close();
@@ -322,10 +278,10 @@ test('code loaded on demand: a fresh page opened offline shows the profile and s
 });
 
 test('bad input: an unusable iris image, an impossible age or position, no image to identify: a clear message and nothing queued', async () => {
-  const { page, context, problems } = await newPhonePage(browser);
-  const notAnEye = join(REPO_ROOT, 'assets', 'web', 'icon-192.png');
+  const { page, context, problems } = await h.newPhonePage(s.browser);
+  const notAnEye = join(h.REPO_ROOT, 'assets', 'web', 'icon-192.png');
   try {
-    await loginAsAdmin(page, server);
+    await h.loginAsAdmin(page, s.server);
     const name = `نادرست-${RUN}`;
     await page.getByLabel(FA.givenName, { exact: true }).fill(name);
     await page.getByLabel(FA.irisLeft).setInputFiles(notAnEye);
@@ -354,15 +310,14 @@ test('bad input: an unusable iris image, an impossible age or position, no image
     await page.getByLabel(FA.irisLeft).setInputFiles(notAnEye);
     await page.getByRole('button', { name: FA.identify }).click();
     await page.getByRole('alert').filter({ hasText: FA.retake }).waitFor();
-    await screenshot(page, 'search-iris-retake');
-    const unexpected = problems.filter((p) => !/status of 422/.test(p));
-    assert.deepEqual(unexpected, []);
+    await h.screenshot(page, 'search-iris-retake');
+    h.assertNoProblems(problems, /status of 422/);
   } finally {
     await context.close();
   }
 });
 
 test('server shuts down gracefully on SIGTERM (exit status 0)', async () => {
-  const { code, signal } = await server.stop();
-  assert.deepEqual({ code, signal }, { code: 0, signal: null }, `see ${server.logPath}`);
+  const { code, signal } = await s.server.stop();
+  assert.deepEqual({ code, signal }, { code: 0, signal: null }, `see ${s.server.logPath}`);
 });

@@ -14,19 +14,9 @@
 // of a file one after another); each uses its own browser context, so its own
 // empty localStorage. The last test stops the server and checks it exits 0.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  ADMIN_PASSWORD,
-  apiCreateUser,
-  apiLogin,
-  apiMe,
-  launchBrowser,
-  newPhonePage,
-  screenshot,
-  startServer,
-  userCard,
-} from './helpers.mjs';
+import * as h from './helpers.mjs';
 
 // The UI's texts (mobile-web/src/i18n/fa.rs, api/src/users.rs). U+200C is the
 // zero-width non-joiner of «کودک‌یار».
@@ -50,22 +40,11 @@ const FA = {
 };
 const SESSION_KEY = 'kudakyar.session.v1';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer('shell');
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop(); // no-op wait when the last test already stopped it
-});
+const s = h.suite('shell');
 
 /** Opens the app and waits until the wasm has mounted the login form. */
 async function openLogin(page) {
-  const response = await page.goto(server.url);
+  const response = await page.goto(s.server.url);
   await loginHeading(page).waitFor();
   return response;
 }
@@ -83,9 +62,8 @@ async function submitLogin(page, username, password) {
 
 const storedSession = (page) => page.evaluate((key) => JSON.parse(localStorage.getItem(key)), SESSION_KEY);
 
-test('login page: Persian, right-to-left, labelled, no console errors or CSP violations', async () => {
-  const { context, page, problems } = await newPhonePage(browser);
-  try {
+test('login page: Persian, right-to-left, labelled, no console errors or CSP violations', () =>
+  h.withPhone(s, async ({ context, page, problems }) => {
     const response = await openLogin(page);
     // A CSP must be in force, or «no violations» would prove nothing.
     const csp = response.headers()['content-security-policy'] ?? '';
@@ -107,28 +85,20 @@ test('login page: Persian, right-to-left, labelled, no console errors or CSP vio
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 360, `page is ${width} px wide on a 360 px screen`);
 
-    await screenshot(page, 'login');
+    await h.screenshot(page, 'login');
     assert.deepEqual(problems, []);
-  } finally {
-    await context.close();
-  }
-});
+  }, { login: false }));
 
-test('a deep link loads the app too (the server answers unknown paths with index.html)', async () => {
-  const { context, page, problems } = await newPhonePage(browser);
-  try {
-    const response = await page.goto(`${server.url}/children/some/deep/link`);
+test('a deep link loads the app too (the server answers unknown paths with index.html)', () =>
+  h.withPhone(s, async ({ context, page, problems }) => {
+    const response = await page.goto(`${s.server.url}/children/some/deep/link`);
     assert.equal(response.status(), 200);
     await loginHeading(page).waitFor();
     assert.deepEqual(problems, []);
-  } finally {
-    await context.close();
-  }
-});
+  }, { login: false }));
 
-test('wrong password: the Persian error is shown and nothing is stored', async () => {
-  const { context, page, problems } = await newPhonePage(browser);
-  try {
+test('wrong password: the Persian error is shown and nothing is stored', () =>
+  h.withPhone(s, async ({ context, page, problems }) => {
     await openLogin(page);
     const answer = page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/login'));
     await submitLogin(page, 'admin', 'not-the-password');
@@ -142,20 +112,15 @@ test('wrong password: the Persian error is shown and nothing is stored', async (
     assert.ok(await loginHeading(page).isVisible(), 'still on the login page');
     assert.equal(await storedSession(page), null);
 
-    await screenshot(page, 'login-wrong-password');
+    await h.screenshot(page, 'login-wrong-password');
     // Chromium logs every failed request; the refused login is the expected one.
-    const unexpected = problems.filter((p) => !(/status of 401/.test(p) && p.endsWith('/api/v1/auth/login')));
-    assert.deepEqual(unexpected, []);
-  } finally {
-    await context.close();
-  }
-});
+    h.assertNoProblems(problems, (p) => /status of 401/.test(p) && p.endsWith('/api/v1/auth/login'));
+  }, { login: false }));
 
-test('admin: logs in, stays logged in across a reload, logs out and the token is revoked', async () => {
-  const { context, page, problems } = await newPhonePage(browser);
-  try {
+test('admin: logs in, stays logged in across a reload, logs out and the token is revoked', () =>
+  h.withPhone(s, async ({ context, page, problems }) => {
     await openLogin(page);
-    await submitLogin(page, 'admin', ADMIN_PASSWORD);
+    await submitLogin(page, 'admin', h.ADMIN_PASSWORD);
     await homeHeading(page).waitFor();
     const adminCard = {
       [FA.name]: 'مدیر سامانه',
@@ -163,56 +128,53 @@ test('admin: logs in, stays logged in across a reload, logs out and the token is
       [FA.role]: FA.nationalAdmin,
       [FA.province]: FA.wholeCountry,
     };
-    assert.deepEqual(await userCard(page), adminCard);
+    assert.deepEqual(await h.userCard(page), adminCard);
     const stored = await storedSession(page);
     assert.equal(typeof stored?.token, 'string', 'the token is kept in localStorage');
     assert.equal(stored.user?.username, 'admin');
-    const me = await apiMe(server, stored.token);
+    const me = await h.apiMe(s.server, stored.token);
     assert.equal(me.status, 200);
     assert.equal(me.body.username, 'admin');
-    await screenshot(page, 'home-admin');
+    await h.screenshot(page, 'home-admin');
 
     // Reload: the stored session is shown and re-checked with the server.
     const recheck = page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/me'));
     await page.reload();
     await homeHeading(page).waitFor();
     assert.equal((await recheck).status(), 200);
-    assert.deepEqual(await userCard(page), adminCard);
+    assert.deepEqual(await h.userCard(page), adminCard);
     assert.ok(!(await loginHeading(page).isVisible()));
-    await screenshot(page, 'home-admin-reloaded');
+    await h.screenshot(page, 'home-admin-reloaded');
 
     // Logout: back to the login form, storage cleared, token dead on the server.
     await page.getByRole('button', { name: FA.logout }).click();
     await loginHeading(page).waitFor();
     await page.getByText(FA.loggedOut).waitFor();
     assert.equal(await storedSession(page), null);
-    assert.equal((await apiMe(server, stored.token)).status, 401, 'the logged-out token is refused');
-    await screenshot(page, 'logged-out');
+    assert.equal((await h.apiMe(s.server, stored.token)).status, 401, 'the logged-out token is refused');
+    await h.screenshot(page, 'logged-out');
 
     assert.deepEqual(problems, []);
-  } finally {
-    await context.close();
-  }
-});
+  }, { login: false }));
 
 test('provincial staff created through the API sees their role and province', async () => {
-  const adminToken = await apiLogin(server, 'admin', ADMIN_PASSWORD);
+  const adminToken = await h.apiLogin(s.server, 'admin', h.ADMIN_PASSWORD);
   const user = { username: 'tehran.staff', password: 'tehran-staff-pw-1', role: 'provincial_staff', province: 'IR-23' };
-  const created = await apiCreateUser(server, adminToken, user);
+  const created = await h.apiCreateUser(s.server, adminToken, user);
   assert.equal(created.status, 201, JSON.stringify(created.body));
 
-  const { context, page, problems } = await newPhonePage(browser);
+  const { context, page, problems } = await h.newPhonePage(s.browser);
   try {
     await openLogin(page);
     await submitLogin(page, user.username, user.password);
     await homeHeading(page).waitFor();
-    assert.deepEqual(await userCard(page), {
+    assert.deepEqual(await h.userCard(page), {
       [FA.name]: user.username, // no display name: the username stands in
       [FA.username]: user.username,
       [FA.role]: FA.provincialStaff,
       [FA.province]: FA.tehran,
     });
-    await screenshot(page, 'home-provincial-staff');
+    await h.screenshot(page, 'home-provincial-staff');
     assert.deepEqual(problems, []);
   } finally {
     await context.close();
@@ -220,6 +182,6 @@ test('provincial staff created through the API sees their role and province', as
 });
 
 test('server shuts down gracefully on SIGTERM (exit status 0)', async () => {
-  const { code, signal } = await server.stop();
-  assert.deepEqual({ code, signal }, { code: 0, signal: null }, `see ${server.logPath}`);
+  const { code, signal } = await s.server.stop();
+  assert.deepEqual({ code, signal }, { code: 0, signal: null }, `see ${s.server.logPath}`);
 });

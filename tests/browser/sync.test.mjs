@@ -9,72 +9,40 @@
 // pages call it; what arrived is checked through the API from Node, and
 // what was stored on the phone by reading its IndexedDB.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  ADMIN_PASSWORD,
-  REPO_ROOT,
-  apiGetAll,
-  apiLogin,
-  callOutbox,
-  launchBrowser,
-  loginAsAdmin,
-  newPhonePage,
-  outboxModulePath,
-  screenshot,
-  setOnline,
-  startServer,
-  storedItems,
-  syncUntilDone,
-  waitPending,
-} from './helpers.mjs';
+import * as h from './helpers.mjs';
 
 const RUN = Date.now().toString(36);
 
-let server;
-let browser;
-let token;
-let irisDir;
 let iris; // [left, right] synthetic eye images (bytes) from the iris engine
 
-before(async () => {
-  server = await startServer('sync');
-  browser = await launchBrowser();
-  token = await apiLogin(server, 'admin', ADMIN_PASSWORD);
-  irisDir = mkdtempSync(join(tmpdir(), 'kudakyar-iris-'));
-  const bin = process.env.KUDAKYAR_BIN || join(REPO_ROOT, 'target', 'debug', 'kudakyar');
-  execFileSync(bin, ['iris', 'synth', irisDir, '--identities', '1', '--captures', '2'], { stdio: 'ignore' });
-  const identity = join(irisDir, readdirSync(irisDir)[0]);
-  iris = readdirSync(identity).sort().map((f) => readFileSync(join(identity, f)));
-});
+const s = h.suite('sync', { iris: {}, setup: readIris });
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (irisDir) rmSync(irisDir, { recursive: true, force: true });
-});
+/** The synthetic captures' bytes. */
+function readIris() {
+  iris = s.iris.map((f) => readFileSync(f));
+}
 
 async function api(method, path, body) {
-  const res = await fetch(`${server.url}${path}`, {
+  const res = await fetch(`${s.server.url}${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, accept: 'application/json', 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${s.token}`, accept: 'application/json', 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, body: await res.json().catch(() => null) };
 }
 
-/** A logged-in phone page, offline, with the outbox module's path. */
-async function offlinePhone() {
-  const phone = await newPhonePage(browser);
-  await loginAsAdmin(phone.page, server);
-  await phone.page.evaluate(() => navigator.serviceWorker.ready);
-  phone.outbox = await outboxModulePath(phone.page);
-  await setOnline(phone.context, phone.page, false);
-  return phone;
+/** Runs `fn(phone)` on a logged-in phone page, offline, with the outbox module's path. */
+function withOfflinePhone(fn) {
+  return h.withPhone(s, async (phone) => {
+    await phone.page.evaluate(() => navigator.serviceWorker.ready);
+    phone.outbox = await h.outboxModulePath(phone.page);
+    await h.setOnline(phone.context, phone.page, false);
+    return fn(phone);
+  });
 }
 
 /** Queues registrations (facts only) of children `from`…`from + count - 1` of `family`; their ids. */
@@ -83,7 +51,7 @@ async function queueChildren(phone, family, from, count) {
   for (let i = from; i < from + count; i++) {
     const child = { id: crypto.randomUUID(), given_name: `کودک ${i}`, family_name: family, sex: 'female', nationality: 'afghan', home_province: 'IR-23' };
     ids.push(child.id);
-    await callOutbox(phone, 'outboxEnqueueRegistration', `${i}`, JSON.stringify(child), null, null, null, 'unreviewed');
+    await h.callOutbox(phone, 'outboxEnqueueRegistration', `${i}`, JSON.stringify(child), null, null, null, 'unreviewed');
   }
   return ids;
 }
@@ -115,57 +83,52 @@ async function makeJpeg(page, width, height) {
 
 const sha256 = async (bytes) => Buffer.from(await crypto.subtle.digest('SHA-256', bytes)).toString('hex');
 
-test('a registration photo is downscaled on the phone to 1600 px before it is stored; a small one is kept as is', async () => {
-  const phone = await offlinePhone();
-  const { page, context } = phone;
-  try {
+test('a registration photo is downscaled on the phone to 1600 px before it is stored; a small one is kept as is', () =>
+  withOfflinePhone(async (phone) => {
+    const { page, context } = phone;
     const big = await makeJpeg(page, 3000, 2000);
-    const small = readFileSync(join(REPO_ROOT, 'assets', 'web', 'icon-192.png'));
+    const small = readFileSync(join(h.REPO_ROOT, 'assets', 'web', 'icon-192.png'));
     const children = [
       { id: crypto.randomUUID(), given_name: 'بزرگ', family_name: `عکس-${RUN}`, sex: 'male', nationality: 'afghan', home_province: 'IR-23' },
       { id: crypto.randomUUID(), given_name: 'کوچک', family_name: `عکس-${RUN}`, sex: 'female', nationality: 'afghan', home_province: 'IR-23' },
     ];
-    await callOutbox(phone, 'outboxEnqueueRegistration', 'big', JSON.stringify(children[0]), blobArg(big, 'image/jpeg'), null, null, 'unreviewed');
-    await callOutbox(phone, 'outboxEnqueueRegistration', 'small', JSON.stringify(children[1]), blobArg(small, 'image/png'), null, null, 'unreviewed');
-    await waitPending(page, 2);
+    await h.callOutbox(phone, 'outboxEnqueueRegistration', 'big', JSON.stringify(children[0]), blobArg(big, 'image/jpeg'), null, null, 'unreviewed');
+    await h.callOutbox(phone, 'outboxEnqueueRegistration', 'small', JSON.stringify(children[1]), blobArg(small, 'image/png'), null, null, 'unreviewed');
+    await h.waitPending(page, 2);
 
-    const stored = Object.fromEntries((await storedItems(page)).map((i) => [i.id, i]));
+    const stored = Object.fromEntries((await h.storedItems(page)).map((i) => [i.id, i]));
     const shrunk = stored[children[0].id].photo;
     assert.deepEqual([shrunk.width, shrunk.height, shrunk.type], [1600, 1067, 'image/jpeg']);
     assert.ok(shrunk.size < big.length, `${shrunk.size} bytes stored for a ${big.length}-byte original`);
     const kept = stored[children[1].id].photo;
     assert.equal(kept.sha256, await sha256(small), 'the small photo is stored unchanged');
 
-    await setOnline(context, page, true);
-    await waitPending(page, 0, 60_000);
+    await h.setOnline(context, page, true);
+    await h.waitPending(page, 0, 60_000);
     for (const [child, side] of [[children[0], [1600, 1067]], [children[1], [192, 192]]]) {
       const photos = await api('GET', `/api/v1/children/${child.id}/photos`);
       assert.equal(photos.status, 200);
       assert.equal(photos.body.length, 1);
       assert.deepEqual([photos.body[0].width, photos.body[0].height], side);
     }
-  } finally {
-    await context.close();
-  }
-});
+  }));
 
-test('iris captures, a photo, an update and an encounter about a queued child go after its registration; iris bytes are kept whole', async () => {
-  const phone = await offlinePhone();
-  const { page, context } = phone;
-  try {
+test('iris captures, a photo, an update and an encounter about a queued child go after its registration; iris bytes are kept whole', () =>
+  withOfflinePhone(async (phone) => {
+    const { page, context } = phone;
     const id = crypto.randomUUID();
     const child = { id, given_name: 'سارا', family_name: `صف-${RUN}`, sex: 'female', nationality: 'iranian', home_province: 'IR-23' };
-    await callOutbox(phone, 'outboxEnqueueRegistration', 'sara', JSON.stringify(child), null, null, null, 'unreviewed');
+    await h.callOutbox(phone, 'outboxEnqueueRegistration', 'sara', JSON.stringify(child), null, null, null, 'unreviewed');
     // Written in the order a worker would: all before the record exists.
-    await callOutbox(phone, 'outboxEnqueueIris', 'eyes', id, blobArg(iris[0], 'image/png'), blobArg(iris[1], 'image/png'));
-    await callOutbox(phone, 'outboxEnqueuePhoto', 'photo', id, blobArg(await makeJpeg(page, 2400, 3200), 'image/jpeg'));
+    await h.callOutbox(phone, 'outboxEnqueueIris', 'eyes', id, blobArg(iris[0], 'image/png'), blobArg(iris[1], 'image/png'));
+    await h.callOutbox(phone, 'outboxEnqueuePhoto', 'photo', id, blobArg(await makeJpeg(page, 2400, 3200), 'image/jpeg'));
     const update = { base_version: 1, changes: { father_name: 'رضا' }, reason: null };
-    await callOutbox(phone, 'outboxEnqueueJson', 'update', 'PATCH', `/api/v1/children/${id}`, JSON.stringify(update), id);
+    await h.callOutbox(phone, 'outboxEnqueueJson', 'update', 'PATCH', `/api/v1/children/${id}`, JSON.stringify(update), id);
     const encounter = { id: crypto.randomUUID(), at: new Date().toISOString(), lat: 35.7, lng: 51.4, services: [] };
-    await callOutbox(phone, 'outboxEnqueueJson', 'seen', 'POST', `/api/v1/children/${id}/encounters`, JSON.stringify(encounter), id);
-    await waitPending(page, 5);
+    await h.callOutbox(phone, 'outboxEnqueueJson', 'seen', 'POST', `/api/v1/children/${id}/encounters`, JSON.stringify(encounter), id);
+    await h.waitPending(page, 5);
 
-    const stored = await storedItems(page);
+    const stored = await h.storedItems(page);
     const eyes = stored.find((i) => i.kind === 'iris');
     assert.equal(eyes.left.sha256, await sha256(iris[0]), 'the left capture is stored byte for byte');
     assert.equal(eyes.right.sha256, await sha256(iris[1]), 'the right capture is stored byte for byte');
@@ -173,9 +136,9 @@ test('iris captures, a photo, an update and an encounter about a queued child go
     assert.deepEqual([photo.width, photo.height], [1200, 1600]);
     assert.equal(stored.find((i) => i.kind === 'json' && i.method === 'POST').id, encounter.id, 'a create keeps its client id');
 
-    await setOnline(context, page, true);
-    await waitPending(page, 0, 60_000);
-    const states = (await storedItems(page)).map((i) => [i.label, i.state, i.error?.detail ?? null]);
+    await h.setOnline(context, page, true);
+    await h.waitPending(page, 0, 60_000);
+    const states = (await h.storedItems(page)).map((i) => [i.label, i.state, i.error?.detail ?? null]);
     assert.deepEqual(states.filter(([, state]) => state !== 'done'), [], 'every item was accepted');
     const record = await api('GET', `/api/v1/children/${id}`);
     assert.equal(record.body.father_name ?? record.body.facts?.father_name, 'رضا');
@@ -183,16 +146,12 @@ test('iris captures, a photo, an update and an encounter about a queued child go
     assert.equal((await api('GET', `/api/v1/children/${id}/photos`)).body.length, 1);
     const seen = await api('GET', `/api/v1/children/${id}/encounters`);
     assert.deepEqual((seen.body.items ?? seen.body).map((e) => e.id), [encounter.id]);
-    await screenshot(page, 'sync-queued-writes');
-  } finally {
-    await context.close();
-  }
-});
+    await h.screenshot(page, 'sync-queued-writes');
+  }));
 
-test('a 409 on a queued update keeps both values; the worker resends with a new base or keeps the server\'s', async () => {
-  const phone = await offlinePhone();
-  const { page, context } = phone;
-  try {
+test('a 409 on a queued update keeps both values; the worker resends with a new base or keeps the server\'s', () =>
+  withOfflinePhone(async (phone) => {
+    const { page, context } = phone;
     const made = [];
     for (const name of ['یکم', 'دوم']) {
       const res = await api('POST', '/api/v1/children', { given_name: name, family_name: `تعارض-${RUN}`, sex: 'male', nationality: 'afghan', home_province: 'IR-23' });
@@ -201,20 +160,20 @@ test('a 409 on a queued update keeps both values; the worker resends with a new 
     }
     for (const c of made) {
       const mine = { base_version: c.version, changes: { father_name: 'من' }, reason: null };
-      await callOutbox(phone, 'outboxEnqueueJson', `edit ${c.id}`, 'PATCH', `/api/v1/children/${c.id}`, JSON.stringify(mine), c.id);
+      await h.callOutbox(phone, 'outboxEnqueueJson', `edit ${c.id}`, 'PATCH', `/api/v1/children/${c.id}`, JSON.stringify(mine), c.id);
       // Meanwhile someone else changes the same field on the server.
       const theirs = await api('PATCH', `/api/v1/children/${c.id}`, { base_version: c.version, changes: { father_name: 'دیگری' } });
       assert.equal(theirs.status, 200);
     }
-    await setOnline(context, page, true);
+    await h.setOnline(context, page, true);
     await page.waitForFunction(() => document.querySelectorAll('.outbox-item[data-state="conflict"]').length === 2, null, { timeout: 30_000 });
-    const conflicts = (await storedItems(page)).filter((i) => i.state === 'conflict');
+    const conflicts = (await h.storedItems(page)).filter((i) => i.state === 'conflict');
     assert.equal(conflicts.length, 2);
     for (const item of conflicts) {
       assert.equal(item.error.status, 409);
       assert.deepEqual(item.error.conflicts, [{ field: 'father_name', stored: 'دیگری', yours: 'من' }]);
     }
-    await screenshot(page, 'sync-conflict');
+    await h.screenshot(page, 'sync-conflict');
 
     // The first: the worker's value again, on top of the server's version.
     const [first, second] = made;
@@ -222,13 +181,13 @@ test('a 409 on a queued update keeps both values; the worker resends with a new 
     const replacement = { base_version: now.body.version, changes: { father_name: 'من' }, reason: null };
     const firstItem = conflicts.find((i) => i.child_id === first.id);
     const secondItem = conflicts.find((i) => i.child_id === second.id);
-    await callOutbox(phone, 'outboxResolve', firstItem.id, JSON.stringify(replacement));
+    await h.callOutbox(phone, 'outboxResolve', firstItem.id, JSON.stringify(replacement));
     // The second: the server's value stays; nothing is sent.
-    await callOutbox(phone, 'outboxResolve', secondItem.id, null);
+    await h.callOutbox(phone, 'outboxResolve', secondItem.id, null);
     await page.waitForFunction(() => document.querySelectorAll('.outbox-item[data-state="conflict"]').length === 0, null, { timeout: 30_000 });
-    await waitPending(page, 0);
+    await h.waitPending(page, 0);
 
-    const after = Object.fromEntries((await storedItems(page)).map((i) => [i.id, i]));
+    const after = Object.fromEntries((await h.storedItems(page)).map((i) => [i.id, i]));
     assert.equal(after[firstItem.id].state, 'done');
     assert.equal(after[secondItem.id].state, 'done');
     assert.equal(after[secondItem.id].resolved, true);
@@ -238,23 +197,19 @@ test('a 409 on a queued update keeps both values; the worker resends with a new 
       fathers.push(r.father_name ?? r.facts?.father_name);
     }
     assert.deepEqual(fathers, ['من', 'دیگری']);
-    const patches = readFileSync(server.logPath, 'utf8')
+    const patches = readFileSync(s.server.logPath, 'utf8')
       .split('\n')
       .filter((l) => l.includes('method=PATCH') && l.includes(second.id));
     assert.equal(patches.length, 2, 'the kept conflict was not sent again (2 = theirs + the first try)');
-  } finally {
-    await context.close();
-  }
-});
+  }));
 
-test('a lost answer is sent again once and not doubled; a reload right after a sync sends nothing again', async () => {
-  const phone = await offlinePhone();
-  const { context, page } = phone;
-  const family = `بازگشت-${RUN}`;
-  const queue = (from, count) => queueChildren(phone, family, from, count);
-  try {
+test('a lost answer is sent again once and not doubled; a reload right after a sync sends nothing again', () =>
+  withOfflinePhone(async (phone) => {
+    const { context, page } = phone;
+    const family = `بازگشت-${RUN}`;
+    const queue = (from, count) => queueChildren(phone, family, from, count);
     const ids = await queue(0, 12);
-    await waitPending(page, 12);
+    await h.waitPending(page, 12);
 
     // Every create the phone sends passes here, the service worker's
     // Background Sync included (it may be the one that sends again), and
@@ -274,11 +229,11 @@ test('a lost answer is sent again once and not doubled; a reload right after a s
       if (res.status() !== 201) routeErrors.push(`the lost create answered ${res.status()}`);
       await route.abort('connectionreset');
     });
-    await setOnline(context, page, true);
+    await h.setOnline(context, page, true);
     // The sync that going online started stops at the lost answer; the next
     // one (Background Sync's, the 15 s timer's or these calls') sends it again.
-    await syncUntilDone(phone);
-    await waitPending(page, 0);
+    await h.syncUntilDone(phone);
+    await h.waitPending(page, 0);
     assert.deepEqual(routeErrors, []);
     assert.equal(lost, 1, 'one answer was lost');
     assert.equal(sent.filter((id) => id === ids[0]).length, 2, 'the child whose answer was lost went twice');
@@ -286,41 +241,38 @@ test('a lost answer is sent again once and not doubled; a reload right after a s
 
     // Twelve more, and a reload as soon as the app shows nothing pending:
     // the new page reads the queue from IndexedDB and sends nothing again.
-    await setOnline(context, page, false);
+    await h.setOnline(context, page, false);
     const more = await queue(12, 12);
-    await waitPending(page, 12);
-    await setOnline(context, page, true);
-    await waitPending(page, 0);
+    await h.waitPending(page, 12);
+    await h.setOnline(context, page, true);
+    await h.waitPending(page, 0);
     await page.reload();
-    await waitPending(page, 0);
-    await syncUntilDone(phone);
+    await h.waitPending(page, 0);
+    await h.syncUntilDone(phone);
     assert.equal(sent.length, 13 + 12, 'nothing was sent again after the reload');
     assert.equal(new Set(sent).size, 24);
 
-    const stored = new Map((await storedItems(page)).map((i) => [i.id, i]));
+    const stored = new Map((await h.storedItems(page)).map((i) => [i.id, i]));
     for (const id of [...ids, ...more]) {
       const item = stored.get(id);
       assert.equal(item?.state, 'done', `item ${id}`);
       assert.match(item.result?.registry_code ?? '', /\S/, 'the registry code is kept, also from the resend\'s answer');
     }
-    const theirs = (await apiGetAll(server, token, '/api/v1/children')).filter((c) => c.family_name === family);
+    const theirs = (await h.apiGetAll(s.server, s.token, '/api/v1/children')).filter((c) => c.family_name === family);
     assert.equal(theirs.length, 24, 'each child exactly once');
-  } finally {
-    await context.close();
-  }
-});
+  }));
 
 test('results that IndexedDB refuses once are written again with the next batch; nothing is sent twice', async () => {
   // No service worker, so that the page (where the refusal is staged) is
   // the one that syncs, not the worker's Background Sync.
-  const { context, page } = await newPhonePage(browser, { serviceWorkers: 'block' });
+  const { context, page } = await h.newPhonePage(s.browser, { serviceWorkers: 'block' });
   const phone = { context, page };
   try {
-    await loginAsAdmin(page, server);
-    phone.outbox = await outboxModulePath(page);
-    await setOnline(context, page, false);
+    await h.loginAsAdmin(page, s.server);
+    phone.outbox = await h.outboxModulePath(page);
+    await h.setOnline(context, page, false);
     const ids = await queueChildren(phone, `دوباره‌نویسی-${RUN}`, 0, 8);
-    await waitPending(page, 8);
+    await h.waitPending(page, 8);
     // The first write of the third child's result is refused, which aborts
     // the whole batch it is in.
     await page.evaluate((target) => {
@@ -341,10 +293,10 @@ test('results that IndexedDB refuses once are written again with the next batch;
       if (route.request().method() === 'POST') sent.push(JSON.parse(route.request().postData()).id);
       return route.continue();
     });
-    await setOnline(context, page, true);
-    await waitPending(page, 0);
+    await h.setOnline(context, page, true);
+    await h.waitPending(page, 0);
     assert.equal(await page.evaluate(() => window.__refused), 1, 'the refusal happened');
-    const stored = await storedItems(page);
+    const stored = await h.storedItems(page);
     for (const id of ids) assert.equal(stored.find((i) => i.id === id)?.state, 'done', `item ${id}`);
     assert.deepEqual([...sent].sort(), [...ids].sort(), 'each child was sent once');
   } finally {
@@ -353,13 +305,13 @@ test('results that IndexedDB refuses once are written again with the next batch;
 });
 
 test('the children queued in these tests exist exactly once', async () => {
-  const all = await apiGetAll(server, token, '/api/v1/children');
+  const all = await h.apiGetAll(s.server, s.token, '/api/v1/children');
   const ours = all.filter((c) => String(c.family_name ?? '').endsWith(RUN));
   assert.equal(new Set(ours.map((c) => c.id)).size, ours.length);
   assert.equal(ours.length, 2 + 1 + 2 + 24 + 8);
 });
 
 test('server shuts down gracefully on SIGTERM (exit status 0)', async () => {
-  const { code, signal } = await server.stop();
-  assert.deepEqual({ code, signal }, { code: 0, signal: null }, `see ${server.logPath}`);
+  const { code, signal } = await s.server.stop();
+  assert.deepEqual({ code, signal }, { code: 0, signal: null }, `see ${s.server.logPath}`);
 });

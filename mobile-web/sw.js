@@ -59,6 +59,8 @@ self.addEventListener('fetch', (event) => {
   if (req.method !== 'GET') return;
   const url = new URL(req.url);
   if (url.origin !== self.location.origin || url.pathname.startsWith('/api/')) return;
+  // The citizens' report page has its own worker (report-sw.js, scope /report).
+  if (url.pathname === '/report' || url.pathname.startsWith('/report/')) return;
 
   if (req.mode === 'navigate') {
     event.respondWith(

@@ -17,7 +17,9 @@
 // - `home`:  `/` logged in as the admin: the registration form, sync bar and
 //   outbox. The session is put into localStorage before the app's scripts
 //   run (the key the app reads, mobile-web/src/session.rs), so Lighthouse
-//   still clears storage and loads the page cold.
+//   still clears storage and loads the page cold;
+// - `citizen-report`: `/report`, the citizens' report page (its own small
+//   entry, mobile-web/citizen).
 //
 // Versions (package.json, pinned; package-lock.json committed): lighthouse
 // 12.8.2, the last release that runs on Node 20 (13 needs 22.19); and
@@ -65,8 +67,8 @@ async function adminSession() {
   return { token, user };
 }
 
-/** Runs Lighthouse on `/` in a fresh browser; `session` is stored first if given. */
-async function audit(name, session) {
+/** Runs Lighthouse on `path` in a fresh browser; `session` is stored first if given. */
+async function audit(name, path, session) {
   const browser = await puppeteer.launch({
     executablePath: CHROME,
     headless: false,
@@ -89,7 +91,7 @@ async function audit(name, session) {
       );
     }
     const result = await lighthouse(
-      `${ORIGIN}/`,
+      `${ORIGIN}${path}`,
       { onlyCategories: CATEGORIES, output: ['html', 'json'], logLevel: 'error' },
       undefined,
       page,
@@ -171,12 +173,13 @@ function report(name, lhr) {
 
 mkdirSync(OUT, { recursive: true });
 const pages = [
-  ['login', null],
-  ['home', await adminSession()],
+  ['login', '/', null],
+  ['home', '/', await adminSession()],
+  ['citizen-report', '/report', null],
 ];
 const summary = {};
-for (const [name, session] of pages) {
-  const lhr = await audit(name, session);
+for (const [name, path, session] of pages) {
+  const lhr = await audit(name, path, session);
   report(name, lhr);
   summary[name] = Object.fromEntries(CATEGORIES.map((c) => [c, Math.round(lhr.categories[c].score * 100)]));
 }

@@ -10,7 +10,7 @@
 //! `tests/lighthouse/node_modules` from the committed lock file, starts
 //! `kudakyar serve` on a free local port with a throwaway SQLite data dir,
 //! and runs `tests/lighthouse/run.mjs` with Debian's Chromium. That script
-//! audits the login page and the logged-in home page, prints the scores and
+//! audits the login page, the logged-in home page and the citizens' report page, prints the scores and
 //! the audits that lost points, and writes the HTML and JSON reports to
 //! `<target>/lighthouse/`.
 

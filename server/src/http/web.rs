@@ -3,7 +3,9 @@
 //! File names with a content hash (`app-3f2a…9c.css`) never change meaning, so
 //! they are cached for a year as immutable; everything else — `index.html`,
 //! the service worker, the manifest — is `no-cache`, so a new release is seen
-//! at the next start. Unknown paths get `index.html`: the app routes itself.
+//! at the next start. `/report` and `/report/status` get the citizens' report
+//! page (`report.html`); other unknown paths get `index.html`: the app routes
+//! itself.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,6 +25,10 @@ const NO_CACHE: &str = "no-cache";
 pub fn service(dir: Option<&Path>) -> Router {
     match dir {
         Some(dir) => Router::new()
+            // The citizens' report page is its own entry (mobile-web/citizen):
+            // its paths must not fall back to the workers' app.
+            .route_service("/report", ServeFile::new(dir.join("report.html")))
+            .route_service("/report/status", ServeFile::new(dir.join("report.html")))
             .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))))
             .layer(axum::middleware::from_fn_with_state(
                 Arc::new(dir.to_path_buf()),

@@ -15,6 +15,8 @@ use super::wasm_names::strip_names;
 use super::{CRATE, FONT_FILE, FONT_LICENCE, FONT_PACKAGE, FONT_PLACEHOLDER, SHELL_BUDGET_KB};
 use crate::util::say;
 
+mod citizen;
+
 /// `js` minified by terser (npm `terser`, pinned in `mobile-web/package.json`):
 /// whitespace, comments and local names go, which takes about a third off
 /// the gzipped JS of the app shell. Every file here is an ES module.
@@ -165,6 +167,7 @@ pub fn write(root: &Path, glue: &Path, split: &Split, dist: &Path) -> Result<()>
         ],
     )?;
     fs::write(staging.join("sw.js"), minify(&sw)?)?;
+    citizen::write(&web, &staging, &font_name)?;
 
     if dist.exists() {
         fs::remove_dir_all(dist).with_context(|| format!("removing {}", dist.display()))?;

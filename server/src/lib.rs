@@ -31,10 +31,13 @@
 //!   metrics and the PWA host.
 //! - [`app`]: wiring it all together for `kudakyar serve`.
 //! - [`private_fs`]: the data directory 0700 and its files 0600.
+//! - [`backup`]: `kudakyar backup` / `restore` of an embedded installation
+//!   (database snapshot, media, the biometric key sealed with a passphrase).
 
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod biometrics;
 pub mod cases;
 pub mod config;

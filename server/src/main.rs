@@ -82,6 +82,19 @@ enum Command {
     #[command(subcommand)]
     Geo(GeoCommand),
     /// Export every child or encounter (the whole country) to a file.
+    /// Back up an embedded (SQLite) installation into a new directory while
+    /// it serves: database snapshot, media, the biometric key sealed with
+    /// the passphrase in KUDAKYAR_BACKUP_PASSPHRASE.
+    Backup {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Rebuild an installation from a backup into a data dir without a
+    /// database (KUDAKYAR_BACKUP_PASSPHRASE opens the biometric key).
+    Restore {
+        #[arg(long)]
+        from: std::path::PathBuf,
+    },
     Export {
         /// `children` or `encounters`.
         #[arg(value_enum)]
@@ -253,6 +266,39 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             counties,
         }) => geo_import(config, &provinces, &counties).await,
         Command::Geo(GeoCommand::Backfill { batch }) => geo_backfill(config, batch).await,
+        Command::Backup { out } => {
+            use kudakyar::backup;
+            let passphrase = backup::passphrase_from_env()?;
+            let done = backup::backup(&config, &out, &passphrase).await?;
+            eprintln!(
+                "Backed up {} children, {} photos and {} iris templates ({} media objects{}) to {}",
+                done.children,
+                done.photos,
+                done.iris_templates,
+                done.media_objects,
+                if done.key_included {
+                    "; the biometric key sealed with the passphrase"
+                } else {
+                    "; no biometric key exists yet"
+                },
+                out.display()
+            );
+            Ok(())
+        }
+        Command::Restore { from } => {
+            use kudakyar::backup;
+            let passphrase = backup::passphrase_from_env()?;
+            let done = backup::restore(&config, &from, &passphrase).await?;
+            eprintln!(
+                "Restored {} children, {} photos and {} iris templates ({} media objects) into {}",
+                done.children,
+                done.photos,
+                done.iris_templates,
+                done.media_objects,
+                config.data_dir.display()
+            );
+            Ok(())
+        }
         Command::Export { kind, format, out } => export(config, kind, format, &out).await,
         Command::Config(ConfigCommand::Check) => {
             print!("{}", toml::to_string(&config.redacted())?);

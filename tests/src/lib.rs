@@ -4,7 +4,7 @@
 //! `cargo xtask test` builds the binary first and names it in `KUDAKYAR_BIN`;
 //! run alone, the tests look in `target/debug`.
 
-use std::io::Write;
+use std::io::{Cursor, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -134,4 +134,50 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A synthetic eye image (PNG) of identity `id` that the engine can enrol:
+/// the first usable of captures `from`, `from + 1`, …
+pub fn eye(id: u64, from: u64) -> Vec<u8> {
+    let cfg = iris::Config::default();
+    (from..from + 20)
+        .map(|capture| {
+            let img = iris::synth::eye(11, id, capture, iris::synth::Resolution::Small);
+            let mut png = Cursor::new(Vec::new());
+            img.write_to(&mut png, image::ImageFormat::Png).unwrap();
+            png.into_inner()
+        })
+        .find(|png| iris::enrol(png, &cfg).is_ok())
+        .expect("a usable synthetic capture")
+}
+
+/// Posts a multipart form as the holder of `token`: fields named `child…`
+/// or `id` as text, the others as files. Returns the status and JSON body.
+pub async fn post_form(
+    base: &str,
+    token: &str,
+    path: &str,
+    parts: &[(&str, &[u8])],
+) -> (u16, serde_json::Value) {
+    let mut form = reqwest::multipart::Form::new();
+    for (name, bytes) in parts {
+        let part = reqwest::multipart::Part::bytes(bytes.to_vec());
+        let part = if name.starts_with("child") || *name == "id" {
+            part
+        } else {
+            part.file_name("image.png")
+        };
+        form = form.part(name.to_string(), part);
+    }
+    let r = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    (
+        r.status().as_u16(),
+        r.json().await.unwrap_or(serde_json::Value::Null),
+    )
 }

@@ -1,6 +1,9 @@
 //! The `kudakyar` binary as an operator uses it: first start, the user
 //! commands, configuration check, and a graceful stop.
 
+#[path = "binary/backup.rs"]
+mod backup;
+
 use kudakyar_e2e::{Server, kudakyar, run_with_stdin};
 use serde_json::{Value, json};
 

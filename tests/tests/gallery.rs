@@ -2,47 +2,11 @@
 //! PostgreSQL database. A template enrolled through one is found by a search
 //! on the other within 5 seconds (the instances follow `iris_events`).
 
-use std::io::Cursor;
 use std::time::{Duration, Instant};
 
 use kudakyar::db::scratch::{self, ScratchDatabase};
-use kudakyar_e2e::Server;
+use kudakyar_e2e::{Server, eye, post_form};
 use serde_json::{Value, json};
-
-fn eye(id: u64, from: u64) -> Vec<u8> {
-    let cfg = iris::Config::default();
-    (from..from + 20)
-        .map(|capture| {
-            let img = iris::synth::eye(11, id, capture, iris::synth::Resolution::Small);
-            let mut png = Cursor::new(Vec::new());
-            img.write_to(&mut png, image::ImageFormat::Png).unwrap();
-            png.into_inner()
-        })
-        .find(|png| iris::enrol(png, &cfg).is_ok())
-        .expect("a usable synthetic capture")
-}
-
-/// Posts a multipart form: `child…` fields as text, the others as eye images.
-async fn post_form(base: &str, token: &str, path: &str, parts: &[(&str, &[u8])]) -> (u16, Value) {
-    let mut form = reqwest::multipart::Form::new();
-    for (name, bytes) in parts {
-        let part = reqwest::multipart::Part::bytes(bytes.to_vec());
-        let part = if name.starts_with("child") {
-            part
-        } else {
-            part.file_name("eye.png")
-        };
-        form = form.part(name.to_string(), part);
-    }
-    let r = reqwest::Client::new()
-        .post(format!("{base}{path}"))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-}
 
 #[tokio::test]
 async fn two_server_processes_share_one_gallery() {

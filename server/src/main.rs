@@ -11,7 +11,10 @@
 //! kudakyar keys rotate                            re-seal biometric data with a new key
 //! kudakyar sightings relocate                     place every report and incident again
 //! kudakyar geo import --provinces F --counties D  import admin boundaries (GeoJSON, OSM tags)
+//! kudakyar geo import --builtin                   import the built-in province outlines
 //! kudakyar geo backfill                           place every encounter, report and incident again
+//! kudakyar demo seed --children N --encounters M --reports K [--seed S] [--force]
+//!                                                 fill the database with demo data
 //! ```
 //!
 //! Global options (`--config`, `--data-dir`, `--log-format`) go before or after
@@ -81,6 +84,9 @@ enum Command {
     /// Administrative boundaries (provinces and counties).
     #[command(subcommand)]
     Geo(GeoCommand),
+    /// Demo data for demonstrations and newcomers.
+    #[command(subcommand)]
+    Demo(DemoCommand),
     /// Export every child or encounter (the whole country) to a file.
     Export {
         /// `children` or `encounters`.
@@ -174,6 +180,28 @@ enum GeoCommand {
 }
 
 #[derive(Subcommand)]
+enum DemoCommand {
+    /// Fill the database with a synthetic year of children, encounters and
+    /// citizen, hotline and worker reports in large cities, with demo
+    /// accounts per province and service centres. The same seed gives the
+    /// same rows; running it again adds nothing. Refuses a database with
+    /// children not made by the demo accounts unless `--force`.
+    Seed {
+        #[arg(long, default_value_t = 2000)]
+        children: usize,
+        #[arg(long, default_value_t = 20_000)]
+        encounters: usize,
+        #[arg(long, default_value_t = 4000)]
+        reports: usize,
+        #[arg(long, default_value_t = 1404)]
+        seed: u64,
+        /// Seed even if the database holds real children.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum ConfigCommand {
     /// Print the effective configuration, secrets redacted.
     Check,
@@ -253,6 +281,23 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             counties,
         }) => geo_import(config, &provinces, &counties).await,
         Command::Geo(GeoCommand::Backfill { batch }) => geo_backfill(config, batch).await,
+        Command::Demo(DemoCommand::Seed {
+            children,
+            encounters,
+            reports,
+            seed,
+            force,
+        }) => {
+            let options = kudakyar::demo::Options {
+                children,
+                encounters,
+                reports,
+                seed,
+                until_ms: None,
+                force,
+            };
+            demo_seed(config, &options).await
+        }
         Command::Export { kind, format, out } => export(config, kind, format, &out).await,
         Command::Config(ConfigCommand::Check) => {
             print!("{}", toml::to_string(&config.redacted())?);
@@ -420,6 +465,71 @@ async fn geo_backfill(config: Config, batch: i64) -> anyhow::Result<()> {
     eprintln!("{moved} encounters moved to another province or county");
     db.close().await;
     relocate_with(config, batch).await
+}
+
+/// `kudakyar demo seed`: a progress bar per stage, then the demo logins.
+async fn demo_seed(config: Config, options: &kudakyar::demo::Options) -> anyhow::Result<()> {
+    use kudakyar::demo::{self, Tick};
+    let db = Db::open(config.database_url.as_deref(), &config.data_dir).await?;
+    db.migrate().await?;
+    let started = std::time::Instant::now();
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    let mut failed_style = None;
+    let seeded = demo::seed(&db, &config, options, &mut |tick| match tick {
+        Tick::Stage(what, total) => {
+            if let Some(done) = bar.take() {
+                done.finish();
+            }
+            match progress_bar(total, what) {
+                Ok(b) => bar = Some(b),
+                Err(e) => failed_style = Some(e),
+            }
+        }
+        Tick::Done(n) => {
+            if let Some(b) = &bar {
+                b.inc(n);
+            }
+        }
+    })
+    .await
+    .map_err(describe)?;
+    if let Some(done) = bar.take() {
+        done.finish();
+    }
+    if let Some(e) = failed_style {
+        return Err(e);
+    }
+    let (children, encounters, reports) = (seeded.children, seeded.encounters, seeded.reports);
+    eprintln!(
+        "demo data in {:.0} s: {} children, {} encounters, {} reports written \
+         ({} children, {} encounters, {} reports were already there); {} centres created",
+        started.elapsed().as_secs_f64(),
+        children.0,
+        encounters.0,
+        reports.0,
+        children.1,
+        encounters.1,
+        reports.1,
+        seeded.centres,
+    );
+    if seeded.unplaced_encounters > 0 {
+        eprintln!(
+            "{} encounters have no province: import boundaries (`kudakyar geo import`), then run \
+             `kudakyar geo backfill`",
+            seeded.unplaced_encounters
+        );
+    }
+    println!("Demo logins (password for all: {}):", demo::DEMO_PASSWORD);
+    for login in &seeded.logins {
+        println!(
+            "  {:<28} {:<18} {}",
+            login.username,
+            login.role.as_str(),
+            login.province.as_deref().unwrap_or("(national)")
+        );
+    }
+    db.close().await;
+    Ok(())
 }
 
 async fn user(cmd: UserCommand, config: Config) -> anyhow::Result<()> {

@@ -164,11 +164,15 @@ enum GeoCommand {
     /// features are skipped and counted. A failed import changes nothing.
     Import {
         /// A FeatureCollection of provinces (admin_level 4).
-        #[arg(long)]
-        provinces: PathBuf,
+        #[arg(long, required_unless_present = "builtin", requires = "counties")]
+        provinces: Option<PathBuf>,
         /// A FeatureCollection of counties (admin_level 5), or a folder of them.
-        #[arg(long)]
-        counties: PathBuf,
+        #[arg(long, requires = "provinces")]
+        counties: Option<PathBuf>,
+        /// Instead of files: the built-in province outlines (Natural Earth,
+        /// no counties), for a fresh install.
+        #[arg(long, conflicts_with_all = ["provinces", "counties"])]
+        builtin: bool,
     },
     /// Place every encounter, report and incident again by the imported
     /// boundaries (after an import); prints how many moved.
@@ -279,7 +283,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Geo(GeoCommand::Import {
             provinces,
             counties,
-        }) => geo_import(config, &provinces, &counties).await,
+            builtin,
+        }) => {
+            let files = provinces.zip(counties);
+            geo_import(config, files.as_ref().filter(|_| !builtin)).await
+        }
         Command::Geo(GeoCommand::Backfill { batch }) => geo_backfill(config, batch).await,
         Command::Demo(DemoCommand::Seed {
             children,
@@ -412,18 +420,19 @@ fn progress_bar(total: u64, what: &str) -> anyhow::Result<indicatif::ProgressBar
     )
 }
 
-/// `kudakyar geo import`: read, simplify (with a progress bar), store in one
+/// `kudakyar geo import`: read (the files, or the built-in outlines when
+/// `files` is `None`), simplify (with a progress bar), store in one
 /// transaction.
-async fn geo_import(
-    config: Config,
-    provinces: &std::path::Path,
-    counties: &std::path::Path,
-) -> anyhow::Result<()> {
-    use kudakyar::geo::import;
+async fn geo_import(config: Config, files: Option<&(PathBuf, PathBuf)>) -> anyhow::Result<()> {
+    use kudakyar::geo::{builtin, import};
     let db = Db::open(config.database_url.as_deref(), &config.data_dir).await?;
     db.migrate().await?;
     let started = std::time::Instant::now();
-    let read = import::read_all(provinces, counties).map_err(describe)?;
+    let read = match files {
+        Some((provinces, counties)) => import::read_all(provinces, counties),
+        None => builtin::provinces(),
+    }
+    .map_err(describe)?;
     let bar = progress_bar(read.boundaries.len() as u64, "boundaries simplified")?;
     let prepared = import::prepare(read.boundaries, |n| bar.inc(n)).map_err(describe)?;
     bar.finish();
@@ -512,6 +521,12 @@ async fn demo_seed(config: Config, options: &kudakyar::demo::Options) -> anyhow:
         reports.1,
         seeded.centres,
     );
+    if seeded.reports_refused > 0 {
+        eprintln!(
+            "{} reports refused: their point is outside the imported boundaries",
+            seeded.reports_refused
+        );
+    }
     if seeded.unplaced_encounters > 0 {
         eprintln!(
             "{} encounters have no province: import boundaries (`kudakyar geo import`), then run \

@@ -149,7 +149,14 @@ fn demo_database(root: &Path, bin: &Path) -> Result<PathBuf> {
     if shared.join("provinces.geojson").is_file() {
         let provinces = shared.join("provinces.geojson").display().to_string();
         let counties = shared.join("counties").display().to_string();
-        kudakyar(&["geo", "import", "--provinces", &provinces, "--counties", &counties])?;
+        kudakyar(&[
+            "geo",
+            "import",
+            "--provinces",
+            &provinces,
+            "--counties",
+            &counties,
+        ])?;
     } else {
         say("no ../shared/geo/iran: the built-in province outlines (no counties)");
         kudakyar(&["geo", "import", "--builtin"])?;

@@ -129,12 +129,12 @@ pub fn render(map: &Map) -> String {
     let mut svg = String::with_capacity(64 * 1024);
     let _ = write!(
         svg,
-        r#"<?xml version="1.0" encoding="UTF-8"?>
+        r##"<?xml version="1.0" encoding="UTF-8"?>
 <svg xmlns="http://www.w3.org/2000/svg" width="{w}mm" height="{h}mm" viewBox="0 0 {w} {h}" font-family="{FONT}" lang="fa">
 <title>{title}</title>
 <defs><pattern id="suppressed" patternUnits="userSpaceOnUse" width="2" height="2" patternTransform="rotate(45)"><rect width="2" height="2" fill="#ffffff"/><line x1="0" y1="0" x2="0" y2="2" stroke="#666666" stroke-width="0.7"/></pattern></defs>
 <rect width="{w}" height="{h}" fill="#ffffff"/>
-"#,
+"##,
         w = PAGE.0,
         h = PAGE.1,
         title = escape(map.title),
@@ -142,19 +142,22 @@ pub fn render(map: &Map) -> String {
     // Heading, right-aligned as Persian reads.
     let _ = writeln!(
         svg,
-        r#"<text x="{x}" y="14" direction="rtl" text-anchor="start" font-size="7" font-weight="bold" fill="#222222">{}</text>"#,
+        r##"<text x="{x}" y="14" direction="rtl" text-anchor="start" font-size="7" font-weight="bold" fill="#222222">{}</text>"##,
         escape(map.title),
         x = LEGEND_AT.0,
     );
     let _ = writeln!(
         svg,
-        r#"<text x="{x}" y="22" direction="rtl" text-anchor="start" font-size="4.2" fill="#444444">{} — {}</text>"#,
+        r##"<text x="{x}" y="22" direction="rtl" text-anchor="start" font-size="4.2" fill="#444444">{} — {}</text>"##,
         escape(map.measure),
         escape(map.period),
         x = LEGEND_AT.0,
     );
 
-    let _ = writeln!(svg, r#"<g id="counties" stroke="#555555" stroke-width="0.25" stroke-linejoin="round">"#);
+    let _ = writeln!(
+        svg,
+        r##"<g id="counties" stroke="#555555" stroke-width="0.25" stroke-linejoin="round">"##
+    );
     for f in map.features {
         let value = match (f.class, f.value) {
             (Class::Suppressed, _) => Class::Suppressed.label_fa().to_string(),
@@ -181,7 +184,7 @@ pub fn render(map: &Map) -> String {
     // County names at an interior point, small enough not to hide the colours.
     let _ = writeln!(
         svg,
-        r#"<g id="names" font-size="2.4" fill="#222222" text-anchor="middle" direction="rtl" stroke="#ffffff" stroke-width="0.5" paint-order="stroke">"#
+        r##"<g id="names" font-size="2.4" fill="#222222" text-anchor="middle" direction="rtl" stroke="#ffffff" stroke-width="0.5" paint-order="stroke">"##
     );
     for f in map.features {
         if let Some(p) = f.shape.interior_point() {
@@ -199,7 +202,7 @@ pub fn render(map: &Map) -> String {
     projection.scale_bar(&mut svg);
     let _ = writeln!(
         svg,
-        r#"<text x="10" y="204" direction="ltr" text-anchor="start" font-size="3" fill="#555555">{}</text>"#,
+        r##"<text x="10" y="204" direction="ltr" text-anchor="start" font-size="3" fill="#555555">{}</text>"##,
         escape(ATTRIBUTION)
     );
     svg.push_str("</svg>\n");
@@ -208,7 +211,10 @@ pub fn render(map: &Map) -> String {
 
 fn legend(svg: &mut String, map: &Map) {
     let (right, top) = LEGEND_AT;
-    let _ = writeln!(svg, r#"<g id="legend" direction="rtl" font-size="3.6" fill="#222222">"#);
+    let _ = writeln!(
+        svg,
+        r##"<g id="legend" direction="rtl" font-size="3.6" fill="#222222">"##
+    );
     let _ = writeln!(
         svg,
         r#"<text x="{right}" y="{top}" text-anchor="start" font-weight="bold">پهنه‌بندی</text>"#
@@ -374,10 +380,12 @@ impl Projection {
             return;
         }
         let target = 30.0 / mm_per_km;
-        let km = [1.0, 2.0, 5.0, 10.0, 20.0, 25.0, 50.0, 100.0, 200.0, 250.0, 500.0]
-            .into_iter()
-            .min_by(|a, b| (a - target).abs().total_cmp(&(b - target).abs()))
-            .unwrap_or(10.0);
+        let km = [
+            1.0, 2.0, 5.0, 10.0, 20.0, 25.0, 50.0, 100.0, 200.0, 250.0, 500.0,
+        ]
+        .into_iter()
+        .min_by(|a, b| (a - target).abs().total_cmp(&(b - target).abs()))
+        .unwrap_or(10.0);
         let length = km * mm_per_km;
         let (x, y) = (LEGEND_AT.0 - length, 198.0);
         let _ = writeln!(
@@ -522,7 +530,11 @@ mod tests {
         }
         // Suppressed is hatched, not a colour.
         assert_eq!(attr(&paths[2].1, "fill"), Some("url(#suppressed)"));
-        assert!(elements.iter().any(|(n, a, _)| n == "pattern" && attr(a, "id") == Some("suppressed")));
+        assert!(
+            elements
+                .iter()
+                .any(|(n, a, _)| n == "pattern" && attr(a, "id") == Some("suppressed"))
+        );
     }
 
     #[test]
@@ -552,7 +564,10 @@ mod tests {
         let width = first[2] - first[0];
         let height = first[1] - first[5];
         let expected = 35.5f64.to_radians().cos();
-        assert!((width / height - expected).abs() < 0.01, "{width} / {height}");
+        assert!(
+            (width / height - expected).abs() < 0.01,
+            "{width} / {height}"
+        );
     }
 
     #[test]
@@ -594,7 +609,10 @@ mod tests {
             .filter(|(n, _, _)| n == "title")
             .map(|(_, _, t)| t)
             .collect();
-        assert!(titles.iter().any(|t| t.starts_with("<script>&\"'")), "{titles:?}");
+        assert!(
+            titles.iter().any(|t| t.starts_with("<script>&\"'")),
+            "{titles:?}"
+        );
         assert_eq!(escape("a\u{1}b"), "ab", "control characters are not XML");
     }
 

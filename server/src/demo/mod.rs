@@ -93,6 +93,9 @@ pub struct Seeded {
     pub children: (usize, usize),
     pub encounters: (usize, usize),
     pub reports: (usize, usize),
+    /// Reports refused as the API refuses them (a point outside the
+    /// boundaries).
+    pub reports_refused: usize,
     /// Encounters left without a province (no boundaries imported, or
     /// outside them).
     pub unplaced_encounters: i64,
@@ -149,7 +152,15 @@ pub async fn seed(
         })
         .collect();
     let mut seeded = Seeded::default();
-    let admin = account(db, &mut seeded, DEMO_ADMIN, Role::NationalAdmin, None, "مدیر کشوری (نمایشی)").await?;
+    let admin = account(
+        db,
+        &mut seeded,
+        DEMO_ADMIN,
+        Role::NationalAdmin,
+        None,
+        "مدیر کشوری (نمایشی)",
+    )
+    .await?;
     let mut teams = BTreeMap::new();
     let provinces: std::collections::BTreeSet<&str> =
         spots.iter().map(|s| s.province.as_str()).collect();
@@ -158,12 +169,52 @@ pub async fn seed(
         let tag = province.to_lowercase();
         let p = Some(province);
         let workers = [
-            account(db, &mut seeded, &format!("demo-{tag}-worker-1"), Role::OutreachWorker, p, "مددکار اجتماعی ۱ (نمایشی)").await?,
-            account(db, &mut seeded, &format!("demo-{tag}-worker-2"), Role::OutreachWorker, p, "مددکار اجتماعی ۲ (نمایشی)").await?,
+            account(
+                db,
+                &mut seeded,
+                &format!("demo-{tag}-worker-1"),
+                Role::OutreachWorker,
+                p,
+                "مددکار اجتماعی ۱ (نمایشی)",
+            )
+            .await?,
+            account(
+                db,
+                &mut seeded,
+                &format!("demo-{tag}-worker-2"),
+                Role::OutreachWorker,
+                p,
+                "مددکار اجتماعی ۲ (نمایشی)",
+            )
+            .await?,
         ];
-        account(db, &mut seeded, &format!("demo-{tag}-supervisor"), Role::Supervisor, p, "سرپرست تیم (نمایشی)").await?;
-        account(db, &mut seeded, &format!("demo-{tag}-staff"), Role::ProvincialStaff, p, "کارشناس استان (نمایشی)").await?;
-        let hotline = account(db, &mut seeded, &format!("demo-{tag}-hotline"), Role::HotlineOperator, p, "اپراتور اورژانس اجتماعی ۱۲۳ (نمایشی)").await?;
+        account(
+            db,
+            &mut seeded,
+            &format!("demo-{tag}-supervisor"),
+            Role::Supervisor,
+            p,
+            "سرپرست تیم (نمایشی)",
+        )
+        .await?;
+        account(
+            db,
+            &mut seeded,
+            &format!("demo-{tag}-staff"),
+            Role::ProvincialStaff,
+            p,
+            "کارشناس استان (نمایشی)",
+        )
+        .await?;
+        let hotline = account(
+            db,
+            &mut seeded,
+            &format!("demo-{tag}-hotline"),
+            Role::HotlineOperator,
+            p,
+            "اپراتور اورژانس اجتماعی ۱۲۳ (نمایشی)",
+        )
+        .await?;
         teams.insert(province.to_string(), Team { workers, hotline });
         progress(Tick::Done(1));
     }
@@ -226,12 +277,13 @@ pub async fn seed(
                 Some(SightingSource::Worker) => Some(&team.workers[0]),
                 _ => None,
             };
-            pending.push(Pending::backdated(
-                actor,
-                &r.report,
-                r.seen_at_ms,
-                boundaries.clone(),
-            )?);
+            match Pending::backdated(actor, &r.report, r.seen_at_ms, boundaries.clone()) {
+                Ok(p) => pending.push(p),
+                // A point the boundaries put outside Iran (a coarse coast):
+                // refused as the API would refuse it.
+                Err(Error::Validation(_)) => seeded.reports_refused += 1,
+                Err(e) => return Err(e),
+            }
         }
         let mut tx = db.begin_write().await?;
         for p in &pending {

@@ -184,7 +184,13 @@ pub const CITIES: &[City] = &[
         province: "IR-05",
         weight: 3.0,
         local_language: Some(Language::Kurdish),
-        spots: &[spot("میدان آزادی کرمانشاه", 34.3142, 47.0650, 1.0, Declining)],
+        spots: &[spot(
+            "میدان آزادی کرمانشاه",
+            34.3142,
+            47.0650,
+            1.0,
+            Declining,
+        )],
     },
     City {
         name: "زاهدان",
@@ -280,6 +286,7 @@ pub fn spots() -> Vec<(&'static City, &'static Spot, f64)> {
 
 #[cfg(test)]
 mod tests {
+    use super::Trend::*;
     use super::*;
 
     #[test]
@@ -290,7 +297,10 @@ mod tests {
             assert!(share > 0.0);
         }
         for trend in [Steady, Growing, Declining, New, Historical, Sporadic] {
-            assert!(spots().iter().any(|(_, s, _)| s.trend == trend), "{trend:?}");
+            assert!(
+                spots().iter().any(|(_, s, _)| s.trend == trend),
+                "{trend:?}"
+            );
         }
     }
 

@@ -126,7 +126,12 @@ pub fn plan(sizes: &Sizes, spots: &[SpotPlace]) -> Plan {
             let spot = with_children[by_share_with_children.sample(&mut rng)];
             let kids = &children_of[spot];
             let child = kids[rng.gen_range(0..kids.len())];
-            let at_ms = draw_time(&mut rng, spots[spot].spot.trend, spot as u64, sizes.until_ms);
+            let at_ms = draw_time(
+                &mut rng,
+                spots[spot].spot.trend,
+                spot as u64,
+                sizes.until_ms,
+            );
             let (lat, lng) = around(&mut rng, spots[spot].spot);
             let facts = &plan.children[child].facts;
             let activity = facts.work_types.first().copied();
@@ -152,7 +157,12 @@ pub fn plan(sizes: &Sizes, spots: &[SpotPlace]) -> Plan {
     }
     for _ in 0..sizes.reports {
         let spot = by_share.sample(&mut rng);
-        let seen_at_ms = draw_time(&mut rng, spots[spot].spot.trend, spot as u64, sizes.until_ms);
+        let seen_at_ms = draw_time(
+            &mut rng,
+            spots[spot].spot.trend,
+            spot as u64,
+            sizes.until_ms,
+        );
         let (lat, lng) = around(&mut rng, spots[spot].spot);
         let source = match rng.gen_range(0..100) {
             0..60 => SightingSource::Citizen,
@@ -311,16 +321,56 @@ fn services(rng: &mut ChaCha8Rng) -> Vec<Service> {
 }
 
 const BOYS: &[&str] = &[
-    "علی", "محمد", "حسین", "رضا", "مهدی", "امیر", "عباس", "حسن", "جواد", "یاسین", "مرتضی",
-    "احمد", "نوید", "سجاد", "ابوالفضل", "محمدرضا", "عرفان", "امید",
+    "علی",
+    "محمد",
+    "حسین",
+    "رضا",
+    "مهدی",
+    "امیر",
+    "عباس",
+    "حسن",
+    "جواد",
+    "یاسین",
+    "مرتضی",
+    "احمد",
+    "نوید",
+    "سجاد",
+    "ابوالفضل",
+    "محمدرضا",
+    "عرفان",
+    "امید",
 ];
 const GIRLS: &[&str] = &[
-    "فاطمه", "زهرا", "مریم", "زینب", "سارا", "نرگس", "معصومه", "لیلا", "کوثر", "ستاره", "حدیث",
+    "فاطمه",
+    "زهرا",
+    "مریم",
+    "زینب",
+    "سارا",
+    "نرگس",
+    "معصومه",
+    "لیلا",
+    "کوثر",
+    "ستاره",
+    "حدیث",
     "مهسا",
 ];
 const FAMILIES: &[&str] = &[
-    "رضایی", "محمدی", "حسینی", "احمدی", "کریمی", "رحیمی", "جعفری", "نوری", "قاسمی", "هاشمی",
-    "حیدری", "صادقی", "عزیزی", "یوسفی", "اکبری", "سلطانی",
+    "رضایی",
+    "محمدی",
+    "حسینی",
+    "احمدی",
+    "کریمی",
+    "رحیمی",
+    "جعفری",
+    "نوری",
+    "قاسمی",
+    "هاشمی",
+    "حیدری",
+    "صادقی",
+    "عزیزی",
+    "یوسفی",
+    "اکبری",
+    "سلطانی",
 ];
 
 fn child_facts(rng: &mut ChaCha8Rng, place: &SpotPlace) -> ChildFacts {
@@ -505,7 +555,10 @@ mod tests {
             }
             by_weekday[weekday(local.div_euclid(DAY_MS))] += 1;
         }
-        assert!(evening > 2 * morning, "evening {evening}, morning {morning}");
+        assert!(
+            evening > 2 * morning,
+            "evening {evening}, morning {morning}"
+        );
         assert!(by_weekday[6] * 3 < by_weekday[0] * 2, "{by_weekday:?}");
     }
 
@@ -519,7 +572,11 @@ mod tests {
                 .iter()
                 .filter(|e| spots[p.children[e.child].spot].spot.trend == trend)
                 .fold((0, 0), |(a, b), e| {
-                    if e.at_ms < half { (a + 1, b) } else { (a, b + 1) }
+                    if e.at_ms < half {
+                        (a + 1, b)
+                    } else {
+                        (a, b + 1)
+                    }
                 })
         };
         let (early, late) = halves(Trend::Growing);

@@ -63,9 +63,9 @@ fn tehran_counties() -> Option<Vec<(String, String, geo::MultiPolygon<f64>)>> {
             .get("wikidata")
             .and_then(Value::as_str)
             .map_or_else(|| format!("f{n}"), str::to_string);
-        let display = shape
-            .simplify_vw_preserve(SIMPLIFY_AREA)
-            .map_coords(|c| geo::coord! { x: (c.x * scale).round() / scale, y: (c.y * scale).round() / scale });
+        let display = shape.simplify_vw_preserve(SIMPLIFY_AREA).map_coords(
+            |c| geo::coord! { x: (c.x * scale).round() / scale, y: (c.y * scale).round() / scale },
+        );
         out.push((code, name, display));
     }
     Some(out)

@@ -1,34 +1,21 @@
 //! `kudakyar demo seed`: counts, places, determinism, idempotence, and the
 //! refusal to mix demo data with real children.
 //!
-//! Placing needs boundaries: the staged provinces (`../shared/geo/iran`, or
-//! `KUDAKYAR_TEST_GEO_DIR`); without them the test is skipped loudly, and
-//! fails under `CI=true` (as the geo tests do).
-
-use std::path::PathBuf;
+//! Placing needs boundaries: the built-in province outlines, which also
+//! get their own test here (31 provinces, Tehran placed in IR-23).
 
 use kudakyar::config::Config;
 use kudakyar::db::{Backend, Db};
 use kudakyar::demo::{self, Options};
-use kudakyar::geo::import;
+use kudakyar::geo::builtin;
+use kudakyar::geo::import::{self, Imported};
 
 use crate::common::TestDb;
 
-on_both_backends!(seeds_placed_deterministic_idempotent_demo_data);
-
-fn provinces_file() -> Option<PathBuf> {
-    let dir = std::env::var_os("KUDAKYAR_TEST_GEO_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/geo/iran"));
-    let file = dir.join("provinces.geojson");
-    if file.is_file() {
-        return Some(file);
-    }
-    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    assert!(!in_ci, "the boundaries at {} must exist in CI", dir.display());
-    eprintln!("SKIPPED: demo seed test (no {})", file.display());
-    None
-}
+on_both_backends!(
+    builtin_outlines_hold_every_province,
+    seeds_placed_deterministic_idempotent_demo_data
+);
 
 fn options() -> Options {
     Options {
@@ -51,21 +38,19 @@ async fn count(db: &Db, sql: &str) -> i64 {
 /// time and chance of writing).
 async fn rows(db: &Db) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    let children: Vec<(String, String, Option<String>, String)> = sqlx::query_as(
-        "SELECT id, home_province, home_county, facts FROM children ORDER BY id",
+    let children: Vec<(String, String, Option<String>, String)> =
+        sqlx::query_as("SELECT id, home_province, home_county, facts FROM children ORDER BY id")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+    out.extend(children.into_iter().map(|r| format!("{r:?}")));
+    let encounters: Vec<(String, String, i64, f64, f64, Option<String>, String)> = sqlx::query_as(
+        "SELECT e.id, e.child_id, e.at, e.lat, e.lng, e.province, u.username
+             FROM encounters e JOIN users u ON u.id = e.worker_id ORDER BY e.id",
     )
     .fetch_all(db.pool())
     .await
     .unwrap();
-    out.extend(children.into_iter().map(|r| format!("{r:?}")));
-    let encounters: Vec<(String, String, i64, f64, f64, Option<String>, String)> =
-        sqlx::query_as(
-            "SELECT e.id, e.child_id, e.at, e.lat, e.lng, e.province, u.username
-             FROM encounters e JOIN users u ON u.id = e.worker_id ORDER BY e.id",
-        )
-        .fetch_all(db.pool())
-        .await
-        .unwrap();
     out.extend(encounters.into_iter().map(|r| format!("{r:?}")));
     let reports: Vec<(String, String, i64, f64, f64, Option<String>, i64)> = sqlx::query_as(
         "SELECT id, source, seen_at, lat, lng, province, children_count FROM sightings ORDER BY id",
@@ -77,21 +62,50 @@ async fn rows(db: &Db) -> Vec<String> {
     out
 }
 
-async fn with_provinces(file: &std::path::Path, db: &Db) {
-    let read = import::read_provinces(file).unwrap();
+/// Imports the built-in province outlines, as a fresh install does.
+async fn with_provinces(db: &Db) -> Imported {
+    let read = builtin::provinces().unwrap();
     let prepared = import::prepare(read.boundaries, |_| {}).unwrap();
-    import::replace(db, &prepared, read.skipped).await.unwrap();
+    import::replace(db, &prepared, read.skipped).await.unwrap()
+}
+
+async fn builtin_outlines_hold_every_province(test: TestDb) {
+    let db = &test.db;
+    let done = with_provinces(db).await;
+    assert_eq!((done.provinces, done.counties), (31, 0));
+    assert_eq!(
+        count(
+            db,
+            "SELECT COUNT(DISTINCT code) FROM boundaries WHERE level = 'province'"
+        )
+        .await,
+        31
+    );
+    let tehran: String = sqlx::query_scalar("SELECT name_fa FROM boundaries WHERE code = 'IR-23'")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(tehran, "تهران");
+    let index = db.boundaries().await.unwrap();
+    // Central Tehran (Enghelab Square), Mashhad, Karaj (Alborz, next to Tehran).
+    let province = |lat, lng| index.place(lat, lng).and_then(|p| p.province);
+    assert_eq!(province(35.7010, 51.3915).as_deref(), Some("IR-23"));
+    assert_eq!(province(36.2972, 59.6067).as_deref(), Some("IR-09"));
+    assert_eq!(province(35.8355, 50.9915).as_deref(), Some("IR-30"));
+    // No counties: a point is placed in its province only.
+    assert_eq!(index.place(35.7010, 51.3915).unwrap().county, None);
+    // The Gulf, far from any coast: nowhere.
+    assert_eq!(index.place(26.5, 52.5), None);
 }
 
 async fn seeds_placed_deterministic_idempotent_demo_data(test: TestDb) {
-    let Some(file) = provinces_file() else { return };
     let other = match test.db.backend() {
         Backend::Sqlite => TestDb::sqlite().await,
         Backend::Postgres => TestDb::postgres().await.expect("a PostgreSQL server"),
     };
     let (db, twin) = (&test.db, &other.db);
-    with_provinces(&file, db).await;
-    with_provinces(&file, twin).await;
+    with_provinces(db).await;
+    with_provinces(twin).await;
     let config = Config::default();
     let options = options();
 
@@ -127,16 +141,32 @@ async fn seeds_placed_deterministic_idempotent_demo_data(test: TestDb) {
         assert_eq!(count(db, sql).await, 0, "{sql}");
     }
     assert_eq!(
-        count(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'child.create'").await,
+        count(
+            db,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'child.create'"
+        )
+        .await,
         40
     );
     assert_eq!(
-        count(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'encounter.create'").await,
+        count(
+            db,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'encounter.create'"
+        )
+        .await,
         160
     );
     // Tehran has the most: the distribution follows the cities' sizes.
-    let tehran = count(db, "SELECT COUNT(*) FROM encounters WHERE province = 'IR-23'").await;
-    let zahedan = count(db, "SELECT COUNT(*) FROM encounters WHERE province = 'IR-11'").await;
+    let tehran = count(
+        db,
+        "SELECT COUNT(*) FROM encounters WHERE province = 'IR-23'",
+    )
+    .await;
+    let zahedan = count(
+        db,
+        "SELECT COUNT(*) FROM encounters WHERE province = 'IR-11'",
+    )
+    .await;
     assert!(tehran > zahedan, "Tehran {tehran}, Zahedan {zahedan}");
     // Spread over the year, none after its end.
     let (first, last): (i64, i64) = sqlx::query_as("SELECT MIN(at), MAX(at) FROM encounters")
@@ -144,7 +174,10 @@ async fn seeds_placed_deterministic_idempotent_demo_data(test: TestDb) {
         .await
         .unwrap();
     let until = options.until_ms.unwrap();
-    assert!(last <= until && first < until - 120 * 86_400_000, "{first}…{last}");
+    assert!(
+        last <= until && first < until - 120 * 86_400_000,
+        "{first}…{last}"
+    );
     // The demo logins work with the printed password.
     let user = kudakyar::users::store::find_by_username(db, "demo-ir-23-staff")
         .await
@@ -156,20 +189,29 @@ async fn seeds_placed_deterministic_idempotent_demo_data(test: TestDb) {
     ));
 
     // The same seed on another fresh database: the same rows.
-    demo::seed(twin, &config, &options, &mut |_| {}).await.unwrap();
+    demo::seed(twin, &config, &options, &mut |_| {})
+        .await
+        .unwrap();
     assert_eq!(rows(db).await, rows(twin).await);
     // Another seed: other rows.
     let third = match test.db.backend() {
         Backend::Sqlite => TestDb::sqlite().await,
         Backend::Postgres => TestDb::postgres().await.expect("a PostgreSQL server"),
     };
-    with_provinces(&file, &third.db).await;
-    let reseeded = Options { seed: 18, ..options };
-    demo::seed(&third.db, &config, &reseeded, &mut |_| {}).await.unwrap();
+    with_provinces(&third.db).await;
+    let reseeded = Options {
+        seed: 18,
+        ..options
+    };
+    demo::seed(&third.db, &config, &reseeded, &mut |_| {})
+        .await
+        .unwrap();
     assert_ne!(rows(db).await, rows(&third.db).await);
 
     // Again on the first: nothing new.
-    let again = demo::seed(db, &config, &options, &mut |_| {}).await.unwrap();
+    let again = demo::seed(db, &config, &options, &mut |_| {})
+        .await
+        .unwrap();
     assert_eq!(again.children, (0, 40));
     assert_eq!(again.encounters, (0, 160));
     assert_eq!(again.reports, (0, 30));
@@ -184,7 +226,11 @@ async fn seeds_placed_deterministic_idempotent_demo_data(test: TestDb) {
     .execute(db.pool())
     .await
     .unwrap();
-    assert_eq!(demo::real_children(db).await.unwrap(), 0, "demo-admin is a demo account");
+    assert_eq!(
+        demo::real_children(db).await.unwrap(),
+        0,
+        "demo-admin is a demo account"
+    );
     let admin = kudakyar::users::create(
         db,
         kudakyar_api::users::NewUser {
@@ -209,7 +255,9 @@ async fn seeds_placed_deterministic_idempotent_demo_data(test: TestDb) {
         .await
         .unwrap_err();
     assert!(
-        refused.to_string().contains("1 children not made by the demo accounts")
+        refused
+            .to_string()
+            .contains("1 children not made by the demo accounts")
             && refused.to_string().contains("--force"),
         "{refused}"
     );

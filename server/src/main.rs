@@ -484,7 +484,7 @@ async fn demo_seed(config: Config, options: &kudakyar::demo::Options) -> anyhow:
     let started = std::time::Instant::now();
     let mut bar: Option<indicatif::ProgressBar> = None;
     let mut failed_style = None;
-    let seeded = demo::seed(&db, &config, options, &mut |tick| match tick {
+    let seeded = demo::seed(&db, &config, options, &mut |tick: Tick| match tick {
         Tick::Stage(what, total) => {
             if let Some(done) = bar.take() {
                 done.finish();

@@ -111,7 +111,7 @@ async fn seeds_placed_deterministic_idempotent_demo_data(test: TestDb) {
 
     let mut stages = Vec::new();
     let mut done = 0;
-    let seeded = demo::seed(db, &config, &options, &mut |tick| match tick {
+    let seeded = demo::seed(db, &config, &options, &mut |tick: demo::Tick| match tick {
         demo::Tick::Stage(what, total) => stages.push((what, total)),
         demo::Tick::Done(n) => done += n,
     })
@@ -189,7 +189,7 @@ async fn seeds_placed_deterministic_idempotent_demo_data(test: TestDb) {
     ));
 
     // The same seed on another fresh database: the same rows.
-    demo::seed(twin, &config, &options, &mut |_| {})
+    demo::seed(twin, &config, &options, &mut |_: demo::Tick| {})
         .await
         .unwrap();
     assert_eq!(rows(db).await, rows(twin).await);
@@ -203,13 +203,13 @@ async fn seeds_placed_deterministic_idempotent_demo_data(test: TestDb) {
         seed: 18,
         ..options
     };
-    demo::seed(&third.db, &config, &reseeded, &mut |_| {})
+    demo::seed(&third.db, &config, &reseeded, &mut |_: demo::Tick| {})
         .await
         .unwrap();
     assert_ne!(rows(db).await, rows(&third.db).await);
 
     // Again on the first: nothing new.
-    let again = demo::seed(db, &config, &options, &mut |_| {})
+    let again = demo::seed(db, &config, &options, &mut |_: demo::Tick| {})
         .await
         .unwrap();
     assert_eq!(again.children, (0, 40));
@@ -251,7 +251,7 @@ async fn seeds_placed_deterministic_idempotent_demo_data(test: TestDb) {
         .execute(db.pool())
         .await
         .unwrap();
-    let refused = demo::seed(db, &config, &options, &mut |_| {})
+    let refused = demo::seed(db, &config, &options, &mut |_: demo::Tick| {})
         .await
         .unwrap_err();
     assert!(
@@ -265,6 +265,8 @@ async fn seeds_placed_deterministic_idempotent_demo_data(test: TestDb) {
         force: true,
         ..options
     };
-    let forced = demo::seed(db, &config, &forced, &mut |_| {}).await.unwrap();
+    let forced = demo::seed(db, &config, &forced, &mut |_: demo::Tick| {})
+        .await
+        .unwrap();
     assert_eq!(forced.children, (0, 40));
 }

@@ -455,48 +455,60 @@ mod tests {
     /// Every element's name and attributes, read by a real XML parser (it
     /// fails on anything not well-formed).
     fn elements(svg: &str) -> Vec<(String, Vec<(String, String)>, String)> {
-        use quick_xml::events::Event;
+        use quick_xml::events::{BytesStart, Event};
         let mut reader = quick_xml::Reader::from_str(svg);
         let mut out: Vec<(String, Vec<(String, String)>, String)> = Vec::new();
+        // The open elements (indexes into `out`): text belongs to the innermost.
+        let mut open: Vec<usize> = Vec::new();
+        let element = |e: &BytesStart| {
+            let attrs = e
+                .attributes()
+                .map(|a| {
+                    let a = a.expect("a well-formed attribute");
+                    (
+                        String::from_utf8(a.key.as_ref().to_vec()).unwrap(),
+                        a.unescape_value().expect("escaped").into_owned(),
+                    )
+                })
+                .collect();
+            let name = String::from_utf8(e.name().as_ref().to_vec()).unwrap();
+            (name, attrs, String::new())
+        };
         loop {
-            match reader.read_event().expect("well-formed XML") {
-                Event::Start(e) | Event::Empty(e) => {
-                    let attrs = e
-                        .attributes()
-                        .map(|a| {
-                            let a = a.expect("a well-formed attribute");
-                            (
-                                String::from_utf8(a.key.as_ref().to_vec()).unwrap(),
-                                a.unescape_value().expect("escaped").into_owned(),
-                            )
-                        })
-                        .collect();
-                    let name = String::from_utf8(e.name().as_ref().to_vec()).unwrap();
-                    out.push((name, attrs, String::new()));
+            let text = match reader.read_event().expect("well-formed XML") {
+                Event::Start(e) => {
+                    open.push(out.len());
+                    out.push(element(&e));
+                    continue;
+                }
+                Event::Empty(e) => {
+                    out.push(element(&e));
+                    continue;
+                }
+                Event::End(_) => {
+                    open.pop();
+                    continue;
                 }
                 // Text arrives in pieces: plain runs, and each reference
                 // (`&amp;`) as an event of its own.
-                Event::Text(t) => {
-                    if let Some(last) = out.last_mut() {
-                        last.2.push_str(&t.decode().expect("UTF-8 text"));
-                    }
-                }
+                Event::Text(t) => t.decode().expect("UTF-8 text").into_owned(),
                 Event::GeneralRef(r) => {
                     let name = r.decode().expect("UTF-8 reference").into_owned();
-                    let resolved = match r.resolve_char_ref().expect("a character reference") {
+                    match r.resolve_char_ref().expect("a character reference") {
                         Some(c) => c.to_string(),
                         None => quick_xml::escape::resolve_xml_entity(&name)
                             .expect("a predefined entity")
                             .to_string(),
-                    };
-                    if let Some(last) = out.last_mut() {
-                        last.2.push_str(&resolved);
                     }
                 }
                 Event::Eof => break,
-                _ => {}
+                _ => continue,
+            };
+            if let Some(&i) = open.last() {
+                out[i].2.push_str(&text);
             }
         }
+        assert!(open.is_empty(), "every element closed");
         out
     }
 

@@ -286,7 +286,6 @@ pub fn spots() -> Vec<(&'static City, &'static Spot, f64)> {
 
 #[cfg(test)]
 mod tests {
-    use super::Trend::*;
     use super::*;
 
     #[test]

@@ -454,10 +454,13 @@ mod tests {
 
     /// Every element's name and attributes, read by a real XML parser (it
     /// fails on anything not well-formed).
-    fn elements(svg: &str) -> Vec<(String, Vec<(String, String)>, String)> {
+    /// An element's name, attributes and text.
+    type Element = (String, Vec<(String, String)>, String);
+
+    fn elements(svg: &str) -> Vec<Element> {
         use quick_xml::events::{BytesStart, Event};
         let mut reader = quick_xml::Reader::from_str(svg);
-        let mut out: Vec<(String, Vec<(String, String)>, String)> = Vec::new();
+        let mut out: Vec<Element> = Vec::new();
         // The open elements (indexes into `out`): text belongs to the innermost.
         let mut open: Vec<usize> = Vec::new();
         let element = |e: &BytesStart| {

@@ -48,7 +48,11 @@ impl Trend {
                 // A fixed mix of the week and the place: on about one week in three.
                 let h = (week as u64 ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15))
                     .wrapping_mul(0xbf58_476d_1ce4_e5b9);
-                if (h >> 29) % 3 == 0 { 1.8 } else { 0.15 }
+                if (h >> 29).is_multiple_of(3) {
+                    1.8
+                } else {
+                    0.15
+                }
             }
         }
     }

@@ -33,6 +33,11 @@ async fn count(db: &Db, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(db.pool()).await.unwrap()
 }
 
+/// An encounter: id, child, time, position, province, worker's username.
+type EncounterRow = (String, String, i64, f64, f64, Option<String>, String);
+/// A report: id, source, time, position, province, children.
+type ReportRow = (String, String, i64, f64, f64, Option<String>, i64);
+
 /// The rows a seed decides, in a fixed order, as text (ids, facts, times,
 /// places — not the registration time or receipt codes, which are the
 /// time and chance of writing).
@@ -44,7 +49,7 @@ async fn rows(db: &Db) -> Vec<String> {
             .await
             .unwrap();
     out.extend(children.into_iter().map(|r| format!("{r:?}")));
-    let encounters: Vec<(String, String, i64, f64, f64, Option<String>, String)> = sqlx::query_as(
+    let encounters: Vec<EncounterRow> = sqlx::query_as(
         "SELECT e.id, e.child_id, e.at, e.lat, e.lng, e.province, u.username
              FROM encounters e JOIN users u ON u.id = e.worker_id ORDER BY e.id",
     )
@@ -52,7 +57,7 @@ async fn rows(db: &Db) -> Vec<String> {
     .await
     .unwrap();
     out.extend(encounters.into_iter().map(|r| format!("{r:?}")));
-    let reports: Vec<(String, String, i64, f64, f64, Option<String>, i64)> = sqlx::query_as(
+    let reports: Vec<ReportRow> = sqlx::query_as(
         "SELECT id, source, seen_at, lat, lng, province, children_count FROM sightings ORDER BY id",
     )
     .fetch_all(db.pool())

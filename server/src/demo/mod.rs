@@ -54,6 +54,27 @@ pub const DEMO_PREFIX: &str = "demo-";
 pub const DEMO_PASSWORD: &str = "kudakyar-demo-1404";
 /// The national administrator among the demo accounts.
 pub const DEMO_ADMIN: &str = "demo-admin";
+/// The demo accounts of each province, as username suffix (after
+/// `demo-ir-23-`), role and display name.
+const TEAM: [(&str, Role, &str); 5] = [
+    (
+        "worker-1",
+        Role::OutreachWorker,
+        "مددکار اجتماعی ۱ (نمایشی)",
+    ),
+    (
+        "worker-2",
+        Role::OutreachWorker,
+        "مددکار اجتماعی ۲ (نمایشی)",
+    ),
+    ("supervisor", Role::Supervisor, "سرپرست تیم (نمایشی)"),
+    ("staff", Role::ProvincialStaff, "کارشناس استان (نمایشی)"),
+    (
+        "hotline",
+        Role::HotlineOperator,
+        "اپراتور اورژانس اجتماعی ۱۲۳ (نمایشی)",
+    ),
+];
 /// Reports written per transaction.
 const REPORT_BATCH: usize = 100;
 
@@ -119,8 +140,9 @@ pub fn start_of_today_ms() -> i64 {
 pub async fn real_children(db: &Db) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM children c WHERE NOT EXISTS (
-             SELECT 1 FROM users u WHERE u.id = c.created_by AND u.username LIKE 'demo-%')",
+             SELECT 1 FROM users u WHERE u.id = c.created_by AND u.username LIKE $1)",
     )
+    .bind(format!("{DEMO_PREFIX}%"))
     .fetch_one(db.pool())
     .await?)
 }
@@ -169,54 +191,24 @@ pub async fn seed(
     progress(Tick::Stage("demo accounts", provinces.len() as u64));
     for province in provinces {
         let tag = province.to_lowercase();
-        let p = Some(province);
-        let workers = [
-            account(
-                db,
-                &mut seeded,
-                &format!("demo-{tag}-worker-1"),
-                Role::OutreachWorker,
-                p,
-                "مددکار اجتماعی ۱ (نمایشی)",
-            )
-            .await?,
-            account(
-                db,
-                &mut seeded,
-                &format!("demo-{tag}-worker-2"),
-                Role::OutreachWorker,
-                p,
-                "مددکار اجتماعی ۲ (نمایشی)",
-            )
-            .await?,
-        ];
-        account(
-            db,
-            &mut seeded,
-            &format!("demo-{tag}-supervisor"),
-            Role::Supervisor,
-            p,
-            "سرپرست تیم (نمایشی)",
-        )
-        .await?;
-        account(
-            db,
-            &mut seeded,
-            &format!("demo-{tag}-staff"),
-            Role::ProvincialStaff,
-            p,
-            "کارشناس استان (نمایشی)",
-        )
-        .await?;
-        let hotline = account(
-            db,
-            &mut seeded,
-            &format!("demo-{tag}-hotline"),
-            Role::HotlineOperator,
-            p,
-            "اپراتور اورژانس اجتماعی ۱۲۳ (نمایشی)",
-        )
-        .await?;
+        let mut actors = Vec::with_capacity(TEAM.len());
+        for (suffix, role, display_name) in TEAM {
+            let username = format!("{DEMO_PREFIX}{tag}-{suffix}");
+            actors.push(
+                account(
+                    db,
+                    &mut seeded,
+                    &username,
+                    role,
+                    Some(province),
+                    display_name,
+                )
+                .await?,
+            );
+        }
+        let [worker_1, worker_2, _supervisor, _staff, hotline] = <[Actor; 5]>::try_from(actors)
+            .map_err(|_| Error::Internal(anyhow::anyhow!("a demo team has five accounts")))?;
+        let workers = [worker_1, worker_2];
         teams.insert(province.to_string(), Team { workers, hotline });
         progress(Tick::Done(1));
     }

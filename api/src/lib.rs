@@ -13,6 +13,7 @@
 //! - [`names`]: the Persian-aware folding of names for search.
 //! - [`users`]: user administration.
 //! - [`audit`]: the audit log.
+//! - [`provinces`]: Iran's 31 provinces, ISO 3166-2:IR code → Persian name.
 //! - [`problem`]: the RFC 9457 error body every endpoint answers with.
 
 pub mod audit;
@@ -23,5 +24,6 @@ pub mod iris;
 pub mod names;
 pub mod notifications;
 pub mod problem;
+pub mod provinces;
 pub mod sightings;
 pub mod users;

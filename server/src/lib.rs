@@ -21,6 +21,9 @@
 //! - [`events`]: the domain events changes write for the notifications.
 //! - [`notify`]: the in-app inbox the domain events feed, and its live
 //!   stream.
+//! - [`demo`]: `kudakyar demo seed`, a synthetic year of children,
+//!   encounters and reports for demonstrations.
+//! - [`atlas_svg`]: the atlas's printable SVG map of a province.
 //! - [`exports`]: streamed CSV / JSON Lines exports.
 //! - [`media`]: the object store photos and captures go through.
 //! - [`biometrics`]: iris enrolment, identification, deduplication before
@@ -35,6 +38,9 @@
 //!   (database snapshot, media, the biometric key sealed with a passphrase).
 
 pub mod app;
+// The atlas's printable map; folded into `atlas` when that module lands.
+#[path = "atlas/svg.rs"]
+pub mod atlas_svg;
 pub mod audit;
 pub mod auth;
 pub mod backup;
@@ -42,6 +48,7 @@ pub mod biometrics;
 pub mod cases;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod events;
 pub mod exports;

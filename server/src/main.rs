@@ -11,7 +11,10 @@
 //! kudakyar keys rotate                            re-seal biometric data with a new key
 //! kudakyar sightings relocate                     place every report and incident again
 //! kudakyar geo import --provinces F --counties D  import admin boundaries (GeoJSON, OSM tags)
+//! kudakyar geo import --builtin                   import the built-in province outlines
 //! kudakyar geo backfill                           place every encounter, report and incident again
+//! kudakyar demo seed --children N --encounters M --reports K [--seed S] [--force]
+//!                                                 fill the database with demo data
 //! ```
 //!
 //! Global options (`--config`, `--data-dir`, `--log-format`) go before or after
@@ -81,6 +84,9 @@ enum Command {
     /// Administrative boundaries (provinces and counties).
     #[command(subcommand)]
     Geo(GeoCommand),
+    /// Demo data for demonstrations and newcomers.
+    #[command(subcommand)]
+    Demo(DemoCommand),
     /// Export every child or encounter (the whole country) to a file.
     /// Back up an embedded (SQLite) installation into a new directory while
     /// it serves: database snapshot, media, the biometric key sealed with
@@ -171,11 +177,15 @@ enum GeoCommand {
     /// features are skipped and counted. A failed import changes nothing.
     Import {
         /// A FeatureCollection of provinces (admin_level 4).
-        #[arg(long)]
-        provinces: PathBuf,
+        #[arg(long, required_unless_present = "builtin", requires = "counties")]
+        provinces: Option<PathBuf>,
         /// A FeatureCollection of counties (admin_level 5), or a folder of them.
-        #[arg(long)]
-        counties: PathBuf,
+        #[arg(long, requires = "provinces")]
+        counties: Option<PathBuf>,
+        /// Instead of files: the built-in province outlines (Natural Earth,
+        /// no counties), for a fresh install.
+        #[arg(long, conflicts_with_all = ["provinces", "counties"])]
+        builtin: bool,
     },
     /// Place every encounter, report and incident again by the imported
     /// boundaries (after an import); prints how many moved.
@@ -183,6 +193,28 @@ enum GeoCommand {
         /// Rows read per query (1–100000).
         #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=100_000))]
         batch: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// Fill the database with a synthetic year of children, encounters and
+    /// citizen, hotline and worker reports in large cities, with demo
+    /// accounts per province and service centres. The same seed gives the
+    /// same rows; running it again adds nothing. Refuses a database with
+    /// children not made by the demo accounts unless `--force`.
+    Seed {
+        #[arg(long, default_value_t = 2000)]
+        children: usize,
+        #[arg(long, default_value_t = 20_000)]
+        encounters: usize,
+        #[arg(long, default_value_t = 4000)]
+        reports: usize,
+        #[arg(long, default_value_t = 1404)]
+        seed: u64,
+        /// Seed even if the database holds real children.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -264,7 +296,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Geo(GeoCommand::Import {
             provinces,
             counties,
-        }) => geo_import(config, &provinces, &counties).await,
+            builtin,
+        }) => {
+            let files = provinces.zip(counties);
+            geo_import(config, files.as_ref().filter(|_| !builtin)).await
+        }
         Command::Geo(GeoCommand::Backfill { batch }) => geo_backfill(config, batch).await,
         Command::Backup { out } => {
             use kudakyar::backup;
@@ -298,6 +334,23 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 config.data_dir.display()
             );
             Ok(())
+        }
+        Command::Demo(DemoCommand::Seed {
+            children,
+            encounters,
+            reports,
+            seed,
+            force,
+        }) => {
+            let options = kudakyar::demo::Options {
+                children,
+                encounters,
+                reports,
+                seed,
+                until_ms: None,
+                force,
+            };
+            demo_seed(config, &options).await
         }
         Command::Export { kind, format, out } => export(config, kind, format, &out).await,
         Command::Config(ConfigCommand::Check) => {
@@ -413,18 +466,19 @@ fn progress_bar(total: u64, what: &str) -> anyhow::Result<indicatif::ProgressBar
     )
 }
 
-/// `kudakyar geo import`: read, simplify (with a progress bar), store in one
+/// `kudakyar geo import`: read (the files, or the built-in outlines when
+/// `files` is `None`), simplify (with a progress bar), store in one
 /// transaction.
-async fn geo_import(
-    config: Config,
-    provinces: &std::path::Path,
-    counties: &std::path::Path,
-) -> anyhow::Result<()> {
-    use kudakyar::geo::import;
+async fn geo_import(config: Config, files: Option<&(PathBuf, PathBuf)>) -> anyhow::Result<()> {
+    use kudakyar::geo::{builtin, import};
     let db = Db::open(config.database_url.as_deref(), &config.data_dir).await?;
     db.migrate().await?;
     let started = std::time::Instant::now();
-    let read = import::read_all(provinces, counties).map_err(describe)?;
+    let read = match files {
+        Some((provinces, counties)) => import::read_all(provinces, counties),
+        None => builtin::provinces(),
+    }
+    .map_err(describe)?;
     let bar = progress_bar(read.boundaries.len() as u64, "boundaries simplified")?;
     let prepared = import::prepare(read.boundaries, |n| bar.inc(n)).map_err(describe)?;
     bar.finish();
@@ -466,6 +520,77 @@ async fn geo_backfill(config: Config, batch: i64) -> anyhow::Result<()> {
     eprintln!("{moved} encounters moved to another province or county");
     db.close().await;
     relocate_with(config, batch).await
+}
+
+/// `kudakyar demo seed`: a progress bar per stage, then the demo logins.
+async fn demo_seed(config: Config, options: &kudakyar::demo::Options) -> anyhow::Result<()> {
+    use kudakyar::demo::{self, Tick};
+    let db = Db::open(config.database_url.as_deref(), &config.data_dir).await?;
+    db.migrate().await?;
+    let started = std::time::Instant::now();
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    let mut failed_style = None;
+    let seeded = demo::seed(&db, &config, options, &mut |tick: Tick| match tick {
+        Tick::Stage(what, total) => {
+            if let Some(done) = bar.take() {
+                done.finish();
+            }
+            match progress_bar(total, what) {
+                Ok(b) => bar = Some(b),
+                Err(e) => failed_style = Some(e),
+            }
+        }
+        Tick::Done(n) => {
+            if let Some(b) = &bar {
+                b.inc(n);
+            }
+        }
+    })
+    .await
+    .map_err(describe)?;
+    if let Some(done) = bar.take() {
+        done.finish();
+    }
+    if let Some(e) = failed_style {
+        return Err(e);
+    }
+    let (children, encounters, reports) = (seeded.children, seeded.encounters, seeded.reports);
+    eprintln!(
+        "demo data in {:.0} s: {} children, {} encounters, {} reports written \
+         ({} children, {} encounters, {} reports were already there); {} centres created",
+        started.elapsed().as_secs_f64(),
+        children.0,
+        encounters.0,
+        reports.0,
+        children.1,
+        encounters.1,
+        reports.1,
+        seeded.centres,
+    );
+    if seeded.reports_refused > 0 {
+        eprintln!(
+            "{} reports refused: their point is outside the imported boundaries",
+            seeded.reports_refused
+        );
+    }
+    if seeded.unplaced_encounters > 0 {
+        eprintln!(
+            "{} encounters have no province: import boundaries (`kudakyar geo import`), then run \
+             `kudakyar geo backfill`",
+            seeded.unplaced_encounters
+        );
+    }
+    println!("Demo logins (password for all: {}):", demo::DEMO_PASSWORD);
+    for login in &seeded.logins {
+        println!(
+            "  {:<28} {:<18} {}",
+            login.username,
+            login.role.as_str(),
+            login.province.as_deref().unwrap_or("(national)")
+        );
+    }
+    db.close().await;
+    Ok(())
 }
 
 async fn user(cmd: UserCommand, config: Config) -> anyhow::Result<()> {

@@ -1,7 +1,9 @@
 //! `cargo xtask`: the project's commands.
 //!
-//! - `cargo xtask serve [ARGS…]` builds the PWA ([`web`]) and the server, then
-//!   runs `kudakyar serve ARGS…` with the embedded SQLite default. Everything
+//! - `cargo xtask serve [--demo] [ARGS…]` builds the PWA ([`web`]) and the server, then
+//!   runs `kudakyar serve ARGS…` with the embedded SQLite default. With
+//!   `--demo`, on a fresh database in `target/demo-data` holding the
+//!   boundaries and demo data (see [`demo_database`]). Everything
 //!   the build needs (wasm target, wasm-bindgen CLI) is installed on first use.
 //! - `cargo xtask test` runs every check CI runs: formatting, clippy with
 //!   warnings denied, the PWA build, and all tests — on SQLite always and on
@@ -68,7 +70,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask serve [kudakyar serve options…] | cargo xtask test | cargo xtask browser-test [FILE…] | cargo xtask fuzz-api | cargo xtask bench-sync [--debug] | cargo xtask lighthouse | cargo xtask iris-dev"
+                "usage: cargo xtask serve [--demo] [kudakyar serve options…] | cargo xtask test | cargo xtask browser-test [FILE…] | cargo xtask fuzz-api | cargo xtask bench-sync [--debug] | cargo xtask lighthouse | cargo xtask iris-dev"
             );
             std::process::exit(2)
         }
@@ -83,24 +85,92 @@ fn workspace_root() -> PathBuf {
 }
 
 fn serve(root: &Path, args: Vec<String>) -> Result<()> {
+    let demo = args.iter().any(|a| a == "--demo");
+    let mut args: Vec<String> = args.into_iter().filter(|a| a != "--demo").collect();
     let dist = web::build(root)?;
     cargo(root, &["build", "-p", "kudakyar"])?;
     let bin = kudakyar_bin(root, "debug");
+    if demo {
+        let data_dir = demo_database(root, &bin)?;
+        args.extend(["--data-dir".to_string(), data_dir.display().to_string()]);
+    }
     say(format_args!(
         "starting {} serve (SQLite in ./kudakyar-data unless configured otherwise)",
         bin.display()
     ));
-    let status = Command::new(&bin)
+    let mut command = Command::new(&bin);
+    command
         .arg("serve")
         .args(&args)
         .env("KUDAKYAR_WEB_DIR", &dist)
-        .current_dir(root)
+        .current_dir(root);
+    if demo {
+        // The demo database is the fresh SQLite file, whatever the shell says.
+        command.env_remove("KUDAKYAR_DATABASE_URL");
+    }
+    let status = command
         .status()
         .with_context(|| format!("running {}", bin.display()))?;
     if !status.success() {
         bail!("kudakyar serve exited with {status}");
     }
     Ok(())
+}
+
+/// Demo size for `serve --demo`: enough for every atlas view and the
+/// hot-spot test's minimums (10 weeks, 60 events), written in under a
+/// minute on a small machine.
+const DEMO_SIZE: [(&str, &str); 3] = [
+    ("--children", "600"),
+    ("--encounters", "5000"),
+    ("--reports", "1000"),
+];
+
+/// `serve --demo`: a fresh SQLite database in `target/demo-data` with the
+/// boundaries (`../shared/geo/iran` when present, else the built-in
+/// provinces) and demo data (whose logins `demo seed` prints); its folder.
+fn demo_database(root: &Path, bin: &Path) -> Result<PathBuf> {
+    let data_dir = target_dir(root).join("demo-data");
+    if data_dir.exists() {
+        std::fs::remove_dir_all(&data_dir)
+            .with_context(|| format!("clearing {}", data_dir.display()))?;
+    }
+    let kudakyar = |args: &[&str]| {
+        let mut command = Command::new(bin);
+        command
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .env_remove("KUDAKYAR_DATABASE_URL")
+            .current_dir(root);
+        util::run(&mut command)
+    };
+    let shared = root.join("../shared/geo/iran");
+    if shared.join("provinces.geojson").is_file() {
+        let provinces = shared.join("provinces.geojson").display().to_string();
+        let counties = shared.join("counties").display().to_string();
+        kudakyar(&[
+            "geo",
+            "import",
+            "--provinces",
+            &provinces,
+            "--counties",
+            &counties,
+        ])?;
+    } else {
+        say("no ../shared/geo/iran: the built-in province outlines (no counties)");
+        kudakyar(&["geo", "import", "--builtin"])?;
+    }
+    let mut seed = vec!["demo", "seed"];
+    for (flag, value) in DEMO_SIZE {
+        seed.extend([flag, value]);
+    }
+    kudakyar(&seed)?;
+    say(format_args!(
+        "demo database ready in {}; log in with a demo account listed above",
+        data_dir.display()
+    ));
+    Ok(data_dir)
 }
 
 fn test(root: &Path) -> Result<()> {

@@ -10,12 +10,13 @@
 
 mod lang;
 mod messages;
-mod provinces;
 pub mod vocabulary;
 
 pub use lang::{Lang, init as init_language, lang, switch_language};
 pub use messages::Strings;
-pub use provinces::{province_name, provinces};
+// The table lives in the API crate: the server names provinces too (the
+// built-in outlines, printed maps).
+pub use kudakyar_api::provinces::{province_name, provinces};
 
 use crate::api::ApiError;
 

@@ -4,6 +4,8 @@
 //! - [`import`]: `kudakyar geo import` reads GeoJSON admin boundaries (OSM
 //!   tags), simplifies them for display and replaces the `boundaries` table in
 //!   one transaction. It also says how a county gets its code.
+//! - [`builtin`]: the province outlines a fresh install imports with
+//!   `kudakyar geo import --builtin` (Natural Earth, embedded).
 //! - [`index`]: the boundaries in memory — an R-tree over bounding boxes, then
 //!   exact point in polygon — answering "which province and county is this
 //!   point in", with a tolerance for borders and coasts. Each [`crate::db::Db`]
@@ -12,6 +14,7 @@
 //!   (`kudakyar geo backfill`, and `kudakyar sightings relocate`).
 
 pub mod backfill;
+pub mod builtin;
 pub mod import;
 pub mod index;
 

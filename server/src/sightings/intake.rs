@@ -73,6 +73,33 @@ pub struct Pending {
     boundaries: std::sync::Arc<crate::geo::Index>,
 }
 
+impl Pending {
+    /// A report dated `seen_at_ms`, however long ago, checked in every
+    /// other way like one sent to the API: what `kudakyar demo seed` writes
+    /// (a year of history, where a real report is at most a week old). No
+    /// photo, no client address or device, so no abuse limit counts it.
+    pub fn backdated(
+        actor: Option<&Actor>,
+        new: &NewSighting,
+        seen_at_ms: i64,
+        boundaries: std::sync::Arc<crate::geo::Index>,
+    ) -> Result<Pending> {
+        let mut checked = check(actor, new, None, &boundaries)?;
+        checked.seen_at = seen_at_ms;
+        checked.seen_at_sent = Some(crate::ms_to_rfc3339(seen_at_ms));
+        Ok(Pending {
+            digest: crate::registry::store::digest(&checked),
+            checked,
+            photo_key: None,
+            device_token: None,
+            proof: None,
+            actor: actor.cloned(),
+            origin: Origin::system(),
+            boundaries,
+        })
+    }
+}
+
 /// Takes in a report; `Ok((receipt, false))` when it repeats one already
 /// stored. `actor` is `None` for a citizen.
 pub async fn submit(

@@ -8,11 +8,13 @@
 #[macro_use]
 mod common;
 
+mod atlas_svg;
 mod audit;
 mod auth;
 mod cases;
 mod children;
 mod concurrency;
+mod demo;
 mod exports;
 mod geo;
 mod http_conventions;

@@ -1,8 +1,9 @@
 //! Persian names of Iran's 31 provinces by ISO 3166-2:IR code (`IR-00` …
 //! `IR-30`, the numeric codes ISO adopted in place of the old ones).
 //!
-//! The server stores only codes; names are a display concern, kept here so
-//! the wasm carries one small table instead of a lookup call.
+//! The server stores codes; names are for display — the PWA's screens (one
+//! small table in the wasm instead of a lookup call) and the server's
+//! built-in province outlines and printed maps.
 
 const NAMES: [&str; 31] = [
     "مرکزی",

@@ -9,7 +9,10 @@
 //! - [`db`]: the database, chosen once at start-up (SQLite embedded by default,
 //!   PostgreSQL in production). Everything above it speaks portable SQL through
 //!   one pool type and never asks which backend runs.
-//! - [`geo`]: province and county codes (the atlas will grow it).
+//! - [`geo`]: province and county codes, imported boundaries, and which
+//!   province and county a point is in.
+//! - [`atlas`]: the presence atlas — rollups kept by a background job,
+//!   choropleths, hexes, time series, zoning and emerging hot spots.
 //! - [`auth`]: passwords, bearer sessions, login throttling and the one
 //!   [`auth::policy`] module that decides who may see and change what.
 //! - [`users`]: user accounts and their administration.
@@ -33,6 +36,7 @@
 //! - [`private_fs`]: the data directory 0700 and its files 0600.
 
 pub mod app;
+pub mod atlas;
 pub mod audit;
 pub mod auth;
 pub mod biometrics;

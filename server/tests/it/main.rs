@@ -8,6 +8,7 @@
 #[macro_use]
 mod common;
 
+mod atlas;
 mod audit;
 mod auth;
 mod cases;

@@ -194,6 +194,10 @@ pub async fn figures(
 fn select(level: Level, f: &Filter, scope: &Scope, group: &Group, table: &str, agg: &str) -> Sql {
     let key = match group {
         Group::Areas => "area".to_string(),
+        Group::Periods {
+            bucket: Bucket::Day,
+            ..
+        } => "day".to_string(),
         // The bucket of each day: the first day of the last bucket that
         // starts on or before it (integers computed here, not user text).
         Group::Periods { starts, .. } => {

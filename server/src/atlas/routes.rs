@@ -406,7 +406,7 @@ pub struct ChoroplethQuery {
 #[utoipa::path(get, path = "/api/v1/atlas/choropleth", tag = "atlas",
     params(ChoroplethQuery, Common, ("If-None-Match" = Option<String>, Header, description = "An `ETag` seen before")),
     security(("bearer" = [])),
-    responses((status = 200, content_type = "application/geo+json", body = Object,
+    responses((status = 200, content_type = "application/geo+json", body = serde_json::Value,
             description = "A FeatureCollection; `properties` hold the legend and the attribution",
             headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the `ETag` given"),
@@ -559,7 +559,7 @@ fn parse_res(v: &mut Validator, res: Option<i64>, default: Option<u8>) -> u8 {
 #[utoipa::path(get, path = "/api/v1/atlas/hexes", tag = "atlas",
     params(HexQuery, Common, ("If-None-Match" = Option<String>, Header, description = "An `ETag` seen before")),
     security(("bearer" = [])),
-    responses((status = 200, body = Object, description = "`{res, cells: [...], values: [...]}`", headers(("ETag" = String))),
+    responses((status = 200, body = serde_json::Value, description = "`{res, cells: [...], values: [...]}`", headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the `ETag` given"),
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn hexes(
@@ -681,7 +681,7 @@ pub struct SeriesQuery {
 #[utoipa::path(get, path = "/api/v1/atlas/timeseries", tag = "atlas",
     params(SeriesQuery, Common, ("If-None-Match" = Option<String>, Header, description = "An `ETag` seen before")),
     security(("bearer" = [])),
-    responses((status = 200, body = Object, description = "`{area, bucket, series: [{period, start, value}]}`", headers(("ETag" = String))),
+    responses((status = 200, body = serde_json::Value, description = "`{area, bucket, series: [{period, start, value}]}`", headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the `ETag` given"),
         (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem, description = "No such area in what you may see"),
@@ -830,7 +830,7 @@ fn parse_zones(v: &mut Validator, q: &ZonesQuery) -> ZoneRequest {
 #[utoipa::path(get, path = "/api/v1/atlas/zones", tag = "atlas",
     params(ZonesQuery, Common, ("If-None-Match" = Option<String>, Header, description = "An `ETag` seen before")),
     security(("bearer" = [])),
-    responses((status = 200, body = Object, description = "`{breaks, frozen, legend, areas: [{area, value, rate, zone}]}`", headers(("ETag" = String))),
+    responses((status = 200, body = serde_json::Value, description = "`{breaks, frozen, legend, areas: [{area, value, rate, zone}]}`", headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the `ETag` given"),
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn get_zones(
@@ -981,7 +981,7 @@ pub struct FreezeZones {
 /// year's figures. The first freeze stands; repeating it answers the same.
 #[utoipa::path(post, path = "/api/v1/atlas/zones/freeze", tag = "atlas",
     request_body = FreezeZones, security(("bearer" = [])),
-    responses((status = 200, body = Object, description = "`{jalali_year, method, breaks}`"),
+    responses((status = 200, body = serde_json::Value, description = "`{jalali_year, method, breaks}`"),
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn freeze_zones(
     State(state): State<AppState>,
@@ -1065,7 +1065,7 @@ pub struct HotspotQuery {
 #[utoipa::path(get, path = "/api/v1/atlas/hotspots", tag = "atlas",
     params(HotspotQuery, ("If-None-Match" = Option<String>, Header, description = "An `ETag` seen before")),
     security(("bearer" = [])),
-    responses((status = 200, body = Object, description = "`{res, run, cells: [{cell, pattern, z, p, trend_z, trend_p}]}`", headers(("ETag" = String))),
+    responses((status = 200, body = serde_json::Value, description = "`{res, run, cells: [{cell, pattern, z, p, trend_z, trend_p}]}`", headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the `ETag` given"),
         (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 422, body = Problem, description = "A bad parameter, or the last run had too little data (`insufficient-data`, saying why)")))]

@@ -54,7 +54,11 @@ pub enum Outcome {
     /// Too little data; the reason, as stored.
     Refused(String),
     /// Stored: how many cells, weeks and events.
-    Done { cells: usize, weeks: usize, events: u64 },
+    Done {
+        cells: usize,
+        weeks: usize,
+        events: u64,
+    },
 }
 
 fn pattern_name(p: Pattern) -> String {

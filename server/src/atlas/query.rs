@@ -209,7 +209,9 @@ fn select(level: Level, f: &Filter, scope: &Scope, group: &Group, table: &str, a
             case
         }
     };
-    let mut sql = Sql::new(&format!("SELECT {key} AS k, {agg} FROM {table} WHERE level = "));
+    let mut sql = Sql::new(&format!(
+        "SELECT {key} AS k, {agg} FROM {table} WHERE level = "
+    ));
     sql.bind(Arg::Text(level.as_str()));
     sql.push(" AND day >= ").bind(Arg::Int(f.from));
     sql.push(" AND day <= ").bind(Arg::Int(f.to));

@@ -246,10 +246,17 @@ impl Request {
 
 /// The answer with its `ETag` (SHA-256 of the body), or 304 when the client
 /// has it; downloads are attachments named `filename`.
-fn respond(headers: &HeaderMap, body: Vec<u8>, content_type: &'static str, filename: &str, download: bool) -> Response {
+fn respond(
+    headers: &HeaderMap,
+    body: Vec<u8>,
+    content_type: &'static str,
+    filename: &str,
+    download: bool,
+) -> Response {
     let digest = sha2::Sha256::digest(&body);
     let etag = format!("\"{}\"", hex::encode(&digest[..16]));
-    let etag_value = HeaderValue::from_str(&etag).unwrap_or_else(|_| HeaderValue::from_static("\"\""));
+    let etag_value =
+        HeaderValue::from_str(&etag).unwrap_or_else(|_| HeaderValue::from_static("\"\""));
     // Private: the figures depend on who asks; no-cache: revalidate each time.
     let cache = HeaderValue::from_static("private, no-cache");
     if crate::photos::routes::none_match(headers, &etag) {
@@ -271,7 +278,9 @@ fn respond(headers: &HeaderMap, body: Vec<u8>, content_type: &'static str, filen
     if download
         && let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
     {
-        response.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, v);
     }
     response
 }
@@ -367,7 +376,10 @@ async fn outlines(state: &AppState, scope: &Scope, level: Level) -> Result<Vec<O
         let county = (level == "county").then_some(o.code.as_str());
         let visible = match scope {
             Scope::National => true,
-            Scope::Province { province, county: mine } => {
+            Scope::Province {
+                province,
+                county: mine,
+            } => {
                 &o.province == province
                     && (mine.is_none() || level != "province")
                     && mine.as_deref().is_none_or(|c| county == Some(c))
@@ -433,7 +445,8 @@ async fn choropleth(
         }
     };
     v.finish()?;
-    let figures = query::figures(&state.db, &actor.scope, level, &req.filter, &Group::Areas).await?;
+    let figures =
+        query::figures(&state.db, &actor.scope, level, &req.filter, &Group::Areas).await?;
     let outlines = outlines(&state, &actor.scope, level).await?;
     let fig = |code: &str| figures.get(code).copied().unwrap_or_default();
     let visible: Vec<f64> = outlines
@@ -497,7 +510,10 @@ async fn choropleth(
                     ]
                 })
                 .collect();
-            (vec!["code", "province", "name_fa", "name_en", "value", "class"], rows)
+            (
+                vec!["code", "province", "name_fa", "name_en", "value", "class"],
+                rows,
+            )
         },
     ))
 }
@@ -523,7 +539,10 @@ fn parse_bbox(v: &mut Validator, bbox: Option<&str>) -> Option<[f64; 4]> {
         .filter(|x| x.is_finite())
         .collect();
     let Ok([min_lng, min_lat, max_lng, max_lat]) = <[f64; 4]>::try_from(parts) else {
-        v.add("bbox", "must be four numbers: min_lng,min_lat,max_lng,max_lat");
+        v.add(
+            "bbox",
+            "must be four numbers: min_lng,min_lat,max_lng,max_lat",
+        );
         return None;
     };
     let ok = (-180.0..=180.0).contains(&min_lng)
@@ -533,7 +552,10 @@ fn parse_bbox(v: &mut Validator, bbox: Option<&str>) -> Option<[f64; 4]> {
         && min_lng < max_lng
         && min_lat < max_lat;
     if !ok {
-        v.add("bbox", "must be min_lng,min_lat,max_lng,max_lat on the globe, minimums first");
+        v.add(
+            "bbox",
+            "must be min_lng,min_lat,max_lng,max_lat on the globe, minimums first",
+        );
         return None;
     }
     if max_lng - min_lng > MAX_BBOX_DEG || max_lat - min_lat > MAX_BBOX_DEG {
@@ -577,8 +599,14 @@ async fn hexes(
     let bbox = parse_bbox(&mut v, q.bbox.as_deref());
     v.finish()?;
     let [min_lng, min_lat, max_lng, max_lat] = bbox.unwrap_or_default();
-    let figures = query::figures(&state.db, &actor.scope, Level::Cells(res), &req.filter, &Group::Areas)
-        .await?;
+    let figures = query::figures(
+        &state.db,
+        &actor.scope,
+        Level::Cells(res),
+        &req.filter,
+        &Group::Areas,
+    )
+    .await?;
     let cells: Vec<(CellIndex, Figure)> = figures
         .into_iter()
         .filter_map(|(id, f)| {
@@ -592,7 +620,11 @@ async fn hexes(
     let compact = || {
         let mut out = req.describe();
         out["res"] = res.into();
-        out["cells"] = cells.iter().map(|(c, _)| c.to_string()).collect::<Vec<_>>().into();
+        out["cells"] = cells
+            .iter()
+            .map(|(c, _)| c.to_string())
+            .collect::<Vec<_>>()
+            .into();
         out["values"] = cells
             .iter()
             .map(|(_, f)| privacy::shown(f, req.suppress))
@@ -620,13 +652,20 @@ async fn hexes(
         props["res"] = res.into();
         serde_json::json!({ "type": "FeatureCollection", "properties": props, "features": features })
     };
-    Ok(answer(&headers, &req, "atlas-hexes", compact, geojson, || {
-        let rows = cells
-            .iter()
-            .map(|(cell, f)| vec![cell.to_string(), text_of(&privacy::shown(f, req.suppress))])
-            .collect();
-        (vec!["cell", "value"], rows)
-    }))
+    Ok(answer(
+        &headers,
+        &req,
+        "atlas-hexes",
+        compact,
+        geojson,
+        || {
+            let rows = cells
+                .iter()
+                .map(|(cell, f)| vec![cell.to_string(), text_of(&privacy::shown(f, req.suppress))])
+                .collect();
+            (vec!["cell", "value"], rows)
+        },
+    ))
 }
 
 /// Which level an `area` code is, if it is one the caller may see (else
@@ -738,13 +777,20 @@ async fn timeseries(
             .into();
         out
     };
-    Ok(answer(&headers, &req, "atlas-timeseries", json, json, || {
-        let rows = series
-            .iter()
-            .map(|(s, value)| vec![bucket.label(*s), periods::format_day(*s), text_of(value)])
-            .collect();
-        (vec!["period", "start", "value"], rows)
-    }))
+    Ok(answer(
+        &headers,
+        &req,
+        "atlas-timeseries",
+        json,
+        json,
+        || {
+            let rows = series
+                .iter()
+                .map(|(s, value)| vec![bucket.label(*s), periods::format_day(*s), text_of(value)])
+                .collect();
+            (vec!["period", "start", "value"], rows)
+        },
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -816,7 +862,11 @@ fn parse_zones(v: &mut Validator, q: &ZonesQuery) -> ZoneRequest {
             "per",
             "must be between 1 and 1000000",
         );
-        v.check(level == Level::County, "per", "rates are per county population: level=county");
+        v.check(
+            level == Level::County,
+            "per",
+            "rates are per county population: level=county",
+        );
     }
     ZoneRequest {
         level,
@@ -842,7 +892,11 @@ async fn get_zones(
     ApiQuery(q): ApiQuery<ZonesQuery>,
 ) -> Result<Response> {
     let mut v = Validator::new();
-    unknown_parameters(&mut v, &uri, &["level", "res", "method", "thresholds", "per"]);
+    unknown_parameters(
+        &mut v,
+        &uri,
+        &["level", "res", "method", "thresholds", "per"],
+    );
     let req = Request::parse(&mut v, &actor, &c, &[Format::Csv]);
     let zr = parse_zones(&mut v, &q);
     v.finish()?;
@@ -854,7 +908,11 @@ async fn get_zones(
         out["per"] = zr.per.into();
         out["frozen"] = zoning.frozen.into();
         out["breaks"] = zoning.breaks.clone().into();
-        out["legend"] = zoning.breaks.as_deref().map(zones::legend).unwrap_or_default();
+        out["legend"] = zoning
+            .breaks
+            .as_deref()
+            .map(zones::legend)
+            .unwrap_or_default();
         out["areas"] = zoning
             .areas
             .iter()
@@ -899,9 +957,20 @@ fn scope_key(scope: &Scope) -> String {
     scope.province().unwrap_or("IR").to_string()
 }
 
-async fn zoning(state: &AppState, actor: &Actor, req: &Request, zr: &ZoneRequest) -> Result<Zoning> {
-    let figures =
-        query::figures(&state.db, &actor.scope, zr.level, &req.filter, &Group::Areas).await?;
+async fn zoning(
+    state: &AppState,
+    actor: &Actor,
+    req: &Request,
+    zr: &ZoneRequest,
+) -> Result<Zoning> {
+    let figures = query::figures(
+        &state.db,
+        &actor.scope,
+        zr.level,
+        &req.filter,
+        &Group::Areas,
+    )
+    .await?;
     let population = match zr.per {
         Some(_) => zones::population(&state.db).await?,
         None => BTreeMap::new(),
@@ -1122,21 +1191,31 @@ async fn get_hotspots(
             .collect();
         serde_json::json!({ "type": "FeatureCollection", "properties": { "res": res, "run": stored.run }, "features": features })
     };
-    Ok(answer(&headers, &req, "atlas-hotspots", json, geojson, || {
-        let rows = stored
-            .cells
-            .iter()
-            .map(|c| {
-                vec![
-                    c.cell.clone(),
-                    c.pattern.clone(),
-                    c.z.to_string(),
-                    c.p.to_string(),
-                    c.trend_z.to_string(),
-                    c.trend_p.to_string(),
-                ]
-            })
-            .collect();
-        (vec!["cell", "pattern", "z", "p", "trend_z", "trend_p"], rows)
-    }))
+    Ok(answer(
+        &headers,
+        &req,
+        "atlas-hotspots",
+        json,
+        geojson,
+        || {
+            let rows = stored
+                .cells
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.cell.clone(),
+                        c.pattern.clone(),
+                        c.z.to_string(),
+                        c.p.to_string(),
+                        c.trend_z.to_string(),
+                        c.trend_p.to_string(),
+                    ]
+                })
+                .collect();
+            (
+                vec!["cell", "pattern", "z", "p", "trend_z", "trend_p"],
+                rows,
+            )
+        },
+    ))
 }

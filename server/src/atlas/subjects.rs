@@ -128,10 +128,7 @@ pub fn areas(e: &Event) -> Vec<(String, String)> {
     }
     if let Ok(cell) = e.cell.parse::<CellIndex>() {
         for res in H3_RESOLUTIONS {
-            if let Some(parent) = Resolution::try_from(res)
-                .ok()
-                .and_then(|r| cell.parent(r))
-            {
+            if let Some(parent) = Resolution::try_from(res).ok().and_then(|r| cell.parent(r)) {
                 areas.push((format!("h{res}"), parent.to_string()));
             }
         }
@@ -331,7 +328,9 @@ mod tests {
         let levels: Vec<String> = areas(&e).into_iter().map(|(l, _)| l).collect();
         assert_eq!(
             levels,
-            ["country", "province", "county", "h5", "h6", "h7", "h8", "h9"]
+            [
+                "country", "province", "county", "h5", "h6", "h7", "h8", "h9"
+            ]
         );
         let mut sum = BTreeMap::new();
         accumulate(&mut sum, std::slice::from_ref(&e), 1);

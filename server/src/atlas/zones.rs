@@ -131,7 +131,10 @@ pub async fn import_population(db: &Db, csv: &str) -> Result<usize> {
             .ok()
             .filter(|p| *p > 0)
             .ok_or_else(|| {
-                Error::BadRequest(format!("line {}: population must be a positive whole number", n + 1))
+                Error::BadRequest(format!(
+                    "line {}: population must be a positive whole number",
+                    n + 1
+                ))
             })?;
         if !crate::geo::is_county_code(county) {
             return Err(Error::BadRequest(format!(

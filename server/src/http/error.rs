@@ -47,7 +47,9 @@ impl Error {
                 FieldErrors::new(),
             ),
             Error::Overloaded { .. } => ("busy", self.to_string(), FieldErrors::new()),
-            Error::InsufficientData(_) => ("insufficient-data", self.to_string(), FieldErrors::new()),
+            Error::InsufficientData(_) => {
+                ("insufficient-data", self.to_string(), FieldErrors::new())
+            }
             other => (kind_of(status), other.to_string(), FieldErrors::new()),
         };
         let mut body = problem(status, kind, detail, errors);

@@ -66,7 +66,11 @@ fn boundaries() -> Option<&'static Vec<Prepared>> {
             let mut all = provinces.boundaries.clone();
             for p in ["IR-23", "IR-09"] {
                 let file = dir.join("counties").join(format!("{p}.geojson"));
-                all.extend(import::read_counties(&file, &provinces.boundaries).unwrap().boundaries);
+                all.extend(
+                    import::read_counties(&file, &provinces.boundaries)
+                        .unwrap()
+                        .boundaries,
+                );
             }
             Some(import::prepare(all, |_| {}).unwrap())
         })
@@ -103,7 +107,11 @@ async fn new_child(app: &TestApp, token: &str, province: &str, sex: &str, work: 
 async fn meet(app: &TestApp, token: &str, child: &str, at: &str, (lat, lng): (f64, f64)) {
     let body = json!({"id": uuid::Uuid::now_v7().to_string(), "at": at, "lat": lat, "lng": lng});
     let response = app
-        .post(token, &format!("/api/v1/children/{child}/encounters"), &body)
+        .post(
+            token,
+            &format!("/api/v1/children/{child}/encounters"),
+            &body,
+        )
         .await;
     assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
 }
@@ -153,11 +161,15 @@ async fn direct(app: &TestApp, column: &str, place: &str) -> (i64, i64) {
 }
 
 async fn figures_equal_direct_counts_within_scope_and_privacy(db: TestDb) {
-    let Some(app) = atlas_app(db).await else { return };
+    let Some(app) = atlas_app(db).await else {
+        return;
+    };
     let admin = app.admin_token().await;
     let tehran_worker = app.token_for("atlas-w23", "outreach_worker", "IR-23").await;
     let tehran_supervisor = app.token_for("atlas-s23", "supervisor", "IR-23").await;
-    let tehran_staff = app.token_for("atlas-p23", "provincial_staff", "IR-23").await;
+    let tehran_staff = app
+        .token_for("atlas-p23", "provincial_staff", "IR-23")
+        .await;
     let mashhad_worker = app.token_for("atlas-w09", "outreach_worker", "IR-09").await;
 
     // Tehran: seven children on day A, two of them again on day B (one of
@@ -165,7 +177,14 @@ async fn figures_equal_direct_counts_within_scope_and_privacy(db: TestDb) {
     let mut tehran = Vec::new();
     for i in 0..7 {
         let sex = if i % 2 == 0 { "male" } else { "female" };
-        let c = new_child(&app, &tehran_worker, "IR-23", sex, &["begging", "street_vending"]).await;
+        let c = new_child(
+            &app,
+            &tehran_worker,
+            "IR-23",
+            sex,
+            &["begging", "street_vending"],
+        )
+        .await;
         meet(&app, &tehran_worker, &c, DAY_A, near(TEHRAN, i)).await;
         tehran.push(c);
     }
@@ -183,29 +202,59 @@ async fn figures_equal_direct_counts_within_scope_and_privacy(db: TestDb) {
     let path = format!("/api/v1/atlas/choropleth?level=province&{RANGE}");
     let all = json_of(get(&app, &admin, &path).await, 200).await;
     assert_eq!(all["type"], "FeatureCollection");
-    assert_eq!(all["properties"]["attribution"], "© OpenStreetMap contributors");
+    assert_eq!(
+        all["properties"]["attribution"],
+        "© OpenStreetMap contributors"
+    );
     let (children, encounters) = direct(&app, "province", "IR-23").await;
     assert_eq!((children, encounters), (7, 10));
     assert_eq!(feature(&all, "IR-23")["properties"]["value"], children);
-    assert_eq!(feature(&all, "IR-09")["properties"]["value"], 2, "admins see small figures");
+    assert_eq!(
+        feature(&all, "IR-09")["properties"]["value"],
+        2,
+        "admins see small figures"
+    );
     assert!(feature(&all, "IR-23")["geometry"]["coordinates"].is_array());
     assert!(all["properties"]["legend"].is_array());
-    let by_encounters = json_of(get(&app, &admin, &format!("{path}&measure=encounters")).await, 200).await;
-    assert_eq!(feature(&by_encounters, "IR-23")["properties"]["value"], encounters);
+    let by_encounters = json_of(
+        get(&app, &admin, &format!("{path}&measure=encounters")).await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        feature(&by_encounters, "IR-23")["properties"]["value"],
+        encounters
+    );
     let counties = json_of(
-        get(&app, &admin, &format!("/api/v1/atlas/choropleth?level=county&{RANGE}")).await,
+        get(
+            &app,
+            &admin,
+            &format!("/api/v1/atlas/choropleth?level=county&{RANGE}"),
+        )
+        .await,
         200,
     )
     .await;
     let (in_county, _) = direct(&app, "county", TEHRAN_COUNTY).await;
     assert_eq!(in_county, 7);
-    assert_eq!(feature(&counties, TEHRAN_COUNTY)["properties"]["value"], in_county);
+    assert_eq!(
+        feature(&counties, TEHRAN_COUNTY)["properties"]["value"],
+        in_county
+    );
     // Filters: girls (3 of the 7); a work type among others (all 7).
     let girls = json_of(get(&app, &admin, &format!("{path}&sex=female")).await, 200).await;
     assert_eq!(feature(&girls, "IR-23")["properties"]["value"], 3);
-    let begging = json_of(get(&app, &admin, &format!("{path}&work_type=begging")).await, 200).await;
+    let begging = json_of(
+        get(&app, &admin, &format!("{path}&work_type=begging")).await,
+        200,
+    )
+    .await;
     assert_eq!(feature(&begging, "IR-23")["properties"]["value"], 7);
-    let picking = json_of(get(&app, &admin, &format!("{path}&work_type=waste_picking")).await, 200).await;
+    let picking = json_of(
+        get(&app, &admin, &format!("{path}&work_type=waste_picking")).await,
+        200,
+    )
+    .await;
     assert_eq!(feature(&picking, "IR-23")["properties"]["value"], 0);
 
     // Scope: Tehran's staff see Tehran only; Razavi Khorasan is not found.
@@ -213,9 +262,23 @@ async fn figures_equal_direct_counts_within_scope_and_privacy(db: TestDb) {
     assert_eq!(codes(&theirs), ["IR-23"]);
     let outside = format!("/api/v1/atlas/timeseries?area=IR-09&{RANGE}");
     problem(get(&app, &tehran_staff, &outside).await, 404).await;
-    problem(get(&app, &tehran_staff, &format!("/api/v1/atlas/timeseries?area=IR&{RANGE}")).await, 404).await;
+    problem(
+        get(
+            &app,
+            &tehran_staff,
+            &format!("/api/v1/atlas/timeseries?area=IR&{RANGE}"),
+        )
+        .await,
+        404,
+    )
+    .await;
     let tehran_counties = json_of(
-        get(&app, &tehran_staff, &format!("/api/v1/atlas/choropleth?level=county&{RANGE}")).await,
+        get(
+            &app,
+            &tehran_staff,
+            &format!("/api/v1/atlas/choropleth?level=county&{RANGE}"),
+        )
+        .await,
         200,
     )
     .await;
@@ -242,21 +305,43 @@ async fn figures_equal_direct_counts_within_scope_and_privacy(db: TestDb) {
     let supervised = json_of(get(&app, &tehran_supervisor, &series_path).await, 200).await;
     assert_eq!(supervised["series"].as_array().unwrap().len(), 30);
     assert_eq!(value_on(&supervised, "2026-11-20"), 7);
-    assert_eq!(value_on(&supervised, "2026-11-25"), 2, "supervisors see small figures");
+    assert_eq!(
+        value_on(&supervised, "2026-11-25"),
+        2,
+        "supervisors see small figures"
+    );
     assert_eq!(value_on(&supervised, "2026-11-26"), 0);
     // Below supervisor: suppressed, never 0.
     let worked = json_of(get(&app, &tehran_worker, &series_path).await, 200).await;
     assert_eq!(value_on(&worked, "2026-11-20"), 7);
     assert_eq!(value_on(&worked, "2026-11-25"), "suppressed");
     let mashhad = json_of(get(&app, &mashhad_worker, &path).await, 200).await;
-    assert_eq!(feature(&mashhad, "IR-09")["properties"]["value"], "suppressed");
-    assert_eq!(feature(&mashhad, "IR-09")["properties"]["class"], Value::Null);
+    assert_eq!(
+        feature(&mashhad, "IR-09")["properties"]["value"],
+        "suppressed"
+    );
+    assert_eq!(
+        feature(&mashhad, "IR-09")["properties"]["class"],
+        Value::Null
+    );
     // Encounters are suppressed by the children behind them (2 on day B).
-    let worked_encounters =
-        json_of(get(&app, &tehran_worker, &format!("{series_path}&measure=encounters")).await, 200).await;
+    let worked_encounters = json_of(
+        get(
+            &app,
+            &tehran_worker,
+            &format!("{series_path}&measure=encounters"),
+        )
+        .await,
+        200,
+    )
+    .await;
     assert_eq!(value_on(&worked_encounters, "2026-11-25"), "suppressed");
     // Jalali months: November 2026 spans Aban and Azar 1405.
-    let jmonths = json_of(get(&app, &admin, &format!("{series_path}&bucket=jmonth")).await, 200).await;
+    let jmonths = json_of(
+        get(&app, &admin, &format!("{series_path}&bucket=jmonth")).await,
+        200,
+    )
+    .await;
     let labels: Vec<&str> = jmonths["series"]
         .as_array()
         .unwrap()
@@ -272,32 +357,79 @@ async fn figures_equal_direct_counts_within_scope_and_privacy(db: TestDb) {
     // Downloads are suppressed whoever asks, CSV with a BOM.
     let csv = get(&app, &admin, &format!("{series_path}&format=csv")).await;
     assert_eq!(csv.status(), 200);
-    assert!(csv.headers()["content-disposition"].to_str().unwrap().contains("attachment"));
+    assert!(
+        csv.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
     let text = csv.text().await.unwrap();
     assert!(text.starts_with('\u{feff}'), "UTF-8 BOM");
     assert!(text.contains("2026-11-25,suppressed"), "{text}");
     assert!(text.contains("2026-11-20,7"), "{text}");
-    let geojson = json_of(get(&app, &admin, &format!("{path}&format=geojson")).await, 200).await;
-    assert_eq!(feature(&geojson, "IR-09")["properties"]["value"], "suppressed");
+    let geojson = json_of(
+        get(&app, &admin, &format!("{path}&format=geojson")).await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        feature(&geojson, "IR-09")["properties"]["value"],
+        "suppressed"
+    );
     assert_eq!(feature(&geojson, "IR-23")["properties"]["value"], 7);
 
     // Hexes: cells, never points.
     let bbox = "bbox=51.0,35.4,51.8,36.0";
-    let hexes = json_of(get(&app, &admin, &format!("/api/v1/atlas/hexes?res=7&{bbox}&{RANGE}")).await, 200).await;
-    let total: i64 = hexes["values"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).sum();
-    assert!(total >= 7, "every Tehran child is in some cell: {hexes}");
-    let raw = get(&app, &admin, &format!("/api/v1/atlas/hexes?res=9&{bbox}&{RANGE}&format=geojson")).await;
-    let text = raw.text().await.unwrap();
-    assert!(!text.contains("35.6892") && !text.contains("51.389,"), "no exact point: {text}");
-    let mashhad_hexes = json_of(
-        get(&app, &mashhad_worker, &format!("/api/v1/atlas/hexes?res=7&{bbox}&{RANGE}")).await,
+    let hexes = json_of(
+        get(
+            &app,
+            &admin,
+            &format!("/api/v1/atlas/hexes?res=7&{bbox}&{RANGE}"),
+        )
+        .await,
         200,
     )
     .await;
-    assert_eq!(mashhad_hexes["cells"], json!([]), "Tehran's cells are outside IR-09's scope");
+    let total: i64 = hexes["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .sum();
+    assert!(total >= 7, "every Tehran child is in some cell: {hexes}");
+    let raw = get(
+        &app,
+        &admin,
+        &format!("/api/v1/atlas/hexes?res=9&{bbox}&{RANGE}&format=geojson"),
+    )
+    .await;
+    let text = raw.text().await.unwrap();
+    assert!(
+        !text.contains("35.6892") && !text.contains("51.389,"),
+        "no exact point: {text}"
+    );
+    let mashhad_hexes = json_of(
+        get(
+            &app,
+            &mashhad_worker,
+            &format!("/api/v1/atlas/hexes?res=7&{bbox}&{RANGE}"),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        mashhad_hexes["cells"],
+        json!([]),
+        "Tehran's cells are outside IR-09's scope"
+    );
 
     // ETags: a repeat with If-None-Match gets 304, on every atlas GET.
-    for p in [&path, &series_path, &format!("/api/v1/atlas/hexes?res=7&{bbox}&{RANGE}")] {
+    for p in [
+        &path,
+        &series_path,
+        &format!("/api/v1/atlas/hexes?res=7&{bbox}&{RANGE}"),
+    ] {
         let first = get(&app, &admin, p).await;
         let etag = first.headers()["etag"].to_str().unwrap().to_string();
         let again = app
@@ -319,12 +451,23 @@ async fn figures_equal_direct_counts_within_scope_and_privacy(db: TestDb) {
 
     // Zoning: fixed thresholds put Tehran (7) in critical, Mashhad (2) in medium.
     let zones = json_of(
-        get(&app, &admin, &format!("/api/v1/atlas/zones?level=province&method=fixed&thresholds=1,3,6&{RANGE}")).await,
+        get(
+            &app,
+            &admin,
+            &format!("/api/v1/atlas/zones?level=province&method=fixed&thresholds=1,3,6&{RANGE}"),
+        )
+        .await,
         200,
     )
     .await;
     let zone_of = |code: &str| {
-        zones["areas"].as_array().unwrap().iter().find(|a| a["area"] == code).unwrap()["zone"].clone()
+        zones["areas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["area"] == code)
+            .unwrap()["zone"]
+            .clone()
     };
     assert_eq!(zone_of("IR-23"), "critical");
     assert_eq!(zone_of("IR-09"), "medium");
@@ -336,19 +479,60 @@ async fn figures_equal_direct_counts_within_scope_and_privacy(db: TestDb) {
     .await
     .unwrap();
     let rates = json_of(
-        get(&app, &admin, &format!("/api/v1/atlas/zones?level=county&per=10000&{RANGE}")).await,
+        get(
+            &app,
+            &admin,
+            &format!("/api/v1/atlas/zones?level=county&per=10000&{RANGE}"),
+        )
+        .await,
         200,
     )
     .await;
-    let tehran_rate = rates["areas"].as_array().unwrap().iter().find(|a| a["area"] == TEHRAN_COUNTY).unwrap();
-    assert!((tehran_rate["rate"].as_f64().unwrap() - 0.07).abs() < 1e-9, "{tehran_rate}");
+    let tehran_rate = rates["areas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["area"] == TEHRAN_COUNTY)
+        .unwrap();
+    assert!(
+        (tehran_rate["rate"].as_f64().unwrap() - 0.07).abs() < 1e-9,
+        "{tehran_rate}"
+    );
     // Freezing: provincial staff for their province; not a worker.
     let freeze = json!({"jalali_year": 1405, "level": "province", "method": "equal"});
-    problem(app.post(&tehran_worker, "/api/v1/atlas/zones/freeze", &freeze).await, 403).await;
-    let frozen = json_of(app.post(&tehran_staff, "/api/v1/atlas/zones/freeze", &freeze).await, 200).await;
-    let again = json_of(app.post(&tehran_staff, "/api/v1/atlas/zones/freeze", &json!({"jalali_year": 1405, "level": "province", "method": "quantiles"})).await, 200).await;
+    problem(
+        app.post(&tehran_worker, "/api/v1/atlas/zones/freeze", &freeze)
+            .await,
+        403,
+    )
+    .await;
+    let frozen = json_of(
+        app.post(&tehran_staff, "/api/v1/atlas/zones/freeze", &freeze)
+            .await,
+        200,
+    )
+    .await;
+    let again = json_of(
+        app.post(
+            &tehran_staff,
+            "/api/v1/atlas/zones/freeze",
+            &json!({"jalali_year": 1405, "level": "province", "method": "quantiles"}),
+        )
+        .await,
+        200,
+    )
+    .await;
     assert_eq!(frozen["breaks"], again["breaks"], "the first freeze stands");
-    let zoned = json_of(get(&app, &tehran_staff, &format!("/api/v1/atlas/zones?level=province&{RANGE}")).await, 200).await;
+    let zoned = json_of(
+        get(
+            &app,
+            &tehran_staff,
+            &format!("/api/v1/atlas/zones?level=province&{RANGE}"),
+        )
+        .await,
+        200,
+    )
+    .await;
     assert_eq!(zoned["frozen"], true);
     assert_eq!(zoned["breaks"], frozen["breaks"]);
 }
@@ -356,7 +540,9 @@ async fn figures_equal_direct_counts_within_scope_and_privacy(db: TestDb) {
 /// Rows of a rollup table, sorted, for comparison.
 async fn snapshot(app: &TestApp, table: &str) -> Vec<String> {
     let columns = match table {
-        "atlas_counts" => "level, area, day, province, county, source, sex, age_band, nationality, work_type, encounters, reports, children_reported, incidents",
+        "atlas_counts" => {
+            "level, area, day, province, county, source, sex, age_band, nationality, work_type, encounters, reports, children_reported, incidents"
+        }
         _ => "level, area, day, province, county, child_id, sex, age_band, nationality, work_type",
     };
     let rows = sqlx::query(&format!("SELECT {columns} FROM {table}"))
@@ -381,7 +567,9 @@ async fn snapshot(app: &TestApp, table: &str) -> Vec<String> {
 }
 
 async fn rebuild_equals_incremental_on_a_random_workload(db: TestDb) {
-    let Some(app) = atlas_app(db).await else { return };
+    let Some(app) = atlas_app(db).await else {
+        return;
+    };
     let mut rng = rand::rngs::StdRng::seed_from_u64(17);
     let admin = app.admin_token().await;
     let supervisor = app.token_for("atlas-rb-s", "supervisor", "IR-23").await;
@@ -389,13 +577,24 @@ async fn rebuild_equals_incremental_on_a_random_workload(db: TestDb) {
     let works = ["begging", "street_vending", "waste_picking", "porter"];
     let mut children = Vec::new();
     for i in 0..12 {
-        let (province, centre) = if i % 3 == 0 { ("IR-09", MASHHAD) } else { ("IR-23", TEHRAN) };
-        let work: Vec<&str> = works.iter().copied().filter(|_| rng.gen_bool(0.5)).collect();
+        let (province, centre) = if i % 3 == 0 {
+            ("IR-09", MASHHAD)
+        } else {
+            ("IR-23", TEHRAN)
+        };
+        let work: Vec<&str> = works
+            .iter()
+            .copied()
+            .filter(|_| rng.gen_bool(0.5))
+            .collect();
         let c = new_child(&app, &admin, province, sexes[rng.gen_range(0..3)], &work).await;
         for _ in 0..rng.gen_range(1..5) {
             let day = rng.gen_range(1..28);
             let at = format!("2026-11-{day:02}T{:02}:15:00Z", rng.gen_range(0..24));
-            let p = (centre.0 + rng.gen_range(-0.05..0.05), centre.1 + rng.gen_range(-0.05..0.05));
+            let p = (
+                centre.0 + rng.gen_range(-0.05..0.05),
+                centre.1 + rng.gen_range(-0.05..0.05),
+            );
             meet(&app, &admin, &c, &at, p).await;
         }
         children.push(c);
@@ -403,12 +602,17 @@ async fn rebuild_equals_incremental_on_a_random_workload(db: TestDb) {
     // Reports from citizens, one closed as a false report.
     let mut reports = Vec::new();
     for _ in 0..6 {
-        let p = (TEHRAN.0 + rng.gen_range(-0.05..0.05), TEHRAN.1 + rng.gen_range(-0.05..0.05));
+        let p = (
+            TEHRAN.0 + rng.gen_range(-0.05..0.05),
+            TEHRAN.1 + rng.gen_range(-0.05..0.05),
+        );
         let response = app
             .client
             .post(app.url("/api/v1/sightings"))
-            .json(&json!({"id": uuid::Uuid::now_v7().to_string(), "lat": p.0, "lng": p.1,
-                          "children_count": rng.gen_range(1..4)}))
+            .json(
+                &json!({"id": uuid::Uuid::now_v7().to_string(), "lat": p.0, "lng": p.1,
+                          "children_count": rng.gen_range(1..4)}),
+            )
             .send()
             .await
             .unwrap();
@@ -417,23 +621,38 @@ async fn rebuild_equals_incremental_on_a_random_workload(db: TestDb) {
     }
     rollup::drain(&app.state.db).await.unwrap();
     let closed = app
-        .post(&supervisor, &format!("/api/v1/sightings/{}/close", reports[0]),
-              &json!({"reason": "false_report"}))
+        .post(
+            &supervisor,
+            &format!("/api/v1/sightings/{}/close", reports[0]),
+            &json!({"reason": "false_report"}),
+        )
         .await;
     assert_eq!(closed.status(), 200, "{}", closed.text().await.unwrap());
     // A correction moves every past encounter of the child to its new sex.
-    let child: Value = app.get_json(&admin, &format!("/api/v1/children/{}", children[1])).await;
+    let child: Value = app
+        .get_json(&admin, &format!("/api/v1/children/{}", children[1]))
+        .await;
     let changed = app
-        .patch(&admin, &format!("/api/v1/children/{}", children[1]),
-               &json!({"base_version": child["version"], "changes": {"sex": "female"}}))
+        .patch(
+            &admin,
+            &format!("/api/v1/children/{}", children[1]),
+            &json!({"base_version": child["version"], "changes": {"sex": "female"}}),
+        )
         .await;
     assert_eq!(changed.status(), 200, "{}", changed.text().await.unwrap());
     // A merge moves the duplicate's encounters to the survivor.
     let merged = app
-        .post(&admin, &format!("/api/v1/children/{}/merge", children[2]),
-              &json!({"duplicate_id": children[4], "reason": "same child"}))
+        .post(
+            &admin,
+            &format!("/api/v1/children/{}/merge", children[2]),
+            &json!({"duplicate_id": children[4], "reason": "same child"}),
+        )
         .await;
-    assert!(merged.status().is_success(), "{}", merged.text().await.unwrap());
+    assert!(
+        merged.status().is_success(),
+        "{}",
+        merged.text().await.unwrap()
+    );
     rollup::drain(&app.state.db).await.unwrap();
 
     let counts = snapshot(&app, "atlas_counts").await;
@@ -463,28 +682,46 @@ async fn rebuild_equals_incremental_on_a_random_workload(db: TestDb) {
     );
 
     let mut progressed = 0;
-    rollup::rebuild(&app.state.db, |n| progressed += n).await.unwrap();
+    rollup::rebuild(&app.state.db, |n| progressed += n)
+        .await
+        .unwrap();
     assert!(progressed >= 12 + 6);
     assert_eq!(snapshot(&app, "atlas_counts").await, counts);
     assert_eq!(snapshot(&app, "atlas_presence").await, presence);
 }
 
 async fn bad_input_is_named(db: TestDb) {
-    let Some(app) = atlas_app(db).await else { return };
+    let Some(app) = atlas_app(db).await else {
+        return;
+    };
     let admin = app.admin_token().await;
-    let staff = app.token_for("atlas-bad-p", "provincial_staff", "IR-23").await;
+    let staff = app
+        .token_for("atlas-bad-p", "provincial_staff", "IR-23")
+        .await;
     for (path, field) in [
         ("/api/v1/atlas/choropleth?measure=people", "measure"),
         ("/api/v1/atlas/choropleth?level=village", "level"),
         ("/api/v1/atlas/choropleth?method=magic", "method"),
         ("/api/v1/atlas/zones?method=magic", "method"),
-        ("/api/v1/atlas/zones?method=fixed&thresholds=5,1,9", "thresholds"),
-        ("/api/v1/atlas/choropleth?from=2026-11-30&to=2026-11-01", "from"),
-        ("/api/v1/atlas/choropleth?from=2020-01-01&to=2026-11-01", "from"),
+        (
+            "/api/v1/atlas/zones?method=fixed&thresholds=5,1,9",
+            "thresholds",
+        ),
+        (
+            "/api/v1/atlas/choropleth?from=2026-11-30&to=2026-11-01",
+            "from",
+        ),
+        (
+            "/api/v1/atlas/choropleth?from=2020-01-01&to=2026-11-01",
+            "from",
+        ),
         ("/api/v1/atlas/choropleth?from=2026-13-01", "from"),
         ("/api/v1/atlas/choropleth?measure=reports&sex=female", "sex"),
         ("/api/v1/atlas/choropleth?source=citizen", "source"),
-        ("/api/v1/atlas/choropleth?nationality=martian", "nationality"),
+        (
+            "/api/v1/atlas/choropleth?nationality=martian",
+            "nationality",
+        ),
         ("/api/v1/atlas/choropleth?format=xlsx", "format"),
         ("/api/v1/atlas/choropleth?colour=red", "colour"),
         ("/api/v1/atlas/hexes?res=4&bbox=51,35,52,36", "res"),
@@ -502,19 +739,35 @@ async fn bad_input_is_named(db: TestDb) {
     }
     // Outside the scope, or no such area: 404.
     for area in ["IR-09", "IR", "Q0000", "nowhere"] {
-        problem(get(&app, &staff, &format!("/api/v1/atlas/timeseries?area={area}")).await, 404).await;
+        problem(
+            get(
+                &app,
+                &staff,
+                &format!("/api/v1/atlas/timeseries?area={area}"),
+            )
+            .await,
+            404,
+        )
+        .await;
     }
 }
 
 async fn hotspots_refuse_too_little_data_and_find_a_planted_cluster(db: TestDb) {
-    let Some(app) = atlas_app(db).await else { return };
+    let Some(app) = atlas_app(db).await else {
+        return;
+    };
     let db = &app.state.db;
     let admin = app.admin_token().await;
-    let mashhad_staff = app.token_for("atlas-hs-p", "provincial_staff", "IR-09").await;
+    let mashhad_staff = app
+        .token_for("atlas-hs-p", "provincial_staff", "IR-09")
+        .await;
     let today = periods::day_of(kudakyar::now_ms());
     // Nothing yet: refused, and the read says why.
     let outcome = hotspots::run(db, 7, today, true).await.unwrap();
-    assert!(matches!(outcome, hotspots::Outcome::Refused(_)), "{outcome:?}");
+    assert!(
+        matches!(outcome, hotspots::Outcome::Refused(_)),
+        "{outcome:?}"
+    );
     let body = problem(get(&app, &admin, "/api/v1/atlas/hotspots").await, 422).await;
     assert!(body["detail"].as_str().unwrap().contains("weeks"), "{body}");
     assert_eq!(body["type"], "/problems/insufficient-data");
@@ -547,7 +800,11 @@ async fn hotspots_refuse_too_little_data_and_find_a_planted_cluster(db: TestDb) 
     for week in 0..12i64 {
         let day = last_week - 7 * (11 - week);
         for (i, cell) in ring.iter().enumerate() {
-            let n = if *cell == centre { 5 + 2 * week } else { 2 + week / 2 } + i as i64 % 2;
+            let n = if *cell == centre {
+                5 + 2 * week
+            } else {
+                2 + week / 2
+            } + i as i64 % 2;
             plant(*cell, day, n).await.unwrap();
         }
         for (i, cell) in background.iter().enumerate() {
@@ -564,8 +821,14 @@ async fn hotspots_refuse_too_little_data_and_find_a_planted_cluster(db: TestDb) 
     assert!(events >= 60);
     let read = json_of(get(&app, &admin, "/api/v1/atlas/hotspots").await, 200).await;
     let cells = read["cells"].as_array().unwrap();
-    let found = cells.iter().find(|c| c["cell"] == centre.to_string()).unwrap();
-    assert!(found["pattern"].as_str().unwrap().starts_with("hot_"), "{found}");
+    let found = cells
+        .iter()
+        .find(|c| c["cell"] == centre.to_string())
+        .unwrap();
+    assert!(
+        found["pattern"].as_str().unwrap().starts_with("hot_"),
+        "{found}"
+    );
     assert!(found["z"].as_f64().unwrap() > 1.96, "{found}");
     let far = background
         .iter()
@@ -573,12 +836,22 @@ async fn hotspots_refuse_too_little_data_and_find_a_planted_cluster(db: TestDb) 
         .unwrap()
         .to_string();
     assert!(
-        cells.iter().filter(|c| c["cell"] == far).all(|c| !c["pattern"].as_str().unwrap().starts_with("hot_")),
+        cells
+            .iter()
+            .filter(|c| c["cell"] == far)
+            .all(|c| !c["pattern"].as_str().unwrap().starts_with("hot_")),
         "a quiet cell is no hot spot"
     );
     // Scoped: Razavi Khorasan's staff see none of Tehran's cells.
-    let theirs = json_of(get(&app, &mashhad_staff, "/api/v1/atlas/hotspots").await, 200).await;
+    let theirs = json_of(
+        get(&app, &mashhad_staff, "/api/v1/atlas/hotspots").await,
+        200,
+    )
+    .await;
     assert_eq!(theirs["cells"], json!([]));
     // The nightly run of the same day does not run again.
-    assert_eq!(hotspots::run(db, 7, today, false).await.unwrap(), hotspots::Outcome::Skipped);
+    assert_eq!(
+        hotspots::run(db, 7, today, false).await.unwrap(),
+        hotspots::Outcome::Skipped
+    );
 }

@@ -2,10 +2,12 @@
 //!
 //! Write paths call [`enqueue`] inside their own transaction: one
 //! `atlas_queue` row naming the subject they changed. The job ([`spawn`])
-//! runs [`run_once`] every [`FLUSH_INTERVAL`] (2 s) and again at once while
-//! a full batch came back, so **the rollups lag the raw rows by about two
-//! seconds plus one batch** under normal load (more only while a backlog of
-//! more than [`BATCH`] subjects drains, batch after batch).
+//! runs [`run_once`] every [`FLUSH_INTERVAL`] (2 s), and every 20 ms while a
+//! round stopped at its bound, so **the rollups lag the raw rows by about two
+//! seconds plus one round** under normal load (more only while a backlog
+//! drains, round after round). A round is bounded — at most [`BATCH`] queue
+//! rows and about [`EVENTS_PER_ROUND`] events — so it holds the write lock
+//! briefly: on SQLite every writer waits for that lock.
 //!
 //! One round is one write transaction:
 //! 1. claim up to [`BATCH`] queue rows (PostgreSQL: `FOR UPDATE SKIP LOCKED`,
@@ -43,6 +45,13 @@ use crate::error::Result;
 pub const FLUSH_INTERVAL: Duration = Duration::from_secs(2);
 /// Queue rows claimed per round.
 pub const BATCH: i64 = 500;
+/// Events (old and new contributions) read per round at most: the bound on
+/// how long one round holds the write lock (a child with many encounters
+/// counts for all of them).
+pub const EVENTS_PER_ROUND: usize = 2_000;
+/// The pause between two rounds while a backlog drains, so writers waiting
+/// for SQLite's one write lock get it between rounds.
+const BETWEEN_ROUNDS: Duration = Duration::from_millis(20);
 /// Rows per multi-row INSERT (13 parameters each, well under both
 /// backends' parameter limits).
 const CHUNK: usize = 60;
@@ -64,7 +73,7 @@ pub async fn enqueue(
 
 /// One round: claims a batch of the queue and applies it. Returns how many
 /// queue rows it took.
-pub async fn run_once(db: &Db) -> Result<usize> {
+pub async fn run_once(db: &Db) -> Result<Round> {
     let mut tx = db.begin_write().await?;
     let lock = match db.backend() {
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
@@ -77,18 +86,27 @@ pub async fn run_once(db: &Db) -> Result<usize> {
     .fetch_all(&mut *tx)
     .await?;
     if claimed.is_empty() {
-        return Ok(0);
+        return Ok(Round::default());
     }
-    let mut ids = Vec::with_capacity(claimed.len());
-    let mut subjects = BTreeSet::new();
+    // Queue rows by subject: a subject's rows all go once it is applied.
+    let mut queued: BTreeMap<(Kind, String), Vec<i64>> = BTreeMap::new();
     for row in &claimed {
-        ids.push(row.try_get::<i64, _>("id")?);
-        let kind: String = row.try_get("kind")?;
-        if let Some(kind) = Kind::parse(&kind) {
-            subjects.insert((kind, row.try_get::<String, _>("subject_id")?));
-        }
+        let kind = Kind::parse(&row.try_get::<String, _>("kind")?);
+        let key = (
+            kind.unwrap_or(Kind::Child),
+            row.try_get::<String, _>("subject_id")?,
+        );
+        queued
+            .entry(key)
+            .or_default()
+            .push(row.try_get::<i64, _>("id")?);
     }
-    apply(db, &mut tx, &subjects).await?;
+    let subjects: Vec<(Kind, String)> = queued.keys().cloned().collect();
+    let applied = apply(db, &mut tx, &subjects).await?;
+    let ids: Vec<i64> = subjects[..applied]
+        .iter()
+        .flat_map(|s| queued[s].iter().copied())
+        .collect();
     for chunk in ids.chunks(CHUNK * 10) {
         let list = chunk
             .iter()
@@ -100,7 +118,20 @@ pub async fn run_once(db: &Db) -> Result<usize> {
             .await?;
     }
     tx.commit().await?;
-    Ok(claimed.len())
+    Ok(Round {
+        taken: ids.len(),
+        full: claimed.len() as i64 == BATCH || applied < subjects.len(),
+    })
+}
+
+/// What one round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Round {
+    /// Queue rows applied and deleted.
+    pub taken: usize,
+    /// Whether the round stopped at a bound ([`BATCH`] queue rows, or
+    /// [`EVENTS_PER_ROUND`]) rather than at the queue's end.
+    pub full: bool,
 }
 
 /// A presence row: (level, area, day, province, county, child, dims).
@@ -125,16 +156,25 @@ fn presence(child: &str, events: &[Event]) -> BTreeSet<Presence> {
         .collect()
 }
 
-/// Replaces each subject's applied contribution by its current one.
+/// Replaces the applied contribution of the first subjects (in order) by
+/// their current one, stopping once [`EVENTS_PER_ROUND`] events were read,
+/// so one transaction holds the write lock briefly (on SQLite every writer
+/// waits for it). Returns how many subjects it applied (at least one).
 async fn apply(
     db: &Db,
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    subjects: &BTreeSet<(Kind, String)>,
-) -> Result<()> {
+    subjects: &[(Kind, String)],
+) -> Result<usize> {
+    let mut applied = 0;
+    let mut events = 0;
     let mut delta: BTreeMap<Key, Measures> = BTreeMap::new();
     let mut gone: BTreeSet<Presence> = BTreeSet::new();
     let mut came: BTreeSet<Presence> = BTreeSet::new();
     for (kind, id) in subjects {
+        if applied > 0 && events >= EVENTS_PER_ROUND {
+            break;
+        }
+        applied += 1;
         db.lock_key(tx, &format!("atlas:{}:{id}", kind.as_str()))
             .await?;
         let new = subjects::load(tx, *kind, id).await?;
@@ -147,6 +187,7 @@ async fn apply(
         .await?
         .and_then(|rows| serde_json::from_str(&rows).ok())
         .unwrap_or_default();
+        events += old.len() + new.len();
         if old == new {
             continue;
         }
@@ -178,7 +219,7 @@ async fn apply(
     delta.retain(|_, m| !m.is_zero());
     write_counts(tx, &delta).await?;
     write_presence(tx, &gone, &came).await?;
-    Ok(())
+    Ok(applied)
 }
 
 /// Adds the delta to `atlas_counts`, in key order (two PostgreSQL instances
@@ -324,9 +365,9 @@ async fn write_presence(
 pub async fn drain(db: &Db) -> Result<usize> {
     let mut total = 0;
     loop {
-        let n = run_once(db).await?;
-        total += n;
-        if n == 0 {
+        let round = run_once(db).await?;
+        total += round.taken;
+        if round.taken == 0 {
             return Ok(total);
         }
     }
@@ -338,18 +379,16 @@ pub fn spawn(db: Db, stop: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             let full = match run_once(&db).await {
-                Ok(n) => n as i64 == BATCH,
+                Ok(round) => round.full,
                 Err(e) => {
                     tracing::warn!(error = %e, "the atlas rollup round failed; it will be retried");
                     false
                 }
             };
-            if full && !stop.is_cancelled() {
-                continue;
-            }
+            let pause = if full { BETWEEN_ROUNDS } else { FLUSH_INTERVAL };
             tokio::select! {
                 _ = stop.cancelled() => return,
-                _ = tokio::time::sleep(FLUSH_INTERVAL) => {}
+                _ = tokio::time::sleep(pause) => {}
             }
         }
     })
@@ -399,11 +438,15 @@ pub async fn rebuild(db: &Db, mut progress: impl FnMut(u64)) -> Result<()> {
             .await?;
             let Some(last) = ids.last() else { break };
             after = last.clone();
-            let batch: BTreeSet<(Kind, String)> = ids.iter().map(|id| (kind, id.clone())).collect();
-            let mut tx = db.begin_write().await?;
-            apply(db, &mut tx, &batch).await?;
-            tx.commit().await?;
-            progress(ids.len() as u64);
+            let batch: Vec<(Kind, String)> = ids.iter().map(|id| (kind, id.clone())).collect();
+            let mut rest = batch.as_slice();
+            while !rest.is_empty() {
+                let mut tx = db.begin_write().await?;
+                let applied = apply(db, &mut tx, rest).await?;
+                tx.commit().await?;
+                progress(applied as u64);
+                rest = &rest[applied..];
+            }
         }
     }
     Ok(())

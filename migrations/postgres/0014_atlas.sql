@@ -6,8 +6,11 @@
 -- contribution (atlas_applied) by its current one in atlas_counts and
 -- atlas_presence, and deletes the claimed queue rows, all in one transaction:
 -- a crash loses nothing and applies nothing twice.
--- The SQLite and PostgreSQL files differ only in how atlas_queue numbers rows
--- and in the spelling of REAL.
+-- The SQLite and PostgreSQL files differ only in how atlas_queue numbers rows,
+-- in the spelling of REAL, and in SQLite's WITHOUT ROWID on the two rollup
+-- tables: their rows are stored in key order, so a map (one level, all its
+-- areas, a range of days) and a time series (one area) read them in
+-- sequence instead of looking each row up from an index.
 
 -- Subjects whose contribution must be recomputed. kind: 'child' (its
 -- encounters), 'sighting', 'incident'. Several rows for one subject are fine:
@@ -55,10 +58,12 @@ CREATE TABLE atlas_counts (
     incidents         BIGINT NOT NULL,
     PRIMARY KEY (level, area, day, province, county, source, sex, age_band, nationality, work_type)
 );
-CREATE INDEX atlas_counts_day ON atlas_counts (level, day, province);
 
 -- The exact set of children seen per area and day (from encounters): distinct
 -- children are counted from here, never summed.
+-- Neither rollup table has another index: every read names the level (and a
+-- time series the area), a prefix of the primary key; another index would
+-- cost every rollup write and tempt SQLite's planner into a row-by-row lookup.
 CREATE TABLE atlas_presence (
     level       TEXT NOT NULL,
     area        TEXT NOT NULL,
@@ -72,8 +77,6 @@ CREATE TABLE atlas_presence (
     work_type   TEXT NOT NULL,
     PRIMARY KEY (level, area, day, province, county, child_id)
 );
-CREATE INDEX atlas_presence_day ON atlas_presence (level, day, province);
-CREATE INDEX atlas_presence_child ON atlas_presence (child_id);
 
 -- Population per county (`kudakyar atlas population FILE.csv`), for rates
 -- per 10,000.

@@ -455,7 +455,9 @@ async fn choropleth(
         .filter(|f| !(req.suppress && privacy::hides(f)))
         .map(|f| f.value as f64)
         .collect();
-    let breaks = zones::compute(&visible, &method);
+    let computed = zones::compute(&visible, &method);
+    let breaks = computed.as_ref().map(|(_, b)| b.clone());
+    let method_used = computed.map_or(method.name(), |(name, _)| name);
     let class = |f: &Figure| -> serde_json::Value {
         match &breaks {
             Some(b) if !(req.suppress && privacy::hides(f)) => {
@@ -484,7 +486,7 @@ async fn choropleth(
             .collect();
         let mut props = req.describe();
         props["level"] = level.as_str().into();
-        props["method"] = method.name().into();
+        props["method"] = method_used.into();
         props["attribution"] = ATTRIBUTION.into();
         props["legend"] = breaks.as_deref().map(zones::legend).unwrap_or_default();
         serde_json::json!({ "type": "FeatureCollection", "properties": props, "features": features })
@@ -1000,11 +1002,10 @@ async fn zoning(
         Some((method, breaks)) => (method, true, Some(breaks)),
         None => {
             let values: Vec<f64> = figures.iter().filter_map(|(a, f)| classed(a, f)).collect();
-            (
-                zr.method.name().to_string(),
-                false,
-                zones::compute(&values, &zr.method),
-            )
+            match zones::compute(&values, &zr.method) {
+                Some((name, breaks)) => (name.to_string(), false, Some(breaks)),
+                None => (zr.method.name().to_string(), false, None),
+            }
         }
     };
     let areas = figures

@@ -44,20 +44,30 @@ impl Method {
     }
 }
 
-/// The breaks of these values, or `None` when there are too few to class
-/// (natural breaks fall back to quantiles when there are fewer distinct
-/// values than classes).
-pub fn compute(values: &[f64], method: &Method) -> Option<Vec<f64>> {
+/// Natural breaks cost O(k·n²): above this many values (a cell map) the
+/// zoning uses quantiles instead, and says so.
+pub const JENKS_MAX_VALUES: usize = 5_000;
+
+/// The breaks of these values and the method that made them, or `None`
+/// when there is nothing to class. Natural breaks fall back to quantiles
+/// when there are fewer distinct values than classes, or more than
+/// [`JENKS_MAX_VALUES`] values.
+pub fn compute(values: &[f64], method: &Method) -> Option<(&'static str, Vec<f64>)> {
     if values.is_empty() {
         return None;
     }
+    let quantiles = || breaks::quantiles(values, CLASSES).ok();
     match method {
-        Method::Quantiles => breaks::quantiles(values, CLASSES).ok(),
-        Method::Equal => breaks::equal_intervals(values, CLASSES).ok(),
-        Method::Jenks => breaks::jenks(values, CLASSES)
-            .or_else(|_| breaks::quantiles(values, CLASSES))
-            .ok(),
-        Method::Fixed(t) => breaks::fixed(values, t).ok(),
+        Method::Quantiles => quantiles().map(|b| ("quantiles", b)),
+        Method::Equal => breaks::equal_intervals(values, CLASSES)
+            .ok()
+            .map(|b| ("equal", b)),
+        Method::Jenks if values.len() <= JENKS_MAX_VALUES => match breaks::jenks(values, CLASSES) {
+            Ok(b) => Some(("jenks", b)),
+            Err(_) => quantiles().map(|b| ("quantiles", b)),
+        },
+        Method::Jenks => quantiles().map(|b| ("quantiles", b)),
+        Method::Fixed(t) => breaks::fixed(values, t).ok().map(|b| ("fixed", b)),
     }
 }
 
@@ -233,14 +243,20 @@ mod tests {
     #[test]
     fn classes_by_each_method() {
         let v = [1.0, 2.0, 3.0, 10.0, 11.0, 12.0, 30.0, 31.0, 50.0, 52.0];
-        let jenks = compute(&v, &Method::Jenks).unwrap();
+        let (name, jenks) = compute(&v, &Method::Jenks).unwrap();
+        assert_eq!(name, "jenks");
         assert_eq!(zone(2.0, &jenks), Zone::Low);
         assert_eq!(zone(51.0, &jenks), Zone::Critical);
-        let fixed = compute(&v, &Method::Fixed(vec![5.0, 20.0, 40.0])).unwrap();
+        let (_, fixed) = compute(&v, &Method::Fixed(vec![5.0, 20.0, 40.0])).unwrap();
         assert_eq!(zone(20.0, &fixed), Zone::Medium);
         assert_eq!(zone(21.0, &fixed), Zone::High);
         // Two distinct values: Jenks cannot make 4 classes, quantiles can.
-        assert!(compute(&[1.0, 1.0, 2.0], &Method::Jenks).is_some());
+        assert_eq!(
+            compute(&[1.0, 1.0, 2.0], &Method::Jenks).unwrap().0,
+            "quantiles"
+        );
+        let many: Vec<f64> = (0..JENKS_MAX_VALUES + 1).map(|i| i as f64).collect();
+        assert_eq!(compute(&many, &Method::Jenks).unwrap().0, "quantiles");
         assert!(compute(&[], &Method::Equal).is_none());
     }
 }

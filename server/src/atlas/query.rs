@@ -5,8 +5,11 @@
 //! children from `atlas_presence`. Distinct children are counted **exactly**
 //! (`COUNT(DISTINCT child_id)` over the presence set) for every area, period
 //! and union of them — one area's series, or every county of the country
-//! over a range alike; the benchmark (`server/benches/atlas.rs`) measures
-//! what that costs, and no HyperLogLog estimate is needed below its figures.
+//! over a range alike; answers say so (`"distinct_children": "exact"`).
+//! What that costs is measured by `server/benches/atlas.rs` (BENCHMARKS.md):
+//! one area's series meets its target; a year of every county does not at
+//! scale, and HyperLogLog sketches per area and week are the planned remedy
+//! (not built).
 //!
 //! Every figure carries its *basis*: the distinct children behind it (for
 //! `children` and `encounters`), or the reports (for `reports` and

@@ -59,6 +59,11 @@ pub enum Error {
     /// (password checks) and sheds the rest rather than grow without limit.
     #[error("the server is busy; try again in a moment (see Retry-After)")]
     Overloaded { retry_after_secs: u64 },
+    /// 422 without field errors: the request is valid but the data cannot
+    /// answer it (too few weeks or events for the hot-spot statistics); the
+    /// message says why.
+    #[error("{0}")]
+    InsufficientData(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }

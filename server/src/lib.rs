@@ -9,7 +9,10 @@
 //! - [`db`]: the database, chosen once at start-up (SQLite embedded by default,
 //!   PostgreSQL in production). Everything above it speaks portable SQL through
 //!   one pool type and never asks which backend runs.
-//! - [`geo`]: province and county codes (the atlas will grow it).
+//! - [`geo`]: province and county codes, imported boundaries, and which
+//!   province and county a point is in.
+//! - [`atlas`]: the presence atlas — rollups kept by a background job,
+//!   choropleths, hexes, time series, zoning and emerging hot spots.
 //! - [`auth`]: passwords, bearer sessions, login throttling and the one
 //!   [`auth::policy`] module that decides who may see and change what.
 //! - [`users`]: user accounts and their administration.
@@ -23,7 +26,6 @@
 //!   stream.
 //! - [`demo`]: `kudakyar demo seed`, a synthetic year of children,
 //!   encounters and reports for demonstrations.
-//! - [`atlas_svg`]: the atlas's printable SVG map of a province.
 //! - [`exports`]: streamed CSV / JSON Lines exports.
 //! - [`media`]: the object store photos and captures go through.
 //! - [`biometrics`]: iris enrolment, identification, deduplication before
@@ -38,9 +40,7 @@
 //!   (database snapshot, media, the biometric key sealed with a passphrase).
 
 pub mod app;
-// The atlas's printable map; folded into `atlas` when that module lands.
-#[path = "atlas/svg.rs"]
-pub mod atlas_svg;
+pub mod atlas;
 pub mod audit;
 pub mod auth;
 pub mod backup;

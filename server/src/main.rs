@@ -15,6 +15,9 @@
 //! kudakyar geo backfill                           place every encounter, report and incident again
 //! kudakyar demo seed --children N --encounters M --reports K [--seed S] [--force]
 //!                                                 fill the database with demo data
+//! kudakyar atlas rebuild                          recompute the atlas rollups from the raw rows
+//! kudakyar atlas population FILE.csv              import county populations (code,population)
+//! kudakyar atlas hotspots [--res R]               run the emerging hot-spot analysis now
 //! ```
 //!
 //! Global options (`--config`, `--data-dir`, `--log-format`) go before or after
@@ -87,6 +90,9 @@ enum Command {
     /// Demo data for demonstrations and newcomers.
     #[command(subcommand)]
     Demo(DemoCommand),
+    /// The presence atlas: rollups, population, hot spots.
+    #[command(subcommand)]
+    Atlas(AtlasCommand),
     /// Export every child or encounter (the whole country) to a file.
     /// Back up an embedded (SQLite) installation into a new directory while
     /// it serves: database snapshot, media, the biometric key sealed with
@@ -215,6 +221,22 @@ enum DemoCommand {
         /// Seed even if the database holds real children.
         #[arg(long)]
         force: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AtlasCommand {
+    /// Recompute every atlas rollup from the raw rows (encounters, reports,
+    /// incidents), with a progress bar. Safe while the server runs.
+    Rebuild,
+    /// Replace the population table with a CSV of `county code,population`
+    /// (a header line is skipped), for zoning rates per 10,000.
+    Population { file: PathBuf },
+    /// Run the emerging hot-spot analysis now (the server also runs it nightly).
+    Hotspots {
+        /// H3 resolution, 5–9.
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u8).range(5..=9))]
+        res: u8,
     },
 }
 
@@ -352,6 +374,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             };
             demo_seed(config, &options).await
         }
+        Command::Atlas(cmd) => atlas(config, cmd).await,
         Command::Export { kind, format, out } => export(config, kind, format, &out).await,
         Command::Config(ConfigCommand::Check) => {
             print!("{}", toml::to_string(&config.redacted())?);
@@ -661,6 +684,55 @@ async fn user(cmd: UserCommand, config: Config) -> anyhow::Result<()> {
                 .await
                 .map_err(describe)?;
             println!("disabled {}", user.user.username);
+        }
+    }
+    db.close().await;
+    Ok(())
+}
+
+/// `kudakyar atlas …`.
+async fn atlas(config: Config, cmd: AtlasCommand) -> anyhow::Result<()> {
+    use kudakyar::atlas::{hotspots, periods, rollup, zones};
+    let db = Db::open(config.database_url.as_deref(), &config.data_dir).await?;
+    db.migrate().await?;
+    match cmd {
+        AtlasCommand::Rebuild => {
+            let started = std::time::Instant::now();
+            let total = rollup::subject_total(&db).await.map_err(describe)?;
+            let bar = progress_bar(total, "children, reports and incidents")?;
+            rollup::rebuild(&db, |n| bar.inc(n))
+                .await
+                .map_err(describe)?;
+            bar.finish();
+            eprintln!(
+                "atlas rebuilt from {total} subjects in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        AtlasCommand::Population { file } => {
+            let csv = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let n = zones::import_population(&db, &csv)
+                .await
+                .map_err(describe)?;
+            eprintln!("population of {n} counties imported");
+        }
+        AtlasCommand::Hotspots { res } => {
+            let today = periods::day_of(kudakyar::now_ms());
+            let outcome = hotspots::run(&db, res, today, true)
+                .await
+                .map_err(describe)?;
+            match outcome {
+                hotspots::Outcome::Done {
+                    cells,
+                    weeks,
+                    events,
+                } => eprintln!(
+                    "hot spots stored for {cells} cells at resolution {res} ({weeks} weeks, {events} events)"
+                ),
+                hotspots::Outcome::Refused(why) => eprintln!("not classified: {why}"),
+                hotspots::Outcome::Skipped => {}
+            }
         }
     }
     db.close().await;

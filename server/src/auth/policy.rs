@@ -256,6 +256,30 @@ pub fn triage_sightings(actor: &Actor) -> Result<()> {
     }
 }
 
+/// Who sees the atlas's small figures: supervisors and above see an area's
+/// figure whatever its size; outreach workers see figures resting on fewer
+/// than 5 children (or reports) as "suppressed" (see `atlas::privacy`).
+/// Every role that reaches `/api/v1/atlas` reads it, within its scope
+/// (hotline operators do not reach it: [`reach`]).
+pub fn sees_small_atlas_figures(actor: &Actor) -> bool {
+    rank(actor.role) >= rank(Role::Supervisor)
+}
+
+/// Freezing the zoning breaks of a Jalali year is for provincial staff (for
+/// their province) and national admins (for the country or any province).
+pub fn freeze_zones(actor: &Actor, province: Option<&str>) -> Result<()> {
+    match actor.role {
+        Role::NationalAdmin => Ok(()),
+        Role::ProvincialStaff if province.is_some() && province == actor.scope.province() => Ok(()),
+        Role::ProvincialStaff => Err(Error::Forbidden(
+            "provincial staff freeze the breaks of their own province only".into(),
+        )),
+        _ => Err(Error::Forbidden(
+            "only provincial staff and administrators freeze zoning breaks".into(),
+        )),
+    }
+}
+
 /// Only national admins read the audit log.
 pub fn read_audit(actor: &Actor) -> Result<()> {
     if actor.role == Role::NationalAdmin {

@@ -12,6 +12,7 @@ use kudakyar_api::children::{Child, ChildFacts};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::atlas::{rollup, subjects::Kind};
 use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, Scope, policy};
 use crate::db::Db;
@@ -204,6 +205,8 @@ pub async fn merge_in(
     let detail =
         serde_json::json!({"merge": id, "survivor": survivor.id, "duplicate": duplicate.id});
     for child in [&survivor.id, &duplicate.id] {
+        // The encounters moved: the atlas counts them for the survivor.
+        rollup::enqueue(tx, Kind::Child, child).await?;
         audit::record(
             &mut *tx,
             &who,
@@ -319,6 +322,7 @@ pub async fn undo(db: &Db, actor: &Actor, origin: &Origin, merge_id: &str) -> Re
     crate::biometrics::reviews::reopen_after_undo(&mut tx, merge_id, now).await?;
     let who = Who::from(actor);
     for child in [&survivor.id, &merge.duplicate_id] {
+        rollup::enqueue(&mut tx, Kind::Child, child).await?;
         audit::record(
             &mut *tx,
             &who,

@@ -11,6 +11,7 @@
 use sqlx::Row;
 
 use super::{Index, Place};
+use crate::atlas::{rollup, subjects::Kind};
 use crate::audit::{self, Event, Origin, Who};
 use crate::db::Db;
 use crate::error::Result;
@@ -25,12 +26,16 @@ pub struct Target {
     /// Whether, with no boundaries imported, the nearest service centre
     /// places a row (reports, for triage) or it stays unplaced (encounters).
     pub centre_fallback: bool,
+    /// The atlas subject a moved row changes, and the column naming it: the
+    /// rollups follow the new place ([`crate::atlas::rollup`]).
+    pub atlas: (Kind, &'static str),
 }
 
 pub const ENCOUNTERS: Target = Target {
     table: "encounters",
     updated_at: false,
     centre_fallback: false,
+    atlas: (Kind::Child, "child_id"),
 };
 
 /// How many rows the targets hold (for a progress bar).
@@ -70,6 +75,7 @@ pub async fn pass(
 ) -> Result<u64> {
     let boundaries = db.boundaries().await?;
     let table = target.table;
+    let (kind, subject) = target.atlas;
     let touch = if target.updated_at {
         ", updated_at = $4"
     } else {
@@ -79,7 +85,8 @@ pub async fn pass(
     let mut moved = 0;
     loop {
         let rows = sqlx::query(&format!(
-            "SELECT id, lat, lng, province, county FROM {table} WHERE id > $1 ORDER BY id LIMIT $2"
+            "SELECT id, lat, lng, province, county, {subject} AS atlas_subject FROM {table}
+             WHERE id > $1 ORDER BY id LIMIT $2"
         ))
         .bind(&after)
         .bind(batch)
@@ -96,13 +103,17 @@ pub async fn pass(
             let (lat, lng) = (row.try_get("lat")?, row.try_get("lng")?);
             let now = locate(db, &boundaries, target, lat, lng).await?;
             if now != was {
-                changes.push((row.try_get::<String, _>("id")?, now));
+                changes.push((
+                    row.try_get::<String, _>("id")?,
+                    row.try_get::<String, _>("atlas_subject")?,
+                    now,
+                ));
             }
         }
         if !changes.is_empty() {
             let at = crate::now_ms();
             let mut tx = db.begin_write().await?;
-            for (id, place) in &changes {
+            for (id, atlas_subject, place) in &changes {
                 let sql =
                     format!("UPDATE {table} SET province = $1, county = $2{touch} WHERE id = $3");
                 let query = sqlx::query(&sql)
@@ -116,6 +127,7 @@ pub async fn pass(
                     query
                 };
                 query.execute(&mut *tx).await?;
+                rollup::enqueue(&mut tx, kind, atlas_subject).await?;
             }
             tx.commit().await?;
             moved += changes.len() as u64;

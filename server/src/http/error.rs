@@ -21,7 +21,7 @@ impl Error {
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Validation(_) | Error::InsufficientData(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::TooManyRequests { .. } | Error::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -47,6 +47,9 @@ impl Error {
                 FieldErrors::new(),
             ),
             Error::Overloaded { .. } => ("busy", self.to_string(), FieldErrors::new()),
+            Error::InsufficientData(_) => {
+                ("insufficient-data", self.to_string(), FieldErrors::new())
+            }
             other => (kind_of(status), other.to_string(), FieldErrors::new()),
         };
         let mut body = problem(status, kind, detail, errors);

@@ -82,6 +82,7 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "sightings", description = "Reports of children seen in the street (citizens without an account, the 123 line, outreach workers), their triage and incidents"),
         (name = "notifications", description = "The in-app inbox: list, unread count, mark read, and its live stream (Server-Sent Events)"),
         (name = "exports", description = "CSV and JSON Lines exports within the caller's scope"),
+        (name = "atlas", description = "The presence atlas (اطلس حضور): choropleths, hexes, time series, zoning and emerging hot spots from rollups; scoped, small figures suppressed, ETagged"),
         (name = "operations", description = "Health and readiness"),
     )
 )]
@@ -102,6 +103,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::sightings::triage_routes::routes())
         .merge(crate::exports::routes::routes())
         .merge(crate::notify::routes::routes())
+        .merge(crate::atlas::routes::routes())
         .split_for_parts();
     // After the merge: the modifier rewrites the paths the routers brought.
     utoipa::Modify::modify(&ProblemResponses, &mut openapi);

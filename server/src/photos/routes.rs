@@ -233,7 +233,7 @@ fn header_value(s: &str) -> HeaderValue {
 
 /// True when `If-None-Match` names this `ETag` (or `*`). The comparison is
 /// weak, as RFC 9110 asks for this header: `W/"x"` matches `"x"`.
-fn none_match(headers: &HeaderMap, etag: &str) -> bool {
+pub(crate) fn none_match(headers: &HeaderMap, etag: &str) -> bool {
     headers
         .get_all(header::IF_NONE_MATCH)
         .iter()

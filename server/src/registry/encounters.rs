@@ -6,6 +6,7 @@ use kudakyar_api::children::{Encounter, NewEncounter};
 use sqlx::Row;
 
 use super::{store, validate};
+use crate::atlas::{rollup, subjects::Kind};
 use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, Scope};
 use crate::db::Db;
@@ -126,6 +127,7 @@ pub async fn add(
     .bind(child_id)
     .execute(&mut *tx)
     .await?;
+    rollup::enqueue(&mut tx, Kind::Child, child_id).await?;
     audit::record(
         &mut *tx,
         &Who::from(actor),

@@ -6,6 +6,7 @@ use kudakyar_api::children::{Child, ChildFacts, ChildUpdate, NewChild, Status};
 use serde_json::Value;
 
 use super::{codes, store, three_way, validate};
+use crate::atlas::{rollup, subjects::Kind};
 use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, Scope};
 use crate::db::Db;
@@ -312,6 +313,9 @@ pub async fn update(
     {
         store::move_grams(&mut tx, id, &facts).await?;
     }
+    // Sex, nationality, birth and work types are atlas dimensions of every
+    // encounter of the child.
+    rollup::enqueue(&mut tx, Kind::Child, id).await?;
     let fields: Vec<&String> = up.changes.keys().collect();
     audit::record(
         &mut *tx,

@@ -22,6 +22,7 @@ use sqlx::any::AnyRow;
 
 use super::place::Place;
 use super::{grouping, store};
+use crate::atlas::{rollup, subjects as atlas};
 use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, policy};
 use crate::db::Db;
@@ -323,6 +324,9 @@ pub async fn split(
         .bind_list(moving.clone());
     sql.query().execute(&mut *tx).await?;
     recompute_times(&mut tx, &[id, &new_id], now).await?;
+    for incident in [id, new_id.as_str()] {
+        rollup::enqueue(&mut tx, atlas::Kind::Incident, incident).await?;
+    }
     let detail = serde_json::json!({"split_from": id, "into": new_id, "sightings": moving});
     let created = Incident {
         id: new_id.clone(),
@@ -443,6 +447,9 @@ pub async fn join(
     sql.bind_list(others.clone());
     sql.query().execute(&mut *tx).await?;
     recompute_times(&mut tx, &[id], now).await?;
+    for incident in std::iter::once(id).chain(others.iter().map(String::as_str)) {
+        rollup::enqueue(&mut tx, atlas::Kind::Incident, incident).await?;
+    }
     let detail = serde_json::json!({"joined": others, "into": id});
     record_change(&mut tx, actor, origin, "incident.join", &[&target], detail).await?;
     tx.commit().await?;

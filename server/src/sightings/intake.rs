@@ -24,6 +24,7 @@ use serde::Serialize;
 use super::store::{self, Details};
 use super::{abuse, grouping, place, receipt};
 use crate::app::AppState;
+use crate::atlas::{rollup, subjects as atlas};
 use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, policy};
 use crate::config::Config;
@@ -235,6 +236,9 @@ pub async fn write(
     }
     let code = code.ok_or_else(|| anyhow::anyhow!("no free receipt code after three draws"))?;
     store::record_step(conn, &checked.id, SightingState::New, None, by, now).await?;
+    // The atlas counts the report, and its incident (new, or its times moved).
+    rollup::enqueue(conn, atlas::Kind::Sighting, &checked.id).await?;
+    rollup::enqueue(conn, atlas::Kind::Incident, &incident).await?;
     let event = |kind| DomainEvent {
         kind,
         province: place.province.as_deref(),

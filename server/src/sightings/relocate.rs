@@ -3,6 +3,7 @@
 //! atlas import), and counts what moved. The batched pass is
 //! [`crate::geo::backfill::pass`], shared with the encounters' backfill.
 
+use crate::atlas::subjects::Kind;
 use crate::audit::{self, Event, Origin, Who};
 use crate::db::Db;
 use crate::error::Result;
@@ -21,11 +22,13 @@ const TABLES: [Target; 2] = [
         table: "sightings",
         updated_at: true,
         centre_fallback: true,
+        atlas: (Kind::Sighting, "id"),
     },
     Target {
         table: "incidents",
         updated_at: true,
         centre_fallback: true,
+        atlas: (Kind::Incident, "id"),
     },
 ];
 

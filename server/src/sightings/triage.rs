@@ -22,6 +22,7 @@ use kudakyar_api::sightings::{
 use kudakyar_api::users::Role;
 
 use super::store::{self, SIGHTING_COLUMNS};
+use crate::atlas::{rollup, subjects as atlas};
 use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, Scope, policy};
 use crate::db::Db;
@@ -404,6 +405,11 @@ async fn apply(
         }
     }
     store::record_step(&mut tx, id, step.to, step.note, Some(&actor.user_id), now).await?;
+    if let Change::Close = step.change {
+        // A false report leaves the atlas, and may leave its incident empty.
+        rollup::enqueue(&mut tx, atlas::Kind::Sighting, id).await?;
+        rollup::enqueue(&mut tx, atlas::Kind::Incident, &report.incident_id).await?;
+    }
     let assignee = match step.change {
         Change::Assign { worker } => Some(worker),
         _ => None,

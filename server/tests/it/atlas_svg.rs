@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use geo::{MapCoords, SimplifyVwPreserve};
-use kudakyar::atlas_svg::{self, Class, Feature, LegendEntry, Map};
+use kudakyar::atlas::svg::{self, Class, Feature, LegendEntry, Map};
 use kudakyar::geo::import::{DISPLAY_DECIMALS, SIMPLIFY_AREA};
 use serde_json::Value;
 
@@ -120,7 +120,7 @@ fn tehran_province_map_is_written_for_print() {
         range: range.into(),
     })
     .collect();
-    let svg = atlas_svg::render(&Map {
+    let svg = svg::render(&Map {
         title: "اطلس حضور کودکان کار — استان تهران",
         measure: "کودکان دیده‌شده",
         period: "۱ مهر ۱۴۰۵ تا ۳۰ آذر ۱۴۰۵",
@@ -134,7 +134,7 @@ fn tehran_province_map_is_written_for_print() {
             f.code
         );
     }
-    assert!(svg.contains(atlas_svg::ATTRIBUTION));
+    assert!(svg.contains(svg::ATTRIBUTION));
     // Small enough to mail to a meeting.
     assert!(svg.len() < 400 * 1024, "{} bytes", svg.len());
     let out = artifacts_dir().join("atlas-IR-23.svg");

@@ -8,6 +8,7 @@
 #[macro_use]
 mod common;
 
+mod atlas;
 mod atlas_svg;
 mod audit;
 mod auth;

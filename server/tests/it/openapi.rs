@@ -52,6 +52,12 @@ fn is_openapi_3_1_with_every_endpoint() {
         ("/api/v1/referrals", "post"),
         ("/api/v1/referrals/{id}/state", "post"),
         ("/api/v1/exports/{file}", "get"),
+        ("/api/v1/atlas/choropleth", "get"),
+        ("/api/v1/atlas/hexes", "get"),
+        ("/api/v1/atlas/timeseries", "get"),
+        ("/api/v1/atlas/zones", "get"),
+        ("/api/v1/atlas/zones/freeze", "post"),
+        ("/api/v1/atlas/hotspots", "get"),
     ] {
         assert!(
             paths.get(path).and_then(|p| p.get(method)).is_some(),

@@ -1,0 +1,453 @@
+//! Keeping the rollups: the queue, the background job and the rebuild.
+//!
+//! Write paths call [`enqueue`] inside their own transaction: one
+//! `atlas_queue` row naming the subject they changed. The job ([`spawn`])
+//! runs [`run_once`] every [`FLUSH_INTERVAL`] (2 s), and every 20 ms while a
+//! round stopped at its bound, so **the rollups lag the raw rows by about two
+//! seconds plus one round** under normal load (more only while a backlog
+//! drains, round after round). A round is bounded — at most [`BATCH`] queue
+//! rows and about [`EVENTS_PER_ROUND`] events — so it holds the write lock
+//! briefly: on SQLite every writer waits for that lock.
+//!
+//! One round is one write transaction:
+//! 1. claim up to [`BATCH`] queue rows (PostgreSQL: `FOR UPDATE SKIP LOCKED`,
+//!    so two instances take different rows; SQLite: the immediate
+//!    transaction holds the one write lock);
+//! 2. for each distinct subject (sorted; on PostgreSQL also locked by key,
+//!    so two instances never apply one subject at once): read its current
+//!    events ([`subjects::load`]), its previously applied events
+//!    (`atlas_applied`), and add new − old to a delta;
+//! 3. apply the delta to `atlas_counts` (upserts adding the differences,
+//!    rows that reach zero deleted) and to `atlas_presence` (the set
+//!    difference), store the new events in `atlas_applied`;
+//! 4. delete the claimed queue rows; commit.
+//!
+//! A crash before the commit leaves the queue rows for the next round and
+//! nothing applied; after it, the queue rows are gone with the change
+//! applied: nothing is lost, nothing applied twice.
+//!
+//! [`rebuild`] (`kudakyar atlas rebuild`) empties the rollups and applies
+//! every subject from the raw rows with the same code, so it equals the
+//! incremental result by construction — and a test checks it does.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use sqlx::Row;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::subjects::{self, Dims, Event, Key, Kind, Measures};
+use crate::db::{Backend, Db};
+use crate::error::Result;
+
+/// How often the job looks at the queue.
+pub const FLUSH_INTERVAL: Duration = Duration::from_secs(2);
+/// Queue rows claimed per round.
+pub const BATCH: i64 = 500;
+/// Events (old and new contributions) read per round at most: the bound on
+/// how long one round holds the write lock (a child with many encounters
+/// counts for all of them).
+pub const EVENTS_PER_ROUND: usize = 2_000;
+/// The pause between two rounds while a backlog drains, so writers waiting
+/// for SQLite's one write lock get it between rounds.
+const BETWEEN_ROUNDS: Duration = Duration::from_millis(20);
+/// Rows per multi-row INSERT (13 parameters each, well under both
+/// backends' parameter limits).
+const CHUNK: usize = 60;
+
+/// Queues a subject for the job, inside the writer's transaction.
+pub async fn enqueue(
+    conn: &mut sqlx::AnyConnection,
+    kind: Kind,
+    subject_id: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO atlas_queue (kind, subject_id, queued_at) VALUES ($1, $2, $3)")
+        .bind(kind.as_str())
+        .bind(subject_id)
+        .bind(crate::now_ms())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// One round: claims a batch of the queue and applies it. Returns how many
+/// queue rows it took.
+pub async fn run_once(db: &Db) -> Result<Round> {
+    let mut tx = db.begin_write().await?;
+    let lock = match db.backend() {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let claimed = sqlx::query(&format!(
+        "SELECT id, kind, subject_id FROM atlas_queue ORDER BY id LIMIT $1{lock}"
+    ))
+    .bind(BATCH)
+    .fetch_all(&mut *tx)
+    .await?;
+    if claimed.is_empty() {
+        return Ok(Round::default());
+    }
+    // Queue rows by subject: a subject's rows all go once it is applied.
+    let mut queued: BTreeMap<(Kind, String), Vec<i64>> = BTreeMap::new();
+    for row in &claimed {
+        let kind = Kind::parse(&row.try_get::<String, _>("kind")?);
+        let key = (
+            kind.unwrap_or(Kind::Child),
+            row.try_get::<String, _>("subject_id")?,
+        );
+        queued
+            .entry(key)
+            .or_default()
+            .push(row.try_get::<i64, _>("id")?);
+    }
+    let subjects: Vec<(Kind, String)> = queued.keys().cloned().collect();
+    let applied = apply(db, &mut tx, &subjects).await?;
+    let ids: Vec<i64> = subjects[..applied]
+        .iter()
+        .flat_map(|s| queued[s].iter().copied())
+        .collect();
+    for chunk in ids.chunks(CHUNK * 10) {
+        let list = chunk
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        sqlx::query(&format!("DELETE FROM atlas_queue WHERE id IN ({list})"))
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(Round {
+        taken: ids.len(),
+        full: claimed.len() as i64 == BATCH || applied < subjects.len(),
+    })
+}
+
+/// What one round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Round {
+    /// Queue rows applied and deleted.
+    pub taken: usize,
+    /// Whether the round stopped at a bound ([`BATCH`] queue rows, or
+    /// [`EVENTS_PER_ROUND`]) rather than at the queue's end.
+    pub full: bool,
+}
+
+/// A presence row: (level, area, day, province, county, child, dims).
+type Presence = (String, String, i64, String, String, String, Dims);
+
+fn presence(child: &str, events: &[Event]) -> BTreeSet<Presence> {
+    events
+        .iter()
+        .flat_map(|e| {
+            subjects::areas(e).into_iter().map(|(level, area)| {
+                (
+                    level,
+                    area,
+                    e.day,
+                    e.province.clone(),
+                    e.county.clone(),
+                    child.to_string(),
+                    e.dims.clone(),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Replaces the applied contribution of the first subjects (in order) by
+/// their current one, stopping once [`EVENTS_PER_ROUND`] events were read,
+/// so one transaction holds the write lock briefly (on SQLite every writer
+/// waits for it). Returns how many subjects it applied (at least one).
+async fn apply(
+    db: &Db,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    subjects: &[(Kind, String)],
+) -> Result<usize> {
+    let mut applied = 0;
+    let mut events = 0;
+    let mut delta: BTreeMap<Key, Measures> = BTreeMap::new();
+    let mut gone: BTreeSet<Presence> = BTreeSet::new();
+    let mut came: BTreeSet<Presence> = BTreeSet::new();
+    for (kind, id) in subjects {
+        if applied > 0 && events >= EVENTS_PER_ROUND {
+            break;
+        }
+        applied += 1;
+        db.lock_key(tx, &format!("atlas:{}:{id}", kind.as_str()))
+            .await?;
+        let new = subjects::load(tx, *kind, id).await?;
+        let old: Vec<Event> = sqlx::query_scalar::<_, String>(
+            "SELECT rows FROM atlas_applied WHERE kind = $1 AND subject_id = $2",
+        )
+        .bind(kind.as_str())
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .and_then(|rows| serde_json::from_str(&rows).ok())
+        .unwrap_or_default();
+        events += old.len() + new.len();
+        if old == new {
+            continue;
+        }
+        subjects::accumulate(&mut delta, &old, -1);
+        subjects::accumulate(&mut delta, &new, 1);
+        if *kind == Kind::Child {
+            let (was, is) = (presence(id, &old), presence(id, &new));
+            gone.extend(was.difference(&is).cloned());
+            came.extend(is.difference(&was).cloned());
+        }
+        if new.is_empty() {
+            sqlx::query("DELETE FROM atlas_applied WHERE kind = $1 AND subject_id = $2")
+                .bind(kind.as_str())
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+        } else {
+            sqlx::query(
+                "INSERT INTO atlas_applied (kind, subject_id, rows) VALUES ($1, $2, $3)
+                 ON CONFLICT (kind, subject_id) DO UPDATE SET rows = excluded.rows",
+            )
+            .bind(kind.as_str())
+            .bind(id)
+            .bind(serde_json::to_string(&new).unwrap_or_default())
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    delta.retain(|_, m| !m.is_zero());
+    write_counts(tx, &delta).await?;
+    write_presence(tx, &gone, &came).await?;
+    Ok(applied)
+}
+
+/// Adds the delta to `atlas_counts`, in key order (two PostgreSQL instances
+/// lock rows in the same order, so they cannot deadlock), then deletes the
+/// rows a negative delta may have brought to zero.
+async fn write_counts(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    delta: &BTreeMap<Key, Measures>,
+) -> sqlx::Result<()> {
+    let entries: Vec<(&Key, &Measures)> = delta.iter().collect();
+    for chunk in entries.chunks(CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO atlas_counts (level, area, day, province, county, source, sex, age_band,
+                 nationality, work_type, encounters, reports, children_reported, incidents) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 14;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push('(');
+            sql.push_str(
+                &(1..=14)
+                    .map(|n| format!("${}", b + n))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+            sql.push(')');
+        }
+        sql.push_str(
+            " ON CONFLICT (level, area, day, province, county, source, sex, age_band, nationality,
+                work_type) DO UPDATE SET
+                encounters = atlas_counts.encounters + excluded.encounters,
+                reports = atlas_counts.reports + excluded.reports,
+                children_reported = atlas_counts.children_reported + excluded.children_reported,
+                incidents = atlas_counts.incidents + excluded.incidents",
+        );
+        let mut q = sqlx::query(&sql);
+        for (k, m) in chunk {
+            q = q
+                .bind(k.level.as_str())
+                .bind(k.area.as_str())
+                .bind(k.day)
+                .bind(k.province.as_str())
+                .bind(k.county.as_str())
+                .bind(k.source.as_str())
+                .bind(k.dims.sex.as_str())
+                .bind(k.dims.age_band.as_str())
+                .bind(k.dims.nationality.as_str())
+                .bind(k.dims.work_type.as_str())
+                .bind(m.encounters)
+                .bind(m.reports)
+                .bind(m.children_reported)
+                .bind(m.incidents);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    for (k, _) in entries.iter().filter(|(_, m)| {
+        m.encounters < 0 || m.reports < 0 || m.children_reported < 0 || m.incidents < 0
+    }) {
+        sqlx::query(
+            "DELETE FROM atlas_counts WHERE level = $1 AND area = $2 AND day = $3
+               AND province = $4 AND county = $5 AND source = $6 AND sex = $7 AND age_band = $8
+               AND nationality = $9 AND work_type = $10 AND encounters = 0 AND reports = 0
+               AND children_reported = 0 AND incidents = 0",
+        )
+        .bind(k.level.as_str())
+        .bind(k.area.as_str())
+        .bind(k.day)
+        .bind(k.province.as_str())
+        .bind(k.county.as_str())
+        .bind(k.source.as_str())
+        .bind(k.dims.sex.as_str())
+        .bind(k.dims.age_band.as_str())
+        .bind(k.dims.nationality.as_str())
+        .bind(k.dims.work_type.as_str())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Removes the presence rows that went, then inserts those that came.
+async fn write_presence(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    gone: &BTreeSet<Presence>,
+    came: &BTreeSet<Presence>,
+) -> sqlx::Result<()> {
+    for (level, area, day, province, county, child, _) in gone {
+        sqlx::query(
+            "DELETE FROM atlas_presence WHERE level = $1 AND area = $2 AND day = $3
+               AND province = $4 AND county = $5 AND child_id = $6",
+        )
+        .bind(level.as_str())
+        .bind(area.as_str())
+        .bind(*day)
+        .bind(province.as_str())
+        .bind(county.as_str())
+        .bind(child.as_str())
+        .execute(&mut **tx)
+        .await?;
+    }
+    let came: Vec<&Presence> = came.iter().collect();
+    for chunk in came.chunks(CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO atlas_presence (level, area, day, province, county, child_id, sex,
+                 age_band, nationality, work_type) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 10;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push('(');
+            sql.push_str(
+                &(1..=10)
+                    .map(|n| format!("${}", b + n))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+            sql.push(')');
+        }
+        let mut q = sqlx::query(&sql);
+        for (level, area, day, province, county, child, dims) in chunk {
+            q = q
+                .bind(level.as_str())
+                .bind(area.as_str())
+                .bind(*day)
+                .bind(province.as_str())
+                .bind(county.as_str())
+                .bind(child.as_str())
+                .bind(dims.sex.as_str())
+                .bind(dims.age_band.as_str())
+                .bind(dims.nationality.as_str())
+                .bind(dims.work_type.as_str());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Runs rounds until the queue is empty; how many queue rows it took.
+pub async fn drain(db: &Db) -> Result<usize> {
+    let mut total = 0;
+    loop {
+        let round = run_once(db).await?;
+        total += round.taken;
+        if round.taken == 0 {
+            return Ok(total);
+        }
+    }
+}
+
+/// Runs the job every [`FLUSH_INTERVAL`] (sooner while a backlog drains)
+/// until `stop` is cancelled; a round in progress finishes first.
+pub fn spawn(db: Db, stop: CancellationToken) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let full = match run_once(&db).await {
+                Ok(round) => round.full,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the atlas rollup round failed; it will be retried");
+                    false
+                }
+            };
+            let pause = if full { BETWEEN_ROUNDS } else { FLUSH_INTERVAL };
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(pause) => {}
+            }
+        }
+    })
+}
+
+/// How many subjects a rebuild goes through (for its progress bar).
+pub async fn subject_total(db: &Db) -> Result<u64> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM children) + (SELECT COUNT(*) FROM sightings)
+              + (SELECT COUNT(*) FROM incidents)",
+    )
+    .fetch_one(db.pool())
+    .await?;
+    Ok(n as u64)
+}
+
+/// Recomputes every rollup from the raw rows: empties them (and the queue
+/// as it stands: everything queued is recomputed anyway), then applies every
+/// child, report and incident in batches, each batch its own transaction.
+/// `progress` hears how many subjects each batch went through.
+pub async fn rebuild(db: &Db, mut progress: impl FnMut(u64)) -> Result<()> {
+    let mut tx = db.begin_write().await?;
+    for table in [
+        "atlas_counts",
+        "atlas_presence",
+        "atlas_applied",
+        "atlas_queue",
+    ] {
+        sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    for (kind, table) in [
+        (Kind::Child, "children"),
+        (Kind::Sighting, "sightings"),
+        (Kind::Incident, "incidents"),
+    ] {
+        let mut after = String::new();
+        loop {
+            let ids: Vec<String> = sqlx::query_scalar(&format!(
+                "SELECT id FROM {table} WHERE id > $1 ORDER BY id LIMIT $2"
+            ))
+            .bind(&after)
+            .bind(BATCH)
+            .fetch_all(db.pool())
+            .await?;
+            let Some(last) = ids.last() else { break };
+            after = last.clone();
+            let batch: Vec<(Kind, String)> = ids.iter().map(|id| (kind, id.clone())).collect();
+            let mut rest = batch.as_slice();
+            while !rest.is_empty() {
+                let mut tx = db.begin_write().await?;
+                let applied = apply(db, &mut tx, rest).await?;
+                tx.commit().await?;
+                progress(applied as u64);
+                rest = &rest[applied..];
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,857 @@
+//! The presence atlas: rollups kept by the queue and its job, equal to a
+//! rebuild; figures equal to direct counts; scope, suppression, ETags, bad
+//! input; zoning; hot spots refused on too little data and found on a
+//! planted cluster.
+//!
+//! Boundaries are two provinces (Tehran IR-23, Razavi Khorasan IR-09) and
+//! their counties from the staged `../shared/geo/iran` (or
+//! `KUDAKYAR_TEST_GEO_DIR`), read and simplified once per test binary;
+//! without them the tests are skipped loudly, and fail under `CI=true`.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use kudakyar::atlas::{hotspots, periods, rollup};
+use kudakyar::geo::import::{self, Prepared};
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use crate::common::{TestApp, TestDb, json_of, problem};
+
+on_both_backends!(
+    figures_equal_direct_counts_within_scope_and_privacy,
+    rebuild_equals_incremental_on_a_random_workload,
+    bad_input_is_named,
+    hotspots_refuse_too_little_data_and_find_a_planted_cluster,
+);
+
+const TEHRAN: (f64, f64) = (35.6892, 51.3890);
+const MASHHAD: (f64, f64) = (36.2972, 59.6067);
+const TEHRAN_COUNTY: &str = "Q643031";
+/// Two days of November 2026 (Tehran time), both inside the ranges asked.
+const DAY_A: &str = "2026-11-20T10:30:00Z";
+const DAY_B: &str = "2026-11-25T10:30:00Z";
+const RANGE: &str = "from=2026-11-01&to=2026-11-30";
+
+fn geo_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("KUDAKYAR_TEST_GEO_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/geo/iran"));
+    if dir.join("provinces.geojson").is_file() {
+        return Some(dir);
+    }
+    assert!(
+        !std::env::var("CI").is_ok_and(|v| v == "true"),
+        "the boundaries at {} must exist in CI",
+        dir.display()
+    );
+    eprintln!(
+        "SKIPPED: atlas tests (no {}; stage ../shared/geo/iran or set KUDAKYAR_TEST_GEO_DIR)",
+        dir.display()
+    );
+    None
+}
+
+/// Tehran and Razavi Khorasan with their counties, simplified once.
+fn boundaries() -> Option<&'static Vec<Prepared>> {
+    static PREPARED: OnceLock<Option<Vec<Prepared>>> = OnceLock::new();
+    PREPARED
+        .get_or_init(|| {
+            let dir = geo_dir()?;
+            let mut provinces = import::read_provinces(&dir.join("provinces.geojson")).unwrap();
+            provinces
+                .boundaries
+                .retain(|b| ["IR-23", "IR-09"].contains(&b.code.as_str()));
+            let mut all = provinces.boundaries.clone();
+            for p in ["IR-23", "IR-09"] {
+                let file = dir.join("counties").join(format!("{p}.geojson"));
+                all.extend(
+                    import::read_counties(&file, &provinces.boundaries)
+                        .unwrap()
+                        .boundaries,
+                );
+            }
+            Some(import::prepare(all, |_| {}).unwrap())
+        })
+        .as_ref()
+}
+
+/// The app with the two provinces imported; `None` without the fixture.
+async fn atlas_app(db: TestDb) -> Option<TestApp> {
+    let prepared = boundaries()?;
+    let app = TestApp::start_with(db, |c| {
+        c.sighting_max_per_hour = 1000;
+        c.sighting_soft_limit_per_hour = 1000;
+    })
+    .await;
+    import::replace(&app.state.db, prepared, 0).await.unwrap();
+    Some(app)
+}
+
+async fn new_child(app: &TestApp, token: &str, province: &str, sex: &str, work: &[&str]) -> String {
+    let id = uuid::Uuid::now_v7().to_string();
+    let response = app
+        .post(
+            token,
+            "/api/v1/children",
+            &json!({"id": id, "sex": sex, "birth": {"precision": "year", "year": 2014},
+                    "nationality": "afghan", "languages": ["persian"],
+                    "work_types": work, "home_province": province}),
+        )
+        .await;
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    id
+}
+
+async fn meet(app: &TestApp, token: &str, child: &str, at: &str, (lat, lng): (f64, f64)) {
+    let body = json!({"id": uuid::Uuid::now_v7().to_string(), "at": at, "lat": lat, "lng": lng});
+    let response = app
+        .post(
+            token,
+            &format!("/api/v1/children/{child}/encounters"),
+            &body,
+        )
+        .await;
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+}
+
+/// A point `i` steps of about 300 m east of `p`.
+fn near(p: (f64, f64), i: usize) -> (f64, f64) {
+    (p.0, p.1 + 0.003 * i as f64)
+}
+
+async fn get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
+    app.get(token, path).await
+}
+
+fn feature<'a>(collection: &'a Value, code: &str) -> &'a Value {
+    collection["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == code)
+        .unwrap_or_else(|| panic!("no feature {code} in {collection}"))
+}
+
+fn codes(collection: &Value) -> Vec<String> {
+    collection["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Distinct children and encounters straight from the raw rows.
+async fn direct(app: &TestApp, column: &str, place: &str) -> (i64, i64) {
+    let from = periods::day_start_ms(periods::parse_day("2026-11-01").unwrap());
+    let to = periods::day_start_ms(periods::parse_day("2026-12-01").unwrap());
+    let row = sqlx::query(&format!(
+        "SELECT COUNT(DISTINCT child_id), COUNT(*) FROM encounters
+         WHERE {column} = $1 AND at >= $2 AND at < $3"
+    ))
+    .bind(place)
+    .bind(from)
+    .bind(to)
+    .fetch_one(app.state.db.pool())
+    .await
+    .unwrap();
+    (row.try_get(0).unwrap(), row.try_get(1).unwrap())
+}
+
+async fn figures_equal_direct_counts_within_scope_and_privacy(db: TestDb) {
+    let Some(app) = atlas_app(db).await else {
+        return;
+    };
+    let admin = app.admin_token().await;
+    let tehran_worker = app.token_for("atlas-w23", "outreach_worker", "IR-23").await;
+    let tehran_supervisor = app.token_for("atlas-s23", "supervisor", "IR-23").await;
+    let tehran_staff = app
+        .token_for("atlas-p23", "provincial_staff", "IR-23")
+        .await;
+    let mashhad_worker = app.token_for("atlas-w09", "outreach_worker", "IR-09").await;
+
+    // Tehran: seven children on day A, two of them again on day B (one of
+    // them twice); Mashhad: two children.
+    let mut tehran = Vec::new();
+    for i in 0..7 {
+        let sex = if i % 2 == 0 { "male" } else { "female" };
+        let c = new_child(
+            &app,
+            &tehran_worker,
+            "IR-23",
+            sex,
+            &["begging", "street_vending"],
+        )
+        .await;
+        meet(&app, &tehran_worker, &c, DAY_A, near(TEHRAN, i)).await;
+        tehran.push(c);
+    }
+    for c in &tehran[..2] {
+        meet(&app, &tehran_worker, c, DAY_B, near(TEHRAN, 1)).await;
+    }
+    meet(&app, &tehran_worker, &tehran[0], DAY_B, near(TEHRAN, 2)).await;
+    for i in 0..2 {
+        let c = new_child(&app, &mashhad_worker, "IR-09", "male", &["waste_picking"]).await;
+        meet(&app, &mashhad_worker, &c, DAY_A, near(MASHHAD, i)).await;
+    }
+    rollup::drain(&app.state.db).await.unwrap();
+
+    // The country by province, as national admin: equal to direct counts.
+    let path = format!("/api/v1/atlas/choropleth?level=province&{RANGE}");
+    let all = json_of(get(&app, &admin, &path).await, 200).await;
+    assert_eq!(all["type"], "FeatureCollection");
+    assert_eq!(
+        all["properties"]["attribution"],
+        "© OpenStreetMap contributors"
+    );
+    let (children, encounters) = direct(&app, "province", "IR-23").await;
+    assert_eq!((children, encounters), (7, 10));
+    assert_eq!(feature(&all, "IR-23")["properties"]["value"], children);
+    assert_eq!(
+        feature(&all, "IR-09")["properties"]["value"],
+        2,
+        "admins see small figures"
+    );
+    assert!(feature(&all, "IR-23")["geometry"]["coordinates"].is_array());
+    assert!(all["properties"]["legend"].is_array());
+    let by_encounters = json_of(
+        get(&app, &admin, &format!("{path}&measure=encounters")).await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        feature(&by_encounters, "IR-23")["properties"]["value"],
+        encounters
+    );
+    let counties = json_of(
+        get(
+            &app,
+            &admin,
+            &format!("/api/v1/atlas/choropleth?level=county&{RANGE}"),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let (in_county, _) = direct(&app, "county", TEHRAN_COUNTY).await;
+    assert_eq!(in_county, 7);
+    assert_eq!(
+        feature(&counties, TEHRAN_COUNTY)["properties"]["value"],
+        in_county
+    );
+    // Filters: girls (3 of the 7); a work type among others (all 7).
+    let girls = json_of(get(&app, &admin, &format!("{path}&sex=female")).await, 200).await;
+    assert_eq!(feature(&girls, "IR-23")["properties"]["value"], 3);
+    let begging = json_of(
+        get(&app, &admin, &format!("{path}&work_type=begging")).await,
+        200,
+    )
+    .await;
+    assert_eq!(feature(&begging, "IR-23")["properties"]["value"], 7);
+    let picking = json_of(
+        get(&app, &admin, &format!("{path}&work_type=waste_picking")).await,
+        200,
+    )
+    .await;
+    assert_eq!(feature(&picking, "IR-23")["properties"]["value"], 0);
+
+    // Scope: Tehran's staff see Tehran only; Razavi Khorasan is not found.
+    let theirs = json_of(get(&app, &tehran_staff, &path).await, 200).await;
+    assert_eq!(codes(&theirs), ["IR-23"]);
+    let outside = format!("/api/v1/atlas/timeseries?area=IR-09&{RANGE}");
+    problem(get(&app, &tehran_staff, &outside).await, 404).await;
+    problem(
+        get(
+            &app,
+            &tehran_staff,
+            &format!("/api/v1/atlas/timeseries?area=IR&{RANGE}"),
+        )
+        .await,
+        404,
+    )
+    .await;
+    let tehran_counties = json_of(
+        get(
+            &app,
+            &tehran_staff,
+            &format!("/api/v1/atlas/choropleth?level=county&{RANGE}"),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert!(codes(&tehran_counties).contains(&TEHRAN_COUNTY.to_string()));
+    assert!(
+        tehran_counties["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["properties"]["province"] == "IR-23")
+    );
+
+    // Time series of Tehran by day: 7 children on day A, 2 on day B.
+    let series_path = format!("/api/v1/atlas/timeseries?area=IR-23&{RANGE}");
+    let value_on = |series: &Value, day: &str| -> Value {
+        series["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["start"] == day)
+            .unwrap()["value"]
+            .clone()
+    };
+    let supervised = json_of(get(&app, &tehran_supervisor, &series_path).await, 200).await;
+    assert_eq!(supervised["series"].as_array().unwrap().len(), 30);
+    assert_eq!(value_on(&supervised, "2026-11-20"), 7);
+    assert_eq!(
+        value_on(&supervised, "2026-11-25"),
+        2,
+        "supervisors see small figures"
+    );
+    assert_eq!(value_on(&supervised, "2026-11-26"), 0);
+    // Below supervisor: suppressed, never 0.
+    let worked = json_of(get(&app, &tehran_worker, &series_path).await, 200).await;
+    assert_eq!(value_on(&worked, "2026-11-20"), 7);
+    assert_eq!(value_on(&worked, "2026-11-25"), "suppressed");
+    let mashhad = json_of(get(&app, &mashhad_worker, &path).await, 200).await;
+    assert_eq!(
+        feature(&mashhad, "IR-09")["properties"]["value"],
+        "suppressed"
+    );
+    assert_eq!(
+        feature(&mashhad, "IR-09")["properties"]["class"],
+        Value::Null
+    );
+    // Encounters are suppressed by the children behind them (2 on day B).
+    let worked_encounters = json_of(
+        get(
+            &app,
+            &tehran_worker,
+            &format!("{series_path}&measure=encounters"),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(value_on(&worked_encounters, "2026-11-25"), "suppressed");
+    // Jalali months: November 2026 spans Aban and Azar 1405.
+    let jmonths = json_of(
+        get(&app, &admin, &format!("{series_path}&bucket=jmonth")).await,
+        200,
+    )
+    .await;
+    let labels: Vec<&str> = jmonths["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["period"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["1405-08", "1405-09"]);
+    // Azar 1405 begins on 2026-11-22: day A is in Aban, day B in Azar;
+    // each child counts once per month however often met.
+    assert_eq!(jmonths["series"][0]["value"], 7);
+    assert_eq!(jmonths["series"][1]["value"], 2);
+
+    // Downloads are suppressed whoever asks, CSV with a BOM.
+    let csv = get(&app, &admin, &format!("{series_path}&format=csv")).await;
+    assert_eq!(csv.status(), 200);
+    assert!(
+        csv.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    let text = csv.text().await.unwrap();
+    assert!(text.starts_with('\u{feff}'), "UTF-8 BOM");
+    assert!(text.contains("2026-11-25,suppressed"), "{text}");
+    assert!(text.contains("2026-11-20,7"), "{text}");
+    let geojson = json_of(
+        get(&app, &admin, &format!("{path}&format=geojson")).await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        feature(&geojson, "IR-09")["properties"]["value"],
+        "suppressed"
+    );
+    assert_eq!(feature(&geojson, "IR-23")["properties"]["value"], 7);
+
+    // Hexes: cells, never points.
+    let bbox = "bbox=51.0,35.4,51.8,36.0";
+    let hexes = json_of(
+        get(
+            &app,
+            &admin,
+            &format!("/api/v1/atlas/hexes?res=7&{bbox}&{RANGE}"),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let total: i64 = hexes["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .sum();
+    assert!(total >= 7, "every Tehran child is in some cell: {hexes}");
+    let raw = get(
+        &app,
+        &admin,
+        &format!("/api/v1/atlas/hexes?res=9&{bbox}&{RANGE}&format=geojson"),
+    )
+    .await;
+    let text = raw.text().await.unwrap();
+    assert!(
+        !text.contains("35.6892") && !text.contains("51.389,"),
+        "no exact point: {text}"
+    );
+    let mashhad_hexes = json_of(
+        get(
+            &app,
+            &mashhad_worker,
+            &format!("/api/v1/atlas/hexes?res=7&{bbox}&{RANGE}"),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        mashhad_hexes["cells"],
+        json!([]),
+        "Tehran's cells are outside IR-09's scope"
+    );
+
+    // ETags: a repeat with If-None-Match gets 304, on every atlas GET.
+    for p in [
+        &path,
+        &series_path,
+        &format!("/api/v1/atlas/hexes?res=7&{bbox}&{RANGE}"),
+    ] {
+        let first = get(&app, &admin, p).await;
+        let etag = first.headers()["etag"].to_str().unwrap().to_string();
+        let again = app
+            .client
+            .get(app.url(p))
+            .bearer_auth(&admin)
+            .header("If-None-Match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "{p}");
+    }
+    // A new encounter changes the figure, so the ETag.
+    let before = get(&app, &admin, &series_path).await.headers()["etag"].clone();
+    meet(&app, &tehran_worker, &tehran[3], DAY_B, TEHRAN).await;
+    rollup::drain(&app.state.db).await.unwrap();
+    let after = get(&app, &admin, &series_path).await.headers()["etag"].clone();
+    assert_ne!(before, after);
+
+    // Zoning: fixed thresholds put Tehran (7) in critical, Mashhad (2) in medium.
+    let zones = json_of(
+        get(
+            &app,
+            &admin,
+            &format!("/api/v1/atlas/zones?level=province&method=fixed&thresholds=1,3,6&{RANGE}"),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let zone_of = |code: &str| {
+        zones["areas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["area"] == code)
+            .unwrap()["zone"]
+            .clone()
+    };
+    assert_eq!(zone_of("IR-23"), "critical");
+    assert_eq!(zone_of("IR-09"), "medium");
+    // Rates per 10,000: Tehran county of 1,000,000 people, 7 children → 0.07.
+    kudakyar::atlas::zones::import_population(
+        &app.state.db,
+        &format!("county,population\n{TEHRAN_COUNTY},1000000\n"),
+    )
+    .await
+    .unwrap();
+    let rates = json_of(
+        get(
+            &app,
+            &admin,
+            &format!("/api/v1/atlas/zones?level=county&per=10000&{RANGE}"),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let tehran_rate = rates["areas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["area"] == TEHRAN_COUNTY)
+        .unwrap();
+    assert!(
+        (tehran_rate["rate"].as_f64().unwrap() - 0.07).abs() < 1e-9,
+        "{tehran_rate}"
+    );
+    // Freezing: provincial staff for their province; not a worker.
+    let freeze = json!({"jalali_year": 1405, "level": "province", "method": "equal"});
+    problem(
+        app.post(&tehran_worker, "/api/v1/atlas/zones/freeze", &freeze)
+            .await,
+        403,
+    )
+    .await;
+    let frozen = json_of(
+        app.post(&tehran_staff, "/api/v1/atlas/zones/freeze", &freeze)
+            .await,
+        200,
+    )
+    .await;
+    let again = json_of(
+        app.post(
+            &tehran_staff,
+            "/api/v1/atlas/zones/freeze",
+            &json!({"jalali_year": 1405, "level": "province", "method": "quantiles"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(frozen["breaks"], again["breaks"], "the first freeze stands");
+    let zoned = json_of(
+        get(
+            &app,
+            &tehran_staff,
+            &format!("/api/v1/atlas/zones?level=province&{RANGE}"),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(zoned["frozen"], true);
+    assert_eq!(zoned["breaks"], frozen["breaks"]);
+}
+
+/// Rows of a rollup table, sorted, for comparison.
+async fn snapshot(app: &TestApp, table: &str) -> Vec<String> {
+    let columns = match table {
+        "atlas_counts" => {
+            "level, area, day, province, county, source, sex, age_band, nationality, work_type, encounters, reports, children_reported, incidents"
+        }
+        _ => "level, area, day, province, county, child_id, sex, age_band, nationality, work_type",
+    };
+    let rows = sqlx::query(&format!("SELECT {columns} FROM {table}"))
+        .fetch_all(app.state.db.pool())
+        .await
+        .unwrap();
+    let mut out: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            (0..r.len())
+                .map(|i| {
+                    r.try_get::<String, _>(i)
+                        .or_else(|_| r.try_get::<i64, _>(i).map(|n| n.to_string()))
+                        .unwrap()
+                })
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+async fn rebuild_equals_incremental_on_a_random_workload(db: TestDb) {
+    let Some(app) = atlas_app(db).await else {
+        return;
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(17);
+    let admin = app.admin_token().await;
+    let supervisor = app.token_for("atlas-rb-s", "supervisor", "IR-23").await;
+    let sexes = ["male", "female", "unknown"];
+    let works = ["begging", "street_vending", "waste_picking", "porter"];
+    let mut children = Vec::new();
+    for i in 0..12 {
+        let (province, centre) = if i % 3 == 0 {
+            ("IR-09", MASHHAD)
+        } else {
+            ("IR-23", TEHRAN)
+        };
+        let work: Vec<&str> = works
+            .iter()
+            .copied()
+            .filter(|_| rng.gen_bool(0.5))
+            .collect();
+        let c = new_child(&app, &admin, province, sexes[rng.gen_range(0..3)], &work).await;
+        for _ in 0..rng.gen_range(1..5) {
+            let day = rng.gen_range(1..28);
+            let at = format!("2026-11-{day:02}T{:02}:15:00Z", rng.gen_range(0..24));
+            let p = (
+                centre.0 + rng.gen_range(-0.05..0.05),
+                centre.1 + rng.gen_range(-0.05..0.05),
+            );
+            meet(&app, &admin, &c, &at, p).await;
+        }
+        children.push(c);
+    }
+    // Reports from citizens, one closed as a false report.
+    let mut reports = Vec::new();
+    for _ in 0..6 {
+        let p = (
+            TEHRAN.0 + rng.gen_range(-0.05..0.05),
+            TEHRAN.1 + rng.gen_range(-0.05..0.05),
+        );
+        let response = app
+            .client
+            .post(app.url("/api/v1/sightings"))
+            .json(
+                &json!({"id": uuid::Uuid::now_v7().to_string(), "lat": p.0, "lng": p.1,
+                          "children_count": rng.gen_range(1..4)}),
+            )
+            .send()
+            .await
+            .unwrap();
+        let receipt = json_of(response, 201).await;
+        reports.push(receipt["id"].as_str().unwrap().to_string());
+    }
+    rollup::drain(&app.state.db).await.unwrap();
+    let closed = app
+        .post(
+            &supervisor,
+            &format!("/api/v1/sightings/{}/close", reports[0]),
+            &json!({"reason": "false_report"}),
+        )
+        .await;
+    assert_eq!(closed.status(), 200, "{}", closed.text().await.unwrap());
+    // A correction moves every past encounter of the child to its new sex.
+    let child: Value = app
+        .get_json(&admin, &format!("/api/v1/children/{}", children[1]))
+        .await;
+    let changed = app
+        .patch(
+            &admin,
+            &format!("/api/v1/children/{}", children[1]),
+            &json!({"base_version": child["version"], "changes": {"sex": "female"}}),
+        )
+        .await;
+    assert_eq!(changed.status(), 200, "{}", changed.text().await.unwrap());
+    // A merge moves the duplicate's encounters to the survivor.
+    let merged = app
+        .post(
+            &admin,
+            &format!("/api/v1/children/{}/merge", children[2]),
+            &json!({"duplicate_id": children[4], "reason": "same child"}),
+        )
+        .await;
+    assert!(
+        merged.status().is_success(),
+        "{}",
+        merged.text().await.unwrap()
+    );
+    rollup::drain(&app.state.db).await.unwrap();
+
+    let counts = snapshot(&app, "atlas_counts").await;
+    let presence = snapshot(&app, "atlas_presence").await;
+    assert!(!counts.is_empty() && !presence.is_empty());
+    // The incremental result agrees with the raw rows.
+    let encounters: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM encounters")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    let reports_left: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM sightings WHERE state <> 'false_report'")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+    let country: (i64, i64) = sqlx::query_as(
+        "SELECT CAST(SUM(encounters) AS BIGINT), CAST(SUM(reports) AS BIGINT) FROM atlas_counts
+         WHERE level = 'country'",
+    )
+    .fetch_one(app.state.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(country, (encounters, reports_left));
+    assert!(
+        !presence.iter().any(|row| row.contains(&children[4])),
+        "the merged duplicate is present nowhere"
+    );
+
+    let mut progressed = 0;
+    rollup::rebuild(&app.state.db, |n| progressed += n)
+        .await
+        .unwrap();
+    assert!(progressed >= 12 + 6);
+    assert_eq!(snapshot(&app, "atlas_counts").await, counts);
+    assert_eq!(snapshot(&app, "atlas_presence").await, presence);
+}
+
+async fn bad_input_is_named(db: TestDb) {
+    let Some(app) = atlas_app(db).await else {
+        return;
+    };
+    let admin = app.admin_token().await;
+    let staff = app
+        .token_for("atlas-bad-p", "provincial_staff", "IR-23")
+        .await;
+    for (path, field) in [
+        ("/api/v1/atlas/choropleth?measure=people", "measure"),
+        ("/api/v1/atlas/choropleth?level=village", "level"),
+        ("/api/v1/atlas/choropleth?method=magic", "method"),
+        ("/api/v1/atlas/zones?method=magic", "method"),
+        (
+            "/api/v1/atlas/zones?method=fixed&thresholds=5,1,9",
+            "thresholds",
+        ),
+        (
+            "/api/v1/atlas/choropleth?from=2026-11-30&to=2026-11-01",
+            "from",
+        ),
+        (
+            "/api/v1/atlas/choropleth?from=2020-01-01&to=2026-11-01",
+            "from",
+        ),
+        ("/api/v1/atlas/choropleth?from=2026-13-01", "from"),
+        ("/api/v1/atlas/choropleth?measure=reports&sex=female", "sex"),
+        ("/api/v1/atlas/choropleth?source=citizen", "source"),
+        (
+            "/api/v1/atlas/choropleth?nationality=martian",
+            "nationality",
+        ),
+        ("/api/v1/atlas/choropleth?format=xlsx", "format"),
+        ("/api/v1/atlas/choropleth?colour=red", "colour"),
+        ("/api/v1/atlas/hexes?res=4&bbox=51,35,52,36", "res"),
+        ("/api/v1/atlas/hexes?res=10&bbox=51,35,52,36", "res"),
+        ("/api/v1/atlas/hexes?res=7&bbox=51,35,52", "bbox"),
+        ("/api/v1/atlas/hexes?res=7&bbox=52,35,51,36", "bbox"),
+        ("/api/v1/atlas/hexes?res=7&bbox=10,10,50,40", "bbox"),
+        ("/api/v1/atlas/hexes?res=7", "bbox"),
+        ("/api/v1/atlas/timeseries?area=IR-23&bucket=year", "bucket"),
+        ("/api/v1/atlas/timeseries", "area"),
+        ("/api/v1/atlas/hotspots?res=3", "res"),
+    ] {
+        let body = problem(get(&app, &admin, path).await, 422).await;
+        assert!(body["errors"][field].is_array(), "{path}: {body}");
+    }
+    // Outside the scope, or no such area: 404.
+    for area in ["IR-09", "IR", "Q0000", "nowhere"] {
+        problem(
+            get(
+                &app,
+                &staff,
+                &format!("/api/v1/atlas/timeseries?area={area}"),
+            )
+            .await,
+            404,
+        )
+        .await;
+    }
+}
+
+async fn hotspots_refuse_too_little_data_and_find_a_planted_cluster(db: TestDb) {
+    let Some(app) = atlas_app(db).await else {
+        return;
+    };
+    let db = &app.state.db;
+    let admin = app.admin_token().await;
+    let mashhad_staff = app
+        .token_for("atlas-hs-p", "provincial_staff", "IR-09")
+        .await;
+    let today = periods::day_of(kudakyar::now_ms());
+    // Nothing yet: refused, and the read says why.
+    let outcome = hotspots::run(db, 7, today, true).await.unwrap();
+    assert!(
+        matches!(outcome, hotspots::Outcome::Refused(_)),
+        "{outcome:?}"
+    );
+    let body = problem(get(&app, &admin, "/api/v1/atlas/hotspots").await, 422).await;
+    assert!(body["detail"].as_str().unwrap().contains("weeks"), "{body}");
+    assert_eq!(body["type"], "/problems/insufficient-data");
+
+    // A cluster planted in the rollups: one Tehran cell and its ring busy
+    // and growing over twelve weeks; quiet cells scattered around.
+    let centre: h3o::CellIndex = kudakyar::atlas::subjects::cell_of(TEHRAN.0, TEHRAN.1)
+        .parse::<h3o::CellIndex>()
+        .unwrap()
+        .parent(h3o::Resolution::Seven)
+        .unwrap();
+    let ring: Vec<h3o::CellIndex> = centre.grid_disk(1);
+    let background: Vec<h3o::CellIndex> = centre
+        .grid_disk::<Vec<_>>(6)
+        .into_iter()
+        .filter(|c| !ring.contains(c))
+        .collect();
+    let last_week = periods::Bucket::JWeek.start(today) - 7;
+    let plant = |cell: h3o::CellIndex, day: i64, n: i64| {
+        sqlx::query(
+            "INSERT INTO atlas_counts (level, area, day, province, county, source, sex, age_band,
+                 nationality, work_type, encounters, reports, children_reported, incidents)
+             VALUES ('h7', $1, $2, 'IR-23', '', 'encounter', '', '', '', '', $3, 0, 0, 0)",
+        )
+        .bind(cell.to_string())
+        .bind(day)
+        .bind(n)
+        .execute(db.pool())
+    };
+    for week in 0..12i64 {
+        let day = last_week - 7 * (11 - week);
+        for (i, cell) in ring.iter().enumerate() {
+            let n = if *cell == centre {
+                5 + 2 * week
+            } else {
+                2 + week / 2
+            } + i as i64 % 2;
+            plant(*cell, day, n).await.unwrap();
+        }
+        for (i, cell) in background.iter().enumerate() {
+            if (i as i64 + week) % 9 == 0 {
+                plant(*cell, day + 1, 1).await.unwrap();
+            }
+        }
+    }
+    let outcome = hotspots::run(db, 7, today, true).await.unwrap();
+    let hotspots::Outcome::Done { weeks, events, .. } = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(weeks, 12);
+    assert!(events >= 60);
+    let read = json_of(get(&app, &admin, "/api/v1/atlas/hotspots").await, 200).await;
+    let cells = read["cells"].as_array().unwrap();
+    let found = cells
+        .iter()
+        .find(|c| c["cell"] == centre.to_string())
+        .unwrap();
+    assert!(
+        found["pattern"].as_str().unwrap().starts_with("hot_"),
+        "{found}"
+    );
+    assert!(found["z"].as_f64().unwrap() > 1.96, "{found}");
+    let far = background
+        .iter()
+        .find(|c| centre.grid_distance(**c).ok() == Some(6))
+        .unwrap()
+        .to_string();
+    assert!(
+        cells
+            .iter()
+            .filter(|c| c["cell"] == far)
+            .all(|c| !c["pattern"].as_str().unwrap().starts_with("hot_")),
+        "a quiet cell is no hot spot"
+    );
+    // Scoped: Razavi Khorasan's staff see none of Tehran's cells.
+    let theirs = json_of(
+        get(&app, &mashhad_staff, "/api/v1/atlas/hotspots").await,
+        200,
+    )
+    .await;
+    assert_eq!(theirs["cells"], json!([]));
+    // The nightly run of the same day does not run again.
+    assert_eq!(
+        hotspots::run(db, 7, today, false).await.unwrap(),
+        hotspots::Outcome::Skipped
+    );
+}

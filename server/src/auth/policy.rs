@@ -192,13 +192,15 @@ pub fn export(actor: &Actor, min_role: Role) -> Result<()> {
 }
 
 /// The parts of the API a hotline operator works in: their session, the
-/// reports queue and their notifications. Children's records, photos, iris and cases are for the
-/// teams who meet the children; an operator taking calls has no need of them.
-const HOTLINE_PATHS: [&str; 4] = [
+/// reports queue, their notifications and their push subscriptions.
+/// Children's records, photos, iris and cases are for the teams who meet
+/// the children; an operator taking calls has no need of them.
+const HOTLINE_PATHS: [&str; 5] = [
     "/api/v1/auth/",
     "/api/v1/sightings",
     "/api/v1/incidents",
     "/api/v1/notifications",
+    "/api/v1/push/",
 ];
 
 /// May `actor` reach this API path at all? Every role but one may reach
@@ -253,6 +255,18 @@ pub fn triage_sightings(actor: &Actor) -> Result<()> {
         Role::OutreachWorker | Role::HotlineOperator => Err(Error::Forbidden(
             "only supervisors, provincial staff and administrators triage reports".into(),
         )),
+    }
+}
+
+/// Only national admins see and retry the notification deliveries that
+/// failed for good (they name users of every province).
+pub fn manage_deliveries(actor: &Actor) -> Result<()> {
+    if actor.role == Role::NationalAdmin {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(
+            "only national administrators manage failed notification deliveries".into(),
+        ))
     }
 }
 

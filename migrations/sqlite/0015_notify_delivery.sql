@@ -69,3 +69,13 @@ CREATE TABLE notification_preferences (
     quiet_friday  BIGINT NOT NULL DEFAULT 0 CHECK (quiet_friday IN (0, 1)),
     updated_at    BIGINT NOT NULL
 );
+
+-- The scheduler's runs: one row per rule and period (e.g. a Tehran week),
+-- inserted in the run's own transaction, so each period runs once however
+-- many instances and restarts.
+CREATE TABLE scheduled_runs (
+    rule    TEXT NOT NULL,
+    period  TEXT NOT NULL,
+    ran_at  BIGINT NOT NULL,
+    PRIMARY KEY (rule, period)
+);

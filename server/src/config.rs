@@ -142,6 +142,9 @@ pub struct Config {
     pub push_allow_local_http: bool,
     /// How long one push request may take.
     pub push_timeout_ms: u64,
+    /// When the scheduler's rules run each period, `HH:MM` Asia/Tehran time
+    /// (rule 4, children not seen for 30 days: weekly).
+    pub notify_schedule_at: String,
     /// The VAPID private key (base64url, 32 bytes). Unset: a key file
     /// `<data_dir>/vapid.key` (made on first start, 0600). Instances that
     /// share a database must share this key: a browser's subscription is
@@ -210,6 +213,7 @@ impl Default for Config {
             push_allow_local_http: false,
             push_timeout_ms: 10_000,
             vapid_private_key: None,
+            notify_schedule_at: "08:00".into(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! a latency histogram per route, database pool usage, the iris templates
 //! this instance could not open (left out of its gallery), and the
 //! notification deliveries by channel — what this instance sent, retried,
-//! dead-lettered and escalated, its commit-to-sent latency, and the outbox
+//! and dead-lettered, its commit-to-sent latency, and the outbox
 //! rows by state (read from the database, so every instance's).
 //!
 //! Each [`Metrics`] owns its registry (no global recorder), so several
@@ -68,7 +68,6 @@ struct Deliveries {
     sent: Family<ChannelLabels, Counter>,
     retried: Family<ChannelLabels, Counter>,
     dead: Family<ChannelLabels, Counter>,
-    escalated: Family<ChannelLabels, Counter>,
     latency: Family<ChannelLabels, Histogram, fn() -> Histogram>,
     /// The outbox's rows by channel and state (`queued`, `failed`, …).
     rows: Family<OutboxLabels, Gauge>,
@@ -130,7 +129,6 @@ impl Metrics {
             sent: Family::default(),
             retried: Family::default(),
             dead: Family::default(),
-            escalated: Family::default(),
             // 10 ms … ~4 days: a delivery may wait out quiet hours.
             latency: Family::new_with_constructor(|| {
                 Histogram::new(exponential_buckets(0.01, 2.0, 26))
@@ -152,11 +150,6 @@ impl Metrics {
                 "notify_dead",
                 "Deliveries given up on (dead letters), by channel",
                 &deliveries.dead,
-            ),
-            (
-                "notify_escalated",
-                "Critical notifications escalated to this channel, unread",
-                &deliveries.escalated,
             ),
         ] {
             registry.register(name, help, family.clone());
@@ -214,16 +207,6 @@ impl Metrics {
             channel: channel.as_str(),
         };
         self.deliveries.dead.get_or_create(&labels).inc();
-    }
-
-    pub fn delivery_escalated(&self, channel: Channel, count: u64) {
-        let labels = ChannelLabels {
-            channel: channel.as_str(),
-        };
-        self.deliveries
-            .escalated
-            .get_or_create(&labels)
-            .inc_by(count);
     }
 }
 

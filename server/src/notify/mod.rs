@@ -28,6 +28,8 @@
 //! - [`push`]: Web Push — subscriptions, the VAPID key, the transport.
 //! - [`preferences`]: muted kinds (no push queued) and quiet hours in
 //!   Asia/Tehran time (the worker defers a push to their end).
+//! - [`schedule`]: calendar rules (rule 4, weekly), once per period
+//!   across restarts and instances.
 //! - [`delivery_routes`]: push subscriptions and the server's VAPID key
 //!   (tag `notifications`), the administrators' dead letters (tag `admin`).
 
@@ -37,6 +39,7 @@ pub mod preferences;
 pub mod push;
 pub mod routes;
 pub mod rules;
+pub mod schedule;
 pub mod store;
 pub mod stream;
 pub mod worker;
@@ -50,14 +53,21 @@ use crate::app::AppState;
 use crate::events::DomainEvent;
 
 /// Starts this instance's delivery workers (`notify_workers`, 0 for none)
-/// with the channels that are configured; they stop when `stop` is
-/// cancelled.
+/// with the channels that are configured, and the scheduler; they stop
+/// when `stop` is cancelled.
 pub fn spawn_workers(
     state: &AppState,
     stop: CancellationToken,
 ) -> anyhow::Result<Vec<JoinHandle<()>>> {
+    let at = preferences::minutes(&state.config.notify_schedule_at).ok_or_else(|| {
+        anyhow::anyhow!(
+            "notify_schedule_at must be a time HH:MM, not {:?}",
+            state.config.notify_schedule_at
+        )
+    })?;
+    let scheduler = schedule::spawn(state.db.clone(), at, stop.clone());
     if state.config.notify_workers == 0 {
-        return Ok(Vec::new());
+        return Ok(vec![scheduler]);
     }
     let web_push = push::WebPush::new(state.db.clone(), state.vapid.clone(), &state.config)?;
     let channels: Arc<dyn worker::Transport> = Arc::new(worker::Channels {
@@ -65,7 +75,7 @@ pub fn spawn_workers(
         sms: None,
     });
     let settings = worker::Settings::from_config(&state.config);
-    Ok((0..state.config.notify_workers)
+    let mut jobs: Vec<JoinHandle<()>> = (0..state.config.notify_workers)
         .map(|_| {
             worker::spawn(
                 state.db.clone(),
@@ -75,7 +85,9 @@ pub fn spawn_workers(
                 stop.clone(),
             )
         })
-        .collect())
+        .collect();
+    jobs.push(scheduler);
+    Ok(jobs)
 }
 
 /// Writes the notifications `event` causes; pass the connection (the

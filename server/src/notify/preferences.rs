@@ -23,7 +23,12 @@ const MINUTE_MS: i64 = 60_000;
 const DAY_MS: i64 = 24 * 60 * MINUTE_MS;
 
 /// The kinds of notification the rules make, and whether each is critical.
-pub const KINDS: [(&str, bool); 2] = [("sighting_received", false), ("sighting_assigned", false)];
+pub const KINDS: [(&str, bool); 4] = [
+    ("sighting_received", false),
+    ("sighting_assigned", false),
+    ("child_not_seen", false),
+    ("child_at_risk", true),
+];
 
 /// Quiet times as stored: minutes after local midnight.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -39,6 +44,16 @@ fn local(utc_ms: i64) -> (i64, i64) {
         local.div_euclid(DAY_MS),
         local.rem_euclid(DAY_MS) / MINUTE_MS,
     )
+}
+
+/// The Tehran day number of `utc_ms` (days since 1970-01-01 there).
+pub fn tehran_day(utc_ms: i64) -> i64 {
+    local(utc_ms).0
+}
+
+/// Minutes after Tehran midnight at `utc_ms`.
+pub fn tehran_minute(utc_ms: i64) -> i64 {
+    local(utc_ms).1
 }
 
 /// The UTC instant of `minute` on local day `day`.
@@ -90,7 +105,7 @@ pub fn quiet_until(at: i64, quiet: &Quiet) -> Option<i64> {
 }
 
 /// `"HH:MM"` → minutes after midnight.
-fn minutes(text: &str) -> Option<i64> {
+pub fn minutes(text: &str) -> Option<i64> {
     let (h, m) = text.trim().split_once(':')?;
     if h.len() != 2 || m.len() != 2 {
         return None;

@@ -27,7 +27,9 @@ use futures::future::BoxFuture;
 use kudakyar_api::notifications::{PushPayload, PushSubscription, PushSubscriptionInput};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
-use web_push_native::jwt_simple::prelude::{Claims, ECDSAP256KeyPairLike, ES256KeyPair};
+use web_push_native::jwt_simple::prelude::{
+    Claims, ECDSAP256KeyPairLike, ECDSAP256PublicKeyLike, ES256KeyPair,
+};
 use web_push_native::{Auth, WebPushBuilder};
 
 use super::outbox::Claimed;

@@ -22,7 +22,9 @@ use kudakyar::http::metrics::Metrics;
 use kudakyar::notify::outbox::{self, Claimed};
 use kudakyar::notify::worker::{self, Outcome, Settings, Transport};
 use serde_json::{Value, json};
-use web_push_native::jwt_simple::prelude::ES256KeyPair;
+use web_push_native::jwt_simple::prelude::{
+    ECDSAP256KeyPairLike, ECDSAP256PublicKeyLike, ES256KeyPair,
+};
 
 use crate::common::scene::{JUNCTION, Scene, scene_with};
 use crate::common::{TestDb, problem};
@@ -33,6 +35,7 @@ on_both_backends!(
     two_workers_never_send_one_delivery_twice,
     subscriptions_are_validated_kept_per_endpoint_and_removed_by_their_owner,
     muted_kinds_queue_no_push_and_quiet_hours_defer_one,
+    children_not_seen_for_30_days_reach_their_worker_once_a_week,
     a_push_is_encrypted_for_the_browser_and_a_gone_subscription_is_removed,
     the_local_push_service_decrypts_the_payload_and_an_expired_subscription_goes,
 );
@@ -462,6 +465,8 @@ async fn muted_kinds_queue_no_push_and_quiet_hours_defer_one(db: TestDb) {
     };
     for (body, field) in [
         (json!({"muted_kinds": ["no_such_kind"]}), "muted_kinds"),
+        // Critical: cannot be muted.
+        (json!({"muted_kinds": ["child_at_risk"]}), "muted_kinds"),
         (
             json!({"quiet_hours": {"start": "25:00", "end": "07:00"}}),
             "quiet_hours.start",
@@ -541,6 +546,77 @@ async fn muted_kinds_queue_no_push_and_quiet_hours_defer_one(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(round.sent, 1);
+
+    // A critical one (rule 7: a child flagged with signs of abuse) goes at
+    // once, quiet hours or not.
+    let child = json!({
+        "id": kudakyar_new_id(), "given_name": "رضا", "sex": "male", "nationality": "iranian",
+        "home_province": "IR-23", "home_county": "2301", "risk_flags": ["signs_of_abuse"],
+    });
+    let child = s.act(&s.worker, "/api/v1/children", child, 201).await;
+    let inbox = s.read(&s.sup, "/api/v1/notifications", 200).await;
+    assert_eq!(inbox["items"][0]["kind"], "child_at_risk");
+    assert_eq!(inbox["items"][0]["critical"], true);
+    assert_eq!(inbox["items"][0]["subject_id"], child["id"]);
+    let round = worker::run_once(
+        &s.app.state.db,
+        &SETTINGS,
+        &sink,
+        &Metrics::new(),
+        kudakyar::now_ms(),
+    )
+    .await
+    .unwrap();
+    assert_eq!((round.claimed, round.deferred, round.sent), (1, 0, 1));
+}
+
+fn kudakyar_new_id() -> String {
+    crate::common::scene::new_id()
+}
+
+async fn children_not_seen_for_30_days_reach_their_worker_once_a_week(db: TestDb) {
+    let s = quiet_scene(db).await;
+    let unseen = s.child("2301").await;
+    let seen = s.child("2301").await;
+    let unassigned = s.child("2301").await;
+    let now = kudakyar::now_ms();
+    let day = 24 * 3600 * 1000;
+    for (id, worker, last_seen) in [
+        (&unseen, Some(&s.worker_id), now - 31 * day),
+        (&seen, Some(&s.worker_id), now - 29 * day),
+        (&unassigned, None, now - 40 * day),
+    ] {
+        sqlx::query("UPDATE children SET assigned_worker = $1, last_seen_at = $2 WHERE id = $3")
+            .bind(worker)
+            .bind(last_seen)
+            .bind(id)
+            .execute(s.app.state.db.pool())
+            .await
+            .unwrap();
+    }
+    let db = &s.app.state.db;
+    use kudakyar::notify::schedule;
+    // Two instances at once: one runs the week, the other finds it done.
+    let (a, b) = tokio::join!(schedule::not_seen(db, now), schedule::not_seen(db, now));
+    let mut runs = [a.unwrap(), b.unwrap()];
+    runs.sort();
+    assert_eq!(runs, [None, Some(1)]);
+    let inbox = s.read(&s.worker, "/api/v1/notifications", 200).await;
+    let items = inbox["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["kind"], "child_not_seen");
+    assert_eq!(items[0]["subject_type"], "child");
+    assert_eq!(items[0]["subject_id"], unseen.as_str());
+    // Later the same week (a restart): nothing more.
+    assert_eq!(
+        schedule::not_seen(db, now + 3600 * 1000).await.unwrap(),
+        None
+    );
+    // A week on, still unseen: told again, and the other one too by then.
+    assert_eq!(
+        schedule::not_seen(db, now + 7 * day).await.unwrap(),
+        Some(2)
+    );
 }
 
 /// A push service on this machine: it answers each subscription's pushes

@@ -142,6 +142,9 @@ pub struct Config {
     pub push_allow_local_http: bool,
     /// How long one push request may take.
     pub push_timeout_ms: u64,
+    /// Run the scheduler on this instance (any number may: each period's
+    /// run is claimed in the database, so it happens once).
+    pub notify_scheduler: bool,
     /// When the scheduler's rules run each period, `HH:MM` Asia/Tehran time
     /// (rule 4, children not seen for 30 days: weekly).
     pub notify_schedule_at: String,
@@ -213,6 +216,7 @@ impl Default for Config {
             push_allow_local_http: false,
             push_timeout_ms: 10_000,
             vapid_private_key: None,
+            notify_scheduler: true,
             notify_schedule_at: "08:00".into(),
         }
     }

@@ -53,8 +53,8 @@ use crate::app::AppState;
 use crate::events::DomainEvent;
 
 /// Starts this instance's delivery workers (`notify_workers`, 0 for none)
-/// with the channels that are configured, and the scheduler; they stop
-/// when `stop` is cancelled.
+/// with the channels that are configured, and the scheduler
+/// (`notify_scheduler`); they stop when `stop` is cancelled.
 pub fn spawn_workers(
     state: &AppState,
     stop: CancellationToken,
@@ -65,9 +65,12 @@ pub fn spawn_workers(
             state.config.notify_schedule_at
         )
     })?;
-    let scheduler = schedule::spawn(state.db.clone(), at, stop.clone());
+    let mut jobs = Vec::new();
+    if state.config.notify_scheduler {
+        jobs.push(schedule::spawn(state.db.clone(), at, stop.clone()));
+    }
     if state.config.notify_workers == 0 {
-        return Ok(vec![scheduler]);
+        return Ok(jobs);
     }
     let web_push = push::WebPush::new(state.db.clone(), state.vapid.clone(), &state.config)?;
     let channels: Arc<dyn worker::Transport> = Arc::new(worker::Channels {
@@ -75,18 +78,15 @@ pub fn spawn_workers(
         sms: None,
     });
     let settings = worker::Settings::from_config(&state.config);
-    let mut jobs: Vec<JoinHandle<()>> = (0..state.config.notify_workers)
-        .map(|_| {
-            worker::spawn(
-                state.db.clone(),
-                settings,
-                channels.clone(),
-                state.metrics.clone(),
-                stop.clone(),
-            )
-        })
-        .collect();
-    jobs.push(scheduler);
+    jobs.extend((0..state.config.notify_workers).map(|_| {
+        worker::spawn(
+            state.db.clone(),
+            settings,
+            channels.clone(),
+            state.metrics.clone(),
+            stop.clone(),
+        )
+    }));
     Ok(jobs)
 }
 

@@ -181,10 +181,10 @@ pub async fn targets(conn: &mut sqlx::AnyConnection, user_id: &str) -> sqlx::Res
         .await
 }
 
-/// The server's VAPID key pair.
+/// The server's VAPID key pair (shared: the key pair is not `Clone`).
 #[derive(Clone)]
 pub struct Vapid {
-    key: ES256KeyPair,
+    key: std::sync::Arc<ES256KeyPair>,
 }
 
 impl std::fmt::Debug for Vapid {
@@ -224,7 +224,9 @@ impl Vapid {
             base64url(text.trim()).context("the VAPID private key is not base64url (32 bytes)")?;
         let key = ES256KeyPair::from_bytes(&bytes)
             .map_err(|e| anyhow::anyhow!("the VAPID private key is not a P-256 key: {e}"))?;
-        Ok(Vapid { key })
+        Ok(Vapid {
+            key: std::sync::Arc::new(key),
+        })
     }
 
     /// The public key browsers subscribe with (`applicationServerKey`),

@@ -141,7 +141,8 @@ pub async fn run_once(
                 // A receiver's own Retry-After is honoured when longer.
                 let delay = backoff.max(after_ms.unwrap_or(0));
                 tracing::debug!(delivery = d.id, %error, delay, "delivery failed; will retry");
-                if outbox::failed(db, d, &error, at + delay).await? {
+                // From the round's clock, like the claim (tests move it).
+                if outbox::failed(db, d, &error, now + delay).await? {
                     round.retried += 1;
                     metrics.delivery_retried(d.channel);
                 }

@@ -22,9 +22,7 @@ use kudakyar::http::metrics::Metrics;
 use kudakyar::notify::outbox::{self, Claimed};
 use kudakyar::notify::worker::{self, Outcome, Settings, Transport};
 use serde_json::{Value, json};
-use web_push_native::jwt_simple::prelude::{
-    ECDSAP256KeyPairLike, ECDSAP256PublicKeyLike, ES256KeyPair,
-};
+use web_push_native::jwt_simple::prelude::{ECDSAP256PublicKeyLike, ES256KeyPair};
 
 use crate::common::scene::{JUNCTION, Scene, scene_with};
 use crate::common::{TestDb, problem};
@@ -68,6 +66,7 @@ fn subscription(endpoint: &str, b: &Browser) -> Value {
 async fn quiet_scene(db: TestDb) -> Scene {
     scene_with(db, |c| {
         c.notify_workers = 0;
+        c.notify_scheduler = false;
         c.push_allow_local_http = true;
     })
     .await
@@ -499,8 +498,8 @@ async fn muted_kinds_queue_no_push_and_quiet_hours_defer_one(db: TestDb) {
     assert!(deliveries(&s).await.is_empty());
 
     // Quiet now (a window around this minute in Tehran): the push waits.
-    let now = kudakyar::now_ms();
-    let minute = (now + 210 * 60_000).rem_euclid(86_400_000) / 60_000;
+    let minute_now = kudakyar::now_ms();
+    let minute = (minute_now + 210 * 60_000).rem_euclid(86_400_000) / 60_000;
     let at = |m: i64| {
         format!(
             "{:02}:{:02}",
@@ -513,6 +512,7 @@ async fn muted_kinds_queue_no_push_and_quiet_hours_defer_one(db: TestDb) {
     assert_eq!(saved["muted_kinds"], json!([]));
     s.citizen_reports(JUNCTION, 1).await;
     assert_eq!(deliveries(&s).await.len(), 1);
+    let now = kudakyar::now_ms();
     let sink = Sink::default();
     let round = worker::run_once(&s.app.state.db, &SETTINGS, &sink, &Metrics::new(), now)
         .await

@@ -158,6 +158,7 @@ async fn bench(name: &str, db: Db, script: &str) {
         data_dir: dir.path().to_path_buf(),
         push_allow_local_http: true,
         notify_workers: env_or("BENCH_WORKERS", 1),
+        notify_scheduler: false,
         notify_poll_ms: env_or("BENCH_POLL_MS", Config::default().notify_poll_ms),
         ..Config::default()
     };
@@ -206,7 +207,7 @@ async fn bench(name: &str, db: Db, script: &str) {
         queueing.as_secs_f64() * 1000.0,
         drained.as_secs_f64(),
         notifications as f64 / drained.as_secs_f64(),
-        workers.len(),
+        state.config.notify_workers,
     );
 
     // 2. Latency: one event per transaction at a steady rate.

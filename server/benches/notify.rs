@@ -109,7 +109,7 @@ async fn record_events(db: &Db, count: usize, per_transaction: usize) {
         for _ in 0..n {
             let id = uuid::Uuid::now_v7().to_string();
             kudakyar::events::record(
-                &mut *tx,
+                &mut tx,
                 DomainEvent {
                     kind: Kind::SightingReceived,
                     province: Some("IR-23"),

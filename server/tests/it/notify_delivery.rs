@@ -619,13 +619,18 @@ async fn children_not_seen_for_30_days_reach_their_worker_once_a_week(db: TestDb
     );
 }
 
+/// A browser's secret key and auth secret, by which the sink decrypts.
+type Keys = (web_push_native::p256::SecretKey, [u8; 16]);
+/// A message the sink decrypted: (subscription, payload, `Authorization`).
+type Received = (String, Value, Option<String>);
+
 /// A push service on this machine: it answers each subscription's pushes
 /// with the status set for it, and decrypts with the browser's keys.
 #[derive(Clone, Default)]
 struct PushSink {
-    browsers: Arc<Mutex<HashMap<String, (web_push_native::p256::SecretKey, [u8; 16])>>>,
+    browsers: Arc<Mutex<HashMap<String, Keys>>>,
     answer: Arc<Mutex<HashMap<String, u16>>>,
-    received: Arc<Mutex<Vec<(String, Value, Option<String>)>>>,
+    received: Arc<Mutex<Vec<Received>>>,
 }
 
 async fn receive(

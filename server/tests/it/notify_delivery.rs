@@ -365,6 +365,20 @@ async fn subscriptions_are_validated_kept_per_endpoint_and_removed_by_their_owne
     assert_eq!(first["id"], again["id"]);
     let count = "SELECT COUNT(*) FROM push_subscriptions WHERE user_id = $1";
     assert_eq!(s.count(count, &s.worker_id).await, 1);
+    // Ten at once (a flaky network re-sending): one created, all answered alike.
+    let racing = subscription("https://push.example/worker-tablet", &browser());
+    let answers = s
+        .ten_at_once(&s.worker, "/api/v1/push/subscriptions", &racing)
+        .await;
+    let mut statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    statuses.sort();
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+    let mut ids = HashSet::new();
+    for answer in answers {
+        ids.insert(answer.json::<Value>().await.unwrap()["id"].to_string());
+    }
+    assert_eq!(ids.len(), 1);
+    assert_eq!(s.count(count, &s.worker_id).await, 2);
     // The VAPID key the browser subscribes with.
     let key = s.read(&s.worker, "/api/v1/push/vapid-key", 200).await;
     let key = URL_SAFE_NO_PAD
@@ -434,7 +448,11 @@ async fn subscriptions_are_validated_kept_per_endpoint_and_removed_by_their_owne
     problem(delete(&s.sup).await.unwrap(), 404).await;
     assert_eq!(delete(&s.worker).await.unwrap().status(), 204);
     problem(delete(&s.worker).await.unwrap(), 404).await;
-    assert_eq!(s.count(count, &s.worker_id).await, 1, "the local one stays");
+    assert_eq!(
+        s.count(count, &s.worker_id).await,
+        2,
+        "the tablet's and the local one stay"
+    );
 }
 
 async fn muted_kinds_queue_no_push_and_quiet_hours_defer_one(db: TestDb) {

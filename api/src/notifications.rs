@@ -38,3 +38,113 @@ pub struct UnreadCount {
 pub struct MarkedRead {
     pub marked: i64,
 }
+
+/// A delivery the outbox gave up on (too many failed attempts, or a target
+/// that no longer exists), waiting for an administrator's retry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeadDelivery {
+    pub id: i64,
+    pub notification_id: i64,
+    /// Whom it was for.
+    pub user_id: String,
+    /// The notification's kind.
+    pub kind: String,
+    /// `web_push` or `sms`.
+    pub channel: String,
+    /// Attempts made (a claim whose sender died counts as one).
+    pub attempts: i64,
+    /// What the last attempt ended with.
+    pub last_error: Option<String>,
+    /// RFC 3339: when it was queued.
+    pub created_at: String,
+}
+
+/// A browser's Web Push subscription, as `PushSubscription.toJSON()` gives
+/// it (`expirationTime` is accepted and ignored).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PushSubscriptionInput {
+    /// The push service's URL for this browser (https).
+    pub endpoint: String,
+    pub keys: PushKeys,
+    #[serde(default, rename = "expirationTime", skip_serializing)]
+    pub expiration_time: Option<serde_json::Value>,
+}
+
+/// The browser's keys, base64url (padding optional).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PushKeys {
+    /// Its P-256 public key, uncompressed (65 bytes).
+    pub p256dh: String,
+    /// Its authentication secret (16 bytes).
+    pub auth: String,
+}
+
+/// Which subscription to remove: its endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PushUnsubscribe {
+    pub endpoint: String,
+}
+
+/// A stored subscription of the caller's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushSubscription {
+    pub id: String,
+    pub endpoint: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// The server's VAPID public key (base64url, 65 bytes uncompressed P-256):
+/// the `applicationServerKey` a browser subscribes with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VapidKey {
+    pub public_key: String,
+}
+
+/// What a push message carries: never a name, a photo or a place — the
+/// app opens the subject by its id after the user has logged in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushPayload {
+    pub notification_id: i64,
+    pub kind: String,
+    pub critical: bool,
+    pub subject_type: String,
+    pub subject_id: String,
+}
+
+/// A user's choices about pushes (the inbox always gets everything).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NotificationPreferences {
+    /// Kinds not to push (`sighting_received`, …); critical kinds cannot be muted.
+    #[serde(default)]
+    pub muted_kinds: Vec<String>,
+    /// A daily quiet window in Asia/Tehran time; non-critical pushes wait
+    /// for its end. Absent: none.
+    #[serde(default)]
+    pub quiet_hours: Option<QuietHours>,
+    /// Friday (the weekend) quiet all day.
+    #[serde(default)]
+    pub quiet_friday: bool,
+}
+
+/// From `start` to `end`, `HH:MM` in Asia/Tehran time; `22:00`–`07:00`
+/// runs past midnight.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct QuietHours {
+    pub start: String,
+    pub end: String,
+}

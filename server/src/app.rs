@@ -32,6 +32,8 @@ pub struct AppState {
     pub password_checks: crate::auth::password::Checks,
     /// Writes reports in batches that share a commit (see [`crate::sightings::writer`]).
     pub sightings: crate::sightings::writer::Writer,
+    /// The server's VAPID key for Web Push (see [`crate::notify::push`]).
+    pub vapid: crate::notify::push::Vapid,
     /// Cancelled when [`serve`] begins to shut down, so endless responses
     /// (the notification streams) end and graceful shutdown can finish.
     pub stopping: CancellationToken,
@@ -57,6 +59,7 @@ impl AppState {
         let password_checks =
             crate::auth::password::Checks::new(config.login_max_concurrent_checks);
         let uploads = UploadSlots::new(config.max_concurrent_uploads);
+        let vapid = crate::notify::push::Vapid::load(&config).context("the VAPID key")?;
         let config = Arc::new(config);
         let sightings = crate::sightings::writer::Writer::start(db.clone(), config.clone());
         Ok(AppState {
@@ -69,6 +72,7 @@ impl AppState {
             media,
             metrics: Metrics::new(),
             biometrics,
+            vapid,
             stopping: CancellationToken::new(),
         })
     }
@@ -94,6 +98,8 @@ pub async fn serve(
     let phone_purge = crate::sightings::retention::spawn(db.clone(), stop_jobs.clone());
     let atlas_rollup = crate::atlas::rollup::spawn(db.clone(), stop_jobs.clone());
     let atlas_hotspots = crate::atlas::hotspots::spawn(db.clone(), stop_jobs.clone());
+    let mut jobs = vec![jobs, phone_purge, atlas_rollup, atlas_hotspots];
+    jobs.extend(crate::notify::spawn_workers(&state, stop_jobs.clone())?);
     let stopping = state.stopping.clone();
     let app = crate::http::router(state);
     let served = axum::serve(
@@ -109,7 +115,7 @@ pub async fn serve(
     .context("serving HTTP");
     tracing::info!("shutting down: stopping the background jobs");
     stop_jobs.cancel();
-    for job in [jobs, phone_purge, atlas_rollup, atlas_hotspots] {
+    for job in jobs {
         if let Err(e) = job.await {
             tracing::error!(error = %e, "a background job panicked");
         }

@@ -116,6 +116,43 @@ pub struct Config {
     pub receipt_lookups_per_hour: u32,
     /// Reporters' phone numbers are deleted this many days after the report.
     pub reporter_phone_retention_days: u32,
+    /// Delivery workers this instance runs (0: none — it only serves HTTP,
+    /// and other instances deliver). Instances share the outbox safely.
+    pub notify_workers: u32,
+    /// Attempts at one delivery (a crashed sender's included) before it is
+    /// dead-lettered for an administrator.
+    pub notify_max_attempts: u32,
+    /// The first retry's delay; each further one doubles it (with jitter).
+    pub notify_retry_base_ms: u64,
+    /// The longest delay between two attempts.
+    pub notify_retry_max_ms: u64,
+    /// How long a claimed delivery is the claimer's: after that, a sender
+    /// that died is taken to have died, and another one sends it.
+    pub notify_lease_ms: u64,
+    /// Deliveries one worker claims and sends at once.
+    pub notify_batch: u32,
+    /// How often an idle worker looks for due deliveries.
+    pub notify_poll_ms: u64,
+    /// Who runs this server, for push services (the VAPID `sub`): a
+    /// `mailto:` or `https:` URL they may write to about abuse.
+    pub push_contact: String,
+    /// Accept push subscriptions whose endpoint is `http://127.0.0.1…` or
+    /// `http://localhost…` (a local test push service); otherwise only
+    /// https endpoints are accepted.
+    pub push_allow_local_http: bool,
+    /// How long one push request may take.
+    pub push_timeout_ms: u64,
+    /// Run the scheduler on this instance (any number may: each period's
+    /// run is claimed in the database, so it happens once).
+    pub notify_scheduler: bool,
+    /// When the scheduler's rules run each period, `HH:MM` Asia/Tehran time
+    /// (rule 4, children not seen for 30 days: weekly).
+    pub notify_schedule_at: String,
+    /// The VAPID private key (base64url, 32 bytes). Unset: a key file
+    /// `<data_dir>/vapid.key` (made on first start, 0600). Instances that
+    /// share a database must share this key: a browser's subscription is
+    /// bound to the key the server had when it subscribed.
+    pub vapid_private_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -168,6 +205,19 @@ impl Default for Config {
             sighting_pow_difficulty: 16,
             receipt_lookups_per_hour: 30,
             reporter_phone_retention_days: 90,
+            notify_workers: 1,
+            notify_max_attempts: 8,
+            notify_retry_base_ms: 30_000,
+            notify_retry_max_ms: 6 * 3600 * 1000,
+            notify_lease_ms: 60_000,
+            notify_batch: 50,
+            notify_poll_ms: 1000,
+            push_contact: "mailto:admin@localhost".into(),
+            push_allow_local_http: false,
+            push_timeout_ms: 10_000,
+            vapid_private_key: None,
+            notify_scheduler: true,
+            notify_schedule_at: "08:00".into(),
         }
     }
 }
@@ -243,6 +293,7 @@ impl Config {
             &mut c.biometric_key,
             &mut c.biometric_key_next,
             &mut c.metrics_token,
+            &mut c.vapid_private_key,
         ] {
             if secret.is_some() {
                 *secret = Some("<redacted>".into());
@@ -261,7 +312,8 @@ impl Config {
 }
 
 /// Options that default to unset, so do not serialise.
-const OPTIONAL_KEYS: [&str; 11] = [
+const OPTIONAL_KEYS: [&str; 12] = [
+    "vapid_private_key",
     "database_url",
     "admin_password",
     "web_dir",

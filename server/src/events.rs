@@ -26,6 +26,12 @@ pub enum Kind {
     SightingClosed,
     /// Supervisors split an incident or joined incidents.
     IncidentChanged,
+    /// An active child has not been seen for 30 days (the scheduler's rule
+    /// 4); `user_id` is the assigned worker.
+    ChildNotSeen,
+    /// A child's record was newly flagged with a risk that calls for action
+    /// at once (signs of abuse, needs medical care): critical (rule 7).
+    ChildAtRisk,
 }
 
 impl Kind {
@@ -38,6 +44,8 @@ impl Kind {
             Kind::SightingLinked => "sighting_linked",
             Kind::SightingClosed => "sighting_closed",
             Kind::IncidentChanged => "incident_changed",
+            Kind::ChildNotSeen => "child_not_seen",
+            Kind::ChildAtRisk => "child_at_risk",
         }
     }
 }

@@ -9,7 +9,9 @@
 //!   warnings denied, the PWA build, and all tests — on SQLite always and on
 //!   PostgreSQL when `KUDAKYAR_TEST_POSTGRES_URL` is set (required when `CI=true`),
 //!   the atlas statistics against their PyPI peers (the venv's Python is handed
-//!   to the tests as `KUDAKYAR_TEST_PYTHON`, see [`venv`]), the API fuzzing ([`api_fuzz`], schemathesis) and the browser tests
+//!   to the tests as `KUDAKYAR_TEST_PYTHON`, see [`venv`]), the Web Push tests
+//!   against npm web-push-testing (its script in `KUDAKYAR_TEST_WEB_PUSH`, see
+//!   [`push`]), the API fuzzing ([`api_fuzz`], schemathesis) and the browser tests
 //!   ([`browser`]) in headless Chromium.
 //! - `cargo xtask fuzz-api` runs the API fuzzing alone.
 //! - `cargo xtask browser-test [FILE…]` builds the PWA and the server and runs
@@ -27,6 +29,7 @@ mod bench_sync;
 mod browser;
 mod iris_dev;
 mod lighthouse;
+mod push;
 mod util;
 mod venv;
 mod web;
@@ -220,6 +223,8 @@ fn test(root: &Path) -> Result<()> {
     let moto = venv::ensure(root, &venv::MOTO)?;
     // PyPI's esda, pymannkendall and jenkspy, the atlas statistics' peers.
     let python = venv::ensure_libraries(root, venv::ATLAS_PEERS)?;
+    // npm web-push-testing, the local push service the Web Push tests send to.
+    let web_push = push::ensure(root)?;
     // The end-to-end tests run the real binary and serve the real PWA build.
     // SAFETY: xtask is single-threaded here; children inherit these variables.
     unsafe {
@@ -227,6 +232,7 @@ fn test(root: &Path) -> Result<()> {
         std::env::set_var("KUDAKYAR_WEB_DIST", &dist);
         std::env::set_var("KUDAKYAR_TEST_MOTO", &moto);
         std::env::set_var("KUDAKYAR_TEST_PYTHON", &python);
+        std::env::set_var("KUDAKYAR_TEST_WEB_PUSH", &web_push);
     }
     cargo(root, &["test", "--workspace", "--locked"])?;
     api_fuzz::run(root, &kudakyar_bin(root, "debug"))?;

@@ -192,13 +192,15 @@ pub fn export(actor: &Actor, min_role: Role) -> Result<()> {
 }
 
 /// The parts of the API a hotline operator works in: their session, the
-/// reports queue and their notifications. Children's records, photos, iris and cases are for the
-/// teams who meet the children; an operator taking calls has no need of them.
-const HOTLINE_PATHS: [&str; 4] = [
+/// reports queue, their notifications and their push subscriptions.
+/// Children's records, photos, iris and cases are for the teams who meet
+/// the children; an operator taking calls has no need of them.
+const HOTLINE_PATHS: [&str; 5] = [
     "/api/v1/auth/",
     "/api/v1/sightings",
     "/api/v1/incidents",
     "/api/v1/notifications",
+    "/api/v1/push/",
 ];
 
 /// May `actor` reach this API path at all? Every role but one may reach
@@ -277,6 +279,18 @@ pub fn freeze_zones(actor: &Actor, province: Option<&str>) -> Result<()> {
         _ => Err(Error::Forbidden(
             "only provincial staff and administrators freeze zoning breaks".into(),
         )),
+    }
+}
+
+/// Only national admins see and retry the notification deliveries that
+/// failed for good (they name users of every province).
+pub fn manage_deliveries(actor: &Actor) -> Result<()> {
+    if actor.role == Role::NationalAdmin {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(
+            "only national administrators manage failed notification deliveries".into(),
+        ))
     }
 }
 

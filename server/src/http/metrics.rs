@@ -1,6 +1,9 @@
 //! `/metrics` in the Prometheus text format: requests by route and status,
-//! a latency histogram per route, database pool usage, and the iris templates
-//! this instance could not open (left out of its gallery).
+//! a latency histogram per route, database pool usage, the iris templates
+//! this instance could not open (left out of its gallery), and the
+//! notification deliveries by channel — what this instance sent, retried,
+//! and dead-lettered, its commit-to-sent latency, and the outbox
+//! rows by state (read from the database, so every instance's).
 //!
 //! Each [`Metrics`] owns its registry (no global recorder), so several
 //! applications in one test process do not mix their numbers.
@@ -31,6 +34,7 @@ use prometheus_client::registry::Registry;
 
 use crate::app::AppState;
 use crate::error::{Error, Result};
+use crate::notify::outbox::Channel;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -47,6 +51,28 @@ struct RouteLabels {
 
 type HistogramFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ChannelLabels {
+    channel: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutboxLabels {
+    channel: String,
+    state: String,
+}
+
+/// What this instance did with deliveries, by channel.
+#[derive(Clone)]
+struct Deliveries {
+    sent: Family<ChannelLabels, Counter>,
+    retried: Family<ChannelLabels, Counter>,
+    dead: Family<ChannelLabels, Counter>,
+    latency: Family<ChannelLabels, Histogram, fn() -> Histogram>,
+    /// The outbox's rows by channel and state (`queued`, `failed`, …).
+    rows: Family<OutboxLabels, Gauge>,
+}
+
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Registry>,
@@ -55,6 +81,7 @@ pub struct Metrics {
     pool_size: Gauge,
     pool_idle: Gauge,
     iris_unreadable: Gauge,
+    deliveries: Deliveries,
 }
 
 impl Default for Metrics {
@@ -98,7 +125,47 @@ impl Metrics {
             "Live iris templates this instance could not open, left out of its gallery",
             iris_unreadable.clone(),
         );
+        let deliveries = Deliveries {
+            sent: Family::default(),
+            retried: Family::default(),
+            dead: Family::default(),
+            // 10 ms … ~4 days: a delivery may wait out quiet hours.
+            latency: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.01, 2.0, 26))
+            }),
+            rows: Family::default(),
+        };
+        for (name, help, family) in [
+            (
+                "notify_sent",
+                "Deliveries sent, by channel",
+                &deliveries.sent,
+            ),
+            (
+                "notify_retried",
+                "Delivery attempts that failed and will be retried, by channel",
+                &deliveries.retried,
+            ),
+            (
+                "notify_dead",
+                "Deliveries given up on (dead letters), by channel",
+                &deliveries.dead,
+            ),
+        ] {
+            registry.register(name, help, family.clone());
+        }
+        registry.register(
+            "notify_delivery_latency_seconds",
+            "From the notification's commit to its delivery, by channel",
+            deliveries.latency.clone(),
+        );
+        registry.register(
+            "notify_outbox_rows",
+            "Outbox rows by channel and state (all instances)",
+            deliveries.rows.clone(),
+        );
         Metrics {
+            deliveries,
             registry: Arc::new(registry),
             requests,
             latency,
@@ -106,6 +173,40 @@ impl Metrics {
             pool_idle,
             iris_unreadable,
         }
+    }
+}
+
+impl Metrics {
+    /// Every metric in the text format; none if encoding failed.
+    pub fn encode(&self) -> Option<String> {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry).ok()?;
+        Some(text)
+    }
+
+    pub fn delivery_sent(&self, channel: Channel, latency_ms: i64) {
+        let labels = ChannelLabels {
+            channel: channel.as_str(),
+        };
+        self.deliveries.sent.get_or_create(&labels).inc();
+        self.deliveries
+            .latency
+            .get_or_create(&labels)
+            .observe(latency_ms.max(0) as f64 / 1000.0);
+    }
+
+    pub fn delivery_retried(&self, channel: Channel) {
+        let labels = ChannelLabels {
+            channel: channel.as_str(),
+        };
+        self.deliveries.retried.get_or_create(&labels).inc();
+    }
+
+    pub fn delivery_dead(&self, channel: Channel) {
+        let labels = ChannelLabels {
+            channel: channel.as_str(),
+        };
+        self.deliveries.dead.get_or_create(&labels).inc();
     }
 }
 
@@ -180,10 +281,25 @@ pub async fn render(State(state): State<AppState>, headers: HeaderMap) -> Result
         .metrics
         .iris_unreadable
         .set(state.biometrics.gallery.unreadable() as i64);
-    let mut text = String::new();
-    if prometheus_client::encoding::text::encode(&mut text, &state.metrics.registry).is_err() {
-        return Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+    // The outbox's rows by state; a failed read leaves the last values.
+    if let Ok(counts) = crate::notify::outbox::counts(&state.db).await {
+        // A state with no rows left reads 0, not its last count.
+        state.metrics.deliveries.rows.clear();
+        for (channel, state_name, n) in counts {
+            state
+                .metrics
+                .deliveries
+                .rows
+                .get_or_create(&OutboxLabels {
+                    channel,
+                    state: state_name,
+                })
+                .set(n);
+        }
     }
+    let Some(text) = state.metrics.encode() else {
+        return Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+    };
     Ok((
         [(
             header::CONTENT_TYPE,

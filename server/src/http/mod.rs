@@ -80,7 +80,8 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "iris", description = "Iris enrolment, identification, registration with deduplication, duplicate reviews"),
         (name = "cases", description = "Merges, service centres and referrals"),
         (name = "sightings", description = "Reports of children seen in the street (citizens without an account, the 123 line, outreach workers), their triage and incidents"),
-        (name = "notifications", description = "The in-app inbox: list, unread count, mark read, and its live stream (Server-Sent Events)"),
+        (name = "notifications", description = "The in-app inbox: list, unread count, mark read, and its live stream (Server-Sent Events); Web Push subscriptions"),
+        (name = "admin", description = "Operations for national administrators: notification deliveries that failed for good"),
         (name = "exports", description = "CSV and JSON Lines exports within the caller's scope"),
         (name = "atlas", description = "The presence atlas (اطلس حضور): choropleths, hexes, time series, zoning and emerging hot spots from rollups; scoped, small figures suppressed, ETagged"),
         (name = "operations", description = "Health and readiness"),
@@ -104,6 +105,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::exports::routes::routes())
         .merge(crate::notify::routes::routes())
         .merge(crate::atlas::routes::routes())
+        .merge(crate::notify::delivery_routes::routes())
         .split_for_parts();
     // After the merge: the modifier rewrites the paths the routers brought.
     utoipa::Modify::modify(&ProblemResponses, &mut openapi);

@@ -4,10 +4,32 @@
 //!
 //! Implemented: rule 1 (a new citizen or hotline report in a county → that
 //! county's supervisors, and the province's supervisors whose scope is the
-//! whole province) and rule 2 (a report assigned to me → me). Reports an
-//! outreach worker records are their own field notes and tell nobody.
+//! whole province), rule 2 (a report assigned to me → me) and rule 4 (a
+//! child not seen for 30 days, from [`super::schedule`] → its assigned
+//! worker) and rule 7 (a child record newly flagged with signs of abuse or
+//! a need for medical care → the supervisors of the child's home county,
+//! and the province-wide ones, **critical**; see [`urgent_flags`]). Reports
+//! an outreach worker records are their own field notes and tell nobody.
+//!
+//! Not wired: rule 5 (iris duplicates awaiting review) and rule 6
+//! (referral decisions, centres near capacity) — those changes write no
+//! domain event yet.
+
+use kudakyar_api::children::RiskFlag;
 
 use crate::events::{DomainEvent, Kind};
+
+/// The risks rule 7 raises at once.
+const URGENT: [RiskFlag; 2] = [RiskFlag::SignsOfAbuse, RiskFlag::NeedsMedicalCare];
+
+/// The urgent risks in `after` that were not in `before`: a record flagged
+/// anew (rule 7). An edit that keeps a flag raises nothing again.
+pub fn urgent_flags(before: &[RiskFlag], after: &[RiskFlag]) -> Vec<RiskFlag> {
+    URGENT
+        .into_iter()
+        .filter(|f| after.contains(f) && !before.contains(f))
+        .collect()
+}
 
 /// Who an event is for, before any user is read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +69,16 @@ pub fn audience(event: &DomainEvent<'_>) -> Option<Audience> {
                 county: event.county.map(str::to_string),
             }
         }
-        Kind::SightingAssigned => Who::User(event.user_id?.to_string()),
+        Kind::SightingAssigned | Kind::ChildNotSeen => Who::User(event.user_id?.to_string()),
+        Kind::ChildAtRisk => {
+            return Some(Audience {
+                who: Who::Supervisors {
+                    province: event.province?.to_string(),
+                    county: event.county.map(str::to_string),
+                },
+                critical: true,
+            });
+        }
         _ => return None,
     };
     Some(Audience {
@@ -145,6 +176,33 @@ mod tests {
         let mut no_source = received("citizen", Some("IR-23"), Some("2301"));
         no_source.detail = None;
         assert_eq!(audience(&no_source), None);
+    }
+
+    #[test]
+    fn a_new_urgent_risk_is_critical_for_the_childs_supervisors() {
+        use RiskFlag::*;
+        assert_eq!(
+            urgent_flags(&[], &[SignsOfAbuse, Disability]),
+            [SignsOfAbuse]
+        );
+        assert_eq!(
+            urgent_flags(&[SignsOfAbuse], &[SignsOfAbuse, NeedsMedicalCare]),
+            [NeedsMedicalCare]
+        );
+        assert!(urgent_flags(&[SignsOfAbuse], &[SignsOfAbuse]).is_empty());
+        assert!(urgent_flags(&[], &[Disability, SubstanceExposure]).is_empty());
+        let mut e = received("citizen", Some("IR-23"), Some("2301"));
+        e.kind = Kind::ChildAtRisk;
+        e.detail = None;
+        let a = audience(&e).unwrap();
+        assert!(a.critical);
+        assert_eq!(
+            a.who,
+            Who::Supervisors {
+                province: "IR-23".into(),
+                county: Some("2301".into())
+            }
+        );
     }
 
     #[test]

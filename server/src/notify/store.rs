@@ -33,11 +33,13 @@ fn notification(row: &AnyRow) -> sqlx::Result<Notification> {
     })
 }
 
-pub async fn insert(conn: &mut sqlx::AnyConnection, n: New<'_>) -> sqlx::Result<()> {
-    sqlx::query(
+/// Writes one notification; its id.
+pub async fn insert(conn: &mut sqlx::AnyConnection, n: New<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
         "INSERT INTO notifications (user_id, kind, critical, subject_type, subject_id,
                                     domain_event_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         RETURNING id",
     )
     .bind(n.user_id)
     .bind(n.kind)
@@ -46,9 +48,8 @@ pub async fn insert(conn: &mut sqlx::AnyConnection, n: New<'_>) -> sqlx::Result<
     .bind(n.subject_id)
     .bind(n.domain_event_id)
     .bind(n.created_at)
-    .execute(conn)
-    .await?;
-    Ok(())
+    .fetch_one(conn)
+    .await
 }
 
 /// A page of `user_id`'s inbox, newest first: ids below `before` (the

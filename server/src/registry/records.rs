@@ -136,6 +136,7 @@ async fn insert(
     )
     .await?;
     store::write_grams(&mut tx, id, facts).await?;
+    risk_raised(&mut tx, id, &[], facts, &actor.user_id).await?;
     audit::record(
         &mut *tx,
         &Who::from(actor),
@@ -146,6 +147,36 @@ async fn insert(
     let child = store::find(&mut *tx, &Scope::National, id).await?;
     tx.commit().await?;
     child.ok_or(sqlx::Error::RowNotFound)
+}
+
+/// Rule 7: a record newly flagged with an urgent risk tells the child's
+/// supervisors at once (a critical notification), on the write's own
+/// transaction. The event names the flags, never the child.
+async fn risk_raised(
+    conn: &mut sqlx::AnyConnection,
+    id: &str,
+    before: &[kudakyar_api::children::RiskFlag],
+    facts: &ChildFacts,
+    actor_id: &str,
+) -> sqlx::Result<()> {
+    let raised = crate::notify::rules::urgent_flags(before, &facts.risk_flags);
+    if raised.is_empty() {
+        return Ok(());
+    }
+    crate::events::record(
+        conn,
+        crate::events::DomainEvent {
+            kind: crate::events::Kind::ChildAtRisk,
+            province: Some(&facts.home_province),
+            county: facts.home_county.as_deref(),
+            subject_type: "child",
+            subject_id: id,
+            user_id: None,
+            actor_id: Some(actor_id),
+            detail: Some(serde_json::json!({ "risk_flags": raised })),
+        },
+    )
+    .await
 }
 
 /// Reads one child in the caller's scope, auditing the read.
@@ -316,6 +347,14 @@ pub async fn update(
     // Sex, nationality, birth and work types are atlas dimensions of every
     // encounter of the child.
     rollup::enqueue(&mut tx, Kind::Child, id).await?;
+    risk_raised(
+        &mut tx,
+        id,
+        &current.facts.risk_flags,
+        &facts,
+        &actor.user_id,
+    )
+    .await?;
     let fields: Vec<&String> = up.changes.keys().collect();
     audit::record(
         &mut *tx,

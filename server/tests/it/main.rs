@@ -21,6 +21,7 @@ mod geo;
 mod http_conventions;
 mod iris;
 mod notifications;
+mod notify_delivery;
 mod openapi;
 mod photos;
 mod schema_parity;

@@ -27,10 +27,19 @@ pub struct Scene {
 }
 
 pub async fn scene(db: TestDb) -> Scene {
+    scene_with(db, |_| {}).await
+}
+
+/// [`scene`] with more configuration.
+pub async fn scene_with(
+    db: TestDb,
+    configure: impl FnOnce(&mut kudakyar::config::Config),
+) -> Scene {
     // Citizens' limits out of the way: these tests post many reports from 127.0.0.1.
     let app = TestApp::start_with(db, |config| {
         config.sighting_max_per_hour = 10_000;
         config.sighting_soft_limit_per_hour = 10_000;
+        configure(config);
     })
     .await;
     let admin = app.admin_token().await;

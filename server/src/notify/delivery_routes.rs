@@ -1,0 +1,172 @@
+//! Delivery over HTTP: a user's push subscriptions, the server's VAPID key
+//! and the user's push preferences (tag `notifications`, the caller's own
+//! only), and the dead letters national administrators see and send again
+//! (tag `admin`).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use kudakyar_api::notifications::{
+    DeadDelivery, NotificationPreferences, PushSubscription, PushSubscriptionInput,
+    PushUnsubscribe, VapidKey,
+};
+use kudakyar_api::problem::Problem;
+use kudakyar_api::users::Page;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::{outbox, preferences, push};
+use crate::app::AppState;
+use crate::auth::{Actor, policy};
+use crate::error::{Error, Result, Validator};
+use crate::http::json::ApiJson;
+use crate::http::pagination::{self, ApiQuery};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(vapid_key))
+        .routes(routes!(get_preferences, put_preferences))
+        .routes(routes!(subscribe, unsubscribe))
+        .routes(routes!(list_dead))
+        .routes(routes!(retry_dead))
+}
+
+/// The key a browser subscribes with (`applicationServerKey`).
+#[utoipa::path(get, path = "/api/v1/push/vapid-key", tag = "notifications",
+    security(("bearer" = [])),
+    responses((status = 200, body = VapidKey), (status = 401, body = Problem)))]
+async fn vapid_key(State(state): State<AppState>, _actor: Actor) -> Json<VapidKey> {
+    Json(VapidKey {
+        public_key: state.vapid.public_key(),
+    })
+}
+
+/// The caller's push preferences.
+#[utoipa::path(get, path = "/api/v1/notifications/preferences", tag = "notifications",
+    security(("bearer" = [])),
+    responses((status = 200, body = NotificationPreferences), (status = 401, body = Problem)))]
+async fn get_preferences(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> Result<Json<NotificationPreferences>> {
+    Ok(Json(
+        preferences::get(state.db.pool(), &actor.user_id).await?,
+    ))
+}
+
+/// Replaces the caller's push preferences: muted kinds (never a critical
+/// one), quiet hours in Asia/Tehran time, Friday quiet.
+#[utoipa::path(put, path = "/api/v1/notifications/preferences", tag = "notifications",
+    request_body = NotificationPreferences, security(("bearer" = [])),
+    responses((status = 200, body = NotificationPreferences), (status = 401, body = Problem),
+        (status = 422, body = Problem,
+            description = "`muted_kinds` (unknown or critical), `quiet_hours.start`, `quiet_hours.end`")))]
+async fn put_preferences(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(input): ApiJson<NotificationPreferences>,
+) -> Result<Json<NotificationPreferences>> {
+    let (muted, quiet) = preferences::validate(&input, &preferences::KINDS)?;
+    preferences::put(state.db.pool(), &actor.user_id, &muted, &quiet).await?;
+    Ok(Json(
+        preferences::get(state.db.pool(), &actor.user_id).await?,
+    ))
+}
+
+/// Subscribes the caller's browser to Web Push (again: its keys are
+/// updated, 200).
+#[utoipa::path(post, path = "/api/v1/push/subscriptions", tag = "notifications",
+    request_body = PushSubscriptionInput, security(("bearer" = [])),
+    responses((status = 201, body = PushSubscription), (status = 200, body = PushSubscription,
+            description = "Already subscribed: the keys are updated"),
+        (status = 401, body = Problem),
+        (status = 422, body = Problem, description = "`endpoint`, `keys.p256dh`, `keys.auth`")))]
+async fn subscribe(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(input): ApiJson<PushSubscriptionInput>,
+) -> Result<(StatusCode, Json<PushSubscription>)> {
+    let valid = push::validate(&input, state.config.push_allow_local_http)?;
+    let (subscription, new) = push::subscribe(&state.db, &actor.user_id, &valid).await?;
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(subscription)))
+}
+
+/// Unsubscribes one of the caller's browsers, by its endpoint.
+#[utoipa::path(delete, path = "/api/v1/push/subscriptions", tag = "notifications",
+    request_body = PushUnsubscribe, security(("bearer" = [])),
+    responses((status = 204, description = "Removed"), (status = 401, body = Problem),
+        (status = 404, body = Problem, description = "The caller has no subscription with this endpoint")))]
+async fn unsubscribe(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(input): ApiJson<PushUnsubscribe>,
+) -> Result<StatusCode> {
+    if input.endpoint.len() > push::MAX_ENDPOINT_LEN {
+        return Err(Error::field("endpoint", "is longer than 1024 characters"));
+    }
+    if push::unsubscribe(&state.db, &actor.user_id, &input.endpoint).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Error::NotFound)
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DeadQuery {
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+/// Deliveries given up on, newest first.
+#[utoipa::path(get, path = "/api/v1/admin/notifications/dead", tag = "admin",
+    params(DeadQuery), security(("bearer" = [])),
+    responses((status = 200, body = Page<DeadDelivery>), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 422, body = Problem, description = "`cursor`, `limit`")))]
+async fn list_dead(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiQuery(q): ApiQuery<DeadQuery>,
+) -> Result<Json<Page<DeadDelivery>>> {
+    policy::manage_deliveries(&actor)?;
+    let mut v = Validator::new();
+    let before = q.cursor.as_deref().map(|c| {
+        let id = pagination::decode_cursor(c).and_then(|s| s.parse::<i64>().ok());
+        v.check(
+            id.is_some(),
+            "cursor",
+            "is not a cursor this endpoint gave out",
+        );
+        id
+    });
+    let limit = pagination::parse_limit(&mut v, q.limit);
+    v.finish()?;
+    let items = outbox::list_dead(&state.db, before.flatten(), limit).await?;
+    Ok(Json(pagination::page(items, limit, |d| d.id.to_string())))
+}
+
+/// Queues a dead delivery again, with a fresh count of attempts.
+#[utoipa::path(post, path = "/api/v1/admin/notifications/dead/{id}/retry", tag = "admin",
+    params(("id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = DeadDelivery, description = "Queued again"),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem, description = "No such dead delivery")))]
+async fn retry_dead(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Json<DeadDelivery>> {
+    policy::manage_deliveries(&actor)?;
+    let id = id.parse::<i64>().map_err(|_| Error::NotFound)?;
+    outbox::retry_dead(&state.db, id, crate::now_ms())
+        .await?
+        .map(Json)
+        .ok_or(Error::NotFound)
+}

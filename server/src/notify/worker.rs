@@ -1,0 +1,221 @@
+//! The delivery worker: claims due rows of the outbox ([`super::outbox`]),
+//! hands each to the [`Transport`] of its channel, and records the outcome —
+//! sent; failed, to be tried again after a backoff with jitter; or dead,
+//! after `notify_max_attempts` or when the target is gone. A non-critical
+//! delivery claimed inside its recipient's quiet hours is put back, due at
+//! their end.
+//!
+//! [`spawn`] runs [`run_once`] in a loop (spawned by `app::serve` with the
+//! jobs' cancellation token) until the server stops; a round in progress
+//! finishes its sends first. A worker killed between claim and outcome
+//! leaves its rows `sending`: their lease lapses and a worker (this one
+//! after a restart, or another instance) claims and sends them again. That
+//! is the one case a message may go out twice, and why each carries its
+//! idempotency key.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use rand::Rng;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::outbox::{self, Channel, Claimed};
+use super::preferences;
+use crate::config::Config;
+use crate::db::Db;
+use crate::http::metrics::Metrics;
+
+/// What a send came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent,
+    /// Worth trying again (a timeout, a 5xx, a 429); `after_ms` when the
+    /// receiver said how long to wait (`Retry-After`).
+    Retry {
+        error: String,
+        after_ms: Option<i64>,
+    },
+    /// Never worth trying again: the target is gone (a push service's
+    /// 404/410, whose subscription the transport has removed) or refuses
+    /// the message for good.
+    Give {
+        error: String,
+    },
+}
+
+/// Sends one claimed delivery by its channel.
+pub trait Transport: Send + Sync + 'static {
+    fn send<'a>(&'a self, delivery: &'a Claimed) -> BoxFuture<'a, Outcome>;
+}
+
+/// The worker's settings, from the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    pub max_attempts: i64,
+    pub retry_base_ms: i64,
+    pub retry_max_ms: i64,
+    pub lease_ms: i64,
+    pub batch: i64,
+    pub poll: Duration,
+}
+
+impl Settings {
+    pub fn from_config(config: &Config) -> Settings {
+        Settings {
+            max_attempts: i64::from(config.notify_max_attempts.max(1)),
+            retry_base_ms: config.notify_retry_base_ms as i64,
+            retry_max_ms: config.notify_retry_max_ms as i64,
+            lease_ms: config.notify_lease_ms as i64,
+            batch: i64::from(config.notify_batch.max(1)),
+            poll: Duration::from_millis(config.notify_poll_ms.max(10)),
+        }
+    }
+}
+
+/// What one round did, by outcome.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Round {
+    pub claimed: usize,
+    pub sent: usize,
+    pub retried: usize,
+    pub dead: usize,
+    /// Put back until the end of their recipient's quiet hours.
+    pub deferred: usize,
+}
+
+/// Claims the deliveries due at `now` (a batch), sends them concurrently
+/// and records each outcome.
+pub async fn run_once(
+    db: &Db,
+    settings: &Settings,
+    transport: &dyn Transport,
+    metrics: &Metrics,
+    now: i64,
+) -> sqlx::Result<Round> {
+    let batch = outbox::claim(db, now, settings.lease_ms, settings.batch).await?;
+    let mut round = Round {
+        claimed: batch.len(),
+        ..Round::default()
+    };
+    // Non-critical pushes inside the recipient's quiet hours wait for their end.
+    let mut due = Vec::with_capacity(batch.len());
+    for d in batch {
+        if !d.critical {
+            let quiet = preferences::quiet(db.pool(), &d.user_id).await?;
+            if let Some(until) = preferences::quiet_until(now, &quiet) {
+                if outbox::defer(db, &d, until).await? {
+                    round.deferred += 1;
+                }
+                continue;
+            }
+        }
+        due.push(d);
+    }
+    let outcomes = futures::future::join_all(due.iter().map(|d| transport.send(d))).await;
+    for (d, outcome) in due.iter().zip(outcomes) {
+        let at = crate::now_ms();
+        match outcome {
+            Outcome::Sent => {
+                if outbox::sent(db, d, at).await? {
+                    round.sent += 1;
+                    metrics.delivery_sent(d.channel, at - d.notification_at);
+                }
+            }
+            Outcome::Retry { error, .. } if d.attempts >= settings.max_attempts => {
+                let error = format!("{error} (gave up after {} attempts)", d.attempts);
+                if outbox::dead(db, d, &error).await? {
+                    round.dead += 1;
+                    metrics.delivery_dead(d.channel);
+                }
+            }
+            Outcome::Retry { error, after_ms } => {
+                let jitter = rand::thread_rng().r#gen::<f64>();
+                let backoff = outbox::backoff_ms(
+                    d.attempts,
+                    settings.retry_base_ms,
+                    settings.retry_max_ms,
+                    jitter,
+                );
+                // A receiver's own Retry-After is honoured when longer.
+                let delay = backoff.max(after_ms.unwrap_or(0));
+                tracing::debug!(delivery = d.id, %error, delay, "delivery failed; will retry");
+                // From the round's clock, like the claim (tests move it).
+                if outbox::failed(db, d, &error, now + delay).await? {
+                    round.retried += 1;
+                    metrics.delivery_retried(d.channel);
+                }
+            }
+            Outcome::Give { error } => {
+                if outbox::dead(db, d, &error).await? {
+                    round.dead += 1;
+                    metrics.delivery_dead(d.channel);
+                }
+            }
+        }
+    }
+    Ok(round)
+}
+
+/// Delivers until `stop` is cancelled: round after round while there is
+/// work, then a poll every `settings.poll`.
+pub fn spawn(
+    db: Db,
+    settings: Settings,
+    transport: Arc<dyn Transport>,
+    metrics: Metrics,
+    stop: CancellationToken,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let idle = match run_once(&db, &settings, &*transport, &metrics, crate::now_ms()).await
+            {
+                Ok(round) => round.claimed == 0,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the delivery worker could not claim or record");
+                    true
+                }
+            };
+            if stop.is_cancelled() {
+                return;
+            }
+            if idle {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(settings.poll) => {}
+                }
+            }
+        }
+    })
+}
+
+/// The transports of the channels that are configured; a delivery by a
+/// channel that is off is retried later (it may be switched on), and in
+/// the end dead-lettered, visible to administrators.
+#[derive(Default, Clone)]
+pub struct Channels {
+    pub web_push: Option<Arc<dyn Transport>>,
+    pub sms: Option<Arc<dyn Transport>>,
+}
+
+impl Transport for Channels {
+    fn send<'a>(&'a self, delivery: &'a Claimed) -> BoxFuture<'a, Outcome> {
+        let transport = match delivery.channel {
+            Channel::WebPush => &self.web_push,
+            Channel::Sms => &self.sms,
+        };
+        match transport {
+            Some(t) => t.send(delivery),
+            None => Box::pin(async move {
+                Outcome::Retry {
+                    error: format!(
+                        "the {} channel is not configured",
+                        delivery.channel.as_str()
+                    ),
+                    after_ms: None,
+                }
+            }),
+        }
+    }
+}

@@ -11,12 +11,14 @@
 //! of plausible size and much darker than the ring around it — unless a
 //! smaller such component lies well inside it (0.15–0.75 of its radius; the darkest
 //! if several):
-//! then the larger one is a dark iris and the inner one its pupil. Holes inside a
+//! then the larger one is a dark iris and the inner one its pupil, provided the
+//! grey level stays up between them (a pupil lit by a ring of LED glow has a
+//! dark core nested the same way, but is dark again outside the glow). Holes inside a
 //! component are filled first, so the specular highlight of the illuminator
 //! that usually sits inside the pupil does not break it up. The circle is then
 //! refined at full resolution by a consensus circle fit: 64 rays from the
-//! blob centre each find where the grey level first rises from pupil to
-//! iris (sub-pixel, highlights skipped); the circle through three points
+//! blob centre each find where the grey level rises from pupil to iris
+//! nearest the blob's radius (sub-pixel, highlights skipped); the circle through three points
 //! that most boundary points agree with wins, and is refined by least
 //! squares on those points. Points on an eyelid or eyelash crossing the
 //! pupil disagree with the circle and are ignored, which a mean edge

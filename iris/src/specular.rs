@@ -1,7 +1,8 @@
 //! Stage 0.5 — specular reflections of the illuminator, found and filled in
 //! before the boundaries are searched.
 //!
-//! Layout: [`SpecularParams`], [`fill_reflections`], then the min/max filters.
+//! Layout: [`SpecularParams`], [`fill_reflections`], the inpainting, then the
+//! min/max filters.
 //!
 //! Why: a near-infrared scanner lights the eye with one LED or a ring of
 //! them, and each leaves a small saturated spot, usually inside the pupil.
@@ -18,14 +19,19 @@
 //! and leaves larger regions (skin, sclera) as they are; the white top-hat
 //! (image − opening) is large only on such narrow bright features. Pixels
 //! whose top-hat exceeds [`SpecularParams::min_excess`] grey levels, grown
-//! by one pixel for the blurred rim, make bright spots. A spot is a
-//! reflection when its peak is among the brightest 1 % of the picture
-//! (specular light is; iris texture between crypts is not) and it is compact
-//! (it fits in two squares); it then takes the opening's value, the grey
-//! level of its surround. Long thin bright features (the skin between
-//! eyelashes) are not compact and stay. The encoder still samples the
-//! original image, where the noise mask removes reflections lying on the
-//! iris rather than inventing texture for them.
+//! by one pixel for the blurred rim, make bright spots. A reflection's core
+//! is spot pixels among the brightest 1 % of the picture (specular light is;
+//! iris texture between crypts is not); a core must be compact (fit in two
+//! squares), and the spot pixels within half a square of a compact core are
+//! its glow. Cores are judged without their glows because the glows of a
+//! ring of LEDs touch and make one ring-shaped spot far larger than any
+//! reflection. Long thin bright features (the skin between eyelashes) have
+//! no compact core and stay. Each reflection is then inpainted from outside
+//! inwards with the grey level around it (the opening's value would still
+//! reach into the glow of the next LED and leave a light disc in the
+//! pupil). The encoder still samples the original image, where the noise
+//! mask removes reflections lying on the iris rather than inventing texture
+//! for them.
 
 use serde::{Deserialize, Serialize};
 

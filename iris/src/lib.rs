@@ -7,8 +7,8 @@
 //! | stage | module | function | parameters |
 //! |---|---|---|---|
 //! | 0. decode under limits | [`decode`] | [`decode::decode`] | [`decode::MAX_SIDE`], [`decode::MAX_ALLOC`], [`decode::MIN_SIDE`], [`decode::WORK_SIDE`] |
-//! | 0.5 reflections | [`specular`] | [`specular::fill_reflections`] | [`specular::SpecularParams`]: opening width, least top-hat (the illuminator's spots, filled with the grey around them for the boundary searches) |
-//! | 1. pupil | [`pupil`] | [`pupil::locate_pupil`] | [`pupil::PupilParams`]: radius range, coarse width, min contrast (a dark round blob nested in a larger, lighter one of 0.15–0.75 its radius wins: dark iris vs pupil) |
+//! | 0.5 reflections | [`specular`] | [`specular::fill_reflections`] | [`specular::SpecularParams`]: opening width, least top-hat (the illuminator's spots, judged by their brightest cores so that the touching glows of an LED ring still count, inpainted from the grey around them for the boundary searches) |
+//! | 1. pupil | [`pupil`] | [`pupil::locate_pupil`] | [`pupil::PupilParams`]: radius range, coarse width, min contrast (a dark round blob nested in a larger, lighter one of 0.15–0.75 its radius wins: dark iris vs pupil — unless a ring between them falls back halfway to the inner blob's grey, as a pupil lit by a ring of glow does around its dark core) |
 //! | 2. limbus | [`limbus`] | [`limbus::locate_limbus`] | [`limbus::LimbusParams`]: pupil/iris ratio range, centre offset, min edge, concentricity prior (0.5 of the edge strength lost at the largest offset), per-direction visibility window (3 px: lashes and lid-margin shadow over the boundary count neither for nor against a circle) |
 //! | 3. noise mask | [`mask`] | [`mask::noise_mask`] | [`mask::MaskParams`]: outlier k, spread floor, eyelid fraction and smoothing |
 //! | 4. normalise | [`normalise`] | [`normalise::normalise`] | [`normalise::NormaliseParams`]: ρ range (0.04–0.8); grid 32×256 |

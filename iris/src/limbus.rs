@@ -115,7 +115,12 @@ pub fn locate_limbus(img: &Plane, pupil: &Pupil, p: &LimbusParams) -> Result<Cir
         penalty: p.offset_penalty,
     };
     // Per-direction visibility: samples darker than halfway from the pupil
-    // to the iris are lashes or lid-margin shadow over the boundary.
+    // to the iris are lashes or lid-margin shadow over the boundary. The
+    // same level bounds the sclera from below: it is brighter than the iris
+    // beside it (each direction must step up), but not necessarily than the
+    // iris next to the pupil — light irises are lightest there and darken
+    // towards the limbus, so requiring the sclera to outshine the pupil's
+    // ring refused them ("outer edge not found").
     let occluded_below = 0.5 * (pupil.grey + pupil.ring_grey);
     // Reduce so the smallest candidate iris is ≈20 px in radius: enough to
     // locate, cheap to search.
@@ -133,7 +138,7 @@ pub fn locate_limbus(img: &Plane, pupil: &Pupil, p: &LimbusParams) -> Result<Cir
         ignore_above: 250.0,
         combine: Combine::GeoMean,
         inner_below: f32::INFINITY,
-        outer_above: pupil.ring_grey,
+        outer_above: occluded_below,
         occluded_below,
         occlusion_reach: reach(sf),
     };
@@ -157,7 +162,7 @@ pub fn locate_limbus(img: &Plane, pupil: &Pupil, p: &LimbusParams) -> Result<Cir
         ignore_above: 250.0,
         combine: Combine::GeoMean,
         inner_below: f32::INFINITY,
-        outer_above: pupil.ring_grey,
+        outer_above: occluded_below,
         occluded_below,
         occlusion_reach: reach(1.0),
     };
@@ -188,4 +193,44 @@ fn no_limbus() -> IrisError {
     IrisError::NoEye(
         "the outer edge of the iris was not found; open the eye wider and centre it".into(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_light_iris_darkening_towards_a_dimmer_sclera_is_found() {
+        // Pupil (r 30, grey 40); the iris is 215 next to the pupil and falls
+        // to 150 at the limbus (r 100); the sclera (185) is brighter than
+        // the iris beside it but darker than the iris next to the pupil.
+        let mut img = Plane::new(320, 280, 185.0);
+        for y in 0..280 {
+            for x in 0..320 {
+                let (dx, dy) = (x as f32 - 160.0, y as f32 - 140.0);
+                let d = dx.hypot(dy);
+                if d < 30.0 {
+                    img.set(x, y, 40.0);
+                } else if d < 100.0 {
+                    let t = (d - 30.0) / 70.0;
+                    img.set(x, y, 215.0 - 65.0 * t + 6.0 * (dy.atan2(dx) * 24.0).sin());
+                }
+            }
+        }
+        let pupil = Pupil {
+            circle: Circle {
+                x: 160.0,
+                y: 140.0,
+                r: 30.0,
+            },
+            grey: 40.0,
+            ring_grey: 205.0,
+        };
+        let c = locate_limbus(&img, &pupil, &LimbusParams::default()).unwrap();
+        assert!((c.r - 100.0).abs() < 3.0, "{c:?}");
+        assert!(
+            (c.x - 160.0).abs() < 3.0 && (c.y - 140.0).abs() < 3.0,
+            "{c:?}"
+        );
+    }
 }

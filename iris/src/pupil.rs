@@ -11,12 +11,14 @@
 //! of plausible size and much darker than the ring around it — unless a
 //! smaller such component lies well inside it (0.15–0.75 of its radius; the darkest
 //! if several):
-//! then the larger one is a dark iris and the inner one its pupil. Holes inside a
+//! then the larger one is a dark iris and the inner one its pupil, provided the
+//! grey level stays up between them (a pupil lit by a ring of LED glow has a
+//! dark core nested the same way, but is dark again outside the glow). Holes inside a
 //! component are filled first, so the specular highlight of the illuminator
 //! that usually sits inside the pupil does not break it up. The circle is then
 //! refined at full resolution by a consensus circle fit: 64 rays from the
-//! blob centre each find where the grey level first rises from pupil to
-//! iris (sub-pixel, highlights skipped); the circle through three points
+//! blob centre each find where the grey level rises from pupil to iris
+//! nearest the blob's radius (sub-pixel, highlights skipped); the circle through three points
 //! that most boundary points agree with wins, and is refined by least
 //! squares on those points. Points on an eyelid or eyelash crossing the
 //! pupil disagree with the circle and are ignored, which a mean edge
@@ -103,7 +105,10 @@ pub fn locate_pupil(img: &Plane, p: &PupilParams) -> Result<Pupil, IrisError> {
 /// Rays cast for the boundary fit.
 const RAYS: usize = 64;
 
-/// Boundary points where each ray first crosses from pupil to iris grey.
+/// Boundary points where each ray crosses from pupil to iris grey: of the
+/// upward crossings along the ray, the one nearest the coarse radius (the
+/// fit refines the blob; a lighter glow inside the pupil, left by the
+/// illuminator, is a crossing too, and is not the boundary).
 fn boundary_points(img: &Plane, p: &Pupil) -> Vec<(f32, f32)> {
     let c = p.circle;
     let mid = 0.5 * (p.grey + p.ring_grey);
@@ -115,24 +120,30 @@ fn boundary_points(img: &Plane, p: &Pupil) -> Vec<(f32, f32)> {
         let (dx, dy) = (t.cos(), t.sin());
         let mut r = 0.3 * c.r;
         let mut prev: Option<f32> = None;
+        let mut nearest: Option<f32> = None;
         while r < 1.8 * c.r {
             let Some(v) = img.sample(c.x + r * dx, c.y + r * dy) else {
                 break;
             };
             if v >= high {
                 prev = None; // inside a highlight: no crossing can be located here
-            } else if let Some(u) = prev
-                && u < mid
-                && v >= mid
-            {
-                let f = (mid - u) / (v - u).max(1e-3);
-                let rr = r - step + f * step;
-                pts.push((c.x + rr * dx, c.y + rr * dy));
-                break;
             } else {
+                if let Some(u) = prev
+                    && u < mid
+                    && v >= mid
+                {
+                    let f = (mid - u) / (v - u).max(1e-3);
+                    let rr = r - step + f * step;
+                    if nearest.is_none_or(|n| (rr - c.r).abs() < (n - c.r).abs()) {
+                        nearest = Some(rr);
+                    }
+                }
                 prev = Some(v);
             }
             r += step;
+        }
+        if let Some(rr) = nearest {
+            pts.push((c.x + rr * dx, c.y + rr * dy));
         }
     }
     pts
@@ -233,7 +244,11 @@ fn best_dark_blob(img: &Plane, r_min: f32, r_max: f32, min_contrast: f32) -> Opt
     let outer = best;
     if let Some(&(inner, _)) = cands
         .iter()
-        .filter(|(c, _)| c.grey + min_contrast <= outer.grey && nested(&c.circle, &outer.circle))
+        .filter(|(c, _)| {
+            c.grey + min_contrast <= outer.grey
+                && nested(&c.circle, &outer.circle)
+                && lighter_all_round(img, &c.circle, &outer.circle, c.grey, min_contrast)
+        })
         .min_by(|a, b| a.0.grey.total_cmp(&b.0.grey))
     {
         best = inner;
@@ -250,6 +265,48 @@ const NESTED_RATIO: (f32, f32) = (0.15, 0.75);
 fn nested(inner: &Circle, outer: &Circle) -> bool {
     (NESTED_RATIO.0 * outer.r..=NESTED_RATIO.1 * outer.r).contains(&inner.r)
         && (inner.x - outer.x).hypot(inner.y - outer.y) + inner.r <= 0.9 * outer.r
+}
+
+/// Whether the rings between `inner` and the edge of `outer` (around
+/// `inner`'s centre) stay lighter than `inner`, as an iris around its pupil
+/// does: no ring's median grey falls back halfway from the lightest ring
+/// inside it to `inner_grey` (nor below `inner_grey + rise / 2`).
+///
+/// An iris is lighter than its pupil all the way out to the limbus. A pupil
+/// lit from inside by a ring of LEDs is not: the glow makes a lighter ring
+/// around a dark core, and outside the glow the pupil is dark again up to
+/// its edge. The dark core is then nested in the pupil just as a pupil is
+/// nested in a dark iris, but between them the grey level rises and falls
+/// back, which an iris' texture (ring medians) does not do by half its step.
+fn lighter_all_round(
+    img: &Plane,
+    inner: &Circle,
+    outer: &Circle,
+    inner_grey: f32,
+    rise: f32,
+) -> bool {
+    let arcs = Arcs::full(32);
+    let reach = outer.r - (inner.x - outer.x).hypot(inner.y - outer.y);
+    let mut r = 1.3 * inner.r;
+    let mut peak = inner_grey + rise;
+    let mut ring = Vec::with_capacity(arcs.dirs.len());
+    while r <= 0.95 * reach {
+        ring.clear();
+        ring.extend(
+            arcs.dirs
+                .iter()
+                .filter_map(|&(co, si)| img.sample(inner.x + r * co, inner.y + r * si)),
+        );
+        if !ring.is_empty() {
+            let m = percentile(ring.iter().copied(), 0.5);
+            if m < 0.5 * (inner_grey + peak) {
+                return false;
+            }
+            peak = peak.max(m);
+        }
+        r += 1.0;
+    }
+    true
 }
 
 /// 4-connected flood fill of pixels darker than `t`. Returns `None` (but
@@ -388,4 +445,82 @@ fn filled_area(c: &Component, bw: usize, bh: usize) -> usize {
         }
     }
     grid.iter().filter(|&&g| g != 2).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 320×280 eye: light iris (r 100) with radial texture around a pupil
+    /// of radius 30 at `pupil_grey`, with `inside` drawn over the pupil by
+    /// distance from the centre.
+    fn eye(pupil_grey: f32, inside: impl Fn(f32) -> Option<f32>) -> Plane {
+        let mut p = Plane::new(320, 280, 200.0);
+        for y in 0..280 {
+            for x in 0..320 {
+                let (dx, dy) = (x as f32 - 160.0, y as f32 - 140.0);
+                let d = dx.hypot(dy);
+                let v = if d < 30.0 {
+                    inside(d).unwrap_or(pupil_grey)
+                } else if d < 100.0 {
+                    130.0 + 12.0 * (dy.atan2(dx) * 24.0).sin()
+                } else {
+                    200.0
+                };
+                p.set(x, y, v);
+            }
+        }
+        p
+    }
+
+    #[test]
+    fn a_pupil_lit_by_a_ring_of_glow_is_found_whole() {
+        // The glow of a ring of LEDs (what is left once the spots are filled)
+        // makes a lighter ring at 12–17 px around a dark core, reaching the
+        // pupil's edge on one side: the core is nested in the pupil as a
+        // pupil is in a dark iris and darker than the pupil on average, but
+        // outside the glow the pupil is dark again.
+        let mut img = eye(30.0, |d| (12.0..17.0).contains(&d).then_some(100.0));
+        for y in 125..155 {
+            for x in 175..190 {
+                if (x as f32 - 160.0).hypot(y as f32 - 140.0) < 30.0 {
+                    img.set(x, y, 100.0);
+                }
+            }
+        }
+        let p = locate_pupil(&img, &PupilParams::default()).unwrap();
+        assert!((p.circle.r - 30.0).abs() < 3.0, "{:?}", p.circle);
+        assert!((p.circle.x - 160.0).abs() < 2.0 && (p.circle.y - 140.0).abs() < 2.0);
+    }
+
+    #[test]
+    fn a_pupil_inside_a_dark_iris_is_still_the_inner_disc() {
+        // A dark iris (the disc of 30, grey 70) on bright sclera is the
+        // better dark blob; the pupil (r 12, grey 15) is nested in it and
+        // the iris stays lighter than the pupil out to its edge.
+        let mut img = eye(70.0, |d| (d < 12.0).then_some(15.0));
+        for v in img.data.iter_mut().filter(|v| (100.0..150.0).contains(*v)) {
+            *v = 200.0;
+        }
+        let p = locate_pupil(&img, &PupilParams::default()).unwrap();
+        assert!((p.circle.r - 12.0).abs() < 2.0, "{:?}", p.circle);
+    }
+
+    #[test]
+    fn the_boundary_fit_keeps_the_crossing_nearest_the_blob() {
+        // Rays from the centre cross from dark to light first at the glow's
+        // inner edge (12 px), then at the pupil's edge (30 px).
+        let img = eye(30.0, |d| (12.0..16.0).contains(&d).then_some(120.0));
+        let pupil = Pupil {
+            circle: Circle {
+                x: 160.0,
+                y: 140.0,
+                r: 28.0,
+            },
+            grey: 30.0,
+            ring_grey: 130.0,
+        };
+        let c = fit_boundary(&img, &pupil).unwrap();
+        assert!((c.r - 30.0).abs() < 1.5, "{c:?}");
+    }
 }

@@ -7,9 +7,11 @@
 //! - usable iris area: % of the normalised band left by the noise mask;
 //! - iris–pupil and iris–sclera contrast: Michelson contrast of the median
 //!   grey levels, in % (ISO reports these to catch low-contrast captures,
-//!   e.g. visible-light photos of dark irises); the sclera level is taken in
-//!   the lateral sectors only (30° above to 45° below horizontal, 1.12–1.3
-//!   iris radii), since above and below the iris the ring is eyelid;
+//!   e.g. visible-light photos of dark irises); the iris–sclera contrast is
+//!   taken across the limbus, in the lateral sectors only (30° above to 45°
+//!   below horizontal; iris 0.8–0.92, sclera 1.12–1.3 iris radii), since
+//!   above and below the iris the ring is eyelid, and a light iris is
+//!   lighter by the pupil than at its rim, where the step to the sclera is;
 //! - pupil/iris ratio (%): dilation; outside 15–70 % the texture is too
 //!   compressed or stretched;
 //! - pupil boundary circularity (%): 100 − relative spread of the edge radius
@@ -159,6 +161,10 @@ pub fn assess(x: &Inputs, q: &QualityParams) -> QualityReport {
     // eyelid skin, whose grey level says nothing about the limbus.
     let lateral = crate::edge::Arcs::sectors(&LATERAL, 64);
     let sclera_grey = ring_median(x.img, &ic, 1.12, 1.3, 256.0, &lateral);
+    // The iris side of the same boundary: the outer band beside it. The
+    // band's median would not do: a light iris is lightest by the pupil and
+    // darkens towards the limbus, where the step to the sclera is.
+    let iris_rim_grey = ring_median(x.img, &ic, 0.8, 0.92, 256.0, &lateral);
     let michelson = |a: f32, b: f32| 100.0 * (a - b) / (a + b).max(1.0);
     let (width, circularity, pupil_visible) = pupil_edge(x.img, x.pupil);
     let limbus_visible = limbus_visible(x.img, &ic);
@@ -179,7 +185,7 @@ pub fn assess(x: &Inputs, q: &QualityParams) -> QualityReport {
     let mut r = QualityReport {
         usable_iris_area,
         iris_pupil_contrast: michelson(iris_grey, pupil_grey),
-        iris_sclera_contrast: michelson(sclera_grey, iris_grey),
+        iris_sclera_contrast: michelson(sclera_grey, iris_rim_grey),
         pupil_iris_ratio: 100.0 * pc.r / ic.r.max(1.0),
         pupil_circularity: circularity,
         pupil_visible,

@@ -1,7 +1,8 @@
 //! Stage 0.5 — specular reflections of the illuminator, found and filled in
 //! before the boundaries are searched.
 //!
-//! Layout: [`SpecularParams`], [`fill_reflections`], then the min/max filters.
+//! Layout: [`SpecularParams`], [`fill_reflections`], the inpainting, then the
+//! min/max filters.
 //!
 //! Why: a near-infrared scanner lights the eye with one LED or a ring of
 //! them, and each leaves a small saturated spot, usually inside the pupil.
@@ -18,14 +19,19 @@
 //! and leaves larger regions (skin, sclera) as they are; the white top-hat
 //! (image − opening) is large only on such narrow bright features. Pixels
 //! whose top-hat exceeds [`SpecularParams::min_excess`] grey levels, grown
-//! by one pixel for the blurred rim, make bright spots. A spot is a
-//! reflection when its peak is among the brightest 1 % of the picture
-//! (specular light is; iris texture between crypts is not) and it is compact
-//! (it fits in two squares); it then takes the opening's value, the grey
-//! level of its surround. Long thin bright features (the skin between
-//! eyelashes) are not compact and stay. The encoder still samples the
-//! original image, where the noise mask removes reflections lying on the
-//! iris rather than inventing texture for them.
+//! by one pixel for the blurred rim, make bright spots. A reflection's core
+//! is spot pixels among the brightest 1 % of the picture (specular light is;
+//! iris texture between crypts is not); a core must be compact (fit in two
+//! squares), and the spot pixels within half a square of a compact core are
+//! its glow. Cores are judged without their glows because the glows of a
+//! ring of LEDs touch and make one ring-shaped spot far larger than any
+//! reflection. Long thin bright features (the skin between eyelashes) have
+//! no compact core and stay. Each reflection is then inpainted from outside
+//! inwards with the grey level around it (the opening's value would still
+//! reach into the glow of the next LED and leave a light disc in the
+//! pupil). The encoder still samples the original image, where the noise
+//! mask removes reflections lying on the iris rather than inventing texture
+//! for them.
 
 use serde::{Deserialize, Serialize};
 
@@ -79,40 +85,104 @@ pub fn fill_reflections(img: &Plane, p: &SpecularParams) -> Plane {
             }
         }
     }
-    // Compact spots only: the spot must fit in two of the opening's squares.
+    // Compact spots only, judged by their cores (the pixels among the
+    // brightest 1 %): a core must fit in two of the opening's squares. The
+    // glow around a core is judged with it, not on its own: in a ring of
+    // LEDs inside a pupil the glows touch and make one ring-shaped spot far
+    // larger than any single reflection, though each core is small.
     let max_extent = 2 * (2 * k + 1);
+    let mut core = Plane::new(w, h, 0.0);
     let mut seen = vec![false; w * h];
     let mut stack = Vec::new();
     let mut pixels = Vec::new();
-    let mut out = img.clone();
+    let is_core = |i: usize| spot[i] && img.data[i] >= bright;
     for start in 0..w * h {
-        if !spot[start] || seen[start] {
+        if !is_core(start) || seen[start] {
             continue;
         }
         seen[start] = true;
         stack.push(start);
         pixels.clear();
         let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
-        let mut peak = 0.0f32;
         while let Some(i) = stack.pop() {
             let (x, y) = (i % w, i / w);
             (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
-            peak = peak.max(img.data[i]);
             pixels.push(i);
             for j in neighbours(i, w, h) {
-                if spot[j] && !seen[j] {
+                if is_core(j) && !seen[j] {
                     seen[j] = true;
                     stack.push(j);
                 }
             }
         }
-        if peak >= bright && x1 - x0 < max_extent && y1 - y0 < max_extent {
+        if x1 - x0 < max_extent && y1 - y0 < max_extent {
             for &i in &pixels {
-                out.data[i] = opened.data[i].min(img.data[i]);
+                core.data[i] = 1.0;
             }
         }
     }
+    // A reflection is its compact core and the spot pixels (its glow)
+    // within one square's half-width of it.
+    let near_core = max_filter(&core, k);
+    let hole: Vec<bool> = (0..w * h)
+        .map(|i| spot[i] && near_core.data[i] > 0.0)
+        .collect();
+    inpaint(img, &hole)
+}
+
+/// `img` with the `hole` pixels filled from outside inwards (onion peel):
+/// each takes the mean of its 8 neighbours already known, so a reflection
+/// takes the grey level that surrounds it. The opening's value would not
+/// do: where glows of neighbouring LEDs overlap, its square still reaches
+/// glow, and the spots become lighter than the pupil around them.
+fn inpaint(img: &Plane, hole: &[bool]) -> Plane {
+    let (w, h) = (img.width, img.height);
+    let mut out = img.clone();
+    let mut known: Vec<bool> = hole.iter().map(|&b| !b).collect();
+    let mut front: Vec<usize> = (0..w * h)
+        .filter(|&i| hole[i] && ring8(i, w, h).any(|j| known[j]))
+        .collect();
+    let mut queued: Vec<bool> = vec![false; w * h];
+    front.iter().for_each(|&i| queued[i] = true);
+    let mut next = Vec::new();
+    while !front.is_empty() {
+        // Values of one layer come from the layers outside it only.
+        let vals: Vec<f32> = front
+            .iter()
+            .map(|&i| {
+                let (s, n) = ring8(i, w, h)
+                    .filter(|&j| known[j])
+                    .fold((0.0, 0), |(s, n), j| (s + out.data[j], n + 1));
+                s / n.max(1) as f32
+            })
+            .collect();
+        for (&i, v) in front.iter().zip(vals) {
+            out.data[i] = v;
+            known[i] = true;
+        }
+        next.clear();
+        for &i in &front {
+            for j in ring8(i, w, h) {
+                if hole[j] && !queued[j] {
+                    queued[j] = true;
+                    next.push(j);
+                }
+            }
+        }
+        std::mem::swap(&mut front, &mut next);
+    }
     out
+}
+
+/// The 8 neighbours of pixel `i` inside a `w × h` image.
+fn ring8(i: usize, w: usize, h: usize) -> impl Iterator<Item = usize> {
+    let (x, y) = ((i % w) as isize, (i / w) as isize);
+    (-1isize..=1)
+        .flat_map(move |dy| (-1isize..=1).map(move |dx| (x + dx, y + dy)))
+        .filter(move |&(xx, yy)| {
+            (xx, yy) != (x, y) && xx >= 0 && yy >= 0 && xx < w as isize && yy < h as isize
+        })
+        .map(move |(xx, yy)| yy as usize * w + xx as usize)
 }
 
 fn neighbours(i: usize, w: usize, h: usize) -> impl Iterator<Item = usize> {
@@ -243,6 +313,29 @@ mod tests {
         // The iris around the pupil and the stripe are untouched.
         assert_eq!(out.get(130, 70), 120.0);
         assert_eq!(out.get(30, 10), 250.0);
+    }
+
+    #[test]
+    fn leds_whose_glows_touch_are_still_filled() {
+        // The eight spots inside a glow ring 4 px wide: the glow joins them
+        // into one ring-shaped bright feature far wider than a reflection,
+        // yet each core is small, and the spots take the pupil's grey.
+        let mut img = eye();
+        for y in 0..140 {
+            for x in 0..160 {
+                let d = (x as f32 - 80.0).hypot(y as f32 - 70.0);
+                if (13.0..17.0).contains(&d) && img.get(x, y) < 255.0 {
+                    img.set(x, y, 100.0);
+                }
+            }
+        }
+        let out = fill_reflections(&img, &SpecularParams::default());
+        for (i, &v) in img.data.iter().enumerate() {
+            if v == 255.0 {
+                assert!(out.data[i] <= 100.0, "spot pixel {i}: {}", out.data[i]);
+            }
+        }
+        assert_eq!(out.get(30, 10), 250.0, "the long stripe stays");
     }
 
     #[test]

@@ -51,13 +51,17 @@ fn evaluate(set: &str, eyes: usize) -> Option<Report> {
 /// error-versus-discard curve that falls; random discarding keeps it level).
 /// The ring of LED reflections in CASIA pupils used to hide the pupil (the
 /// dark disc inside the ring was taken for it): with the reflections filled
-/// before the search, FTE on these eyes is 19 % (was 35 %) and EER 4.5 %
-/// (was 6.4 %).
+/// before the search, FTE on these eyes was 19 % (from 35 %) and EER 4.5 %
+/// (from 6.4 %). With glows judged by their LED cores, the glow-lit core no
+/// longer taken for a pupil nested in an iris, the limbus accepted where the
+/// sclera is brighter than the iris beside it (not than the iris by the
+/// pupil) and the iris–sclera contrast taken across the limbus, they are
+/// 3.9 % and 0.19 %.
 #[test]
 fn real_captures_enrol_and_quality_predicts_errors() {
     for (set, eyes, max_fte, max_eer) in [
         ("MMU1", 30, 0.05, 0.03),
-        ("CASIA-Iris-Interval", 30, 0.25, 0.08),
+        ("CASIA-Iris-Interval", 30, 0.08, 0.01),
     ] {
         let Some(r) = evaluate(set, eyes) else { return };
         assert!(r.eer <= max_eer, "{set}: EER {:.4}", r.eer);

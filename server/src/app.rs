@@ -92,6 +92,10 @@ pub async fn serve(
         stop_jobs.clone(),
     );
     let phone_purge = crate::sightings::retention::spawn(db.clone(), stop_jobs.clone());
+    let indicators = state
+        .config
+        .indicators_job
+        .then(|| crate::indicators::job::spawn(db.clone(), stop_jobs.clone()));
     let stopping = state.stopping.clone();
     let app = crate::http::router(state);
     let served = axum::serve(
@@ -107,7 +111,7 @@ pub async fn serve(
     .context("serving HTTP");
     tracing::info!("shutting down: stopping the background jobs");
     stop_jobs.cancel();
-    for job in [jobs, phone_purge] {
+    for job in [jobs, phone_purge].into_iter().chain(indicators) {
         if let Err(e) = job.await {
             tracing::error!(error = %e, "a background job panicked");
         }

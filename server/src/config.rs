@@ -116,6 +116,17 @@ pub struct Config {
     pub receipt_lookups_per_hour: u32,
     /// Reporters' phone numbers are deleted this many days after the report.
     pub reporter_phone_retention_days: u32,
+    /// An encounter is location-verified only with a GPS fix at least this
+    /// precise (metres).
+    pub verify_accuracy_m: f64,
+    /// How far the device's time may be from the server's receipt (or from
+    /// the offline queue's timestamp) for a location-verified encounter.
+    pub verify_clock_tolerance_secs: u64,
+    /// An iris identification older than this cannot verify an encounter.
+    pub verify_iris_window_mins: u64,
+    /// Run the nightly indicators job in `kudakyar serve` (each instance
+    /// tries; a run per day is recorded once, whoever makes it).
+    pub indicators_job: bool,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -168,6 +179,10 @@ impl Default for Config {
             sighting_pow_difficulty: 16,
             receipt_lookups_per_hour: 30,
             reporter_phone_retention_days: 90,
+            verify_accuracy_m: 50.0,
+            verify_clock_tolerance_secs: 600,
+            verify_iris_window_mins: 30,
+            indicators_job: true,
         }
     }
 }

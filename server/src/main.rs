@@ -12,6 +12,8 @@
 //! kudakyar sightings relocate                     place every report and incident again
 //! kudakyar geo import --provinces F --counties D  import admin boundaries (GeoJSON, OSM tags)
 //! kudakyar geo backfill                           place every encounter, report and incident again
+//! kudakyar indicators rebuild [--from DATE]       recompute the materialised indicators
+//! kudakyar report quarterly --province IR-xx --quarter 1405-Q2 --out FILE.html
 //! ```
 //!
 //! Global options (`--config`, `--data-dir`, `--log-format`) go before or after
@@ -81,6 +83,12 @@ enum Command {
     /// Administrative boundaries (provinces and counties).
     #[command(subcommand)]
     Geo(GeoCommand),
+    /// The programme indicators materialised per day and area.
+    #[command(subcommand)]
+    Indicators(IndicatorsCommand),
+    /// Printable reports.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Export every child or encounter (the whole country) to a file.
     Export {
         /// `children` or `encounters`.
@@ -174,6 +182,33 @@ enum GeoCommand {
 }
 
 #[derive(Subcommand)]
+enum IndicatorsCommand {
+    /// Recompute every day's figures from `--from` (default: the first
+    /// registration) to yesterday, replacing what was stored.
+    Rebuild {
+        /// First day, YYYY-MM-DD (Iran time).
+        #[arg(long)]
+        from: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// A province's quarter as one self-contained HTML page (Persian,
+    /// Jalali dates, charts inline, no external resource).
+    Quarterly {
+        /// The province, IR-00 … IR-30.
+        #[arg(long)]
+        province: String,
+        /// The Jalali quarter, e.g. 1405-Q2.
+        #[arg(long)]
+        quarter: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum ConfigCommand {
     /// Print the effective configuration, secrets redacted.
     Check,
@@ -254,6 +289,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }) => geo_import(config, &provinces, &counties).await,
         Command::Geo(GeoCommand::Backfill { batch }) => geo_backfill(config, batch).await,
         Command::Export { kind, format, out } => export(config, kind, format, &out).await,
+        Command::Indicators(IndicatorsCommand::Rebuild { from }) => {
+            indicators_rebuild(config, from.as_deref()).await
+        }
+        Command::Report(ReportCommand::Quarterly {
+            province,
+            quarter,
+            out,
+        }) => report_quarterly(config, &province, &quarter, &out).await,
         Command::Config(ConfigCommand::Check) => {
             print!("{}", toml::to_string(&config.redacted())?);
             Ok(())
@@ -420,6 +463,57 @@ async fn geo_backfill(config: Config, batch: i64) -> anyhow::Result<()> {
     eprintln!("{moved} encounters moved to another province or county");
     db.close().await;
     relocate_with(config, batch).await
+}
+
+/// `kudakyar indicators rebuild`, with a progress bar over the days.
+async fn indicators_rebuild(config: Config, from: Option<&str>) -> anyhow::Result<()> {
+    use kudakyar::indicators::{job, period};
+    let (db, _) = open_storage(&config).await?;
+    let from = match from {
+        Some(s) => period::parse_day(s).context("--from must be a date YYYY-MM-DD")?,
+        None => match job::first_day(&db).await.map_err(describe)? {
+            Some(d) => d,
+            None => {
+                eprintln!("no child registered yet: nothing to compute");
+                return Ok(());
+            }
+        },
+    };
+    let to = period::today() - time::Duration::days(1);
+    let days = (to - from).whole_days().max(-1) + 1;
+    let bar = progress_bar(days as u64, "days")?;
+    let started = std::time::Instant::now();
+    let done = job::rebuild(&db, from, to, |n| bar.inc(n))
+        .await
+        .map_err(describe)?;
+    bar.finish();
+    eprintln!(
+        "{done} days of indicators recomputed in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    db.close().await;
+    Ok(())
+}
+
+/// `kudakyar report quarterly`: written to a temporary file renamed into place.
+async fn report_quarterly(
+    config: Config,
+    province: &str,
+    quarter: &str,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    use kudakyar::indicators::{period::Quarter, report};
+    let quarter = Quarter::parse(quarter).context("--quarter must look like 1405-Q2 (Q1–Q4)")?;
+    let (db, _) = open_storage(&config).await?;
+    let html = report::quarterly(&db, province, quarter)
+        .await
+        .map_err(describe)?;
+    let partial = out.with_extension("partial");
+    std::fs::write(&partial, html)?;
+    std::fs::rename(&partial, out)?;
+    eprintln!("wrote {}", out.display());
+    db.close().await;
+    Ok(())
 }
 
 async fn user(cmd: UserCommand, config: Config) -> anyhow::Result<()> {

@@ -82,6 +82,7 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "sightings", description = "Reports of children seen in the street (citizens without an account, the 123 line, outreach workers), their triage and incidents"),
         (name = "notifications", description = "The in-app inbox: list, unread count, mark read, and its live stream (Server-Sent Events)"),
         (name = "exports", description = "CSV and JSON Lines exports within the caller's scope"),
+        (name = "indicators", description = "Programme monitoring: indicators materialised per day and area, per-worker figures, registration cohorts; counts under 5 children suppressed below national_admin"),
         (name = "operations", description = "Health and readiness"),
     )
 )]
@@ -101,6 +102,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::sightings::routes::routes())
         .merge(crate::sightings::triage_routes::routes())
         .merge(crate::exports::routes::routes())
+        .merge(crate::indicators::routes::routes())
         .merge(crate::notify::routes::routes())
         .split_for_parts();
     // After the merge: the modifier rewrites the paths the routers brought.

@@ -16,6 +16,7 @@ mod concurrency;
 mod exports;
 mod geo;
 mod http_conventions;
+mod indicators;
 mod iris;
 mod notifications;
 mod openapi;

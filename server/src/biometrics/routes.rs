@@ -212,12 +212,8 @@ async fn identify(
         .map(|m| (m.owner.child_id.clone(), m.distance))
         .collect();
     visible.identification_id = Some(
-        crate::indicators::verification::record_identification(
-            &state.db,
-            &actor.user_id,
-            &matched,
-        )
-        .await?,
+        crate::indicators::verification::record_identification(&state.db, &actor.user_id, &matched)
+            .await?,
     );
     if visible.candidates.is_empty() {
         // Nobody shown: the search itself is still on the record.

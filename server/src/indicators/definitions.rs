@@ -305,7 +305,8 @@ pub fn compute(facts: &Facts, day: Date) -> Computed {
                 sums.staff(Indicator::Caseload, &a, "workers", 1.0);
                 sums.staff(Indicator::Caseload, &a, bucket, 1.0);
                 sums.staff(Indicator::Caseload, &a, "assigned_open", open as f64);
-                let (visits, verified) = worker_visits.get(u.id.as_str()).copied().unwrap_or((0, 0));
+                let (visits, verified) =
+                    worker_visits.get(u.id.as_str()).copied().unwrap_or((0, 0));
                 out.workers.push(WorkerDay {
                     worker_id: u.id.clone(),
                     province: u.province.clone(),
@@ -333,7 +334,12 @@ pub fn compute(facts: &Facts, day: Date) -> Computed {
         let a = areas(Some(&centre.province), centre.county.as_deref());
         all_areas.extend(a.iter().cloned());
         sums.staff(Indicator::CentreLoad, &a, "centres", 1.0);
-        sums.staff(Indicator::CentreLoad, &a, "capacity", centre.capacity as f64);
+        sums.staff(
+            Indicator::CentreLoad,
+            &a,
+            "capacity",
+            centre.capacity as f64,
+        );
         for child in centre_open.get(&ci).into_iter().flatten() {
             sums.count(Indicator::CentreLoad, &a, "open_files", *child);
         }
@@ -378,7 +384,9 @@ pub fn compute(facts: &Facts, day: Date) -> Computed {
         }
         let encounters = facts.encounters_of(i);
         for (k, e) in encounters.iter().enumerate() {
-            let Some(due) = e.next_follow_up else { continue };
+            let Some(due) = e.next_follow_up else {
+                continue;
+            };
             if e.at >= end || due <= day_floor || due > day {
                 continue;
             }
@@ -388,14 +396,24 @@ pub fn compute(facts: &Facts, day: Date) -> Computed {
                 .iter()
                 .any(|later| later.at > e.at && later.at < due_end.min(end))
             {
-                sums.count(Indicator::Timeliness, &child_areas[i], "follow_ups_on_time", i);
+                sums.count(
+                    Indicator::Timeliness,
+                    &child_areas[i],
+                    "follow_ups_on_time",
+                    i,
+                );
             }
         }
         if open_at_end[i]
             && let Some(latest) = encounters.iter().rev().find(|e| e.at < end)
             && latest.next_follow_up.is_some_and(|due| due <= day)
         {
-            sums.count(Indicator::Timeliness, &child_areas[i], "overdue_follow_ups", i);
+            sums.count(
+                Indicator::Timeliness,
+                &child_areas[i],
+                "overdue_follow_ups",
+                i,
+            );
         }
     }
 
@@ -409,7 +427,12 @@ pub fn compute(facts: &Facts, day: Date) -> Computed {
         for s in &e.services {
             sums.count(Indicator::Services, a, &enum_str(s), e.child);
         }
-        sums.count(Indicator::Verification, a, &enum_str(&e.verification), e.child);
+        sums.count(
+            Indicator::Verification,
+            a,
+            &enum_str(&e.verification),
+            e.child,
+        );
     }
 
     // Referrals.
@@ -452,7 +475,10 @@ pub fn compute(facts: &Facts, day: Date) -> Computed {
             let until = (closed_at + months * MONTH_MS).min(end);
             let met = |t: i64| t > closed_at && t < until;
             let by_record = facts.encounters_of(i).iter().any(|e| met(e.at));
-            let by_iris = facts.iris_seen.get(&i).is_some_and(|ts| ts.iter().any(|t| met(*t)));
+            let by_iris = facts
+                .iris_seen
+                .get(&i)
+                .is_some_and(|ts| ts.iter().any(|t| met(*t)));
             if by_record || by_iris {
                 sums.count(Indicator::Reentry, a, record_figure, i);
             }
@@ -521,9 +547,18 @@ fn figures(sums: &mut Sums, all_areas: &HashSet<String>) -> Vec<Figure> {
             ),
             (
                 Reentry,
-                &["closed", "reentered_6m", "reentered_6m_iris", "reentered_12m", "reentered_12m_iris"],
+                &[
+                    "closed",
+                    "reentered_6m",
+                    "reentered_6m_iris",
+                    "reentered_12m",
+                    "reentered_12m_iris",
+                ],
             ),
-            (Identity, &["registrations", "iris_matched", "cross_province"]),
+            (
+                Identity,
+                &["registrations", "iris_matched", "cross_province"],
+            ),
         ];
         for (indicator, names) in counted {
             for name in names {
@@ -559,7 +594,13 @@ fn figures(sums: &mut Sums, all_areas: &HashSet<String>) -> Vec<Figure> {
             "bucket_20_29",
             "bucket_30_plus",
         ] {
-            push(Caseload, area, name, sums.staff_of(Caseload, area, name), None);
+            push(
+                Caseload,
+                area,
+                name,
+                sums.staff_of(Caseload, area, name),
+                None,
+            );
         }
         push(
             Caseload,
@@ -576,14 +617,32 @@ fn figures(sums: &mut Sums, all_areas: &HashSet<String>) -> Vec<Figure> {
             None,
         );
         let capacity = sums.staff_of(CentreLoad, area, "capacity");
-        push(CentreLoad, area, "centres", sums.staff_of(CentreLoad, area, "centres"), None);
+        push(
+            CentreLoad,
+            area,
+            "centres",
+            sums.staff_of(CentreLoad, area, "centres"),
+            None,
+        );
         push(CentreLoad, area, "capacity", capacity, None);
         let (open_files, files_children) = sums.get(CentreLoad, area, "open_files");
-        push(CentreLoad, area, "load_share", ratio(open_files, capacity), Some(files_children));
+        push(
+            CentreLoad,
+            area,
+            "load_share",
+            ratio(open_files, capacity),
+            Some(files_children),
+        );
         // Shares.
         let (due, due_c) = sums.get(Timeliness, area, "follow_ups_due");
         let (on_time, _) = sums.get(Timeliness, area, "follow_ups_on_time");
-        push(Timeliness, area, "on_time_share", ratio(on_time, due), Some(due_c));
+        push(
+            Timeliness,
+            area,
+            "on_time_share",
+            ratio(on_time, due),
+            Some(due_c),
+        );
         let (iris, _) = sums.get(Verification, area, "iris_verified");
         let (location, _) = sums.get(Verification, area, "location_verified");
         let (unverified, _) = sums.get(Verification, area, "unverified");
@@ -597,24 +656,46 @@ fn figures(sums: &mut Sums, all_areas: &HashSet<String>) -> Vec<Figure> {
         );
         let (closed, closed_c) = sums.get(Reentry, area, "closed");
         for (rate, of) in [("rate_6m", "reentered_6m"), ("rate_12m", "reentered_12m")] {
-            push(Reentry, area, rate, ratio(sums.get(Reentry, area, of).0, closed), Some(closed_c));
+            push(
+                Reentry,
+                area,
+                rate,
+                ratio(sums.get(Reentry, area, of).0, closed),
+                Some(closed_c),
+            );
         }
         let (registrations, reg_c) = sums.get(Identity, area, "registrations");
         let (matched, _) = sums.get(Identity, area, "iris_matched");
-        push(Identity, area, "matched_share", ratio(matched, registrations), Some(reg_c));
+        push(
+            Identity,
+            area,
+            "matched_share",
+            ratio(matched, registrations),
+            Some(reg_c),
+        );
         // Medians and 90th percentiles.
         for (indicator, sample, names) in [
             (
                 Timeliness,
                 "contact_to_registration",
-                &["contact_to_registration_median_days", "contact_to_registration_p90_days"][..],
+                &[
+                    "contact_to_registration_median_days",
+                    "contact_to_registration_p90_days",
+                ][..],
             ),
             (
                 Timeliness,
                 "registration_to_follow_up",
-                &["registration_to_follow_up_median_days", "registration_to_follow_up_p90_days"][..],
+                &[
+                    "registration_to_follow_up_median_days",
+                    "registration_to_follow_up_p90_days",
+                ][..],
             ),
-            (Referrals, "days_to_acceptance", &["median_days_to_acceptance"][..]),
+            (
+                Referrals,
+                "days_to_acceptance",
+                &["median_days_to_acceptance"][..],
+            ),
         ] {
             let values = sums
                 .samples

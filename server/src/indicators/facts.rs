@@ -95,7 +95,10 @@ impl ReferralFact {
 
     /// When it reached `state`, if it did.
     pub fn reached(&self, state: &str) -> Option<i64> {
-        self.events.iter().find(|(s, _)| s == state).map(|(_, at)| *at)
+        self.events
+            .iter()
+            .find(|(s, _)| s == state)
+            .map(|(_, at)| *at)
     }
 }
 
@@ -222,11 +225,10 @@ impl Facts {
                 facts.children[i].first_report = r.try_get("first_seen")?;
             }
         }
-        let rows = sqlx::query(
-            "SELECT child_id, worker_id, at, verification, details FROM encounters",
-        )
-        .fetch_all(pool)
-        .await?;
+        let rows =
+            sqlx::query("SELECT child_id, worker_id, at, verification, details FROM encounters")
+                .fetch_all(pool)
+                .await?;
         for r in rows {
             let Some(&child) = index.get(&r.try_get::<String, _>("child_id")?) else {
                 continue;
@@ -234,7 +236,12 @@ impl Facts {
             let details: Option<Details> =
                 serde_json::from_str(&r.try_get::<String, _>("details")?).ok();
             let (services, next_follow_up) = details
-                .map(|d| (d.services, d.next_follow_up.as_deref().and_then(period::parse_day)))
+                .map(|d| {
+                    (
+                        d.services,
+                        d.next_follow_up.as_deref().and_then(period::parse_day),
+                    )
+                })
                 .unwrap_or_default();
             facts.encounters.push(EncounterFact {
                 child,
@@ -327,7 +334,11 @@ impl Facts {
             }
             // The older record was found again by a new registration's iris.
             if let Some(candidate) = candidate {
-                facts.iris_seen.entry(candidate).or_default().push(opened_at);
+                facts
+                    .iris_seen
+                    .entry(candidate)
+                    .or_default()
+                    .push(opened_at);
             }
         }
         let rows = sqlx::query(
@@ -358,5 +369,4 @@ impl Facts {
         }
         Ok(facts)
     }
-
 }

@@ -72,7 +72,8 @@ impl Quarter {
     /// `YYYY-QN` with a Jalali year 1300–1500 and N 1–4.
     pub fn parse(s: &str) -> Option<Quarter> {
         let (y, q) = s.split_once("-Q")?;
-        let ok = y.len() == 4 && q.len() == 1 && y.bytes().chain(q.bytes()).all(|b| b.is_ascii_digit());
+        let ok =
+            y.len() == 4 && q.len() == 1 && y.bytes().chain(q.bytes()).all(|b| b.is_ascii_digit());
         let (year, q): (i32, u8) = (y.parse().ok()?, q.parse().ok()?);
         (ok && (1300..=1500).contains(&year) && (1..=4).contains(&q)).then_some(Quarter { year, q })
     }
@@ -97,9 +98,15 @@ impl Quarter {
     /// Its last day.
     pub fn last_day(self) -> Date {
         let next = if self.q == 4 {
-            Quarter { year: self.year + 1, q: 1 }
+            Quarter {
+                year: self.year + 1,
+                q: 1,
+            }
         } else {
-            Quarter { year: self.year, q: self.q + 1 }
+            Quarter {
+                year: self.year,
+                q: self.q + 1,
+            }
         };
         next.first_day() - time::Duration::days(1)
     }
@@ -150,7 +157,9 @@ mod tests {
         assert_eq!(jalali(q4.last_day()), (1404, 12, 29));
         assert_eq!(Quarter::of_ms(start_ms(q.first_day())), q);
         assert_eq!(Quarter::of_ms(start_ms(q.first_day()) - 1).q, 1);
-        for bad in ["1405-Q5", "1405-Q0", "1405Q2", "14O5-Q1", "1405-Q22", "905-Q1"] {
+        for bad in [
+            "1405-Q5", "1405-Q0", "1405Q2", "14O5-Q1", "1405-Q22", "905-Q1",
+        ] {
             assert_eq!(Quarter::parse(bad), None, "{bad}");
         }
         assert_eq!(jalali_text(q.first_day()), "۱۴۰۵/۰۴/۰۱");

@@ -51,7 +51,10 @@ impl Area {
 
     fn parse(s: &str) -> Option<Area> {
         if s == "IR" {
-            return Some(Area { province: None, county: None });
+            return Some(Area {
+                province: None,
+                county: None,
+            });
         }
         let (p, c) = match s.split_once('/') {
             Some((p, c)) => (p, Some(c)),
@@ -91,7 +94,11 @@ pub fn in_scope(scope: &Scope, area: &Area) -> Result<()> {
                 && scope.covers(area.province.as_deref(), area.county.as_deref())
         }
     };
-    if covered { Ok(()) } else { Err(Error::NotFound) }
+    if covered {
+        Ok(())
+    } else {
+        Err(Error::NotFound)
+    }
 }
 
 /// The days asked for: `from`/`to` (`YYYY-MM-DD`) or a Jalali `quarter`;
@@ -110,7 +117,10 @@ pub fn period(
     let (from_day, to_day) = (day("from", from), day("to", to));
     if let Some(q) = quarter {
         let Some(q) = Quarter::parse(q) else {
-            v.add("quarter", "must be a Jalali quarter YYYY-QN with N 1–4, e.g. 1405-Q2");
+            v.add(
+                "quarter",
+                "must be a Jalali quarter YYYY-QN with N 1–4, e.g. 1405-Q2",
+            );
             return None;
         };
         if from.is_some() || to.is_some() {
@@ -133,7 +143,10 @@ pub fn period(
             // One end given: the other is the same day.
             let d = f.or(t)?;
             if from.is_none() || to.is_none() {
-                v.add(if from.is_none() { "from" } else { "to" }, "give both from and to");
+                v.add(
+                    if from.is_none() { "from" } else { "to" },
+                    "give both from and to",
+                );
             }
             Some((d, d))
         }
@@ -250,9 +263,17 @@ pub async fn series(
 
 /// Per-worker figures of the latest materialised day up to `day`, for the
 /// workers the caller may see ([`policy::worker_figures`]) within `area`.
-pub async fn workers(db: &Db, actor: &Actor, day: Option<Date>, area: &Area) -> Result<WorkerTable> {
+pub async fn workers(
+    db: &Db,
+    actor: &Actor,
+    day: Option<Date>,
+    area: &Area,
+) -> Result<WorkerTable> {
     let Some(day) = latest_day(db, day).await? else {
-        return Ok(WorkerTable { day: None, items: Vec::new() });
+        return Ok(WorkerTable {
+            day: None,
+            items: Vec::new(),
+        });
     };
     let mut sql = Sql::new(
         "SELECT w.worker_id, u.username, u.display_name, w.province, w.county, w.open_cases,
@@ -294,10 +315,17 @@ pub async fn workers(db: &Db, actor: &Actor, day: Option<Date>, area: &Area) -> 
             .into(),
             visits,
             verified_visits: verified,
-            verified_share: if visits > 0 { verified as f64 / visits as f64 } else { 0.0 },
+            verified_share: if visits > 0 {
+                verified as f64 / visits as f64
+            } else {
+                0.0
+            },
         });
     }
-    Ok(WorkerTable { day: Some(day), items })
+    Ok(WorkerTable {
+        day: Some(day),
+        items,
+    })
 }
 
 /// Cohort groupings.
@@ -340,11 +368,20 @@ pub async fn cohorts(
     breakdown: Option<CohortBreakdown>,
 ) -> Result<CohortTable> {
     let Some(day) = latest_day(db, None).await? else {
-        return Ok(CohortTable { day: None, items: Vec::new() });
+        return Ok(CohortTable {
+            day: None,
+            items: Vec::new(),
+        });
     };
-    let group = breakdown.map_or("''", CohortBreakdown::column);
+    // Without a breakdown one group, named by a constant (which PostgreSQL
+    // will not group by).
+    let (group, grouped) = match breakdown {
+        Some(b) => (b.column(), format!(", {}", b.column())),
+        None => ("''", String::new()),
+    };
+    // SUM of a BIGINT is NUMERIC on PostgreSQL: cast back.
     let mut sql = Sql::new(&format!(
-        "SELECT cohort, {group} AS grp, months, outcome, SUM(children) AS children
+        "SELECT cohort, {group} AS grp, months, outcome, CAST(SUM(children) AS BIGINT) AS children
          FROM indicator_cohorts WHERE day = "
     ));
     sql.bind(Arg::Text(day.clone()));
@@ -354,7 +391,9 @@ pub async fn cohorts(
     if let Some(p) = &area.province {
         sql.push(" AND province = ").bind(Arg::Text(p.clone()));
     }
-    sql.push(&format!(" GROUP BY cohort, {group}, months, outcome ORDER BY cohort, grp, months, outcome"));
+    sql.push(&format!(
+        " GROUP BY cohort{grouped}, months, outcome ORDER BY cohort, grp, months, outcome"
+    ));
     let rows = sql.query().fetch_all(db.pool()).await?;
     let mut cells: Vec<(String, String, i64, String, i64)> = Vec::with_capacity(rows.len());
     let mut totals: BTreeMap<(String, String, i64), i64> = BTreeMap::new();
@@ -393,7 +432,10 @@ pub async fn cohorts(
             }
         })
         .collect();
-    Ok(CohortTable { day: Some(day), items })
+    Ok(CohortTable {
+        day: Some(day),
+        items,
+    })
 }
 
 /// A figure as CSV text: the number, or `suppressed`.

@@ -112,9 +112,8 @@ fn bars(items: &[(String, FigureValue)]) -> String {
         .max(1.0);
     let row = 26;
     let height = row * items.len() + 8;
-    let mut svg = format!(
-        r#"<svg width="640" height="{height}" viewBox="0 0 640 {height}" role="img">"#
-    );
+    let mut svg =
+        format!(r#"<svg width="640" height="{height}" viewBox="0 0 640 {height}" role="img">"#);
     for (k, (name, v)) in items.iter().enumerate() {
         let y = 4 + k * row;
         let width = v.value().map_or(0.0, |x| 380.0 * x / max);
@@ -204,7 +203,10 @@ fn cohort_table(t: &CohortTable) -> String {
 /// The report of `province` for `quarter`, as HTML.
 pub async fn quarterly(db: &Db, province: &str, quarter: Quarter) -> Result<String> {
     if !crate::geo::is_province_code(province) {
-        return Err(Error::field("province", "must be a province code IR-00…IR-30"));
+        return Err(Error::field(
+            "province",
+            "must be a province code IR-00…IR-30",
+        ));
     }
     let yesterday = period::today() - time::Duration::days(1);
     let day = quarter.last_day().min(yesterday);
@@ -242,14 +244,16 @@ fn render(
     s: &std::collections::HashMap<Indicator, IndicatorSeries>,
     cohorts: &CohortTable,
 ) -> String {
-    let get = |i: Indicator| s.get(&i).cloned().unwrap_or_else(|| IndicatorSeries {
-        indicator: i.name().into(),
-        formula: String::new(),
-        area: province.into(),
-        from: String::new(),
-        to: String::new(),
-        items: Vec::new(),
-    });
+    let get = |i: Indicator| {
+        s.get(&i).cloned().unwrap_or_else(|| IndicatorSeries {
+            indicator: i.name().into(),
+            formula: String::new(),
+            area: province.into(),
+            from: String::new(),
+            to: String::new(),
+            items: Vec::new(),
+        })
+    };
     let caseload = get(Indicator::Caseload);
     let services = get(Indicator::Services);
     let referrals = get(Indicator::Referrals);
@@ -284,24 +288,46 @@ section {{ page-break-inside: avoid; }}
             "بار پرونده‌ها",
             format!(
                 "{}{}",
-                bars(&pick(&caseload, &["bucket_0_9", "bucket_10_19", "bucket_20_29", "bucket_30_plus"])),
+                bars(&pick(
+                    &caseload,
+                    &[
+                        "bucket_0_9",
+                        "bucket_10_19",
+                        "bucket_20_29",
+                        "bucket_30_plus"
+                    ]
+                )),
                 table(&caseload)
             ),
         ),
         ("بار مراکز خدمات", table(&get(Indicator::CentreLoad))),
-        ("به‌موقع بودن ثبت و پیگیری", table(&get(Indicator::Timeliness))),
+        (
+            "به‌موقع بودن ثبت و پیگیری",
+            table(&get(Indicator::Timeliness)),
+        ),
         (
             "خدمات ارائه‌شده (۳۰ روز پایانی)",
             bars(&pick(
                 &services,
-                &["food", "clothing", "medical_referral", "school_referral", "counselling", "legal_aid", "other"],
+                &[
+                    "food",
+                    "clothing",
+                    "medical_referral",
+                    "school_referral",
+                    "counselling",
+                    "legal_aid",
+                    "other",
+                ],
             )),
         ),
         (
             "ارجاع‌ها",
             format!(
                 "{}{}",
-                bars(&pick(&referrals, &["sent", "accepted", "rejected", "completed"])),
+                bars(&pick(
+                    &referrals,
+                    &["sent", "accepted", "rejected", "completed"]
+                )),
                 table(&referrals)
             ),
         ),
@@ -309,12 +335,18 @@ section {{ page-break-inside: avoid; }}
             "راستی‌آزمایی بازدیدهای میدانی (۳۰ روز پایانی)",
             format!(
                 "{}{}",
-                bars(&pick(&verification, &["iris_verified", "location_verified", "unverified"])),
+                bars(&pick(
+                    &verification,
+                    &["iris_verified", "location_verified", "unverified"]
+                )),
                 table(&verification)
             ),
         ),
         ("بازگشت به خیابان", table(&get(Indicator::Reentry))),
-        ("ثبت‌های تکراری (شناسایی با عنبیه)", table(&get(Indicator::Identity))),
+        (
+            "ثبت‌های تکراری (شناسایی با عنبیه)",
+            table(&get(Indicator::Identity)),
+        ),
     ];
     for (title, body) in sections {
         let _ = write!(html, "<section><h2>{title}</h2>{body}</section>\n");

@@ -124,7 +124,12 @@ async fn series(
     };
     let area = read::area(&mut v, q.area.as_deref(), &actor.scope);
     let breakdown = Breakdown::parse(&mut v, q.breakdown.as_deref(), area.as_ref());
-    let days = read::period(&mut v, q.from.as_deref(), q.to.as_deref(), q.quarter.as_deref());
+    let days = read::period(
+        &mut v,
+        q.from.as_deref(),
+        q.to.as_deref(),
+        q.quarter.as_deref(),
+    );
     let as_csv = csv(&mut v, q.format.as_deref());
     v.finish()?;
     let (Some(indicator), Some(area)) = (indicator, area) else {

@@ -85,8 +85,7 @@ pub fn location_verified(rules: &Rules, e: &NewEncounter, received_at: i64) -> b
     };
     let tol = rules.clock_tolerance_ms;
     let on_time = (at - received_at).abs() <= tol
-        || e
-            .queued_at
+        || e.queued_at
             .as_deref()
             .and_then(crate::rfc3339_to_ms)
             .is_some_and(|q| (at - q).abs() <= tol && q <= received_at + tol);
@@ -143,7 +142,10 @@ pub async fn assess(
             ));
         }
         if matched == 0 {
-            return Err(Error::field(field, "the identification did not match this child"));
+            return Err(Error::field(
+                field,
+                "the identification did not match this child",
+            ));
         }
         return Ok(Verification::IrisVerified);
     }
@@ -200,9 +202,21 @@ mod tests {
     fn location_needs_a_fix_a_precise_one_and_a_plausible_time() {
         let rules = Rules::default();
         let now = crate::rfc3339_to_ms("2026-11-20T10:30:00Z").unwrap();
-        assert!(location_verified(&rules, &encounter("2026-11-20T10:29:00Z", Some(10.0)), now));
-        assert!(!location_verified(&rules, &encounter("2026-11-20T10:29:00Z", Some(500.0)), now));
-        assert!(!location_verified(&rules, &encounter("2026-11-20T10:29:00Z", None), now));
+        assert!(location_verified(
+            &rules,
+            &encounter("2026-11-20T10:29:00Z", Some(10.0)),
+            now
+        ));
+        assert!(!location_verified(
+            &rules,
+            &encounter("2026-11-20T10:29:00Z", Some(500.0)),
+            now
+        ));
+        assert!(!location_verified(
+            &rules,
+            &encounter("2026-11-20T10:29:00Z", None),
+            now
+        ));
         let mut typed = encounter("2026-11-20T10:29:00Z", Some(10.0));
         typed.position_source = Some(PositionSource::Typed);
         assert!(!location_verified(&rules, &typed, now));
@@ -212,6 +226,9 @@ mod tests {
         late.queued_at = Some("2026-11-20T07:31:00Z".into());
         assert!(location_verified(&rules, &late, now));
         late.queued_at = Some("2026-11-20T09:00:00Z".into());
-        assert!(!location_verified(&rules, &late, now), "queued long after it says");
+        assert!(
+            !location_verified(&rules, &late, now),
+            "queued long after it says"
+        );
     }
 }

@@ -103,7 +103,7 @@ pub async fn add(
     let inserted = sqlx::query(
         "INSERT INTO encounters (id, child_id, worker_id, at, lat, lng, accuracy_m, province,
                                  county, details, create_digest, created_at, verification)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         VALUES ($1, $2, $3, $4, $5, $6, CAST($7 AS DOUBLE PRECISION), $8, $9, $10, $11, $12, $13)
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(&id)
@@ -112,7 +112,10 @@ pub async fn add(
     .bind(at)
     .bind(new.lat)
     .bind(new.lng)
-    .bind(new.accuracy_m)
+    // As text: sqlx 0.8.6's Any driver binds a NULL f64 as a float4 on
+    // PostgreSQL, and a statement first prepared that way then refuses every
+    // 8-byte float on that connection ("incorrect binary data format").
+    .bind(new.accuracy_m.map(|a| a.to_string()))
     .bind(place.province.as_deref())
     .bind(place.county.as_deref())
     .bind(serde_json::to_string(&new).unwrap_or_default())

@@ -290,7 +290,8 @@ async fn add_encounter(
         &origin,
         &id,
         new,
-    ).await;
+    )
+    .await;
     audit::reads_in_conflict(&state.db, &Who::from(&actor), &origin, &id, &added).await?;
     let (encounter, created) = added?;
     Ok((created_or_ok(created), Json(encounter)))

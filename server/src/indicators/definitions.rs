@@ -714,8 +714,9 @@ fn figures(sums: &mut Sums, all_areas: &HashSet<String>) -> Vec<Figure> {
 /// Outcomes of each registration cohort 3, 6 and 12 months on, where that
 /// moment is before `end`.
 fn cohorts(facts: &Facts, end: i64) -> Vec<CohortCell> {
-    let mut cells: BTreeMap<(String, String, String, String, String, i64, String), i64> =
-        BTreeMap::new();
+    // (cohort, province, sex, age band, nationality, months, outcome) → children.
+    type Cell = (String, String, String, String, String, i64, String);
+    let mut cells: BTreeMap<Cell, i64> = BTreeMap::new();
     for c in &facts.children {
         if c.merged || c.created_at >= end {
             continue;

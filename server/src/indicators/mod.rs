@@ -13,7 +13,7 @@
 //!   instances and restarts) and `kudakyar indicators rebuild`.
 //! - [`read`]: the figures for the API and the report — scoped, small
 //!   counts suppressed below national_admin.
-//! - [`routes`]: `/api/v1/indicators…`.
+//! - [`routes`]: the endpoints under `/api/v1/indicators`.
 //! - [`report`]: `kudakyar report quarterly`, a self-contained HTML page.
 //!
 //! Figures are computed ahead, never when read: a read is one indexed query

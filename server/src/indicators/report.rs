@@ -349,16 +349,16 @@ section {{ page-break-inside: avoid; }}
         ),
     ];
     for (title, body) in sections {
-        let _ = write!(html, "<section><h2>{title}</h2>{body}</section>\n");
+        let _ = writeln!(html, "<section><h2>{title}</h2>{body}</section>");
     }
-    let _ = write!(
+    let _ = writeln!(
         html,
-        "<section><h2>پیامد کودکان ثبت‌شده در {quarter_text}</h2>{}</section>\n",
+        "<section><h2>پیامد کودکان ثبت‌شده در {quarter_text}</h2>{}</section>",
         cohort_table(cohorts)
     );
-    let _ = write!(
+    let _ = writeln!(
         html,
-        "<p class=\"note\">تهیه‌شده در {} با سامانهٔ کودک‌یار.</p></body></html>\n",
+        "<p class=\"note\">تهیه‌شده در {} با سامانهٔ کودک‌یار.</p></body></html>",
         period::jalali_text(period::today())
     );
     html

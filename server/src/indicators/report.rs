@@ -99,11 +99,14 @@ fn shown(name: &str, v: FigureValue) -> String {
             period::persian_digits(&format!("{:.0}٪", x * 100.0))
         }
         Some(x) if x.fract() == 0.0 => period::persian_digits(&format!("{x:.0}")),
-        Some(x) => period::persian_digits(&format!("{x:.1}")),
+        // The Persian decimal separator.
+        Some(x) => period::persian_digits(&format!("{x:.1}")).replace('.', "٫"),
     }
 }
 
-/// Horizontal bars, one per (label, value); suppressed values drawn empty.
+/// Horizontal bars, one per (label, value), growing leftwards from the
+/// labels on the right; suppressed values drawn empty. Text inherits the
+/// page's right-to-left direction, so each text starts at its right end.
 fn bars(items: &[(String, FigureValue)]) -> String {
     let max = items
         .iter()
@@ -119,7 +122,7 @@ fn bars(items: &[(String, FigureValue)]) -> String {
         let width = v.value().map_or(0.0, |x| 380.0 * x / max);
         let _ = write!(
             svg,
-            r##"<text x="632" y="{ty}" text-anchor="end" font-size="13">{label}</text><rect x="{x:.1}" y="{y}" width="{width:.1}" height="18" fill="#2b6cb0"/><text x="{vx:.1}" y="{ty}" text-anchor="end" font-size="12">{value}</text>"##,
+            r##"<text x="632" y="{ty}" text-anchor="start" font-size="13">{label}</text><rect x="{x:.1}" y="{y}" width="{width:.1}" height="18" fill="#2b6cb0"/><text x="{vx:.1}" y="{ty}" text-anchor="start" font-size="12">{value}</text>"##,
             ty = y + 14,
             label = escape(label(name)),
             x = 420.0 - width,

@@ -865,13 +865,10 @@ async fn the_quarterly_report_is_self_contained(db: TestDb) {
     );
     // Seven open cases at the quarter's end, in Persian digits.
     assert!(html.contains("<th>پرونده‌های باز</th><td>۷</td>"), "{html}");
-    let out = std::env::var("KUDAKYAR_TEST_ARTIFACTS").ok();
-    if let Some(dir) = out {
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            std::path::Path::new(&dir).join("quarterly-report.html"),
-            &html,
-        )
-        .unwrap();
-    }
+    // Kept for a look in a browser (tests/artifacts is not committed).
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/artifacts/indicators");
+    std::fs::create_dir_all(&dir).unwrap();
+    let backend = format!("{:?}", app.state.db.backend()).to_lowercase();
+    std::fs::write(dir.join(format!("quarterly-report-{backend}.html")), &html).unwrap();
 }

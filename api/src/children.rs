@@ -264,16 +264,22 @@ vocabulary!(
     /// Where an encounter's position came from.
     PositionSource { Gps, Typed }
 );
-vocabulary!(
-    /// How far an encounter is known to have really happened where and when
-    /// it says (computed by the server when it is stored):
-    /// `iris_verified` — an iris identification made during the encounter
-    /// matched the child; `location_verified` — a GPS fix within the
-    /// configured accuracy and a device time within the tolerance of the
-    /// server's receipt (or of the offline queue's timestamp); `unverified`
-    /// — a typed position, a poor fix or an implausible time.
-    Verification { IrisVerified, LocationVerified, Unverified }
-);
+/// How far an encounter is known to have really happened where and when it
+/// says (computed by the server when it is stored): `iris_verified` — an
+/// iris identification made during the encounter matched the child;
+/// `location_verified` — a GPS fix within the configured accuracy and a
+/// device time within the tolerance of the server's receipt (or of the
+/// offline queue's timestamp); `unverified` — a typed position, a poor fix
+/// or an implausible time. A vocabulary like the others, with a default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Verification {
+    IrisVerified,
+    LocationVerified,
+    #[default]
+    Unverified,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -284,6 +290,8 @@ pub struct Encounter {
     #[serde(flatten)]
     pub details: NewEncounter,
     pub created_at: String,
-    /// Computed when the encounter was stored.
+    /// Computed when the encounter was stored (`unverified` when absent, as
+    /// in copies a PWA saved before the field existed).
+    #[serde(default)]
     pub verification: Verification,
 }

@@ -243,6 +243,42 @@ pub struct NewEncounter {
     pub notes: Option<String>,
     /// `YYYY-MM-DD`.
     pub next_follow_up: Option<String>,
+    /// Where the position came from: the phone's GPS or typed by the worker.
+    /// Absent (older clients): GPS when `accuracy_m` is given, else typed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position_source: Option<PositionSource>,
+    /// RFC 3339, by the device: when the offline outbox queued this
+    /// encounter. Lets an encounter sent hours later, once the phone is back
+    /// online, still prove it was recorded at the time it claims.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queued_at: Option<String>,
+    /// The `identification_id` of an iris identification
+    /// (`POST /api/v1/iris/identify`) made by the same worker within the
+    /// last minutes that matched this child: the encounter is then
+    /// iris-verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iris_identification: Option<String>,
+}
+
+vocabulary!(
+    /// Where an encounter's position came from.
+    PositionSource { Gps, Typed }
+);
+/// How far an encounter is known to have really happened where and when it
+/// says (computed by the server when it is stored): `iris_verified` — an
+/// iris identification made during the encounter matched the child;
+/// `location_verified` — a GPS fix within the configured accuracy and a
+/// device time within the tolerance of the server's receipt (or of the
+/// offline queue's timestamp); `unverified` — a typed position, a poor fix
+/// or an implausible time. A vocabulary like the others, with a default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Verification {
+    IrisVerified,
+    LocationVerified,
+    #[default]
+    Unverified,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -254,4 +290,8 @@ pub struct Encounter {
     #[serde(flatten)]
     pub details: NewEncounter,
     pub created_at: String,
+    /// Computed when the encounter was stored (`unverified` when absent, as
+    /// in copies a PWA saved before the field existed).
+    #[serde(default)]
+    pub verification: Verification,
 }

@@ -99,6 +99,11 @@ pub struct IrisMatches {
     pub match_elsewhere: bool,
     /// The quality of each capture sent.
     pub captures: Vec<CaptureReport>,
+    /// This identification as the server recorded it: an encounter with a
+    /// matched child made soon after may name it (`iris_identification`) to
+    /// be iris-verified. Absent where nothing was recorded (registrations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identification_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

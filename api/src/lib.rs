@@ -7,6 +7,7 @@
 //! - [`auth`]: login, logout, the current user.
 //! - [`cases`]: merges, service centres, referrals.
 //! - [`children`]: the child record and encounters.
+//! - [`indicators`]: programme monitoring figures, suppressed below 5 children.
 //! - [`iris`]: iris enrolment, identification, registration and duplicate reviews.
 //! - [`sightings`]: citizen, hotline and field reports, their triage and incidents.
 //! - [`notifications`]: the in-app inbox.
@@ -20,6 +21,7 @@ pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod children;
+pub mod indicators;
 pub mod iris;
 pub mod names;
 pub mod notifications;

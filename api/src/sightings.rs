@@ -332,7 +332,8 @@ pub struct LinkedSighting {
 pub enum TimelineEntry {
     Encounter {
         at: String,
-        encounter: Encounter,
+        // Boxed: an encounter is several times the size of a linked report.
+        encounter: Box<Encounter>,
     },
     Sighting {
         at: String,

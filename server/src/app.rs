@@ -100,6 +100,11 @@ pub async fn serve(
     let atlas_hotspots = crate::atlas::hotspots::spawn(db.clone(), stop_jobs.clone());
     let mut jobs = vec![jobs, phone_purge, atlas_rollup, atlas_hotspots];
     jobs.extend(crate::notify::spawn_workers(&state, stop_jobs.clone())?);
+    let indicators = state
+        .config
+        .indicators_job
+        .then(|| crate::indicators::job::spawn(db.clone(), stop_jobs.clone()));
+    jobs.extend(indicators);
     let stopping = state.stopping.clone();
     let app = crate::http::router(state);
     let served = axum::serve(

@@ -153,6 +153,17 @@ pub struct Config {
     /// share a database must share this key: a browser's subscription is
     /// bound to the key the server had when it subscribed.
     pub vapid_private_key: Option<String>,
+    /// An encounter is location-verified only with a GPS fix at least this
+    /// precise (metres).
+    pub verify_accuracy_m: f64,
+    /// How far the device's time may be from the server's receipt (or from
+    /// the offline queue's timestamp) for a location-verified encounter.
+    pub verify_clock_tolerance_secs: u64,
+    /// An iris identification older than this cannot verify an encounter.
+    pub verify_iris_window_mins: u64,
+    /// Run the nightly indicators job in `kudakyar serve` (each instance
+    /// tries; a run per day is recorded once, whoever makes it).
+    pub indicators_job: bool,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -218,6 +229,10 @@ impl Default for Config {
             vapid_private_key: None,
             notify_scheduler: true,
             notify_schedule_at: "08:00".into(),
+            verify_accuracy_m: 50.0,
+            verify_clock_tolerance_secs: 600,
+            verify_iris_window_mins: 30,
+            indicators_job: true,
         }
     }
 }

@@ -27,6 +27,9 @@
 //! - [`demo`]: `kudakyar demo seed`, a synthetic year of children,
 //!   encounters and reports for demonstrations.
 //! - [`exports`]: streamed CSV / JSON Lines exports.
+//! - [`indicators`]: programme monitoring — verified field visits and the
+//!   indicators materialised nightly per day and area, with their API and
+//!   the quarterly report.
 //! - [`media`]: the object store photos and captures go through.
 //! - [`biometrics`]: iris enrolment, identification, deduplication before
 //!   create, the duplicate-review queue; templates sealed at rest.
@@ -54,6 +57,7 @@ pub mod events;
 pub mod exports;
 pub mod geo;
 pub mod http;
+pub mod indicators;
 pub mod media;
 pub mod notify;
 pub mod photos;

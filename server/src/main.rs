@@ -18,6 +18,8 @@
 //! kudakyar atlas rebuild                          recompute the atlas rollups from the raw rows
 //! kudakyar atlas population FILE.csv              import county populations (code,population)
 //! kudakyar atlas hotspots [--res R]               run the emerging hot-spot analysis now
+//! kudakyar indicators rebuild [--from DATE]       recompute the materialised indicators
+//! kudakyar report quarterly --province IR-xx --quarter 1405-Q2 --out FILE.html
 //! ```
 //!
 //! Global options (`--config`, `--data-dir`, `--log-format`) go before or after
@@ -93,7 +95,12 @@ enum Command {
     /// The presence atlas: rollups, population, hot spots.
     #[command(subcommand)]
     Atlas(AtlasCommand),
-    /// Export every child or encounter (the whole country) to a file.
+    /// The programme indicators materialised per day and area.
+    #[command(subcommand)]
+    Indicators(IndicatorsCommand),
+    /// Printable reports.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Back up an embedded (SQLite) installation into a new directory while
     /// it serves: database snapshot, media, the biometric key sealed with
     /// the passphrase in KUDAKYAR_BACKUP_PASSPHRASE.
@@ -107,6 +114,7 @@ enum Command {
         #[arg(long)]
         from: std::path::PathBuf,
     },
+    /// Export every child or encounter (the whole country) to a file.
     Export {
         /// `children` or `encounters`.
         #[arg(value_enum)]
@@ -225,6 +233,17 @@ enum DemoCommand {
 }
 
 #[derive(Subcommand)]
+enum IndicatorsCommand {
+    /// Recompute every day's figures from `--from` (default: the first
+    /// registration) to yesterday, replacing what was stored.
+    Rebuild {
+        /// First day, YYYY-MM-DD (Iran time).
+        #[arg(long)]
+        from: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum AtlasCommand {
     /// Recompute every atlas rollup from the raw rows (encounters, reports,
     /// incidents), with a progress bar. Safe while the server runs.
@@ -237,6 +256,22 @@ enum AtlasCommand {
         /// H3 resolution, 5–9.
         #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u8).range(5..=9))]
         res: u8,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// A province's quarter as one self-contained HTML page (Persian,
+    /// Jalali dates, charts inline, no external resource).
+    Quarterly {
+        /// The province, IR-00 … IR-30.
+        #[arg(long)]
+        province: String,
+        /// The Jalali quarter, e.g. 1405-Q2.
+        #[arg(long)]
+        quarter: String,
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -376,6 +411,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Atlas(cmd) => atlas(config, cmd).await,
         Command::Export { kind, format, out } => export(config, kind, format, &out).await,
+        Command::Indicators(IndicatorsCommand::Rebuild { from }) => {
+            indicators_rebuild(config, from.as_deref()).await
+        }
+        Command::Report(ReportCommand::Quarterly {
+            province,
+            quarter,
+            out,
+        }) => report_quarterly(config, &province, &quarter, &out).await,
         Command::Config(ConfigCommand::Check) => {
             print!("{}", toml::to_string(&config.redacted())?);
             Ok(())
@@ -612,6 +655,57 @@ async fn demo_seed(config: Config, options: &kudakyar::demo::Options) -> anyhow:
             login.province.as_deref().unwrap_or("(national)")
         );
     }
+    db.close().await;
+    Ok(())
+}
+
+/// `kudakyar indicators rebuild`, with a progress bar over the days.
+async fn indicators_rebuild(config: Config, from: Option<&str>) -> anyhow::Result<()> {
+    use kudakyar::indicators::{job, period};
+    let (db, _) = open_storage(&config).await?;
+    let from = match from {
+        Some(s) => period::parse_day(s).context("--from must be a date YYYY-MM-DD")?,
+        None => match job::first_day(&db).await.map_err(describe)? {
+            Some(d) => d,
+            None => {
+                eprintln!("no child registered yet: nothing to compute");
+                return Ok(());
+            }
+        },
+    };
+    let to = period::today() - time::Duration::days(1);
+    let days = (to - from).whole_days().max(-1) + 1;
+    let bar = progress_bar(days as u64, "days")?;
+    let started = std::time::Instant::now();
+    let done = job::rebuild(&db, from, to, |n| bar.inc(n))
+        .await
+        .map_err(describe)?;
+    bar.finish();
+    eprintln!(
+        "{done} days of indicators recomputed in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    db.close().await;
+    Ok(())
+}
+
+/// `kudakyar report quarterly`: written to a temporary file renamed into place.
+async fn report_quarterly(
+    config: Config,
+    province: &str,
+    quarter: &str,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    use kudakyar::indicators::{period::Quarter, report};
+    let quarter = Quarter::parse(quarter).context("--quarter must look like 1405-Q2 (Q1–Q4)")?;
+    let (db, _) = open_storage(&config).await?;
+    let html = report::quarterly(&db, province, quarter)
+        .await
+        .map_err(describe)?;
+    let partial = out.with_extension("partial");
+    std::fs::write(&partial, html)?;
+    std::fs::rename(&partial, out)?;
+    eprintln!("wrote {}", out.display());
     db.close().await;
     Ok(())
 }

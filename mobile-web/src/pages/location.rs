@@ -1,7 +1,7 @@
 //! Where the worker is: the phone's GPS fix with its accuracy shown, and a
 //! manual position when the fix is poor or missing (GPS needs no network).
 
-use kudakyar_api::children::NewEncounter;
+use kudakyar_api::children::{NewEncounter, PositionSource};
 use leptos::prelude::*;
 
 use crate::i18n::{digits, t};
@@ -115,6 +115,14 @@ pub fn seen_here(pos: Position) -> NewEncounter {
         services: Vec::new(),
         notes: None,
         next_follow_up: None,
+        position_source: Some(if pos.accuracy.is_some() {
+            PositionSource::Gps
+        } else {
+            PositionSource::Typed
+        }),
+        // Queued now: the outbox holds every write until it can be sent.
+        queued_at: Some(outbox::now_rfc3339()),
+        iris_identification: None,
     }
 }
 

@@ -351,6 +351,9 @@ pub async fn seed(db: &Db, n: usize, m: usize) -> anyhow::Result<(String, Vec<Ge
                     .gen_bool(0.3)
                     .then(|| "سر چهارراه، فال می‌فروخت".to_string()),
                 next_follow_up: None,
+                position_source: None,
+                queued_at: None,
+                iris_identification: None,
             };
             let json = serde_json::to_string(&details)?;
             pending.push(vec![

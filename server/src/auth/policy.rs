@@ -294,6 +294,35 @@ pub fn manage_deliveries(actor: &Actor) -> Result<()> {
     }
 }
 
+/// Whose per-worker indicators a caller sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkerFigures {
+    /// An outreach worker: their own only.
+    Own(String),
+    /// Supervisors (their team: their province or county), provincial staff
+    /// (their province), national admins (everyone).
+    InScope(Scope),
+}
+
+/// Whose per-worker figures `actor` may see (`/api/v1/indicators/workers`).
+pub fn worker_figures(actor: &Actor) -> WorkerFigures {
+    match actor.role {
+        Role::OutreachWorker | Role::HotlineOperator => WorkerFigures::Own(actor.user_id.clone()),
+        Role::Supervisor | Role::ProvincialStaff | Role::NationalAdmin => {
+            WorkerFigures::InScope(actor.scope.clone())
+        }
+    }
+}
+
+/// Counts of fewer than this many children are shown as "suppressed" to
+/// everyone below national_admin (indicators, cohorts, reports).
+pub const SMALL_COUNT: i64 = 5;
+
+/// Whether `actor` sees a count of `children` as it is.
+pub fn sees_count(actor_role: Role, children: i64) -> bool {
+    actor_role == Role::NationalAdmin || children >= SMALL_COUNT
+}
+
 /// Only national admins read the audit log.
 pub fn read_audit(actor: &Actor) -> Result<()> {
     if actor.role == Role::NationalAdmin {

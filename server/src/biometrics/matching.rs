@@ -114,6 +114,7 @@ pub fn visible(scope: &Scope, matches: &[ChildMatch], probes: &[Probe]) -> IrisM
         candidates,
         match_elsewhere: matches.iter().any(|m| !store::in_scope(scope, &m.owner)),
         captures: probes.iter().map(Probe::report).collect(),
+        identification_id: None,
     }
 }
 

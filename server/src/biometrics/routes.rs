@@ -204,7 +204,17 @@ async fn identify(
     capture::require_captures(&form)?;
     let probes = capture::analyse_all(&state.biometrics.engine, form.captures).await?;
     let matches = matching::find(&state.biometrics, &state.db, &probes, None).await?;
-    let visible = matching::visible(&actor.scope, &matches, &probes);
+    let mut visible = matching::visible(&actor.scope, &matches, &probes);
+    // Recorded so an encounter may name it (iris-verified visit) and the
+    // indicators can find closed children met again (re-entry by iris).
+    let matched: Vec<(String, f32)> = matches
+        .iter()
+        .map(|m| (m.owner.child_id.clone(), m.distance))
+        .collect();
+    visible.identification_id = Some(
+        crate::indicators::verification::record_identification(&state.db, &actor.user_id, &matched)
+            .await?,
+    );
     if visible.candidates.is_empty() {
         // Nobody shown: the search itself is still on the record.
         audit::record(

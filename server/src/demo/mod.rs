@@ -254,6 +254,8 @@ pub async fn seed(
         crate::db::Backend::Postgres => 8,
         crate::db::Backend::Sqlite => 1,
     };
+    let rules = crate::indicators::verification::Rules::from(config);
+    let rules = &rules;
     let mut writes = futures::stream::iter(plan.encounters.iter().map(|e| {
         let child = &plan.children[e.child];
         let origin = &origin;
@@ -261,6 +263,7 @@ pub async fn seed(
         async move {
             let (_, new) = crate::registry::encounters::add(
                 db,
+                rules,
                 actor?,
                 origin,
                 &child.id,

@@ -20,7 +20,7 @@
 
 use kudakyar_api::children::{
     Birth, BirthPrecision, ChildFacts, Language, LivingSituation, Nationality, NewEncounter,
-    RiskFlag, SchoolStatus, Service, Sex, WorkType,
+    PositionSource, RiskFlag, SchoolStatus, Service, Sex, WorkType,
 };
 use kudakyar_api::sightings::{AgeBand, NewSighting, SightingSource};
 use rand::distributions::{Distribution, WeightedIndex};
@@ -151,6 +151,9 @@ pub fn plan(sizes: &Sizes, spots: &[SpotPlace]) -> Plan {
                     services,
                     notes: None,
                     next_follow_up: None,
+                    position_source: Some(PositionSource::Gps),
+                    queued_at: None,
+                    iris_identification: None,
                 },
             });
         }

@@ -84,6 +84,7 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "admin", description = "Operations for national administrators: notification deliveries that failed for good"),
         (name = "exports", description = "CSV and JSON Lines exports within the caller's scope"),
         (name = "atlas", description = "The presence atlas (اطلس حضور): choropleths, hexes, time series, zoning and emerging hot spots from rollups; scoped, small figures suppressed, ETagged"),
+        (name = "indicators", description = "Programme monitoring: indicators materialised per day and area, per-worker figures, registration cohorts; counts under 5 children suppressed below national_admin"),
         (name = "operations", description = "Health and readiness"),
     )
 )]
@@ -103,6 +104,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::sightings::routes::routes())
         .merge(crate::sightings::triage_routes::routes())
         .merge(crate::exports::routes::routes())
+        .merge(crate::indicators::routes::routes())
         .merge(crate::notify::routes::routes())
         .merge(crate::atlas::routes::routes())
         .merge(crate::notify::delivery_routes::routes())

@@ -2,7 +2,7 @@
 //! Creates are idempotent by client id like child creates, and move the
 //! child's `last_seen_at` forward.
 
-use kudakyar_api::children::{Encounter, NewEncounter};
+use kudakyar_api::children::{Encounter, NewEncounter, Verification};
 use sqlx::Row;
 
 use super::{store, validate};
@@ -12,9 +12,11 @@ use crate::auth::{Actor, Scope};
 use crate::db::Db;
 use crate::db::sql::{Arg, Sql, row_by};
 use crate::error::{Error, Result};
+use crate::indicators::verification;
 
 /// What [`encounter_from_row`] reads, from `encounters e` (also the export's).
-pub(crate) const ENCOUNTER_COLUMNS: &str = "e.id, e.child_id, e.worker_id, e.details, e.created_at";
+pub(crate) const ENCOUNTER_COLUMNS: &str =
+    "e.id, e.child_id, e.worker_id, e.details, e.created_at, e.verification";
 
 pub(crate) fn encounter_from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<Encounter> {
     let details: String = row.try_get("details")?;
@@ -31,6 +33,8 @@ pub(crate) fn encounter_from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<Encoun
         worker_id: row.try_get("worker_id")?,
         details,
         created_at: crate::ms_to_rfc3339(row.try_get("created_at")?),
+        verification: crate::db::vocab::enum_parse(&row.try_get::<String, _>("verification")?)
+            .unwrap_or(Verification::Unverified),
     })
 }
 
@@ -58,9 +62,11 @@ async fn get(db: &Db, id: &str) -> sqlx::Result<Option<(Encounter, String)>> {
 }
 
 /// Adds an encounter to a child in the caller's scope; `Ok((e, false))` when
-/// this was a retry of an encounter already stored.
+/// this was a retry of an encounter already stored. Its verification level
+/// is decided by `rules` ([`crate::indicators::verification`]).
 pub async fn add(
     db: &Db,
+    rules: &verification::Rules,
     actor: &Actor,
     origin: &Origin,
     child_id: &str,
@@ -81,6 +87,7 @@ pub async fn add(
     if let Some(existing) = stored(db, &id, &digest).await? {
         return Ok((existing, false));
     }
+    let level = verification::assess(db, rules, &actor.user_id, child_id, &new, now).await?;
     let at = crate::rfc3339_to_ms(&new.at).unwrap_or(now);
     // Placed by the imported boundaries; unplaced (NULL) before an import or
     // far outside them, until `kudakyar geo backfill`.
@@ -96,8 +103,8 @@ pub async fn add(
     }
     let inserted = sqlx::query(
         "INSERT INTO encounters (id, child_id, worker_id, at, lat, lng, accuracy_m, province,
-                                 county, details, create_digest, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                                 county, details, create_digest, created_at, verification)
+         VALUES ($1, $2, $3, $4, $5, $6, CAST($7 AS DOUBLE PRECISION), $8, $9, $10, $11, $12, $13)
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(&id)
@@ -106,12 +113,16 @@ pub async fn add(
     .bind(at)
     .bind(new.lat)
     .bind(new.lng)
-    .bind(new.accuracy_m)
+    // As text: sqlx 0.8.6's Any driver binds a NULL f64 as a float4 on
+    // PostgreSQL, and a statement first prepared that way then refuses every
+    // 8-byte float on that connection ("incorrect binary data format").
+    .bind(new.accuracy_m.map(|a| a.to_string()))
     .bind(place.province.as_deref())
     .bind(place.county.as_deref())
     .bind(serde_json::to_string(&new).unwrap_or_default())
     .bind(&digest)
     .bind(now)
+    .bind(crate::db::vocab::enum_str(&level))
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() == 0 {

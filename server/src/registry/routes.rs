@@ -283,7 +283,15 @@ async fn add_encounter(
     Path(id): Path<String>,
     ApiJson(new): ApiJson<NewEncounter>,
 ) -> Result<(StatusCode, Json<Encounter>)> {
-    let added = encounters::add(&state.db, &actor, &origin, &id, new).await;
+    let added = encounters::add(
+        &state.db,
+        &(&*state.config).into(),
+        &actor,
+        &origin,
+        &id,
+        new,
+    )
+    .await;
     audit::reads_in_conflict(&state.db, &Who::from(&actor), &origin, &id, &added).await?;
     let (encounter, created) = added?;
     Ok((created_or_ok(created), Json(encounter)))

@@ -161,5 +161,6 @@ pub fn encounter(e: &NewEncounter, now_ms: i64) -> Result<()> {
             "must be a date YYYY-MM-DD",
         );
     }
+    crate::indicators::verification::validate(e, &mut v);
     v.finish()
 }

@@ -37,7 +37,13 @@ pub async fn timeline(
         .map(|e| {
             let at = e.details.at.clone();
             let ms = crate::rfc3339_to_ms(&at).unwrap_or(0);
-            (ms, TimelineEntry::Encounter { at, encounter: e })
+            (
+                ms,
+                TimelineEntry::Encounter {
+                    at,
+                    encounter: Box::new(e),
+                },
+            )
         })
         .collect();
     let mut sql = Sql::new(

@@ -19,6 +19,7 @@ mod demo;
 mod exports;
 mod geo;
 mod http_conventions;
+mod indicators;
 mod iris;
 mod notifications;
 mod notify_delivery;

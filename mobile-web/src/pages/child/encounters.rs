@@ -2,7 +2,7 @@
 //! record one: position (GPS, or typed when poor), the work observed, the
 //! services given, notes and the next follow-up date.
 
-use kudakyar_api::children::{Child, NewEncounter, Service, WorkType};
+use kudakyar_api::children::{Child, NewEncounter, PositionSource, Service, WorkType};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 
@@ -99,6 +99,14 @@ pub fn NewEncounter(child: Child) -> impl IntoView {
             services: services.get_untracked(),
             notes: Some(note).filter(|n| !n.is_empty()),
             next_follow_up: follow_up.get_untracked(),
+            position_source: Some(if pos.accuracy.is_some() {
+                PositionSource::Gps
+            } else {
+                PositionSource::Typed
+            }),
+            // Queued now: the outbox holds every write until it can be sent.
+            queued_at: Some(outbox::now_rfc3339()),
+            iris_identification: None,
         };
         let (label, child_id) = (label.clone(), child_id.clone());
         leptos::task::spawn_local(async move {

@@ -1,0 +1,221 @@
+//! Materialising the indicators: the nightly job and `kudakyar indicators
+//! rebuild`.
+//!
+//! A day's figures are replaced as a whole in one write transaction (delete
+//! the day's rows, insert the new ones), so a reader sees the old day or the
+//! new one, never half. The nightly job runs in every server instance; each
+//! claims yesterday in `indicator_runs` (the primary key lets one instance
+//! win; a claim left unfinished for an hour is taken over, after a crash) and
+//! records when it finished, so restarts and several instances make one run
+//! per day. A rebuild recomputes each day from `--from` whatever was there:
+//! computing a day twice stores the same figures.
+
+use std::time::Duration;
+
+use time::Date;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::definitions::{Computed, compute};
+use super::facts::Facts;
+use super::period;
+use crate::db::Db;
+use crate::error::Result;
+
+/// A claim older than this with no finish is taken to be dead.
+const STALE_CLAIM_MS: i64 = 3_600_000;
+/// How often an instance looks whether yesterday needs a run.
+const CHECK_EVERY: Duration = Duration::from_secs(600);
+/// Rows per multi-row INSERT (PostgreSQL allows 65,535 parameters).
+const BATCH: usize = 500;
+
+/// Stores `computed` as the figures of `day`, replacing any.
+pub async fn store(db: &Db, day: Date, computed: &Computed) -> Result<()> {
+    let day = period::day_string(day);
+    let mut tx = db.begin_write().await?;
+    for table in ["indicator_values", "indicator_workers", "indicator_cohorts"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE day = $1"))
+            .bind(&day)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for chunk in computed.figures.chunks(BATCH) {
+        let sql = insert_sql(
+            "indicator_values (day, indicator, area, figure, value, children)",
+            6,
+            chunk.len(),
+        );
+        let mut q = sqlx::query(&sql);
+        for f in chunk {
+            q = q
+                .bind(&day)
+                .bind(f.indicator.name())
+                .bind(&f.area)
+                .bind(&f.figure)
+                .bind(f.value)
+                .bind(f.children);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    for chunk in computed.workers.chunks(BATCH) {
+        let sql = insert_sql(
+            "indicator_workers (day, worker_id, province, county, open_cases, visits, verified)",
+            7,
+            chunk.len(),
+        );
+        let mut q = sqlx::query(&sql);
+        for w in chunk {
+            q = q
+                .bind(&day)
+                .bind(&w.worker_id)
+                .bind(&w.province)
+                .bind(&w.county)
+                .bind(w.open_cases)
+                .bind(w.visits)
+                .bind(w.verified);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    for chunk in computed.cohorts.chunks(BATCH) {
+        let sql = insert_sql(
+            "indicator_cohorts (day, cohort, province, sex, age_band, nationality, months, outcome, children)",
+            9,
+            chunk.len(),
+        );
+        let mut q = sqlx::query(&sql);
+        for c in chunk {
+            q = q
+                .bind(&day)
+                .bind(&c.cohort)
+                .bind(&c.province)
+                .bind(&c.sex)
+                .bind(&c.age_band)
+                .bind(&c.nationality)
+                .bind(c.months)
+                .bind(&c.outcome)
+                .bind(c.children);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `INSERT INTO {target} VALUES ($1, …), (…)` for `rows` rows of `columns`.
+fn insert_sql(target: &str, columns: usize, rows: usize) -> String {
+    let mut sql = format!("INSERT INTO {target} VALUES ");
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..columns {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", r * columns + c + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// Tries to claim `day` for `instance`: true when this caller should run it
+/// (no run yet, or a dead one); false when it is done or running elsewhere.
+async fn claim(db: &Db, day: &str, instance: &str) -> Result<bool> {
+    let now = crate::now_ms();
+    let inserted = sqlx::query(
+        "INSERT INTO indicator_runs (day, claimed_by, claimed_at) VALUES ($1, $2, $3)
+         ON CONFLICT (day) DO NOTHING",
+    )
+    .bind(day)
+    .bind(instance)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    if inserted.rows_affected() == 1 {
+        return Ok(true);
+    }
+    // Take over a claim that never finished, if nobody else did first.
+    let taken = sqlx::query(
+        "UPDATE indicator_runs SET claimed_by = $2, claimed_at = $3
+         WHERE day = $1 AND finished_at IS NULL AND claimed_at < $4",
+    )
+    .bind(day)
+    .bind(instance)
+    .bind(now)
+    .bind(now - STALE_CLAIM_MS)
+    .execute(db.pool())
+    .await?;
+    Ok(taken.rows_affected() == 1)
+}
+
+async fn finish(db: &Db, day: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO indicator_runs (day, claimed_by, claimed_at, finished_at)
+         VALUES ($1, 'rebuild', $2, $2)
+         ON CONFLICT (day) DO UPDATE SET finished_at = $2",
+    )
+    .bind(day)
+    .bind(crate::now_ms())
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Materialises `day` unless it was already (or is being) run: the nightly
+/// job's step. True when this call ran it.
+pub async fn run_day(db: &Db, day: Date, instance: &str) -> Result<bool> {
+    let name = period::day_string(day);
+    if !claim(db, &name, instance).await? {
+        return Ok(false);
+    }
+    let facts = Facts::load(db).await?;
+    store(db, day, &compute(&facts, day)).await?;
+    finish(db, &name).await?;
+    Ok(true)
+}
+
+/// Recomputes every day from `from` to `to` (inclusive), reading the
+/// registry once; `progress` is told after each day.
+pub async fn rebuild(db: &Db, from: Date, to: Date, mut progress: impl FnMut(u64)) -> Result<u64> {
+    let facts = Facts::load(db).await?;
+    let mut day = from;
+    let mut done = 0;
+    while day <= to {
+        store(db, day, &compute(&facts, day)).await?;
+        finish(db, &period::day_string(day)).await?;
+        progress(1);
+        done += 1;
+        day = day.next_day().unwrap_or(Date::MAX);
+    }
+    Ok(done)
+}
+
+/// The first day a rebuild covers by default: the first registration's.
+pub async fn first_day(db: &Db) -> Result<Option<Date>> {
+    let first: Option<i64> = sqlx::query_scalar("SELECT MIN(created_at) FROM children")
+        .fetch_one(db.pool())
+        .await?;
+    Ok(first.map(period::day_of))
+}
+
+/// The nightly job: every [`CHECK_EVERY`], materialises yesterday (Iran
+/// time) if no instance has; stops when `stop` is cancelled.
+pub fn spawn(db: Db, stop: CancellationToken) -> JoinHandle<()> {
+    let instance = uuid::Uuid::new_v4().to_string();
+    tokio::spawn(async move {
+        loop {
+            let yesterday = period::today() - time::Duration::days(1);
+            match run_day(&db, yesterday, &instance).await {
+                Ok(true) => tracing::info!(day = %yesterday, "indicators materialised"),
+                Ok(false) => {}
+                Err(e) => tracing::error!(error = %e, "materialising the indicators"),
+            }
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tokio::time::sleep(CHECK_EVERY) => {}
+            }
+        }
+    })
+}

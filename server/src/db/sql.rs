@@ -7,6 +7,9 @@
 //! [`row_by`] and [`rows_by`] are the one shape of the many lookups by a
 //! single key (an id, a child id, a username): bind it as `$1`, map each row
 //! with the entity's `x_from_row`.
+//!
+//! [`nullable_float`] is how an optional float is bound (with
+//! `CAST($n AS DOUBLE PRECISION)` in the statement).
 
 use sqlx::Any;
 use sqlx::any::{AnyArguments, AnyRow};
@@ -119,4 +122,13 @@ mod tests {
             .bind_list(["x".into(), "y".into()]);
         assert_eq!(sql.text(), "SELECT 1 FROM t WHERE a = $1 AND b IN ($2, $3)");
     }
+}
+
+/// An optional float, bound as text: sqlx 0.8.6's `Any` driver binds a NULL
+/// `f64` as a `float4` on PostgreSQL, and a statement first prepared that way
+/// then refuses every 8-byte float on that connection ("incorrect binary data
+/// format") — a 500 for every later value. Write the placeholder as
+/// `CAST($n AS DOUBLE PRECISION)`, which both backends read as a float.
+pub fn nullable_float(value: Option<f64>) -> Option<String> {
+    value.map(|v| v.to_string())
 }

@@ -113,10 +113,7 @@ pub async fn add(
     .bind(at)
     .bind(new.lat)
     .bind(new.lng)
-    // As text: sqlx 0.8.6's Any driver binds a NULL f64 as a float4 on
-    // PostgreSQL, and a statement first prepared that way then refuses every
-    // 8-byte float on that connection ("incorrect binary data format").
-    .bind(new.accuracy_m.map(|a| a.to_string()))
+    .bind(crate::db::sql::nullable_float(new.accuracy_m))
     .bind(place.province.as_deref())
     .bind(place.county.as_deref())
     .bind(serde_json::to_string(&new).unwrap_or_default())

@@ -198,7 +198,8 @@ pub async fn write(
                  province, county, children_count, details, photo_key, reporter_phone,
                  phone_purge_at, client_hash, device_hash, flag, state, incident_id,
                  create_digest, created_by, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+             VALUES ($1, $2, $3, $4, $5, $6, CAST($7 AS DOUBLE PRECISION), $8, $9, $10, $11,
+                     $12, $13, $14, $15, $16,
                      $17, 'new', $18, $19, $20, $21, $21)
              ON CONFLICT DO NOTHING",
         )
@@ -208,7 +209,7 @@ pub async fn write(
         .bind(checked.seen_at)
         .bind(checked.lat)
         .bind(checked.lng)
-        .bind(checked.accuracy_m)
+        .bind(crate::db::sql::nullable_float(checked.accuracy_m))
         .bind(place.province.as_deref())
         .bind(place.county.as_deref())
         .bind(checked.children_count)

@@ -20,6 +20,7 @@ on_both_backends!(
     a_phone_is_kept_only_with_consent_and_purged_after_retention,
     hotline_operators_reach_the_reports_and_not_the_registry,
     a_burst_past_the_limit_stores_exactly_the_limit,
+    reports_with_and_without_a_gps_accuracy_are_all_stored,
 );
 
 /// Tehran, near Enghelab Square.
@@ -733,5 +734,36 @@ async fn a_burst_past_the_limit_stores_exactly_the_limit(db: TestDb) {
         )
         .await,
         10
+    );
+}
+
+/// A phone without a GPS fix sends no accuracy. Reports with and without one,
+/// one after another, must all be stored: a NULL float bound the wrong way
+/// once made every later accuracy on that PostgreSQL connection a 500.
+async fn reports_with_and_without_a_gps_accuracy_are_all_stored(db: TestDb) {
+    let app = TestApp::start_with(db, roomy).await;
+    for i in 0..24 {
+        let mut body = report(&uuid());
+        if i % 2 == 0 {
+            body.as_object_mut().unwrap().remove("accuracy_m");
+        } else {
+            body["accuracy_m"] = json!(8.5 + f64::from(i));
+        }
+        let response = post_report(&app, &body).await;
+        assert_eq!(
+            response.status(),
+            201,
+            "report {i}: {}",
+            response.text().await.unwrap()
+        );
+    }
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM sightings").await, 24);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM sightings WHERE accuracy_m IS NULL"
+        )
+        .await,
+        12
     );
 }

@@ -45,6 +45,8 @@ pub const WEEKS: i64 = 52;
 pub const K_RINGS: u32 = 1;
 /// How often the nightly job looks whether today's run is done.
 const LOOK_EVERY: Duration = Duration::from_secs(3600);
+/// How often the nightly run looks again while the rollups catch up.
+const CATCH_UP_POLL: Duration = Duration::from_secs(5);
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -347,6 +349,21 @@ pub async fn read(db: &Db, scope: &Scope, res: u8) -> Result<Stored> {
 pub fn spawn(db: Db, stop: CancellationToken) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
+            // A run reads the rollups: wait until they hold everything queued
+            // before now, or a start-up with a backlog (a seed, an import)
+            // would store a refusal ("no weeks of data") for the whole day.
+            let woke = crate::now_ms();
+            loop {
+                match super::rollup::caught_up(&db, woke).await {
+                    Ok(true) => break,
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "reading the atlas queue failed"),
+                }
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(CATCH_UP_POLL) => {}
+                }
+            }
             let today = periods::day_of(crate::now_ms());
             match run(&db, DEFAULT_RES, today, false).await {
                 Ok(Outcome::Skipped) => {}

@@ -361,6 +361,19 @@ async fn write_presence(
     Ok(())
 }
 
+/// Whether every change queued before `since` (ms) is in the rollups. A
+/// reader that must not see rollups still catching up (the nightly hot-spot
+/// run, after a start-up with a backlog from a seed or an import) waits for
+/// this; changes queued later do not hold it back, so a busy server still
+/// gets there.
+pub async fn caught_up(db: &Db, since: i64) -> Result<bool> {
+    let behind: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM atlas_queue WHERE queued_at < $1")
+        .bind(since)
+        .fetch_one(db.pool())
+        .await?;
+    Ok(behind == 0)
+}
+
 /// Runs rounds until the queue is empty; how many queue rows it took.
 pub async fn drain(db: &Db) -> Result<usize> {
     let mut total = 0;

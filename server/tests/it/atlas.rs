@@ -24,6 +24,7 @@ on_both_backends!(
     rebuild_equals_incremental_on_a_random_workload,
     bad_input_is_named,
     hotspots_refuse_too_little_data_and_find_a_planted_cluster,
+    the_nightly_run_waits_for_changes_queued_before_it,
 );
 
 const TEHRAN: (f64, f64) = (35.6892, 51.3890);
@@ -854,4 +855,31 @@ async fn hotspots_refuse_too_little_data_and_find_a_planted_cluster(db: TestDb) 
         hotspots::run(db, 7, today, false).await.unwrap(),
         hotspots::Outcome::Skipped
     );
+}
+
+/// The nightly hot-spot run waits for `rollup::caught_up`: changes queued
+/// before it woke must be applied first; changes queued after do not hold it.
+async fn the_nightly_run_waits_for_changes_queued_before_it(db: TestDb) {
+    let db = &db.db; // no server: no job drains the queue behind the test's back
+    let before = kudakyar::now_ms() - 1;
+    let mut tx = db.pool().begin().await.unwrap();
+    rollup::enqueue(
+        &mut tx,
+        kudakyar::atlas::subjects::Kind::Child,
+        "no-such-child",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let after = kudakyar::now_ms() + 1;
+    assert!(
+        !rollup::caught_up(db, after).await.unwrap(),
+        "a change queued before is pending"
+    );
+    assert!(
+        rollup::caught_up(db, before).await.unwrap(),
+        "a change queued later does not count"
+    );
+    assert_eq!(rollup::drain(db).await.unwrap(), 1);
+    assert!(rollup::caught_up(db, after).await.unwrap());
 }

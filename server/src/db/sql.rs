@@ -110,6 +110,15 @@ where
     rows.iter().map(from_row).collect()
 }
 
+/// An optional float, bound as text: sqlx 0.8.6's `Any` driver binds a NULL
+/// `f64` as a `float4` on PostgreSQL, and a statement first prepared that way
+/// then refuses every 8-byte float on that connection ("incorrect binary data
+/// format") — a 500 for every later value. Write the placeholder as
+/// `CAST($n AS DOUBLE PRECISION)`, which both backends read as a float.
+pub fn nullable_float(value: Option<f64>) -> Option<String> {
+    value.map(|v| v.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,13 +131,4 @@ mod tests {
             .bind_list(["x".into(), "y".into()]);
         assert_eq!(sql.text(), "SELECT 1 FROM t WHERE a = $1 AND b IN ($2, $3)");
     }
-}
-
-/// An optional float, bound as text: sqlx 0.8.6's `Any` driver binds a NULL
-/// `f64` as a `float4` on PostgreSQL, and a statement first prepared that way
-/// then refuses every 8-byte float on that connection ("incorrect binary data
-/// format") — a 500 for every later value. Write the placeholder as
-/// `CAST($n AS DOUBLE PRECISION)`, which both backends read as a float.
-pub fn nullable_float(value: Option<f64>) -> Option<String> {
-    value.map(|v| v.to_string())
 }

@@ -418,8 +418,11 @@ pub struct ChoroplethQuery {
 #[utoipa::path(get, path = "/api/v1/atlas/choropleth", tag = "atlas",
     params(ChoroplethQuery, Common, ("If-None-Match" = Option<String>, Header, description = "An `ETag` seen before")),
     security(("bearer" = [])),
-    responses((status = 200, content_type = "application/geo+json", body = serde_json::Value,
-            description = "A FeatureCollection; `properties` hold the legend and the attribution",
+    responses((status = 200,
+            content((serde_json::Value = "application/json"), (serde_json::Value = "application/geo+json")),
+            description = "A FeatureCollection; `properties` hold the legend and the attribution. \
+                As `application/json` for the app; `format=geojson` is the same collection as an \
+                `application/geo+json` download (always suppressed)",
             headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the `ETag` given"),
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
@@ -1074,7 +1077,9 @@ async fn freeze_zones(
     };
     let zr = parse_zones(&mut v, &zq);
     // The figures of that Jalali year: from Farvardin 1 to Esfand's last day.
-    let (first, last) = jalali_year_days(body.jalali_year);
+    // Computed on a year inside the range even when the one sent is not (its
+    // error is already in `v`), so a far-off year cannot overflow the maths.
+    let (first, last) = jalali_year_days(body.jalali_year.clamp(1390, 1500));
     let common = Common {
         measure: body.measure.clone(),
         from: Some(periods::format_day(first)),

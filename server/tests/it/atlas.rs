@@ -738,6 +738,21 @@ async fn bad_input_is_named(db: TestDb) {
         let body = problem(get(&app, &admin, path).await, 422).await;
         assert!(body["errors"][field].is_array(), "{path}: {body}");
     }
+    // A year far outside the calendar is named, not a crash (found by
+    // schemathesis: the year's first day overflowed).
+    for year in [2_147_483_646, -2_147_483_647, 1389, 1501] {
+        let body = problem(
+            app.post(
+                &admin,
+                "/api/v1/atlas/zones/freeze",
+                &json!({"jalali_year": year, "level": "province"}),
+            )
+            .await,
+            422,
+        )
+        .await;
+        assert!(body["errors"]["jalali_year"].is_array(), "{year}: {body}");
+    }
     // Outside the scope, or no such area: 404.
     for area in ["IR-09", "IR", "Q0000", "nowhere"] {
         problem(

@@ -26,80 +26,18 @@
 //! BENCH_EVENTS=1000000 BENCH_CHILDREN=100000 cargo bench -p kudakyar --bench atlas
 //! ```
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use kudakyar::app::AppState;
-use kudakyar::config::Config;
 use kudakyar::db::scratch::{self, ScratchDatabase};
 use kudakyar::db::{Backend, Db};
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-
-/// Ten large cities (lat, lng); province `p` is drawn around city `p % 10`.
-const CITIES: [(f64, f64); 10] = [
-    (35.6892, 51.3890), // Tehran
-    (36.2972, 59.6067), // Mashhad
-    (32.6539, 51.6660), // Isfahan
-    (35.8400, 50.9391), // Karaj
-    (29.5918, 52.5837), // Shiraz
-    (38.0800, 46.2919), // Tabriz
-    (31.3183, 48.6706), // Ahvaz
-    (34.6399, 50.8759), // Qom
-    (34.3142, 47.0650), // Kermanshah
-    (29.4963, 60.8629), // Zahedan
-];
-const ADMIN_PASSWORD: &str = "bench admin password";
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-struct Server {
-    url: String,
-    state: AppState,
-    _dir: tempfile::TempDir,
-}
-
-async fn start(db: Db) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        data_dir: dir.path().to_path_buf(),
-        sighting_max_per_hour: u32::MAX,
-        sighting_soft_limit_per_hour: u32::MAX,
-        ..Config::default()
-    };
-    let state = AppState::with_db(config, db).await.unwrap();
-    kudakyar::users::bootstrap_admin(&state.db, dir.path(), Some(ADMIN_PASSWORD))
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let served = state.clone();
-    tokio::spawn(
-        async move { kudakyar::app::serve(served, listener, std::future::pending()).await },
-    );
-    Server {
-        url,
-        state,
-        _dir: dir,
-    }
-}
+use support::{ADMIN_PASSWORD, CITIES, Server, env_or, ms, percentile, start};
 
 /// Replaces `atlas_queue` by a view that swallows inserts: intake as if
 /// there were no atlas.

@@ -24,37 +24,22 @@
 //! BENCH_CHILDREN=100000 BENCH_ENCOUNTERS=1000000 cargo bench -p kudakyar --bench indicators
 //! ```
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::time::{Duration, Instant};
 
 use kudakyar::auth::{Actor, Scope};
 use kudakyar::db::Db;
-use kudakyar::db::scratch::{self, ScratchDatabase};
 use kudakyar::indicators::definitions::{Indicator, compute};
 use kudakyar::indicators::facts::Facts;
 use kudakyar::indicators::read::{self, Area};
 use kudakyar::indicators::{job, period, report};
 use kudakyar_api::users::Role;
 use rand::{Rng, SeedableRng};
+use support::{env_or, ms, on_both_backends, percentile};
 
 const DAY_MS: i64 = 86_400_000;
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
 
 /// Runs `rows` multi-row INSERTs of `head` in batches of 500.
 async fn insert(db: &Db, head: &str, rows: impl Iterator<Item = String>) {
@@ -251,30 +236,5 @@ async fn run(name: &str, db: Db) {
 }
 
 fn main() {
-    let only = std::env::var("BENCH_ONLY").ok();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        if only.as_deref().is_none_or(|o| o == "sqlite") {
-            let dir = tempfile::tempdir().unwrap();
-            let db = Db::open(None, dir.path()).await.unwrap();
-            run("SQLite", db).await;
-        }
-        let postgres = only
-            .as_deref()
-            .is_none_or(|o| o == "postgres")
-            .then(|| scratch::test_postgres_url("the indicators benchmark"))
-            .flatten();
-        if let Some(admin_url) = postgres {
-            let scratch = ScratchDatabase::create(&admin_url, "kudakyar_bench")
-                .await
-                .unwrap();
-            let db = Db::connect(&scratch.url()).await.unwrap();
-            run("PostgreSQL", db.clone()).await;
-            db.close().await;
-            scratch.drop().await.unwrap();
-        }
-    });
+    on_both_backends("the indicators benchmark", run);
 }

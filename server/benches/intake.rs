@@ -25,79 +25,17 @@
 //! KUDAKYAR_TEST_POSTGRES_URL=postgres://root@127.0.0.1:5432/test cargo bench -p kudakyar --bench intake
 //! ```
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use kudakyar::app::AppState;
-use kudakyar::config::Config;
 use kudakyar::db::Db;
-use kudakyar::db::scratch::{self, ScratchDatabase};
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-
-/// Junctions of ten large cities (lat, lng) reports are spread around.
-const CITIES: [(f64, f64); 10] = [
-    (35.6892, 51.3890), // Tehran
-    (36.2972, 59.6067), // Mashhad
-    (32.6539, 51.6660), // Isfahan
-    (35.8400, 50.9391), // Karaj
-    (29.5918, 52.5837), // Shiraz
-    (38.0800, 46.2919), // Tabriz
-    (31.3183, 48.6706), // Ahvaz
-    (34.6399, 50.8759), // Qom
-    (34.3142, 47.0650), // Kermanshah
-    (29.4963, 60.8629), // Zahedan
-];
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-struct Server {
-    url: String,
-    state: AppState,
-    _dir: tempfile::TempDir,
-}
-
-async fn start(db: Db) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        data_dir: dir.path().to_path_buf(),
-        sighting_max_per_hour: u32::MAX,
-        sighting_soft_limit_per_hour: u32::MAX,
-        ..Config::default()
-    };
-    let state = AppState::with_db(config, db).await.unwrap();
-    kudakyar::users::bootstrap_admin(&state.db, dir.path(), Some("bench admin password"))
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let served = state.clone();
-    tokio::spawn(
-        async move { kudakyar::app::serve(served, listener, std::future::pending()).await },
-    );
-    Server {
-        url,
-        state,
-        _dir: dir,
-    }
-}
+use support::{ADMIN_PASSWORD, CITIES, Server, env_or, ms, on_both_backends, percentile, start};
 
 fn random_report(rng: &mut impl Rng) -> serde_json::Value {
     let (lat, lng) = CITIES[rng.gen_range(0..CITIES.len())];
@@ -263,7 +201,7 @@ async fn triage_list(server: &Server) {
             r["token"].as_str().unwrap().to_string()
         }
     };
-    let admin = login("admin", "bench admin password").await;
+    let admin = login("admin", ADMIN_PASSWORD).await;
     let created = client
         .post(format!("{}/api/v1/users", server.url))
         .bearer_auth(&admin)
@@ -307,30 +245,5 @@ async fn run(name: &str, db: Db) {
 }
 
 fn main() {
-    let only = std::env::var("BENCH_ONLY").ok();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        if only.as_deref().is_none_or(|o| o == "sqlite") {
-            let dir = tempfile::tempdir().unwrap();
-            let db = Db::open(None, dir.path()).await.unwrap();
-            run("SQLite", db).await;
-        }
-        let postgres = only
-            .as_deref()
-            .is_none_or(|o| o == "postgres")
-            .then(|| scratch::test_postgres_url("the sightings benchmark"))
-            .flatten();
-        if let Some(admin_url) = postgres {
-            let scratch = ScratchDatabase::create(&admin_url, "kudakyar_bench")
-                .await
-                .unwrap();
-            let db = Db::connect(&scratch.url()).await.unwrap();
-            run("PostgreSQL", db.clone()).await;
-            db.close().await;
-            scratch.drop().await.unwrap();
-        }
-    });
+    on_both_backends("the sightings benchmark", run);
 }

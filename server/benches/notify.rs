@@ -29,6 +29,9 @@
 //!   cargo bench -p kudakyar --bench notify
 //! ```
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::time::{Duration, Instant};
 
 use kudakyar::app::AppState;
@@ -38,21 +41,8 @@ use kudakyar::db::scratch::{self, ScratchDatabase};
 use kudakyar::events::{DomainEvent, Kind};
 use kudakyar_api::notifications::{PushKeys, PushSubscriptionInput};
 use serde_json::{Value, json};
+use support::{env_or, percentile};
 use tokio_util::sync::CancellationToken;
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentile(sorted: &[i64], p: f64) -> i64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
 
 /// npm web-push-testing on a free port, killed when dropped.
 struct PushService {

@@ -524,6 +524,31 @@ async fn figures_equal_direct_counts_within_scope_and_privacy(db: TestDb) {
     )
     .await;
     assert_eq!(frozen["breaks"], again["breaks"], "the first freeze stands");
+    // Freezes of the country arriving together: one stands, every answer is it.
+    let admin = app.admin_token().await;
+    let answers = futures::future::join_all((0..8).map(|i| {
+        let method = if i % 2 == 0 { "equal" } else { "quantiles" };
+        let body = json!({"jalali_year": 1405, "level": "province", "method": method});
+        let admin = admin.clone();
+        let app = &app;
+        async move {
+            json_of(
+                app.post(&admin, "/api/v1/atlas/zones/freeze", &body).await,
+                200,
+            )
+            .await
+        }
+    }))
+    .await;
+    for answer in &answers {
+        assert_eq!(answer["breaks"], answers[0]["breaks"], "{answer}");
+        assert_eq!(answer["method"], answers[0]["method"], "{answer}");
+    }
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM atlas_frozen_breaks")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, 2, "Tehran's freeze and the country's, once each");
     let zoned = json_of(
         get(
             &app,

@@ -14,7 +14,7 @@
 use crate::registry::codes::gregorian_to_jalali;
 
 /// Iran Standard Time, UTC+03:30, without daylight saving since 2022.
-pub const TEHRAN_OFFSET_MS: i64 = (3 * 3600 + 30 * 60) * 1000;
+pub use crate::registry::codes::IRAN_OFFSET_MS as TEHRAN_OFFSET_MS;
 const DAY_MS: i64 = 86_400_000;
 /// 1970-01-01 as a Julian day number.
 const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;

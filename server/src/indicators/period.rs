@@ -8,17 +8,11 @@
 //! 31 days and 7–11 have 30, so a quarter's first day is a fixed number of
 //! days after Nowruz.
 
-use time::{Date, Month, OffsetDateTime, UtcOffset};
+use time::{Date, Month, OffsetDateTime};
 
-use crate::registry::codes::gregorian_to_jalali;
+use crate::registry::codes::{IRAN_OFFSET_MS, gregorian_to_jalali, iran_offset};
 
 const DAY_MS: i64 = 86_400_000;
-/// UTC+03:30 in ms.
-const IRAN_OFFSET_MS: i64 = 12_600_000;
-
-fn iran() -> UtcOffset {
-    UtcOffset::from_hms(3, 30, 0).expect("a valid offset")
-}
 
 /// `YYYY-MM-DD` → a date.
 pub fn parse_day(s: &str) -> Option<Date> {
@@ -46,7 +40,7 @@ pub fn end_ms(d: Date) -> i64 {
 pub fn day_of(ms: i64) -> Date {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-        .to_offset(iran())
+        .to_offset(iran_offset())
         .date()
 }
 

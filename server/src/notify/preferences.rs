@@ -17,8 +17,7 @@ use sqlx::Row;
 
 use crate::error::{Result, Validator};
 
-/// Asia/Tehran's offset from UTC, in milliseconds.
-const TEHRAN_OFFSET_MS: i64 = (3 * 60 + 30) * 60_000;
+use crate::registry::codes::IRAN_OFFSET_MS as TEHRAN_OFFSET_MS;
 const MINUTE_MS: i64 = 60_000;
 const DAY_MS: i64 = 24 * 60 * MINUTE_MS;
 

@@ -33,14 +33,23 @@ pub fn gregorian_to_jalali(gy: i32, gm: u32, gd: u32) -> (i32, u32, u32) {
     (jy as i32, jm as u32, jd as u32)
 }
 
+/// Iran Standard Time, UTC+03:30, in milliseconds: Iran has kept no
+/// daylight saving since 2022. The one definition every Tehran day, Jalali
+/// date and quiet hour is computed with.
+pub const IRAN_OFFSET_MS: i64 = (3 * 3600 + 30 * 60) * 1000;
+
+/// [`IRAN_OFFSET_MS`] as a `time` offset.
+pub fn iran_offset() -> time::UtcOffset {
+    time::UtcOffset::from_whole_seconds((IRAN_OFFSET_MS / 1000) as i32).expect("a valid offset")
+}
+
 /// The Jalali year of a moment given in milliseconds since the epoch, in
 /// Iran's time zone (UTC+03:30), so that registrations just after midnight
 /// on Nowruz get the new year.
 pub fn jalali_year_at(ms: i64) -> i32 {
-    let iran = time::UtcOffset::from_hms(3, 30, 0).expect("valid offset");
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-        .to_offset(iran);
+        .to_offset(iran_offset());
     gregorian_to_jalali(t.year(), u8::from(t.month()) as u32, u32::from(t.day())).0
 }
 

@@ -6,14 +6,20 @@
 //!    posting citizens' JSON reports without photo — each a fresh id, at a
 //!    random junction of ten cities — for `BENCH_SECONDS` (default 10).
 //!    Limits are raised so every report is taken in (a load test from one
-//!    address would otherwise meet them). Prints requests/s and p50/p95/p99
+//!    address would otherwise meet them). Reports are placed by the built-in
+//!    province outlines, as on a deployed server (`BENCH_BOUNDARIES=0`: by
+//!    the nearest centre, as before any import). Prints requests/s and p50/p95/p99
 //!    latency; every answer must be 201 (any other status fails the bench).
 //!    The clients run on the same two cores as the server, so the figure is
-//!    a floor.
+//!    a floor. `BENCH_LOAD=wrk` drives the same load from Debian's `wrk`
+//!    (`intake-wrk.lua` beside this file) instead: a separate, lighter
+//!    client, whose own CPU is then not in "CPU per report" (the server
+//!    process's user + system time over the reports taken).
 //! 2. **Triage list**: seeds `BENCH_REPORTS` (default 1,000,000) reports
 //!    with bulk SQL over 31 provinces and their counties, then times
 //!    `BENCH_QUERIES` (default 300) reads of the first page of one county's
-//!    queue (`GET /api/v1/sightings?county=…`) as its supervisor.
+//!    queue (`GET /api/v1/sightings?county=…`) as its supervisor;
+//!    `BENCH_REPORTS=0` leaves it out.
 //!
 //! Runs on SQLite (a temporary file) and, when `KUDAKYAR_TEST_POSTGRES_URL`
 //! is set, on a fresh PostgreSQL database dropped afterwards; `BENCH_ONLY=
@@ -51,16 +57,51 @@ fn random_report(rng: &mut impl Rng) -> serde_json::Value {
     })
 }
 
-/// Intake under load: requests/s and latency percentiles.
+/// Intake under load: requests/s and latency percentiles, from the
+/// in-process clients or, with `BENCH_LOAD=wrk`, from `wrk`.
 async fn intake(server: &Server) {
     let clients: usize = env_or("BENCH_CLIENTS", 32);
     let seconds: u64 = env_or("BENCH_SECONDS", 10);
+    let cpu_before = cpu_seconds();
+    let started = Instant::now();
+    let (answered, latencies) = if std::env::var("BENCH_LOAD").as_deref() == Ok("wrk") {
+        with_wrk(server, clients, seconds)
+    } else {
+        in_process(server, clients, seconds).await
+    };
+    let elapsed = started.elapsed();
+    let cpu = cpu_seconds() - cpu_before;
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sightings")
+        .fetch_one(server.state.db.pool())
+        .await
+        .unwrap();
+    // wrk stops with requests in flight: the server may have stored up to
+    // one per connection that wrk did not count.
+    let stored = stored as usize;
+    assert!(
+        stored >= answered && stored <= answered + clients,
+        "every 201 is a stored report ({answered} answered, {stored} stored)"
+    );
+    let [p50, p95, p99] = latencies;
+    println!(
+        "  intake: {answered} reports in {:.1} s = {:.0} requests/s with {clients} clients; \
+         latency p50 {p50:.1} ms, p95 {p95:.1} ms, p99 {p99:.1} ms; \
+         this process used {:.2} ms of CPU per report",
+        elapsed.as_secs_f64(),
+        answered as f64 / elapsed.as_secs_f64(),
+        cpu * 1000.0 / answered.max(1) as f64,
+    );
+}
+
+/// `clients` reqwest clients in this process, each posting one report after
+/// another; every answer must be 201. Returns how many were answered and
+/// the p50/p95/p99 latency (ms).
+async fn in_process(server: &Server, clients: usize, seconds: u64) -> (usize, [f64; 3]) {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
         .build()
         .unwrap();
     let stop = Arc::new(AtomicBool::new(false));
-    let started = Instant::now();
     let tasks: Vec<_> = (0..clients)
         .map(|_| {
             let client = client.clone();
@@ -88,23 +129,58 @@ async fn intake(server: &Server) {
     for t in tasks {
         all.extend(t.await.unwrap());
     }
-    let elapsed = started.elapsed();
     all.sort();
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sightings")
-        .fetch_one(server.state.db.pool())
-        .await
-        .unwrap();
-    assert_eq!(stored as usize, all.len(), "every 201 is a stored report");
-    println!(
-        "  intake: {} reports in {:.1} s = {:.0} requests/s with {clients} clients; \
-         latency p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms",
-        all.len(),
-        elapsed.as_secs_f64(),
-        all.len() as f64 / elapsed.as_secs_f64(),
-        ms(percentile(&all, 0.50)),
-        ms(percentile(&all, 0.95)),
-        ms(percentile(&all, 0.99)),
-    );
+    let at = |p| ms(percentile(&all, p));
+    (all.len(), [at(0.50), at(0.95), at(0.99)])
+}
+
+/// Debian's `wrk` (two threads, `clients` connections) with
+/// `intake-wrk.lua` beside this file; it must report no error answer.
+fn with_wrk(server: &Server, clients: usize, seconds: u64) -> (usize, [f64; 3]) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/intake-wrk.lua");
+    let output = std::process::Command::new("wrk")
+        .args([
+            "-t2",
+            &format!("-c{clients}"),
+            &format!("-d{seconds}s"),
+            "-s",
+            script,
+        ])
+        .arg(&server.url)
+        .output()
+        .expect("BENCH_LOAD=wrk needs wrk on the PATH (Debian package wrk)");
+    let out = String::from_utf8_lossy(&output.stdout);
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix("wrk: "))
+        .unwrap_or_else(|| panic!("no summary from wrk:\n{out}"));
+    // "N requests, E errors, p50 X ms, p95 Y ms, p99 Z ms"
+    let numbers: Vec<f64> = line
+        .split([',', ' '])
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let [requests, errors, p50, p95, p99] = numbers[..] else {
+        panic!("unexpected wrk summary: {line}");
+    };
+    assert_eq!(errors, 0.0, "every report is taken in: {out}");
+    (requests as usize, [p50, p95, p99])
+}
+
+/// CPU time this process has used (user + system), from `/proc/self/stat`
+/// (Linux's clock ticks are 1/100 s).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command's closing parenthesis; utime and stime are
+    // the 14th and 15th of the whole line.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// Seeds `n` reports over the 31 provinces (10 counties each) with bulk SQL;
@@ -240,8 +316,20 @@ async fn triage_list(server: &Server) {
 async fn run(name: &str, db: Db) {
     println!("{name}:");
     let server = start(db).await;
+    if env_or("BENCH_BOUNDARIES", 1) > 0 {
+        // As deployed: reports placed by imported outlines, not by the
+        // nearest centre.
+        use kudakyar::geo::{builtin, import};
+        let read = builtin::provinces().unwrap();
+        let prepared = import::prepare(read.boundaries, |_| {}).unwrap();
+        import::replace(&server.state.db, &prepared, read.skipped)
+            .await
+            .unwrap();
+    }
     intake(&server).await;
-    triage_list(&server).await;
+    if env_or("BENCH_REPORTS", 1) > 0 {
+        triage_list(&server).await;
+    }
 }
 
 fn main() {

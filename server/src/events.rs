@@ -69,22 +69,52 @@ pub struct DomainEvent<'a> {
 /// Appends one event and the notifications it causes; pass the transaction
 /// of the change it reports.
 pub async fn record(conn: &mut sqlx::AnyConnection, e: DomainEvent<'_>) -> sqlx::Result<()> {
-    let id: i64 = sqlx::query_scalar(
+    record_all(conn, &[e]).await
+}
+
+/// [`record`] of several events, inserted in one statement (what a batch of
+/// changes written together, like public intake's group commit, calls
+/// once); each event's notifications follow it.
+pub async fn record_all(
+    conn: &mut sqlx::AnyConnection,
+    events: &[DomainEvent<'_>],
+) -> sqlx::Result<()> {
+    use crate::db::sql::{Arg, Sql};
+    if events.is_empty() {
+        return Ok(());
+    }
+    let now = crate::now_ms();
+    let owned = |s: Option<&str>| Arg::OptText(s.map(str::to_string));
+    let mut sql = Sql::new(
         "INSERT INTO domain_events (at, kind, province, county, subject_type, subject_id,
-                                    user_id, actor_id, detail)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         RETURNING id",
-    )
-    .bind(crate::now_ms())
-    .bind(e.kind.as_str())
-    .bind(e.province)
-    .bind(e.county)
-    .bind(e.subject_type)
-    .bind(e.subject_id)
-    .bind(e.user_id)
-    .bind(e.actor_id)
-    .bind(e.detail.as_ref().map(|d| d.to_string()))
-    .fetch_one(&mut *conn)
-    .await?;
-    crate::notify::fan_out(conn, &e, id).await
+                                    user_id, actor_id, detail) VALUES ",
+    );
+    sql.bind_rows(events.iter().map(|e| {
+        [
+            Arg::Int(now),
+            Arg::Text(e.kind.as_str().to_string()),
+            owned(e.province),
+            owned(e.county),
+            Arg::Text(e.subject_type.to_string()),
+            Arg::Text(e.subject_id.to_string()),
+            owned(e.user_id),
+            owned(e.actor_id),
+            Arg::OptText(e.detail.as_ref().map(|d| d.to_string())),
+        ]
+    }));
+    sql.push(" RETURNING id");
+    // Neither backend promises RETURNING in VALUES order; ids are handed out
+    // in that order within the statement, so sorted they match the events.
+    let mut ids: Vec<i64> = sql
+        .query()
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|row| sqlx::Row::try_get(row, 0))
+        .collect::<sqlx::Result<_>>()?;
+    ids.sort_unstable();
+    for (e, id) in events.iter().zip(ids) {
+        crate::notify::fan_out(conn, e, id).await?;
+    }
+    Ok(())
 }

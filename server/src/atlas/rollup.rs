@@ -62,12 +62,32 @@ pub async fn enqueue(
     kind: Kind,
     subject_id: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO atlas_queue (kind, subject_id, queued_at) VALUES ($1, $2, $3)")
-        .bind(kind.as_str())
-        .bind(subject_id)
-        .bind(crate::now_ms())
-        .execute(conn)
-        .await?;
+    enqueue_all(conn, [(kind, subject_id)]).await
+}
+
+/// [`enqueue`] of several subjects in one statement (none: nothing).
+pub async fn enqueue_all<'s>(
+    conn: &mut sqlx::AnyConnection,
+    subjects: impl IntoIterator<Item = (Kind, &'s str)>,
+) -> sqlx::Result<()> {
+    use crate::db::sql::{Arg, Sql};
+    let now = crate::now_ms();
+    let rows: Vec<[Arg; 3]> = subjects
+        .into_iter()
+        .map(|(kind, id)| {
+            [
+                Arg::Text(kind.as_str().to_string()),
+                Arg::Text(id.to_string()),
+                Arg::Int(now),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut sql = Sql::new("INSERT INTO atlas_queue (kind, subject_id, queued_at) VALUES ");
+    sql.bind_rows(rows);
+    sql.query().execute(conn).await?;
     Ok(())
 }
 

@@ -21,6 +21,7 @@ use sqlx::Row;
 
 use crate::auth::Actor;
 use crate::db::Db;
+use crate::db::sql::{Arg, Sql};
 
 /// Who acted: a logged-in user, someone who only gave a username (a failed
 /// login), or the system itself (the command line, start-up).
@@ -110,23 +111,74 @@ pub async fn record<'e, E>(
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    sqlx::query(
-        "INSERT INTO audit_log (at, user_id, username, role, action, resource_type,
-                                resource_id, request_id, client_ip, detail)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(crate::now_ms())
-    .bind(who.user_id.as_deref())
-    .bind(who.username.as_deref())
-    .bind(who.role.map(Role::as_str))
-    .bind(event.action)
-    .bind(event.resource_type)
-    .bind(event.resource_id)
-    .bind(origin.request_id.as_deref())
-    .bind(origin.client_ip.as_deref())
-    .bind(event.detail.map(|d| d.to_string()))
-    .execute(executor)
-    .await?;
+    record_all(executor, [(who, origin, event)]).await
+}
+
+/// Appends several entries in one statement (what a batch of changes
+/// written together, like public intake's group commit, calls once).
+pub async fn record_all<'e, 'w, E>(
+    executor: E,
+    entries: impl IntoIterator<Item = (&'w Who, &'w Origin, Event<'_>)>,
+) -> sqlx::Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let now = crate::now_ms();
+    let rows: Vec<[Arg; 10]> = entries
+        .into_iter()
+        .map(|(who, origin, event)| {
+            entry_args(
+                now,
+                who,
+                origin,
+                event.action,
+                event.resource_type,
+                event.resource_id,
+                event.detail.map(|d| d.to_string()),
+            )
+        })
+        .collect();
+    insert_rows(executor, rows).await
+}
+
+/// One `audit_log` row's values, in [`INSERT_AUDIT`]'s column order.
+fn entry_args(
+    at: i64,
+    who: &Who,
+    origin: &Origin,
+    action: &str,
+    resource_type: &str,
+    resource_id: Option<&str>,
+    detail: Option<String>,
+) -> [Arg; 10] {
+    [
+        Arg::Int(at),
+        Arg::OptText(who.user_id.clone()),
+        Arg::OptText(who.username.clone()),
+        Arg::OptText(who.role.map(|r| r.as_str().to_string())),
+        Arg::Text(action.to_string()),
+        Arg::Text(resource_type.to_string()),
+        Arg::OptText(resource_id.map(str::to_string)),
+        Arg::OptText(origin.request_id.clone()),
+        Arg::OptText(origin.client_ip.clone()),
+        Arg::OptText(detail),
+    ]
+}
+
+const INSERT_AUDIT: &str = "INSERT INTO audit_log (at, user_id, username, role, action, \
+     resource_type, resource_id, request_id, client_ip, detail) VALUES ";
+
+/// Inserts the rows (none: nothing) in one statement.
+async fn insert_rows<'e, E>(executor: E, rows: Vec<[Arg; 10]>) -> sqlx::Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut sql = Sql::new(INSERT_AUDIT);
+    sql.bind_rows(rows);
+    sql.query().execute(executor).await?;
     Ok(())
 }
 
@@ -146,42 +198,25 @@ pub async fn reads<'e, 'c, E>(
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    use crate::db::sql::{Arg, Sql};
     let children: std::collections::BTreeSet<&str> =
         children.into_iter().filter(|c| !c.is_empty()).collect();
-    if children.is_empty() {
-        return Ok(());
-    }
     let now = crate::now_ms();
     let detail = detail.map(|d| d.to_string());
-    let mut sql = Sql::new(
-        "INSERT INTO audit_log (at, user_id, username, role, action, resource_type,
-                                resource_id, request_id, client_ip, detail) VALUES ",
-    );
-    for (i, child) in children.into_iter().enumerate() {
-        sql.push(if i == 0 { "(" } else { ", (" });
-        let args = [
-            Arg::Int(now),
-            Arg::OptText(who.user_id.clone()),
-            Arg::OptText(who.username.clone()),
-            Arg::OptText(who.role.map(|r| r.as_str().to_string())),
-            Arg::Text(action.to_string()),
-            Arg::Text("child".into()),
-            Arg::Text(child.to_string()),
-            Arg::OptText(origin.request_id.clone()),
-            Arg::OptText(origin.client_ip.clone()),
-            Arg::OptText(detail.clone()),
-        ];
-        for (j, arg) in args.into_iter().enumerate() {
-            if j > 0 {
-                sql.push(", ");
-            }
-            sql.bind(arg);
-        }
-        sql.push(")");
-    }
-    sql.query().execute(executor).await?;
-    Ok(())
+    let rows = children
+        .into_iter()
+        .map(|child| {
+            entry_args(
+                now,
+                who,
+                origin,
+                action,
+                "child",
+                Some(child),
+                detail.clone(),
+            )
+        })
+        .collect();
+    insert_rows(executor, rows).await
 }
 
 /// [`reads`] of one child by `actor`, without detail: what a handler that

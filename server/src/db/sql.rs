@@ -13,7 +13,7 @@
 
 use sqlx::Any;
 use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::query::Query;
+use sqlx::query::{Query, QueryAs};
 
 /// A value to bind.
 #[derive(Debug, Clone)]
@@ -63,21 +63,55 @@ impl Sql {
         self
     }
 
+    /// Appends `(p1, p2, …), (p3, p4, …)`: one group of placeholders per
+    /// row, for a multi-row `INSERT … VALUES` (one statement for many rows).
+    pub fn bind_rows<R>(&mut self, rows: impl IntoIterator<Item = R>) -> &mut Self
+    where
+        R: IntoIterator<Item = Arg>,
+    {
+        for (i, row) in rows.into_iter().enumerate() {
+            self.text.push_str(if i == 0 { "(" } else { ", (" });
+            for (j, arg) in row.into_iter().enumerate() {
+                if j > 0 {
+                    self.text.push_str(", ");
+                }
+                self.bind(arg);
+            }
+            self.text.push(')');
+        }
+        self
+    }
+
     pub fn text(&self) -> &str {
         &self.text
     }
 
     /// The query, ready to execute or fetch.
     pub fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
-        let mut q = sqlx::query(&self.text);
+        sqlx::query_with(&self.text, self.arguments())
+    }
+
+    /// The query mapping each row to `T`, ready to fetch.
+    pub fn query_as<T>(&self) -> QueryAs<'_, Any, T, AnyArguments<'_>>
+    where
+        T: for<'r> sqlx::FromRow<'r, AnyRow>,
+    {
+        sqlx::query_as_with(&self.text, self.arguments())
+    }
+
+    fn arguments(&self) -> AnyArguments<'_> {
+        use sqlx::Arguments;
+        let mut arguments = AnyArguments::default();
         for arg in &self.args {
-            q = match arg {
-                Arg::Text(s) => q.bind(s.as_str()),
-                Arg::Int(i) => q.bind(*i),
-                Arg::OptText(s) => q.bind(s.as_deref()),
+            // Adding a text or an integer cannot fail (only a type's own
+            // encoder can refuse a value).
+            let _ = match arg {
+                Arg::Text(s) => arguments.add(s.as_str()),
+                Arg::Int(i) => arguments.add(*i),
+                Arg::OptText(s) => arguments.add(s.as_deref()),
             };
         }
-        q
+        arguments
     }
 }
 
@@ -130,5 +164,15 @@ mod tests {
             .push(" AND b IN ")
             .bind_list(["x".into(), "y".into()]);
         assert_eq!(sql.text(), "SELECT 1 FROM t WHERE a = $1 AND b IN ($2, $3)");
+    }
+
+    #[test]
+    fn binds_one_group_per_row() {
+        let mut sql = Sql::new("INSERT INTO t (a, b) VALUES ");
+        sql.bind_rows([
+            [Arg::Int(1), Arg::Text("x".into())],
+            [Arg::Int(2), Arg::Text("y".into())],
+        ]);
+        assert_eq!(sql.text(), "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)");
     }
 }

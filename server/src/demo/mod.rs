@@ -11,7 +11,7 @@
 //!   [`crate::cases::centres::create`], children by
 //!   [`crate::registry::records::create`], encounters by
 //!   [`crate::registry::encounters::add`], reports by
-//!   [`crate::sightings::intake::write`] — so every row is validated, placed
+//!   [`crate::sightings::writer::write_batch`] — so every row is validated, placed
 //!   in its province and county by the imported boundaries, and audited like
 //!   real data. Reports are written a hundred to a transaction (as the
 //!   intake's group commit does); the rest one transaction each, as the API
@@ -45,7 +45,8 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::registry::records::{self, Created};
-use crate::sightings::intake::{self, Pending};
+use crate::sightings::intake::Pending;
+use crate::sightings::writer;
 use plan::{Sizes, SpotPlace};
 
 /// Every demo account's username starts with this.
@@ -302,16 +303,14 @@ pub async fn seed(
                 Err(e) => return Err(e),
             }
         }
-        let mut tx = db.begin_write().await?;
-        for p in &pending {
-            let (_, new) = intake::write(db, config, &mut tx, p).await?;
+        for answer in writer::write_batch(db, config, &pending).await {
+            let (_, new) = answer?;
             if new {
                 seeded.reports.0 += 1;
             } else {
                 seeded.reports.1 += 1;
             }
         }
-        tx.commit().await?;
         progress(Tick::Done(batch.len() as u64));
     }
 

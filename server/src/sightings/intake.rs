@@ -3,16 +3,20 @@
 //! 1. Validate everything, gathering every field error at once.
 //! 2. A report already stored under this id answers like the first time
 //!    (200 and the same receipt) when its content is the same, 409 when not —
-//!    before any limit is counted, so a phone retrying costs nothing.
+//!    before any limit is counted, so a phone retrying costs nothing (looked
+//!    up before its photo is processed, or by the writer's one lookup for
+//!    its batch).
 //! 3. The photo (the registry's checks: type by content, pixel cap, EXIF and
 //!    GPS stripped) goes to the object store first: a row never points at an
 //!    image that is not there.
-//! 4. [`write()`], in a transaction shared with the reports arriving at the
-//!    same moment (see [`super::writer`]: one commit, one disk flush, for
-//!    all of them): count the citizen against the limits (and spend a
+//! 4. [`write_new`], in a transaction shared with the reports arriving at
+//!    the same moment (see [`super::writer`]: one commit, one disk flush,
+//!    for all of them): count the citizen against the limits (and spend a
 //!    proof-of-work stamp past the soft limit), place the report, group it
-//!    into an incident, flag it, insert it with a fresh receipt code, its
-//!    first history row, its domain events and its audit entry.
+//!    into an incident, flag it, insert it with a fresh receipt code. Its
+//!    first history row, its domain events, its places in the atlas queue
+//!    and its audit entry go into the batch's [`Trail`], written for all
+//!    the batch's reports in one statement per table before the commit.
 
 use bytes::Bytes;
 use kudakyar_api::sightings::{
@@ -101,6 +105,96 @@ impl Pending {
     }
 }
 
+impl Pending {
+    /// The report's id.
+    pub fn id(&self) -> &str {
+        &self.checked.id
+    }
+
+    /// The digest a retry of it repeats.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+}
+
+/// The rows written reports add beside their own, gathered over a batch
+/// and written in one statement per table ([`Trail::write`]) before the
+/// batch commits: each report's first history row, its domain events (and
+/// the notifications they cause), its places in the atlas queue and its
+/// audit entry. One statement each per report would be half of intake's
+/// statements.
+#[derive(Debug, Default)]
+pub struct Trail {
+    /// (report, by whom, when): the report's first history row, `new`.
+    steps: Vec<(String, Option<String>, i64)>,
+    events: Vec<Told>,
+    queued: Vec<(atlas::Kind, String)>,
+    /// (who, from where, report, detail): a `sighting.create` entry.
+    audits: Vec<(Who, Origin, String, serde_json::Value)>,
+}
+
+/// A domain event about a new report, held until the batch writes it.
+#[derive(Debug)]
+struct Told {
+    kind: Kind,
+    place: place::Place,
+    report: String,
+    by: Option<String>,
+    detail: serde_json::Value,
+}
+
+impl Trail {
+    /// Adds another report's rows (once its savepoint is released).
+    pub fn extend(&mut self, other: Trail) {
+        self.steps.extend(other.steps);
+        self.events.extend(other.events);
+        self.queued.extend(other.queued);
+        self.audits.extend(other.audits);
+    }
+
+    /// Writes the rows, in the batch's transaction.
+    pub async fn write(self, conn: &mut sqlx::AnyConnection) -> sqlx::Result<()> {
+        store::record_steps(
+            &mut *conn,
+            self.steps
+                .iter()
+                .map(|(id, by, at)| (id.as_str(), SightingState::New, None, by.as_deref(), *at)),
+        )
+        .await?;
+        let events: Vec<DomainEvent> = self
+            .events
+            .iter()
+            .map(|e| DomainEvent {
+                kind: e.kind,
+                province: e.place.province.as_deref(),
+                county: e.place.county.as_deref(),
+                subject_type: "sighting",
+                subject_id: &e.report,
+                user_id: None,
+                actor_id: e.by.as_deref(),
+                detail: Some(e.detail.clone()),
+            })
+            .collect();
+        events::record_all(&mut *conn, &events).await?;
+        rollup::enqueue_all(
+            &mut *conn,
+            self.queued.iter().map(|(kind, id)| (*kind, id.as_str())),
+        )
+        .await?;
+        audit::record_all(
+            &mut *conn,
+            self.audits.iter().map(|(who, origin, id, detail)| {
+                (
+                    who,
+                    origin,
+                    Event::new("sighting.create", "sighting", Some(id)).with_detail(detail.clone()),
+                )
+            }),
+        )
+        .await
+    }
+}
+
 /// Takes in a report; `Ok((receipt, false))` when it repeats one already
 /// stored. `actor` is `None` for a citizen.
 pub async fn submit(
@@ -113,11 +207,15 @@ pub async fn submit(
     let boundaries = state.db.boundaries().await?;
     let checked = check(actor, &new, photo.as_deref(), &boundaries)?;
     let digest = crate::registry::store::digest(&checked);
-    if let Some(existing) = stored(state.db.pool(), &checked.id, &digest).await? {
-        return Ok((existing, false));
-    }
+    // A retry with a photo is answered before the photo is processed again;
+    // without one, the writer's lookup of its batch answers it.
     let photo_key = match photo {
-        Some(bytes) => Some(store_photo(state, &checked.id, bytes).await?),
+        Some(bytes) => {
+            if let Some(existing) = stored(state.db.pool(), &checked.id, &digest).await? {
+                return Ok((existing, false));
+            }
+            Some(store_photo(state, &checked.id, bytes).await?)
+        }
         None => None,
     };
     let pending = Pending {
@@ -133,22 +231,23 @@ pub async fn submit(
     state.sightings.write(pending).await
 }
 
-/// Writes one report inside `conn`'s transaction (a savepoint of the
-/// writer's batch): counts a citizen against the limits and spends a
-/// proof-of-work stamp past the soft one, places the report, groups it into
-/// an incident, flags it, inserts it with a fresh receipt code, its first
-/// history row, its domain events and its audit entry. A copy of the same
-/// report written before (in this batch or another) answers as a retry.
-pub async fn write(
+/// Writes a report that [`stored_all`] did not find, inside `conn`'s
+/// transaction (a savepoint of the writer's batch): counts a citizen against
+/// the limits and spends a proof-of-work stamp past the soft one, places
+/// the report, groups it into an incident, flags it, inserts it with a fresh
+/// receipt code, and adds its history row, domain events, atlas queue rows
+/// and audit entry to `trail`. A copy of the same report stored
+/// meanwhile (earlier in this batch, or by another instance) answers as a
+/// retry, `(receipt, false)`: the caller then rolls the savepoint back, so
+/// that the retry counts and changes nothing.
+pub async fn write_new(
     db: &Db,
     config: &Config,
     conn: &mut sqlx::AnyConnection,
     p: &Pending,
+    trail: &mut Trail,
 ) -> Result<(SightingReceipt, bool)> {
     let checked = &p.checked;
-    if let Some(existing) = stored(&mut *conn, &checked.id, &p.digest).await? {
-        return Ok((existing, false));
-    }
     let now = crate::now_ms();
     let client_ip = p.origin.client_ip.as_deref();
     if checked.source == SightingSource::Citizen {
@@ -190,9 +289,9 @@ pub async fn write(
     let mut code = None;
     for _draw in 0..3 {
         let drawn = receipt::generate();
-        // No conflict target: the only other unique key is the receipt
-        // code (the id was looked up above, under the write lock), so
-        // nothing inserted means the code was drawn before: draw again.
+        // No conflict target: nothing inserted means the id is taken (a
+        // copy stored meanwhile: answered below) or the code was drawn
+        // before (draw again).
         let inserted = sqlx::query(
             "INSERT INTO sightings (id, receipt_code, source, seen_at, lat, lng, accuracy_m,
                  province, county, children_count, details, photo_key, reporter_phone,
@@ -236,41 +335,42 @@ pub async fn write(
         }
     }
     let code = code.ok_or_else(|| anyhow::anyhow!("no free receipt code after three draws"))?;
-    store::record_step(conn, &checked.id, SightingState::New, None, by, now).await?;
+    trail
+        .steps
+        .push((checked.id.clone(), by.map(str::to_string), now));
     // The atlas counts the report, and its incident (new, or its times moved).
-    rollup::enqueue(conn, atlas::Kind::Sighting, &checked.id).await?;
-    rollup::enqueue(conn, atlas::Kind::Incident, &incident).await?;
-    let event = |kind| DomainEvent {
-        kind,
-        province: place.province.as_deref(),
-        county: place.county.as_deref(),
-        subject_type: "sighting",
-        subject_id: &checked.id,
-        user_id: None,
-        actor_id: by,
-        detail: Some(serde_json::json!({
-            "source": store::source_str(checked.source),
-            "incident": incident,
-        })),
+    trail
+        .queued
+        .push((atlas::Kind::Sighting, checked.id.clone()));
+    trail.queued.push((atlas::Kind::Incident, incident.clone()));
+    let kinds: &[Kind] = if flag.is_some() {
+        &[Kind::SightingReceived, Kind::SightingFlagged]
+    } else {
+        &[Kind::SightingReceived]
     };
-    events::record(conn, event(Kind::SightingReceived)).await?;
-    if flag.is_some() {
-        events::record(conn, event(Kind::SightingFlagged)).await?;
+    for &kind in kinds {
+        trail.events.push(Told {
+            kind,
+            place: place.clone(),
+            report: checked.id.clone(),
+            by: by.map(str::to_string),
+            detail: serde_json::json!({
+                "source": store::source_str(checked.source),
+                "incident": incident,
+            }),
+        });
     }
     let who = p
         .actor
         .as_ref()
         .map(Who::from)
         .unwrap_or_else(|| Who::claimed("citizen"));
-    audit::record(
-        &mut *conn,
-        &who,
-        &p.origin,
-        Event::new("sighting.create", "sighting", Some(&checked.id)).with_detail(
-            serde_json::json!({"source": store::source_str(checked.source), "incident": incident}),
-        ),
-    )
-    .await?;
+    trail.audits.push((
+        who,
+        p.origin.clone(),
+        checked.id.clone(),
+        serde_json::json!({"source": store::source_str(checked.source), "incident": incident}),
+    ));
     Ok((
         SightingReceipt {
             id: checked.id.clone(),
@@ -282,33 +382,67 @@ pub async fn write(
     ))
 }
 
+/// What is stored of a report: enough to answer a retry.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Stored {
+    id: String,
+    create_digest: String,
+    receipt_code: String,
+    state: String,
+    created_at: i64,
+}
+
+const STORED_COLUMNS: &str = "id, create_digest, receipt_code, state, created_at";
+
+impl Stored {
+    /// The answer to a report sent again with this `digest`: the receipt
+    /// when its create had the same, 409 when another.
+    pub fn answer(&self, digest: &str) -> Result<SightingReceipt> {
+        if self.create_digest != digest {
+            return Err(Error::Conflict {
+                detail: "a different report was already stored with this id".into(),
+                stored: None,
+                conflicts: None,
+            });
+        }
+        Ok(SightingReceipt {
+            id: self.id.clone(),
+            receipt_code: self.receipt_code.clone(),
+            state: crate::db::vocab::enum_parse::<SightingState>(&self.state)
+                .map_or(ReceiptState::Received, SightingState::receipt),
+            received_at: crate::ms_to_rfc3339(self.created_at),
+        })
+    }
+}
+
 /// The receipt of the report stored under `id`, when its create had this
 /// digest; 409 when it had another; `None` when there is none.
 async fn stored<'e, E>(executor: E, id: &str, digest: &str) -> Result<Option<SightingReceipt>>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let row: Option<(String, String, String, i64)> = sqlx::query_as(
-        "SELECT create_digest, receipt_code, state, created_at FROM sightings WHERE id = $1",
-    )
+    let row: Option<Stored> = sqlx::query_as(&format!(
+        "SELECT {STORED_COLUMNS} FROM sightings WHERE id = $1"
+    ))
     .bind(id)
     .fetch_optional(executor)
     .await?;
-    match row {
-        None => Ok(None),
-        Some((d, code, st, at)) if d == digest => Ok(Some(SightingReceipt {
-            id: id.to_string(),
-            receipt_code: code,
-            state: crate::db::vocab::enum_parse::<SightingState>(&st)
-                .map_or(ReceiptState::Received, SightingState::receipt),
-            received_at: crate::ms_to_rfc3339(at),
-        })),
-        Some(_) => Err(Error::Conflict {
-            detail: "a different report was already stored with this id".into(),
-            stored: None,
-            conflicts: None,
-        }),
-    }
+    row.map(|r| r.answer(digest)).transpose()
+}
+
+/// The stored reports of a batch's ids, by id: one lookup for the batch,
+/// inside its transaction.
+pub async fn stored_all(
+    conn: &mut sqlx::AnyConnection,
+    batch: &[Pending],
+) -> Result<std::collections::HashMap<String, Stored>> {
+    use crate::db::sql::Sql;
+    let mut sql = Sql::new(&format!(
+        "SELECT {STORED_COLUMNS} FROM sightings WHERE id IN "
+    ));
+    sql.bind_list(batch.iter().map(|p| p.checked.id.clone()));
+    let rows: Vec<Stored> = sql.query_as().fetch_all(conn).await?;
+    Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
 }
 
 /// Decodes and normalises the photo and stores it under a content-addressed

@@ -176,16 +176,42 @@ pub async fn record_step(
     by: Option<&str>,
     at: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO sighting_events (sighting_id, state, note, by_user, at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(sighting_id)
-    .bind(enum_str(&state))
-    .bind(note)
-    .bind(by)
-    .bind(at)
-    .execute(conn)
-    .await?;
+    record_steps(conn, [(sighting_id, state, note, by, at)]).await
+}
+
+/// [`record_step`] of several reports in one statement (none: nothing).
+pub async fn record_steps<'s>(
+    conn: &mut sqlx::AnyConnection,
+    steps: impl IntoIterator<
+        Item = (
+            &'s str,
+            SightingState,
+            Option<&'s str>,
+            Option<&'s str>,
+            i64,
+        ),
+    >,
+) -> sqlx::Result<()> {
+    use crate::db::sql::{Arg, Sql};
+    let rows: Vec<[Arg; 5]> = steps
+        .into_iter()
+        .map(|(id, state, note, by, at)| {
+            [
+                Arg::Text(id.to_string()),
+                Arg::Text(enum_str(&state)),
+                Arg::OptText(note.map(str::to_string)),
+                Arg::OptText(by.map(str::to_string)),
+                Arg::Int(at),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut sql =
+        Sql::new("INSERT INTO sighting_events (sighting_id, state, note, by_user, at) VALUES ");
+    sql.bind_rows(rows);
+    sql.query().execute(conn).await?;
     Ok(())
 }
 

@@ -14,7 +14,7 @@
 //! (it has one writer anyway), several on PostgreSQL (whose row locks let
 //! transactions run side by side). A worker takes the first waiting report,
 //! then whatever else is waiting, up to [`MAX_BATCH`], writes them
-//! ([`intake::write`]) and answers each once the commit is done. If the
+//! ([`write_batch`]) and answers each once the commit is done. If the
 //! commit fails, every report of the batch gets the error (and, being
 //! idempotent by id, can be sent again).
 //!
@@ -37,7 +37,9 @@ pub const MAX_BATCH: usize = 64;
 /// Reports that may wait for a worker before senders wait too.
 const QUEUE: usize = 1024;
 
-type Answer = Result<(SightingReceipt, bool)>;
+/// What a report written through the writer gets: its receipt, and whether
+/// it was stored now (`false`: a retry of one stored before).
+pub type Answer = Result<(SightingReceipt, bool)>;
 type Job = (Pending, oneshot::Sender<Answer>);
 
 /// The handle handlers write through. Cheap to clone.
@@ -100,39 +102,85 @@ async fn work(db: Db, config: Arc<Config>, jobs: Arc<Mutex<mpsc::Receiver<Job>>>
     }
 }
 
-/// Writes each report in its own savepoint of one transaction.
-async fn write_batch(db: &Db, config: &Config, batch: &[Pending]) -> Vec<Answer> {
-    let failed = |e: &dyn std::fmt::Display| -> Vec<Answer> {
-        batch
-            .iter()
-            .map(|_| Err(Error::Internal(anyhow::anyhow!("writing reports: {e}"))))
-            .collect()
-    };
-    let mut tx = match db.begin_write().await {
-        Ok(tx) => tx,
-        Err(e) => return failed(&e),
-    };
+/// Writes a batch of reports in one transaction, each new one in its own
+/// savepoint (a report refused by the limits or a bad proof rolls back only
+/// itself), and answers each. What `kudakyar demo seed` calls too.
+///
+/// One lookup finds the batch's reports already stored (retries answer
+/// from it); the rows each new report adds beside its own (its
+/// [`intake::Trail`]) are written for the whole batch before the commit.
+///
+/// On PostgreSQL, batches written side by side lock rows and places in
+/// whatever order their reports come (a counter of one address, a county's
+/// incidents, then another's), so two of them can deadlock. PostgreSQL then
+/// fails one; nothing of it was committed, so it is written again, up to
+/// [`ATTEMPTS`] times, before its reports get the error.
+pub async fn write_batch(db: &Db, config: &Config, batch: &[Pending]) -> Vec<Answer> {
+    let mut attempt = 1;
+    loop {
+        match try_write_batch(db, config, batch).await {
+            Ok(answers) => return answers,
+            Err(e) if attempt < ATTEMPTS && is_deadlock(&e) => {
+                tracing::info!(attempt, "a batch of reports deadlocked; writing it again");
+                attempt += 1;
+            }
+            Err(e) => {
+                return batch
+                    .iter()
+                    .map(|_| Err(Error::Internal(anyhow::anyhow!("writing reports: {e}"))))
+                    .collect();
+            }
+        }
+    }
+}
+
+/// How many times a batch is written before its reports get a deadlock.
+const ATTEMPTS: u32 = 3;
+
+/// True for PostgreSQL's "deadlock detected" and "could not serialize".
+fn is_deadlock(e: &Error) -> bool {
+    let Error::Internal(e) = e else { return false };
+    matches!(
+        e.downcast_ref::<sqlx::Error>(),
+        Some(sqlx::Error::Database(db)) if matches!(db.code().as_deref(), Some("40P01" | "40001"))
+    )
+}
+
+/// [`write_batch`]; an error here is the whole batch's.
+async fn try_write_batch(db: &Db, config: &Config, batch: &[Pending]) -> Result<Vec<Answer>> {
+    let mut tx = db.begin_write().await?;
+    let stored = intake::stored_all(&mut tx, batch).await?;
+    let mut trail = intake::Trail::default();
     let mut answers = Vec::with_capacity(batch.len());
     for pending in batch {
-        let answer = match sqlx::Acquire::begin(&mut *tx).await {
-            Ok(mut savepoint) => {
-                let answer = intake::write(db, config, &mut savepoint, pending).await;
-                let closed = if answer.is_ok() {
-                    savepoint.commit().await
-                } else {
-                    savepoint.rollback().await
-                };
-                match closed {
-                    Ok(()) => answer,
-                    Err(e) => return failed(&e),
-                }
+        if let Some(stored) = stored.get(pending.id()) {
+            answers.push(
+                stored
+                    .answer(pending.digest())
+                    .map(|receipt| (receipt, false)),
+            );
+            continue;
+        }
+        let mut savepoint = sqlx::Acquire::begin(&mut *tx).await?;
+        let mut own = intake::Trail::default();
+        let answer = intake::write_new(db, config, &mut savepoint, pending, &mut own).await;
+        match answer {
+            // The whole batch is written again.
+            Err(e) if is_deadlock(&e) => return Err(e),
+            Ok((receipt, true)) => {
+                savepoint.commit().await?;
+                trail.extend(own);
+                answers.push(Ok((receipt, true)));
             }
-            Err(e) => return failed(&e),
-        };
-        answers.push(answer);
+            // A refusal, and a copy found stored meanwhile, count and change
+            // nothing.
+            other => {
+                savepoint.rollback().await?;
+                answers.push(other);
+            }
+        }
     }
-    if let Err(e) = tx.commit().await {
-        return failed(&e);
-    }
-    answers
+    trail.write(&mut tx).await?;
+    tx.commit().await?;
+    Ok(answers)
 }

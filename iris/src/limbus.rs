@@ -125,7 +125,10 @@ pub fn locate_limbus(img: &Plane, pupil: &Pupil, p: &LimbusParams) -> Result<Cir
     // Reduce so the smallest candidate iris is ≈20 px in radius: enough to
     // locate, cheap to search.
     let f = (r_min / 20.0).floor().max(1.0) as usize;
-    let small = img.reduce(f).box_blur(1);
+    let smooth = img.box_blur(1);
+    // Unreduced, the coarse image is the fine one.
+    let reduced = (f > 1).then(|| img.reduce(f).box_blur(1));
+    let small = reduced.as_ref().unwrap_or(&smooth);
     let sf = f as f32;
     // The visibility window in search steps (a coarse step is f pixels).
     let reach = |step_px: f32| (p.occlusion_reach_px / step_px).ceil().max(1.0) as usize;
@@ -133,7 +136,7 @@ pub fn locate_limbus(img: &Plane, pupil: &Pupil, p: &LimbusParams) -> Result<Cir
     let sectors = [(-30.0, 45.0), (135.0, 210.0)];
     let coarse_arcs = Arcs::sectors(&sectors, 96);
     let es = EdgeSearch {
-        img: &small,
+        img: small,
         arcs: &coarse_arcs,
         ignore_above: 250.0,
         combine: Combine::GeoMean,
@@ -155,7 +158,6 @@ pub fn locate_limbus(img: &Plane, pupil: &Pupil, p: &LimbusParams) -> Result<Cir
     };
     let (coarse, _) = es.best(&b).ok_or_else(no_limbus)?;
     let fine_arcs = Arcs::sectors(&sectors, 192);
-    let smooth = img.box_blur(1);
     let es = EdgeSearch {
         img: &smooth,
         arcs: &fine_arcs,

@@ -91,7 +91,7 @@ pub fn fill_reflections(img: &Plane, p: &SpecularParams) -> Plane {
     // LEDs inside a pupil the glows touch and make one ring-shaped spot far
     // larger than any single reflection, though each core is small.
     let max_extent = 2 * (2 * k + 1);
-    let mut core = Plane::new(w, h, 0.0);
+    let mut core = Vec::new();
     let mut seen = vec![false; w * h];
     let mut stack = Vec::new();
     let mut pixels = Vec::new();
@@ -116,18 +116,29 @@ pub fn fill_reflections(img: &Plane, p: &SpecularParams) -> Plane {
             }
         }
         if x1 - x0 < max_extent && y1 - y0 < max_extent {
-            for &i in &pixels {
-                core.data[i] = 1.0;
-            }
+            core.extend_from_slice(&pixels);
         }
     }
     // A reflection is its compact core and the spot pixels (its glow)
     // within one square's half-width of it.
-    let near_core = max_filter(&core, k);
-    let hole: Vec<bool> = (0..w * h)
-        .map(|i| spot[i] && near_core.data[i] > 0.0)
-        .collect();
+    let near_core = near(&core, w, h, k);
+    let hole: Vec<bool> = (0..w * h).map(|i| spot[i] && near_core[i]).collect();
     inpaint(img, &hole)
+}
+
+/// Pixels within `k` (in x and in y) of one of the `marks` in a `w × h`
+/// image: a dilation by a `(2k+1)²` square, done by marking each mark's
+/// square, since the marks (reflection cores) are a few pixels.
+fn near(marks: &[usize], w: usize, h: usize, k: usize) -> Vec<bool> {
+    let mut out = vec![false; w * h];
+    for &i in marks {
+        let (x, y) = (i % w, i / w);
+        let xs = x.saturating_sub(k)..(x + k + 1).min(w);
+        for yy in y.saturating_sub(k)..(y + k + 1).min(h) {
+            out[yy * w + xs.start..yy * w + xs.end].fill(true);
+        }
+    }
+    out
 }
 
 /// `img` with the `hole` pixels filled from outside inwards (onion peel):
@@ -207,7 +218,9 @@ fn max_filter(img: &Plane, k: usize) -> Plane {
     separable(img, k, f32::max, f32::NEG_INFINITY)
 }
 
-fn separable(img: &Plane, k: usize, op: fn(f32, f32) -> f32, id: f32) -> Plane {
+/// `op` is generic (not a function pointer) so that it is inlined into the
+/// running min/max: a call per sample would cost more than the sample.
+fn separable(img: &Plane, k: usize, op: impl Fn(f32, f32) -> f32 + Copy, id: f32) -> Plane {
     let (w, h) = (img.width, img.height);
     let mut scratch = Scratch::default();
     let mut tmp = vec![0.0f32; w * h];
@@ -241,7 +254,14 @@ struct Scratch {
 
 impl Scratch {
     /// `dst[i] = op` over `src[i−k ..= i+k]` (clipped to the line).
-    fn window(&mut self, src: &[f32], dst: &mut [f32], k: usize, op: fn(f32, f32) -> f32, id: f32) {
+    fn window(
+        &mut self,
+        src: &[f32],
+        dst: &mut [f32],
+        k: usize,
+        op: impl Fn(f32, f32) -> f32,
+        id: f32,
+    ) {
         let m = 2 * k + 1;
         let len = (src.len() + 2 * k).div_ceil(m) * m;
         self.pad.clear();

@@ -257,33 +257,42 @@ impl EdgeSearch<'_> {
     /// subtraction), and each radius' sum still adds the directions in
     /// order, so the result is the same as direction by direction per radius.
     fn visible_edges(&self, n_dirs: usize, ks: std::ops::Range<usize>, scratch: &mut Scratch) {
+        // Arcs that leave the image within the padding leave no radius.
+        if ks.is_empty() {
+            return;
+        }
         let len = scratch.means.len();
         let reach = self.occlusion_reach;
         scratch.sums[ks.clone()].fill(0.0);
         scratch.counts[ks.clone()].fill(0);
-        if ks.is_empty() {
-            return;
-        }
         for v in scratch.profiles[..n_dirs * len].chunks_exact(len) {
             // occluded[i]: samples before i darker than `occluded_below`
             // (NaN, outside the image or a highlight, is not).
             let occ = &mut scratch.occluded;
+            let mut seen = 0;
             occ[0] = 0;
-            for (i, &x) in v.iter().enumerate() {
-                occ[i + 1] = occ[i] + u32::from(x < self.occluded_below);
+            for (o, &x) in occ[1..].iter_mut().zip(v) {
+                seen += u32::from(x < self.occluded_below);
+                *o = seen;
             }
-            for k in ks.clone() {
-                let (a, c) = (v[k - 1], v[k + 1]);
+            let sums = &mut scratch.sums[ks.clone()];
+            let counts = &mut scratch.counts[ks.clone()];
+            let (occ_in, occ_out) = (&occ[ks.start - reach..], &occ[ks.start + reach + 1..]);
+            let near = v[ks.start - 2..ks.end + 2].windows(5);
+            for ((((s, n), w5), &o_in), &o_out) in
+                sums.iter_mut().zip(counts).zip(near).zip(occ_in).zip(occ_out)
+            {
+                let (a, c) = (w5[1], w5[3]);
                 // NaN (outside the image or a highlight) fails every comparison.
                 if !(a >= f32::MIN && c >= f32::MIN) {
                     continue;
                 }
-                scratch.counts[k] += 1;
-                if occ[k + reach + 1] > occ[k - reach] {
+                *n += 1;
+                if o_out > o_in {
                     continue;
                 }
                 let d = c - a;
-                let wide = v[k + 2] - v[k - 2];
+                let wide = w5[4] - w5[0];
                 let e = if wide.is_nan() {
                     d
                 } else {
@@ -292,7 +301,7 @@ impl EdgeSearch<'_> {
                 // Only a dark-to-bright step is the boundary seen: where the grey
                 // level falls outward, something darker (a lid margin, a lash's
                 // fringe) lies just outside, and that direction is occluded.
-                scratch.sums[k] += e.max(0.0);
+                *s += e.max(0.0);
             }
         }
     }
@@ -383,9 +392,10 @@ impl Window {
     /// [`Plane::sample`] computes it.
     #[inline]
     fn bilinear(&self, i: usize, fx: f32, fy: f32) -> f32 {
-        let d = &self.data;
-        let top = d[i] + (d[i + 1] - d[i]) * fx;
-        let bot = d[i + self.width] + (d[i + self.width + 1] - d[i + self.width]) * fx;
+        let w = self.width;
+        let d = &self.data[i..i + w + 2];
+        let top = d[0] + (d[1] - d[0]) * fx;
+        let bot = d[w] + (d[w + 1] - d[w]) * fx;
         top + (bot - top) * fy
     }
 }
@@ -730,6 +740,50 @@ mod tests {
             (c.x - 60.0).abs() <= 1.0 && (c.y - 60.0).abs() <= 1.0 && (c.r - 30.0).abs() <= 1.0,
             "{c:?}"
         );
+    }
+
+    #[test]
+    fn arcs_that_leave_the_image_within_the_padding_are_no_candidates() {
+        let img = disc(
+            40,
+            40,
+            Circle {
+                x: 20.0,
+                y: 20.0,
+                r: 10.0,
+            },
+            30.0,
+            140.0,
+        );
+        let arcs = Arcs::sectors(&[(-30.0, 45.0), (135.0, 210.0)], 96);
+        let es = EdgeSearch {
+            img: &img,
+            arcs: &arcs,
+            combine: Combine::GeoMean,
+            inner_below: f32::INFINITY,
+            outer_above: f32::NEG_INFINITY,
+            occluded_below: f32::NEG_INFINITY,
+            occlusion_reach: 3,
+            ignore_above: 250.0,
+        };
+        // Some of these radii leave the image after 1–5 samples: no panic,
+        // and nothing whose arcs are mostly outside the image.
+        for r_min in (5..40).map(|r| r as f32) {
+            let b = SearchBox {
+                cx: 20.0,
+                cy: 20.0,
+                half: 2.0,
+                step: 1.0,
+                r_min,
+                r_max: r_min + 10.0,
+                r_step: 1.0,
+                max_offset_per_r: f32::INFINITY,
+                prior: Prior::NONE,
+            };
+            if let Some((c, _)) = es.best(&b) {
+                assert!(c.r < 28.0, "r_min {r_min}: {c:?}");
+            }
+        }
     }
 
     #[test]

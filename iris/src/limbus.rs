@@ -123,8 +123,11 @@ pub fn locate_limbus(img: &Plane, pupil: &Pupil, p: &LimbusParams) -> Result<Cir
     // ring refused them ("outer edge not found").
     let occluded_below = 0.5 * (pupil.grey + pupil.ring_grey);
     // Reduce so the smallest candidate iris is ≈20 px in radius: enough to
-    // locate, cheap to search.
-    let f = (r_min / 20.0).floor().max(1.0) as usize;
+    // locate, cheap to search. At least by 2, unless that leaves it under
+    // 10 px: the coarse search tries every radius at every centre, and at
+    // full size it was most of the time of a whole template; the fine
+    // search below refines the circle at full size anyway.
+    let f = (r_min / 20.0).floor().max(if r_min >= 20.0 { 2.0 } else { 1.0 }) as usize;
     let smooth = img.box_blur(1);
     // Unreduced, the coarse image is the fine one.
     let reduced = (f > 1).then(|| img.reduce(f).box_blur(1));

@@ -13,7 +13,10 @@ use iris::{Config, analyse_image};
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let n: usize = args.first().and_then(|s| s.parse().ok()).unwrap_or(20);
-    let paths: Vec<&String> = args.iter().filter(|a| a.parse::<usize>().is_err()).collect();
+    let paths: Vec<&String> = args
+        .iter()
+        .filter(|a| a.parse::<usize>().is_err())
+        .collect();
     let images: Vec<image::GrayImage> = if paths.is_empty() {
         vec![eye(5, 1, 0, Resolution::Small)]
     } else {

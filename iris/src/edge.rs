@@ -11,6 +11,15 @@
 //! boundary is visible — no sample near it darker than `occluded_below`
 //! (eyelashes, lid-margin shadow) and a dark-to-bright step — and divided by
 //! the directions sampled, so an occluded direction adds nothing.
+//!
+//! Cost: the search samples every direction at every radius around every
+//! candidate centre, so the inner loop is one bilinear sample. Centres lie
+//! on a whole-pixel grid, so all of them see the same sub-pixel positions:
+//! each (direction, radius) sample's pixel offset and bilinear weights are
+//! computed once per search (`Table`, the search's trig table), and the
+//! image is copied into a window bordered with NaN (`Window`), so a sample
+//! needs no bounds test and one that touches a pixel outside the image is
+//! NaN, "not sampled", as it should be.
 
 use crate::plane::{Circle, Plane};
 
@@ -183,7 +192,13 @@ impl EdgeSearch<'_> {
         let (bx, by) = (b.cx.floor(), b.cy.floor());
         let reach = (steps as f32 * step + radius(len - 1)).ceil() as isize + 2;
         let win = Window::around(self.img, bx as isize, by as isize, reach);
-        let table = Table::new(&self.arcs.dirs, (b.cx - bx, b.cy - by), len, radius, win.width);
+        let table = Table::new(
+            &self.arcs.dirs,
+            (b.cx - bx, b.cy - by),
+            len,
+            radius,
+            win.width,
+        );
         let widest = self.arcs.groups.windows(2).map(|w| w[1] - w[0]);
         let mut scratch = Scratch {
             means: vec![0.0; len],
@@ -279,8 +294,12 @@ impl EdgeSearch<'_> {
             let counts = &mut scratch.counts[ks.clone()];
             let (occ_in, occ_out) = (&occ[ks.start - reach..], &occ[ks.start + reach + 1..]);
             let near = v[ks.start - 2..ks.end + 2].windows(5);
-            for ((((s, n), w5), &o_in), &o_out) in
-                sums.iter_mut().zip(counts).zip(near).zip(occ_in).zip(occ_out)
+            for ((((s, n), w5), &o_in), &o_out) in sums
+                .iter_mut()
+                .zip(counts)
+                .zip(near)
+                .zip(occ_in)
+                .zip(occ_out)
             {
                 let (a, c) = (w5[1], w5[3]);
                 // NaN (outside the image or a highlight) fails every comparison.

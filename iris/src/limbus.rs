@@ -33,8 +33,10 @@
 //! ([`LimbusParams::offset_penalty`]) scales each candidate's edge strength
 //! down with its centre's distance from the pupil centre, so the nearly
 //! concentric circle wins such ties while a clearly stronger off-centre edge
-//! still does. The search runs coarse-to-fine: on a reduced, smoothed copy
-//! first, then ±2 px at full size.
+//! still does. The search runs coarse-to-fine: on a copy reduced at least
+//! twofold (so the smallest candidate iris is ≈20 px in radius, 10 at
+//! least) and smoothed first, then at full size around the coarse circle
+//! (± one coarse centre step, ±2 coarse px in radius).
 
 use serde::{Deserialize, Serialize};
 
@@ -127,7 +129,9 @@ pub fn locate_limbus(img: &Plane, pupil: &Pupil, p: &LimbusParams) -> Result<Cir
     // 10 px: the coarse search tries every radius at every centre, and at
     // full size it was most of the time of a whole template; the fine
     // search below refines the circle at full size anyway.
-    let f = (r_min / 20.0).floor().max(if r_min >= 20.0 { 2.0 } else { 1.0 }) as usize;
+    let f = (r_min / 20.0)
+        .floor()
+        .max(if r_min >= 20.0 { 2.0 } else { 1.0 }) as usize;
     let smooth = img.box_blur(1);
     // Unreduced, the coarse image is the fine one.
     let reduced = (f > 1).then(|| img.reduce(f).box_blur(1));

@@ -98,7 +98,10 @@ impl Plane {
             acc.iter_mut().zip(row(y)).for_each(|(a, v)| *a += v);
         }
         for (y, line) in out.chunks_exact_mut(w).enumerate() {
-            let (add, sub) = (row(y as isize + r as isize + 1), row(y as isize - r as isize));
+            let (add, sub) = (
+                row(y as isize + r as isize + 1),
+                row(y as isize - r as isize),
+            );
             for (((o, a), p), m) in line.iter_mut().zip(&mut acc).zip(add).zip(sub) {
                 *o = *a * norm;
                 *a += p - m;

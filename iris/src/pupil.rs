@@ -190,11 +190,7 @@ fn fit_boundary(img: &Plane, p: &Pupil) -> Option<Circle> {
         }
     }
     let (_, c) = best?;
-    let on: Vec<(f32, f32)> = pts
-        .iter()
-        .copied()
-        .filter(|q| on(q, &c))
-        .collect();
+    let on: Vec<(f32, f32)> = pts.iter().copied().filter(|q| on(q, &c)).collect();
     fit_least_squares(&on).filter(plausible).or(Some(c))
 }
 

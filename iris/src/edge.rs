@@ -89,7 +89,9 @@ impl Arcs {
 pub struct SearchBox {
     pub cx: f32,
     pub cy: f32,
-    /// Centres are tried within ±`half` of (cx, cy) in steps of `step`.
+    /// Centres are tried within ±`half` of (cx, cy) in steps of `step`,
+    /// rounded to whole pixels (at least 1), so that every centre samples
+    /// the same sub-pixel positions (see the module docs).
     pub half: f32,
     pub step: f32,
     pub r_min: f32,

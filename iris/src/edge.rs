@@ -11,6 +11,15 @@
 //! boundary is visible — no sample near it darker than `occluded_below`
 //! (eyelashes, lid-margin shadow) and a dark-to-bright step — and divided by
 //! the directions sampled, so an occluded direction adds nothing.
+//!
+//! Cost: the search samples every direction at every radius around every
+//! candidate centre, so the inner loop is one bilinear sample. Centres lie
+//! on a whole-pixel grid, so all of them see the same sub-pixel positions:
+//! each (direction, radius) sample's pixel offset and bilinear weights are
+//! computed once per search (`Table`, the search's trig table), and the
+//! image is copied into a window bordered with NaN (`Window`), so a sample
+//! needs no bounds test and one that touches a pixel outside the image is
+//! NaN, "not sampled", as it should be.
 
 use crate::plane::{Circle, Plane};
 
@@ -80,7 +89,9 @@ impl Arcs {
 pub struct SearchBox {
     pub cx: f32,
     pub cy: f32,
-    /// Centres are tried within ±`half` of (cx, cy) in steps of `step`.
+    /// Centres are tried within ±`half` of (cx, cy) in steps of `step`,
+    /// rounded to whole pixels (at least 1), so that every centre samples
+    /// the same sub-pixel positions (see the module docs).
     pub half: f32,
     pub step: f32,
     pub r_min: f32,
@@ -164,7 +175,12 @@ impl EdgeSearch<'_> {
         if n_r < 1 || b.r_min <= 0.0 {
             return None;
         }
-        let steps = (b.half / b.step).floor() as i32;
+        // Centres lie on a grid of whole pixels, so every centre sees the same
+        // sub-pixel positions along each direction: the sampling offsets and
+        // bilinear weights are computed once ([`Table`]) and a centre only
+        // adds its own pixel index to them.
+        let step = b.step.round().max(1.0);
+        let steps = (b.half / step).floor() as i32;
         // (circle, score with the prior, edge strength without it)
         let mut best: Option<(Circle, f32, f32)> = None;
         let n_groups = self.arcs.groups.len() - 1;
@@ -173,35 +189,57 @@ impl EdgeSearch<'_> {
         // every candidate radius.
         let pad = self.occlusion_reach.max(2);
         let len = n_r + 2 * pad;
-        let mut means = vec![0.0f32; len];
-        let mut profiles = vec![f32::NAN; self.arcs.dirs.len() * len];
+        let r0 = b.r_min - pad as f32 * b.r_step;
+        let radius = |i: usize| (r0 + i as f32 * b.r_step).max(0.5);
+        let (bx, by) = (b.cx.floor(), b.cy.floor());
+        let reach = (steps as f32 * step + radius(len - 1)).ceil() as isize + 2;
+        let win = Window::around(self.img, bx as isize, by as isize, reach);
+        let table = Table::new(
+            &self.arcs.dirs,
+            (b.cx - bx, b.cy - by),
+            len,
+            radius,
+            win.width,
+        );
+        let widest = self.arcs.groups.windows(2).map(|w| w[1] - w[0]);
+        let mut scratch = Scratch {
+            means: vec![0.0; len],
+            profiles: vec![f32::NAN; widest.max().unwrap_or(0) * len],
+            sums: vec![0.0; len],
+            counts: vec![0; len],
+            occluded: vec![0; len + 1],
+        };
         // Per radius, the smoothed edge strength of every sector.
         let mut per = vec![vec![f32::NEG_INFINITY; n_groups]; n_r];
         for iy in -steps..=steps {
             for ix in -steps..=steps {
-                let (cx, cy) = (b.cx + ix as f32 * b.step, b.cy + iy as f32 * b.step);
+                let (cx, cy) = (b.cx + ix as f32 * step, b.cy + iy as f32 * step);
+                let st = step as isize;
+                let base = win.index(
+                    bx as isize + ix as isize * st,
+                    by as isize + iy as isize * st,
+                );
                 // Radii whose arcs leave the image end the profile early.
                 let mut got = len;
                 for (g, w) in self.arcs.groups.windows(2).enumerate() {
-                    let span = w[0]..w[1];
-                    let dirs = &self.arcs.dirs[span.clone()];
-                    let prof = &mut profiles[span.start * len..span.end * len];
-                    let r0 = b.r_min - pad as f32 * b.r_step;
-                    let filled = self.arc_profiles(dirs, cx, cy, r0, b.r_step, prof, &mut means);
+                    let filled = self.arc_profiles(&win, &table, base, w[0]..w[1], &mut scratch);
                     got = got.min(filled);
-                    for k in pad..filled.saturating_sub(pad).min(n_r + pad) {
+                    let ks = pad..filled.saturating_sub(pad).min(n_r + pad);
+                    self.visible_edges(w[1] - w[0], ks.clone(), &mut scratch);
+                    let m = &scratch.means;
+                    for k in ks {
                         // The arc means must go from dark inside to bright outside.
-                        let m = &means;
                         let dark_inside =
                             m[k - 1] < self.inner_below && m[k + 1] > self.outer_above;
-                        per[k - pad][g] = if dark_inside {
-                            self.visible_edge(prof, len, k)
+                        let n = scratch.counts[k];
+                        per[k - pad][g] = if dark_inside && n > 0 {
+                            scratch.sums[k] / n as f32
                         } else {
                             0.0
                         };
                     }
                 }
-                let offset = (ix as f32).hypot(iy as f32) * b.step;
+                let offset = (ix as f32).hypot(iy as f32) * step;
                 for k in pad..got.saturating_sub(pad).min(n_r + pad) {
                     let r = b.r_min + (k - pad) as f32 * b.r_step;
                     if offset > b.max_offset_per_r * r {
@@ -223,73 +261,104 @@ impl EdgeSearch<'_> {
         best.map(|(c, _, raw)| (c, raw))
     }
 
-    /// Edge strength at profile index `k` of one sector (`prof` holds its
-    /// directions' profiles, `len` samples each, NaN where not sampled): the
-    /// central difference, lightly smoothed by the neighbours' differences,
-    /// summed over the directions whose samples on both sides of the
-    /// boundary are visible and divided by the directions sampled there.
-    fn visible_edge(&self, prof: &[f32], len: usize, k: usize) -> f32 {
-        let (mut sum, mut n) = (0.0f32, 0usize);
-        for v in prof.chunks_exact(len) {
-            let (a, c) = (v[k - 1], v[k + 1]);
-            // NaN (outside the image or a highlight) fails every comparison.
-            if !(a >= f32::MIN && c >= f32::MIN) {
-                continue;
-            }
-            n += 1;
-            let reach = self.occlusion_reach;
-            if v[k - reach..=k + reach]
-                .iter()
-                .any(|&x| x < self.occluded_below)
-            {
-                continue;
-            }
-            let d = c - a;
-            let wide = v[k + 2] - v[k - 2];
-            let e = if wide.is_nan() {
-                d
-            } else {
-                0.5 * d + 0.25 * wide
-            };
-            // Only a dark-to-bright step is the boundary seen: where the grey
-            // level falls outward, something darker (a lid margin, a lash's
-            // fringe) lies just outside, and that direction is occluded.
-            sum += e.max(0.0);
+    /// Edge strength of one sector at every profile index in `ks`, as a
+    /// sum and a count (`scratch.sums`, `scratch.counts`): the central
+    /// difference, lightly smoothed by the neighbours' differences, summed
+    /// over the directions whose samples on both sides of the boundary are
+    /// visible; the count is the directions sampled there (the strength is
+    /// sum / count). `scratch.profiles` holds the sector's `n_dirs`
+    /// profiles (NaN where not sampled).
+    ///
+    /// Directions are taken one at a time over all radii (a running count
+    /// of occluded samples makes each radius' visibility window one
+    /// subtraction), and each radius' sum still adds the directions in
+    /// order, so the result is the same as direction by direction per radius.
+    fn visible_edges(&self, n_dirs: usize, ks: std::ops::Range<usize>, scratch: &mut Scratch) {
+        // Arcs that leave the image within the padding leave no radius.
+        if ks.is_empty() {
+            return;
         }
-        if n == 0 { 0.0 } else { sum / n as f32 }
+        let len = scratch.means.len();
+        let reach = self.occlusion_reach;
+        scratch.sums[ks.clone()].fill(0.0);
+        scratch.counts[ks.clone()].fill(0);
+        for v in scratch.profiles[..n_dirs * len].chunks_exact(len) {
+            // occluded[i]: samples before i darker than `occluded_below`
+            // (NaN, outside the image or a highlight, is not).
+            let occ = &mut scratch.occluded;
+            let mut seen = 0;
+            occ[0] = 0;
+            for (o, &x) in occ[1..].iter_mut().zip(v) {
+                seen += u32::from(x < self.occluded_below);
+                *o = seen;
+            }
+            let sums = &mut scratch.sums[ks.clone()];
+            let counts = &mut scratch.counts[ks.clone()];
+            let (occ_in, occ_out) = (&occ[ks.start - reach..], &occ[ks.start + reach + 1..]);
+            let near = v[ks.start - 2..ks.end + 2].windows(5);
+            for ((((s, n), w5), &o_in), &o_out) in sums
+                .iter_mut()
+                .zip(counts)
+                .zip(near)
+                .zip(occ_in)
+                .zip(occ_out)
+            {
+                let (a, c) = (w5[1], w5[3]);
+                // NaN (outside the image or a highlight) fails every comparison.
+                if !(a >= f32::MIN && c >= f32::MIN) {
+                    continue;
+                }
+                *n += 1;
+                if o_out > o_in {
+                    continue;
+                }
+                let d = c - a;
+                let wide = w5[4] - w5[0];
+                let e = if wide.is_nan() {
+                    d
+                } else {
+                    0.5 * d + 0.25 * wide
+                };
+                // Only a dark-to-bright step is the boundary seen: where the grey
+                // level falls outward, something darker (a lid margin, a lash's
+                // fringe) lies just outside, and that direction is occluded.
+                *s += e.max(0.0);
+            }
+        }
     }
 
-    /// Grey level of each direction on each arc radius `r0 + i*dr` into
-    /// `prof` (`out.len()` samples per direction; NaN outside the image or
-    /// on a highlight) and each radius' mean over the sampled directions into
-    /// `out`, stopping at the first radius with too few usable samples (arc
-    /// mostly outside the image). Returns how many radii were filled.
-    #[allow(clippy::too_many_arguments)]
+    /// Grey level of directions `dirs` (indices into the arcs) on each arc
+    /// radius of `table`, around the centre at pixel index `base` of `win`,
+    /// into `scratch.profiles` (`scratch.means.len()` samples per direction;
+    /// NaN outside the image or on a highlight), and each radius' mean over
+    /// the sampled directions into `scratch.means`, stopping at the first
+    /// radius with too few usable samples (arc mostly outside the image).
+    /// Returns how many radii were filled.
     fn arc_profiles(
         &self,
-        dirs: &[(f32, f32)],
-        cx: f32,
-        cy: f32,
-        r0: f32,
-        dr: f32,
-        prof: &mut [f32],
-        out: &mut [f32],
+        win: &Window,
+        table: &Table,
+        base: usize,
+        dirs: std::ops::Range<usize>,
+        scratch: &mut Scratch,
     ) -> usize {
-        let len = out.len();
-        let need = (dirs.len() / 2).max(1);
-        for (i, m) in out.iter_mut().enumerate() {
-            let r = (r0 + i as f32 * dr).max(0.5);
+        let len = scratch.means.len();
+        let n_dirs = dirs.len();
+        let need = (n_dirs / 2).max(1);
+        let prof = &mut scratch.profiles[..n_dirs * len];
+        let taps = &table.taps[dirs.start * len..dirs.end * len];
+        for (p, t) in prof.iter_mut().zip(taps) {
+            let v = win.bilinear(base.wrapping_add_signed(t.offset), t.fx, t.fy);
+            // NaN (outside the image) fails the comparison too.
+            *p = if v < self.ignore_above { v } else { f32::NAN };
+        }
+        for (i, m) in scratch.means.iter_mut().enumerate() {
             let (mut s, mut n) = (0.0f32, 0usize);
-            for (j, &(c, sn)) in dirs.iter().enumerate() {
-                let v = match self.img.sample(cx + r * c, cy + r * sn) {
-                    Some(v) if v < self.ignore_above => {
-                        s += v;
-                        n += 1;
-                        v
-                    }
-                    _ => f32::NAN,
-                };
-                prof[j * len + i] = v;
+            for v in prof[i..].iter().step_by(len) {
+                if !v.is_nan() {
+                    s += v;
+                    n += 1;
+                }
             }
             if n < need {
                 return i;
@@ -298,6 +367,113 @@ impl EdgeSearch<'_> {
         }
         len
     }
+}
+
+/// The part of an image that a search can sample, with a border of NaN
+/// where it lies outside the image: a bilinear sample that touches a pixel
+/// outside is NaN, which is how the search marks "not sampled", so the
+/// inner loop needs no bounds test.
+struct Window {
+    x0: isize,
+    y0: isize,
+    width: usize,
+    data: Vec<f32>,
+}
+
+impl Window {
+    /// Pixels within `reach` of (cx, cy), plus one for the bilinear
+    /// neighbour.
+    fn around(img: &Plane, cx: isize, cy: isize, reach: isize) -> Window {
+        let (x0, y0) = (cx - reach, cy - reach);
+        let side = (2 * reach + 2) as usize;
+        let mut data = vec![f32::NAN; side * side];
+        let xs = x0.max(0)..(x0 + side as isize).min(img.width as isize);
+        if !xs.is_empty() {
+            for y in y0.max(0)..(y0 + side as isize).min(img.height as isize) {
+                let row = (y - y0) as usize * side;
+                let src = y as usize * img.width;
+                data[row + (xs.start - x0) as usize..row + (xs.end - x0) as usize]
+                    .copy_from_slice(&img.data[src + xs.start as usize..src + xs.end as usize]);
+            }
+        }
+        Window {
+            x0,
+            y0,
+            width: side,
+            data,
+        }
+    }
+
+    /// Index of image pixel (x, y) in `data`.
+    fn index(&self, x: isize, y: isize) -> usize {
+        ((y - self.y0) * self.width as isize + x - self.x0) as usize
+    }
+
+    /// Bilinear sample at pixel index `i` plus (fx, fy), as
+    /// [`Plane::sample`] computes it.
+    #[inline]
+    fn bilinear(&self, i: usize, fx: f32, fy: f32) -> f32 {
+        let w = self.width;
+        let d = &self.data[i..i + w + 2];
+        let top = d[0] + (d[1] - d[0]) * fx;
+        let bot = d[w] + (d[w + 1] - d[w]) * fx;
+        top + (bot - top) * fy
+    }
+}
+
+/// One sample of a direction's profile: the pixel offset from the centre's
+/// pixel (in a [`Window`] of the given width) and the bilinear weights.
+#[derive(Clone, Copy)]
+struct Tap {
+    offset: isize,
+    fx: f32,
+    fy: f32,
+}
+
+/// The taps of every direction at every radius, direction-major (the
+/// precomputed "trig table" of the search).
+struct Table {
+    taps: Vec<Tap>,
+}
+
+impl Table {
+    /// `frac`: the sub-pixel position of every centre; `radius(i)`: the
+    /// i-th of `len` radii.
+    fn new(
+        dirs: &[(f32, f32)],
+        frac: (f32, f32),
+        len: usize,
+        radius: impl Fn(usize) -> f32,
+        width: usize,
+    ) -> Table {
+        let mut taps = Vec::with_capacity(dirs.len() * len);
+        for &(c, s) in dirs {
+            for i in 0..len {
+                let r = radius(i);
+                let (x, y) = (frac.0 + r * c, frac.1 + r * s);
+                let (xf, yf) = (x.floor(), y.floor());
+                taps.push(Tap {
+                    offset: yf as isize * width as isize + xf as isize,
+                    fx: x - xf,
+                    fy: y - yf,
+                });
+            }
+        }
+        Table { taps }
+    }
+}
+
+/// Buffers of one [`EdgeSearch::best`] call, reused for every centre.
+struct Scratch {
+    /// Mean grey level of a sector's arc at each radius.
+    means: Vec<f32>,
+    /// The sector's profiles, one per direction, `means.len()` radii each.
+    profiles: Vec<f32>,
+    /// Per radius: summed edge strength and directions sampled.
+    sums: Vec<f32>,
+    counts: Vec<u32>,
+    /// Running count of occluded samples along one direction.
+    occluded: Vec<u32>,
 }
 
 /// Circle through three points, if they are not collinear.
@@ -585,6 +761,50 @@ mod tests {
             (c.x - 60.0).abs() <= 1.0 && (c.y - 60.0).abs() <= 1.0 && (c.r - 30.0).abs() <= 1.0,
             "{c:?}"
         );
+    }
+
+    #[test]
+    fn arcs_that_leave_the_image_within_the_padding_are_no_candidates() {
+        let img = disc(
+            40,
+            40,
+            Circle {
+                x: 20.0,
+                y: 20.0,
+                r: 10.0,
+            },
+            30.0,
+            140.0,
+        );
+        let arcs = Arcs::sectors(&[(-30.0, 45.0), (135.0, 210.0)], 96);
+        let es = EdgeSearch {
+            img: &img,
+            arcs: &arcs,
+            combine: Combine::GeoMean,
+            inner_below: f32::INFINITY,
+            outer_above: f32::NEG_INFINITY,
+            occluded_below: f32::NEG_INFINITY,
+            occlusion_reach: 3,
+            ignore_above: 250.0,
+        };
+        // Some of these radii leave the image after 1–5 samples: no panic,
+        // and nothing whose arcs are mostly outside the image.
+        for r_min in (5..40).map(|r| r as f32) {
+            let b = SearchBox {
+                cx: 20.0,
+                cy: 20.0,
+                half: 2.0,
+                step: 1.0,
+                r_min,
+                r_max: r_min + 10.0,
+                r_step: 1.0,
+                max_offset_per_r: f32::INFINITY,
+                prior: Prior::NONE,
+            };
+            if let Some((c, _)) = es.best(&b) {
+                assert!(c.r < 28.0, "r_min {r_min}: {c:?}");
+            }
+        }
     }
 
     #[test]

@@ -33,8 +33,10 @@
 //! ([`LimbusParams::offset_penalty`]) scales each candidate's edge strength
 //! down with its centre's distance from the pupil centre, so the nearly
 //! concentric circle wins such ties while a clearly stronger off-centre edge
-//! still does. The search runs coarse-to-fine: on a reduced, smoothed copy
-//! first, then ±2 px at full size.
+//! still does. The search runs coarse-to-fine: on a copy reduced at least
+//! twofold (so the smallest candidate iris is ≈20 px in radius, 10 at
+//! least) and smoothed first, then at full size around the coarse circle
+//! (± one coarse centre step, ±2 coarse px in radius).
 
 use serde::{Deserialize, Serialize};
 
@@ -123,9 +125,17 @@ pub fn locate_limbus(img: &Plane, pupil: &Pupil, p: &LimbusParams) -> Result<Cir
     // ring refused them ("outer edge not found").
     let occluded_below = 0.5 * (pupil.grey + pupil.ring_grey);
     // Reduce so the smallest candidate iris is ≈20 px in radius: enough to
-    // locate, cheap to search.
-    let f = (r_min / 20.0).floor().max(1.0) as usize;
-    let small = img.reduce(f).box_blur(1);
+    // locate, cheap to search. At least by 2, unless that leaves it under
+    // 10 px: the coarse search tries every radius at every centre, and at
+    // full size it was most of the time of a whole template; the fine
+    // search below refines the circle at full size anyway.
+    let f = (r_min / 20.0)
+        .floor()
+        .max(if r_min >= 20.0 { 2.0 } else { 1.0 }) as usize;
+    let smooth = img.box_blur(1);
+    // Unreduced, the coarse image is the fine one.
+    let reduced = (f > 1).then(|| img.reduce(f).box_blur(1));
+    let small = reduced.as_ref().unwrap_or(&smooth);
     let sf = f as f32;
     // The visibility window in search steps (a coarse step is f pixels).
     let reach = |step_px: f32| (p.occlusion_reach_px / step_px).ceil().max(1.0) as usize;
@@ -133,7 +143,7 @@ pub fn locate_limbus(img: &Plane, pupil: &Pupil, p: &LimbusParams) -> Result<Cir
     let sectors = [(-30.0, 45.0), (135.0, 210.0)];
     let coarse_arcs = Arcs::sectors(&sectors, 96);
     let es = EdgeSearch {
-        img: &small,
+        img: small,
         arcs: &coarse_arcs,
         ignore_above: 250.0,
         combine: Combine::GeoMean,
@@ -155,7 +165,6 @@ pub fn locate_limbus(img: &Plane, pupil: &Pupil, p: &LimbusParams) -> Result<Cir
     };
     let (coarse, _) = es.best(&b).ok_or_else(no_limbus)?;
     let fine_arcs = Arcs::sectors(&sectors, 192);
-    let smooth = img.box_blur(1);
     let es = EdgeSearch {
         img: &smooth,
         arcs: &fine_arcs,

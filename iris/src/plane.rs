@@ -85,16 +85,26 @@ impl Plane {
             let row = &self.data[y * w..(y + 1) * w];
             blur_line(row, &mut tmp[y * w..(y + 1) * w], r, norm);
         }
+        // Down the columns, all columns at once (a row of running sums), so
+        // memory is read row by row; each column's sum takes the same steps
+        // as `blur_line`'s.
         let mut out = vec![0.0f32; w * h];
-        let mut col = vec![0.0f32; h];
-        let mut col_out = vec![0.0f32; h];
-        for x in 0..w {
-            for y in 0..h {
-                col[y] = tmp[y * w + x];
-            }
-            blur_line(&col, &mut col_out, r, norm);
-            for y in 0..h {
-                out[y * w + x] = col_out[y];
+        let row = |y: isize| {
+            let y = y.clamp(0, h as isize - 1) as usize;
+            &tmp[y * w..(y + 1) * w]
+        };
+        let mut acc = row(-(r as isize)).to_vec();
+        for y in -(r as isize) + 1..=r as isize {
+            acc.iter_mut().zip(row(y)).for_each(|(a, v)| *a += v);
+        }
+        for (y, line) in out.chunks_exact_mut(w).enumerate() {
+            let (add, sub) = (
+                row(y as isize + r as isize + 1),
+                row(y as isize - r as isize),
+            );
+            for (((o, a), p), m) in line.iter_mut().zip(&mut acc).zip(add).zip(sub) {
+                *o = *a * norm;
+                *a += p - m;
             }
         }
         Plane {

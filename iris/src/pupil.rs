@@ -158,11 +158,14 @@ fn fit_boundary(img: &Plane, p: &Pupil) -> Option<Circle> {
     }
     let c0 = p.circle;
     let tol = (0.04 * c0.r).max(1.0);
-    let inliers = |c: &Circle| {
-        pts.iter()
-            .filter(|q| ((q.0 - c.x).hypot(q.1 - c.y) - c.r).abs() <= tol)
-            .count()
+    // A point is on a circle when its distance from the centre is within
+    // `tol` of the radius (plain square root: `hypot`'s care for overflow
+    // costs ten times as much, and these are pixel coordinates).
+    let on = |q: &(f32, f32), c: &Circle| {
+        let (dx, dy) = (q.0 - c.x, q.1 - c.y);
+        ((dx * dx + dy * dy).sqrt() - c.r).abs() <= tol
     };
+    let inliers = |c: &Circle| pts.iter().filter(|q| on(q, c)).count();
     let plausible = |c: &Circle| {
         c.r > 0.5 * c0.r && c.r < 1.6 * c0.r && (c.x - c0.x).hypot(c.y - c0.y) < 0.6 * c0.r
     };
@@ -187,11 +190,7 @@ fn fit_boundary(img: &Plane, p: &Pupil) -> Option<Circle> {
         }
     }
     let (_, c) = best?;
-    let on: Vec<(f32, f32)> = pts
-        .iter()
-        .copied()
-        .filter(|q| ((q.0 - c.x).hypot(q.1 - c.y) - c.r).abs() <= tol)
-        .collect();
+    let on: Vec<(f32, f32)> = pts.iter().copied().filter(|q| on(q, &c)).collect();
     fit_least_squares(&on).filter(plausible).or(Some(c))
 }
 

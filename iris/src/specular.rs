@@ -91,7 +91,7 @@ pub fn fill_reflections(img: &Plane, p: &SpecularParams) -> Plane {
     // LEDs inside a pupil the glows touch and make one ring-shaped spot far
     // larger than any single reflection, though each core is small.
     let max_extent = 2 * (2 * k + 1);
-    let mut core = Plane::new(w, h, 0.0);
+    let mut core = Vec::new();
     let mut seen = vec![false; w * h];
     let mut stack = Vec::new();
     let mut pixels = Vec::new();
@@ -116,18 +116,29 @@ pub fn fill_reflections(img: &Plane, p: &SpecularParams) -> Plane {
             }
         }
         if x1 - x0 < max_extent && y1 - y0 < max_extent {
-            for &i in &pixels {
-                core.data[i] = 1.0;
-            }
+            core.extend_from_slice(&pixels);
         }
     }
     // A reflection is its compact core and the spot pixels (its glow)
     // within one square's half-width of it.
-    let near_core = max_filter(&core, k);
-    let hole: Vec<bool> = (0..w * h)
-        .map(|i| spot[i] && near_core.data[i] > 0.0)
-        .collect();
+    let near_core = near(&core, w, h, k);
+    let hole: Vec<bool> = (0..w * h).map(|i| spot[i] && near_core[i]).collect();
     inpaint(img, &hole)
+}
+
+/// Pixels within `k` (in x and in y) of one of the `marks` in a `w × h`
+/// image: a dilation by a `(2k+1)²` square, done by marking each mark's
+/// square, since the marks (reflection cores) are a few pixels.
+fn near(marks: &[usize], w: usize, h: usize, k: usize) -> Vec<bool> {
+    let mut out = vec![false; w * h];
+    for &i in marks {
+        let (x, y) = (i % w, i / w);
+        let xs = x.saturating_sub(k)..(x + k + 1).min(w);
+        for yy in y.saturating_sub(k)..(y + k + 1).min(h) {
+            out[yy * w + xs.start..yy * w + xs.end].fill(true);
+        }
+    }
+    out
 }
 
 /// `img` with the `hole` pixels filled from outside inwards (onion peel):
@@ -199,34 +210,72 @@ fn neighbours(i: usize, w: usize, h: usize) -> impl Iterator<Item = usize> {
 
 /// Grey erosion with a `(2k+1)²` square (separable; edges clamped).
 fn min_filter(img: &Plane, k: usize) -> Plane {
-    separable(img, k, f32::min, f32::INFINITY)
+    // No NaN in an image: a plain comparison is the minimum, one
+    // instruction where `f32::min` takes several.
+    separable(img, k, |a, b| if a < b { a } else { b }, f32::INFINITY)
 }
 
 /// Grey dilation with a `(2k+1)²` square.
 fn max_filter(img: &Plane, k: usize) -> Plane {
-    separable(img, k, f32::max, f32::NEG_INFINITY)
+    separable(img, k, |a, b| if a > b { a } else { b }, f32::NEG_INFINITY)
 }
 
-fn separable(img: &Plane, k: usize, op: fn(f32, f32) -> f32, id: f32) -> Plane {
+/// `op` is generic (not a function pointer) so that it is inlined into the
+/// running min/max: a call per sample would cost more than the sample.
+fn separable(img: &Plane, k: usize, op: impl Fn(f32, f32) -> f32 + Copy, id: f32) -> Plane {
     let (w, h) = (img.width, img.height);
     let mut scratch = Scratch::default();
     let mut tmp = vec![0.0f32; w * h];
-    for y in 0..h {
-        let (src, dst) = (&img.data[y * w..(y + 1) * w], &mut tmp[y * w..(y + 1) * w]);
+    for (src, dst) in img.data.chunks_exact(w).zip(tmp.chunks_exact_mut(w)) {
         scratch.window(src, dst, k, op, id);
     }
     let mut out = Plane::new(w, h, 0.0);
-    let (mut col, mut col_out) = (vec![0.0f32; h], vec![0.0f32; h]);
-    for x in 0..w {
-        for (y, c) in col.iter_mut().enumerate() {
-            *c = tmp[y * w + x];
+    down_columns(&tmp, &mut out.data, w, k, op, id);
+    out
+}
+
+/// The running min or max of [`Scratch::window`] down every column of the
+/// `w`-wide image `src` at once, a whole row per step: the same operations
+/// per column as `window` on that column, read row by row.
+fn down_columns(
+    src: &[f32],
+    dst: &mut [f32],
+    w: usize,
+    k: usize,
+    op: impl Fn(f32, f32) -> f32 + Copy,
+    id: f32,
+) {
+    let h = src.len() / w;
+    let m = 2 * k + 1;
+    let len = (h + 2 * k).div_ceil(m) * m;
+    let edge = vec![id; w];
+    // Row p of the column padded by k identities at each end.
+    let row = |p: usize| match p.checked_sub(k) {
+        Some(y) if y < h => &src[y * w..(y + 1) * w],
+        _ => &edge[..],
+    };
+    let (mut fwd, mut bwd) = (vec![id; len * w], vec![id; len * w]);
+    let combine = |out: &mut [f32], a: &[f32], b: &[f32]| {
+        for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+            *o = op(x, y);
         }
-        scratch.window(&col, &mut col_out, k, op, id);
-        for (y, &v) in col_out.iter().enumerate() {
-            out.data[y * w + x] = v;
+    };
+    for b in (0..len).step_by(m) {
+        fwd[b * w..(b + 1) * w].copy_from_slice(row(b));
+        for i in b + 1..b + m {
+            let (done, rest) = fwd.split_at_mut(i * w);
+            combine(&mut rest[..w], &done[(i - 1) * w..], row(i));
+        }
+        let last = b + m - 1;
+        bwd[last * w..(last + 1) * w].copy_from_slice(row(last));
+        for i in (b..last).rev() {
+            let (head, done) = bwd.split_at_mut((i + 1) * w);
+            combine(&mut head[i * w..], &done[..w], row(i));
         }
     }
-    out
+    for (y, out) in dst.chunks_exact_mut(w).enumerate() {
+        combine(out, &bwd[y * w..(y + 1) * w], &fwd[(y + m - 1) * w..]);
+    }
 }
 
 /// Buffers of the van Herk / Gil–Werman running min or max: three
@@ -241,7 +290,14 @@ struct Scratch {
 
 impl Scratch {
     /// `dst[i] = op` over `src[i−k ..= i+k]` (clipped to the line).
-    fn window(&mut self, src: &[f32], dst: &mut [f32], k: usize, op: fn(f32, f32) -> f32, id: f32) {
+    fn window(
+        &mut self,
+        src: &[f32],
+        dst: &mut [f32],
+        k: usize,
+        op: impl Fn(f32, f32) -> f32,
+        id: f32,
+    ) {
         let m = 2 * k + 1;
         let len = (src.len() + 2 * k).div_ceil(m) * m;
         self.pad.clear();
@@ -355,6 +411,25 @@ mod tests {
                         .copied()
                         .fold(id, op);
                     assert_eq!(*g, direct, "k {k} at {i}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_running_filter_down_columns_equals_it_along_each_column() {
+        let (w, h) = (7, 23);
+        let src: Vec<f32> = (0..w * h).map(|i| ((i * 7919) % 31) as f32).collect();
+        let mut scratch = Scratch::default();
+        for k in [1, 3, 12] {
+            let mut got = vec![0.0; w * h];
+            down_columns(&src, &mut got, w, k, f32::max, f32::NEG_INFINITY);
+            for x in 0..w {
+                let col: Vec<f32> = (0..h).map(|y| src[y * w + x]).collect();
+                let mut want = vec![0.0; h];
+                scratch.window(&col, &mut want, k, f32::max, f32::NEG_INFINITY);
+                for y in 0..h {
+                    assert_eq!(got[y * w + x], want[y], "k {k} at ({x},{y})");
                 }
             }
         }

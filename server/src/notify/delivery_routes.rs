@@ -67,10 +67,7 @@ async fn put_preferences(
     actor: Actor,
     ApiJson(input): ApiJson<NotificationPreferences>,
 ) -> Result<Json<NotificationPreferences>> {
-    let may_digest = !matches!(
-        actor.role,
-        Role::OutreachWorker | Role::HotlineOperator
-    );
+    let may_digest = !matches!(actor.role, Role::OutreachWorker | Role::HotlineOperator);
     let (muted, quiet) = preferences::validate(&input, &preferences::KINDS, may_digest)?;
     preferences::put(
         state.db.pool(),

@@ -430,7 +430,10 @@ mod tests {
             digest: true,
             ..prefs(&[], None)
         };
-        assert_eq!(fields(validate(&digest, &kinds, false).unwrap_err()), ["digest"]);
+        assert_eq!(
+            fields(validate(&digest, &kinds, false).unwrap_err()),
+            ["digest"]
+        );
         assert!(validate(&digest, &kinds, true).is_ok());
     }
 }

@@ -88,10 +88,9 @@ pub fn audience(event: &DomainEvent<'_>) -> Option<Audience> {
                 county: event.county.map(str::to_string),
             }
         }
-        Kind::SightingAssigned
-        | Kind::ChildNotSeen
-        | Kind::FollowUpDue
-        | Kind::ReferralDecided => Who::User(event.user_id?.to_string()),
+        Kind::SightingAssigned | Kind::ChildNotSeen | Kind::FollowUpDue | Kind::ReferralDecided => {
+            Who::User(event.user_id?.to_string())
+        }
         Kind::FollowUpOverdue => Who::Supervisors {
             province: event.province?.to_string(),
             county: event.county.map(str::to_string),
@@ -322,7 +321,10 @@ mod tests {
         assert!(crosses_nearly_full(405, 406, 450));
         assert!(!crosses_nearly_full(406, 407, 450), "once per crossing");
         assert!(crosses_nearly_full(0, 1, 1));
-        assert!(!crosses_nearly_full(407, 406, 450), "falling is no crossing");
+        assert!(
+            !crosses_nearly_full(407, 406, 450),
+            "falling is no crossing"
+        );
     }
 
     #[test]

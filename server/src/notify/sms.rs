@@ -194,9 +194,7 @@ fn http_url(url: Option<&str>, setting: &str) -> Result<String, String> {
         .map(str::trim)
         .filter(|u| !u.is_empty())
         .ok_or_else(|| format!("{setting} is required"))?;
-    let parsed: http::Uri = url
-        .parse()
-        .map_err(|_| format!("{setting} is not a URL"))?;
+    let parsed: http::Uri = url.parse().map_err(|_| format!("{setting} is not a URL"))?;
     match parsed.scheme_str() {
         Some("http" | "https") if parsed.host().is_some() => Ok(url.to_string()),
         _ => Err(format!("{setting} must be an http(s) URL")),
@@ -515,18 +513,69 @@ mod tests {
             Ok(Some(Gateway::Kavenegar { .. }))
         ));
         let bad = [
-            (Config { sms_gateway: "pigeon".into(), ..config("http") }, "sms_gateway"),
-            (Config { sms_url: Some("ftp://x".into()), ..config("http") }, "sms_url"),
-            (Config { sms_url: None, ..config("http") }, "sms_url"),
-            (Config { sms_method: "DELETE".into(), ..config("http") }, "sms_method"),
             (
-                Config { sms_body_template: Some("{{to}} {{nope}}".into()), ..config("http") },
+                Config {
+                    sms_gateway: "pigeon".into(),
+                    ..config("http")
+                },
+                "sms_gateway",
+            ),
+            (
+                Config {
+                    sms_url: Some("ftp://x".into()),
+                    ..config("http")
+                },
+                "sms_url",
+            ),
+            (
+                Config {
+                    sms_url: None,
+                    ..config("http")
+                },
+                "sms_url",
+            ),
+            (
+                Config {
+                    sms_method: "DELETE".into(),
+                    ..config("http")
+                },
+                "sms_method",
+            ),
+            (
+                Config {
+                    sms_body_template: Some("{{to}} {{nope}}".into()),
+                    ..config("http")
+                },
                 "sms_body_template",
             ),
-            (Config { sms_content_type: "text/xml".into(), ..config("http") }, "sms_content_type"),
-            (Config { sms_api_key_header: "bad header".into(), ..config("http") }, "sms_api_key_header"),
-            (Config { sms_api_key: None, ..config("kavenegar") }, "sms_api_key"),
-            (Config { sms_api_key: Some("a/b".into()), ..config("kavenegar") }, "sms_api_key"),
+            (
+                Config {
+                    sms_content_type: "text/xml".into(),
+                    ..config("http")
+                },
+                "sms_content_type",
+            ),
+            (
+                Config {
+                    sms_api_key_header: "bad header".into(),
+                    ..config("http")
+                },
+                "sms_api_key_header",
+            ),
+            (
+                Config {
+                    sms_api_key: None,
+                    ..config("kavenegar")
+                },
+                "sms_api_key",
+            ),
+            (
+                Config {
+                    sms_api_key: Some("a/b".into()),
+                    ..config("kavenegar")
+                },
+                "sms_api_key",
+            ),
         ];
         for (c, setting) in bad {
             let e = Gateway::from_config(&c).unwrap_err();

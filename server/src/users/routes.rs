@@ -179,6 +179,13 @@ async fn set_phone(
         .as_deref()
         .map(super::validate::phone)
         .transpose()?;
-    super::set_phone(&state.db, &id, phone.as_deref(), &Who::from(&actor), &origin).await?;
+    super::set_phone(
+        &state.db,
+        &id,
+        phone.as_deref(),
+        &Who::from(&actor),
+        &origin,
+    )
+    .await?;
     Ok(Json(UserPhone { phone }))
 }

@@ -138,9 +138,7 @@ pub fn phone(raw: &str) -> Result<String> {
         digits
     };
     let ok = e164.strip_prefix('+').is_some_and(|d| {
-        (8..=15).contains(&d.len())
-            && d.bytes().all(|b| b.is_ascii_digit())
-            && !d.starts_with('0')
+        (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0')
     });
     let mut v = Validator::new();
     v.check(
@@ -161,7 +159,13 @@ mod phone_tests {
         assert_eq!(phone("0912 123 4567").unwrap(), "+989121234567");
         assert_eq!(phone("+98 (912) 123-4567").unwrap(), "+989121234567");
         assert_eq!(phone("00989121234567").unwrap(), "+989121234567");
-        for bad in ["", "12345", "+0123456789", "+98912abc4567", "+1234567890123456"] {
+        for bad in [
+            "",
+            "12345",
+            "+0123456789",
+            "+98912abc4567",
+            "+1234567890123456",
+        ] {
             assert!(phone(bad).is_err(), "{bad:?}");
         }
     }

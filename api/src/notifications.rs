@@ -120,6 +120,10 @@ pub struct PushPayload {
     pub critical: bool,
     pub subject_type: String,
     pub subject_id: String,
+    /// A daily digest (`kind` is then `digest`): how many unread
+    /// notifications it stands for; the subject is the newest of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest_count: Option<i64>,
 }
 
 /// A user's choices about pushes (the inbox always gets everything).
@@ -137,6 +141,11 @@ pub struct NotificationPreferences {
     /// Friday (the weekend) quiet all day.
     #[serde(default)]
     pub quiet_friday: bool,
+    /// One push a day (at the server's `notify_digest_at`) for all
+    /// non-critical notifications instead of one each; critical ones still
+    /// go at once. For supervisors and the roles above them.
+    #[serde(default)]
+    pub digest: bool,
 }
 
 /// From `start` to `end`, `HH:MM` in Asia/Tehran time; `22:00`–`07:00`

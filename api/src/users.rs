@@ -84,6 +84,27 @@ pub struct NewUser {
     pub county: Option<String>,
 }
 
+/// `PUT /api/v1/users/{id}/phone` and its answer: the phone an unread
+/// critical notification escalates to by SMS. Kept apart from [`User`] so
+/// that no list, export or log of users carries it.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UserPhone {
+    /// E.164 (`+989121234567`); an Iranian mobile as dialled at home
+    /// (`09121234567`) is accepted and stored in E.164. `null` removes it.
+    pub phone: Option<String>,
+}
+
+/// Never prints the number (it is personal data).
+impl std::fmt::Debug for UserPhone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserPhone")
+            .field("phone", &self.phone.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
 /// One page of a cursor-paginated list.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

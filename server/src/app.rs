@@ -34,6 +34,8 @@ pub struct AppState {
     pub sightings: crate::sightings::writer::Writer,
     /// The server's VAPID key for Web Push (see [`crate::notify::push`]).
     pub vapid: crate::notify::push::Vapid,
+    /// The SMS gateway, or why there is none (see [`crate::notify::sms`]).
+    pub sms: crate::notify::sms::Status,
     /// Cancelled when [`serve`] begins to shut down, so endless responses
     /// (the notification streams) end and graceful shutdown can finish.
     pub stopping: CancellationToken,
@@ -60,6 +62,8 @@ impl AppState {
             crate::auth::password::Checks::new(config.login_max_concurrent_checks);
         let uploads = UploadSlots::new(config.max_concurrent_uploads);
         let vapid = crate::notify::push::Vapid::load(&config).context("the VAPID key")?;
+        // A bad SMS setting is reported, not fatal: the rest serves.
+        let sms = crate::notify::sms::Status::from_config(&config);
         let config = Arc::new(config);
         let sightings = crate::sightings::writer::Writer::start(db.clone(), config.clone());
         Ok(AppState {
@@ -73,6 +77,7 @@ impl AppState {
             metrics: Metrics::new(),
             biometrics,
             vapid,
+            sms,
             stopping: CancellationToken::new(),
         })
     }

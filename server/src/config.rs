@@ -146,8 +146,41 @@ pub struct Config {
     /// run is claimed in the database, so it happens once).
     pub notify_scheduler: bool,
     /// When the scheduler's rules run each period, `HH:MM` Asia/Tehran time
-    /// (rule 4, children not seen for 30 days: weekly).
+    /// (rule 3, follow-ups due: daily; rule 4, children not seen for 30
+    /// days: weekly).
     pub notify_schedule_at: String,
+    /// A follow-up this many days past its date is told to the supervisors
+    /// of the child's county too (rule 3).
+    pub notify_follow_up_overdue_days: u32,
+    /// When a supervisor's daily digest of non-critical pushes goes, `HH:MM`
+    /// Asia/Tehran time.
+    pub notify_digest_at: String,
+    /// The SMS gateway: `off`, `http` (a generic HTTP template: `sms_url`,
+    /// `sms_method`, `sms_body_template`, `sms_api_key_header`) or
+    /// `kavenegar` (its REST `sms/send`). A bad setting leaves the server
+    /// serving with SMS off, said in `/api/v1/ready`.
+    pub sms_gateway: String,
+    /// The `http` gateway's URL; for `kavenegar`, its base URL (default
+    /// `https://api.kavenegar.com`).
+    pub sms_url: Option<String>,
+    /// The `http` gateway's method: `POST`, `PUT` or `GET`.
+    pub sms_method: String,
+    /// The `http` gateway's request body, with the placeholders `{{to}}`
+    /// (the phone, E.164), `{{message}}` and `{{id}}` (the delivery's
+    /// idempotency key), escaped for `sms_content_type`.
+    pub sms_body_template: Option<String>,
+    /// `application/json` (values JSON-escaped) or
+    /// `application/x-www-form-urlencoded` (values percent-encoded).
+    pub sms_content_type: String,
+    /// The gateway's API key (for `kavenegar`, the key in its URL).
+    pub sms_api_key: Option<String>,
+    /// The header the `http` gateway's API key goes in.
+    pub sms_api_key_header: String,
+    /// The sender line (`kavenegar`'s `sender`); unset: the account's default.
+    pub sms_sender: Option<String>,
+    /// A critical notification still unread this long after it was made
+    /// goes to its recipient's phone by SMS, once.
+    pub sms_escalate_after_mins: u64,
     /// The VAPID private key (base64url, 32 bytes). Unset: a key file
     /// `<data_dir>/vapid.key` (made on first start, 0600). Instances that
     /// share a database must share this key: a browser's subscription is
@@ -229,6 +262,17 @@ impl Default for Config {
             vapid_private_key: None,
             notify_scheduler: true,
             notify_schedule_at: "08:00".into(),
+            notify_follow_up_overdue_days: 3,
+            notify_digest_at: "18:00".into(),
+            sms_gateway: "off".into(),
+            sms_url: None,
+            sms_method: "POST".into(),
+            sms_body_template: None,
+            sms_content_type: "application/json".into(),
+            sms_api_key: None,
+            sms_api_key_header: "X-API-Key".into(),
+            sms_sender: None,
+            sms_escalate_after_mins: 30,
             verify_accuracy_m: 50.0,
             verify_clock_tolerance_secs: 600,
             verify_iris_window_mins: 30,
@@ -309,6 +353,7 @@ impl Config {
             &mut c.biometric_key_next,
             &mut c.metrics_token,
             &mut c.vapid_private_key,
+            &mut c.sms_api_key,
         ] {
             if secret.is_some() {
                 *secret = Some("<redacted>".into());
@@ -327,8 +372,12 @@ impl Config {
 }
 
 /// Options that default to unset, so do not serialise.
-const OPTIONAL_KEYS: [&str; 12] = [
+const OPTIONAL_KEYS: [&str; 16] = [
     "vapid_private_key",
+    "sms_url",
+    "sms_body_template",
+    "sms_api_key",
+    "sms_sender",
     "database_url",
     "admin_password",
     "web_dir",

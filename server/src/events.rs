@@ -32,6 +32,21 @@ pub enum Kind {
     /// A child's record was newly flagged with a risk that calls for action
     /// at once (signs of abuse, needs medical care): critical (rule 7).
     ChildAtRisk,
+    /// An encounter's next follow-up date has come (the scheduler's rule
+    /// 3); `user_id` is the child's assigned worker.
+    FollowUpDue,
+    /// A follow-up is overdue by `notify_follow_up_overdue_days` (rule 3);
+    /// told to the supervisors of the child's county.
+    FollowUpOverdue,
+    /// An iris match opened a duplicate review (rule 5); `province` is the
+    /// newer record's, `detail.other_province` the older one's.
+    IrisReviewOpened,
+    /// A centre accepted or rejected a referral (rule 6); `user_id` is the
+    /// referring worker.
+    ReferralDecided,
+    /// A referral took a centre over 90 % of its capacity (rule 6); told to
+    /// the provincial staff of the centre's province.
+    CentreNearlyFull,
 }
 
 impl Kind {
@@ -46,6 +61,11 @@ impl Kind {
             Kind::IncidentChanged => "incident_changed",
             Kind::ChildNotSeen => "child_not_seen",
             Kind::ChildAtRisk => "child_at_risk",
+            Kind::FollowUpDue => "follow_up_due",
+            Kind::FollowUpOverdue => "follow_up_overdue",
+            Kind::IrisReviewOpened => "iris_review_opened",
+            Kind::ReferralDecided => "referral_decided",
+            Kind::CentreNearlyFull => "centre_nearly_full",
         }
     }
 }

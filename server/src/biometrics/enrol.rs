@@ -23,6 +23,7 @@ use crate::app::AppState;
 use crate::audit::{self, Event, Origin, Who};
 use crate::auth::Actor;
 use crate::error::{Error, Result};
+use crate::events::{self, DomainEvent, Kind};
 
 /// Namespace of template ids (a fixed random UUID).
 const TEMPLATE_NS: uuid::Uuid = uuid::Uuid::from_u128(0x6b75_6461_6b79_6172_9e1a_51c0_7e3a_2b01);
@@ -234,6 +235,9 @@ pub async fn open_reviews(
     let now = crate::now_ms();
     for m in matches {
         let id = uuid::Uuid::now_v7().to_string();
+        // The task, its audit line and the supervisors' notification (rule
+        // 5) commit together: a task nobody was told of cannot exist.
+        let mut tx = state.db.begin_write().await?;
         let done = sqlx::query(
             "INSERT INTO identity_reviews (id, child_id, candidate_id, child_province,
                 candidate_province, reason, distances, opened_by, opened_at)
@@ -249,12 +253,26 @@ pub async fn open_reviews(
         .bind(m.distances_json())
         .bind(&actor.user_id)
         .bind(now)
-        .execute(state.db.pool())
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() > 0 {
             opened += 1;
+            events::record(
+                &mut tx,
+                DomainEvent {
+                    kind: Kind::IrisReviewOpened,
+                    province: Some(child_province),
+                    county: None,
+                    subject_type: "identity_review",
+                    subject_id: &id,
+                    user_id: None,
+                    actor_id: Some(&actor.user_id),
+                    detail: Some(serde_json::json!({ "other_province": m.owner.province })),
+                },
+            )
+            .await?;
             audit::record(
-                state.db.pool(),
+                &mut *tx,
                 &Who::from(actor),
                 origin,
                 Event::new("iris.review_open", "identity_review", Some(&id)).with_detail(
@@ -263,6 +281,7 @@ pub async fn open_reviews(
             )
             .await?;
         }
+        tx.commit().await?;
     }
     Ok(opened)
 }

@@ -1,5 +1,8 @@
 //! Referrals of children to centres: sent → accepted / rejected → completed,
-//! every step kept with who and when.
+//! every step kept with who and when. Two steps tell someone (rule 6 of
+//! [`crate::notify::rules`]), on the step's transaction: a decision tells
+//! the referring worker, and a referral that takes its centre over 90 % of
+//! its capacity tells the province's staff.
 
 use kudakyar_api::cases::{
     NewReferral, Referral, ReferralEvent, ReferralState, ReferralTransition,
@@ -14,6 +17,7 @@ use crate::db::Db;
 use crate::db::sql::rows_by;
 use crate::db::vocab::{enum_parse, enum_str};
 use crate::error::{Error, Result, Validator};
+use crate::events::{self, DomainEvent, Kind};
 use crate::registry::store;
 
 /// Which steps a referral may take.
@@ -73,7 +77,8 @@ pub async fn create(
         .bind(&centre.id)
         .execute(&mut *tx)
         .await?;
-    if centres::open_files(&mut tx, &centre.id).await? >= centre.capacity {
+    let open_before = centres::open_files(&mut tx, &centre.id).await?;
+    if open_before >= centre.capacity {
         return Err(Error::field(
             "centre_id",
             "this centre has no free capacity",
@@ -108,6 +113,23 @@ pub async fn create(
         now,
     )
     .await?;
+    // The centre's row is locked: exactly one referral sees the crossing.
+    if crate::notify::rules::crosses_nearly_full(open_before, open_before + 1, centre.capacity) {
+        events::record(
+            &mut tx,
+            DomainEvent {
+                kind: Kind::CentreNearlyFull,
+                province: Some(&centre.province),
+                county: centre.county.as_deref(),
+                subject_type: "centre",
+                subject_id: &centre.id,
+                user_id: None,
+                actor_id: Some(&actor.user_id),
+                detail: None,
+            },
+        )
+        .await?;
+    }
     audit::record(
         &mut *tx,
         &Who::from(actor),
@@ -168,7 +190,7 @@ pub async fn transition(
 ) -> Result<Referral> {
     policy::decide_cases(actor)?;
     let referral = get(db, id).await?.ok_or(Error::NotFound)?;
-    store::find(db.pool(), &actor.scope, &referral.child_id)
+    let child = store::find(db.pool(), &actor.scope, &referral.child_id)
         .await?
         .ok_or(Error::NotFound)?;
     if referral.state == t.state {
@@ -206,6 +228,26 @@ pub async fn transition(
         });
     }
     record_event(&mut tx, id, t.state, t.note.as_deref(), &actor.user_id, now).await?;
+    if matches!(t.state, ReferralState::Accepted | ReferralState::Rejected) {
+        let referrer: String = sqlx::query_scalar("SELECT created_by FROM referrals WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        events::record(
+            &mut tx,
+            DomainEvent {
+                kind: Kind::ReferralDecided,
+                province: Some(&child.facts.home_province),
+                county: child.facts.home_county.as_deref(),
+                subject_type: "referral",
+                subject_id: id,
+                user_id: Some(&referrer),
+                actor_id: Some(&actor.user_id),
+                detail: Some(serde_json::json!({ "state": enum_str(&t.state) })),
+            },
+        )
+        .await?;
+    }
     audit::record(
         &mut *tx,
         &Who::from(actor),

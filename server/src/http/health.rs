@@ -39,6 +39,11 @@ pub struct Ready {
     /// sealed with a key it does not have): left out of its gallery and
     /// logged. Readiness does not depend on it; deduplication misses them.
     unreadable_templates: usize,
+    /// The SMS channel: `off`, `on`, or `error` when its settings were bad
+    /// at start-up (the server serves without it; `sms_error` says why).
+    sms: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sms_error: Option<String>,
 }
 
 /// Readiness: the database answers and every migration is applied.
@@ -50,6 +55,8 @@ async fn ready(State(state): State<AppState>) -> Result<Json<Ready>, StatusCode>
             status: "ready",
             version: env!("CARGO_PKG_VERSION"),
             unreadable_templates: state.biometrics.gallery.unreadable(),
+            sms: state.sms.label(),
+            sms_error: state.sms.error(),
         }))
     } else {
         Err(StatusCode::SERVICE_UNAVAILABLE)

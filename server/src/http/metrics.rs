@@ -2,7 +2,7 @@
 //! a latency histogram per route, database pool usage, the iris templates
 //! this instance could not open (left out of its gallery), and the
 //! notification deliveries by channel — what this instance sent, retried,
-//! and dead-lettered, its commit-to-sent latency, and the outbox
+//! dead-lettered and escalated (to SMS), its commit-to-sent latency, and the outbox
 //! rows by state (read from the database, so every instance's).
 //!
 //! Each [`Metrics`] owns its registry (no global recorder), so several
@@ -68,6 +68,7 @@ struct Deliveries {
     sent: Family<ChannelLabels, Counter>,
     retried: Family<ChannelLabels, Counter>,
     dead: Family<ChannelLabels, Counter>,
+    escalated: Family<ChannelLabels, Counter>,
     latency: Family<ChannelLabels, Histogram, fn() -> Histogram>,
     /// The outbox's rows by channel and state (`queued`, `failed`, …).
     rows: Family<OutboxLabels, Gauge>,
@@ -129,6 +130,7 @@ impl Metrics {
             sent: Family::default(),
             retried: Family::default(),
             dead: Family::default(),
+            escalated: Family::default(),
             // 10 ms … ~4 days: a delivery may wait out quiet hours.
             latency: Family::new_with_constructor(|| {
                 Histogram::new(exponential_buckets(0.01, 2.0, 26))
@@ -150,6 +152,11 @@ impl Metrics {
                 "notify_dead",
                 "Deliveries given up on (dead letters), by channel",
                 &deliveries.dead,
+            ),
+            (
+                "notify_escalated",
+                "Unread critical notifications escalated, by the channel they went to",
+                &deliveries.escalated,
             ),
         ] {
             registry.register(name, help, family.clone());
@@ -207,6 +214,16 @@ impl Metrics {
             channel: channel.as_str(),
         };
         self.deliveries.dead.get_or_create(&labels).inc();
+    }
+
+    pub fn delivery_escalated(&self, channel: Channel, count: usize) {
+        let labels = ChannelLabels {
+            channel: channel.as_str(),
+        };
+        self.deliveries
+            .escalated
+            .get_or_create(&labels)
+            .inc_by(count as u64);
     }
 }
 

@@ -11,7 +11,7 @@ use kudakyar_api::notifications::{
     PushUnsubscribe, VapidKey,
 };
 use kudakyar_api::problem::Problem;
-use kudakyar_api::users::Page;
+use kudakyar_api::users::{Page, Role};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -56,19 +56,27 @@ async fn get_preferences(
 }
 
 /// Replaces the caller's push preferences: muted kinds (never a critical
-/// one), quiet hours in Asia/Tehran time, Friday quiet.
+/// one), quiet hours in Asia/Tehran time, Friday quiet, a daily digest.
 #[utoipa::path(put, path = "/api/v1/notifications/preferences", tag = "notifications",
     request_body = NotificationPreferences, security(("bearer" = [])),
     responses((status = 200, body = NotificationPreferences), (status = 401, body = Problem),
         (status = 422, body = Problem,
-            description = "`muted_kinds` (unknown or critical), `quiet_hours.start`, `quiet_hours.end`")))]
+            description = "`muted_kinds` (unknown or critical), `quiet_hours.start`, `quiet_hours.end`, `digest` (not for this role)")))]
 async fn put_preferences(
     State(state): State<AppState>,
     actor: Actor,
     ApiJson(input): ApiJson<NotificationPreferences>,
 ) -> Result<Json<NotificationPreferences>> {
-    let (muted, quiet) = preferences::validate(&input, &preferences::KINDS)?;
-    preferences::put(state.db.pool(), &actor.user_id, &muted, &quiet).await?;
+    let may_digest = !matches!(actor.role, Role::OutreachWorker | Role::HotlineOperator);
+    let (muted, quiet) = preferences::validate(&input, &preferences::KINDS, may_digest)?;
+    preferences::put(
+        state.db.pool(),
+        &actor.user_id,
+        &muted,
+        &quiet,
+        input.digest,
+    )
+    .await?;
     Ok(Json(
         preferences::get(state.db.pool(), &actor.user_id).await?,
     ))

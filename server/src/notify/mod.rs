@@ -5,9 +5,9 @@
 //!
 //! A tour, in the order a notification travels:
 //!
-//! - [`rules`]: from a domain event to the users to tell — rule 1 (a new
-//!   citizen or hotline report → the supervisors of its county and the
-//!   province's supervisors without a county), rule 2 (assigned to me → me).
+//! - [`rules`]: from a domain event to the users to tell (rules 1–7 of
+//!   issue 18: reports, assignments, follow-ups, unseen children, iris
+//!   duplicates, referrals and full centres, children at risk).
 //!   The choice of audience is a pure function; reading the users is a query.
 //! - [`fan_out`] (here): called by [`crate::events::record`] right after its
 //!   insert, on the same connection, so a notification exists exactly when
@@ -28,8 +28,10 @@
 //! - [`push`]: Web Push — subscriptions, the VAPID key, the transport.
 //! - [`preferences`]: muted kinds (no push queued) and quiet hours in
 //!   Asia/Tehran time (the worker defers a push to their end).
-//! - [`schedule`]: calendar rules (rule 4, weekly), once per period
-//!   across restarts and instances.
+//! - [`sms`]: the SMS gateway (a generic HTTP template or Kavenegar) and
+//!   the escalation of critical notifications left unread.
+//! - [`schedule`]: calendar rules (rule 3 daily, rule 4 weekly), once per
+//!   period across restarts and instances.
 //! - [`delivery_routes`]: push subscriptions and the server's VAPID key
 //!   (tag `notifications`), the administrators' dead letters (tag `admin`).
 
@@ -40,6 +42,7 @@ pub mod push;
 pub mod routes;
 pub mod rules;
 pub mod schedule;
+pub mod sms;
 pub mod store;
 pub mod stream;
 pub mod worker;
@@ -52,6 +55,10 @@ use tokio_util::sync::CancellationToken;
 use crate::app::AppState;
 use crate::events::DomainEvent;
 
+/// How often unread critical notifications are looked for (an SMS goes at
+/// most this long after its delay, never before).
+const ESCALATION_SCAN: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// Starts this instance's delivery workers (`notify_workers`, 0 for none)
 /// with the channels that are configured, and the scheduler
 /// (`notify_scheduler`); they stop when `stop` is cancelled.
@@ -59,23 +66,44 @@ pub fn spawn_workers(
     state: &AppState,
     stop: CancellationToken,
 ) -> anyhow::Result<Vec<JoinHandle<()>>> {
-    let at = preferences::minutes(&state.config.notify_schedule_at).ok_or_else(|| {
-        anyhow::anyhow!(
-            "notify_schedule_at must be a time HH:MM, not {:?}",
-            state.config.notify_schedule_at
-        )
-    })?;
+    let time = |setting: &str, value: &str| {
+        preferences::minutes(value)
+            .ok_or_else(|| anyhow::anyhow!("{setting} must be a time HH:MM, not {value:?}"))
+    };
+    let plan = schedule::Plan {
+        rules_at: time("notify_schedule_at", &state.config.notify_schedule_at)?,
+        overdue_days: i64::from(state.config.notify_follow_up_overdue_days),
+        digest_at: time("notify_digest_at", &state.config.notify_digest_at)?,
+    };
     let mut jobs = Vec::new();
     if state.config.notify_scheduler {
-        jobs.push(schedule::spawn(state.db.clone(), at, stop.clone()));
+        jobs.push(schedule::spawn(state.db.clone(), plan, stop.clone()));
     }
     if state.config.notify_workers == 0 {
         return Ok(jobs);
     }
     let web_push = push::WebPush::new(state.db.clone(), state.vapid.clone(), &state.config)?;
+    let sms = match state.sms.gateway() {
+        Some(gateway) => {
+            // Escalations are queued only while there is a channel to send
+            // them, by the instances that deliver.
+            jobs.push(sms::spawn_escalation(
+                state.db.clone(),
+                state.config.sms_escalate_after_mins as i64 * 60_000,
+                ESCALATION_SCAN,
+                state.metrics.clone(),
+                stop.clone(),
+            ));
+            let timeout = std::time::Duration::from_millis(state.config.push_timeout_ms);
+            let sms: Arc<dyn worker::Transport> =
+                Arc::new(sms::Sms::new(state.db.clone(), gateway, timeout)?);
+            Some(sms)
+        }
+        None => None,
+    };
     let channels: Arc<dyn worker::Transport> = Arc::new(worker::Channels {
         web_push: Some(Arc::new(web_push)),
-        sms: None,
+        sms,
     });
     let settings = worker::Settings::from_config(&state.config);
     jobs.extend((0..state.config.notify_workers).map(|_| {
@@ -120,8 +148,9 @@ pub async fn fan_out(
             },
         )
         .await?;
+        // Muted, or left for the daily digest: the inbox only.
         if !audience.critical
-            && preferences::muted(&mut *conn, &user_id, event.kind.as_str()).await?
+            && !preferences::push_now(&mut *conn, &user_id, event.kind.as_str()).await?
         {
             continue;
         }

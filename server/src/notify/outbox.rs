@@ -54,15 +54,15 @@ pub fn idempotency_key(notification_id: i64, channel: Channel, target: &str) -> 
 }
 
 /// Queues the delivery of notification `notification_id` by `channel` to
-/// `target`, due at `due`; nothing when it is queued already.
+/// `target`, due at `due`; nothing when it is queued already (false).
 pub async fn enqueue(
     conn: &mut sqlx::AnyConnection,
     notification_id: i64,
     channel: Channel,
     target: &str,
     due: i64,
-) -> sqlx::Result<()> {
-    sqlx::query(
+) -> sqlx::Result<bool> {
+    let inserted = sqlx::query(
         "INSERT INTO deliveries (notification_id, channel, target, state, attempts,
                                  next_attempt_at, idempotency_key, created_at)
          VALUES ($1, $2, $3, 'queued', 0, $4, $5, $6)
@@ -74,6 +74,34 @@ pub async fn enqueue(
     .bind(due)
     .bind(idempotency_key(notification_id, channel, target))
     .bind(crate::now_ms())
+    .execute(conn)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+/// Queues a digest's push to `subscription`: one a day per subscription
+/// (`day` in the key), pointing at `newest`, standing for `count`.
+pub async fn enqueue_digest(
+    conn: &mut sqlx::AnyConnection,
+    newest: i64,
+    count: i64,
+    user_id: &str,
+    day: &str,
+    subscription: &str,
+    due: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO deliveries (notification_id, channel, target, state, attempts,
+                                 next_attempt_at, idempotency_key, created_at, digest_count)
+         VALUES ($1, 'web_push', $2, 'queued', 0, $3, $4, $5, $6)
+         ON CONFLICT (idempotency_key) DO NOTHING",
+    )
+    .bind(newest)
+    .bind(subscription)
+    .bind(due)
+    .bind(format!("digest:{user_id}:{day}:{subscription}"))
+    .bind(crate::now_ms())
+    .bind(count)
     .execute(conn)
     .await?;
     Ok(())
@@ -99,6 +127,8 @@ pub struct Claimed {
     pub subject_id: String,
     /// When the notification was committed (ms): latency is measured from it.
     pub notification_at: i64,
+    /// A daily digest standing for this many notifications.
+    pub digest_count: Option<i64>,
 }
 
 /// Which rows are due at `$1`: waiting ones whose time came, and claimed
@@ -139,7 +169,7 @@ pub async fn claim(db: &Db, now: i64, lease_ms: i64, limit: i64) -> sqlx::Result
     }
     // The rows are ours by the token: read them with their notifications.
     let rows = sqlx::query(
-        "SELECT d.id, d.channel, d.target, d.attempts, d.idempotency_key, d.claim,
+        "SELECT d.id, d.channel, d.target, d.attempts, d.idempotency_key, d.claim, d.digest_count,
                 n.id AS notification_id, n.user_id, n.kind, n.critical, n.subject_type,
                 n.subject_id, n.created_at
          FROM deliveries d JOIN notifications n ON n.id = d.notification_id
@@ -169,6 +199,7 @@ fn claimed(row: &AnyRow) -> sqlx::Result<Claimed> {
         subject_type: row.try_get("subject_type")?,
         subject_id: row.try_get("subject_id")?,
         notification_at: row.try_get("created_at")?,
+        digest_count: row.try_get("digest_count")?,
     })
 }
 

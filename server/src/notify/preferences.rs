@@ -4,6 +4,9 @@
 //!
 //! - Muted kinds: [`super::fan_out`] queues no push of a kind the recipient
 //!   muted. Critical kinds cannot be muted ([`validate`] refuses them).
+//! - A daily digest (supervisors and above): no push per non-critical
+//!   notification ([`push_now`] says so to `fan_out`); the scheduler's
+//!   [`super::schedule::digests`] pushes one for all of them instead.
 //! - Quiet times, in Asia/Tehran time: a daily window (`22:00`–`07:00`
 //!   wraps past midnight) and, optionally, all of Friday, the weekend. The
 //!   worker defers a non-critical push claimed inside one to its end
@@ -22,10 +25,15 @@ const MINUTE_MS: i64 = 60_000;
 const DAY_MS: i64 = 24 * 60 * MINUTE_MS;
 
 /// The kinds of notification the rules make, and whether each is critical.
-pub const KINDS: [(&str, bool); 4] = [
+pub const KINDS: [(&str, bool); 9] = [
     ("sighting_received", false),
     ("sighting_assigned", false),
+    ("follow_up_due", false),
+    ("follow_up_overdue", false),
     ("child_not_seen", false),
+    ("iris_review_opened", false),
+    ("referral_decided", false),
+    ("centre_nearly_full", false),
     ("child_at_risk", true),
 ];
 
@@ -118,12 +126,19 @@ fn hhmm(minutes: i64) -> String {
 }
 
 /// Checks preferences against `kinds` (the rules' [`KINDS`]); every bad
-/// field named. Returns the muted kinds, sorted, and the quiet times.
+/// field named; a digest only when `may_digest` (the caller's role).
+/// Returns the muted kinds, sorted, and the quiet times.
 pub fn validate(
     p: &NotificationPreferences,
     kinds: &[(&str, bool)],
+    may_digest: bool,
 ) -> Result<(Vec<String>, Quiet)> {
     let mut v = Validator::new();
+    v.check(
+        !p.digest || may_digest,
+        "digest",
+        "a daily digest is for supervisors and the roles above them",
+    );
     let mut muted: Vec<String> = Vec::new();
     for kind in &p.muted_kinds {
         match kinds.iter().find(|(k, _)| k == kind) {
@@ -166,7 +181,7 @@ pub fn validate(
 /// `user_id`'s preferences (the defaults when none were saved).
 pub async fn get(pool: &sqlx::AnyPool, user_id: &str) -> sqlx::Result<NotificationPreferences> {
     let row = sqlx::query(
-        "SELECT muted_kinds, quiet_start, quiet_end, quiet_friday
+        "SELECT muted_kinds, quiet_start, quiet_end, quiet_friday, digest
          FROM notification_preferences WHERE user_id = $1",
     )
     .bind(user_id)
@@ -185,6 +200,7 @@ pub async fn get(pool: &sqlx::AnyPool, user_id: &str) -> sqlx::Result<Notificati
             end: hhmm(e),
         }),
         quiet_friday: row.try_get::<i64, _>("quiet_friday")? != 0,
+        digest: row.try_get::<i64, _>("digest")? != 0,
     })
 }
 
@@ -201,15 +217,16 @@ pub async fn put(
     user_id: &str,
     muted: &[String],
     quiet: &Quiet,
+    digest: bool,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO notification_preferences
-             (user_id, muted_kinds, quiet_start, quiet_end, quiet_friday, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
+             (user_id, muted_kinds, quiet_start, quiet_end, quiet_friday, updated_at, digest)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (user_id) DO UPDATE SET
              muted_kinds = excluded.muted_kinds, quiet_start = excluded.quiet_start,
              quiet_end = excluded.quiet_end, quiet_friday = excluded.quiet_friday,
-             updated_at = excluded.updated_at",
+             updated_at = excluded.updated_at, digest = excluded.digest",
     )
     .bind(user_id)
     .bind(muted.join(","))
@@ -217,23 +234,27 @@ pub async fn put(
     .bind(quiet.window.map(|w| w.1))
     .bind(i64::from(quiet.friday))
     .bind(crate::now_ms())
+    .bind(i64::from(digest))
     .execute(pool)
     .await?;
     Ok(())
 }
 
-/// Has `user_id` muted `kind`? Read on the fan-out's transaction.
-pub async fn muted(
+/// Does a non-critical notification of `kind` get a push of its own now?
+/// Not when `user_id` muted the kind, nor when they take a daily digest.
+/// Read on the fan-out's transaction.
+pub async fn push_now(
     conn: &mut sqlx::AnyConnection,
     user_id: &str,
     kind: &str,
 ) -> sqlx::Result<bool> {
-    let list: Option<String> =
-        sqlx::query_scalar("SELECT muted_kinds FROM notification_preferences WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_optional(conn)
-            .await?;
-    Ok(list.is_some_and(|l| l.split(',').any(|k| k == kind)))
+    let row: Option<(String, i64)> = sqlx::query_as(
+        "SELECT muted_kinds, digest FROM notification_preferences WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.is_none_or(|(muted, digest)| digest == 0 && !muted.split(',').any(|k| k == kind)))
 }
 
 /// `user_id`'s quiet times, for the worker.
@@ -366,6 +387,7 @@ mod tests {
                 end: e.into(),
             }),
             quiet_friday: false,
+            digest: false,
         }
     }
 
@@ -382,26 +404,36 @@ mod tests {
         let (muted, quiet) = validate(
             &prefs(&["routine", "routine"], Some(("22:00", "07:30"))),
             &kinds,
+            false,
         )
         .unwrap();
         assert_eq!(muted, ["routine"]);
         assert_eq!(quiet.window, Some((22 * 60, 7 * 60 + 30)));
         assert_eq!(
-            fields(validate(&prefs(&["child_at_risk"], None), &kinds).unwrap_err()),
+            fields(validate(&prefs(&["child_at_risk"], None), &kinds, false).unwrap_err()),
             ["muted_kinds"]
         );
         assert_eq!(
-            fields(validate(&prefs(&["no_such"], None), &kinds).unwrap_err()),
+            fields(validate(&prefs(&["no_such"], None), &kinds, false).unwrap_err()),
             ["muted_kinds"]
         );
         assert_eq!(
-            fields(validate(&prefs(&[], Some(("24:00", "7:00"))), &kinds).unwrap_err()),
+            fields(validate(&prefs(&[], Some(("24:00", "7:00"))), &kinds, false).unwrap_err()),
             ["quiet_hours.end", "quiet_hours.start"]
         );
         assert_eq!(
-            fields(validate(&prefs(&[], Some(("08:00", "08:00"))), &kinds).unwrap_err()),
+            fields(validate(&prefs(&[], Some(("08:00", "08:00"))), &kinds, false).unwrap_err()),
             ["quiet_hours.end"]
         );
         assert_eq!(hhmm(7 * 60 + 5), "07:05");
+        let digest = NotificationPreferences {
+            digest: true,
+            ..prefs(&[], None)
+        };
+        assert_eq!(
+            fields(validate(&digest, &kinds, false).unwrap_err()),
+            ["digest"]
+        );
+        assert!(validate(&digest, &kinds, true).is_ok());
     }
 }

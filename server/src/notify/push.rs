@@ -311,7 +311,12 @@ impl WebPush {
             .context("the stored auth secret")?;
         let payload = serde_json::to_vec(&PushPayload {
             notification_id: d.notification_id,
-            kind: d.kind.clone(),
+            kind: if d.digest_count.is_some() {
+                "digest".into()
+            } else {
+                d.kind.clone()
+            },
+            digest_count: d.digest_count,
             critical: d.critical,
             subject_type: d.subject_type.clone(),
             subject_id: d.subject_id.clone(),
@@ -344,12 +349,7 @@ impl WebPush {
         if status.is_success() {
             return Ok(Outcome::Sent);
         }
-        let retry_after_ms = response
-            .headers()
-            .get(http::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<i64>().ok())
-            .map(|secs| secs.clamp(0, 24 * 3600) * 1000);
+        let retry_after_ms = super::worker::retry_after_ms(response.headers());
         let text: String = response
             .text()
             .await

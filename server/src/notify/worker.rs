@@ -45,6 +45,16 @@ pub enum Outcome {
     },
 }
 
+/// A receiver's `Retry-After` in seconds (the HTTP-date form is not used
+/// by push services or gateways), as milliseconds, at most a day.
+pub fn retry_after_ms(headers: &http::HeaderMap) -> Option<i64> {
+    headers
+        .get(http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .map(|secs| secs.clamp(0, 24 * 3600) * 1000)
+}
+
 /// Sends one claimed delivery by its channel.
 pub trait Transport: Send + Sync + 'static {
     fn send<'a>(&'a self, delivery: &'a Claimed) -> BoxFuture<'a, Outcome>;

@@ -1,6 +1,7 @@
 //! Encounters: each time a worker meets a child (time, place, services).
 //! Creates are idempotent by client id like child creates, and move the
-//! child's `last_seen_at` forward.
+//! child's `last_seen_at` forward. The next follow-up date is kept in its
+//! own column as well, where [`crate::notify::schedule`] finds the due ones.
 
 use kudakyar_api::children::{Encounter, NewEncounter, Verification};
 use sqlx::Row;
@@ -103,8 +104,10 @@ pub async fn add(
     }
     let inserted = sqlx::query(
         "INSERT INTO encounters (id, child_id, worker_id, at, lat, lng, accuracy_m, province,
-                                 county, details, create_digest, created_at, verification)
-         VALUES ($1, $2, $3, $4, $5, $6, CAST($7 AS DOUBLE PRECISION), $8, $9, $10, $11, $12, $13)
+                                 county, details, create_digest, created_at, verification,
+                                 next_follow_up)
+         VALUES ($1, $2, $3, $4, $5, $6, CAST($7 AS DOUBLE PRECISION), $8, $9, $10, $11, $12, $13,
+                 $14)
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(&id)
@@ -120,6 +123,8 @@ pub async fn add(
     .bind(&digest)
     .bind(now)
     .bind(crate::db::vocab::enum_str(&level))
+    // A column too, for the scheduler's follow-up reminders (rule 3).
+    .bind(new.next_follow_up.as_deref())
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() == 0 {

@@ -63,6 +63,36 @@ pub async fn disable(db: &Db, user_id: &str, who: &Who, origin: &Origin) -> Resu
     Ok(())
 }
 
+/// Sets or removes `user_id`'s phone; the audit line says that it changed,
+/// never the number.
+pub async fn set_phone(
+    db: &Db,
+    user_id: &str,
+    phone: Option<&str>,
+    who: &Who,
+    origin: &Origin,
+) -> Result<()> {
+    let mut tx = db.begin_write().await?;
+    let updated = sqlx::query("UPDATE users SET phone = $1 WHERE id = $2")
+        .bind(phone)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    if updated.rows_affected() == 0 {
+        return Err(Error::NotFound);
+    }
+    audit::record(
+        &mut *tx,
+        who,
+        origin,
+        Event::new("user.phone", "user", Some(user_id))
+            .with_detail(serde_json::json!({ "set": phone.is_some() })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// On first start (no national admin exists yet) creates `admin` with the
 /// configured password, or a random one written once to
 /// `<data_dir>/initial-admin-password` (mode 0600). Returns that file's path

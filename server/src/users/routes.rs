@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use kudakyar_api::problem::Problem;
-use kudakyar_api::users::{NewUser, Page, User};
+use kudakyar_api::users::{NewUser, Page, User, UserPhone};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -20,6 +20,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_users, create_user))
         .routes(routes!(disable_user))
+        .routes(routes!(set_phone))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -134,4 +135,57 @@ async fn disable_user(
     .map_err(|_| Error::NotFound)?;
     super::disable(&state.db, &id, &Who::from(&actor), &origin).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sets (or with `null` removes) the phone an unread critical notification
+/// escalates to by SMS. Users set their own; those who manage a user may
+/// set theirs. Repeating it changes nothing.
+#[utoipa::path(
+    put, path = "/api/v1/users/{id}/phone", tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    request_body = UserPhone,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = UserPhone),
+        (status = 400, body = Problem),
+        (status = 401, body = Problem),
+        (status = 404, body = Problem),
+        (status = 422, body = Problem),
+    )
+)]
+async fn set_phone(
+    State(state): State<AppState>,
+    actor: Actor,
+    origin: Origin,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UserPhone>,
+) -> Result<Json<UserPhone>> {
+    if id != actor.user_id {
+        let target = super::store::get(&state.db, &id)
+            .await?
+            .ok_or(Error::NotFound)?
+            .user;
+        // Someone the caller does not manage looks absent.
+        policy::disable_user(
+            &actor,
+            target.role,
+            target.province.as_deref(),
+            target.county.as_deref(),
+        )
+        .map_err(|_| Error::NotFound)?;
+    }
+    let phone = body
+        .phone
+        .as_deref()
+        .map(super::validate::phone)
+        .transpose()?;
+    super::set_phone(
+        &state.db,
+        &id,
+        phone.as_deref(),
+        &Who::from(&actor),
+        &origin,
+    )
+    .await?;
+    Ok(Json(UserPhone { phone }))
 }

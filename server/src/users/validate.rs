@@ -121,3 +121,52 @@ mod tests {
         );
     }
 }
+
+/// A phone as the user typed it → E.164, or the error naming field `phone`.
+/// Spaces, dashes, dots and brackets are dropped; `00` and Iran's trunk `0`
+/// (`09121234567`) are read as the international forms.
+pub fn phone(raw: &str) -> Result<String> {
+    let digits: String = raw
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+        .collect();
+    let e164 = if let Some(rest) = digits.strip_prefix("00") {
+        format!("+{rest}")
+    } else if digits.starts_with('0') && digits.len() == 11 {
+        format!("+98{}", &digits[1..])
+    } else {
+        digits
+    };
+    let ok = e164.strip_prefix('+').is_some_and(|d| {
+        (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0')
+    });
+    let mut v = Validator::new();
+    v.check(
+        ok,
+        "phone",
+        "must be a phone number in E.164 form (+989121234567) or an Iranian mobile (09121234567)",
+    );
+    v.finish()?;
+    Ok(e164)
+}
+
+#[cfg(test)]
+mod phone_tests {
+    use super::phone;
+
+    #[test]
+    fn phones_are_stored_in_e164() {
+        assert_eq!(phone("0912 123 4567").unwrap(), "+989121234567");
+        assert_eq!(phone("+98 (912) 123-4567").unwrap(), "+989121234567");
+        assert_eq!(phone("00989121234567").unwrap(), "+989121234567");
+        for bad in [
+            "",
+            "12345",
+            "+0123456789",
+            "+98912abc4567",
+            "+1234567890123456",
+        ] {
+            assert!(phone(bad).is_err(), "{bad:?}");
+        }
+    }
+}

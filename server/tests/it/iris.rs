@@ -403,6 +403,14 @@ async fn identify_stays_in_scope_and_reviews_reach_both_provinces(db: TestDb) {
     assert_eq!(q23[0]["candidate"]["province"], "IR-07");
     assert_eq!(q07[0]["candidate"]["child_id"], A);
     assert_eq!(q07[0]["record"]["child_id"], Value::Null);
+    // Rule 5: the supervisors of both provinces were told of the task.
+    for boss in [&boss23, &boss07] {
+        let inbox = json_of(app.get(boss, "/api/v1/notifications").await, 200).await;
+        assert_eq!(inbox["items"].as_array().unwrap().len(), 1, "{inbox:#}");
+        assert_eq!(inbox["items"][0]["kind"], "iris_review_opened");
+        assert_eq!(inbox["items"][0]["subject_type"], "identity_review");
+        assert_eq!(inbox["items"][0]["subject_id"], q23[0]["id"]);
+    }
     // Neither can decide alone; a national administrator can.
     let id = q23[0]["id"].as_str().unwrap();
     let path = format!("/api/v1/iris/reviews/{id}/decision");

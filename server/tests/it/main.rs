@@ -23,6 +23,7 @@ mod indicators;
 mod iris;
 mod notifications;
 mod notify_delivery;
+mod notify_rules;
 mod openapi;
 mod photos;
 mod schema_parity;

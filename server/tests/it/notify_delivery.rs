@@ -469,7 +469,7 @@ async fn muted_kinds_queue_no_push_and_quiet_hours_defer_one(db: TestDb) {
     let defaults = s.read(&s.sup, path, 200).await;
     assert_eq!(
         defaults,
-        json!({"muted_kinds": [], "quiet_hours": null, "quiet_friday": false})
+        json!({"muted_kinds": [], "quiet_hours": null, "quiet_friday": false, "digest": false})
     );
     // Each bad field is named.
     let put = |body: Value| {

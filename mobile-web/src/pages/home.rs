@@ -1,11 +1,11 @@
 //! The home screen: who is logged in and a logout button, then the «register
-//! a child» form and this phone's outbox.
+//! a child» form (not for 123 operators) and this phone's outbox.
 //!
 //! Shows the cached user at once; [`crate::session::Session::revalidate`]
 //! refreshes it, and if that check could not reach the server a banner says
 //! the data may be stale (with a retry).
 
-use kudakyar_api::users::User;
+use kudakyar_api::users::{Role, User};
 use leptos::html::H1;
 use leptos::prelude::*;
 
@@ -24,6 +24,11 @@ pub fn HomePage() -> impl IntoView {
     let user = Memo::new(move |_| match session.auth.get() {
         Auth::LoggedIn { user, .. } => Some(user),
         _ => None,
+    });
+    // A 123 operator reaches no child record: no registration form.
+    let registers = Memo::new(move |_| {
+        user.get()
+            .is_some_and(|u| u.role != Role::HotlineOperator)
     });
     let outbox = use_outbox();
     // Unsent work is never dropped: it stays on the phone for this user's
@@ -75,7 +80,7 @@ pub fn HomePage() -> impl IntoView {
                 {move || if logout.pending().get() { s.logging_out } else { s.logout }}
             </button>
         </section>
-        <RegisterForm/>
+        {move || registers.get().then(|| view! { <RegisterForm/> })}
         {move || later.get().then(|| view! { <OutboxList/> })}
     }
 }

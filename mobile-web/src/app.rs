@@ -66,12 +66,12 @@ pub fn App() -> impl IntoView {
                     Route::Home => view! { <HomePage/> }.into_any(),
                     Route::Search => view! { <deferred::Search/> }.into_any(),
                     Route::Child(id) => view! { <deferred::Child id/> }.into_any(),
-                    Route::Triage => view! { <deferred::Triage/> }.into_any(),
-                    Route::Report(id) => view! { <deferred::Report id/> }.into_any(),
-                    Route::Team => view! { <deferred::Team/> }.into_any(),
-                    Route::Inbox => view! { <deferred::Notifications/> }.into_any(),
-                    Route::Reviews => view! { <deferred::Reviews/> }.into_any(),
-                    Route::Review(id) => view! { <deferred::Review id/> }.into_any(),
+                    route @ (Route::Triage
+                    | Route::Report(_)
+                    | Route::Team
+                    | Route::Inbox
+                    | Route::Reviews
+                    | Route::Review(_)) => view! { <deferred::Staff route/> }.into_any(),
                     Route::NotFound => view! {
                         <section class="card"><p role="alert">{s.not_found}</p>
                             <Link to=Route::Home>{s.nav_home}</Link></section>

@@ -17,13 +17,15 @@
 //! string literals stay in the main module whatever the split does, so
 //! theirs are fetched beside the chunk ([`with_texts`]).
 
+use std::pin::Pin;
+
 use kudakyar_api::iris::IrisMatches;
 use leptos::lazy;
 use leptos::prelude::*;
 use leptos::reactive::owner::LocalStorage;
 
 use super::child::ChildPage;
-use super::outbox::conflict::ChooseValues;
+use super::outbox::{OutboxList, conflict::ChooseValues};
 use super::register::{Pending, candidates::Candidates};
 use super::search::SearchPage;
 use super::inbox::InboxPage;
@@ -35,6 +37,7 @@ use crate::i18n::{ErrorText, later, t};
 use crate::inbox::{self, Inbox};
 use crate::session::Session;
 use crate::outbox::Item;
+use crate::route::Route;
 
 #[lazy]
 fn search_view() -> AnyView {
@@ -44,36 +47,6 @@ fn search_view() -> AnyView {
 #[lazy]
 fn child_view(id: String) -> AnyView {
     view! { <ChildPage id/> }.into_any()
-}
-
-#[lazy]
-fn triage_view() -> AnyView {
-    view! { <TriagePage/> }.into_any()
-}
-
-#[lazy]
-fn report_view(id: String) -> AnyView {
-    view! { <ReportPage id/> }.into_any()
-}
-
-#[lazy]
-fn team_view() -> AnyView {
-    view! { <TeamPage/> }.into_any()
-}
-
-#[lazy]
-fn reviews_view() -> AnyView {
-    view! { <ReviewsPage/> }.into_any()
-}
-
-#[lazy]
-fn review_view(id: String) -> AnyView {
-    view! { <ReviewPage id/> }.into_any()
-}
-
-#[lazy]
-fn inbox_view() -> AnyView {
-    view! { <InboxPage/> }.into_any()
 }
 
 /// Keeps the inbox's count live while the app runs (see [`inbox::watch`]):
@@ -88,6 +61,26 @@ pub async fn watch_inbox(token: String, session: Session, inbox: Inbox) {
 #[lazy]
 async fn load_texts() -> bool {
     later::load().await
+}
+
+/// The staff's screens — triage, a report, the team, duplicate reviews and
+/// the inbox — behind one split point: each screen's own entry would keep
+/// its share of loading code in the app shell.
+#[lazy]
+fn staff_view(route: Route) -> AnyView {
+    match route {
+        Route::Report(id) => view! { <ReportPage id/> }.into_any(),
+        Route::Team => view! { <TeamPage/> }.into_any(),
+        Route::Reviews => view! { <ReviewsPage/> }.into_any(),
+        Route::Review(id) => view! { <ReviewPage id/> }.into_any(),
+        Route::Inbox => view! { <InboxPage/> }.into_any(),
+        _ => view! { <TriagePage/> }.into_any(),
+    }
+}
+
+#[lazy]
+fn outbox_view() -> AnyView {
+    view! { <OutboxList/> }.into_any()
 }
 
 #[lazy]
@@ -125,60 +118,39 @@ pub async fn identify(
 /// `/search`.
 #[component]
 pub fn Search() -> impl IntoView {
-    deferred(async { search_view().await })
+    deferred(Box::pin(async { search_view().await }))
 }
 
 /// `/child/{id}`.
 #[component]
 pub fn Child(id: String) -> impl IntoView {
-    deferred(async move { child_view(id).await })
-}
-
-/// `/triage`.
-#[component]
-pub fn Triage() -> impl IntoView {
-    deferred(with_texts(async { triage_view().await }))
-}
-
-/// `/triage/{id}`.
-#[component]
-pub fn Report(id: String) -> impl IntoView {
-    deferred(with_texts(async move { report_view(id).await }))
-}
-
-/// `/team`.
-#[component]
-pub fn Team() -> impl IntoView {
-    deferred(with_texts(async { team_view().await }))
-}
-
-/// `/reviews`.
-#[component]
-pub fn Reviews() -> impl IntoView {
-    deferred(with_texts(async { reviews_view().await }))
-}
-
-/// `/reviews/{id}`.
-#[component]
-pub fn Review(id: String) -> impl IntoView {
-    deferred(with_texts(async move { review_view(id).await }))
-}
-
-/// `/inbox`.
-#[component]
-pub fn Notifications() -> impl IntoView {
-    deferred(with_texts(async { inbox_view().await }))
+    deferred(Box::pin(async move { child_view(id).await }))
 }
 
 /// `view` once the deferred texts are at hand; the network error otherwise
 /// (only possible before the service worker has cached them).
-async fn with_texts(view: impl Future<Output = AnyView>) -> AnyView {
-    if load_texts().await {
-        view.await
-    } else {
-        let text = ErrorText::plain(t().network);
-        view! { <super::ErrorBox text/> }.into_any()
-    }
+fn with_texts(view: ViewFuture) -> ViewFuture {
+    Box::pin(async move {
+        if load_texts().await {
+            view.await
+        } else {
+            let text = ErrorText::plain(t().network);
+            view! { <super::ErrorBox text/> }.into_any()
+        }
+    })
+}
+
+/// `/triage`, `/triage/{id}`, `/team`, `/reviews`, `/reviews/{id}`, `/inbox`.
+#[component]
+pub fn Staff(route: Route) -> impl IntoView {
+    deferred(with_texts(Box::pin(async move { staff_view(route).await })))
+}
+
+/// This phone's outbox, under the registration form: shown a frame after
+/// the home page, so it may as well wait for its code.
+#[component]
+pub fn Outbox() -> impl IntoView {
+    deferred(Box::pin(async { outbox_view().await }))
 }
 
 /// Known children whose eyes match the registration's (see `Candidates`).
@@ -189,7 +161,7 @@ pub fn CandidatesScreen(
     finish: Callback<(Result<(), ()>, String)>,
     back: Callback<()>,
 ) -> impl IntoView {
-    deferred(async move { candidates_view(matches, pending, finish, back).await })
+    deferred(Box::pin(async move { candidates_view(matches, pending, finish, back).await }))
 }
 
 /// Both values of each field of a refused update (see `ChooseValues`).
@@ -199,12 +171,17 @@ pub fn Conflict(
     conflicts: serde_json::Value,
     stored: serde_json::Value,
 ) -> impl IntoView {
-    deferred(async move { choose_values_view(item, conflicts, stored).await })
+    deferred(Box::pin(async move { choose_values_view(item, conflicts, stored).await }))
 }
+
+/// A screen on its way. Boxed, so that the suspense around it is compiled
+/// once for every screen rather than once per screen: that code stays in
+/// the app shell.
+type ViewFuture = Pin<Box<dyn Future<Output = AnyView> + Send>>;
 
 /// Shows a quiet "loading" line until `view` resolves: milliseconds from the
 /// service worker's cache, one fetch on a first visit.
-fn deferred(view: impl Future<Output = AnyView> + Send + 'static) -> impl IntoView {
+fn deferred(view: ViewFuture) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="notice" role="status">{t().loading}</p> }>
             {Suspend::new(view)}

@@ -9,8 +9,7 @@ use kudakyar_api::users::{Role, User};
 use leptos::html::H1;
 use leptos::prelude::*;
 
-use super::focus_on_mount;
-use super::outbox::OutboxList;
+use super::{deferred, focus_on_mount};
 use super::register::RegisterForm;
 use crate::api::ApiError;
 use crate::i18n::{digits, error_text, province_name, t, vocabulary};
@@ -81,7 +80,7 @@ pub fn HomePage() -> impl IntoView {
             </button>
         </section>
         {move || registers.get().then(|| view! { <RegisterForm/> })}
-        {move || later.get().then(|| view! { <OutboxList/> })}
+        {move || later.get().then(|| view! { <deferred::Outbox/> })}
     }
 }
 

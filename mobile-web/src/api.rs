@@ -155,7 +155,12 @@ pub async fn decide_review(
     id: &str,
     verdict: &ReviewVerdict,
 ) -> Result<Review, ApiError> {
-    post_json(token, &format!("/api/v1/iris/reviews/{id}/decision"), verdict).await
+    post_json(
+        token,
+        &format!("/api/v1/iris/reviews/{id}/decision"),
+        verdict,
+    )
+    .await
 }
 
 /// `GET /api/v1/notifications/unread-count`.

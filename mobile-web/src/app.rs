@@ -109,7 +109,8 @@ fn Sections(role: Role) -> impl IntoView {
     let s = t();
     let router = crate::route::use_router();
     let unread = use_inbox().unread;
-    let label = move |to: &Route| match to {
+    let label = move |to: &Route| {
+        match to {
         Route::Search => s.nav_search.into_any(),
         Route::Triage => s.nav_triage.into_any(),
         Route::Team => s.nav_team.into_any(),
@@ -121,6 +122,7 @@ fn Sections(role: Role) -> impl IntoView {
         }
         .into_any(),
         _ => s.nav_home.into_any(),
+    }
     };
     view! {
         <nav class="tabs" aria-label=s.nav_label>

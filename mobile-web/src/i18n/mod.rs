@@ -10,13 +10,13 @@
 //! - [`province_name`]: ISO 3166-2:IR codes to province names.
 //! - [`digits`], [`duration`]: numbers and waits as Persian text shows them.
 
-pub mod later;
 mod lang;
+pub mod later;
 mod messages;
 pub mod vocabulary;
 
-pub use later::{L, l};
 pub use lang::{Lang, init as init_language, lang, switch_language};
+pub use later::{L, l};
 pub use messages::Strings;
 // The table lives in the API crate: the server names provinces too (the
 // built-in outlines, printed maps).

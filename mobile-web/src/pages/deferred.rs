@@ -25,19 +25,19 @@ use leptos::prelude::*;
 use leptos::reactive::owner::LocalStorage;
 
 use super::child::ChildPage;
+use super::inbox::InboxPage;
 use super::outbox::{OutboxList, conflict::ChooseValues};
 use super::register::{Pending, candidates::Candidates};
-use super::search::SearchPage;
-use super::inbox::InboxPage;
 use super::review::{ReviewPage, ReviewsPage};
+use super::search::SearchPage;
 use super::team::TeamPage;
 use super::triage::{TriagePage, report::ReportPage};
 use crate::api::{self, ApiError};
 use crate::i18n::{ErrorText, later, t};
 use crate::inbox::{self, Inbox};
-use crate::session::Session;
 use crate::outbox::Item;
 use crate::route::Route;
+use crate::session::Session;
 
 #[lazy]
 fn search_view() -> AnyView {
@@ -161,7 +161,9 @@ pub fn CandidatesScreen(
     finish: Callback<(Result<(), ()>, String)>,
     back: Callback<()>,
 ) -> impl IntoView {
-    deferred(Box::pin(async move { candidates_view(matches, pending, finish, back).await }))
+    deferred(Box::pin(async move {
+        candidates_view(matches, pending, finish, back).await
+    }))
 }
 
 /// Both values of each field of a refused update (see `ChooseValues`).
@@ -171,7 +173,9 @@ pub fn Conflict(
     conflicts: serde_json::Value,
     stored: serde_json::Value,
 ) -> impl IntoView {
-    deferred(Box::pin(async move { choose_values_view(item, conflicts, stored).await }))
+    deferred(Box::pin(async move {
+        choose_values_view(item, conflicts, stored).await
+    }))
 }
 
 /// A screen on its way. Boxed, so that the suspense around it is compiled

@@ -9,8 +9,8 @@ use kudakyar_api::users::{Role, User};
 use leptos::html::H1;
 use leptos::prelude::*;
 
-use super::{deferred, focus_on_mount};
 use super::register::RegisterForm;
+use super::{deferred, focus_on_mount};
 use crate::api::ApiError;
 use crate::i18n::{digits, error_text, province_name, t, vocabulary};
 use crate::outbox::{self, use_outbox};
@@ -25,10 +25,7 @@ pub fn HomePage() -> impl IntoView {
         _ => None,
     });
     // A 123 operator reaches no child record: no registration form.
-    let registers = Memo::new(move |_| {
-        user.get()
-            .is_some_and(|u| u.role != Role::HotlineOperator)
-    });
+    let registers = Memo::new(move |_| user.get().is_some_and(|u| u.role != Role::HotlineOperator));
     let outbox = use_outbox();
     // Unsent work is never dropped: it stays on the phone for this user's
     // next login, but the worker is told so and may stay to send it first.

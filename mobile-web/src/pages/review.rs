@@ -156,8 +156,14 @@ fn Side(side: ReviewSide, title: &'static str) -> impl IntoView {
         }
         .into_any();
     };
-    let name = display_name(child.facts.given_name.as_deref(), child.facts.family_name.as_deref());
-    let last = side.encounters.first().map(|e| dates::instant(&e.created_at));
+    let name = display_name(
+        child.facts.given_name.as_deref(),
+        child.facts.family_name.as_deref(),
+    );
+    let last = side
+        .encounters
+        .first()
+        .map(|e| dates::instant(&e.created_at));
     view! {
         <div class="side" data-child=child.id.clone()>
             <h2>{title}</h2>

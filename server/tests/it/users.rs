@@ -133,7 +133,10 @@ async fn supervisors_see_the_workers_of_their_area(db: TestDb) {
         .await;
     let me = app.login("me2301", &password).await;
     let page: Value = app.get_json(&me, "/api/v1/users").await;
-    assert_eq!(texts(&page["items"], "username"), ["me2301", "s2301", "w2301"]);
+    assert_eq!(
+        texts(&page["items"], "username"),
+        ["me2301", "s2301", "w2301"]
+    );
     let denied = problem(app.get(&me, "/api/v1/users?province=IR-08").await, 403).await;
     assert_eq!(denied["type"], "/problems/forbidden");
     let worker = app.token_for("w2", "outreach_worker", "IR-23").await;

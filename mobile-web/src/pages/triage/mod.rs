@@ -97,7 +97,8 @@ pub fn TriagePage() -> impl IntoView {
     let heading = NodeRef::<H1>::new();
     focus_on_mount(heading);
     let session = use_session();
-    let reviewer = matches!(session.auth.get_untracked(), Auth::LoggedIn { user, .. } if decides(user.role));
+    let reviewer =
+        matches!(session.auth.get_untracked(), Auth::LoggedIn { user, .. } if decides(user.role));
     let state = RwSignal::new(String::new());
     let source = RwSignal::new(String::new());
     let found = RwSignal::new(None::<Vec<Sighting>>);

@@ -161,8 +161,7 @@ fn Decide(
                     page.items
                         .into_iter()
                         .filter(|u| {
-                            !u.disabled
-                                && matches!(u.role, Role::OutreachWorker | Role::Supervisor)
+                            !u.disabled && matches!(u.role, Role::OutreachWorker | Role::Supervisor)
                         })
                         .collect(),
                 ),

@@ -134,21 +134,8 @@ pub fn create_user(actor: &Actor, new: &NewUser) -> Result<()> {
             }
             Ok(())
         }
-        // The people a supervisor can assign a report to
-        // (`sightings::triage`): their area's workers and supervisors.
-        Role::Supervisor => {
-            if province.is_some_and(|p| Some(p) != actor.scope.province()) {
-                return Err(Error::Forbidden(
-                    "you may only see users of your own area".into(),
-                ));
-            }
-            Ok(UserVisibility {
-                scope: actor.scope.clone(),
-                roles: vec![Role::OutreachWorker, Role::Supervisor],
-            })
-        }
-        Role::OutreachWorker | Role::HotlineOperator => Err(Error::Forbidden(
-            "only administrators, provincial staff and supervisors see users".into(),
+        Role::Supervisor | Role::OutreachWorker | Role::HotlineOperator => Err(Error::Forbidden(
+            "only administrators and provincial staff manage users".into(),
         )),
     }
 }

@@ -48,7 +48,7 @@ pub fn TeamPage() -> impl IntoView {
             <h1 id="team-title" tabindex="-1" node_ref=heading>{l(L::TeamTitle)}</h1>
             <p class="muted">{l(L::TeamIntro)}</p>
             {move || error.get().map(|text| view! { <ErrorBox text/> })}
-            {move || table.get().map(|(day, items)| match day {
+            {move || table.get().map(|(day, items)| match day.filter(|_| !items.is_empty()) {
                 None => view! { <p role="status">{l(L::TeamEmpty)}</p> }.into_any(),
                 Some(day) => view! {
                     <p class="muted">{l(L::TeamDay).replace("{}", &dates::day(&day))}</p>

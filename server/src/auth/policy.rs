@@ -140,6 +140,17 @@ pub fn create_user(actor: &Actor, new: &NewUser) -> Result<()> {
     }
 }
 
+/// May `actor` manage (create, disable) users at all? Supervisors see their
+/// team ([`list_users`]) but manage nobody.
+pub fn manage_users(actor: &Actor) -> Result<()> {
+    match actor.role {
+        Role::NationalAdmin | Role::ProvincialStaff => Ok(()),
+        Role::Supervisor | Role::OutreachWorker | Role::HotlineOperator => Err(Error::Forbidden(
+            "only administrators and provincial staff manage users".into(),
+        )),
+    }
+}
+
 /// May `actor` disable a user with this role and place?
 pub fn disable_user(
     actor: &Actor,
@@ -147,6 +158,7 @@ pub fn disable_user(
     province: Option<&str>,
     county: Option<&str>,
 ) -> Result<()> {
+    manage_users(actor)?;
     let visible = list_users(actor, None)?;
     if visible.roles.contains(&role) && visible.scope.covers(province, county) {
         Ok(())

@@ -121,7 +121,7 @@ async fn disable_user(
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
     // Callers who manage no users at all learn that plainly (403) …
-    policy::list_users(&actor, None)?;
+    policy::manage_users(&actor)?;
     let target = super::store::get(&state.db, &id)
         .await?
         .ok_or(Error::NotFound)?

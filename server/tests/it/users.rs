@@ -139,7 +139,9 @@ async fn supervisors_see_the_workers_of_their_area(db: TestDb) {
     );
     let denied = problem(app.get(&me, "/api/v1/users?province=IR-08").await, 403).await;
     assert_eq!(denied["type"], "/problems/forbidden");
-    let worker = app.token_for("w2", "outreach_worker", "IR-23").await;
+    let worker = app
+        .token_for("fieldworker", "outreach_worker", "IR-23")
+        .await;
     problem(app.get(&worker, "/api/v1/users").await, 403).await;
 }
 

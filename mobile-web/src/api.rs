@@ -15,13 +15,18 @@ use kudakyar_api::{
     auth::{LoginRequest, LoginResponse},
     cases::{CentreSuggestion, Referral},
     children::{Child, Service, WorkType},
-    iris::IrisMatches,
+    indicators::WorkerTable,
+    iris::{IrisMatches, Review, ReviewVerdict},
+    notifications::{Notification, UnreadCount},
     problem::Problem,
+    sightings::Sighting,
     users::{Page, User},
 };
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use web_sys::{FormData, RequestCache};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{JsFuture, js_sys::Uint8Array};
+use web_sys::{FormData, ReadableStreamDefaultReader, ReadableStreamReadResult, RequestCache};
 
 const LOGIN: &str = "/api/v1/auth/login";
 const LOGOUT: &str = "/api/v1/auth/logout";
@@ -86,6 +91,145 @@ pub async fn child(token: &str, id: &str) -> Result<Child, ApiError> {
 /// `GET /api/v1/children?…`: `query` is the already-encoded query string.
 pub async fn children(token: &str, query: &str) -> Result<Page<Child>, ApiError> {
     get(token, &format!("/children?{query}")).await
+}
+
+/// `GET /api/v1/sightings?…` (the triage queue, newest first): `query` is
+/// the already-encoded query string.
+pub async fn sightings(token: &str, query: &str) -> Result<Page<Sighting>, ApiError> {
+    get(token, &format!("/sightings?{query}")).await
+}
+
+/// `GET /api/v1/sightings/{id}`.
+pub async fn sighting(token: &str, id: &str) -> Result<Sighting, ApiError> {
+    get(token, &format!("/sightings/{id}")).await
+}
+
+/// `POST /api/v1/sightings/{id}/{step}` (`assign`, `close`…) with `body`:
+/// the report as it now stands. A supervisor's decision is made online, on
+/// the report as the server has it, so it does not go through the outbox.
+pub async fn sighting_step<B: Serialize>(
+    token: &str,
+    id: &str,
+    step: &str,
+    body: &B,
+) -> Result<Sighting, ApiError> {
+    post_json(token, &format!("/api/v1/sightings/{id}/{step}"), body).await
+}
+
+/// `POST` of a JSON body to `url`, answered with JSON.
+async fn post_json<B: Serialize, T: DeserializeOwned>(
+    token: &str,
+    url: &str,
+    body: &B,
+) -> Result<T, ApiError> {
+    let request = bearer(json_headers(Request::post(url)), token)
+        .json(body)
+        .map_err(|_| ApiError::Decode)?;
+    read_json(request.send().await.map_err(|_| ApiError::Network)?).await
+}
+
+/// `GET /api/v1/users?…`: for a supervisor, the workers and supervisors of
+/// their area (the people a report can be assigned to).
+pub async fn users(token: &str, query: &str) -> Result<Page<User>, ApiError> {
+    get(token, &format!("/users?{query}")).await
+}
+
+/// `GET /api/v1/indicators/workers`: the team's figures.
+pub async fn worker_table(token: &str) -> Result<WorkerTable, ApiError> {
+    get(token, "/indicators/workers").await
+}
+
+/// `GET /api/v1/iris/reviews`: the open duplicate reviews in scope.
+pub async fn reviews(token: &str) -> Result<Vec<Review>, ApiError> {
+    get(token, "/iris/reviews").await
+}
+
+/// `GET /api/v1/iris/reviews/{id}`: both records side by side.
+pub async fn review(token: &str, id: &str) -> Result<Review, ApiError> {
+    get(token, &format!("/iris/reviews/{id}")).await
+}
+
+/// `POST /api/v1/iris/reviews/{id}/decision`: the review as decided.
+pub async fn decide_review(
+    token: &str,
+    id: &str,
+    verdict: &ReviewVerdict,
+) -> Result<Review, ApiError> {
+    post_json(
+        token,
+        &format!("/api/v1/iris/reviews/{id}/decision"),
+        verdict,
+    )
+    .await
+}
+
+/// `GET /api/v1/notifications/unread-count`.
+pub async fn unread_count(token: &str) -> Result<i64, ApiError> {
+    get::<UnreadCount>(token, "/notifications/unread-count")
+        .await
+        .map(|c| c.unread)
+}
+
+/// `GET /api/v1/notifications?…`, newest first.
+pub async fn notifications(token: &str, query: &str) -> Result<Page<Notification>, ApiError> {
+    get(token, &format!("/notifications?{query}")).await
+}
+
+/// `POST /api/v1/notifications/{id}/read`, or `…/read-all` without an id.
+pub async fn mark_read(token: &str, id: Option<i64>) -> Result<(), ApiError> {
+    let url = match id {
+        Some(id) => format!("/api/v1/notifications/{id}/read"),
+        None => "/api/v1/notifications/read-all".to_owned(),
+    };
+    let resp = bearer(json_headers(Request::post(&url)), token)
+        .send()
+        .await
+        .map_err(|_| ApiError::Network)?;
+    if resp.ok() {
+        Ok(())
+    } else {
+        Err(error_from(resp).await)
+    }
+}
+
+/// Reads the Server-Sent Events at `url` with the bearer token (which the
+/// browser's `EventSource` cannot send): `on_line` gets each line without
+/// its end and returns false to stop. Ends when the server ends the stream.
+pub async fn follow_stream(
+    token: &str,
+    url: &str,
+    mut on_line: impl FnMut(&[u8]) -> bool,
+) -> Result<(), ApiError> {
+    let resp = bearer(Request::get(url), token)
+        .header("Accept", "text/event-stream")
+        .cache(RequestCache::NoStore)
+        .send()
+        .await
+        .map_err(|_| ApiError::Network)?;
+    if !resp.ok() {
+        return Err(error_from(resp).await);
+    }
+    let body = resp.body().ok_or(ApiError::Decode)?;
+    let reader = ReadableStreamDefaultReader::new(&body).map_err(|_| ApiError::Decode)?;
+    let mut pending = Vec::new();
+    loop {
+        let chunk: ReadableStreamReadResult = JsFuture::from(reader.read())
+            .await
+            .map_err(|_| ApiError::Network)?
+            .unchecked_into();
+        if chunk.get_done().unwrap_or(true) {
+            return Ok(());
+        }
+        pending.extend(Uint8Array::new(&chunk.get_value()).to_vec());
+        // Lines may be cut anywhere between chunks, even inside a character.
+        while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            if !on_line(line.trim_ascii_end()) {
+                let _ = reader.cancel();
+                return Ok(());
+            }
+        }
+    }
 }
 
 /// An encounter as the timeline shows it: only the fields it shows, unknown

@@ -1,13 +1,17 @@
-//! The root component: a header with the sections and the language switch,
-//! the sync bar, then the page the session and the route call for.
+//! The root component: a header with the language switch, the sync bar,
+//! the page the session and the route call for, and the bottom navigation.
 //!
 //! Logged out, every route shows the login page (the route is kept, so the
 //! worker lands where they were going). Logged in, the outbox's sync bar
-//! stays under the header whatever the page shows.
+//! stays under the header whatever the page shows, and the navigation bar at
+//! the bottom (in reach of one thumb) offers the sections of the user's role
+//! ([`sections`]); the server still decides what each role may do.
 
+use kudakyar_api::users::Role;
 use leptos::prelude::*;
 
-use crate::i18n::{lang, switch_language, t};
+use crate::i18n::{digits, lang, switch_language, t};
+use crate::inbox::{Inbox, use_inbox};
 use crate::outbox::Outbox;
 use crate::pages::{
     deferred, home::HomePage, login::LoginPage, outbox::SyncBar, restoring::RestoringPage,
@@ -31,6 +35,7 @@ pub fn App() -> impl IntoView {
     // expired session, and is sent once someone logs in again.
     Outbox::provide();
     let router = Router::provide();
+    Inbox::provide(session);
     // Only the *kind* of screen decides what is mounted, so a refreshed
     // user (same screen) does not remount the page and lose its local state.
     let screen = Memo::new(move |_| match session.auth.get() {
@@ -39,15 +44,14 @@ pub fn App() -> impl IntoView {
         Auth::LoggedIn { .. } => Screen::App,
     });
     let logged_in = move || screen.get() == Screen::App;
+    // The bar is rebuilt only when the role changes, not at every check.
+    let role = Memo::new(move |_| match session.auth.get() {
+        Auth::LoggedIn { user, .. } => Some(user.role),
+        _ => None,
+    });
     view! {
         <header class="bar">
             <span class="brand">{s.app_name}</span>
-            {move || logged_in().then(|| view! {
-                <nav aria-label=s.nav_label>
-                    <Link to=Route::Home>{s.nav_home}</Link>
-                    <Link to=Route::Search>{s.nav_search}</Link>
-                </nav>
-            })}
             <button type="button" class="btn link lang" lang=lang().other().tag()
                 on:click=move |_| switch_language(lang().other())>
                 {s.other_language}
@@ -62,6 +66,12 @@ pub fn App() -> impl IntoView {
                     Route::Home => view! { <HomePage/> }.into_any(),
                     Route::Search => view! { <deferred::Search/> }.into_any(),
                     Route::Child(id) => view! { <deferred::Child id/> }.into_any(),
+                    route @ (Route::Triage
+                    | Route::Report(_)
+                    | Route::Team
+                    | Route::Inbox
+                    | Route::Reviews
+                    | Route::Review(_)) => view! { <deferred::Staff route/> }.into_any(),
                     Route::NotFound => view! {
                         <section class="card"><p role="alert">{s.not_found}</p>
                             <Link to=Route::Home>{s.nav_home}</Link></section>
@@ -69,5 +79,89 @@ pub fn App() -> impl IntoView {
                 },
             }}
         </main>
+        {move || role.get().map(|role| view! { <Sections role/> })}
+    }
+}
+
+/// The sections the bottom bar offers to `role`, in order. Outreach workers
+/// register and find children; supervisors and the staff above them also
+/// triage reports and follow their team; a 123 operator has no children's
+/// records to reach (`auth::policy::reach`) and works in the report queue.
+pub fn sections(role: Role) -> &'static [Route] {
+    match role {
+        Role::OutreachWorker => &[Route::Home, Route::Search, Route::Inbox],
+        Role::HotlineOperator => &[Route::Triage, Route::Inbox, Route::Home],
+        Role::Supervisor | Role::ProvincialStaff | Role::NationalAdmin => &[
+            Route::Home,
+            Route::Search,
+            Route::Triage,
+            Route::Team,
+            Route::Inbox,
+        ],
+    }
+}
+
+/// The bottom navigation bar; the current section is marked for screen
+/// readers (`aria-current`) and drawn as such; the inbox carries the number
+/// of unread notifications.
+#[component]
+fn Sections(role: Role) -> impl IntoView {
+    let s = t();
+    let router = crate::route::use_router();
+    let unread = use_inbox().unread;
+    let label = move |to: &Route| {
+        match to {
+        Route::Search => s.nav_search.into_any(),
+        Route::Triage => s.nav_triage.into_any(),
+        Route::Team => s.nav_team.into_any(),
+        Route::Inbox => view! {
+            {s.nav_inbox}
+            {move || (unread.get() > 0).then(|| view! {
+                " " <span class="badge" data-unread=unread.get()>{digits(u32::try_from(unread.get()).unwrap_or(0))}</span>
+            })}
+        }
+        .into_any(),
+        _ => s.nav_home.into_any(),
+    }
+    };
+    view! {
+        <nav class="tabs" aria-label=s.nav_label>
+            {sections(role).iter().map(|to| {
+                let section = to.clone();
+                let current = move || {
+                    let here = router.route.get();
+                    // A report and the duplicate reviews sit under triage.
+                    let under_triage =
+                        matches!(here, Route::Report(_) | Route::Reviews | Route::Review(_));
+                    (here == section || (under_triage && section == Route::Triage))
+                        .then_some("page")
+                };
+                view! { <Link to=to.clone() current=Signal::derive(current)>{label(to)}</Link> }
+            }).collect_view()}
+        </nav>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kudakyar_api::users::Role;
+
+    use super::sections;
+    use crate::route::Route;
+
+    #[test]
+    fn sections_follow_the_role() {
+        assert!(!sections(Role::OutreachWorker).contains(&Route::Triage));
+        assert!(!sections(Role::OutreachWorker).contains(&Route::Team));
+        assert!(sections(Role::OutreachWorker).contains(&Route::Inbox));
+        for role in [Role::Supervisor, Role::ProvincialStaff, Role::NationalAdmin] {
+            assert!(sections(role).contains(&Route::Triage), "{role:?}");
+            assert!(sections(role).contains(&Route::Team), "{role:?}");
+        }
+        // The hotline reaches no child record: no search, no team.
+        assert_eq!(
+            sections(Role::HotlineOperator),
+            [Route::Triage, Route::Inbox, Route::Home]
+        );
     }
 }

@@ -1,5 +1,5 @@
-//! The app's few routes, on the History API (no router crate: three routes
-//! do not need one, and the wasm stays small).
+//! The app's few routes, on the History API (no router crate: a handful of
+//! routes do not need one, and the wasm stays small).
 //!
 //! The server answers every non-API path with `index.html`, and the service
 //! worker serves the cached page for any navigation offline, so a reload or
@@ -20,6 +20,18 @@ pub enum Route {
     Search,
     /// A child's profile, by record id.
     Child(String),
+    /// The supervisors' triage queue of reports.
+    Triage,
+    /// One report of the queue, by id.
+    Report(String),
+    /// Caseload and verified visits per worker.
+    Team,
+    /// The user's notifications.
+    Inbox,
+    /// Open duplicate reviews.
+    Reviews,
+    /// One duplicate review, by id.
+    Review(String),
     NotFound,
 }
 
@@ -30,6 +42,12 @@ impl Route {
             [] => Route::Home,
             ["search"] => Route::Search,
             ["child", id] if is_id(id) => Route::Child((*id).to_owned()),
+            ["triage"] => Route::Triage,
+            ["triage", id] if is_id(id) => Route::Report((*id).to_owned()),
+            ["team"] => Route::Team,
+            ["inbox"] => Route::Inbox,
+            ["reviews"] => Route::Reviews,
+            ["reviews", id] if is_id(id) => Route::Review((*id).to_owned()),
             _ => Route::NotFound,
         }
     }
@@ -39,6 +57,12 @@ impl Route {
             Route::Home | Route::NotFound => "/".to_owned(),
             Route::Search => "/search".to_owned(),
             Route::Child(id) => format!("/child/{id}"),
+            Route::Triage => "/triage".to_owned(),
+            Route::Report(id) => format!("/triage/{id}"),
+            Route::Team => "/team".to_owned(),
+            Route::Inbox => "/inbox".to_owned(),
+            Route::Reviews => "/reviews".to_owned(),
+            Route::Review(id) => format!("/reviews/{id}"),
         }
     }
 }
@@ -88,7 +112,14 @@ fn current_path() -> String {
 /// A link to `to`: a real `href` (open in a new tab, read by screen readers
 /// as a link), handled in place on a plain click.
 #[component]
-pub fn Link(to: Route, #[prop(optional)] class: &'static str, children: Children) -> impl IntoView {
+pub fn Link(
+    to: Route,
+    #[prop(optional)] class: &'static str,
+    /// `aria-current` (e.g. `page` for the section shown), when it applies.
+    #[prop(optional, into)]
+    current: Signal<Option<&'static str>>,
+    children: Children,
+) -> impl IntoView {
     let router = use_router();
     let href = to.path();
     let on_click = move |ev: ev::MouseEvent| {
@@ -98,7 +129,7 @@ pub fn Link(to: Route, #[prop(optional)] class: &'static str, children: Children
         ev.prevent_default();
         router.go(to.clone());
     };
-    view! { <a href=href class=class on:click=on_click>{children()}</a> }
+    view! { <a href=href class=class aria-current=move || current.get() on:click=on_click>{children()}</a> }
 }
 
 #[cfg(test)]
@@ -108,7 +139,17 @@ mod tests {
     #[test]
     fn paths_round_trip() {
         let id = "0b6f1c8e-5a3d-4c1e-9f2a-1234567890ab";
-        for route in [Route::Home, Route::Search, Route::Child(id.to_owned())] {
+        for route in [
+            Route::Home,
+            Route::Search,
+            Route::Child(id.to_owned()),
+            Route::Triage,
+            Route::Report(id.to_owned()),
+            Route::Team,
+            Route::Inbox,
+            Route::Reviews,
+            Route::Review(id.to_owned()),
+        ] {
             assert_eq!(Route::parse(&route.path()), route);
         }
         assert_eq!(Route::parse("/child/not-an-id"), Route::NotFound);

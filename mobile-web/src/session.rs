@@ -9,7 +9,10 @@
 //! localStorage is readable by any script on the origin; the strict CSP (no
 //! inline or third-party scripts) is what keeps that acceptable.
 
-use kudakyar_api::{auth::LoginRequest, users::User};
+use kudakyar_api::{
+    auth::LoginRequest,
+    users::{Role, User},
+};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -139,11 +142,14 @@ impl Session {
             user: Some(user.clone()),
         });
         // The server just answered: bring the offline working set up to date
-        // (it skips the fetch when the stored copy is recent).
-        let (t, id, county) = (token.clone(), user.id.clone(), user.county.clone());
-        leptos::task::spawn_local(async move {
-            let _ = workset::refresh(t, id, county).await;
-        });
+        // (it skips the fetch when the stored copy is recent). A 123
+        // operator reaches no child record, so keeps none.
+        if user.role != Role::HotlineOperator {
+            let (t, id, county) = (token.clone(), user.id.clone(), user.county.clone());
+            leptos::task::spawn_local(async move {
+                let _ = workset::refresh(t, id, county).await;
+            });
+        }
         self.auth.set(Auth::LoggedIn { token, user });
     }
 

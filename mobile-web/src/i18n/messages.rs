@@ -199,6 +199,9 @@ messages! {
     // Navigation and language.
     nav_home: "خانه", "Home";
     nav_search: "جستجو", "Search";
+    nav_triage: "گزارش\u{200c}ها", "Reports";
+    nav_team: "تیم", "Team";
+    nav_inbox: "اعلان\u{200c}ها", "Inbox";
     nav_label: "بخش\u{200c}های برنامه", "Sections";
     /// The button that switches to the *other* language, in that language.
     other_language: "English", "فارسی";

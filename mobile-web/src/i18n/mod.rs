@@ -4,15 +4,19 @@
 //!   by side; [`t`] returns the active table.
 //! - [`Lang`]: the UI language, chosen once at start-up (see `lang.rs`).
 //! - `vocabulary.rs`: labels of the API's enumerations (status, services…).
+//! - [`later`]: the texts of the screens loaded on demand, fetched with them
+//!   ([`l`]) so that they do not weigh on the app shell.
 //! - [`error_text`]: turns an [`ApiError`] into what the user should read.
 //! - [`province_name`]: ISO 3166-2:IR codes to province names.
 //! - [`digits`], [`duration`]: numbers and waits as Persian text shows them.
 
 mod lang;
+pub mod later;
 mod messages;
 pub mod vocabulary;
 
 pub use lang::{Lang, init as init_language, lang, switch_language};
+pub use later::{L, l};
 pub use messages::Strings;
 // The table lives in the API crate: the server names provinces too (the
 // built-in outlines, printed maps).

@@ -1,6 +1,9 @@
 //! Code loaded on demand: the child profile, search, identify by iris and
-//! the duplicate candidates at registration, and the choice between both
-//! values of a conflict (the working set's refresh is one too, in `workset`).
+//! the duplicate candidates at registration, the choice between both
+//! values of a conflict, the supervisors' triage, duplicate review and team
+//! screens, the
+//! inbox and the watch that keeps its count live (the working set's refresh
+//! is one too, in `workset`).
 //!
 //! Each `#[lazy]` function below is a split point. The build
 //! (`xtask/src/web/split.rs`) cuts the code only they reach out of the main
@@ -9,6 +12,12 @@
 //! precaches the chunks once the app has started, so all of it still works
 //! with no network. Outside that build (e.g. native `cargo test`) the
 //! functions simply run in place.
+//!
+//! The newer screens also wait for their texts ([`crate::i18n::later`]):
+//! string literals stay in the main module whatever the split does, so
+//! theirs are fetched beside the chunk ([`with_texts`]).
+
+use std::pin::Pin;
 
 use kudakyar_api::iris::IrisMatches;
 use leptos::lazy;
@@ -16,12 +25,19 @@ use leptos::prelude::*;
 use leptos::reactive::owner::LocalStorage;
 
 use super::child::ChildPage;
-use super::outbox::conflict::ChooseValues;
+use super::inbox::InboxPage;
+use super::outbox::{OutboxList, conflict::ChooseValues};
 use super::register::{Pending, candidates::Candidates};
+use super::review::{ReviewPage, ReviewsPage};
 use super::search::SearchPage;
+use super::team::TeamPage;
+use super::triage::{TriagePage, report::ReportPage};
 use crate::api::{self, ApiError};
-use crate::i18n::t;
+use crate::i18n::{ErrorText, later, t};
+use crate::inbox::{self, Inbox};
 use crate::outbox::Item;
+use crate::route::Route;
+use crate::session::Session;
 
 #[lazy]
 fn search_view() -> AnyView {
@@ -31,6 +47,40 @@ fn search_view() -> AnyView {
 #[lazy]
 fn child_view(id: String) -> AnyView {
     view! { <ChildPage id/> }.into_any()
+}
+
+/// Keeps the inbox's count live while the app runs (see [`inbox::watch`]):
+/// started by the shell after the first screen, so its code waits too.
+#[lazy]
+pub async fn watch_inbox(token: String, session: Session, inbox: Inbox) {
+    inbox::watch(token, session, inbox).await;
+}
+
+/// Fetches the deferred screens' texts (see [`later::load`]); its code is
+/// only needed by those screens.
+#[lazy]
+async fn load_texts() -> bool {
+    later::load().await
+}
+
+/// The staff's screens — triage, a report, the team, duplicate reviews and
+/// the inbox — behind one split point: each screen's own entry would keep
+/// its share of loading code in the app shell.
+#[lazy]
+fn staff_view(route: Route) -> AnyView {
+    match route {
+        Route::Report(id) => view! { <ReportPage id/> }.into_any(),
+        Route::Team => view! { <TeamPage/> }.into_any(),
+        Route::Reviews => view! { <ReviewsPage/> }.into_any(),
+        Route::Review(id) => view! { <ReviewPage id/> }.into_any(),
+        Route::Inbox => view! { <InboxPage/> }.into_any(),
+        _ => view! { <TriagePage/> }.into_any(),
+    }
+}
+
+#[lazy]
+fn outbox_view() -> AnyView {
+    view! { <OutboxList/> }.into_any()
 }
 
 #[lazy]
@@ -68,13 +118,39 @@ pub async fn identify(
 /// `/search`.
 #[component]
 pub fn Search() -> impl IntoView {
-    deferred(async { search_view().await })
+    deferred(Box::pin(async { search_view().await }))
 }
 
 /// `/child/{id}`.
 #[component]
 pub fn Child(id: String) -> impl IntoView {
-    deferred(async move { child_view(id).await })
+    deferred(Box::pin(async move { child_view(id).await }))
+}
+
+/// `view` once the deferred texts are at hand; the network error otherwise
+/// (only possible before the service worker has cached them).
+fn with_texts(view: ViewFuture) -> ViewFuture {
+    Box::pin(async move {
+        if load_texts().await {
+            view.await
+        } else {
+            let text = ErrorText::plain(t().network);
+            view! { <super::ErrorBox text/> }.into_any()
+        }
+    })
+}
+
+/// `/triage`, `/triage/{id}`, `/team`, `/reviews`, `/reviews/{id}`, `/inbox`.
+#[component]
+pub fn Staff(route: Route) -> impl IntoView {
+    deferred(with_texts(Box::pin(async move { staff_view(route).await })))
+}
+
+/// This phone's outbox, under the registration form: shown a frame after
+/// the home page, so it may as well wait for its code.
+#[component]
+pub fn Outbox() -> impl IntoView {
+    deferred(Box::pin(async { outbox_view().await }))
 }
 
 /// Known children whose eyes match the registration's (see `Candidates`).
@@ -85,7 +161,9 @@ pub fn CandidatesScreen(
     finish: Callback<(Result<(), ()>, String)>,
     back: Callback<()>,
 ) -> impl IntoView {
-    deferred(async move { candidates_view(matches, pending, finish, back).await })
+    deferred(Box::pin(async move {
+        candidates_view(matches, pending, finish, back).await
+    }))
 }
 
 /// Both values of each field of a refused update (see `ChooseValues`).
@@ -95,12 +173,19 @@ pub fn Conflict(
     conflicts: serde_json::Value,
     stored: serde_json::Value,
 ) -> impl IntoView {
-    deferred(async move { choose_values_view(item, conflicts, stored).await })
+    deferred(Box::pin(async move {
+        choose_values_view(item, conflicts, stored).await
+    }))
 }
+
+/// A screen on its way. Boxed, so that the suspense around it is compiled
+/// once for every screen rather than once per screen: that code stays in
+/// the app shell.
+type ViewFuture = Pin<Box<dyn Future<Output = AnyView> + Send>>;
 
 /// Shows a quiet "loading" line until `view` resolves: milliseconds from the
 /// service worker's cache, one fetch on a first visit.
-fn deferred(view: impl Future<Output = AnyView> + Send + 'static) -> impl IntoView {
+fn deferred(view: ViewFuture) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="notice" role="status">{t().loading}</p> }>
             {Suspend::new(view)}

@@ -1,17 +1,16 @@
 //! The home screen: who is logged in and a logout button, then the «register
-//! a child» form and this phone's outbox.
+//! a child» form (not for 123 operators) and this phone's outbox.
 //!
 //! Shows the cached user at once; [`crate::session::Session::revalidate`]
 //! refreshes it, and if that check could not reach the server a banner says
 //! the data may be stale (with a retry).
 
-use kudakyar_api::users::User;
+use kudakyar_api::users::{Role, User};
 use leptos::html::H1;
 use leptos::prelude::*;
 
-use super::focus_on_mount;
-use super::outbox::OutboxList;
 use super::register::RegisterForm;
+use super::{deferred, focus_on_mount};
 use crate::api::ApiError;
 use crate::i18n::{digits, error_text, province_name, t, vocabulary};
 use crate::outbox::{self, use_outbox};
@@ -25,6 +24,8 @@ pub fn HomePage() -> impl IntoView {
         Auth::LoggedIn { user, .. } => Some(user),
         _ => None,
     });
+    // A 123 operator reaches no child record: no registration form.
+    let registers = Memo::new(move |_| user.get().is_some_and(|u| u.role != Role::HotlineOperator));
     let outbox = use_outbox();
     // Unsent work is never dropped: it stays on the phone for this user's
     // next login, but the worker is told so and may stay to send it first.
@@ -75,8 +76,8 @@ pub fn HomePage() -> impl IntoView {
                 {move || if logout.pending().get() { s.logging_out } else { s.logout }}
             </button>
         </section>
-        <RegisterForm/>
-        {move || later.get().then(|| view! { <OutboxList/> })}
+        {move || registers.get().then(|| view! { <RegisterForm/> })}
+        {move || later.get().then(|| view! { <deferred::Outbox/> })}
     }
 }
 

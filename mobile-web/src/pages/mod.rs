@@ -9,19 +9,27 @@
 //!   choice between both values of a conflict.
 //! - [`search`]: by name or code (offline: the working set) and by iris.
 //! - [`child`]: a child's profile, encounters, status and referral.
-//! - [`deferred`]: the profile and search, loaded on demand (split points).
+//! - [`triage`]: the supervisors' queue of reports, and one report.
+//! - [`team`]: each worker's caseload and verified visits.
+//! - [`inbox`]: the user's notifications.
+//! - [`review`]: duplicate reviews, both records side by side.
+//! - [`deferred`]: the screens loaded on demand (split points).
 //! - `location`, `shared`: the position field; thumbnails, candidates, rows.
 
 pub mod child;
 pub mod deferred;
 pub mod home;
+pub mod inbox;
 mod location;
 pub mod login;
 pub mod outbox;
 pub mod register;
 pub mod restoring;
+pub mod review;
 pub mod search;
 mod shared;
+pub mod team;
+pub mod triage;
 
 use leptos::html::H1;
 use leptos::prelude::*;

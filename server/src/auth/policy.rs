@@ -72,7 +72,8 @@ const PROVINCE_MANAGED_ROLES: [Role; 3] = [
     Role::HotlineOperator,
 ];
 
-/// May `actor` list users, optionally narrowed to `province`?
+/// May `actor` list users, optionally narrowed to `province`? Supervisors
+/// see their area's outreach workers and supervisors (to assign reports).
 pub fn list_users(actor: &Actor, province: Option<&str>) -> Result<UserVisibility> {
     match actor.role {
         Role::NationalAdmin => Ok(UserVisibility {
@@ -93,8 +94,21 @@ pub fn list_users(actor: &Actor, province: Option<&str>) -> Result<UserVisibilit
                 roles: PROVINCE_MANAGED_ROLES.to_vec(),
             })
         }
-        Role::Supervisor | Role::OutreachWorker | Role::HotlineOperator => Err(Error::Forbidden(
-            "only administrators and provincial staff manage users".into(),
+        // The people a supervisor can assign a report to
+        // (`sightings::triage`): their area's workers and supervisors.
+        Role::Supervisor => {
+            if province.is_some_and(|p| Some(p) != actor.scope.province()) {
+                return Err(Error::Forbidden(
+                    "you may only see users of your own area".into(),
+                ));
+            }
+            Ok(UserVisibility {
+                scope: actor.scope.clone(),
+                roles: vec![Role::OutreachWorker, Role::Supervisor],
+            })
+        }
+        Role::OutreachWorker | Role::HotlineOperator => Err(Error::Forbidden(
+            "only administrators, provincial staff and supervisors see users".into(),
         )),
     }
 }
@@ -126,6 +140,17 @@ pub fn create_user(actor: &Actor, new: &NewUser) -> Result<()> {
     }
 }
 
+/// May `actor` manage (create, disable) users at all? Supervisors see their
+/// team ([`list_users`]) but manage nobody.
+pub fn manage_users(actor: &Actor) -> Result<()> {
+    match actor.role {
+        Role::NationalAdmin | Role::ProvincialStaff => Ok(()),
+        Role::Supervisor | Role::OutreachWorker | Role::HotlineOperator => Err(Error::Forbidden(
+            "only administrators and provincial staff manage users".into(),
+        )),
+    }
+}
+
 /// May `actor` disable a user with this role and place?
 pub fn disable_user(
     actor: &Actor,
@@ -133,6 +158,7 @@ pub fn disable_user(
     province: Option<&str>,
     county: Option<&str>,
 ) -> Result<()> {
+    manage_users(actor)?;
     let visible = list_users(actor, None)?;
     if visible.roles.contains(&role) && visible.scope.covers(province, county) {
         Ok(())

@@ -36,7 +36,9 @@ pub struct UserQuery {
 }
 
 /// Users the caller may manage: everyone for national admins; a province's
-/// outreach workers and supervisors for its provincial staff.
+/// outreach workers and supervisors for its provincial staff. Supervisors
+/// see the outreach workers and supervisors of their own area (province, or
+/// county when they have one): the people they assign reports to.
 #[utoipa::path(
     get, path = "/api/v1/users", tag = "users",
     params(UserQuery),
@@ -120,7 +122,7 @@ async fn disable_user(
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
     // Callers who manage no users at all learn that plainly (403) …
-    policy::list_users(&actor, None)?;
+    policy::manage_users(&actor)?;
     let target = super::store::get(&state.db, &id)
         .await?
         .ok_or(Error::NotFound)?

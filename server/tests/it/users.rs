@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 on_both_backends!(
     access_matrix,
     provincial_staff_sees_only_their_province,
+    supervisors_see_the_workers_of_their_area,
     usernames_are_unique,
     invalid_users_name_every_field,
     lists_paginate_with_cursors,
@@ -39,8 +40,8 @@ async fn access_matrix(db: TestDb) {
     let callers = tokens(&app).await;
     // Expected status for [national_admin, provincial_staff, supervisor, outreach_worker].
     let reads: [(&str, [u16; 4]); 4] = [
-        ("/api/v1/users", [200, 200, 403, 403]),
-        ("/api/v1/users?province=IR-23", [200, 200, 403, 403]),
+        ("/api/v1/users", [200, 200, 200, 403]),
+        ("/api/v1/users?province=IR-23", [200, 200, 200, 403]),
         ("/api/v1/users?province=IR-08", [200, 403, 403, 403]),
         ("/api/v1/audit", [200, 403, 403, 403]),
     ];
@@ -111,6 +112,37 @@ async fn provincial_staff_sees_only_their_province(db: TestDb) {
     );
     let denied = problem(app.get(&staff, "/api/v1/users?province=IR-08").await, 403).await;
     assert_eq!(denied["type"], "/problems/forbidden");
+}
+
+/// A county supervisor sees whom they can assign reports to: the outreach
+/// workers and supervisors of their county, nobody else.
+async fn supervisors_see_the_workers_of_their_area(db: TestDb) {
+    let app = TestApp::start(db).await;
+    for (name, role, province, county) in [
+        ("w2301", "outreach_worker", "IR-23", Some("2301")),
+        ("s2301", "supervisor", "IR-23", Some("2301")),
+        ("h2301", "hotline_operator", "IR-23", Some("2301")),
+        ("p23", "provincial_staff", "IR-23", None),
+        ("w2302", "outreach_worker", "IR-23", Some("2302")),
+        ("w0801", "outreach_worker", "IR-08", Some("0801")),
+    ] {
+        app.add_user(name, role, Some(province), county).await;
+    }
+    let (_, password) = app
+        .add_user("me2301", "supervisor", Some("IR-23"), Some("2301"))
+        .await;
+    let me = app.login("me2301", &password).await;
+    let page: Value = app.get_json(&me, "/api/v1/users").await;
+    assert_eq!(
+        texts(&page["items"], "username"),
+        ["me2301", "s2301", "w2301"]
+    );
+    let denied = problem(app.get(&me, "/api/v1/users?province=IR-08").await, 403).await;
+    assert_eq!(denied["type"], "/problems/forbidden");
+    let worker = app
+        .token_for("fieldworker", "outreach_worker", "IR-23")
+        .await;
+    problem(app.get(&worker, "/api/v1/users").await, 403).await;
 }
 
 async fn usernames_are_unique(db: TestDb) {

@@ -89,7 +89,11 @@ pub fn write(root: &Path, glue: &Path, split: &Split, dist: &Path) -> Result<()>
     let wasm_name = out.hashed(&format!("{CRATE}-{{}}_bg.wasm"), &wasm)?;
     let minify = |js: &str| minify(&web, js);
     let js = read_text(&glue.join(format!("{CRATE}.js")))?;
-    let (js_name, on_demand) = split::write(&mut out, split, &js, minify)?;
+    let (js_name, mut on_demand) = split::write(&mut out, split, &js, minify)?;
+    // The deferred screens' texts (`src/i18n/later.rs`): fetched with their
+    // chunks, so counted with them, not with the shell.
+    let texts_name = out.hashed("texts-{}.json", &read(&web.join("later-texts.json"))?)?;
+    on_demand.push(format!("/{texts_name}"));
     let font_pkg = web.join("node_modules").join(FONT_PACKAGE);
     let font_name = out.hashed(
         "fonts/vazirmatn-{}.woff2",
@@ -144,6 +148,7 @@ pub fn write(root: &Path, glue: &Path, split: &Split, dist: &Path) -> Result<()>
             ("__BOOT_JS__", &boot_name),
             ("__KUDAKYAR_JS__", &js_name),
             ("__KUDAKYAR_WASM__", &wasm_name),
+            ("__TEXTS_JSON__", &texts_name),
         ],
     )?;
     fs::write(staging.join("index.html"), index)?;
@@ -230,7 +235,7 @@ fn report_shell_size(
         }
     ));
     say(format_args!(
-        "loaded on demand: {:.1} KB gzipped ({} wasm chunks; precached after start-up)",
+        "loaded on demand: {:.1} KB gzipped ({} files: wasm chunks and the texts of their screens; precached after start-up)",
         kb(lazy),
         on_demand.len()
     ));

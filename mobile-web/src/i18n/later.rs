@@ -1,0 +1,202 @@
+//! The texts of the screens loaded on demand (triage, team…), kept out of
+//! the app shell.
+//!
+//! Code behind a split point moves to a chunk, but string literals do not:
+//! the splitter leaves every data segment in the main module, so a message
+//! written in `messages.rs` costs the shell its bytes even when only a
+//! deferred screen shows it. These texts are written here, Persian and
+//! English side by side as in `messages.rs`, but compiled into the wasm only
+//! on the host (tests): the build ships them as `texts-<hash>.json` (the
+//! committed `mobile-web/later-texts.json`, one `[fa, en]` pair per [`L`] in
+//! declaration order), named by `<meta name="kudakyar-texts">` in the page,
+//! precached by the service worker and fetched by [`load`] before a deferred
+//! screen renders (`pages::deferred`). [`l`] then reads them synchronously.
+//!
+//! The test `json_is_current` fails when the JSON and this table differ;
+//! `UPDATE_SNAPSHOTS=1 cargo test -p kudakyar-web` rewrites the JSON.
+
+/// Declares [`L`] and, on the host only, the table of both languages.
+macro_rules! later_texts {
+    ($($(#[$doc:meta])* $name:ident: $fa:expr, $en:expr;)*) => {
+        /// One message of a deferred screen; its index is its place in the JSON.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum L { $($(#[$doc])* $name,)* }
+        /// Persian and English of each [`L`], in order.
+        #[cfg(not(target_arch = "wasm32"))]
+        pub const TABLE: &[[&str; 2]] = &[$([$fa, $en],)*];
+    };
+}
+
+later_texts! {
+    TriageTitle: "گزارش\u{200c}های رسیده", "Reports";
+    TriageIntro: "گزارش\u{200c}های مردمی، ۱۲۳ و مددکاران در حوزهٔ شما، تازه\u{200c}ترین در بالا.",
+        "Citizen, 123 and worker reports in your area, newest first.";
+    FilterState: "وضعیت", "State";
+    FilterSource: "منبع گزارش", "Source";
+    FilterAll: "همه", "All";
+    Apply: "نمایش", "Show";
+    NoReports: "گزارشی با این شرایط نیست.", "No report matches.";
+    StateNew: "تازه", "New";
+    StateAssigned: "واگذارشده", "Assigned";
+    StateVisited: "بازدیدشده", "Visited";
+    StateLinked: "پیوند به پرونده", "Linked to a child";
+    StateDuplicate: "تکراری", "Duplicate";
+    StateFalseReport: "گزارش نادرست", "False report";
+    SourceCitizen: "گزارش مردمی", "Citizen report";
+    SourceHotline: "اورژانس اجتماعی ۱۲۳", "123 hotline";
+    SourceWorker: "مددکار", "Outreach worker";
+    Children: "تعداد کودکان", "Children";
+    AgeBands: "گروه سنی", "Age";
+    Activity: "کار", "Work";
+    Description: "شرح", "Description";
+    Seen: "زمان دیدن", "Seen";
+    Place: "محل", "Place";
+    OpenMap: "باز کردن در نقشه", "Open in a map app";
+    ReporterPhone: "تلفن گزارش\u{200c}دهنده", "Reporter's phone";
+    Photo: "عکس گزارش", "The report's photo";
+    Flagged: "نیاز به بررسی دوباره", "Needs a second look";
+    Receipt: "کد رهگیری", "Receipt";
+    History: "روند رسیدگی", "History";
+    AssignedTo: "واگذار به", "Assigned to";
+    Assign: "واگذاری", "Assign";
+    AssignTo: "مددکار یا سرپرست", "Worker or supervisor";
+    ChooseWorker: "انتخاب کنید", "Choose";
+    Note: "یادداشت (اختیاری)", "Note (optional)";
+    Assigned: "گزارش واگذار شد.", "The report was assigned.";
+    Close: "بستن گزارش", "Close the report";
+    CloseDuplicate: "بستن: تکراری", "Close: duplicate";
+    CloseFalse: "بستن: نادرست", "Close: false report";
+    Closed: "گزارش بسته شد.", "The report was closed.";
+    LinkedChildren: "کودکان پیوندشده", "Linked children";
+    OpenChild: "پروندهٔ کودک", "The child's record";
+    NoWorkers: "مددکاری در حوزهٔ شما نیست.", "No worker in your area.";
+    Back: "بازگشت به فهرست", "Back to the list";
+    MapLater: "نقشه به\u{200c}زودی؛ فعلاً فهرست با محل.", "Map to come; for now a list with the place.";
+    TeamTitle: "تیم", "Team";
+    TeamIntro: "پرونده\u{200c}های باز هر مددکار و سهم بازدیدهای تأییدشده در ۳۰ روز.",
+        "Each worker's open cases and share of verified visits over 30 days.";
+    TeamDay: "وضعیت روز {}", "As of {}";
+    TeamEmpty: "هنوز آماری برای تیم محاسبه نشده است.", "No team figures computed yet.";
+    Worker: "مددکار", "Worker";
+    OpenCases: "پرونده\u{200c}های باز", "Open cases";
+    Visits: "بازدیدها (۳۰ روز)", "Visits (30 days)";
+    VerifiedShare: "تأییدشده", "Verified";
+    Suppressed: "کمتر از ۵ (پنهان)", "Under 5 (hidden)";
+    InboxTitle: "اعلان\u{200c}ها", "Inbox";
+    InboxEmpty: "اعلانی ندارید.", "No notifications.";
+    ReadAll: "همه خوانده شد", "Mark all read";
+    Unread: "تازه", "New";
+    Critical: "فوری", "Urgent";
+    KindSightingReceived: "گزارش تازه در حوزهٔ شما", "A new report in your area";
+    KindSightingAssigned: "گزارشی به شما واگذار شد", "A report was assigned to you";
+    KindChildNotSeen: "کودکی ۳۰ روز است دیده نشده", "A child not seen for 30 days";
+    KindChildAtRisk: "کودکی در معرض خطر است", "A child at risk";
+    KindOther: "اعلان", "Notification";
+    ReviewsTitle: "بررسی پرونده\u{200c}های تکراری", "Duplicate review";
+    ReviewsEmpty: "پرونده\u{200c}ای برای بررسی نیست.", "Nothing to review.";
+    ReasonOffline: "ثبت آفلاین با عنبیهٔ مشابه", "Offline registration with a similar iris";
+    ReasonDeclared: "مددکار آن را کودک دیگری دانست", "The worker declared another child";
+    ReasonEnrolment: "عنبیهٔ افزوده با پروندهٔ دیگری یکی است", "An added iris matches another record";
+    NewerRecord: "پروندهٔ تازه\u{200c}تر", "Newer record";
+    OlderRecord: "پروندهٔ قدیمی\u{200c}تر", "Older record";
+    OutOfScope: "خارج از حوزهٔ شما (استان {})", "Outside your area (province {})";
+    EyeLeft: "چشم چپ", "left eye";
+    EyeRight: "چشم راست", "right eye";
+    SameChild: "یک کودک است (ادغام)", "Same child (merge)";
+    DifferentChildren: "دو کودک متفاوت\u{200c}اند", "Different children";
+    Merged: "دو پرونده ادغام شد.", "The records were merged.";
+    Dismissed: "هر دو پرونده ماند.", "Both records stay.";
+    OpenMerged: "پروندهٔ ادغام\u{200c}شده", "The merged record";
+    Encounters: "مواجهه\u{200c}ها", "Encounters";
+    LastSeen: "آخرین مواجهه", "Last encounter";
+}
+
+#[cfg(target_arch = "wasm32")]
+mod loaded {
+    use std::sync::OnceLock;
+
+    /// The fetched table; set once, never changed (a language switch reloads).
+    pub static TEXTS: OnceLock<Vec<[String; 2]>> = OnceLock::new();
+}
+
+/// The message `key` in the UI language (empty until [`load`] succeeded,
+/// which `pages::deferred` awaits before rendering a screen).
+pub fn l(key: L) -> &'static str {
+    let column = usize::from(super::lang() == super::Lang::En);
+    #[cfg(target_arch = "wasm32")]
+    let text = loaded::TEXTS
+        .get()
+        .and_then(|t| t.get(key as usize))
+        .map_or("", |pair| pair[column].as_str());
+    #[cfg(not(target_arch = "wasm32"))]
+    let text = TABLE[key as usize][column];
+    text
+}
+
+/// Fetches the texts named by the page (from the service worker's cache
+/// once installed); true when they are ready.
+#[cfg(target_arch = "wasm32")]
+pub async fn load() -> bool {
+    if loaded::TEXTS.get().is_some() {
+        return true;
+    }
+    let url = leptos::prelude::document()
+        .query_selector("meta[name=kudakyar-texts]")
+        .ok()
+        .flatten()
+        .and_then(|meta| meta.get_attribute("content"));
+    let Some(url) = url else { return false };
+    let Ok(resp) = gloo_net::http::Request::get(&url).send().await else {
+        return false;
+    };
+    match resp.json::<Vec<[String; 2]>>().await {
+        Ok(texts) => {
+            let _ = loaded::TEXTS.set(texts);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// On the host the table is compiled in.
+#[cfg(not(target_arch = "wasm32"))]
+pub async fn load() -> bool {
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{L, TABLE, l};
+
+    fn json() -> String {
+        let mut out = String::from("[\n");
+        for (i, pair) in TABLE.iter().enumerate() {
+            let sep = if i + 1 < TABLE.len() { "," } else { "" };
+            out.push_str(&format!("{}{sep}\n", serde_json::to_string(pair).unwrap()));
+        }
+        out.push_str("]\n");
+        out
+    }
+
+    #[test]
+    fn json_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/later-texts.json");
+        let want = json();
+        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+            std::fs::write(path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            have == want,
+            "{path} is not the table in later.rs: run UPDATE_SNAPSHOTS=1 cargo test -p kudakyar-web"
+        );
+    }
+
+    #[test]
+    fn every_text_has_both_languages() {
+        for pair in TABLE {
+            assert!(pair.iter().all(|t| !t.trim().is_empty()), "{pair:?}");
+        }
+        assert_eq!(l(L::TriageTitle), TABLE[0][0]);
+    }
+}

@@ -1,0 +1,195 @@
+//! The supervisors' triage queue (`/triage`): citizen, 123 and field
+//! reports of the user's area, newest first, filtered by state and source;
+//! each opens its report ([`report`]) to assign or close it.
+//!
+//! The server scopes the list (a county supervisor sees their county) and
+//! decides who may act; 123 operators see the same list without the
+//! supervisor's buttons. There is no map yet (the atlas screen brings the
+//! map library): each report names its province, county and position, with
+//! a `geo:` link that opens the phone's map app. Loaded on demand
+//! (`pages::deferred`), with its texts ([`crate::i18n::later`]).
+
+pub mod report;
+
+use kudakyar_api::sightings::{Sighting, SightingSource, SightingState};
+use kudakyar_api::users::Role;
+use leptos::ev::SubmitEvent;
+use leptos::html::H1;
+use leptos::prelude::*;
+
+use super::{ErrorBox, focus_on_mount};
+use crate::api;
+use crate::dates;
+use crate::i18n::{ErrorText, L, digits, error_text, l, province_name, vocabulary};
+use crate::route::{Link, Route};
+use crate::session::{Auth, use_session};
+
+/// May this role assign and close reports (`auth::policy::triage_sightings`)
+/// and decide duplicate reviews?
+pub fn decides(role: Role) -> bool {
+    matches!(
+        role,
+        Role::Supervisor | Role::ProvincialStaff | Role::NationalAdmin
+    )
+}
+
+pub const STATES: [SightingState; 6] = [
+    SightingState::New,
+    SightingState::Assigned,
+    SightingState::Visited,
+    SightingState::Linked,
+    SightingState::Duplicate,
+    SightingState::FalseReport,
+];
+
+pub const SOURCES: [SightingSource; 3] = [
+    SightingSource::Citizen,
+    SightingSource::Hotline,
+    SightingSource::Worker,
+];
+
+pub fn state_label(v: SightingState) -> &'static str {
+    l(match v {
+        SightingState::New => L::StateNew,
+        SightingState::Assigned => L::StateAssigned,
+        SightingState::Visited => L::StateVisited,
+        SightingState::Linked => L::StateLinked,
+        SightingState::Duplicate => L::StateDuplicate,
+        SightingState::FalseReport => L::StateFalseReport,
+    })
+}
+
+pub fn source_label(v: SightingSource) -> &'static str {
+    l(match v {
+        SightingSource::Citizen => L::SourceCitizen,
+        SightingSource::Hotline => L::SourceHotline,
+        SightingSource::Worker => L::SourceWorker,
+    })
+}
+
+/// «Tehran, county 2301»: the province by name, the county by its code (the
+/// county names come with the atlas's boundaries, not loaded here).
+pub fn place(report: &Sighting) -> String {
+    let province = report
+        .province
+        .as_deref()
+        .map(|p| province_name(p).unwrap_or(p).to_owned());
+    [province, report.county.clone()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("، ")
+}
+
+/// The query string of the list for the chosen filters ("" = any).
+pub fn list_query(state: &str, source: &str) -> String {
+    let mut q = String::from("limit=50");
+    for (key, value) in [("state", state), ("source", source)] {
+        if !value.is_empty() {
+            q.push_str(&format!("&{key}={value}"));
+        }
+    }
+    q
+}
+
+#[component]
+pub fn TriagePage() -> impl IntoView {
+    let heading = NodeRef::<H1>::new();
+    focus_on_mount(heading);
+    let session = use_session();
+    let reviewer =
+        matches!(session.auth.get_untracked(), Auth::LoggedIn { user, .. } if decides(user.role));
+    let state = RwSignal::new(String::new());
+    let source = RwSignal::new(String::new());
+    let found = RwSignal::new(None::<Vec<Sighting>>);
+    let error = RwSignal::new(None::<ErrorText>);
+    let busy = RwSignal::new(false);
+    let load = move || {
+        busy.set(true);
+        error.set(None);
+        let token = session.token().unwrap_or_default();
+        let query = list_query(&state.get_untracked(), &source.get_untracked());
+        leptos::task::spawn_local(async move {
+            let result = api::sightings(&token, &query).await;
+            busy.set(false);
+            match result {
+                Ok(page) => found.set(Some(page.items)),
+                Err(err) => error.set(Some(error_text(&err, false))),
+            }
+        });
+    };
+    load();
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        load();
+    };
+    let options = |values: Vec<(String, &'static str)>| {
+        std::iter::once((String::new(), l(L::FilterAll)))
+            .chain(values)
+            .map(|(value, label)| view! { <option value=value>{label}</option> })
+            .collect_view()
+    };
+    view! {
+        <section class="card" aria-labelledby="triage-title">
+            <h1 id="triage-title" tabindex="-1" node_ref=heading>{l(L::TriageTitle)}</h1>
+            <p class="muted">{l(L::TriageIntro)}</p>
+            <p class="muted">{l(L::MapLater)}</p>
+            {reviewer.then(|| view! { <p><Link to=Route::Reviews>{l(L::ReviewsTitle)}</Link></p> })}
+            <form class="filters" on:submit=on_submit>
+                <div class="field">
+                    <label for="triage-state">{l(L::FilterState)}</label>
+                    <select id="triage-state" bind:value=state>
+                        {options(STATES.iter().map(|v| (vocabulary::word(v), state_label(*v))).collect())}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="triage-source">{l(L::FilterSource)}</label>
+                    <select id="triage-source" bind:value=source>
+                        {options(SOURCES.iter().map(|v| (vocabulary::word(v), source_label(*v))).collect())}
+                    </select>
+                </div>
+                <button type="submit" class="btn primary" disabled=move || busy.get()>{l(L::Apply)}</button>
+            </form>
+            {move || error.get().map(|text| view! { <ErrorBox text/> })}
+        </section>
+        {move || found.get().map(|reports| view! {
+            <section class="card" role="status">
+                {reports.is_empty().then(|| view! { <p>{l(L::NoReports)}</p> })}
+                <ul class="reports">
+                    {reports.into_iter().map(|r| view! { <ReportRow report=r/> }).collect_view()}
+                </ul>
+            </section>
+        })}
+    }
+}
+
+/// A report in the list: source and state, when, where, how many children.
+#[component]
+fn ReportRow(report: Sighting) -> impl IntoView {
+    let state = vocabulary::word(report.state);
+    view! {
+        <li class="report-row" data-id=report.id.clone() data-state=state>
+            <Link to=Route::Report(report.id.clone())>
+                {source_label(report.source)} " · " {state_label(report.state)}
+            </Link>
+            <span>{dates::instant(&report.seen_at)}</span>
+            <span class="muted">{place(&report)} " · " {l(L::Children)} ": "
+                {digits(u32::try_from(report.children_count).unwrap_or(0))}</span>
+            {report.flag.is_some().then(|| view! { <span class="flag">{l(L::Flagged)}</span> })}
+        </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::list_query;
+
+    #[test]
+    fn filters_make_the_query() {
+        assert_eq!(list_query("", ""), "limit=50");
+        assert_eq!(
+            list_query("new", "citizen"),
+            "limit=50&state=new&source=citizen"
+        );
+    }
+}

@@ -54,7 +54,7 @@ async fn insert(db: &Db, head: &str, rows: impl Iterator<Item = String>) {
     tx.commit().await.unwrap();
 }
 
-async fn seed(db: &Db, children: usize, encounters: usize) {
+async fn seed(db: &Db, children: usize, encounters: usize, reports: usize) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(19);
     let started = Instant::now();
     let now = kudakyar::now_ms();
@@ -134,8 +134,105 @@ async fn seed(db: &Db, children: usize, encounters: usize) {
         }),
     )
     .await;
+    // Reports: citizens', the hotline's and workers', grouped in incidents
+    // (about ten reports each), one in two linked to a child (first contact
+    // before registration counts in timeliness).
+    let incidents = (reports / 10).max(1);
+    insert(
+        db,
+        "INSERT INTO incidents (id, province, county, lat, lng, first_seen_at, last_seen_at, created_at, updated_at)",
+        (0..incidents).map(|i| {
+            let (p, c) = place(i);
+            format!("('i{i}', '{p}', '{c}', 35.7, 51.4, 0, {now}, 0, {now})")
+        }),
+    )
+    .await;
+    let sources = ["citizen", "citizen", "hotline", "worker"];
+    let mut links = Vec::with_capacity(reports / 2);
+    insert(
+        db,
+        "INSERT INTO sightings (id, receipt_code, source, seen_at, lat, lng, province, county, children_count,
+             details, state, incident_id, create_digest, created_at, updated_at)",
+        (0..reports).map(|r| {
+            let incident = rng.gen_range(0..incidents);
+            let (p, c) = place(incident);
+            let source = sources[rng.gen_range(0..sources.len())];
+            let at = now - rng.gen_range(1..720) * DAY_MS;
+            let state = if r % 2 == 0 {
+                let child = rng.gen_range(0..children);
+                links.push(format!("('s{r}', 'c{child}', 'w0', {at})"));
+                "linked"
+            } else {
+                "new"
+            };
+            format!(
+                "('s{r}', 'R{r}', '{source}', {at}, 35.7, 51.4, '{p}', '{c}', 1, '{{}}', '{state}', 'i{incident}', 'seed', {at}, {at})"
+            )
+        })
+        .collect::<Vec<_>>()
+        .into_iter(),
+    )
+    .await;
+    insert(
+        db,
+        "INSERT INTO sighting_children (sighting_id, child_id, linked_by, linked_at)",
+        links.into_iter(),
+    )
+    .await;
     println!(
-        "  seeded {children} children and {encounters} encounters in {:.1} s",
+        "  seeded {children} children, {encounters} encounters and {reports} reports in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Copies `day`'s materialised rows to each of the `days` days before it (and
+/// to `also`), in bulk SQL: reads then face the tables of a server that has
+/// run for that long, not of one day.
+async fn history(db: &Db, day: time::Date, days: i64, also: time::Date) {
+    let started = Instant::now();
+    let from = period::day_string(day);
+    let targets = (1..=days)
+        .map(|k| day - time::Duration::days(k))
+        .chain((also < day - time::Duration::days(days)).then_some(also));
+    let mut copied = 0;
+    for target in targets {
+        let to = period::day_string(target);
+        let mut tx = db.pool().begin().await.unwrap();
+        for (table, columns) in [
+            (
+                "indicator_values",
+                "indicator, area, figure, value, children",
+            ),
+            (
+                "indicator_workers",
+                "worker_id, province, county, open_cases, visits, verified",
+            ),
+            (
+                "indicator_cohorts",
+                "cohort, province, sex, age_band, nationality, months, outcome, children",
+            ),
+        ] {
+            sqlx::query(&format!(
+                "INSERT INTO {table} (day, {columns}) SELECT $1, {columns} FROM {table} WHERE day = $2"
+            ))
+            .bind(&to)
+            .bind(&from)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+        sqlx::query(
+            "INSERT INTO indicator_runs (day, claimed_by, claimed_at, finished_at) VALUES ($1, 'bench', 0, 0)",
+        )
+        .bind(&to)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        copied += 1;
+    }
+    println!(
+        "  copied the day to {copied} earlier days in {:.1} s",
         started.elapsed().as_secs_f64()
     );
 }
@@ -170,6 +267,7 @@ async fn run(name: &str, db: Db) {
         &db,
         env_or("BENCH_CHILDREN", 10_000),
         env_or("BENCH_ENCOUNTERS", 100_000),
+        env_or("BENCH_REPORTS", 100_000),
     )
     .await;
     let yesterday = period::today() - time::Duration::days(1);
@@ -198,9 +296,31 @@ async fn run(name: &str, db: Db) {
         t.elapsed().as_secs_f64()
     );
 
+    // A quarter of earlier days, and the last quarter's last day (what its
+    // report reads).
+    let last_quarter = period::Quarter::of_ms(
+        period::start_ms(period::Quarter::of_ms(kudakyar::now_ms()).first_day()) - DAY_MS,
+    );
+    history(
+        &db,
+        yesterday,
+        env_or("BENCH_HISTORY_DAYS", 90),
+        last_quarter.last_day(),
+    )
+    .await;
+
     let queries: usize = env_or("BENCH_QUERIES", 300);
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-    let mut series = Vec::with_capacity(queries);
+    let national = Actor {
+        role: Role::NationalAdmin,
+        scope: Scope::National,
+        ..staff("IR-00")
+    };
+    let quarter_ago = yesterday - time::Duration::days(89);
+    let mut latest = Vec::with_capacity(queries);
+    let mut quarter = Vec::with_capacity(queries);
+    let mut provinces = Vec::with_capacity(queries);
+    let mut counties = Vec::with_capacity(queries);
     let mut workers = Vec::with_capacity(queries);
     let mut cohorts = Vec::with_capacity(queries);
     for _ in 0..queries {
@@ -212,26 +332,77 @@ async fn run(name: &str, db: Db) {
         let s = read::series(&db, &actor, indicator, &area, None, None)
             .await
             .unwrap();
-        series.push(t.elapsed());
+        latest.push(t.elapsed());
         assert!(!s.items.is_empty());
+        let t = Instant::now();
+        let s = read::series(
+            &db,
+            &actor,
+            indicator,
+            &area,
+            None,
+            Some((quarter_ago, yesterday)),
+        )
+        .await
+        .unwrap();
+        quarter.push(t.elapsed());
+        assert!(s.items.len() >= 90);
+        let t = Instant::now();
+        let country = Area::of_scope(&Scope::National);
+        read::series(
+            &db,
+            &national,
+            indicator,
+            &country,
+            Some(read::Breakdown::Province),
+            None,
+        )
+        .await
+        .unwrap();
+        provinces.push(t.elapsed());
+        let t = Instant::now();
+        read::series(
+            &db,
+            &actor,
+            indicator,
+            &area,
+            Some(read::Breakdown::County),
+            None,
+        )
+        .await
+        .unwrap();
+        counties.push(t.elapsed());
         let t = Instant::now();
         read::workers(&db, &actor, None, &area).await.unwrap();
         workers.push(t.elapsed());
         let t = Instant::now();
-        read::cohorts(&db, &actor, None, &area, None).await.unwrap();
+        read::cohorts(&db, &actor, None, None, &area, None)
+            .await
+            .unwrap();
         cohorts.push(t.elapsed());
     }
-    report_line("indicator read (one province, latest day)", series);
-    report_line("workers table (one province)", workers);
-    report_line("cohort table (one province, every cohort)", cohorts);
+    report_line("indicator, one province, latest day", latest);
+    report_line("indicator, one province, 90 days", quarter);
+    report_line("indicator by province, latest day", provinces);
+    report_line("indicator by county of a province, latest day", counties);
+    report_line("workers table, one province", workers);
+    report_line("cohort table, one province, every cohort", cohorts);
 
-    let last_quarter = period::Quarter::of_ms(kudakyar::now_ms() - 92 * DAY_MS);
     let t = Instant::now();
     let html = report::quarterly(&db, "IR-23", last_quarter).await.unwrap();
     println!(
-        "  quarterly report {last_quarter} (materialising its last day first): {:.2} s, {} KB",
+        "  quarterly report {last_quarter} (its last day materialised, as the nightly job left it): {:.2} s, {} KB",
         t.elapsed().as_secs_f64(),
         html.len() / 1024
+    );
+    // A quarter whose last day was never materialised (a server installed
+    // since): the report materialises it first.
+    let earlier = period::Quarter::of_ms(period::start_ms(last_quarter.first_day()) - DAY_MS);
+    let t = Instant::now();
+    report::quarterly(&db, "IR-23", earlier).await.unwrap();
+    println!(
+        "  quarterly report {earlier} (materialising its last day first): {:.2} s",
+        t.elapsed().as_secs_f64(),
     );
 }
 

@@ -10,7 +10,8 @@
 //!   users by [`crate::users::create`], centres by
 //!   [`crate::cases::centres::create`], children by
 //!   [`crate::registry::records::create`], encounters by
-//!   [`crate::registry::encounters::add`], reports by
+//!   [`crate::registry::encounters::add`], status changes by
+//!   [`crate::registry::records::update`], reports by
 //!   [`crate::sightings::writer::write_batch`] — so every row is validated, placed
 //!   in its province and county by the imported boundaries, and audited like
 //!   real data. Reports are written a hundred to a transaction (as the
@@ -23,9 +24,20 @@
 //! by accident. Seeding again with the same seed changes nothing: every
 //! create is idempotent by its id, and the accounts and centres are reused.
 //!
-//! Where the data differs from real data: a child's registration time (and
-//! so its registry code's year) is the time of seeding, while its encounters
-//! spread over the year before; receipt codes are random.
+//! Each child's case is assigned to one of the province's two demo workers,
+//! and has a course over the year ([`plan`]: registered at the first
+//! encounter, then open, in service, reunified or closed — some met in the
+//! street again after), so that the programme's indicators
+//! ([`crate::indicators`]) have caseloads, verified visits, follow-ups,
+//! cohort outcomes and re-entries to show. Encounters come as the offline
+//! outbox sends them (recorded then, queued with that time), so a good GPS
+//! fix makes them location-verified.
+//!
+//! Where the data differs from real data: the status changes are written
+//! through [`records::update`] at the time of seeding, then the
+//! registration and change times are set to the planned ones in SQL (the
+//! audit log keeps the time of seeding, and the registry code's year is
+//! that of seeding); receipt codes are random.
 
 pub mod places;
 pub mod plan;
@@ -34,8 +46,8 @@ use std::collections::BTreeMap;
 
 use futures::StreamExt;
 
-use kudakyar_api::cases::NewCentre;
-use kudakyar_api::children::{NewChild, Service};
+use kudakyar_api::cases::{NewCentre, NewReferral, ReferralState, ReferralTransition};
+use kudakyar_api::children::{ChildUpdate, NewChild, Service, Status};
 use kudakyar_api::sightings::SightingSource;
 use kudakyar_api::users::{NewUser, Role};
 
@@ -128,6 +140,7 @@ pub struct Seeded {
 /// The demo accounts of one province.
 struct Team {
     workers: [Actor; 2],
+    supervisor: Actor,
     hotline: Actor,
 }
 
@@ -207,10 +220,17 @@ pub async fn seed(
                 .await?,
             );
         }
-        let [worker_1, worker_2, _supervisor, _staff, hotline] = <[Actor; 5]>::try_from(actors)
+        let [worker_1, worker_2, supervisor, _staff, hotline] = <[Actor; 5]>::try_from(actors)
             .map_err(|_| Error::Internal(anyhow::anyhow!("a demo team has five accounts")))?;
         let workers = [worker_1, worker_2];
-        teams.insert(province.to_string(), Team { workers, hotline });
+        teams.insert(
+            province.to_string(),
+            Team {
+                workers,
+                supervisor,
+                hotline,
+            },
+        );
         progress(Tick::Done(1));
     }
     seeded.centres = centres(db, &admin, &spots).await?;
@@ -235,10 +255,12 @@ pub async fn seed(
 
     progress(Tick::Stage("children", plan.children.len() as u64));
     for child in &plan.children {
-        let actor = &team(&child.facts.home_province)?.workers[0];
+        let actor = &team(&child.facts.home_province)?.workers[child.worker];
+        let mut facts = child.facts.clone();
+        facts.assigned_worker = Some(actor.user_id.clone());
         let new = NewChild {
             id: Some(child.id.clone()),
-            facts: child.facts.clone(),
+            facts,
         };
         match records::create(db, actor, &origin, new).await? {
             Created::New(_) => seeded.children.0 += 1,
@@ -314,11 +336,134 @@ pub async fn seed(
         progress(Tick::Done(batch.len() as u64));
     }
 
+    progress(Tick::Stage("case histories", plan.children.len() as u64));
+    for child in &plan.children {
+        let team = team(&child.facts.home_province)?;
+        let centre = centre_name(spots[child.spot].city.name);
+        history(db, team, &origin, child, &centre).await?;
+        progress(Tick::Done(1));
+    }
+
     seeded.unplaced_encounters =
         sqlx::query_scalar("SELECT COUNT(*) FROM encounters WHERE province IS NULL")
             .fetch_one(db.pool())
             .await?;
     Ok(seeded)
+}
+
+/// Writes `child`'s status changes as its worker makes them (once: a seed
+/// run again finds them made) — a referral to `centre` (by name) when the
+/// child is referred, accepted by the supervisor when in service — then
+/// dates the registration, each change and the referral's steps as planned,
+/// and has the atlas count the child again from its rows.
+async fn history(
+    db: &Db,
+    team: &Team,
+    origin: &Origin,
+    child: &plan::PlannedChild,
+    centre: &str,
+) -> Result<()> {
+    let worker = &team.workers[child.worker];
+    let version: i64 = sqlx::query_scalar("SELECT version FROM children WHERE id = $1")
+        .bind(&child.id)
+        .fetch_one(db.pool())
+        .await?;
+    let referred = child.changes.iter().find(|(s, _)| *s == Status::Referred);
+    let serving = child.changes.iter().find(|(s, _)| *s == Status::InService);
+    // The city's centre, or another of the child's province (a city whose
+    // spots the boundaries put in two provinces); none: no referral.
+    let centre_id: Option<String> =
+        match referred {
+            Some(_) => sqlx::query_scalar(
+                "SELECT id FROM centres WHERE province = $1 ORDER BY name = $2 DESC, name LIMIT 1",
+            )
+            .bind(&child.facts.home_province)
+            .bind(centre)
+            .fetch_optional(db.pool())
+            .await?,
+            None => None,
+        };
+    if let Some(centre_id) = centre_id {
+        let new = NewReferral {
+            id: Some(child.referral_id.clone()),
+            child_id: child.id.clone(),
+            centre_id,
+            note: None,
+        };
+        crate::cases::referrals::create(db, worker, origin, new).await?;
+        if serving.is_some() {
+            let accept = ReferralTransition {
+                state: ReferralState::Accepted,
+                note: None,
+            };
+            crate::cases::referrals::transition(
+                db,
+                &team.supervisor,
+                origin,
+                &child.referral_id,
+                accept,
+            )
+            .await?;
+        }
+    }
+    if version == 1 {
+        for (k, (status, _)) in child.changes.iter().enumerate() {
+            let mut changes = serde_json::Map::new();
+            changes.insert(
+                "status".into(),
+                serde_json::Value::String(crate::db::vocab::enum_str(status)),
+            );
+            let update = ChildUpdate {
+                base_version: k as i64 + 1,
+                changes,
+                reason: Some("پیگیری مددکار (نمایشی)".into()),
+            };
+            records::update(db, worker, origin, &child.id, update).await?;
+        }
+    }
+    let mut tx = db.begin_write().await?;
+    sqlx::query("UPDATE children SET created_at = $2 WHERE id = $1")
+        .bind(&child.id)
+        .bind(child.registered_at_ms)
+        .execute(&mut *tx)
+        .await?;
+    let times =
+        std::iter::once(child.registered_at_ms).chain(child.changes.iter().map(|(_, at)| *at));
+    for (k, at) in times.enumerate() {
+        sqlx::query(
+            "UPDATE child_versions SET changed_at = $3 WHERE child_id = $1 AND version = $2",
+        )
+        .bind(&child.id)
+        .bind(k as i64 + 1)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    // (Nothing to date when there was no referral.)
+    for (step, at) in [("sent", referred), ("accepted", serving)] {
+        let Some((_, at)) = at else { continue };
+        sqlx::query("UPDATE referral_events SET at = $3 WHERE referral_id = $1 AND state = $2")
+            .bind(&child.referral_id)
+            .bind(step)
+            .bind(*at)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some((_, at)) = referred {
+        sqlx::query("UPDATE referrals SET created_at = $2 WHERE id = $1")
+            .bind(&child.referral_id)
+            .bind(*at)
+            .execute(&mut *tx)
+            .await?;
+    }
+    crate::atlas::rollup::enqueue(&mut tx, crate::atlas::subjects::Kind::Child, &child.id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The name of a demo city's service centre.
+fn centre_name(city: &str) -> String {
+    format!("مرکز مثبت زندگی {city}")
 }
 
 /// A demo account, created with [`DEMO_PASSWORD`] or found from an earlier
@@ -371,7 +516,7 @@ async fn centres(db: &Db, admin: &Actor, spots: &[SpotPlace]) -> Result<usize> {
         if !seen.insert(s.city.name) {
             continue;
         }
-        let name = format!("مرکز مثبت زندگی {}", s.city.name);
+        let name = centre_name(s.city.name);
         let exists: Option<String> = sqlx::query_scalar("SELECT id FROM centres WHERE name = $1")
             .bind(&name)
             .fetch_optional(db.pool())

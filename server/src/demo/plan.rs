@@ -20,7 +20,7 @@
 
 use kudakyar_api::children::{
     Birth, BirthPrecision, ChildFacts, Language, LivingSituation, Nationality, NewEncounter,
-    PositionSource, RiskFlag, SchoolStatus, Service, Sex, WorkType,
+    PositionSource, RiskFlag, SchoolStatus, Service, Sex, Status, WorkType,
 };
 use kudakyar_api::sightings::{AgeBand, NewSighting, SightingSource};
 use rand::distributions::{Distribution, WeightedIndex};
@@ -28,6 +28,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::places::{City, Spot, Trend};
+use crate::indicators::period;
 
 /// Days in the demo year.
 pub const DAYS: i64 = 365;
@@ -64,6 +65,16 @@ pub struct PlannedChild {
     pub id: String,
     pub spot: usize,
     pub facts: ChildFacts,
+    /// When the child was registered: at their first encounter (or a day of
+    /// the year, for a child never met since).
+    pub registered_at_ms: i64,
+    /// Which of the province's demo workers the case is assigned to (0 or 1).
+    pub worker: usize,
+    /// The status changes of the case after registration, oldest first.
+    pub changes: Vec<(Status, i64)>,
+    /// The id of the referral to the city's centre made when the child is
+    /// referred (accepted when in service).
+    pub referral_id: String,
 }
 
 #[derive(Debug, Clone)]
@@ -113,6 +124,15 @@ pub fn plan(sizes: &Sizes, spots: &[SpotPlace]) -> Plan {
             id: uuid_from(&mut rng),
             spot,
             facts,
+            registered_at_ms: draw_time(
+                &mut rng,
+                spots[spot].spot.trend,
+                spot as u64,
+                sizes.until_ms,
+            ),
+            worker: rng.gen_range(0..2),
+            changes: Vec::new(),
+            referral_id: uuid_from(&mut rng),
         });
     }
     let with_children: Vec<usize> = (0..spots.len())
@@ -136,6 +156,11 @@ pub fn plan(sizes: &Sizes, spots: &[SpotPlace]) -> Plan {
             let facts = &plan.children[child].facts;
             let activity = facts.work_types.first().copied();
             let services = services(&mut rng);
+            // Most visits set the next one, one to three weeks on.
+            let next_follow_up = rng.gen_bool(0.7).then(|| {
+                let due = at_ms + rng.gen_range(7..22) * DAY_MS;
+                period::day_string(period::day_of(due))
+            });
             plan.encounters.push(PlannedEncounter {
                 child,
                 worker: rng.gen_range(0..2),
@@ -145,19 +170,27 @@ pub fn plan(sizes: &Sizes, spots: &[SpotPlace]) -> Plan {
                     at: crate::ms_to_rfc3339(at_ms),
                     lat,
                     lng,
-                    accuracy_m: Some(f64::from(rng.gen_range(5u8..40))),
+                    // Mostly a good fix; one in five too coarse to verify
+                    // the visit.
+                    accuracy_m: Some(f64::from(if rng.gen_bool(0.8) {
+                        rng.gen_range(5u8..40)
+                    } else {
+                        rng.gen_range(60u8..200)
+                    })),
                     activity,
                     accompanied_by_adult: Some(rng.gen_bool(0.3)),
                     services,
                     notes: None,
-                    next_follow_up: None,
+                    next_follow_up,
                     position_source: Some(PositionSource::Gps),
-                    queued_at: None,
+                    // Recorded on the phone then, sent later from its outbox.
+                    queued_at: Some(crate::ms_to_rfc3339(at_ms)),
                     iris_identification: None,
                 },
             });
         }
     }
+    histories(&mut rng, &mut plan, sizes.until_ms);
     for _ in 0..sizes.reports {
         let spot = by_share.sample(&mut rng);
         let seen_at_ms = draw_time(
@@ -217,6 +250,62 @@ pub fn plan(sizes: &Sizes, spots: &[SpotPlace]) -> Plan {
         });
     }
     plan
+}
+
+/// The course of each case, so that the programme's indicators have
+/// something to show: registered at the child's first encounter; then
+/// still open (two in five), referred to the city's centre and later in
+/// service there (one in five), or
+/// reunified with the family (one in four) or closed — mostly after the last
+/// visit, but one in five between two visits, so that the child is met in
+/// the street again afterwards (a re-entry). Changes after `until_ms` are
+/// left out.
+fn histories(rng: &mut ChaCha8Rng, plan: &mut Plan, until_ms: i64) {
+    let mut met: Vec<Vec<i64>> = vec![Vec::new(); plan.children.len()];
+    for e in &plan.encounters {
+        met[e.child].push(e.at_ms);
+    }
+    for (child, times) in plan.children.iter_mut().zip(&mut met) {
+        times.sort_unstable();
+        if let Some(&first) = times.first() {
+            child.registered_at_ms = first;
+        }
+        let registered = child.registered_at_ms;
+        let changes = match *pick(rng, &[(0u8, 40.0), (1, 20.0), (2, 25.0), (3, 15.0)]) {
+            1 => {
+                let referred = later(rng, registered, 3..40);
+                vec![
+                    (Status::Referred, referred),
+                    (Status::InService, later(rng, referred, 5..30)),
+                ]
+            }
+            outcome @ (2 | 3) => {
+                let status = if outcome == 2 {
+                    Status::Reunified
+                } else {
+                    Status::Closed
+                };
+                let between = times.len() >= 2 && rng.gen_bool(0.2);
+                let at = if between {
+                    let k = rng.gen_range(0..times.len() - 1);
+                    times[k] + (times[k + 1] - times[k]) / 2
+                } else {
+                    later(rng, times.last().copied().unwrap_or(registered), 1..30)
+                };
+                vec![(status, at.max(registered + DAY_MS))]
+            }
+            _ => Vec::new(),
+        };
+        child.changes = changes
+            .into_iter()
+            .take_while(|(_, at)| *at < until_ms)
+            .collect();
+    }
+}
+
+/// A moment `days` (a range) after `from`.
+fn later(rng: &mut ChaCha8Rng, from: i64, days: std::ops::Range<i64>) -> i64 {
+    from + rng.gen_range(days) * DAY_MS + rng.gen_range(0..DAY_MS)
 }
 
 /// A UUID (version 4 layout) from the seeded generator.

@@ -226,8 +226,16 @@ pub async fn series(
          WHERE indicator = ",
     );
     sql.bind(Arg::Text(indicator.name().into()));
-    sql.push(" AND day >= ").bind(Arg::Text(from.clone()));
-    sql.push(" AND day <= ").bind(Arg::Text(to.clone()));
+    // One day as an equality, so that the primary key (day, indicator, …)
+    // finds its rows; a range of days goes by `indicator_values_series`
+    // (indicator, area, day). A planner given a range here may scan every
+    // day of the indicator for a breakdown.
+    if from == to {
+        sql.push(" AND day = ").bind(Arg::Text(from.clone()));
+    } else {
+        sql.push(" AND day >= ").bind(Arg::Text(from.clone()));
+        sql.push(" AND day <= ").bind(Arg::Text(to.clone()));
+    }
     match breakdown {
         None => {
             sql.push(" AND area = ").bind(Arg::Text(area.text()));
@@ -359,15 +367,16 @@ impl CohortBreakdown {
 }
 
 /// Outcomes by registration cohort (one `quarter`, or all) for `area` (the
-/// country or a province) as of the latest materialised day.
+/// country or a province) as of the latest materialised day up to `day`.
 pub async fn cohorts(
     db: &Db,
     actor: &Actor,
+    day: Option<Date>,
     quarter: Option<Quarter>,
     area: &Area,
     breakdown: Option<CohortBreakdown>,
 ) -> Result<CohortTable> {
-    let Some(day) = latest_day(db, None).await? else {
+    let Some(day) = latest_day(db, day).await? else {
         return Ok(CohortTable {
             day: None,
             items: Vec::new(),

@@ -236,7 +236,7 @@ pub async fn quarterly(db: &Db, province: &str, quarter: Quarter) -> Result<Stri
     for i in Indicator::ALL {
         s.insert(*i, read::series(db, &reader, *i, &area, None, days).await?);
     }
-    let cohorts = read::cohorts(db, &reader, Some(quarter), &area, None).await?;
+    let cohorts = read::cohorts(db, &reader, Some(day), Some(quarter), &area, None).await?;
     Ok(render(province, quarter, day, &s, &cohorts))
 }
 

@@ -236,7 +236,7 @@ async fn cohorts(
         unreachable!("validated above")
     };
     read::in_scope(&actor.scope, &area)?;
-    let t = read::cohorts(&state.db, &actor, quarter.flatten(), &area, breakdown).await?;
+    let t = read::cohorts(&state.db, &actor, None, quarter.flatten(), &area, breakdown).await?;
     audited(&state, &actor, &origin, "indicators.cohorts.read").await?;
     Ok(if as_csv {
         csv_response("cohorts", read::cohorts_csv(&t))

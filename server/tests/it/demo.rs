@@ -38,17 +38,25 @@ type EncounterRow = (String, String, i64, f64, f64, Option<String>, String);
 /// A report: id, source, time, position, province, children.
 type ReportRow = (String, String, i64, f64, f64, Option<String>, i64);
 
-/// The rows a seed decides, in a fixed order, as text (ids, facts, times,
-/// places — not the registration time or receipt codes, which are the
-/// time and chance of writing).
+/// The rows a seed decides, in a fixed order, as text (ids, facts, statuses,
+/// assigned workers, times, places — not receipt codes, which are chance).
 async fn rows(db: &Db) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    let children: Vec<(String, String, Option<String>, String)> =
-        sqlx::query_as("SELECT id, home_province, home_county, facts FROM children ORDER BY id")
-            .fetch_all(db.pool())
-            .await
-            .unwrap();
-    out.extend(children.into_iter().map(|r| format!("{r:?}")));
+    // The assigned worker by username (account ids are drawn when made).
+    let children: Vec<(String, String, Option<String>, String, String, String, i64)> =
+        sqlx::query_as(
+            "SELECT c.id, c.home_province, c.home_county, c.facts, c.status, u.username, c.created_at
+             FROM children c JOIN users u ON u.id = c.assigned_worker ORDER BY c.id",
+        )
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    out.extend(children.into_iter().map(|mut r| {
+        let mut facts: serde_json::Value = serde_json::from_str(&r.3).unwrap();
+        facts["assigned_worker"] = serde_json::Value::Null;
+        r.3 = facts.to_string();
+        format!("{r:?}")
+    }));
     let encounters: Vec<EncounterRow> = sqlx::query_as(
         "SELECT e.id, e.child_id, e.at, e.lat, e.lng, e.province, u.username
              FROM encounters e JOIN users u ON u.id = e.worker_id ORDER BY e.id",
@@ -213,10 +221,49 @@ async fn seeds_placed_deterministic_idempotent_demo_data(test: TestDb) {
         .unwrap();
     assert_ne!(rows(db).await, rows(&third.db).await);
 
+    // Cases with a course: assigned, some changed status (referred ones to
+    // their city's centre), registered over the year.
+    for sql in [
+        "SELECT COUNT(*) FROM children WHERE assigned_worker IS NULL",
+        "SELECT COUNT(*) FROM children WHERE created_at > updated_at",
+        "SELECT COUNT(*) FROM child_versions v JOIN children c ON c.id = v.child_id
+         WHERE v.version = 1 AND v.changed_at <> c.created_at",
+    ] {
+        assert_eq!(count(db, sql).await, 0, "{sql}");
+    }
+    assert!(
+        count(
+            db,
+            "SELECT COUNT(*) FROM children WHERE status IN ('reunified', 'closed')"
+        )
+        .await
+            > 0
+    );
+    assert!(count(db, "SELECT COUNT(*) FROM referrals").await > 0);
+    assert!(
+        count(
+            db,
+            "SELECT COUNT(DISTINCT created_at / 7776000000) FROM children"
+        )
+        .await
+            >= 2,
+        "registrations in several quarters"
+    );
+    let versions = count(db, "SELECT COUNT(*) FROM child_versions").await;
+    let steps = count(db, "SELECT COUNT(*) FROM referral_events").await;
+
     // Again on the first: nothing new.
     let again = demo::seed(db, &config, &options, &mut |_: demo::Tick| {})
         .await
         .unwrap();
+    assert_eq!(
+        count(db, "SELECT COUNT(*) FROM child_versions").await,
+        versions
+    );
+    assert_eq!(
+        count(db, "SELECT COUNT(*) FROM referral_events").await,
+        steps
+    );
     assert_eq!(again.children, (0, 40));
     assert_eq!(again.encounters, (0, 160));
     assert_eq!(again.reports, (0, 30));

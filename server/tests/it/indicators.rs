@@ -1040,10 +1040,9 @@ async fn on_the_demo_data_each_role_sees_the_programme(db: TestDb) {
         html.matches("<rect").count(),
         html.matches(r#"width="0.0""#).count(),
     );
-    assert!(
-        bars >= 10 && empty * 2 < bars,
-        "{empty} of {bars} bars empty"
-    );
+    // A province of demo data is small: figures under 5 children are
+    // suppressed (an empty bar), but the report must show some.
+    assert!(bars >= 10 && empty < bars, "{empty} of {bars} bars empty");
     if app.state.db.backend() == kudakyar::db::Backend::Sqlite {
         let file = crate::atlas_svg::artifacts_dir().join("quarterly-report-IR-23.html");
         std::fs::write(file, &html).unwrap();

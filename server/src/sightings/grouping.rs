@@ -43,9 +43,12 @@ pub async fn incident_for(
     db.lock_key(conn, &lock_key(place)).await?;
     let dlat = INCIDENT_RADIUS_M / M_PER_DEG;
     let dlng = dlat / lat.to_radians().cos().max(0.01);
+    // By place first (`sightings_nearby`): `+seen_at` keeps SQLite's
+    // planner, which has no statistics, off the index by time, where a busy
+    // evening is thousands of rows to read; PostgreSQL reads it alike.
     let candidates = sqlx::query(
         "SELECT incident_id, lat, lng FROM sightings
-         WHERE seen_at BETWEEN $1 AND $2
+         WHERE +seen_at BETWEEN $1 AND $2
            AND lat BETWEEN $3 AND $4 AND lng BETWEEN $5 AND $6
            AND state IN ('new', 'assigned', 'visited')",
     )

@@ -350,13 +350,7 @@ impl WebPush {
             return Ok(Outcome::Sent);
         }
         let retry_after_ms = super::worker::retry_after_ms(response.headers());
-        let text: String = response
-            .text()
-            .await
-            .unwrap_or_default()
-            .chars()
-            .take(200)
-            .collect();
+        let text = super::worker::answer_excerpt(response).await;
         let error = format!("the push service answered {status}: {text}");
         Ok(match status.as_u16() {
             404 | 410 => {

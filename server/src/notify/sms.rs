@@ -425,13 +425,7 @@ impl Sms {
         let response = request.send().await?;
         let status = response.status();
         let after_ms = retry_after_ms(response.headers());
-        let answer: String = response
-            .text()
-            .await
-            .unwrap_or_default()
-            .chars()
-            .take(200)
-            .collect();
+        let answer = super::worker::answer_excerpt(response).await;
         if status.is_success() {
             // Kavenegar says its own status in the body too.
             if matches!(*self.gateway, Gateway::Kavenegar { .. }) {

@@ -45,6 +45,18 @@ pub enum Outcome {
     },
 }
 
+/// The start of a peer's answer (at most 200 characters), for the error a
+/// failed delivery records.
+pub async fn answer_excerpt(response: reqwest::Response) -> String {
+    response
+        .text()
+        .await
+        .unwrap_or_default()
+        .chars()
+        .take(200)
+        .collect()
+}
+
 /// A receiver's `Retry-After` in seconds (the HTTP-date form is not used
 /// by push services or gateways), as milliseconds, at most a day.
 pub fn retry_after_ms(headers: &http::HeaderMap) -> Option<i64> {

@@ -123,18 +123,8 @@ async fn disable_user(
 ) -> Result<StatusCode> {
     // Callers who manage no users at all learn that plainly (403) …
     policy::manage_users(&actor)?;
-    let target = super::store::get(&state.db, &id)
-        .await?
-        .ok_or(Error::NotFound)?
-        .user;
     // … but a user outside the caller's scope looks absent: no probing for ids.
-    policy::disable_user(
-        &actor,
-        target.role,
-        target.province.as_deref(),
-        target.county.as_deref(),
-    )
-    .map_err(|_| Error::NotFound)?;
+    managed(&state, &actor, &id).await?;
     super::disable(&state.db, &id, &Who::from(&actor), &origin).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -163,18 +153,8 @@ async fn set_phone(
     ApiJson(body): ApiJson<UserPhone>,
 ) -> Result<Json<UserPhone>> {
     if id != actor.user_id {
-        let target = super::store::get(&state.db, &id)
-            .await?
-            .ok_or(Error::NotFound)?
-            .user;
         // Someone the caller does not manage looks absent.
-        policy::disable_user(
-            &actor,
-            target.role,
-            target.province.as_deref(),
-            target.county.as_deref(),
-        )
-        .map_err(|_| Error::NotFound)?;
+        managed(&state, &actor, &id).await?;
     }
     let phone = body
         .phone
@@ -190,4 +170,20 @@ async fn set_phone(
     )
     .await?;
     Ok(Json(UserPhone { phone }))
+}
+
+/// The user `id` when `actor` manages them; 404 when there is none or they
+/// are outside the caller's scope (no probing for ids).
+async fn managed(state: &AppState, actor: &Actor, id: &str) -> Result<()> {
+    let target = super::store::get(&state.db, id)
+        .await?
+        .ok_or(Error::NotFound)?
+        .user;
+    policy::disable_user(
+        actor,
+        target.role,
+        target.province.as_deref(),
+        target.county.as_deref(),
+    )
+    .map_err(|_| Error::NotFound)
 }

@@ -35,6 +35,9 @@ async fn count(db: &Db, sql: &str) -> i64 {
 
 /// An encounter: id, child, time, position, province, worker's username.
 type EncounterRow = (String, String, i64, f64, f64, Option<String>, String);
+/// A child as [`rows`] reads it: id, home province and county, facts,
+/// status, assigned worker's username, created at.
+type ChildRow = (String, String, Option<String>, String, String, String, i64);
 /// A report: id, source, time, position, province, children.
 type ReportRow = (String, String, i64, f64, f64, Option<String>, i64);
 
@@ -43,14 +46,13 @@ type ReportRow = (String, String, i64, f64, f64, Option<String>, i64);
 async fn rows(db: &Db) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     // The assigned worker by username (account ids are drawn when made).
-    let children: Vec<(String, String, Option<String>, String, String, String, i64)> =
-        sqlx::query_as(
-            "SELECT c.id, c.home_province, c.home_county, c.facts, c.status, u.username, c.created_at
+    let children: Vec<ChildRow> = sqlx::query_as(
+        "SELECT c.id, c.home_province, c.home_county, c.facts, c.status, u.username, c.created_at
              FROM children c JOIN users u ON u.id = c.assigned_worker ORDER BY c.id",
-        )
-        .fetch_all(db.pool())
-        .await
-        .unwrap();
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap();
     out.extend(children.into_iter().map(|mut r| {
         let mut facts: serde_json::Value = serde_json::from_str(&r.3).unwrap();
         facts["assigned_worker"] = serde_json::Value::Null;

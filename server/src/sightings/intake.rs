@@ -64,7 +64,7 @@ struct Checked {
 }
 
 /// A report ready to be written: checked, its photo stored. What the
-/// [`super::writer`] hands to [`write()`] inside a shared transaction.
+/// [`super::writer`] hands to [`write_new`] inside a shared transaction.
 #[derive(Debug)]
 pub struct Pending {
     checked: Checked,

@@ -81,7 +81,16 @@ impl From<sqlx::Error> for Error {
     /// mapped where they can happen ([`ResultExt::on_unique`]), so one that
     /// reaches here is a bug, logged with its constraint, never a 422 that
     /// would blame some field.
+    ///
+    /// No connection in time (or, on SQLite, no write turn: see
+    /// [`crate::db::Db::begin_write`]) is the server at its bound: 503 with
+    /// a `Retry-After`, which a phone's sync honours.
     fn from(e: sqlx::Error) -> Error {
+        if matches!(e, sqlx::Error::PoolTimedOut) {
+            return Error::Overloaded {
+                retry_after_secs: 1,
+            };
+        }
         if let sqlx::Error::Database(db) = &e
             && db.is_unique_violation()
         {

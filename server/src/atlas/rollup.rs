@@ -180,11 +180,7 @@ fn presence(child: &str, events: &[Event]) -> BTreeSet<Presence> {
 /// their current one, stopping once [`EVENTS_PER_ROUND`] events were read,
 /// so one transaction holds the write lock briefly (on SQLite every writer
 /// waits for it). Returns how many subjects it applied (at least one).
-async fn apply(
-    db: &Db,
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    subjects: &[(Kind, String)],
-) -> Result<usize> {
+async fn apply(db: &Db, tx: &mut crate::db::WriteTx, subjects: &[(Kind, String)]) -> Result<usize> {
     let mut applied = 0;
     let mut events = 0;
     let mut delta: BTreeMap<Key, Measures> = BTreeMap::new();
@@ -246,7 +242,7 @@ async fn apply(
 /// lock rows in the same order, so they cannot deadlock), then deletes the
 /// rows a negative delta may have brought to zero.
 async fn write_counts(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut crate::db::WriteTx,
     delta: &BTreeMap<Key, Measures>,
 ) -> sqlx::Result<()> {
     let entries: Vec<(&Key, &Measures)> = delta.iter().collect();
@@ -324,7 +320,7 @@ async fn write_counts(
 
 /// Removes the presence rows that went, then inserts those that came.
 async fn write_presence(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut crate::db::WriteTx,
     gone: &BTreeSet<Presence>,
     came: &BTreeSet<Presence>,
 ) -> sqlx::Result<()> {

@@ -58,6 +58,47 @@ pub struct Db {
     backend: Backend,
     /// The imported admin boundaries in memory, shared by every clone.
     boundaries: crate::geo::index::Cache,
+    /// SQLite's writers of this process, one at a time ([`Db::begin_write`]).
+    write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+/// How long a writer waits for its turn on SQLite before it gives up, as
+/// long as SQLite's `busy_timeout` would have let it wait for the lock.
+const WRITE_TURN_WAIT: Duration = Duration::from_secs(5);
+
+/// A write transaction from [`Db::begin_write`]: used as the connection it
+/// runs on (`&mut *tx`), ended by [`WriteTx::commit`] or, when dropped or
+/// [`WriteTx::rollback`] is called, rolled back. On SQLite it holds this
+/// process's write turn until it ends.
+#[derive(Debug)]
+pub struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    /// Released after the transaction's commit or rollback was sent.
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> sqlx::Result<()> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
 }
 
 impl Db {
@@ -123,6 +164,7 @@ impl Db {
             pool,
             backend,
             boundaries: Default::default(),
+            write_gate: Default::default(),
         })
     }
 
@@ -193,10 +235,32 @@ impl Db {
     /// at once, since waiting could deadlock. Every read-then-write path starts
     /// here, so concurrent writers queue instead of failing. PostgreSQL's row
     /// locks need no such thing: a plain `BEGIN`.
-    pub async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Any>> {
+    ///
+    /// On SQLite the writers of this process first queue at the [`WriteTx`]
+    /// gate, in arrival order, and only then take a connection and the lock.
+    /// SQLite's own busy handler makes a waiting writer *sleep* (1, 2, 5, …
+    /// up to 100 ms) and look again, so under load the lock lay free while
+    /// every waiter slept, and a burst of public reports waited for whole
+    /// sleeps behind a background job's short round. The gate hands the turn
+    /// over the moment the last writer finishes; the busy handler still
+    /// covers writers outside this process (the `kudakyar` commands).
+    pub async fn begin_write(&self) -> sqlx::Result<WriteTx> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => {
+                let turn =
+                    tokio::time::timeout(WRITE_TURN_WAIT, self.write_gate.clone().lock_owned())
+                        .await
+                        .map_err(|_| sqlx::Error::PoolTimedOut)?;
+                let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                Ok(WriteTx {
+                    tx,
+                    _turn: Some(turn),
+                })
+            }
+            Backend::Postgres => Ok(WriteTx {
+                tx: self.pool.begin().await?,
+                _turn: None,
+            }),
         }
     }
 

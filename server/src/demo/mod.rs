@@ -246,6 +246,7 @@ pub async fn seed(
         },
         &spots,
     );
+    accounts_date_from(db, &plan).await?;
     let origin = Origin::system();
     let team = |province: &str| {
         teams
@@ -504,6 +505,30 @@ async fn account(
         scope: Scope::from_parts(province.map(str::to_string), None),
         token_hash: String::new(),
     })
+}
+
+/// Dates the demo accounts from the plan's first day. The history is dated
+/// back (children, visits, reports) but the accounts are made today, and
+/// the indicators count a worker only from the account's creation: without
+/// this every past quarter of the demo would show open cases assigned to
+/// no worker at all.
+async fn accounts_date_from(db: &Db, plan: &plan::Plan) -> Result<()> {
+    let first = plan
+        .children
+        .iter()
+        .map(|c| c.registered_at_ms)
+        .chain(plan.encounters.iter().map(|e| e.at_ms))
+        .chain(plan.reports.iter().map(|r| r.seen_at_ms))
+        .min();
+    let Some(first) = first else { return Ok(()) };
+    let mut tx = db.begin_write().await?;
+    sqlx::query("UPDATE users SET created_at = $1 WHERE username LIKE $2 AND created_at > $1")
+        .bind(first)
+        .bind(format!("{DEMO_PREFIX}%"))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// One service centre (مرکز مثبت زندگی) per demo city, about a kilometre

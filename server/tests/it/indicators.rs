@@ -1043,6 +1043,12 @@ async fn on_the_demo_data_each_role_sees_the_programme(db: TestDb) {
     // A province of demo data is small: figures under 5 children are
     // suppressed (an empty bar), but the report must show some.
     assert!(bars >= 10 && empty < bars, "{empty} of {bars} bars empty");
+    // The demo accounts existed through the whole history: the province's
+    // two workers carry last quarter's open cases.
+    assert!(
+        html.contains("<tr><th>مددکاران اجتماعی</th><td>۲</td></tr>"),
+        "the caseload names two workers: {html}"
+    );
     if app.state.db.backend() == kudakyar::db::Backend::Sqlite {
         let file = crate::atlas_svg::artifacts_dir().join("quarterly-report-IR-23.html");
         std::fs::write(file, &html).unwrap();

@@ -166,14 +166,43 @@ async fn finish(db: &Db, day: &str) -> Result<()> {
 /// Materialises `day` unless it was already (or is being) run: the nightly
 /// job's step. True when this call ran it.
 pub async fn run_day(db: &Db, day: Date, instance: &str) -> Result<bool> {
-    let name = period::day_string(day);
-    if !claim(db, &name, instance).await? {
-        return Ok(false);
+    Ok(run_days(db, &[day], instance).await? == 1)
+}
+
+/// Materialises each of `days` that no instance has run or is running,
+/// reading the registry once for all of them; how many this call ran.
+pub async fn run_days(db: &Db, days: &[Date], instance: &str) -> Result<usize> {
+    let mut claimed = Vec::new();
+    for &day in days {
+        if claim(db, &period::day_string(day), instance).await? {
+            claimed.push(day);
+        }
+    }
+    if claimed.is_empty() {
+        return Ok(0);
     }
     let facts = Facts::load(db).await?;
-    store(db, day, &compute(&facts, day)).await?;
-    finish(db, &name).await?;
-    Ok(true)
+    for &day in &claimed {
+        store(db, day, &compute(&facts, day)).await?;
+        finish(db, &period::day_string(day)).await?;
+    }
+    Ok(claimed.len())
+}
+
+/// The last day of every quarter that has ended since the first
+/// registration, up to `yesterday`: the days a quarterly report is read
+/// from.
+pub async fn quarter_ends(db: &Db, yesterday: Date) -> Result<Vec<Date>> {
+    let Some(first) = first_day(db).await? else {
+        return Ok(Vec::new());
+    };
+    let mut quarter = period::Quarter::of_ms(period::start_ms(first));
+    let mut ends = Vec::new();
+    while quarter.last_day() <= yesterday {
+        ends.push(quarter.last_day());
+        quarter = period::Quarter::of_ms(period::end_ms(quarter.last_day()));
+    }
+    Ok(ends)
 }
 
 /// Recomputes every day from `from` to `to` (inclusive), reading the
@@ -201,16 +230,30 @@ pub async fn first_day(db: &Db) -> Result<Option<Date>> {
 }
 
 /// The nightly job: every [`CHECK_EVERY`], materialises yesterday (Iran
-/// time) if no instance has; stops when `stop` is cancelled.
+/// time) and the last day of every ended quarter ([`quarter_ends`]) that no
+/// instance has; stops when `stop` is cancelled.
+///
+/// The quarter ends are what `kudakyar report quarterly` reads. Computing a
+/// day reads the whole registry (tens of seconds at a province's full
+/// size), so a report of a quarter never materialised would make its reader
+/// wait that long; after a deployment or an import of past records, the
+/// job's first round materialises them all in one pass instead.
 pub fn spawn(db: Db, stop: CancellationToken) -> JoinHandle<()> {
     let instance = uuid::Uuid::new_v4().to_string();
     tokio::spawn(async move {
         loop {
             let yesterday = period::today() - time::Duration::days(1);
-            match run_day(&db, yesterday, &instance).await {
-                Ok(true) => tracing::info!(day = %yesterday, "indicators materialised"),
-                Ok(false) => {}
-                Err(e) => tracing::error!(error = %e, "materialising the indicators"),
+            let days = quarter_ends(&db, yesterday).await.map(|mut days| {
+                days.push(yesterday);
+                days
+            });
+            match days {
+                Ok(days) => match run_days(&db, &days, &instance).await {
+                    Ok(0) => {}
+                    Ok(ran) => tracing::info!(days = ran, last = %yesterday, "indicators materialised"),
+                    Err(e) => tracing::error!(error = %e, "materialising the indicators"),
+                },
+                Err(e) => tracing::error!(error = %e, "finding the days to materialise"),
             }
             tokio::select! {
                 _ = stop.cancelled() => break,

@@ -856,6 +856,24 @@ async fn the_quarterly_report_is_self_contained(db: TestDb) {
         .await
         .unwrap();
     let quarter = period::Quarter::of_ms(kudakyar::now_ms() - 95 * DAY_MS);
+    // The nightly job materialises every ended quarter's last day from the
+    // first registration on, once, so the report reads them.
+    let yesterday = today() - time::Duration::days(1);
+    let ends = job::quarter_ends(&app.state.db, yesterday).await.unwrap();
+    assert_eq!(ends.first(), Some(&quarter.last_day()), "{ends:?}");
+    assert!(
+        ends.windows(2).all(|w| w[0] < w[1]) && ends.iter().all(|d| *d <= yesterday),
+        "{ends:?}"
+    );
+    assert_eq!(
+        job::run_days(&app.state.db, &ends, "nightly").await.unwrap(),
+        ends.len()
+    );
+    assert_eq!(
+        job::run_days(&app.state.db, &ends, "another").await.unwrap(),
+        0,
+        "each day once"
+    );
     let html = report::quarterly(&app.state.db, "IR-23", quarter)
         .await
         .unwrap();

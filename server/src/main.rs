@@ -746,6 +746,7 @@ async fn user(cmd: UserCommand, config: Config) -> anyhow::Result<()> {
             let everyone = UserVisibility {
                 scope: Scope::National,
                 roles: Role::ALL.to_vec(),
+                province_wide_too: false,
             };
             let mut after: Option<String> = None;
             println!(

@@ -63,6 +63,9 @@ impl Scope {
 pub struct UserVisibility {
     pub scope: Scope,
     pub roles: Vec<Role>,
+    /// With a county scope, also the users of the whole province (no
+    /// county): whoever may be sent to the county, not only those kept to it.
+    pub province_wide_too: bool,
 }
 
 /// The roles a provincial staff member manages.
@@ -82,6 +85,7 @@ pub fn list_users(actor: &Actor, province: Option<&str>) -> Result<UserVisibilit
                 county: None,
             }),
             roles: Role::ALL.to_vec(),
+            province_wide_too: false,
         }),
         Role::ProvincialStaff => {
             if province.is_some_and(|p| Some(p) != actor.scope.province()) {
@@ -92,10 +96,13 @@ pub fn list_users(actor: &Actor, province: Option<&str>) -> Result<UserVisibilit
             Ok(UserVisibility {
                 scope: actor.scope.clone(),
                 roles: PROVINCE_MANAGED_ROLES.to_vec(),
+                province_wide_too: false,
             })
         }
         // The people a supervisor can assign a report to
-        // (`sightings::triage`): their area's workers and supervisors.
+        // (`sightings::triage`): the workers and supervisors whose area
+        // holds theirs — a county supervisor's county team and the
+        // province-wide ones.
         Role::Supervisor => {
             if province.is_some_and(|p| Some(p) != actor.scope.province()) {
                 return Err(Error::Forbidden(
@@ -105,6 +112,7 @@ pub fn list_users(actor: &Actor, province: Option<&str>) -> Result<UserVisibilit
             Ok(UserVisibility {
                 scope: actor.scope.clone(),
                 roles: vec![Role::OutreachWorker, Role::Supervisor],
+                province_wide_too: true,
             })
         }
         Role::OutreachWorker | Role::HotlineOperator => Err(Error::Forbidden(

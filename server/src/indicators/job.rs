@@ -250,7 +250,9 @@ pub fn spawn(db: Db, stop: CancellationToken) -> JoinHandle<()> {
             match days {
                 Ok(days) => match run_days(&db, &days, &instance).await {
                     Ok(0) => {}
-                    Ok(ran) => tracing::info!(days = ran, last = %yesterday, "indicators materialised"),
+                    Ok(ran) => {
+                        tracing::info!(days = ran, last = %yesterday, "indicators materialised")
+                    }
                     Err(e) => tracing::error!(error = %e, "materialising the indicators"),
                 },
                 Err(e) => tracing::error!(error = %e, "finding the days to materialise"),

@@ -37,8 +37,9 @@ pub struct UserQuery {
 
 /// Users the caller may manage: everyone for national admins; a province's
 /// outreach workers and supervisors for its provincial staff. Supervisors
-/// see the outreach workers and supervisors of their own area (province, or
-/// county when they have one): the people they assign reports to.
+/// see the outreach workers and supervisors whose area holds theirs (a
+/// county supervisor: the county's and the province-wide ones): the people
+/// they assign reports to.
 #[utoipa::path(
     get, path = "/api/v1/users", tag = "users",
     params(UserQuery),

@@ -118,7 +118,8 @@ pub async fn list(
         .collect();
     let sql = format!(
         "SELECT {USER_COLUMNS} FROM users
-         WHERE ($1 IS NULL OR province = $1) AND ($2 IS NULL OR county = $2)
+         WHERE ($1 IS NULL OR province = $1)
+           AND ($2 IS NULL OR county = $2 OR (county IS NULL AND $9 = 1))
            AND role IN ($3, $4, $5, $6) AND username > $7
          ORDER BY username LIMIT $8"
     );
@@ -131,6 +132,7 @@ pub async fn list(
         .bind(roles[3])
         .bind(after.unwrap_or(""))
         .bind(limit)
+        .bind(i64::from(vis.province_wide_too))
         .fetch_all(db.pool())
         .await?;
     rows.iter()

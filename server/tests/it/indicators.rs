@@ -866,11 +866,15 @@ async fn the_quarterly_report_is_self_contained(db: TestDb) {
         "{ends:?}"
     );
     assert_eq!(
-        job::run_days(&app.state.db, &ends, "nightly").await.unwrap(),
+        job::run_days(&app.state.db, &ends, "nightly")
+            .await
+            .unwrap(),
         ends.len()
     );
     assert_eq!(
-        job::run_days(&app.state.db, &ends, "another").await.unwrap(),
+        job::run_days(&app.state.db, &ends, "another")
+            .await
+            .unwrap(),
         0,
         "each day once"
     );

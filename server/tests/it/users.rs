@@ -115,7 +115,8 @@ async fn provincial_staff_sees_only_their_province(db: TestDb) {
 }
 
 /// A county supervisor sees whom they can assign reports to: the outreach
-/// workers and supervisors of their county, nobody else.
+/// workers and supervisors of their county and of their whole province,
+/// nobody else.
 async fn supervisors_see_the_workers_of_their_area(db: TestDb) {
     let app = TestApp::start(db).await;
     for (name, role, province, county) in [
@@ -124,6 +125,9 @@ async fn supervisors_see_the_workers_of_their_area(db: TestDb) {
         ("h2301", "hotline_operator", "IR-23", Some("2301")),
         ("p23", "provincial_staff", "IR-23", None),
         ("w2302", "outreach_worker", "IR-23", Some("2302")),
+        ("w23", "outreach_worker", "IR-23", None),
+        ("s23", "supervisor", "IR-23", None),
+        ("w08", "outreach_worker", "IR-08", None),
         ("w0801", "outreach_worker", "IR-08", Some("0801")),
     ] {
         app.add_user(name, role, Some(province), county).await;
@@ -135,7 +139,7 @@ async fn supervisors_see_the_workers_of_their_area(db: TestDb) {
     let page: Value = app.get_json(&me, "/api/v1/users").await;
     assert_eq!(
         texts(&page["items"], "username"),
-        ["me2301", "s2301", "w2301"]
+        ["me2301", "s23", "s2301", "w23", "w2301"]
     );
     let denied = problem(app.get(&me, "/api/v1/users?province=IR-08").await, 403).await;
     assert_eq!(denied["type"], "/problems/forbidden");

@@ -36,6 +36,9 @@ pub struct AppState {
     pub vapid: crate::notify::push::Vapid,
     /// The SMS gateway, or why there is none (see [`crate::notify::sms`]).
     pub sms: crate::notify::sms::Status,
+    /// The one poll for new notifications every open stream of this
+    /// instance waits on (see [`crate::notify::stream`]); [`serve`] runs it.
+    pub notify_hub: crate::notify::stream::Hub,
     /// Cancelled when [`serve`] begins to shut down, so endless responses
     /// (the notification streams) end and graceful shutdown can finish.
     pub stopping: CancellationToken,
@@ -78,6 +81,7 @@ impl AppState {
             biometrics,
             vapid,
             sms,
+            notify_hub: crate::notify::stream::Hub::new(),
             stopping: CancellationToken::new(),
         })
     }
@@ -105,6 +109,7 @@ pub async fn serve(
     let atlas_hotspots = crate::atlas::hotspots::spawn(db.clone(), stop_jobs.clone());
     let mut jobs = vec![jobs, phone_purge, atlas_rollup, atlas_hotspots];
     jobs.extend(crate::notify::spawn_workers(&state, stop_jobs.clone())?);
+    jobs.push(state.notify_hub.spawn(db.pool().clone(), stop_jobs.clone()));
     let indicators = state
         .config
         .indicators_job

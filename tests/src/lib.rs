@@ -127,6 +127,14 @@ impl Server {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+
+    /// Sends SIGKILL — a crash: no shutdown, nothing flushed or recorded —
+    /// and waits for the exit status.
+    pub fn kill(&mut self) -> std::process::ExitStatus {
+        // On Unix `Child::kill` is SIGKILL.
+        self.child.kill().expect("killing kudakyar serve");
+        self.child.wait().unwrap()
+    }
 }
 
 impl Drop for Server {

@@ -17,9 +17,10 @@
 //! - [`store`]: the inbox's reads and writes — keyset pages newest first,
 //!   unread count, mark read (own only), read all, "newer than" for streams.
 //! - [`stream`]: `GET /api/v1/notifications/stream`, each event's `id:` the
-//!   notification id; resumes after `Last-Event-ID`; finds new rows by an
-//!   indexed poll of the table (so it sees the writes of every instance) and
-//!   ends when the server shuts down.
+//!   notification id; resumes after `Last-Event-ID`; finds new rows through
+//!   one poll of the table per instance, the [`stream::Hub`] (so it sees
+//!   the writes of every instance, at one query per poll however many
+//!   streams are open) and ends when the server shuts down.
 //! - [`routes`]: the endpoints (tag `notifications`).
 //! - [`outbox`]: the deliveries table — enqueue, claim with a lease (`FOR
 //!   UPDATE SKIP LOCKED` on PostgreSQL), sent / failed with backoff / dead.

@@ -13,7 +13,9 @@
 //!   disjoint rows without waiting; on SQLite the claim is one `BEGIN
 //!   IMMEDIATE` transaction, the single writer.
 //! - [`sent`], [`failed`], [`dead`] record the outcome, [`defer`] puts a
-//!   row back for later (quiet hours), each only while the
+//!   row back for later (quiet hours), [`withdraw`] removes one that
+//!   became moot before it went (an escalated notification read since),
+//!   each only while the
 //!   caller's claim token is still the row's: a claimer whose lease lapsed
 //!   and whose row was claimed again cannot overwrite the newer outcome.
 //! - [`backoff_ms`] is the retry delay: exponential, capped, with jitter so
@@ -261,6 +263,21 @@ pub async fn dead(db: &Db, d: &Claimed, error: &str) -> sqlx::Result<bool> {
     .bind(&d.claim)
     .execute(db.pool())
     .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Removes `d` unsent: what it was to deliver became moot after it was
+/// queued (an SMS escalation whose notification has been read). The row
+/// goes rather than taking a state: it was never attempted, is no failure
+/// for the dead letters, and its escalation is not queued again (only
+/// unread notifications are).
+pub async fn withdraw(db: &Db, d: &Claimed) -> sqlx::Result<bool> {
+    let done =
+        sqlx::query("DELETE FROM deliveries WHERE id = $1 AND claim = $2 AND state = 'sending'")
+            .bind(d.id)
+            .bind(&d.claim)
+            .execute(db.pool())
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 

@@ -372,8 +372,11 @@ impl WebPush {
     }
 }
 
-/// A push `Topic` (at most 32 base64url characters) from an idempotency key.
-fn topic(idempotency_key: &str) -> String {
+/// A push `Topic` (at most 32 base64url characters) from an idempotency
+/// key: the delivery's idempotency key as the push service sees it (RFC
+/// 8030 §5.4: a message with the topic of one still held replaces it), a
+/// digest so that it says nothing of the notification or the subscription.
+pub fn topic(idempotency_key: &str) -> String {
     let digest = Sha256::digest(idempotency_key.as_bytes());
     let mut text = URL_SAFE_NO_PAD.encode(digest);
     text.truncate(32);

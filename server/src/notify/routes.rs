@@ -140,6 +140,7 @@ async fn notification_stream(
     };
     Ok(stream::open(
         state.db.pool().clone(),
+        state.notify_hub.clone(),
         actor.user_id,
         after,
         state.stopping.clone(),

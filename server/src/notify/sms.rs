@@ -13,8 +13,10 @@
 //!   the outbox (the idempotency key makes a second scan, on any instance,
 //!   a no-op); only users with a phone, and only while the channel is on.
 //! - [`Sms`] is the worker's transport for the `sms` channel: it reads the
-//!   phone when sending (the outbox holds the user id, never the number)
-//!   and sends a text that names no child or place: the app shows the rest.
+//!   phone when sending (the outbox holds the user id, never the number),
+//!   and with it whether the notification has been read since the scan
+//!   queued the SMS — if so the SMS is withdrawn unsent — and sends a text
+//!   that names no child or place: the app shows the rest.
 //!
 //! Phones are personal data: they are never logged (errors name the
 //! delivery, not the number) and never exported.
@@ -362,24 +364,38 @@ impl Sms {
     }
 
     async fn try_deliver(&self, d: &Claimed) -> Result<Outcome, reqwest::Error> {
-        let phone: Option<Option<String>> =
-            match sqlx::query_scalar("SELECT phone FROM users WHERE id = $1")
-                .bind(&d.target)
-                .fetch_optional(self.db.pool())
-                .await
-            {
-                Ok(p) => p,
-                Err(e) => {
-                    return Ok(Outcome::Retry {
-                        error: format!("reading the phone: {e}"),
-                        after_ms: None,
-                    });
-                }
-            };
-        let Some(Some(phone)) = phone else {
-            return Ok(Outcome::Give {
-                error: "the recipient has no phone number".into(),
-            });
+        // The phone, and whether the notification has been read since the
+        // escalation was queued (or since this claim): read just before
+        // sending, so an SMS about something already seen does not go.
+        let recipient: Option<(Option<String>, Option<i64>)> = match sqlx::query_as(
+            "SELECT u.phone, (SELECT n.read_at FROM notifications n WHERE n.id = $2)
+             FROM users u WHERE u.id = $1",
+        )
+        .bind(&d.target)
+        .bind(d.notification_id)
+        .fetch_optional(self.db.pool())
+        .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                return Ok(Outcome::Retry {
+                    error: format!("reading the phone: {e}"),
+                    after_ms: None,
+                });
+            }
+        };
+        let phone = match recipient {
+            Some((_, Some(_read_at))) => {
+                return Ok(Outcome::Withdrawn {
+                    reason: "the notification was read before its SMS went",
+                });
+            }
+            Some((Some(phone), None)) => phone,
+            _ => {
+                return Ok(Outcome::Give {
+                    error: "the recipient has no phone number".into(),
+                });
+            }
         };
         let text = message(d.notification_id);
         let request = match &*self.gateway {

@@ -1,6 +1,8 @@
 //! The inbox table: what [`super::fan_out`] writes and the endpoints and
 //! streams read. Every read and write names the user, so nobody reaches
-//! another's notifications; the index `(user_id, id)` serves them all.
+//! another's notifications, and the index `(user_id, id)` serves them —
+//! but for the stream hub's look at everyone's new ids ([`since`]), which
+//! returns no content, by the primary key.
 
 use kudakyar_api::notifications::Notification;
 use sqlx::Row;
@@ -105,6 +107,24 @@ pub async fn newest_id(pool: &sqlx::AnyPool, user_id: &str) -> sqlx::Result<i64>
             .fetch_one(pool)
             .await?;
     Ok(newest.unwrap_or(0))
+}
+
+/// The id of the newest notification of anyone (0 with none): where the
+/// stream [`super::stream::Hub`] starts.
+pub async fn max_id(pool: &sqlx::AnyPool) -> sqlx::Result<i64> {
+    let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM notifications")
+        .fetch_one(pool)
+        .await?;
+    Ok(newest.unwrap_or(0))
+}
+
+/// (id, user) of every notification after `after`, oldest first: what the
+/// stream hub announces.
+pub async fn since(pool: &sqlx::AnyPool, after: i64) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as("SELECT id, user_id FROM notifications WHERE id > $1 ORDER BY id")
+        .bind(after)
+        .fetch_all(pool)
+        .await
 }
 
 pub async fn unread_count(pool: &sqlx::AnyPool, user_id: &str) -> sqlx::Result<i64> {

@@ -1,7 +1,10 @@
 //! The delivery worker: claims due rows of the outbox ([`super::outbox`]),
 //! hands each to the [`Transport`] of its channel, and records the outcome —
-//! sent; failed, to be tried again after a backoff with jitter; or dead,
-//! after `notify_max_attempts` or when the target is gone. A non-critical
+//! sent; failed, to be tried again after a backoff with jitter; dead,
+//! after `notify_max_attempts` or when the target is gone; or withdrawn,
+//! when it became moot before it went (an escalation whose notification
+//! was read meanwhile). Each outcome is recorded when its own send ends, so
+//! one hanging receiver holds up no other row's record. A non-critical
 //! delivery claimed inside its recipient's quiet hours is put back, due at
 //! their end.
 //!
@@ -42,6 +45,12 @@ pub enum Outcome {
     /// the message for good.
     Give {
         error: String,
+    },
+    /// Not sent, and never to be: what it was to tell is moot (an
+    /// escalation's notification was read before its SMS went). The row
+    /// is removed.
+    Withdrawn {
+        reason: &'static str,
     },
 }
 
@@ -105,10 +114,12 @@ pub struct Round {
     pub dead: usize,
     /// Put back until the end of their recipient's quiet hours.
     pub deferred: usize,
+    /// Moot by the time of sending, removed unsent ([`Outcome::Withdrawn`]).
+    pub withdrawn: usize,
 }
 
 /// Claims the deliveries due at `now` (a batch), sends them concurrently
-/// and records each outcome.
+/// and records each outcome as its send ends.
 pub async fn run_once(
     db: &Db,
     settings: &Settings,
@@ -135,49 +146,96 @@ pub async fn run_once(
         }
         due.push(d);
     }
-    let outcomes = futures::future::join_all(due.iter().map(|d| transport.send(d))).await;
-    for (d, outcome) in due.iter().zip(outcomes) {
-        let at = crate::now_ms();
-        match outcome {
-            Outcome::Sent => {
-                if outbox::sent(db, d, at).await? {
-                    round.sent += 1;
-                    metrics.delivery_sent(d.channel, at - d.notification_at);
-                }
-            }
-            Outcome::Retry { error, .. } if d.attempts >= settings.max_attempts => {
-                let error = format!("{error} (gave up after {} attempts)", d.attempts);
-                if outbox::dead(db, d, &error).await? {
-                    round.dead += 1;
-                    metrics.delivery_dead(d.channel);
-                }
-            }
-            Outcome::Retry { error, after_ms } => {
-                let jitter = rand::thread_rng().r#gen::<f64>();
-                let backoff = outbox::backoff_ms(
-                    d.attempts,
-                    settings.retry_base_ms,
-                    settings.retry_max_ms,
-                    jitter,
-                );
-                // A receiver's own Retry-After is honoured when longer.
-                let delay = backoff.max(after_ms.unwrap_or(0));
-                tracing::debug!(delivery = d.id, %error, delay, "delivery failed; will retry");
-                // From the round's clock, like the claim (tests move it).
-                if outbox::failed(db, d, &error, now + delay).await? {
-                    round.retried += 1;
-                    metrics.delivery_retried(d.channel);
-                }
-            }
-            Outcome::Give { error } => {
-                if outbox::dead(db, d, &error).await? {
-                    round.dead += 1;
-                    metrics.delivery_dead(d.channel);
-                }
-            }
+    // Each outcome is recorded as soon as its send ends, not when the
+    // batch's slowest does: a process killed while one push hangs has
+    // already marked the others sent, so only the hung one goes again.
+    let recorded = futures::future::join_all(due.iter().map(|d| async move {
+        let outcome = transport.send(d).await;
+        record(db, settings, metrics, d, outcome, now).await
+    }))
+    .await;
+    for tally in recorded {
+        match tally? {
+            Some(Tally::Sent) => round.sent += 1,
+            Some(Tally::Retried) => round.retried += 1,
+            Some(Tally::Dead) => round.dead += 1,
+            Some(Tally::Withdrawn) => round.withdrawn += 1,
+            // The lease lapsed and another claim holds the row.
+            None => {}
         }
     }
     Ok(round)
+}
+
+/// Which count of a [`Round`] one recorded outcome adds to.
+enum Tally {
+    Sent,
+    Retried,
+    Dead,
+    Withdrawn,
+}
+
+/// Records `outcome` of `d`, claimed in the round at `now`; none when the
+/// claim had lapsed (the newer claimer records its own outcome).
+async fn record(
+    db: &Db,
+    settings: &Settings,
+    metrics: &Metrics,
+    d: &Claimed,
+    outcome: Outcome,
+    now: i64,
+) -> sqlx::Result<Option<Tally>> {
+    let at = crate::now_ms();
+    let recorded = match outcome {
+        Outcome::Sent => {
+            let done = outbox::sent(db, d, at).await?;
+            if done {
+                metrics.delivery_sent(d.channel, at - d.notification_at);
+            }
+            done.then_some(Tally::Sent)
+        }
+        Outcome::Retry { error, .. } if d.attempts >= settings.max_attempts => {
+            let error = format!("{error} (gave up after {} attempts)", d.attempts);
+            let done = outbox::dead(db, d, &error).await?;
+            if done {
+                metrics.delivery_dead(d.channel);
+            }
+            done.then_some(Tally::Dead)
+        }
+        Outcome::Retry { error, after_ms } => {
+            let jitter = rand::thread_rng().r#gen::<f64>();
+            let backoff = outbox::backoff_ms(
+                d.attempts,
+                settings.retry_base_ms,
+                settings.retry_max_ms,
+                jitter,
+            );
+            // A receiver's own Retry-After is honoured when longer.
+            let delay = backoff.max(after_ms.unwrap_or(0));
+            tracing::debug!(delivery = d.id, %error, delay, "delivery failed; will retry");
+            // From the round's clock, like the claim (tests move it).
+            let done = outbox::failed(db, d, &error, now + delay).await?;
+            if done {
+                metrics.delivery_retried(d.channel);
+            }
+            done.then_some(Tally::Retried)
+        }
+        Outcome::Give { error } => {
+            let done = outbox::dead(db, d, &error).await?;
+            if done {
+                metrics.delivery_dead(d.channel);
+            }
+            done.then_some(Tally::Dead)
+        }
+        Outcome::Withdrawn { reason } => {
+            let done = outbox::withdraw(db, d).await?;
+            if done {
+                tracing::debug!(delivery = d.id, reason, "delivery withdrawn unsent");
+            }
+            done.then_some(Tally::Withdrawn)
+        }
+    };
+    Ok(recorded)
 }
 
 /// Delivers until `stop` is cancelled: round after round while there is

@@ -2,11 +2,13 @@
 //! the supervisors of its county (and the province-wide ones) and nobody
 //! else, an assignment reaches the assignee, each user reads and marks only
 //! their own notifications, the live stream delivers what arrives and
-//! resumes after `Last-Event-ID` without a gap, and ends at shutdown; bad
-//! input is named.
+//! resumes after `Last-Event-ID` without a gap, and ends at shutdown; a row
+//! committed after higher-numbered ones (as concurrent PostgreSQL
+//! transactions may) still reaches its stream; bad input is named.
 
 use std::time::Duration;
 
+use kudakyar::db::Backend;
 use serde_json::{Value, json};
 
 use crate::common::scene::{ELSEWHERE, JUNCTION, Scene, scene, user};
@@ -16,6 +18,7 @@ on_both_backends!(
     a_report_reaches_its_county_supervisors_and_an_assignment_the_worker,
     each_user_reads_and_marks_only_their_own,
     the_stream_delivers_new_ones_resumes_without_a_gap_and_ends_at_shutdown,
+    a_stream_hears_a_row_that_lands_below_the_newest_id,
     the_inbox_pages_newest_first_and_filters_unread,
     bad_input_is_named,
 );
@@ -310,6 +313,57 @@ async fn the_stream_delivers_new_ones_resumes_without_a_gap_and_ends_at_shutdown
     s.app.state.stopping.cancel();
     assert!(resumed.next().await.is_none());
     assert!(worker.next().await.is_none());
+}
+
+/// Writes a notification for `user_id` with the given `id`, as a
+/// transaction that took its id early and committed late would leave it.
+async fn insert_with_id(s: &Scene, id: i64, user_id: &str, domain_event_id: i64) {
+    let overriding = match s.app.state.db.backend() {
+        Backend::Postgres => "OVERRIDING SYSTEM VALUE",
+        Backend::Sqlite => "",
+    };
+    sqlx::query(&format!(
+        "INSERT INTO notifications (id, user_id, kind, critical, subject_type, subject_id,
+                                    domain_event_id, created_at)
+         {overriding} VALUES ($1, $2, 'sighting_received', 0, 'sighting', $3, $4, $5)"
+    ))
+    .bind(id)
+    .bind(user_id)
+    .bind(format!("late-{id}"))
+    .bind(domain_event_id)
+    .bind(kudakyar::now_ms())
+    .execute(s.app.state.db.pool())
+    .await
+    .unwrap();
+}
+
+async fn a_stream_hears_a_row_that_lands_below_the_newest_id(db: TestDb) {
+    let s = scene(db).await;
+    s.citizen_reports(JUNCTION, 0).await;
+    let (first, event): (i64, i64) =
+        sqlx::query_as("SELECT MAX(id), MAX(domain_event_id) FROM notifications")
+            .fetch_one(s.app.state.db.pool())
+            .await
+            .unwrap();
+    let mut supervisor = Events::open(&s.app, &s.sup, None).await;
+    let mut worker = Events::open(&s.app, &s.worker, None).await;
+    // The supervisor's rows take ids far ahead; once their stream has the
+    // last, the instance's poll has seen it as the newest.
+    for id in first + 300..=first + 310 {
+        insert_with_id(&s, id, &s.sup_id, event).await;
+    }
+    let mut heard = 0;
+    while heard < first + 310 {
+        heard = supervisor.next().await.unwrap().0;
+    }
+    // Then a row numbered below them commits, for the worker.
+    insert_with_id(&s, first + 100, &s.worker_id, event).await;
+    let (id, n) = tokio::time::timeout(PATIENCE, worker.next())
+        .await
+        .expect("the worker's stream never heard of the late row")
+        .unwrap();
+    assert_eq!(id, first + 100);
+    assert_eq!(n["subject_id"], format!("late-{}", first + 100));
 }
 
 async fn the_inbox_pages_newest_first_and_filters_unread(db: TestDb) {

@@ -3,7 +3,9 @@
 //! the scheduler's run; referral decisions told to the referrer and a
 //! centre crossing 90 % told once to its province's staff; phones set and
 //! refused; a critical notification left unread reaching a real HTTP SMS
-//! sink after the delay, once, and nothing non-critical by SMS; a bad SMS
+//! sink after the delay, once, and nothing non-critical by SMS; an SMS
+//! withdrawn unsent when its notification is read after the scan queued
+//! it (before the worker's claim, or between claim and send); a bad SMS
 //! setting leaving the server serving; the Kavenegar preset's request; and
 //! a supervisor's digest collapsing pushes while the inbox keeps them all.
 //! (Rule 5, iris duplicates, is asserted in `iris.rs` where reviews open.)
@@ -19,7 +21,7 @@ use futures::future::BoxFuture;
 use kudakyar::http::metrics::Metrics;
 use kudakyar::notify::outbox::Claimed;
 use kudakyar::notify::worker::{self, Channels, Outcome, Settings, Transport};
-use kudakyar::notify::{preferences, schedule, sms};
+use kudakyar::notify::{preferences, schedule, sms, store};
 use serde_json::{Value, json};
 
 use crate::common::scene::{JUNCTION, Scene, new_id, scene_with, user};
@@ -30,6 +32,7 @@ on_both_backends!(
     referral_decisions_reach_the_referrer_and_a_nearly_full_centre_its_staff_once,
     phones_are_validated_and_set_only_by_their_owner_or_manager,
     an_unread_critical_notification_goes_by_sms_once_after_the_delay,
+    an_escalation_read_before_its_sms_goes_is_withdrawn_unsent,
     a_bad_sms_setting_leaves_the_server_serving_with_sms_off,
     the_kavenegar_preset_sends_its_form_and_reads_its_status,
     a_supervisors_digest_collapses_pushes_and_the_inbox_keeps_all,
@@ -397,7 +400,10 @@ async fn round(s: &Scene, transport: &dyn Transport, now: i64) -> worker::Round 
         .unwrap()
 }
 
-async fn an_unread_critical_notification_goes_by_sms_once_after_the_delay(db: TestDb) {
+/// The hand-run scene with SMS through the generic HTTP gateway to a local
+/// sink (JSON body: `to`, `text`, `ref` the idempotency key), and the
+/// county supervisor's phone set.
+async fn sms_scene(db: TestDb) -> (SmsSink, Scene) {
     let (sink, base) = sms_sink().await;
     let s = hand_run_scene(db, |c| {
         c.sms_gateway = "http".into();
@@ -412,6 +418,34 @@ async fn an_unread_critical_notification_goes_by_sms_once_after_the_delay(db: Te
     assert_eq!(ready["sms"], "on");
     let r = put_phone(&s.app, &s.sup, &s.sup_id, json!({"phone": "09121234567"})).await;
     assert_eq!(r.status(), 200);
+    (sink, s)
+}
+
+/// A new child record with `risk` (rule 7: critical for the county's
+/// supervisors), made by the worker; the record.
+async fn child_at_risk(s: &Scene, risk: &str) -> Value {
+    let child = json!({
+        "id": new_id(), "given_name": "رضا", "sex": "male", "nationality": "iranian",
+        "home_province": "IR-23", "home_county": "2301", "risk_flags": [risk],
+    });
+    s.act(&s.worker, "/api/v1/children", child, 201).await
+}
+
+/// The id of the notification in `token`'s inbox about `child`.
+async fn notification_about(s: &Scene, token: &str, child: &Value) -> i64 {
+    let inbox = s.read(token, "/api/v1/notifications?limit=200", 200).await;
+    inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["subject_id"] == child["id"])
+        .unwrap_or_else(|| panic!("no notification about {}: {inbox:#}", child["id"]))["id"]
+        .as_i64()
+        .unwrap()
+}
+
+async fn an_unread_critical_notification_goes_by_sms_once_after_the_delay(db: TestDb) {
+    let (sink, s) = sms_scene(db).await;
     // The supervisor is in quiet hours around the time the SMS goes (two
     // hours either side of half an hour from now): the critical SMS goes
     // anyway.
@@ -437,40 +471,10 @@ async fn an_unread_critical_notification_goes_by_sms_once_after_the_delay(db: Te
 
     // Non-critical (a citizen's report) and critical (a child at risk).
     s.citizen_reports(JUNCTION, 0).await;
-    let flagged = |risk: &str| {
-        json!({
-            "id": new_id(), "given_name": "رضا", "sex": "male", "nationality": "iranian",
-            "home_province": "IR-23", "home_county": "2301", "risk_flags": [risk],
-        })
-    };
-    let unread = s
-        .act(
-            &s.worker,
-            "/api/v1/children",
-            flagged("signs_of_abuse"),
-            201,
-        )
-        .await;
-    let read_in_time = s
-        .act(
-            &s.worker,
-            "/api/v1/children",
-            flagged("needs_medical_care"),
-            201,
-        )
-        .await;
-    let inbox = s.read(&s.sup, "/api/v1/notifications", 200).await;
-    let id_of = |child: &Value| {
-        inbox["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|n| n["subject_id"] == child["id"])
-            .unwrap()["id"]
-            .as_i64()
-            .unwrap()
-    };
-    let (unread_id, read_id) = (id_of(&unread), id_of(&read_in_time));
+    let unread = child_at_risk(&s, "signs_of_abuse").await;
+    let read_in_time = child_at_risk(&s, "needs_medical_care").await;
+    let unread_id = notification_about(&s, &s.sup, &unread).await;
+    let read_id = notification_about(&s, &s.sup, &read_in_time).await;
     s.act(
         &s.sup,
         &format!("/api/v1/notifications/{read_id}/read"),
@@ -547,14 +551,7 @@ async fn an_unread_critical_notification_goes_by_sms_once_after_the_delay(db: Te
         .lock()
         .unwrap()
         .extend([(503, "busy".to_string()), (400, "bad number".to_string())]);
-    let fresh = s
-        .act(
-            &s.worker,
-            "/api/v1/children",
-            flagged("signs_of_abuse"),
-            201,
-        )
-        .await;
+    let fresh = child_at_risk(&s, "signs_of_abuse").await;
     let t = kudakyar::now_ms() + delay + 1000;
     assert_eq!(sms::escalate(db, t, delay).await.unwrap(), 1);
     assert_eq!(round(&s, &channels, t).await.retried, 1);
@@ -568,6 +565,92 @@ async fn an_unread_critical_notification_goes_by_sms_once_after_the_delay(db: Te
     .await
     .unwrap();
     assert!(error.contains("400") && !error.contains("912"), "{error}");
+}
+
+/// The SMS channel through the app's gateway, but the recipient reads
+/// notification `read` after the worker claimed its SMS and before it is
+/// sent — the race a re-check at sending closes.
+struct ReadWhileClaimed {
+    sms: Channels,
+    pool: sqlx::AnyPool,
+    user_id: String,
+    read: i64,
+}
+
+impl Transport for ReadWhileClaimed {
+    fn send<'a>(&'a self, d: &'a Claimed) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            if d.notification_id == self.read {
+                let marked = store::mark_read(&self.pool, &self.user_id, self.read).await;
+                assert!(marked.unwrap().is_some());
+            }
+            self.sms.send(d).await
+        })
+    }
+}
+
+async fn an_escalation_read_before_its_sms_goes_is_withdrawn_unsent(db: TestDb) {
+    let (sink, s) = sms_scene(db).await;
+    let read_before_claim = child_at_risk(&s, "signs_of_abuse").await;
+    let read_while_claimed = child_at_risk(&s, "needs_medical_care").await;
+    let never_read = child_at_risk(&s, "signs_of_abuse").await;
+    let before = notification_about(&s, &s.sup, &read_before_claim).await;
+    let during = notification_about(&s, &s.sup, &read_while_claimed).await;
+    let unread = notification_about(&s, &s.sup, &never_read).await;
+
+    // The scan picks all three: unread, critical, past the delay.
+    let db = &s.app.state.db;
+    let delay = 30 * 60_000;
+    let later = kudakyar::now_ms() + delay + 1000;
+    assert_eq!(sms::escalate(db, later, delay).await.unwrap(), 3);
+    // One is read between the scan and the worker's claim, in the app…
+    s.act(
+        &s.sup,
+        &format!("/api/v1/notifications/{before}/read"),
+        json!({}),
+        200,
+    )
+    .await;
+    // …and one between the claim and the send.
+    let transport = ReadWhileClaimed {
+        sms: sms_channels(&s),
+        pool: db.pool().clone(),
+        user_id: s.sup_id.clone(),
+        read: during,
+    };
+    let done = round(&s, &transport, later).await;
+    assert_eq!(
+        (
+            done.claimed,
+            done.sent,
+            done.withdrawn,
+            done.retried,
+            done.dead
+        ),
+        (3, 1, 2, 0, 0)
+    );
+    // Only the unread one reached the gateway.
+    let got = sink.received.lock().unwrap().clone();
+    let refs: Vec<String> = got
+        .iter()
+        .map(|r| {
+            let body: Value = serde_json::from_str(&r.body).unwrap();
+            body["ref"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(refs, [format!("n{unread}:sms:{}", s.sup_id)]);
+    // The withdrawn rows are gone, not dead letters; the sent one stays.
+    let sms_rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT notification_id, state FROM deliveries WHERE channel = 'sms' ORDER BY id",
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(sms_rows, [(unread, "sent".to_string())]);
+    // And a later scan does not queue them again: they are read.
+    assert_eq!(sms::escalate(db, later + DAY, delay).await.unwrap(), 0);
+    assert_eq!(round(&s, &transport, later + DAY).await.claimed, 0);
+    assert_eq!(sink.received.lock().unwrap().len(), 1);
 }
 
 async fn a_bad_sms_setting_leaves_the_server_serving_with_sms_off(db: TestDb) {
@@ -613,11 +696,7 @@ async fn the_kavenegar_preset_sends_its_form_and_reads_its_status(db: TestDb) {
     })
     .await;
     put_phone(&s.app, &s.sup, &s.sup_id, json!({"phone": "+989121234567"})).await;
-    let child = json!({
-        "id": new_id(), "given_name": "رضا", "sex": "male", "nationality": "iranian",
-        "home_province": "IR-23", "home_county": "2301", "risk_flags": ["signs_of_abuse"],
-    });
-    s.act(&s.worker, "/api/v1/children", child, 201).await;
+    child_at_risk(&s, "signs_of_abuse").await;
     let db = &s.app.state.db;
     let t = kudakyar::now_ms() + 31 * 60_000;
     assert_eq!(sms::escalate(db, t, 30 * 60_000).await.unwrap(), 1);

@@ -509,6 +509,23 @@ mod tests {
     }
 
     #[test]
+    fn fcm_is_off_unless_a_service_account_file_is_named() {
+        let c = Config::load_from(None, &[], &Overrides::default()).unwrap();
+        assert_eq!(c.fcm_service_account, None);
+        assert_eq!(c.fcm_api_url, "https://fcm.googleapis.com");
+        let c = Config::load_from(
+            None,
+            &env(&[("KUDAKYAR_FCM_SERVICE_ACCOUNT", "/etc/kudakyar/fcm.json")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.fcm_service_account.as_deref(),
+            Some(Path::new("/etc/kudakyar/fcm.json"))
+        );
+    }
+
+    #[test]
     fn unknown_file_keys_are_rejected() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("k.toml");

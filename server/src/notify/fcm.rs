@@ -502,7 +502,8 @@ mod tests {
             {"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError",
              "errorCode": "INVALID_ARGUMENT"},
             {"@type": "type.googleapis.com/google.rpc.BadRequest",
-             "fieldViolations": [{"field": "message.token", "description": "Invalid registration token"}]},
+             "fieldViolations": [{"field": "message.token",
+                                  "description": "Invalid registration token"}]},
         ]);
         assert!(token_gone(bad, &error("INVALID_ARGUMENT", on_token)));
         let on_data = json!([{"@type": "type.googleapis.com/google.rpc.BadRequest",

@@ -1,7 +1,8 @@
 //! Notifications (issue 18): the in-app inbox, the ground truth of who was
 //! told what, fed in the same transaction as the domain events that cause
 //! it; a live Server-Sent Events stream of it; and delivery beyond the app
-//! (Web Push, FCM, SMS) through a transactional outbox and a background worker.
+//! (Web Push, FCM, SMS) through a transactional outbox and a background
+//! worker.
 //!
 //! A tour, in the order a notification travels:
 //!
@@ -163,7 +164,11 @@ impl<T> ChannelStatus<T> {
             Ok(None) => ChannelStatus::Off,
             Ok(Some(t)) => ChannelStatus::On(Arc::new(t)),
             Err(e) => {
-                tracing::error!(channel, error = %e, "a delivery channel is misconfigured; serving without it");
+                tracing::error!(
+                    channel,
+                    error = %e,
+                    "a delivery channel is misconfigured; serving without it"
+                );
                 ChannelStatus::Broken(e)
             }
         }

@@ -102,6 +102,25 @@ pub struct PushSubscription {
     pub created_at: String,
 }
 
+/// An Android app's FCM registration token, as the Firebase SDK gives it
+/// (`FirebaseMessaging.getToken()`): to register it, or to remove it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct FcmTokenInput {
+    /// 32 to 1024 letters, digits, `-`, `_` or `:`.
+    pub token: String,
+}
+
+/// A registered FCM token of the caller's (the token itself is not echoed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FcmToken {
+    pub id: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
 /// The server's VAPID public key (base64url, 65 bytes uncompressed P-256):
 /// the `applicationServerKey` a browser subscribes with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

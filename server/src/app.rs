@@ -39,6 +39,8 @@ pub struct AppState {
     /// The one poll for new notifications every open stream of this
     /// instance waits on (see [`crate::notify::stream`]); [`serve`] runs it.
     pub notify_hub: crate::notify::stream::Hub,
+    /// The FCM service account, or why there is none (see [`crate::notify::fcm`]).
+    pub fcm: crate::notify::fcm::Status,
     /// Cancelled when [`serve`] begins to shut down, so endless responses
     /// (the notification streams) end and graceful shutdown can finish.
     pub stopping: CancellationToken,
@@ -65,8 +67,9 @@ impl AppState {
             crate::auth::password::Checks::new(config.login_max_concurrent_checks);
         let uploads = UploadSlots::new(config.max_concurrent_uploads);
         let vapid = crate::notify::push::Vapid::load(&config).context("the VAPID key")?;
-        // A bad SMS setting is reported, not fatal: the rest serves.
+        // A bad SMS or FCM setting is reported, not fatal: the rest serves.
         let sms = crate::notify::sms::Status::from_config(&config);
+        let fcm = crate::notify::fcm::Status::from_config(&config);
         let config = Arc::new(config);
         let sightings = crate::sightings::writer::Writer::start(db.clone(), config.clone());
         Ok(AppState {
@@ -82,6 +85,7 @@ impl AppState {
             vapid,
             sms,
             notify_hub: crate::notify::stream::Hub::new(),
+            fcm,
             stopping: CancellationToken::new(),
         })
     }

@@ -181,6 +181,15 @@ pub struct Config {
     /// A critical notification still unread this long after it was made
     /// goes to its recipient's phone by SMS, once.
     pub sms_escalate_after_mins: u64,
+    /// A Firebase service account's JSON key file (Firebase console,
+    /// project settings, service accounts): turns on delivery by FCM HTTP
+    /// v1 to the registration tokens of an Android app. Unset: FCM is off.
+    /// An unreadable or malformed file leaves the server serving with FCM
+    /// off, said in `/api/v1/ready`.
+    pub fcm_service_account: Option<PathBuf>,
+    /// FCM's API base URL (`{base}/v1/projects/{project_id}/messages:send`);
+    /// the OAuth token URL is the service account's own `token_uri`.
+    pub fcm_api_url: String,
     /// The VAPID private key (base64url, 32 bytes). Unset: a key file
     /// `<data_dir>/vapid.key` (made on first start, 0600). Instances that
     /// share a database must share this key: a browser's subscription is
@@ -273,6 +282,8 @@ impl Default for Config {
             sms_api_key_header: "X-API-Key".into(),
             sms_sender: None,
             sms_escalate_after_mins: 30,
+            fcm_service_account: None,
+            fcm_api_url: "https://fcm.googleapis.com".into(),
             verify_accuracy_m: 50.0,
             verify_clock_tolerance_secs: 600,
             verify_iris_window_mins: 30,
@@ -372,8 +383,9 @@ impl Config {
 }
 
 /// Options that default to unset, so do not serialise.
-const OPTIONAL_KEYS: [&str; 16] = [
+const OPTIONAL_KEYS: [&str; 17] = [
     "vapid_private_key",
+    "fcm_service_account",
     "sms_url",
     "sms_body_template",
     "sms_api_key",
@@ -494,6 +506,23 @@ mod tests {
         assert_eq!(c.s3_bucket.as_deref(), Some("photos"));
         assert_eq!(c.s3_access_key_id.as_deref(), Some("12345"));
         assert!(c.s3_allow_http);
+    }
+
+    #[test]
+    fn fcm_is_off_unless_a_service_account_file_is_named() {
+        let c = Config::load_from(None, &[], &Overrides::default()).unwrap();
+        assert_eq!(c.fcm_service_account, None);
+        assert_eq!(c.fcm_api_url, "https://fcm.googleapis.com");
+        let c = Config::load_from(
+            None,
+            &env(&[("KUDAKYAR_FCM_SERVICE_ACCOUNT", "/etc/kudakyar/fcm.json")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.fcm_service_account.as_deref(),
+            Some(Path::new("/etc/kudakyar/fcm.json"))
+        );
     }
 
     #[test]

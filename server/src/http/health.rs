@@ -44,6 +44,12 @@ pub struct Ready {
     sms: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     sms_error: Option<String>,
+    /// The FCM channel: `off`, `on`, or `error` when its service account
+    /// could not be read at start-up (the server serves without it;
+    /// `fcm_error` says why).
+    fcm: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fcm_error: Option<String>,
 }
 
 /// Readiness: the database answers and every migration is applied.
@@ -57,6 +63,8 @@ async fn ready(State(state): State<AppState>) -> Result<Json<Ready>, StatusCode>
             unreadable_templates: state.biometrics.gallery.unreadable(),
             sms: state.sms.label(),
             sms_error: state.sms.error(),
+            fcm: state.fcm.label(),
+            fcm_error: state.fcm.error(),
         }))
     } else {
         Err(StatusCode::SERVICE_UNAVAILABLE)

@@ -1,4 +1,5 @@
-//! Delivery over HTTP: a user's push subscriptions, the server's VAPID key
+//! Delivery over HTTP: a user's push subscriptions and FCM registration
+//! tokens, the server's VAPID key
 //! and the user's push preferences (tag `notifications`, the caller's own
 //! only), and the dead letters national administrators see and send again
 //! (tag `admin`).
@@ -7,8 +8,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use kudakyar_api::notifications::{
-    DeadDelivery, NotificationPreferences, PushSubscription, PushSubscriptionInput,
-    PushUnsubscribe, VapidKey,
+    DeadDelivery, FcmToken, FcmTokenInput, NotificationPreferences, PushSubscription,
+    PushSubscriptionInput, PushUnsubscribe, VapidKey,
 };
 use kudakyar_api::problem::Problem;
 use kudakyar_api::users::{Page, Role};
@@ -16,7 +17,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{outbox, preferences, push};
+use super::{fcm, outbox, preferences, push};
 use crate::app::AppState;
 use crate::auth::{Actor, policy};
 use crate::error::{Error, Result, Validator};
@@ -28,6 +29,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(vapid_key))
         .routes(routes!(get_preferences, put_preferences))
         .routes(routes!(subscribe, unsubscribe))
+        .routes(routes!(register_fcm_token, unregister_fcm_token))
         .routes(routes!(list_dead))
         .routes(routes!(retry_dead))
 }
@@ -119,6 +121,57 @@ async fn unsubscribe(
         return Err(Error::field("endpoint", "is longer than 1024 characters"));
     }
     if push::unsubscribe(&state.db, &actor.user_id, &input.endpoint).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Error::NotFound)
+    }
+}
+
+/// Registers an FCM registration token of the caller's Android app (again:
+/// 200). Refused while FCM is off on this server (`/api/v1/ready` says
+/// `fcm`), so that no deliveries are queued for a channel that is not there.
+#[utoipa::path(post, path = "/api/v1/push/fcm-tokens", tag = "notifications",
+    request_body = FcmTokenInput, security(("bearer" = [])),
+    responses((status = 201, body = FcmToken), (status = 200, body = FcmToken,
+            description = "Already registered (to the caller now)"),
+        (status = 401, body = Problem),
+        (status = 409, body = Problem, description = "FCM is off on this server"),
+        (status = 422, body = Problem, description = "`token`")))]
+async fn register_fcm_token(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(input): ApiJson<FcmTokenInput>,
+) -> Result<(StatusCode, Json<FcmToken>)> {
+    let token = fcm::validate(&input)?;
+    if state.fcm.active().is_none() {
+        return Err(Error::Conflict {
+            detail: "FCM delivery is off on this server (fcm_service_account)".into(),
+            stored: None,
+            conflicts: None,
+        });
+    }
+    let (registered, new) = fcm::register(&state.db, &actor.user_id, &token).await?;
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(registered)))
+}
+
+/// Removes one of the caller's FCM tokens.
+#[utoipa::path(delete, path = "/api/v1/push/fcm-tokens", tag = "notifications",
+    request_body = FcmTokenInput, security(("bearer" = [])),
+    responses((status = 204, description = "Removed"), (status = 401, body = Problem),
+        (status = 404, body = Problem, description = "The caller has no such token"),
+        (status = 422, body = Problem, description = "`token`")))]
+async fn unregister_fcm_token(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(input): ApiJson<FcmTokenInput>,
+) -> Result<StatusCode> {
+    let token = fcm::validate(&input)?;
+    if fcm::unregister(&state.db, &actor.user_id, &token).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(Error::NotFound)

@@ -1,7 +1,8 @@
 //! Notifications (issue 18): the in-app inbox, the ground truth of who was
 //! told what, fed in the same transaction as the domain events that cause
 //! it; a live Server-Sent Events stream of it; and delivery beyond the app
-//! (Web Push) through a transactional outbox and a background worker.
+//! (Web Push, FCM, SMS) through a transactional outbox and a background
+//! worker.
 //!
 //! A tour, in the order a notification travels:
 //!
@@ -13,7 +14,7 @@
 //!   insert, on the same connection, so a notification exists exactly when
 //!   its event (and the change behind it) was committed — the transactional
 //!   outbox. The row carries the kind and the subject id only. With it, one
-//!   outbox row per push subscription of the recipient.
+//!   outbox row per push subscription and FCM token of the recipient.
 //! - [`store`]: the inbox's reads and writes — keyset pages newest first,
 //!   unread count, mark read (own only), read all, "newer than" for streams.
 //! - [`stream`]: `GET /api/v1/notifications/stream`, each event's `id:` the
@@ -31,12 +32,18 @@
 //!   Asia/Tehran time (the worker defers a push to their end).
 //! - [`sms`]: the SMS gateway (a generic HTTP template or Kavenegar) and
 //!   the escalation of critical notifications left unread.
+//! - [`fcm`]: Firebase Cloud Messaging (HTTP v1, off by default) to an
+//!   Android app's registration tokens: a service account's signed JWT
+//!   traded for an OAuth token, cached; the same payload as Web Push.
+//! - [`ChannelStatus`] (here): whether an optional channel (SMS, FCM) is
+//!   on, or why not — `/api/v1/ready` shows it.
 //! - [`schedule`]: calendar rules (rule 3 daily, rule 4 weekly), once per
 //!   period across restarts and instances.
-//! - [`delivery_routes`]: push subscriptions and the server's VAPID key
+//! - [`delivery_routes`]: push subscriptions, FCM tokens and the server's VAPID key
 //!   (tag `notifications`), the administrators' dead letters (tag `admin`).
 
 pub mod delivery_routes;
+pub mod fcm;
 pub mod outbox;
 pub mod preferences;
 pub mod push;
@@ -84,7 +91,7 @@ pub fn spawn_workers(
         return Ok(jobs);
     }
     let web_push = push::WebPush::new(state.db.clone(), state.vapid.clone(), &state.config)?;
-    let sms = match state.sms.gateway() {
+    let sms = match state.sms.active() {
         Some(gateway) => {
             // Escalations are queued only while there is a channel to send
             // them, by the instances that deliver.
@@ -102,9 +109,18 @@ pub fn spawn_workers(
         }
         None => None,
     };
+    let fcm = match state.fcm.active() {
+        Some(account) => {
+            let fcm: Arc<dyn worker::Transport> =
+                Arc::new(fcm::Fcm::new(state.db.clone(), account, &state.config)?);
+            Some(fcm)
+        }
+        None => None,
+    };
     let channels: Arc<dyn worker::Transport> = Arc::new(worker::Channels {
         web_push: Some(Arc::new(web_push)),
         sms,
+        fcm,
     });
     let settings = worker::Settings::from_config(&state.config);
     jobs.extend((0..state.config.notify_workers).map(|_| {
@@ -117,6 +133,71 @@ pub fn spawn_workers(
         )
     }));
     Ok(jobs)
+}
+
+/// Whether an optional delivery channel (SMS, FCM) is on, as
+/// `/api/v1/ready` tells it. Its settings are read once at start-up; bad
+/// ones are logged and shown there while the server serves without it.
+#[derive(Debug)]
+pub enum ChannelStatus<T> {
+    Off,
+    On(Arc<T>),
+    /// Misconfigured: the reason (no secret in it). The channel is off.
+    Broken(String),
+}
+
+// Not derived: a derive would ask `T: Clone`, and the channel is shared.
+impl<T> Clone for ChannelStatus<T> {
+    fn clone(&self) -> Self {
+        match self {
+            ChannelStatus::Off => ChannelStatus::Off,
+            ChannelStatus::On(t) => ChannelStatus::On(t.clone()),
+            ChannelStatus::Broken(e) => ChannelStatus::Broken(e.clone()),
+        }
+    }
+}
+
+impl<T> ChannelStatus<T> {
+    /// From what reading `channel`'s settings gave: nothing (off), the
+    /// channel, or an error, logged.
+    pub fn from_settings(channel: &str, read: Result<Option<T>, String>) -> ChannelStatus<T> {
+        match read {
+            Ok(None) => ChannelStatus::Off,
+            Ok(Some(t)) => ChannelStatus::On(Arc::new(t)),
+            Err(e) => {
+                tracing::error!(
+                    channel,
+                    error = %e,
+                    "a delivery channel is misconfigured; serving without it"
+                );
+                ChannelStatus::Broken(e)
+            }
+        }
+    }
+
+    /// The channel, when it is on.
+    pub fn active(&self) -> Option<Arc<T>> {
+        match self {
+            ChannelStatus::On(t) => Some(t.clone()),
+            _ => None,
+        }
+    }
+
+    /// `off`, `on` or `error`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            ChannelStatus::Off => "off",
+            ChannelStatus::On(_) => "on",
+            ChannelStatus::Broken(_) => "error",
+        }
+    }
+
+    pub fn error(&self) -> Option<String> {
+        match self {
+            ChannelStatus::Broken(e) => Some(e.clone()),
+            _ => None,
+        }
+    }
 }
 
 /// Writes the notifications `event` causes; pass the connection (the
@@ -155,16 +236,25 @@ pub async fn fan_out(
         {
             continue;
         }
-        for subscription in push::targets(&mut *conn, &user_id).await? {
-            outbox::enqueue(
-                &mut *conn,
-                notification_id,
-                outbox::Channel::WebPush,
-                &subscription,
-                now,
-            )
-            .await?;
+        for (channel, target) in push_targets(&mut *conn, &user_id).await? {
+            outbox::enqueue(&mut *conn, notification_id, channel, &target, now).await?;
         }
     }
     Ok(())
+}
+
+/// Where a push to `user_id` goes: each of their Web Push subscriptions
+/// and FCM registration tokens (by [`fan_out`] and the daily digests).
+pub async fn push_targets(
+    conn: &mut sqlx::AnyConnection,
+    user_id: &str,
+) -> sqlx::Result<Vec<(outbox::Channel, String)>> {
+    let mut targets: Vec<_> = push::targets(&mut *conn, user_id)
+        .await?
+        .into_iter()
+        .map(|s| (outbox::Channel::WebPush, s))
+        .collect();
+    let tokens = fcm::targets(&mut *conn, user_id).await?;
+    targets.extend(tokens.into_iter().map(|t| (outbox::Channel::Fcm, t)));
+    Ok(targets)
 }

@@ -33,15 +33,18 @@ use crate::db::{Backend, Db};
 pub enum Channel {
     WebPush,
     Sms,
+    /// Firebase Cloud Messaging (HTTP v1), to an Android app's token.
+    Fcm,
 }
 
 impl Channel {
-    pub const ALL: [Channel; 2] = [Channel::WebPush, Channel::Sms];
+    pub const ALL: [Channel; 3] = [Channel::WebPush, Channel::Sms, Channel::Fcm];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::WebPush => "web_push",
             Channel::Sms => "sms",
+            Channel::Fcm => "fcm",
         }
     }
 
@@ -81,27 +84,31 @@ pub async fn enqueue(
     Ok(inserted.rows_affected() == 1)
 }
 
-/// Queues a digest's push to `subscription`: one a day per subscription
-/// (`day` in the key), pointing at `newest`, standing for `count`.
+/// Queues a digest's push to `target` (a push subscription or an FCM
+/// token) by `channel`: one a day per target (`day` in the key), pointing
+/// at `newest`, standing for `count`.
+#[allow(clippy::too_many_arguments)]
 pub async fn enqueue_digest(
     conn: &mut sqlx::AnyConnection,
     newest: i64,
     count: i64,
     user_id: &str,
     day: &str,
-    subscription: &str,
+    channel: Channel,
+    target: &str,
     due: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO deliveries (notification_id, channel, target, state, attempts,
                                  next_attempt_at, idempotency_key, created_at, digest_count)
-         VALUES ($1, 'web_push', $2, 'queued', 0, $3, $4, $5, $6)
+         VALUES ($1, $2, $3, 'queued', 0, $4, $5, $6, $7)
          ON CONFLICT (idempotency_key) DO NOTHING",
     )
     .bind(newest)
-    .bind(subscription)
+    .bind(channel.as_str())
+    .bind(target)
     .bind(due)
-    .bind(format!("digest:{user_id}:{day}:{subscription}"))
+    .bind(format!("digest:{user_id}:{day}:{target}"))
     .bind(crate::now_ms())
     .bind(count)
     .execute(conn)

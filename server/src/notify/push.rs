@@ -254,6 +254,23 @@ impl Vapid {
     }
 }
 
+/// What a push of `d` says: its kind, subject and notification id, which
+/// the app opens — never a name, photo or place. FCM sends the same.
+pub fn payload(d: &Claimed) -> PushPayload {
+    PushPayload {
+        notification_id: d.notification_id,
+        kind: if d.digest_count.is_some() {
+            "digest".into()
+        } else {
+            d.kind.clone()
+        },
+        digest_count: d.digest_count,
+        critical: d.critical,
+        subject_type: d.subject_type.clone(),
+        subject_id: d.subject_id.clone(),
+    }
+}
+
 /// Sends deliveries of the `web_push` channel.
 pub struct WebPush {
     db: Db,
@@ -309,18 +326,7 @@ impl WebPush {
         let auth = base64url(&auth)
             .filter(|b| b.len() == 16)
             .context("the stored auth secret")?;
-        let payload = serde_json::to_vec(&PushPayload {
-            notification_id: d.notification_id,
-            kind: if d.digest_count.is_some() {
-                "digest".into()
-            } else {
-                d.kind.clone()
-            },
-            digest_count: d.digest_count,
-            critical: d.critical,
-            subject_type: d.subject_type.clone(),
-            subject_id: d.subject_id.clone(),
-        })?;
+        let payload = serde_json::to_vec(&payload(d))?;
         let request = WebPushBuilder::new(uri.clone(), public, Auth::clone_from_slice(&auth))
             .with_valid_duration(TTL)
             .build(payload)

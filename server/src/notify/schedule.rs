@@ -244,15 +244,9 @@ pub async fn digests(db: &Db, now: i64) -> sqlx::Result<Option<usize>> {
     }
     let today = day(now);
     for (user, newest, count) in &per_user {
-        for subscription in super::push::targets(&mut tx, user).await? {
+        for (channel, target) in super::push_targets(&mut tx, user).await? {
             super::outbox::enqueue_digest(
-                &mut tx,
-                *newest,
-                *count,
-                user,
-                &today,
-                &subscription,
-                now,
+                &mut tx, *newest, *count, user, &today, channel, &target, now,
             )
             .await?;
         }

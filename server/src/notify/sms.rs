@@ -7,7 +7,7 @@
 //!   the Kavenegar preset (`POST {base}/v1/{key}/sms/send.json`, a form of
 //!   `receptor`, `message`, `sender`, `localid`). A bad setting is an error
 //!   the server logs and shows in `/api/v1/ready` ([`Status`]) while it
-//!   goes on serving with SMS off.
+//!   goes on serving with SMS off ([`super::ChannelStatus`]).
 //! - [`escalate`]: a critical notification still unread
 //!   `sms_escalate_after_mins` after it was made gets one `sms` delivery in
 //!   the outbox (the idempotency key makes a second scan, on any instance,
@@ -147,47 +147,11 @@ pub enum Gateway {
 }
 
 /// Whether SMS is on, as `/api/v1/ready` tells it.
-#[derive(Debug, Clone)]
-pub enum Status {
-    Off,
-    On(Arc<Gateway>),
-    /// Misconfigured: the reason (no secret in it). SMS is off.
-    Broken(String),
-}
+pub type Status = super::ChannelStatus<Gateway>;
 
 impl Status {
     pub fn from_config(config: &Config) -> Status {
-        match Gateway::from_config(config) {
-            Ok(None) => Status::Off,
-            Ok(Some(g)) => Status::On(Arc::new(g)),
-            Err(e) => {
-                tracing::error!(error = %e, "SMS is misconfigured; serving without it");
-                Status::Broken(e)
-            }
-        }
-    }
-
-    pub fn gateway(&self) -> Option<Arc<Gateway>> {
-        match self {
-            Status::On(g) => Some(g.clone()),
-            _ => None,
-        }
-    }
-
-    /// `off`, `on` or `error`.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Status::Off => "off",
-            Status::On(_) => "on",
-            Status::Broken(_) => "error",
-        }
-    }
-
-    pub fn error(&self) -> Option<String> {
-        match self {
-            Status::Broken(e) => Some(e.clone()),
-            _ => None,
-        }
+        super::ChannelStatus::from_settings("sms", Gateway::from_config(config))
     }
 }
 

@@ -57,23 +57,38 @@ pub enum Outcome {
 /// The start of a peer's answer (at most 200 characters), for the error a
 /// failed delivery records.
 pub async fn answer_excerpt(response: reqwest::Response) -> String {
-    response
-        .text()
-        .await
-        .unwrap_or_default()
-        .chars()
-        .take(200)
-        .collect()
+    excerpt(&response.text().await.unwrap_or_default())
 }
 
-/// A receiver's `Retry-After` in seconds (the HTTP-date form is not used
-/// by push services or gateways), as milliseconds, at most a day.
+/// The start of an answer already read: [`answer_excerpt`].
+pub fn excerpt(answer: &str) -> String {
+    answer.chars().take(200).collect()
+}
+
+/// The longest wait a receiver's `Retry-After` may impose.
+const MAX_RETRY_AFTER_MS: i64 = 24 * 3600 * 1000;
+
+/// A receiver's `Retry-After` — delay-seconds, or an HTTP date (FCM may
+/// send either) — as milliseconds from now, at most a day.
 pub fn retry_after_ms(headers: &http::HeaderMap) -> Option<i64> {
-    headers
-        .get(http::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .map(|secs| secs.clamp(0, 24 * 3600) * 1000)
+    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?;
+    parse_retry_after(value.trim(), crate::now_ms())
+}
+
+/// [`retry_after_ms`] of a header value, at `now_ms`. An HTTP date
+/// (`Sun, 06 Nov 1994 08:49:37 GMT`) is an RFC 2822 date-time; a date
+/// already past means no wait.
+fn parse_retry_after(value: &str, now_ms: i64) -> Option<i64> {
+    let ms = match value.parse::<i64>() {
+        Ok(secs) => secs.saturating_mul(1000),
+        Err(_) => {
+            let at =
+                time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822)
+                    .ok()?;
+            i64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()? - now_ms
+        }
+    };
+    Some(ms.clamp(0, MAX_RETRY_AFTER_MS))
 }
 
 /// Sends one claimed delivery by its channel.
@@ -277,6 +292,7 @@ pub fn spawn(
 pub struct Channels {
     pub web_push: Option<Arc<dyn Transport>>,
     pub sms: Option<Arc<dyn Transport>>,
+    pub fcm: Option<Arc<dyn Transport>>,
 }
 
 impl Transport for Channels {
@@ -284,6 +300,7 @@ impl Transport for Channels {
         let transport = match delivery.channel {
             Channel::WebPush => &self.web_push,
             Channel::Sms => &self.sms,
+            Channel::Fcm => &self.fcm,
         };
         match transport {
             Some(t) => t.send(delivery),
@@ -297,5 +314,29 @@ impl Transport for Channels {
                 }
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date_within_a_day() {
+        // 2026-12-06 15:00:00 UTC.
+        let now = 1_796_569_200_000;
+        assert_eq!(parse_retry_after("120", now), Some(120_000));
+        assert_eq!(parse_retry_after("-5", now), Some(0));
+        assert_eq!(parse_retry_after("999999", now), Some(MAX_RETRY_AFTER_MS));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Dec 2026 15:01:30 GMT", now),
+            Some(90_000)
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Dec 2026 14:00:00 GMT", now),
+            Some(0),
+            "a date already past"
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
     }
 }

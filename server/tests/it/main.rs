@@ -23,6 +23,7 @@ mod indicators;
 mod iris;
 mod notifications;
 mod notify_delivery;
+mod notify_fcm;
 mod notify_rules;
 mod openapi;
 mod photos;

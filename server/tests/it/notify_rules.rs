@@ -386,11 +386,11 @@ async fn sms_sink() -> (SmsSink, String) {
 
 /// The worker's channels with SMS through the app's configured gateway.
 fn sms_channels(s: &Scene) -> Channels {
-    let gateway = s.app.state.sms.gateway().expect("SMS is configured");
+    let gateway = s.app.state.sms.active().expect("SMS is configured");
     let sms = sms::Sms::new(s.app.state.db.clone(), gateway, Duration::from_secs(5)).unwrap();
     Channels {
-        web_push: None,
         sms: Some(Arc::new(sms)),
+        ..Channels::default()
     }
 }
 
@@ -671,7 +671,7 @@ async fn a_bad_sms_setting_leaves_the_server_serving_with_sms_off(db: TestDb) {
         "{why}"
     );
     assert!(!why.contains("secret-key"));
-    assert!(app.state.sms.gateway().is_none());
+    assert!(app.state.sms.active().is_none());
     // The rest serves.
     let admin = app.admin_token().await;
     assert_eq!(app.get(&admin, "/api/v1/users").await.status(), 200);

@@ -3,7 +3,9 @@
 //
 // Version 2 added the `meta` store: the bearer token and the id of the user
 // it belongs to, so that the service worker can sync with no page open (and
-// only that user's items). The upgrade keeps the queued items.
+// only that user's items). The upgrade keeps the queued items. The store
+// also keeps what the worker needs to title a push (push.js: the UI
+// language and the labels of notifications).
 
 const DB_NAME = 'kudakyar-outbox';
 const ITEMS = 'items';
@@ -84,3 +86,7 @@ export const writeToken = (token, user) =>
     s.put(user ?? null, 'user');
     return s.put(token, 'token');
   });
+
+/** A value of the `meta` store (`null` when absent). */
+export const readMeta = (key) => tx(META, 'readonly', (s) => s.get(key)).then((v) => v ?? null);
+export const writeMeta = (key, value) => tx(META, 'readwrite', (s) => s.put(value, key));

@@ -3,7 +3,7 @@
 //
 // `cargo xtask` (xtask/src/web.rs) writes it to dist/sw.js with the
 // placeholders below replaced by the generated precache list (precache.json's
-// content) and the path of the outbox module, so every release changes these
+// content) and the paths of the outbox and push modules, so every release changes these
 // bytes and the browser installs the new worker. Served `no-cache` from the
 // origin's root (scope `/`). A module worker (boot.js registers it with
 // `type: 'module'`) so that it runs the page's own outbox.js: one sync
@@ -22,7 +22,12 @@
 //   each write and after a sync that failed for want of network; the browser
 //   fires `sync` once it is online, and a rejected sync is retried later by
 //   the browser.
+// - Web Push (push.js, shared with the settings screen): `push` shows a
+//   notification titled by the kind, in the user's language, with no child
+//   data; `notificationclick` opens the app at its subject (or the inbox);
+//   `pushsubscriptionchange` subscribes again and tells the server.
 import { SYNC_TAG, outboxBackgroundSync } from '__OUTBOX_JS__';
+import { pushOpen, pushResubscribe, pushShow } from '__PUSH_JS__';
 
 const PRECACHE = __PRECACHE__;
 const PREFIX = 'kudakyar-shell-';
@@ -86,3 +91,17 @@ self.addEventListener('sync', (event) => {
   if (event.tag === SYNC_TAG) event.waitUntil(outboxBackgroundSync());
 });
 
+
+self.addEventListener('push', (event) => {
+  event.waitUntil(pushShow(self, event.data));
+});
+
+self.addEventListener('notificationclick', (event) => {
+  event.waitUntil(pushOpen(self, event.notification));
+});
+
+self.addEventListener('pushsubscriptionchange', (event) => {
+  event.waitUntil(
+    pushResubscribe(self, event.oldSubscription, event.newSubscription).catch((err) => console.warn('push resubscribe', err)),
+  );
+});

@@ -145,6 +145,21 @@ pub struct PushPayload {
     pub digest_count: Option<i64>,
 }
 
+/// The kinds of notification the server's rules make, and whether each is
+/// critical (never muted, pushed even in quiet hours). Shared so that the
+/// app lists what the server accepts in `muted_kinds`.
+pub const KINDS: [(&str, bool); 9] = [
+    ("sighting_received", false),
+    ("sighting_assigned", false),
+    ("follow_up_due", false),
+    ("follow_up_overdue", false),
+    ("child_not_seen", false),
+    ("iris_review_opened", false),
+    ("referral_decided", false),
+    ("centre_nearly_full", false),
+    ("child_at_risk", true),
+];
+
 /// A user's choices about pushes (the inbox always gets everything).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

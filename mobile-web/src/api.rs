@@ -17,10 +17,13 @@ use kudakyar_api::{
     children::{Child, Service, WorkType},
     indicators::WorkerTable,
     iris::{IrisMatches, Review, ReviewVerdict},
-    notifications::{Notification, UnreadCount},
+    notifications::{
+        Notification, NotificationPreferences, PushSubscription, PushSubscriptionInput,
+        PushUnsubscribe, UnreadCount, VapidKey,
+    },
     problem::Problem,
     sightings::Sighting,
-    users::{Page, User},
+    users::{Page, User, UserPhone},
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -68,12 +71,7 @@ pub async fn me(token: &str) -> Result<User, ApiError> {
 /// `POST /api/v1/auth/logout`: revokes the token on the server.
 pub async fn logout(token: &str) -> Result<(), ApiError> {
     let builder = bearer(json_headers(Request::post(LOGOUT)), token);
-    let resp = builder.send().await.map_err(|_| ApiError::Network)?;
-    if resp.ok() {
-        Ok(())
-    } else {
-        Err(error_from(resp).await)
-    }
+    no_content(builder.send().await.map_err(|_| ApiError::Network)?).await
 }
 
 /// `GET` of a JSON resource under `/api/v1` (`path` starts after it).
@@ -122,10 +120,19 @@ async fn post_json<B: Serialize, T: DeserializeOwned>(
     url: &str,
     body: &B,
 ) -> Result<T, ApiError> {
-    let request = bearer(json_headers(Request::post(url)), token)
+    read_json(send(Request::post(url), token, body).await?).await
+}
+
+/// Sends a JSON body with `builder` (method and URL) and the bearer token.
+async fn send<B: Serialize>(
+    builder: RequestBuilder,
+    token: &str,
+    body: &B,
+) -> Result<Response, ApiError> {
+    let request = bearer(json_headers(builder), token)
         .json(body)
         .map_err(|_| ApiError::Decode)?;
-    read_json(request.send().await.map_err(|_| ApiError::Network)?).await
+    request.send().await.map_err(|_| ApiError::Network)
 }
 
 /// `GET /api/v1/users?…`: for a supervisor, the workers and supervisors of
@@ -185,11 +192,53 @@ pub async fn mark_read(token: &str, id: Option<i64>) -> Result<(), ApiError> {
         .send()
         .await
         .map_err(|_| ApiError::Network)?;
-    if resp.ok() {
-        Ok(())
-    } else {
-        Err(error_from(resp).await)
-    }
+    no_content(resp).await
+}
+
+/// `GET /api/v1/push/vapid-key`: the key a browser subscribes with.
+pub async fn vapid_key(token: &str) -> Result<VapidKey, ApiError> {
+    get(token, "/push/vapid-key").await
+}
+
+/// `POST /api/v1/push/subscriptions`: this browser's subscription (201, or
+/// 200 when the server had it already).
+pub async fn push_subscribe(
+    token: &str,
+    subscription: &PushSubscriptionInput,
+) -> Result<PushSubscription, ApiError> {
+    post_json(token, "/api/v1/push/subscriptions", subscription).await
+}
+
+/// `DELETE /api/v1/push/subscriptions`: by the subscription's endpoint.
+pub async fn push_unsubscribe(token: &str, endpoint: &str) -> Result<(), ApiError> {
+    let body = PushUnsubscribe {
+        endpoint: endpoint.to_owned(),
+    };
+    no_content(send(Request::delete("/api/v1/push/subscriptions"), token, &body).await?).await
+}
+
+/// `GET /api/v1/notifications/preferences`.
+pub async fn preferences(token: &str) -> Result<NotificationPreferences, ApiError> {
+    get(token, "/notifications/preferences").await
+}
+
+/// `PUT /api/v1/notifications/preferences`: the preferences as stored.
+pub async fn put_preferences(
+    token: &str,
+    preferences: &NotificationPreferences,
+) -> Result<NotificationPreferences, ApiError> {
+    let builder = Request::put("/api/v1/notifications/preferences");
+    read_json(send(builder, token, preferences).await?).await
+}
+
+/// `PUT /api/v1/users/{id}/phone`: the number as stored (E.164), or none.
+pub async fn set_phone(
+    token: &str,
+    user_id: &str,
+    phone: &UserPhone,
+) -> Result<UserPhone, ApiError> {
+    let builder = Request::put(&format!("/api/v1/users/{user_id}/phone"));
+    read_json(send(builder, token, phone).await?).await
 }
 
 /// Reads the Server-Sent Events at `url` with the bearer token (which the
@@ -315,6 +364,15 @@ fn json_headers(builder: RequestBuilder) -> RequestBuilder {
 
 fn bearer(builder: RequestBuilder, token: &str) -> RequestBuilder {
     builder.header("Authorization", &format!("Bearer {token}"))
+}
+
+/// A success whose body does not matter (e.g. 204), or the error.
+async fn no_content(resp: Response) -> Result<(), ApiError> {
+    if resp.ok() {
+        Ok(())
+    } else {
+        Err(error_from(resp).await)
+    }
 }
 
 async fn read_json<T: DeserializeOwned>(resp: Response) -> Result<T, ApiError> {

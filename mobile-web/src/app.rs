@@ -71,7 +71,8 @@ pub fn App() -> impl IntoView {
                     | Route::Team
                     | Route::Inbox
                     | Route::Reviews
-                    | Route::Review(_)) => view! { <deferred::Staff route/> }.into_any(),
+                    | Route::Review(_)
+                    | Route::Settings) => view! { <deferred::Staff route/> }.into_any(),
                     Route::NotFound => view! {
                         <section class="card"><p role="alert">{s.not_found}</p>
                             <Link to=Route::Home>{s.nav_home}</Link></section>
@@ -87,16 +88,18 @@ pub fn App() -> impl IntoView {
 /// register and find children; supervisors and the staff above them also
 /// triage reports and follow their team; a 123 operator has no children's
 /// records to reach (`auth::policy::reach`) and works in the report queue.
+/// Everyone has the inbox and their notification settings.
 pub fn sections(role: Role) -> &'static [Route] {
     match role {
-        Role::OutreachWorker => &[Route::Home, Route::Search, Route::Inbox],
-        Role::HotlineOperator => &[Route::Triage, Route::Inbox, Route::Home],
+        Role::OutreachWorker => &[Route::Home, Route::Search, Route::Inbox, Route::Settings],
+        Role::HotlineOperator => &[Route::Triage, Route::Inbox, Route::Home, Route::Settings],
         Role::Supervisor | Role::ProvincialStaff | Role::NationalAdmin => &[
             Route::Home,
             Route::Search,
             Route::Triage,
             Route::Team,
             Route::Inbox,
+            Route::Settings,
         ],
     }
 }
@@ -114,6 +117,7 @@ fn Sections(role: Role) -> impl IntoView {
         Route::Search => s.nav_search.into_any(),
         Route::Triage => s.nav_triage.into_any(),
         Route::Team => s.nav_team.into_any(),
+        Route::Settings => s.nav_settings.into_any(),
         Route::Inbox => view! {
             {s.nav_inbox}
             {move || (unread.get() > 0).then(|| view! {
@@ -161,7 +165,16 @@ mod tests {
         // The hotline reaches no child record: no search, no team.
         assert_eq!(
             sections(Role::HotlineOperator),
-            [Route::Triage, Route::Inbox, Route::Home]
+            [Route::Triage, Route::Inbox, Route::Home, Route::Settings]
         );
+        for role in [
+            Role::OutreachWorker,
+            Role::HotlineOperator,
+            Role::Supervisor,
+            Role::ProvincialStaff,
+            Role::NationalAdmin,
+        ] {
+            assert!(sections(role).contains(&Route::Settings), "{role:?}");
+        }
     }
 }

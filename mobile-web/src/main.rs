@@ -6,12 +6,14 @@
 //!
 //! Tour of the crate:
 //! - [`app`]: the root component; picks the page from the session and route.
-//! - [`route`]: the routes (home, search, child profile, triage, team, inbox)
-//!   on the History API.
+//! - [`route`]: the routes (home, search, child profile, triage, team, inbox,
+//!   notification settings) on the History API.
 //! - [`session`]: the bearer token and current user, persisted in localStorage.
 //! - [`api`]: the HTTP client for `/api/v1`, errors decoded from problem+json.
 //! - [`outbox`]: the offline outbox (IndexedDB and sync in `outbox.js`).
 //! - [`inbox`]: the unread notifications' count, live from the event stream.
+//! - [`push`]: Web Push on this phone (`push.js`, shared with the service
+//!   worker).
 //! - [`workset`]: the area's children kept on the phone for offline lookup.
 //! - [`pages`]: one module per screen.
 //! - [`dates`]: the Jalali calendar: display and the date picker.
@@ -29,6 +31,7 @@ mod inbox;
 mod local;
 mod outbox;
 mod pages;
+mod push;
 mod route;
 mod session;
 mod workset;

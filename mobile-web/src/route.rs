@@ -32,6 +32,9 @@ pub enum Route {
     Reviews,
     /// One duplicate review, by id.
     Review(String),
+    /// The user's notification settings: push on this device, muted kinds,
+    /// quiet hours, digest, phone for SMS.
+    Settings,
     NotFound,
 }
 
@@ -48,6 +51,7 @@ impl Route {
             ["inbox"] => Route::Inbox,
             ["reviews"] => Route::Reviews,
             ["reviews", id] if is_id(id) => Route::Review((*id).to_owned()),
+            ["settings"] => Route::Settings,
             _ => Route::NotFound,
         }
     }
@@ -63,6 +67,7 @@ impl Route {
             Route::Inbox => "/inbox".to_owned(),
             Route::Reviews => "/reviews".to_owned(),
             Route::Review(id) => format!("/reviews/{id}"),
+            Route::Settings => "/settings".to_owned(),
         }
     }
 }
@@ -149,6 +154,7 @@ mod tests {
             Route::Inbox,
             Route::Reviews,
             Route::Review(id.to_owned()),
+            Route::Settings,
         ] {
             assert_eq!(Route::parse(&route.path()), route);
         }

@@ -126,11 +126,14 @@ impl Session {
         Ok(())
     }
 
-    /// Revokes the token on the server, then forgets it here whatever the
-    /// answer: on a shared phone, "log out" must work even offline (the
-    /// server-side token then simply expires).
+    /// Revokes the token on the server (after this browser's push
+    /// subscription), then forgets it here whatever the answer: on a shared
+    /// phone, "log out" must work even offline (the server-side token then
+    /// simply expires).
     pub async fn logout(self) {
         if let Some(token) = self.token() {
+            // Before the token is revoked: removing the subscription needs it.
+            crate::push::forget(Some(token.clone())).await;
             let _ = api::logout(&token).await;
         }
         self.drop_session(Some(Notice::LoggedOut));
@@ -155,8 +158,10 @@ impl Session {
 
     fn drop_session(&self, notice: Option<Notice>) {
         clear();
-        // Children's details must not outlive the session on a shared phone.
+        // Children's details must not outlive the session on a shared phone,
+        // nor its pushes (after a logout the subscription is gone already).
         workset::clear();
+        leptos::task::spawn_local(crate::push::forget(None));
         self.check_error.set(None);
         self.notice.set(notice);
         self.auth.set(Auth::LoggedOut);

@@ -174,22 +174,29 @@ export function assertNoProblems(problems, expected = null) {
   assert.deepEqual(problems.filter((p) => !accept(p)), []);
 }
 
+const BROWSER_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** A phone: 360×640 CSS pixels, touch, Persian locale. */
+const PHONE = {
+  viewport: { width: 360, height: 640 },
+  deviceScaleFactor: 2,
+  isMobile: true,
+  hasTouch: true,
+  locale: 'fa-IR',
+};
+
 /** Debian's Chromium, headless; Playwright gives it a fresh temporary profile. */
 export function launchBrowser() {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: BROWSER_ARGS });
 }
 
 /**
@@ -198,14 +205,30 @@ export function launchBrowser() {
  * violations as strings; tests assert it stays empty.
  */
 export async function newPhonePage(browser, options = {}) {
-  const context = await browser.newContext({
-    viewport: { width: 360, height: 640 },
-    deviceScaleFactor: 2,
-    isMobile: true,
-    hasTouch: true,
-    locale: 'fa-IR',
+  const context = await browser.newContext({ ...PHONE, ...options });
+  return { context, ...(await watchedPage(context)) };
+}
+
+/**
+ * Like `newPhonePage`, but a browser of its own on a profile kept in a
+ * temporary directory rather than an incognito-like context: Chromium
+ * offers some features (the Push API) only there. Closing the context
+ * closes that browser; `remove()` deletes the profile.
+ */
+export async function newProfilePhonePage(options = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'kudakyar-profile-'));
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: BROWSER_ARGS,
+    ...PHONE,
     ...options,
   });
+  return { context, ...(await watchedPage(context)), remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A new page of `context` and the `problems` seen on it (see `newPhonePage`). */
+async function watchedPage(context) {
   const page = await context.newPage();
   const problems = [];
   page.on('console', (msg) => {
@@ -220,7 +243,7 @@ export async function newPhonePage(browser, options = {}) {
       window.__kudakyarCspViolation(`${e.violatedDirective} blocked ${e.blockedURI || '(inline)'}`);
     });
   });
-  return { context, page, problems };
+  return { page, problems };
 }
 
 /** Saves a full-page screenshot as tests/artifacts/browser/NAME.png. */

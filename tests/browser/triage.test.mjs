@@ -35,6 +35,7 @@ const FA = {
   registerTitle: 'ثبت کودک',
   citizenReport: 'گزارش مردمی',
   inbox: 'اعلان\u200cها',
+  settings: 'تنظیمات',
   assignedToYou: 'گزارشی به شما واگذار شد',
 };
 const PASSWORD = 'a long enough password 1';
@@ -92,7 +93,7 @@ const sections = (page) =>
 test('the bottom navigation follows the role', async () => {
   await h.withPhone(s, async ({ page, problems }) => {
     await h.loginAs(page, s.server, 'worker2301', PASSWORD);
-    assert.deepEqual(await sections(page), [FA.home, FA.search, FA.inbox]);
+    assert.deepEqual(await sections(page), [FA.home, FA.search, FA.inbox, FA.settings]);
     await page.getByRole('heading', { name: FA.registerTitle }).waitFor();
     // Within one thumb's reach: at the bottom of the 640 px screen, 48 px high.
     const box = await page.getByRole('navigation').boundingBox();
@@ -102,7 +103,7 @@ test('the bottom navigation follows the role', async () => {
   }, { login: false });
   await h.withPhone(s, async ({ page, problems }) => {
     await h.loginAs(page, s.server, 'hotline23', PASSWORD);
-    assert.deepEqual(await sections(page), [FA.triage, FA.inbox, FA.home]);
+    assert.deepEqual(await sections(page), [FA.triage, FA.inbox, FA.home, FA.settings]);
     // A 123 operator reaches no child record: no registration form.
     assert.equal(await page.getByRole('heading', { name: FA.registerTitle }).count(), 0);
     // The queue is theirs to read, without the supervisor's buttons.
@@ -138,7 +139,10 @@ test('a county supervisor assigns a report; the worker is told at once and opens
 const superviseAndAssign = () =>
   h.withPhone(s, async ({ page, problems }) => {
     await h.loginAs(page, s.server, 'sup2301', PASSWORD);
-    assert.deepEqual(await sections(page), [FA.home, FA.search, FA.triage, FA.team, FA.inbox]);
+    assert.deepEqual(await sections(page), [FA.home, FA.search, FA.triage, FA.team, FA.inbox, FA.settings]);
+    // Six sections still fit the 360 px phone: the bar does not overflow.
+    const bar = await page.getByRole('navigation').evaluate((nav) => [nav.scrollWidth, nav.clientWidth]);
+    assert.ok(bar[0] <= bar[1], JSON.stringify(bar));
     // Told of the county's two citizens' reports.
     await page.waitForFunction(() => document.querySelector('nav .badge')?.dataset.unread === '2', null, { timeout: 30_000 });
     await page.getByRole('navigation').getByRole('link', { name: FA.triage }).click();

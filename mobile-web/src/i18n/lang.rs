@@ -50,8 +50,8 @@ pub fn lang() -> Lang {
     LANG.with(Cell::get)
 }
 
-/// Reads the stored choice and sets `<html lang dir>` to match. Called once
-/// from `main`, before anything is rendered.
+/// Reads the stored choice, sets `<html lang dir>` to match and tells the
+/// service worker. Called once from `main`, before anything is rendered.
 pub fn init() {
     let stored = local::get(STORAGE_KEY);
     let chosen = match stored.as_deref() {
@@ -59,6 +59,8 @@ pub fn init() {
         _ => Lang::Fa,
     };
     LANG.with(|l| l.set(chosen));
+    // The service worker titles pushes in this language (no page needed).
+    crate::push::set_language(chosen.tag());
     if let Some(html) = leptos::prelude::document().document_element() {
         let _ = html.set_attribute("lang", chosen.tag());
         let _ = html.set_attribute("dir", chosen.dir());

@@ -1,5 +1,5 @@
-//! The texts of the screens loaded on demand (triage, team…), kept out of
-//! the app shell.
+//! The texts of the screens loaded on demand (triage, team, notification
+//! settings…), kept out of the app shell.
 //!
 //! Code behind a split point moves to a chunk, but string literals do not:
 //! the splitter leaves every data segment in the main module, so a message
@@ -109,6 +109,51 @@ later_texts! {
     OpenMerged: "پروندهٔ ادغام\u{200c}شده", "The merged record";
     Encounters: "مواجهه\u{200c}ها", "Encounters";
     LastSeen: "آخرین مواجهه", "Last encounter";
+    KindFollowUpDue: "موعد پیگیری رسید", "A follow-up is due";
+    KindFollowUpOverdue: "پیگیری عقب افتاده است", "A follow-up is overdue";
+    KindIrisReviewOpened: "پرونده\u{200c}ای برای بررسی تکراری", "A possible duplicate to review";
+    KindReferralDecided: "پاسخ ارجاع رسید", "A referral was decided";
+    KindCentreNearlyFull: "ظرفیت مرکز رو به پایان است", "A centre is nearly full";
+    /// The title of a daily digest's push; `{}` is the number it stands for.
+    Digest: "{} اعلان تازه", "{} new notifications";
+    SettingsTitle: "تنظیمات اعلان\u{200c}ها", "Notification settings";
+    SettingsIntro: "آنچه به این گوشی فرستاده می\u{200c}شود و چه وقت. صندوق اعلان\u{200c}ها همیشه همه را دارد.",
+        "What reaches this phone, and when. The inbox always has everything.";
+    PushTitle: "اعلان فوری روی این دستگاه", "Push notifications on this device";
+    PushChecking: "در حال بررسی…", "Checking…";
+    PushOn: "اعلان فوری روی این دستگاه روشن است.", "Push notifications are on for this device.";
+    PushOff: "اعلان فوری روی این دستگاه خاموش است.", "Push notifications are off for this device.";
+    PushEnable: "روشن کردن اعلان فوری", "Turn push notifications on";
+    PushDisable: "خاموش کردن اعلان فوری", "Turn push notifications off";
+    PushUnsupported: "این مرورگر اعلان فوری را پشتیبانی نمی\u{200c}کند.",
+        "This browser does not support push notifications.";
+    PushDenied: "اجازهٔ نمایش اعلان به این برنامه داده نشده است؛ آن را در تنظیمات مرورگر بدهید.",
+        "Notifications are blocked for this app; allow them in the browser's settings.";
+    PushUnreachable: "سرویس اعلان فوری مرورگر در دسترس نیست.",
+        "The browser's push service cannot be reached.";
+    PushFallback: "اعلان\u{200c}های درون برنامه و پیامک موارد فوری همچنان کار می\u{200c}کنند.",
+        "The in-app inbox and the SMS for urgent matters still work.";
+    MutedTitle: "این اعلان\u{200c}ها به گوشی فرستاده نشود", "Do not push these";
+    MutedHint: "در صندوق اعلان\u{200c}ها می\u{200c}مانند.", "They still reach the inbox.";
+    CannotMute: "فوری؛ خاموش\u{200c}شدنی نیست", "Urgent: cannot be muted";
+    QuietTitle: "ساعت\u{200c}های سکوت (به وقت تهران)", "Quiet hours (Tehran time)";
+    QuietOn: "در این ساعت\u{200c}ها اعلانی نفرست، جز موارد فوری", "No pushes in these hours, except urgent ones";
+    QuietFrom: "از ساعت", "From";
+    QuietTo: "تا ساعت", "To";
+    QuietFriday: "جمعه\u{200c}ها تمام روز سکوت", "Quiet all day on Fridays";
+    DigestTitle: "خلاصهٔ روزانه", "Daily digest";
+    DigestOn: "روزی یک اعلان به\u{200c}جای یک اعلان برای هر مورد (موارد فوری همان لحظه)",
+        "One push a day instead of one each (urgent ones at once)";
+    Save: "ذخیرهٔ تنظیمات", "Save the settings";
+    Saved: "تنظیمات ذخیره شد.", "Settings saved.";
+    PhoneTitle: "تلفن همراه برای پیامک فوری", "Mobile phone for urgent SMS";
+    PhoneHint: "اعلان فوری\u{200c}ای که خوانده نشود با پیامک به این شماره می\u{200c}رسد؛ مثلاً ۰۹۱۲۱۲۳۴۵۶۷.",
+        "An urgent notification left unread is sent to this number by SMS, e.g. 09121234567.";
+    PhoneLabel: "شمارهٔ تلفن همراه", "Mobile number";
+    PhoneSave: "ذخیرهٔ شماره", "Save the number";
+    PhoneRemove: "حذف شماره", "Remove the number";
+    PhoneSaved: "شماره ذخیره شد: {}", "Number saved: {}";
+    PhoneRemoved: "شماره حذف شد.", "Number removed.";
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -122,15 +167,21 @@ mod loaded {
 /// The message `key` in the UI language (empty until [`load`] succeeded,
 /// which `pages::deferred` awaits before rendering a screen).
 pub fn l(key: L) -> &'static str {
-    let column = usize::from(super::lang() == super::Lang::En);
+    both(key)[usize::from(super::lang() == super::Lang::En)]
+}
+
+/// The message `key` in Persian and in English (for the service worker,
+/// which shows a push in the user's language without the app: see
+/// `crate::push`).
+pub fn both(key: L) -> [&'static str; 2] {
     #[cfg(target_arch = "wasm32")]
-    let text = loaded::TEXTS
+    let pair = loaded::TEXTS
         .get()
         .and_then(|t| t.get(key as usize))
-        .map_or("", |pair| pair[column].as_str());
+        .map_or(["", ""], |pair| [pair[0].as_str(), pair[1].as_str()]);
     #[cfg(not(target_arch = "wasm32"))]
-    let text = TABLE[key as usize][column];
-    text
+    let pair = TABLE[key as usize];
+    pair
 }
 
 /// Fetches the texts named by the page (from the service worker's cache

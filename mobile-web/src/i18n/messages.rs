@@ -202,6 +202,7 @@ messages! {
     nav_triage: "گزارش\u{200c}ها", "Reports";
     nav_team: "تیم", "Team";
     nav_inbox: "اعلان\u{200c}ها", "Inbox";
+    nav_settings: "تنظیمات", "Settings";
     nav_label: "بخش\u{200c}های برنامه", "Sections";
     /// The button that switches to the *other* language, in that language.
     other_language: "English", "فارسی";

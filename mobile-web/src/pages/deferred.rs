@@ -1,9 +1,9 @@
 //! Code loaded on demand: the child profile, search, identify by iris and
 //! the duplicate candidates at registration, the choice between both
 //! values of a conflict, the supervisors' triage, duplicate review and team
-//! screens, the
-//! inbox and the watch that keeps its count live (the working set's refresh
-//! is one too, in `workset`).
+//! screens, the inbox and the watch that keeps its count live, and the
+//! notification settings (the working set's refresh is one too, in
+//! `workset`).
 //!
 //! Each `#[lazy]` function below is a split point. The build
 //! (`xtask/src/web/split.rs`) cuts the code only they reach out of the main
@@ -30,6 +30,7 @@ use super::outbox::{OutboxList, conflict::ChooseValues};
 use super::register::{Pending, candidates::Candidates};
 use super::review::{ReviewPage, ReviewsPage};
 use super::search::SearchPage;
+use super::settings::SettingsPage;
 use super::team::TeamPage;
 use super::triage::{TriagePage, report::ReportPage};
 use crate::api::{self, ApiError};
@@ -63,9 +64,10 @@ async fn load_texts() -> bool {
     later::load().await
 }
 
-/// The staff's screens — triage, a report, the team, duplicate reviews and
-/// the inbox — behind one split point: each screen's own entry would keep
-/// its share of loading code in the app shell.
+/// The staff's screens — triage, a report, the team, duplicate reviews —
+/// and everyone's inbox and notification settings, behind one split point:
+/// each screen's own entry would keep its share of loading code in the app
+/// shell.
 #[lazy]
 fn staff_view(route: Route) -> AnyView {
     match route {
@@ -74,6 +76,7 @@ fn staff_view(route: Route) -> AnyView {
         Route::Reviews => view! { <ReviewsPage/> }.into_any(),
         Route::Review(id) => view! { <ReviewPage id/> }.into_any(),
         Route::Inbox => view! { <InboxPage/> }.into_any(),
+        Route::Settings => view! { <SettingsPage/> }.into_any(),
         _ => view! { <TriagePage/> }.into_any(),
     }
 }
@@ -140,7 +143,8 @@ fn with_texts(view: ViewFuture) -> ViewFuture {
     })
 }
 
-/// `/triage`, `/triage/{id}`, `/team`, `/reviews`, `/reviews/{id}`, `/inbox`.
+/// `/triage`, `/triage/{id}`, `/team`, `/reviews`, `/reviews/{id}`, `/inbox`,
+/// `/settings`.
 #[component]
 pub fn Staff(route: Route) -> impl IntoView {
     deferred(with_texts(Box::pin(async move { staff_view(route).await })))

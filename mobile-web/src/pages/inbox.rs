@@ -4,6 +4,8 @@
 //! all read» clears the badge. A notification names a kind and a subject,
 //! never a child or a place (`kudakyar_api::notifications`).
 //!
+//! A link leads to the notification settings (`pages::settings`).
+//!
 //! The list follows the live count ([`crate::inbox`]): when a notification
 //! arrives while the inbox is open, the list is read again. Loaded on
 //! demand (`pages::deferred`).
@@ -17,18 +19,29 @@ use crate::api;
 use crate::dates;
 use crate::i18n::{ErrorText, L, error_text, l};
 use crate::inbox::use_inbox;
-use crate::route::{Route, use_router};
+use crate::route::{Link, Route, use_router};
 use crate::session::use_session;
 
 /// What a notification's kind says, in the UI language.
 pub fn kind_label(kind: &str) -> &'static str {
-    l(match kind {
+    l(kind_text(kind))
+}
+
+/// The text of a notification's kind (every kind of
+/// `kudakyar_api::notifications::KINDS`; a newer one reads «اعلان»).
+pub fn kind_text(kind: &str) -> L {
+    match kind {
         "sighting_received" => L::KindSightingReceived,
         "sighting_assigned" => L::KindSightingAssigned,
+        "follow_up_due" => L::KindFollowUpDue,
+        "follow_up_overdue" => L::KindFollowUpOverdue,
         "child_not_seen" => L::KindChildNotSeen,
+        "iris_review_opened" => L::KindIrisReviewOpened,
+        "referral_decided" => L::KindReferralDecided,
+        "centre_nearly_full" => L::KindCentreNearlyFull,
         "child_at_risk" => L::KindChildAtRisk,
         _ => L::KindOther,
-    })
+    }
 }
 
 /// The screen a notification's subject opens, if the app has one.
@@ -78,6 +91,7 @@ pub fn InboxPage() -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="inbox-title">
             <h1 id="inbox-title" tabindex="-1" node_ref=heading>{l(L::InboxTitle)}</h1>
+            <p><Link to=Route::Settings>{l(L::SettingsTitle)}</Link></p>
             <button type="button" class="btn secondary" on:click=read_all>{l(L::ReadAll)}</button>
             {move || error.get().map(|text| view! { <ErrorBox text/> })}
             {move || items.get().map(|list| view! {

@@ -13,6 +13,8 @@
 //! - [`team`]: each worker's caseload and verified visits.
 //! - [`inbox`]: the user's notifications.
 //! - [`review`]: duplicate reviews, both records side by side.
+//! - [`settings`]: notification settings: push on this device, muted kinds,
+//!   quiet hours, digest, the phone for urgent SMS.
 //! - [`deferred`]: the screens loaded on demand (split points).
 //! - `location`, `shared`: the position field; thumbnails, candidates, rows.
 
@@ -27,6 +29,7 @@ pub mod register;
 pub mod restoring;
 pub mod review;
 pub mod search;
+pub mod settings;
 mod shared;
 pub mod team;
 pub mod triage;

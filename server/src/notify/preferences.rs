@@ -24,18 +24,9 @@ use crate::registry::codes::IRAN_OFFSET_MS as TEHRAN_OFFSET_MS;
 const MINUTE_MS: i64 = 60_000;
 const DAY_MS: i64 = 24 * 60 * MINUTE_MS;
 
-/// The kinds of notification the rules make, and whether each is critical.
-pub const KINDS: [(&str, bool); 9] = [
-    ("sighting_received", false),
-    ("sighting_assigned", false),
-    ("follow_up_due", false),
-    ("follow_up_overdue", false),
-    ("child_not_seen", false),
-    ("iris_review_opened", false),
-    ("referral_decided", false),
-    ("centre_nearly_full", false),
-    ("child_at_risk", true),
-];
+/// The kinds of notification the rules make, and whether each is critical
+/// (in the API crate: the app lists them too).
+pub use kudakyar_api::notifications::KINDS;
 
 /// Quiet times as stored: minutes after local midnight.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -157,18 +157,20 @@ pub fn write(root: &Path, glue: &Path, split: &Split, dist: &Path) -> Result<()>
     fs::write(staging.join("precache.json"), &precache)?;
     // The service worker carries the list itself, so any change to any file
     // changes sw.js and the browser installs the new worker.
-    // A module worker importing the outbox (its background sync) from
-    // where wasm-bindgen put it.
-    let outbox = out
-        .files
-        .iter()
-        .find(|f| f.starts_with("/snippets/") && f.ends_with("/outbox.js"))
-        .context("wasm-bindgen emitted no snippets/…/outbox.js")?;
+    // A module worker importing the outbox (its background sync) and the
+    // push handlers from where wasm-bindgen put them.
+    let snippet = |name: &str| {
+        out.files
+            .iter()
+            .find(|f| f.starts_with("/snippets/") && f.ends_with(&format!("/{name}")))
+            .with_context(|| format!("wasm-bindgen emitted no snippets/…/{name}"))
+    };
     let sw = fill(
         &read_text(&web.join("sw.js"))?,
         &[
             ("__PRECACHE__", precache.trim_end()),
-            ("__OUTBOX_JS__", outbox),
+            ("__OUTBOX_JS__", snippet("outbox.js")?),
+            ("__PUSH_JS__", snippet("push.js")?),
         ],
     )?;
     fs::write(staging.join("sw.js"), minify(&sw)?)?;

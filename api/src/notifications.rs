@@ -129,8 +129,9 @@ pub struct VapidKey {
     pub public_key: String,
 }
 
-/// What a push message carries: never a name, a photo or a place — the
-/// app opens the subject by its id after the user has logged in.
+/// What a push message carries: never a name or a photo, and no place
+/// unless the deployer opted in (`push_places`) — the app opens the subject
+/// by its id after the user has logged in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushPayload {
@@ -143,6 +144,10 @@ pub struct PushPayload {
     /// notifications it stands for; the subject is the newest of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest_count: Option<i64>,
+    /// The subject's county (or, without one, province) code, only where
+    /// the deployer opted in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
 }
 
 /// The kinds of notification the server's rules make, and whether each is

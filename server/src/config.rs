@@ -142,6 +142,12 @@ pub struct Config {
     pub push_allow_local_http: bool,
     /// How long one push request may take.
     pub push_timeout_ms: u64,
+    /// Put the subject's county (or province) code in pushes (Web Push and
+    /// FCM) so a phone can show where, before the app is opened. Off by
+    /// default: a push crosses a third party's push service, and a place
+    /// next to "a child seen working" is already personal data. A deployer
+    /// whose phones use their own push service (ntfy) may opt in.
+    pub push_places: bool,
     /// Run the scheduler on this instance (any number may: each period's
     /// run is claimed in the database, so it happens once).
     pub notify_scheduler: bool,
@@ -268,6 +274,7 @@ impl Default for Config {
             push_contact: "mailto:admin@localhost".into(),
             push_allow_local_http: false,
             push_timeout_ms: 10_000,
+            push_places: false,
             vapid_private_key: None,
             notify_scheduler: true,
             notify_schedule_at: "08:00".into(),

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures::future::BoxFuture;
-use kudakyar_api::notifications::{FcmToken, FcmTokenInput};
+use kudakyar_api::notifications::{FcmToken, FcmTokenInput, PushPayload};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 // jwt-simple as web-push-native re-exports it: the same pure-Rust build
@@ -254,11 +254,15 @@ pub async fn targets(conn: &mut sqlx::AnyConnection, user_id: &str) -> sqlx::Res
         .await
 }
 
-/// The message FCM is asked to send to `registration` for `d`: the push
-/// payload as data (FCM's values are strings); an error when the data is
+/// The message FCM is asked to send to `registration` for `d`: its push
+/// `payload` as data (FCM's values are strings); an error when the data is
 /// over [`MAX_PAYLOAD`].
-pub fn message(d: &Claimed, registration: &str) -> std::result::Result<Value, String> {
-    let Ok(Value::Object(fields)) = serde_json::to_value(super::push::payload(d)) else {
+pub fn message(
+    d: &Claimed,
+    payload: &PushPayload,
+    registration: &str,
+) -> std::result::Result<Value, String> {
+    let Ok(Value::Object(fields)) = serde_json::to_value(payload) else {
         return Err("the push payload is not a JSON object".into());
     };
     let data: serde_json::Map<String, Value> = fields
@@ -334,6 +338,8 @@ pub struct Fcm {
     /// Shared by every send; held across a refresh, so one send refreshes
     /// and the others wait for its token.
     token: tokio::sync::Mutex<Option<Cached>>,
+    /// `push_places`.
+    places: bool,
 }
 
 impl Fcm {
@@ -348,6 +354,7 @@ impl Fcm {
             account,
             client,
             token: tokio::sync::Mutex::new(None),
+            places: config.push_places,
         })
     }
 
@@ -433,7 +440,8 @@ impl Fcm {
                 error: "the FCM token was removed".into(),
             });
         };
-        let message = match message(d, &registration) {
+        let payload = super::push::payload(&self.db, self.places, d).await?;
+        let message = match message(d, &payload, &registration) {
             Ok(m) => m,
             Err(error) => return Ok(Outcome::Give { error }),
         };

@@ -255,9 +255,17 @@ impl Vapid {
 }
 
 /// What a push of `d` says: its kind, subject and notification id, which
-/// the app opens — never a name, photo or place. FCM sends the same.
-pub fn payload(d: &Claimed) -> PushPayload {
-    PushPayload {
+/// the app opens — never a name or photo, and its subject's place only
+/// when the deployer opted in (`places`, from `push_places`). FCM sends the
+/// same.
+pub async fn payload(db: &Db, places: bool, d: &Claimed) -> sqlx::Result<PushPayload> {
+    let place = if places {
+        place_of(db, &d.subject_type, &d.subject_id).await?
+    } else {
+        None
+    };
+    Ok(PushPayload {
+        place,
         notification_id: d.notification_id,
         kind: if d.digest_count.is_some() {
             "digest".into()
@@ -268,7 +276,23 @@ pub fn payload(d: &Claimed) -> PushPayload {
         critical: d.critical,
         subject_type: d.subject_type.clone(),
         subject_id: d.subject_id.clone(),
-    }
+    })
+}
+
+/// The county (else province) code of a notification's subject, for the
+/// subjects that have a place: a report, an incident, a child (their home).
+async fn place_of(db: &Db, subject_type: &str, subject_id: &str) -> sqlx::Result<Option<String>> {
+    let sql = match subject_type {
+        "sighting" => "SELECT COALESCE(county, province) FROM sightings WHERE id = $1",
+        "incident" => "SELECT COALESCE(county, province) FROM incidents WHERE id = $1",
+        "child" => "SELECT COALESCE(home_county, home_province) FROM children WHERE id = $1",
+        _ => return Ok(None),
+    };
+    let place: Option<Option<String>> = sqlx::query_scalar(sql)
+        .bind(subject_id)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(place.flatten())
 }
 
 /// Sends deliveries of the `web_push` channel.
@@ -277,6 +301,8 @@ pub struct WebPush {
     vapid: Vapid,
     contact: String,
     client: reqwest::Client,
+    /// `push_places`.
+    places: bool,
 }
 
 impl WebPush {
@@ -292,6 +318,7 @@ impl WebPush {
             vapid,
             contact: config.push_contact.clone(),
             client,
+            places: config.push_places,
         })
     }
 
@@ -326,7 +353,7 @@ impl WebPush {
         let auth = base64url(&auth)
             .filter(|b| b.len() == 16)
             .context("the stored auth secret")?;
-        let payload = serde_json::to_vec(&payload(d))?;
+        let payload = serde_json::to_vec(&payload(&self.db, self.places, d).await?)?;
         let request = WebPushBuilder::new(uri.clone(), public, Auth::clone_from_slice(&auth))
             .with_valid_duration(TTL)
             .build(payload)

@@ -35,6 +35,7 @@ on_both_backends!(
     muted_kinds_queue_no_push_and_quiet_hours_defer_one,
     children_not_seen_for_30_days_reach_their_worker_once_a_week,
     a_push_is_encrypted_for_the_browser_and_a_gone_subscription_is_removed,
+    pushes_carry_the_subjects_county_only_when_the_deployer_opts_in,
     the_local_push_service_decrypts_the_payload_and_an_expired_subscription_goes,
 );
 
@@ -761,6 +762,45 @@ async fn a_push_is_encrypted_for_the_browser_and_a_gone_subscription_is_removed(
     })
     .await;
     assert_eq!(deliveries(&s).await.len(), 3);
+}
+
+/// A deployer who opted in (`push_places`) gets the report's county in the
+/// push; the rest of the payload is the same.
+async fn pushes_carry_the_subjects_county_only_when_the_deployer_opts_in(db: TestDb) {
+    let s = scene_with(db, |c| {
+        c.push_allow_local_http = true;
+        c.notify_poll_ms = 20;
+        c.push_places = true;
+    })
+    .await;
+    let (sink, addr) = push_sink().await;
+    let phone = browser();
+    sink.browsers
+        .lock()
+        .unwrap()
+        .insert("phone".into(), (phone.secret.clone(), phone.auth_bytes));
+    subscribe(
+        &s,
+        &s.sup,
+        &format!("http://{addr}/push/phone"),
+        &phone,
+        201,
+    )
+    .await;
+    let report = s.citizen_reports(JUNCTION, 0).await;
+    eventually("the push arrives", async || {
+        !sink.received.lock().unwrap().is_empty()
+    })
+    .await;
+    let (_, payload, _) = sink.received.lock().unwrap()[0].clone();
+    let county: String = sqlx::query_scalar("SELECT county FROM sightings WHERE id = $1")
+        .bind(&report)
+        .fetch_one(s.app.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(payload["place"], json!(county), "{payload}");
+    assert_eq!(payload["subject_id"], json!(report));
+    assert_eq!(payload["kind"], "sighting_received");
 }
 
 /// npm `web-push-testing` on a free port, stopped when dropped; none (the

@@ -38,7 +38,6 @@ use kudakyar::app::AppState;
 use kudakyar::config::Config;
 use kudakyar::db::Db;
 use kudakyar::db::scratch::{self, ScratchDatabase};
-use kudakyar::events::{DomainEvent, Kind};
 use kudakyar_api::notifications::{PushKeys, PushSubscriptionInput};
 use serde_json::{Value, json};
 use support::{env_or, percentile};
@@ -98,21 +97,7 @@ async fn record_events(db: &Db, count: usize, per_transaction: usize) {
         let mut tx = db.begin_write().await.unwrap();
         for _ in 0..n {
             let id = uuid::Uuid::now_v7().to_string();
-            kudakyar::events::record(
-                &mut tx,
-                DomainEvent {
-                    kind: Kind::SightingReceived,
-                    province: Some("IR-23"),
-                    county: Some("2301"),
-                    subject_type: "sighting",
-                    subject_id: &id,
-                    user_id: None,
-                    actor_id: None,
-                    detail: Some(json!({"source": "citizen"})),
-                },
-            )
-            .await
-            .unwrap();
+            support::report_event(&mut tx, &id).await;
         }
         tx.commit().await.unwrap();
         left -= n;

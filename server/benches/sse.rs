@@ -38,8 +38,6 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use kudakyar::db::Db;
-use kudakyar::events::{DomainEvent, Kind};
-use serde_json::json;
 use support::{env_or, percentile};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -139,21 +137,7 @@ async fn bench(name: &str, db: Db) {
     for _ in 0..rounds {
         let mut tx = db.begin_write().await.unwrap();
         let subject = uuid::Uuid::now_v7().to_string();
-        kudakyar::events::record(
-            &mut tx,
-            DomainEvent {
-                kind: Kind::SightingReceived,
-                province: Some("IR-23"),
-                county: Some("2301"),
-                subject_type: "sighting",
-                subject_id: &subject,
-                user_id: None,
-                actor_id: None,
-                detail: Some(json!({"source": "citizen"})),
-            },
-        )
-        .await
-        .unwrap();
+        support::report_event(&mut tx, &subject).await;
         tx.commit().await.unwrap();
         let committed = kudakyar::now_ms();
         let mut got: HashMap<usize, i64> = HashMap::new();

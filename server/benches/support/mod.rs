@@ -113,3 +113,24 @@ pub fn on_both_backends(what: &str, run: impl AsyncFn(&str, Db)) {
         }
     });
 }
+
+/// A citizen's report `subject` in Tehran (county 2301), recorded as its
+/// domain event in `tx`: its notifications (and their deliveries) are
+/// written by the real `events::record` → `notify::fan_out` path.
+pub async fn report_event(tx: &mut kudakyar::db::WriteTx, subject: &str) {
+    kudakyar::events::record(
+        &mut *tx,
+        kudakyar::events::DomainEvent {
+            kind: kudakyar::events::Kind::SightingReceived,
+            province: Some("IR-23"),
+            county: Some("2301"),
+            subject_type: "sighting",
+            subject_id: subject,
+            user_id: None,
+            actor_id: None,
+            detail: Some(serde_json::json!({"source": "citizen"})),
+        },
+    )
+    .await
+    .unwrap();
+}

@@ -120,7 +120,10 @@ async fn unsubscribe(
     if input.endpoint.len() > push::MAX_ENDPOINT_LEN {
         return Err(Error::field("endpoint", "is longer than 1024 characters"));
     }
-    if push::unsubscribe(&state.db, &actor.user_id, &input.endpoint).await? {
+    if super::Devices::WebPush
+        .remove(&state.db, &actor.user_id, &input.endpoint)
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(Error::NotFound)
@@ -171,7 +174,10 @@ async fn unregister_fcm_token(
     ApiJson(input): ApiJson<FcmTokenInput>,
 ) -> Result<StatusCode> {
     let token = fcm::validate(&input)?;
-    if fcm::unregister(&state.db, &actor.user_id, &token).await? {
+    if super::Devices::Fcm
+        .remove(&state.db, &actor.user_id, &token)
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(Error::NotFound)

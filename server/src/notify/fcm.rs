@@ -6,9 +6,10 @@
 //!   (`fcm_service_account`) once at start-up. An unreadable or malformed
 //!   file is an error the server logs and shows in `/api/v1/ready`
 //!   ([`Status`]) while it serves with FCM off.
-//! - [`validate`] / [`register`] / [`unregister`] / [`targets`]: the table
-//!   `fcm_tokens`, keyed by token (a device handed to another user moves to
-//!   them), as the push subscriptions are keyed by endpoint.
+//! - [`validate`] / [`register`]: the table `fcm_tokens`, keyed by token (a
+//!   device handed to another user moves to them), as the push
+//!   subscriptions are keyed by endpoint; removal and the fan-out's reads
+//!   are [`super::Devices`]'.
 //! - [`Fcm`] is the worker's transport for the `fcm` channel. It signs an
 //!   RS256 JWT with the account's private key (RFC 7523: `iss` the
 //!   account's email, `scope` [`SCOPE`], `aud` its `token_uri`), trades it
@@ -233,25 +234,6 @@ pub async fn register(db: &Db, user_id: &str, token: &str) -> Result<(FcmToken, 
     tx.commit().await?;
     let created_at = crate::ms_to_rfc3339(created_at);
     Ok((FcmToken { id, created_at }, new))
-}
-
-/// Removes `user_id`'s token; false when they have none such.
-pub async fn unregister(db: &Db, user_id: &str, token: &str) -> sqlx::Result<bool> {
-    let done = sqlx::query("DELETE FROM fcm_tokens WHERE token = $1 AND user_id = $2")
-        .bind(token.trim())
-        .bind(user_id)
-        .execute(db.pool())
-        .await?;
-    Ok(done.rows_affected() > 0)
-}
-
-/// The ids of `user_id`'s tokens: where [`super::fan_out`] queues FCM
-/// deliveries.
-pub async fn targets(conn: &mut sqlx::AnyConnection, user_id: &str) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar("SELECT id FROM fcm_tokens WHERE user_id = $1 ORDER BY id")
-        .bind(user_id)
-        .fetch_all(conn)
-        .await
 }
 
 /// The message FCM is asked to send to `registration` for `d`: its push

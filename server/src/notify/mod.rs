@@ -243,18 +243,55 @@ pub async fn fan_out(
     Ok(())
 }
 
+/// A user's push devices of one kind: Web Push subscriptions (named by
+/// their endpoint) or FCM registration tokens (named by the token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Devices {
+    WebPush,
+    Fcm,
+}
+
+impl Devices {
+    /// The table, the column that names a device, and the delivery channel.
+    fn table(self) -> (&'static str, &'static str, outbox::Channel) {
+        match self {
+            Devices::WebPush => ("push_subscriptions", "endpoint", outbox::Channel::WebPush),
+            Devices::Fcm => ("fcm_tokens", "token", outbox::Channel::Fcm),
+        }
+    }
+
+    /// Removes `user_id`'s device named `name`; false when they have none
+    /// such (another user's is not theirs to remove).
+    pub async fn remove(self, db: &crate::db::Db, user_id: &str, name: &str) -> sqlx::Result<bool> {
+        let (table, column, _) = self.table();
+        let done = sqlx::query(&format!(
+            "DELETE FROM {table} WHERE {column} = $1 AND user_id = $2"
+        ))
+        .bind(name.trim())
+        .bind(user_id)
+        .execute(db.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
 /// Where a push to `user_id` goes: each of their Web Push subscriptions
-/// and FCM registration tokens (by [`fan_out`] and the daily digests).
+/// and FCM registration tokens, by delivery channel and device id (by
+/// [`fan_out`] and the daily digests).
 pub async fn push_targets(
     conn: &mut sqlx::AnyConnection,
     user_id: &str,
 ) -> sqlx::Result<Vec<(outbox::Channel, String)>> {
-    let mut targets: Vec<_> = push::targets(&mut *conn, user_id)
-        .await?
-        .into_iter()
-        .map(|s| (outbox::Channel::WebPush, s))
-        .collect();
-    let tokens = fcm::targets(&mut *conn, user_id).await?;
-    targets.extend(tokens.into_iter().map(|t| (outbox::Channel::Fcm, t)));
+    let mut targets = Vec::new();
+    for devices in [Devices::WebPush, Devices::Fcm] {
+        let (table, _, channel) = devices.table();
+        let ids: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT id FROM {table} WHERE user_id = $1 ORDER BY id"
+        ))
+        .bind(user_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        targets.extend(ids.into_iter().map(|id| (channel, id)));
+    }
     Ok(targets)
 }

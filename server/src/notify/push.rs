@@ -7,8 +7,8 @@
 //!   gives it — an https endpoint (or a local http one when
 //!   `push_allow_local_http` says so), a P-256 public key and a 16-byte
 //!   auth secret in base64url — each bad field named.
-//! - [`subscribe`] / [`unsubscribe`] / [`targets`]: the table
-//!   `push_subscriptions`, keyed by endpoint.
+//! - [`subscribe`]: the table `push_subscriptions`, keyed by endpoint;
+//!   removal and the fan-out's reads are [`super::Devices`]'.
 //! - [`Vapid`]: the server's key pair, made at first start in
 //!   `<data_dir>/vapid.key` (0600) unless `vapid_private_key` configures one
 //!   (instances behind one load balancer must share it: a subscription is
@@ -159,26 +159,6 @@ pub async fn subscribe(db: &Db, user_id: &str, s: &Valid) -> Result<(PushSubscri
         },
         new,
     ))
-}
-
-/// Removes `user_id`'s subscription with this endpoint; false when they
-/// have none such.
-pub async fn unsubscribe(db: &Db, user_id: &str, endpoint: &str) -> sqlx::Result<bool> {
-    let done = sqlx::query("DELETE FROM push_subscriptions WHERE endpoint = $1 AND user_id = $2")
-        .bind(endpoint.trim())
-        .bind(user_id)
-        .execute(db.pool())
-        .await?;
-    Ok(done.rows_affected() > 0)
-}
-
-/// The ids of `user_id`'s subscriptions: where [`super::fan_out`] queues
-/// push deliveries.
-pub async fn targets(conn: &mut sqlx::AnyConnection, user_id: &str) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar("SELECT id FROM push_subscriptions WHERE user_id = $1 ORDER BY id")
-        .bind(user_id)
-        .fetch_all(conn)
-        .await
 }
 
 /// The server's VAPID key pair (shared: the key pair is not `Clone`).

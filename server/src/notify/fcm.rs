@@ -401,16 +401,6 @@ impl Fcm {
         Ok((token, response))
     }
 
-    async fn deliver(&self, d: &Claimed) -> Outcome {
-        match self.try_deliver(d).await {
-            Ok(outcome) => outcome,
-            Err(e) => Outcome::Retry {
-                error: format!("{e:#}"),
-                after_ms: None,
-            },
-        }
-    }
-
     async fn try_deliver(&self, d: &Claimed) -> anyhow::Result<Outcome> {
         let registration: Option<String> =
             sqlx::query_scalar("SELECT token FROM fcm_tokens WHERE id = $1")
@@ -463,7 +453,7 @@ impl Fcm {
 
 impl Transport for Fcm {
     fn send<'a>(&'a self, delivery: &'a Claimed) -> BoxFuture<'a, Outcome> {
-        Box::pin(self.deliver(delivery))
+        Box::pin(async move { super::worker::or_retry(self.try_deliver(delivery).await) })
     }
 }
 

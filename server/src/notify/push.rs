@@ -302,16 +302,6 @@ impl WebPush {
         })
     }
 
-    async fn deliver(&self, d: &Claimed) -> Outcome {
-        match self.try_deliver(d).await {
-            Ok(outcome) => outcome,
-            Err(e) => Outcome::Retry {
-                error: format!("{e:#}"),
-                after_ms: None,
-            },
-        }
-    }
-
     async fn try_deliver(&self, d: &Claimed) -> anyhow::Result<Outcome> {
         let row =
             sqlx::query("SELECT endpoint, p256dh, auth FROM push_subscriptions WHERE id = $1")
@@ -398,7 +388,7 @@ pub fn topic(idempotency_key: &str) -> String {
 
 impl Transport for WebPush {
     fn send<'a>(&'a self, delivery: &'a Claimed) -> BoxFuture<'a, Outcome> {
-        Box::pin(self.deliver(delivery))
+        Box::pin(async move { super::worker::or_retry(self.try_deliver(delivery).await) })
     }
 }
 

@@ -30,6 +30,16 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::http::metrics::Metrics;
 
+/// A transport's answer, where an error of the transport's own (a stored
+/// row it cannot use, the network) is a send to try again with the usual
+/// backoff.
+pub fn or_retry(answer: anyhow::Result<Outcome>) -> Outcome {
+    answer.unwrap_or_else(|e| Outcome::Retry {
+        error: format!("{e:#}"),
+        after_ms: None,
+    })
+}
+
 /// What a send came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {

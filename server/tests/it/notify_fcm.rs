@@ -302,14 +302,30 @@ async fn fcm_tokens_are_validated_kept_per_token_and_removed_by_their_owner(db: 
     assert_eq!(first["id"], again["id"]);
     let count = "SELECT COUNT(*) FROM fcm_tokens WHERE user_id = $1";
     assert_eq!(s.count(count, &s.worker_id).await, 1);
+    // A phone syncing six requests at once, each registering its token:
+    // one registration, created once, the same answer to every request.
+    let path = "/api/v1/push/fcm-tokens";
+    let body = json!({"token": device(3)});
+    let answers =
+        futures::future::join_all((0..6).map(|_| s.app.post(&s.worker, path, &body))).await;
+    let mut statuses = Vec::new();
+    let mut ids = HashSet::new();
+    for answer in answers {
+        statuses.push(answer.status().as_u16());
+        let registration: Value = answer.json().await.unwrap();
+        ids.insert(registration["id"].to_string());
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 201]);
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(s.count(count, &s.worker_id).await, 2);
     // The phone handed to the supervisor: the token moves to them.
     let moved = f.register(&s.sup, &device(1), 200).await;
     assert_eq!(moved["id"], first["id"]);
-    assert_eq!(s.count(count, &s.worker_id).await, 0);
+    assert_eq!(s.count(count, &s.worker_id).await, 1, "the other phone's");
     assert_eq!(s.count(count, &s.sup_id).await, 1);
 
     // Each bad input names the field.
-    let path = "/api/v1/push/fcm-tokens";
     for body in [
         json!({"token": ""}),
         json!({"token": "too-short"}),

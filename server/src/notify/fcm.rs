@@ -326,11 +326,7 @@ pub struct Fcm {
 
 impl Fcm {
     pub fn new(db: Db, account: Arc<Account>, config: &Config) -> anyhow::Result<Fcm> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_millis(config.push_timeout_ms))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .context("the HTTP client for FCM")?;
+        let client = super::push::client(config, "FCM")?;
         Ok(Fcm {
             db,
             account,

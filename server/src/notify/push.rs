@@ -275,6 +275,17 @@ async fn place_of(db: &Db, subject_type: &str, subject_id: &str) -> sqlx::Result
     Ok(place.flatten())
 }
 
+/// The HTTP client a push transport (Web Push, FCM) sends with: the push
+/// timeout, and no redirects — a push service answers; it never sends the
+/// server elsewhere.
+pub fn client(config: &Config, transport: &str) -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_millis(config.push_timeout_ms))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .with_context(|| format!("the HTTP client for {transport}"))
+}
+
 /// Sends deliveries of the `web_push` channel.
 pub struct WebPush {
     db: Db,
@@ -287,12 +298,7 @@ pub struct WebPush {
 
 impl WebPush {
     pub fn new(db: Db, vapid: Vapid, config: &Config) -> anyhow::Result<WebPush> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_millis(config.push_timeout_ms))
-            // A push service answers; it never sends the server elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .context("the HTTP client for Web Push")?;
+        let client = client(config, "Web Push")?;
         Ok(WebPush {
             db,
             vapid,

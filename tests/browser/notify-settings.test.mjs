@@ -236,24 +236,28 @@ async function deliverPush(context, page, payload) {
   await cdp.detach();
 }
 
-/** The notifications the app's worker shows, once there are `n`. */
-async function notifications(page, n) {
-  await page.waitForFunction(
-    async (want) => (await (await navigator.serviceWorker.ready).getNotifications()).length >= want,
-    n,
-    { polling: 100, timeout: 10_000 },
-  );
-  return page.evaluate(async () =>
-    (await (await navigator.serviceWorker.ready).getNotifications()).map((x) => ({
-      title: x.title,
-      tag: x.tag,
-      lang: x.lang,
-      dir: x.dir,
-      body: x.body,
-      requireInteraction: x.requireInteraction,
-      data: x.data,
-    })),
-  );
+/**
+ * The notifications the app's worker shows, once one with each of `tags`
+ * is shown (polled from here: each push is handled in its own event, so the
+ * last of several may still be on its way).
+ */
+async function notifications(page, tags) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const shown = await page.evaluate(async () =>
+      (await (await navigator.serviceWorker.ready).getNotifications()).map((x) => ({
+        title: x.title,
+        tag: x.tag,
+        lang: x.lang,
+        dir: x.dir,
+        body: x.body,
+        requireInteraction: x.requireInteraction,
+        data: x.data,
+      })),
+    );
+    if (tags.every((t) => shown.some((x) => x.tag === t)) || Date.now() > deadline) return shown;
+    await page.waitForTimeout(100);
+  }
 }
 
 test('the service worker shows a push as a notification titled by its kind, in the user\'s language', () =>
@@ -273,7 +277,7 @@ test('the service worker shows a push as a notification titled by its kind, in t
       subject_type: 'child',
       subject_id: child,
     });
-    const [atRisk] = await notifications(page, 1);
+    const atRisk = (await notifications(page, [`kudakyar-child-${child}`])).find((x) => x.tag === `kudakyar-child-${child}`);
     assert.deepEqual(atRisk, {
       title: FA.atRisk,
       tag: `kudakyar-child-${child}`,
@@ -303,7 +307,7 @@ test('the service worker shows a push as a notification titled by its kind, in t
       subject_id: report,
       digest_count: 3,
     });
-    const shown = await notifications(page, 3);
+    const shown = await notifications(page, [`kudakyar-sighting-${report}`, 'kudakyar-digest']);
     const byTag = Object.fromEntries(shown.map((x) => [x.tag, x]));
     assert.equal(byTag[`kudakyar-sighting-${report}`]?.title, 'A report was assigned to you', JSON.stringify(shown));
     assert.equal(byTag[`kudakyar-sighting-${report}`].data.url, `/triage/${report}`);

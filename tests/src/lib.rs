@@ -82,10 +82,16 @@ impl Server {
             .envs(envs.iter().copied())
             .stdout(Stdio::null())
             .stderr(stderr);
+        Server::spawn(cmd, &format!("http://127.0.0.1:{port}"), stderr_path).await
+    }
+
+    /// Spawns `cmd` (a `serve` listening at `base`, its stderr already
+    /// sent to `stderr_path`) and waits until it answers.
+    pub async fn spawn(mut cmd: Command, base: &str, stderr_path: PathBuf) -> Server {
         let child = cmd.spawn().expect("spawning kudakyar serve");
         let server = Server {
             child,
-            base: format!("http://127.0.0.1:{port}"),
+            base: base.to_string(),
             stderr_path,
         };
         server.wait_healthy().await;

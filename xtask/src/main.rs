@@ -21,12 +21,16 @@
 //! - `cargo xtask lighthouse` is a bench, not a check ([`lighthouse`]): it
 //!   builds the PWA and the server and prints Lighthouse's mobile scores of
 //!   the login and home pages; reports in `target/lighthouse/`.
+//! - `cargo xtask dist [--debug]` builds the release a deployer installs: a
+//!   Debian package with the binary, the PWA and a hardened systemd service
+//!   ([`dist`]); `cargo xtask test` checks a package of the debug build.
 //! - `cargo xtask iris-dev` evaluates the iris engine on the real NIR
 //!   development sets, one line per set ([`iris_dev`]).
 
 mod api_fuzz;
 mod bench_sync;
 mod browser;
+mod dist;
 mod iris_dev;
 mod lighthouse;
 mod push;
@@ -65,6 +69,7 @@ fn main() -> Result<()> {
             api_fuzz::run(&root, &kudakyar_bin(&root, "debug"))
         }
         Some("iris-dev") => iris_dev::run(&root),
+        Some("dist") => dist::run_command(&root, &args.collect::<Vec<_>>()),
         Some("lighthouse") => {
             let dist = web::build(&root)?;
             cargo(&root, &["build", "-p", "kudakyar"])?;
@@ -73,7 +78,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask serve [--demo] [kudakyar serve options…] | cargo xtask test | cargo xtask browser-test [FILE…] | cargo xtask fuzz-api | cargo xtask bench-sync [--debug] | cargo xtask lighthouse | cargo xtask iris-dev"
+                "usage: cargo xtask serve [--demo] [kudakyar serve options…] | cargo xtask test | cargo xtask browser-test [FILE…] | cargo xtask fuzz-api | cargo xtask bench-sync [--debug] | cargo xtask lighthouse | cargo xtask dist [--debug] | cargo xtask iris-dev"
             );
             std::process::exit(2)
         }
@@ -217,8 +222,17 @@ fn test(root: &Path) -> Result<()> {
             "--locked",
         ],
     )?;
-    let dist = web::build(root)?;
+    let pwa = web::build(root)?;
     cargo(root, &["build", "-p", "kudakyar", "--locked"])?;
+    // The installable package, of the debug build (same layout, built
+    // faster), for tests/tests/deb.rs.
+    let deb = dist::package(
+        root,
+        &kudakyar_bin(root, "debug"),
+        &pwa,
+        &target_dir(root).join("dist-test"),
+        dist::Compression::Fast,
+    )?;
     // A real S3-compatible server (moto, from PyPI) for the object-store tests.
     let moto = venv::ensure(root, &venv::MOTO)?;
     // PyPI's esda, pymannkendall and jenkspy, the atlas statistics' peers.
@@ -229,14 +243,15 @@ fn test(root: &Path) -> Result<()> {
     // SAFETY: xtask is single-threaded here; children inherit these variables.
     unsafe {
         std::env::set_var("KUDAKYAR_BIN", kudakyar_bin(root, "debug"));
-        std::env::set_var("KUDAKYAR_WEB_DIST", &dist);
+        std::env::set_var("KUDAKYAR_WEB_DIST", &pwa);
         std::env::set_var("KUDAKYAR_TEST_MOTO", &moto);
         std::env::set_var("KUDAKYAR_TEST_PYTHON", &python);
         std::env::set_var("KUDAKYAR_TEST_WEB_PUSH", &web_push);
+        std::env::set_var("KUDAKYAR_TEST_DEB", &deb);
     }
     cargo(root, &["test", "--workspace", "--locked"])?;
     api_fuzz::run(root, &kudakyar_bin(root, "debug"))?;
-    browser::run(root, &dist, &kudakyar_bin(root, "debug"), &[])?;
+    browser::run(root, &pwa, &kudakyar_bin(root, "debug"), &[])?;
     say("all checks passed");
     Ok(())
 }

@@ -99,15 +99,11 @@ fn real(paths: &[String]) {
                 .save(format!("{dir}/{name}-filled.png"))
                 .unwrap();
         }
-        let seg = iris::pupil::locate_pupil(&filled, &cfg.pupil).and_then(|p| {
-            iris::limbus::locate_limbus(&filled, &p, &cfg.limbus)
-                .map(|i| (p, i))
-                .inspect_err(|_| {
-                    if let Some(dir) = &dir {
-                        let out = overlay(&img, &[(p.circle, [255, 0, 255])]);
-                        out.save(format!("{dir}/{name}.png")).unwrap();
-                    }
-                })
+        let seg = iris::pipeline::segment(&filled, &cfg).inspect_err(|_| {
+            if let (Some(dir), Ok(p)) = (&dir, iris::pupil::locate_pupil(&filled, &cfg.pupil)) {
+                let out = overlay(&img, &[(p.circle, [255, 0, 255])]);
+                out.save(format!("{dir}/{name}.png")).unwrap();
+            }
         });
         let (p, i) = match seg {
             Ok(s) => s,

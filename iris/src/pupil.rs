@@ -13,7 +13,10 @@
 //! if several):
 //! then the larger one is a dark iris and the inner one its pupil, provided the
 //! grey level stays up between them (a pupil lit by a ring of LED glow has a
-//! dark core nested the same way, but is dark again outside the glow). Holes inside a
+//! dark core nested the same way, but is dark again outside the glow; where
+//! the glow reaches the pupil's edge it is not, and [`locate_pupil_candidates`]
+//! returns both blobs for the limbus to decide, see
+//! [`crate::pipeline::segment`]). Holes inside a
 //! component are filled first, so the specular highlight of the illuminator
 //! that usually sits inside the pupil does not break it up. The circle is then
 //! refined at full resolution by a consensus circle fit: 64 rays from the
@@ -73,7 +76,33 @@ impl Pupil {
 }
 
 /// Find the pupil. Errors when nothing dark and round enough exists.
+///
+/// The first of [`locate_pupil_candidates`]: use that (or
+/// [`crate::pipeline::segment`]) when the limbus can settle which of two
+/// nested blobs is the pupil.
 pub fn locate_pupil(img: &Plane, p: &PupilParams) -> Result<Pupil, IrisError> {
+    locate_pupil_candidates(img, p).map(|c| c.pupil)
+}
+
+/// The pupil, and the blob it was chosen from when the nested rule (see the
+/// module docs) picked a dark blob inside a larger one.
+#[derive(Clone, Copy, Debug)]
+pub struct PupilCandidates {
+    /// The best pupil by the blob search alone.
+    pub pupil: Pupil,
+    /// The larger dark blob that `pupil` lies nested in, refined as a pupil
+    /// itself: either a dark iris around its pupil, or a pupil whose centre
+    /// is darker than the rest of it (the illuminator's glow lights a ring
+    /// inside it). The blob search cannot tell the two apart when the glow
+    /// reaches the pupil's edge; what lies outside it can: an iris and its
+    /// limbus around a pupil, sclera and skin around an iris (see
+    /// [`crate::pipeline::segment`]).
+    pub enclosing: Option<Pupil>,
+}
+
+/// Find the pupil and, when it was found nested in a larger dark blob, that
+/// blob too (see [`PupilCandidates`]).
+pub fn locate_pupil_candidates(img: &Plane, p: &PupilParams) -> Result<PupilCandidates, IrisError> {
     let f = (img.width / p.coarse_width.max(16)).max(1);
     let small = img.reduce(f);
     let short = img.width.min(img.height) as f32;
@@ -81,25 +110,31 @@ pub fn locate_pupil(img: &Plane, p: &PupilParams) -> Result<Pupil, IrisError> {
         p.min_radius_frac * short / f as f32,
         p.max_radius_frac * short / f as f32,
     );
-    let blob = best_dark_blob(&small, r_min.max(2.0), r_max, p.min_contrast).ok_or_else(|| {
-        IrisError::NoEye(
-            "no dark round pupil was found; hold the scanner square to an open eye".into(),
-        )
-    })?;
-    // Back to full resolution: centre of the f×f block, radius scaled.
-    let coarse = Circle {
-        x: (blob.circle.x + 0.5) * f as f32,
-        y: (blob.circle.y + 0.5) * f as f32,
-        r: blob.circle.r * f as f32,
+    let (blob, enclosing) = best_dark_blob(&small, r_min.max(2.0), r_max, p.min_contrast)
+        .ok_or_else(|| {
+            IrisError::NoEye(
+                "no dark round pupil was found; hold the scanner square to an open eye".into(),
+            )
+        })?;
+    let refine = |blob: Pupil| {
+        // Back to full resolution: centre of the f×f block, radius scaled.
+        let mut pupil = Pupil {
+            circle: Circle {
+                x: (blob.circle.x + 0.5) * f as f32,
+                y: (blob.circle.y + 0.5) * f as f32,
+                r: blob.circle.r * f as f32,
+            },
+            ..blob
+        };
+        if let Some(c) = fit_boundary(img, &pupil) {
+            pupil.circle = c;
+        }
+        pupil
     };
-    let mut pupil = Pupil {
-        circle: coarse,
-        ..blob
-    };
-    if let Some(c) = fit_boundary(img, &pupil) {
-        pupil.circle = c;
-    }
-    Ok(pupil)
+    Ok(PupilCandidates {
+        pupil: refine(blob),
+        enclosing: enclosing.map(refine),
+    })
 }
 
 /// Rays cast for the boundary fit.
@@ -204,8 +239,14 @@ struct Component {
     y1: usize,
 }
 
-/// Coarse search: the darkest, roundest blob over a ladder of thresholds.
-fn best_dark_blob(img: &Plane, r_min: f32, r_max: f32, min_contrast: f32) -> Option<Pupil> {
+/// Coarse search: the darkest, roundest blob over a ladder of thresholds,
+/// and the blob it lies nested in when the nested rule chose it.
+fn best_dark_blob(
+    img: &Plane,
+    r_min: f32,
+    r_max: f32,
+    min_contrast: f32,
+) -> Option<(Pupil, Option<Pupil>)> {
     let lo = percentile(img.data.iter().copied(), 0.001);
     let median = img.percentile(0.5);
     let (a_min, a_max) = (
@@ -230,7 +271,7 @@ fn best_dark_blob(img: &Plane, r_min: f32, r_max: f32, min_contrast: f32) -> Opt
         t += 5.0;
     }
     let by_score = |a: &&(Pupil, f32), b: &&(Pupil, f32)| a.1.total_cmp(&b.1);
-    let mut best = cands.iter().max_by(by_score)?.0;
+    let best = cands.iter().max_by(by_score)?.0;
     // A dark iris against bright sclera is itself a dark round blob, with a
     // better contrast to its surround than the pupil has to the iris. But a
     // pupil is never inside anything round and dark except its iris: when
@@ -250,9 +291,9 @@ fn best_dark_blob(img: &Plane, r_min: f32, r_max: f32, min_contrast: f32) -> Opt
         })
         .min_by(|a, b| a.0.grey.total_cmp(&b.0.grey))
     {
-        best = inner;
+        return Some((inner, Some(outer)));
     }
-    Some(best)
+    Some((best, None))
 }
 
 /// Pupil/iris radius ratios of a pupil candidate nested in a larger one (as

@@ -83,6 +83,9 @@ const commands = {
     map = L.map(container, { zoomSnap: 0.25, attributionControl: false });
     map.attributionControl = L.control.attribution({ prefix: '<a href="https://leafletjs.com">Leaflet</a>' }).addTo(map);
     container.setAttribute('aria-label', label);
+    // Leaflet draws nothing before it has a view: Iran, until the first
+    // layer's bounds are known.
+    map.setView([32.5, 53.7], 5);
     if (tiles) L.tileLayer(tiles, { maxZoom: 18 }).addTo(map);
     attribution = null;
     for (const name of Object.keys(layers)) replace(name, null);

@@ -122,6 +122,10 @@ test('Tehran\'s staff see Tehran\'s atlas, layers, legend and trend, and nothing
       assert.ok(state.hotspotRows.every((r) => /نقطهٔ (داغ|سرد)/.test(r)), state.hotspotRows.join(' | '));
     }
     assert.ok(state.width <= 360, `fits the phone: ${state.width}px`);
+    // Seven sections in the bar, each label inside its tab.
+    const tabs = await page.locator('nav.tabs a').evaluateAll((as) => as.map((a) => a.scrollWidth <= a.clientWidth + 1));
+    assert.equal(tabs.length, 7);
+    assert.ok(tabs.every(Boolean), 'every tab label fits');
 
     // Nothing of another province reaches this user: another province's
     // series is not found, and its counties never come.
@@ -168,7 +172,12 @@ test('the indicators screen shows figures and the quarterly report downloads', {
         assert.match(text, /^([۰-۹]+(٫[۰-۹])?٪?|کمتر از ۵ \(پنهان\))$/, `${figure}: ${text}`);
       }
     }
-    assert.equal(shown.centre_load.centres, '۱', 'the demo has one centre in Tehran');
+    // The same figure as the API gives this user.
+    const token = await h.apiLogin(s.server, STAFF, PASSWORD);
+    const load = (await api(token, '/api/v1/indicators?indicator=centre_load')).body;
+    const centres = load.items.find((i) => i.figure === 'centres' && i.area === load.area);
+    const persian = (n) => String(n).replace(/\d/g, (d) => '۰۱۲۳۴۵۶۷۸۹'[d]);
+    assert.equal(shown.centre_load.centres, centres.value === 'suppressed' ? FA.suppressed : persian(centres.value));
     // The cohorts' table.
     await page.locator('table[data-cohort] tr[data-outcome]').first().waitFor();
     const [download] = await Promise.all([

@@ -62,7 +62,9 @@ export function freePort() {
  * admin password, and resolves once `/api/v1/health` answers 200. `name`
  * names the log file (tests/artifacts/browser/server-NAME.log). `prepare(run)`,
  * when given, fills the data dir before the server starts: `run(args)` runs
- * the server binary's command `args` on it (e.g. `geo import`, `demo seed`).
+ * the server binary's command `args` on it (e.g. `geo import`, `demo seed`);
+ * then the admin is added with the known password (the server makes one
+ * only in a database without users).
  */
 export async function startServer(name, { prepare } = {}) {
   const { bin, dist } = buildPaths();
@@ -70,7 +72,11 @@ export async function startServer(name, { prepare } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'kudakyar-browser-'));
   if (prepare) {
     const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KUDAKYAR_')));
-    await prepare((args) => execFileSync(bin, [...args, '--data-dir', dataDir], { cwd: dataDir, env: clean, stdio: ['ignore', 'ignore', 'inherit'] }));
+    const env = { ...clean, NO_COLOR: '1' };
+    const run = (args, input) =>
+      execFileSync(bin, [...args, '--data-dir', dataDir], { cwd: dataDir, env, input, stdio: [input ? 'pipe' : 'ignore', 'ignore', 'inherit'] });
+    await prepare(run);
+    run(['user', 'add', '--username', 'admin', '--role', 'national_admin', '--password-stdin'], `${ADMIN_PASSWORD}\n`);
   }
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;

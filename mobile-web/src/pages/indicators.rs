@@ -25,8 +25,11 @@ use crate::i18n::{ErrorText, L, digits, error_text, l, vocabulary};
 use crate::route::{Link, Route};
 use crate::session::{Auth, use_session};
 
+/// An indicator's figures to show, in order, each with its label.
+type Figures = &'static [(&'static str, L)];
+
 /// The indicators shown, with their heading and the figures in order.
-const SHOWN: [(&str, L, &[(&str, L)]); 3] = [
+const SHOWN: [(&str, L, Figures); 3] = [
     (
         "centre_load",
         L::CentreLoad,
@@ -199,7 +202,7 @@ pub fn IndicatorsPage() -> impl IntoView {
                     <h2 id=id>{l(title)}</h2>
                     {match answer {
                         Err(text) => view! { <ErrorBox text/> }.into_any(),
-                        Ok(s) => view! { <Figures series=s figures/> }.into_any(),
+                        Ok(s) => view! { <FigureTable series=s figures/> }.into_any(),
                     }}
                 </section>
             }
@@ -232,7 +235,7 @@ pub fn IndicatorsPage() -> impl IntoView {
 
 /// One indicator's figures of its latest day, in the order of `figures`.
 #[component]
-fn Figures(series: IndicatorSeries, figures: &'static [(&'static str, L)]) -> impl IntoView {
+fn FigureTable(series: IndicatorSeries, figures: Figures) -> impl IntoView {
     let day = series.items.iter().map(|i| i.day.clone()).max();
     let Some(day) = day else {
         return view! { <p role="status">{l(L::IndicatorsEmpty)}</p> }.into_any();

@@ -26,7 +26,7 @@ use anyhow::Result;
 
 use super::{Output, fill, read, read_text};
 
-/// What [`write`] wrote: the map module's name (for the page) and every
+/// What [`write()`] wrote: the map module's name (for the page) and every
 /// file, as URL paths (loaded on demand).
 pub(super) struct Atlas {
     pub module: String,

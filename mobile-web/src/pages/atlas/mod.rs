@@ -340,8 +340,8 @@ pub fn AtlasPage() -> impl IntoView {
                 if ok {
                     load();
                     let token = session.token().unwrap_or_default();
-                    let res = if national { 5 } else { 7 };
-                    let answer = draw_hotspots(&token, res, show_hotspots.get_untracked()).await;
+                    // The resolution the nightly run stores.
+                    let answer = draw_hotspots(&token, 7, show_hotspots.get_untracked()).await;
                     hotspots.set(Some(answer));
                 }
             });

@@ -75,10 +75,23 @@ pub async fn logout(token: &str) -> Result<(), ApiError> {
 }
 
 /// `GET` of a JSON resource under `/api/v1` (`path` starts after it).
-async fn get<T: DeserializeOwned>(token: &str, path: &str) -> Result<T, ApiError> {
+pub async fn get<T: DeserializeOwned>(token: &str, path: &str) -> Result<T, ApiError> {
     let url = format!("/api/v1{path}");
     let builder = bearer(json_headers(Request::get(&url)), token).cache(RequestCache::NoStore);
     read_json(builder.send().await.map_err(|_| ApiError::Network)?).await
+}
+
+/// `GET` under `/api/v1`, the body as it came (the atlas's GeoJSON, handed
+/// to the map without a round through Rust types).
+pub async fn get_text(token: &str, path: &str) -> Result<String, ApiError> {
+    let url = format!("/api/v1{path}");
+    let builder = bearer(json_headers(Request::get(&url)), token).cache(RequestCache::NoStore);
+    let resp = builder.send().await.map_err(|_| ApiError::Network)?;
+    if resp.ok() {
+        resp.text().await.map_err(|_| ApiError::Decode)
+    } else {
+        Err(error_from(resp).await)
+    }
 }
 
 /// `GET /api/v1/children/{id}`.

@@ -73,6 +73,9 @@ pub fn App() -> impl IntoView {
                     | Route::Reviews
                     | Route::Review(_)
                     | Route::Settings) => view! { <deferred::Staff route/> }.into_any(),
+                    route @ (Route::Atlas | Route::Indicators) => {
+                        view! { <deferred::Atlas route/> }.into_any()
+                    }
                     Route::NotFound => view! {
                         <section class="card"><p role="alert">{s.not_found}</p>
                             <Link to=Route::Home>{s.nav_home}</Link></section>
@@ -86,18 +89,29 @@ pub fn App() -> impl IntoView {
 
 /// The sections the bottom bar offers to `role`, in order. Outreach workers
 /// register and find children; supervisors and the staff above them also
-/// triage reports and follow their team; a 123 operator has no children's
-/// records to reach (`auth::policy::reach`) and works in the report queue.
-/// Everyone has the inbox and their notification settings.
+/// triage reports and follow their team; provincial and national staff also
+/// have the atlas (with the indicators under it: one section, so seven fit
+/// a 360 px bar); a 123 operator has no children's records to reach
+/// (`auth::policy::reach`) and works in the report queue. Everyone has the
+/// inbox and their notification settings.
 pub fn sections(role: Role) -> &'static [Route] {
     match role {
         Role::OutreachWorker => &[Route::Home, Route::Search, Route::Inbox, Route::Settings],
         Role::HotlineOperator => &[Route::Triage, Route::Inbox, Route::Home, Route::Settings],
-        Role::Supervisor | Role::ProvincialStaff | Role::NationalAdmin => &[
+        Role::Supervisor => &[
             Route::Home,
             Route::Search,
             Route::Triage,
             Route::Team,
+            Route::Inbox,
+            Route::Settings,
+        ],
+        Role::ProvincialStaff | Role::NationalAdmin => &[
+            Route::Home,
+            Route::Search,
+            Route::Triage,
+            Route::Team,
+            Route::Atlas,
             Route::Inbox,
             Route::Settings,
         ],
@@ -117,6 +131,7 @@ fn Sections(role: Role) -> impl IntoView {
         Route::Search => s.nav_search.into_any(),
         Route::Triage => s.nav_triage.into_any(),
         Route::Team => s.nav_team.into_any(),
+        Route::Atlas => s.nav_atlas.into_any(),
         Route::Settings => s.nav_settings.into_any(),
         Route::Inbox => view! {
             {s.nav_inbox}
@@ -137,7 +152,11 @@ fn Sections(role: Role) -> impl IntoView {
                     // A report and the duplicate reviews sit under triage.
                     let under_triage =
                         matches!(here, Route::Report(_) | Route::Reviews | Route::Review(_));
-                    (here == section || (under_triage && section == Route::Triage))
+                    // The indicators sit under the atlas.
+                    let under_atlas = here == Route::Indicators;
+                    (here == section
+                        || (under_triage && section == Route::Triage)
+                        || (under_atlas && section == Route::Atlas))
                         .then_some("page")
                 };
                 view! { <Link to=to.clone() current=Signal::derive(current)>{label(to)}</Link> }
@@ -158,6 +177,10 @@ mod tests {
         assert!(!sections(Role::OutreachWorker).contains(&Route::Triage));
         assert!(!sections(Role::OutreachWorker).contains(&Route::Team));
         assert!(sections(Role::OutreachWorker).contains(&Route::Inbox));
+        assert!(!sections(Role::Supervisor).contains(&Route::Atlas));
+        for role in [Role::ProvincialStaff, Role::NationalAdmin] {
+            assert!(sections(role).contains(&Route::Atlas), "{role:?}");
+        }
         for role in [Role::Supervisor, Role::ProvincialStaff, Role::NationalAdmin] {
             assert!(sections(role).contains(&Route::Triage), "{role:?}");
             assert!(sections(role).contains(&Route::Team), "{role:?}");

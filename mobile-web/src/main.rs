@@ -14,6 +14,7 @@
 //! - [`inbox`]: the unread notifications' count, live from the event stream.
 //! - [`push`]: Web Push on this phone (`push.js`, shared with the service
 //!   worker).
+//! - [`atlas`]: the atlas map (Leaflet), loaded on demand.
 //! - [`workset`]: the area's children kept on the phone for offline lookup.
 //! - [`pages`]: one module per screen.
 //! - [`dates`]: the Jalali calendar: display and the date picker.
@@ -25,6 +26,7 @@
 
 mod api;
 mod app;
+mod atlas;
 mod dates;
 mod i18n;
 mod inbox;

@@ -32,6 +32,10 @@ pub enum Route {
     Reviews,
     /// One duplicate review, by id.
     Review(String),
+    /// The presence atlas: map, zoning, hot spots, trend, exports.
+    Atlas,
+    /// The programme's indicators and the quarterly report.
+    Indicators,
     /// The user's notification settings: push on this device, muted kinds,
     /// quiet hours, digest, phone for SMS.
     Settings,
@@ -52,6 +56,8 @@ impl Route {
             ["reviews"] => Route::Reviews,
             ["reviews", id] if is_id(id) => Route::Review((*id).to_owned()),
             ["settings"] => Route::Settings,
+            ["atlas"] => Route::Atlas,
+            ["indicators"] => Route::Indicators,
             _ => Route::NotFound,
         }
     }
@@ -68,6 +74,8 @@ impl Route {
             Route::Reviews => "/reviews".to_owned(),
             Route::Review(id) => format!("/reviews/{id}"),
             Route::Settings => "/settings".to_owned(),
+            Route::Atlas => "/atlas".to_owned(),
+            Route::Indicators => "/indicators".to_owned(),
         }
     }
 }
@@ -155,6 +163,8 @@ mod tests {
             Route::Reviews,
             Route::Review(id.to_owned()),
             Route::Settings,
+            Route::Atlas,
+            Route::Indicators,
         ] {
             assert_eq!(Route::parse(&route.path()), route);
         }

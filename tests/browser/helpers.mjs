@@ -60,12 +60,24 @@ export function freePort() {
 /**
  * Starts `kudakyar serve` on a free port with a fresh data dir and a known
  * admin password, and resolves once `/api/v1/health` answers 200. `name`
- * names the log file (tests/artifacts/browser/server-NAME.log).
+ * names the log file (tests/artifacts/browser/server-NAME.log). `prepare(run)`,
+ * when given, fills the data dir before the server starts: `run(args)` runs
+ * the server binary's command `args` on it (e.g. `geo import`, `demo seed`);
+ * then the admin is added with the known password (the server makes one
+ * only in a database without users).
  */
-export async function startServer(name) {
+export async function startServer(name, { prepare } = {}) {
   const { bin, dist } = buildPaths();
   mkdirSync(ARTIFACTS, { recursive: true });
   const dataDir = mkdtempSync(join(tmpdir(), 'kudakyar-browser-'));
+  if (prepare) {
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KUDAKYAR_')));
+    const env = { ...clean, NO_COLOR: '1' };
+    const run = (args, input) =>
+      execFileSync(bin, [...args, '--data-dir', dataDir], { cwd: dataDir, env, input, stdio: [input ? 'pipe' : 'ignore', 'ignore', 'inherit'] });
+    await prepare(run);
+    run(['user', 'add', '--username', 'admin', '--role', 'national_admin', '--password-stdin'], `${ADMIN_PASSWORD}\n`);
+  }
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const logPath = join(ARTIFACTS, `server-${name}.log`);
@@ -122,13 +134,14 @@ export async function startServer(name) {
  * the hooks fill in: `{server, browser, token, iris}` (`iris`: the captures'
  * paths, sorted). A file's own preparation goes in `setup(s)`, run at the
  * end of the same hook: node runs root-level `before` hooks as they are
- * registered, so a second one would not wait for this one.
+ * registered, so a second one would not wait for this one. `prepare` goes to
+ * `startServer` (data written before the server starts).
  */
-export function suite(name, { iris, setup } = {}) {
+export function suite(name, { iris, setup, prepare } = {}) {
   const s = { server: null, browser: null, token: null, iris: null };
   let irisDir = null;
   before(async () => {
-    s.server = await startServer(name);
+    s.server = await startServer(name, { prepare });
     s.browser = await launchBrowser();
     s.token = await apiLogin(s.server, 'admin', ADMIN_PASSWORD);
     if (iris) {

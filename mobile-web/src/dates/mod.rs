@@ -44,7 +44,8 @@ const MONTHS_EN: [&str; 12] = [
     "Esfand",
 ];
 
-fn month_name(m: i64) -> &'static str {
+/// The name of Jalali month `m` (1–12) in the UI language.
+pub fn month_name(m: i64) -> &'static str {
     let names = match lang() {
         Lang::Fa => &MONTHS_FA,
         Lang::En => &MONTHS_EN,

@@ -201,6 +201,7 @@ messages! {
     nav_search: "جستجو", "Search";
     nav_triage: "گزارش\u{200c}ها", "Reports";
     nav_team: "تیم", "Team";
+    nav_atlas: "اطلس", "Atlas";
     nav_inbox: "اعلان\u{200c}ها", "Inbox";
     nav_settings: "تنظیمات", "Settings";
     nav_label: "بخش\u{200c}های برنامه", "Sections";

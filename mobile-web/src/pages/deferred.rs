@@ -2,8 +2,8 @@
 //! the duplicate candidates at registration, the choice between both
 //! values of a conflict, the supervisors' triage, duplicate review and team
 //! screens, the inbox and the watch that keeps its count live, and the
-//! notification settings (the working set's refresh is one too, in
-//! `workset`).
+//! notification settings, the staff's atlas and indicators (the working
+//! set's refresh is one too, in `workset`).
 //!
 //! Each `#[lazy]` function below is a split point. The build
 //! (`xtask/src/web/split.rs`) cuts the code only they reach out of the main
@@ -24,8 +24,10 @@ use leptos::lazy;
 use leptos::prelude::*;
 use leptos::reactive::owner::LocalStorage;
 
+use super::atlas::AtlasPage;
 use super::child::ChildPage;
 use super::inbox::InboxPage;
+use super::indicators::IndicatorsPage;
 use super::outbox::{OutboxList, conflict::ChooseValues};
 use super::register::{Pending, candidates::Candidates};
 use super::review::{ReviewPage, ReviewsPage};
@@ -78,6 +80,17 @@ fn staff_view(route: Route) -> AnyView {
         Route::Inbox => view! { <InboxPage/> }.into_any(),
         Route::Settings => view! { <SettingsPage/> }.into_any(),
         _ => view! { <TriagePage/> }.into_any(),
+    }
+}
+
+/// The provincial and national staff's atlas and indicators, a split point
+/// of their own: the staff of the other screens never fetch its code (its
+/// map, Leaflet, is a JS module loaded by the screen itself, `crate::atlas`).
+#[lazy]
+fn atlas_view(route: Route) -> AnyView {
+    match route {
+        Route::Indicators => view! { <IndicatorsPage/> }.into_any(),
+        _ => view! { <AtlasPage/> }.into_any(),
     }
 }
 
@@ -148,6 +161,12 @@ fn with_texts(view: ViewFuture) -> ViewFuture {
 #[component]
 pub fn Staff(route: Route) -> impl IntoView {
     deferred(with_texts(Box::pin(async move { staff_view(route).await })))
+}
+
+/// `/atlas`, `/indicators`.
+#[component]
+pub fn Atlas(route: Route) -> impl IntoView {
+    deferred(with_texts(Box::pin(async move { atlas_view(route).await })))
 }
 
 /// This phone's outbox, under the registration form: shown a frame after

@@ -15,13 +15,19 @@
 //! - [`review`]: duplicate reviews, both records side by side.
 //! - [`settings`]: notification settings: push on this device, muted kinds,
 //!   quiet hours, digest, the phone for urgent SMS.
+//! - [`atlas`]: the presence atlas: map, zoning legend, hot spots, trend,
+//!   exports.
+//! - [`indicators`]: cohort outcomes, timeliness, re-entry, centre load and
+//!   the quarterly report.
 //! - [`deferred`]: the screens loaded on demand (split points).
 //! - `location`, `shared`: the position field; thumbnails, candidates, rows.
 
+pub mod atlas;
 pub mod child;
 pub mod deferred;
 pub mod home;
 pub mod inbox;
+pub mod indicators;
 mod location;
 pub mod login;
 pub mod outbox;

@@ -1,6 +1,8 @@
 //! `/api/v1/indicators`, `/api/v1/indicators/workers`,
 //! `/api/v1/indicators/cohorts` and `/api/v1/indicators/definitions`: the
-//! materialised figures as JSON or CSV (`format=csv`, UTF-8 with a BOM).
+//! materialised figures as JSON or CSV (`format=csv`, UTF-8 with a BOM);
+//! `/api/v1/indicators/report`: a province's quarterly report
+//! ([`super::report`]) as a download.
 
 use axum::Json;
 use axum::extract::State;
@@ -8,6 +10,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use kudakyar_api::indicators::{CohortTable, IndicatorDefinition, IndicatorSeries, WorkerTable};
 use kudakyar_api::problem::Problem;
+use kudakyar_api::users::Role;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -15,10 +18,11 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::definitions::Indicator;
 use super::period::{self, Quarter};
 use super::read::{self, Breakdown, CohortBreakdown};
+use super::report;
 use crate::app::AppState;
 use crate::audit::{self, Event, Origin, Who};
 use crate::auth::Actor;
-use crate::error::{Result, Validator};
+use crate::error::{Error, Result, Validator};
 use crate::http::pagination::ApiQuery;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -27,6 +31,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(workers))
         .routes(routes!(cohorts))
         .routes(routes!(definitions))
+        .routes(routes!(quarterly_report))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -259,4 +264,87 @@ async fn definitions(_actor: Actor) -> Json<Vec<IndicatorDefinition>> {
             })
             .collect(),
     )
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    /// The Jalali quarter, e.g. `1405-Q2`.
+    quarter: Option<String>,
+    /// A province (`IR-23`); default: your province.
+    area: Option<String>,
+}
+
+/// A province's quarter as one printable HTML page, as `kudakyar report
+/// quarterly` writes it: Persian, Jalali dates, inline SVG charts, no
+/// external resource; counts under 5 children suppressed whoever asks.
+/// For supervisors, provincial staff and national admins whose scope holds
+/// the whole province; a download (`Content-Disposition: attachment`). A
+/// quarter whose last day was never materialised is computed first.
+#[utoipa::path(get, path = "/api/v1/indicators/report", tag = "indicators", params(ReportQuery),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The report, an HTML page", content_type = "text/html"),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem, description = "The province is outside your scope"),
+        (status = 422, body = Problem)))]
+async fn quarterly_report(
+    State(state): State<AppState>,
+    actor: Actor,
+    origin: Origin,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> Result<Response> {
+    // The report computes a day's indicators when missing: not for every
+    // account, only those whose screens offer it.
+    if !matches!(
+        actor.role,
+        Role::Supervisor | Role::ProvincialStaff | Role::NationalAdmin
+    ) {
+        return Err(Error::Forbidden(
+            "the quarterly report is for supervisors, provincial staff and administrators".into(),
+        ));
+    }
+    let mut v = Validator::new();
+    let quarter = match q.quarter.as_deref() {
+        None => {
+            v.add("quarter", "is required, e.g. 1405-Q2");
+            None
+        }
+        Some(s) => {
+            let parsed = Quarter::parse(s);
+            v.check(
+                parsed.is_some(),
+                "quarter",
+                "must be a Jalali quarter YYYY-QN with N 1–4, e.g. 1405-Q2",
+            );
+            parsed
+        }
+    };
+    let area = read::area(&mut v, q.area.as_deref(), &actor.scope);
+    if let Some(a) = &area {
+        v.check(
+            a.province.is_some() && a.county.is_none(),
+            "area",
+            "the report is a province's: give a province IR-00…IR-30",
+        );
+    }
+    v.finish()?;
+    let (Some(quarter), Some(area)) = (quarter, area) else {
+        unreachable!("validated above")
+    };
+    read::in_scope(&actor.scope, &area)?;
+    let province = area.text();
+    let html = report::quarterly(&state.db, &province, quarter).await?;
+    audited(&state, &actor, &origin, "indicators.report.read").await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"report-{province}-{quarter}.html\""),
+            ),
+        ],
+        html,
+    )
+        .into_response())
 }

@@ -3,7 +3,8 @@
 //! materialised indicators against a direct recomputation on a random
 //! workload, one run per day across instances, the API's scope,
 //! suppression and bad queries, the supervisors' per-worker view, re-entry
-//! found by iris, registration cohorts and the quarterly report; and issue
+//! found by iris, registration cohorts and the quarterly report (and its
+//! download, scoped, each bad parameter named); and issue
 //! 19's "done means" on the demo data (`kudakyar demo seed`, smaller): a
 //! supervisor's per-worker caseload and verified share, a province's cohort
 //! table and re-entry rate for it only. (A child reunified and found by iris
@@ -30,6 +31,7 @@ on_both_backends!(
     a_reunified_child_identified_by_iris_later_is_a_reentry,
     cohorts_show_outcomes_by_registration_quarter,
     the_quarterly_report_is_self_contained,
+    the_quarterly_report_downloads_within_scope,
     on_the_demo_data_each_role_sees_the_programme,
 );
 
@@ -899,6 +901,70 @@ async fn the_quarterly_report_is_self_contained(db: TestDb) {
     std::fs::create_dir_all(&dir).unwrap();
     let backend = format!("{:?}", app.state.db.backend()).to_lowercase();
     std::fs::write(dir.join(format!("quarterly-report-{backend}.html")), &html).unwrap();
+}
+
+async fn the_quarterly_report_downloads_within_scope(db: TestDb) {
+    let app = app(db).await;
+    let w = crate::common::worker(&app, "worker1", "IR-23").await;
+    for _ in 0..3 {
+        new_child(&app, &w, "IR-23", None).await;
+    }
+    let quarter = period::Quarter::of_ms(kudakyar::now_ms() - 95 * DAY_MS).to_string();
+    let staff = app.token_for("staff23", "provincial_staff", "IR-23").await;
+    let path = format!("/api/v1/indicators/report?quarter={quarter}");
+    let response = app.get(&staff, &path).await;
+    assert_eq!(response.status(), 200);
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(header("content-type"), "text/html; charset=utf-8");
+    assert_eq!(
+        header("content-disposition"),
+        format!("attachment; filename=\"report-IR-23-{quarter}.html\"")
+    );
+    let html = response.text().await.unwrap();
+    assert!(html.contains(r#"<html lang="fa" dir="rtl">"#), "{html}");
+    // Three children: suppressed, as for provincial staff, whoever asks.
+    assert!(html.contains("کمتر از ۵"), "{html}");
+    let admin = app.admin_token().await;
+    let by_admin = app
+        .get(&admin, &format!("{path}&area=IR-23"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(by_admin, html, "the same page for the admin");
+
+    // Another province is not theirs; an outreach worker has no report.
+    problem(app.get(&staff, &format!("{path}&area=IR-07")).await, 404).await;
+    problem(app.get(&w, &path).await, 403).await;
+    // Each bad parameter named.
+    for (query, field) in [
+        ("", "quarter"),
+        ("quarter=1405-Q9", "quarter"),
+        ("quarter=1405-Q1&area=IR-23/2301", "area"),
+        ("quarter=1405-Q1&area=IR", "area"),
+        ("quarter=1405-Q1&province=IR-23", "province"),
+    ] {
+        let body = problem(
+            app.get(&admin, &format!("/api/v1/indicators/report?{query}"))
+                .await,
+            422,
+        )
+        .await;
+        assert!(body.to_string().contains(field), "{query}: {body}");
+    }
+    // A county's supervisor has no province's report to default to.
+    let (_, password) = app
+        .add_user("sup2301", "supervisor", Some("IR-23"), Some("2301"))
+        .await;
+    let sup = app.login("sup2301", &password).await;
+    let body = problem(app.get(&sup, &path).await, 422).await;
+    assert!(body.to_string().contains("area"), "{body}");
 }
 
 /// A number the API shows (not "suppressed").

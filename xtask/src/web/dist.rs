@@ -15,6 +15,7 @@ use super::wasm_names::strip_names;
 use super::{CRATE, FONT_FILE, FONT_LICENCE, FONT_PACKAGE, FONT_PLACEHOLDER, SHELL_BUDGET_KB};
 use crate::util::say;
 
+mod atlas;
 mod citizen;
 
 /// `js` minified by terser (npm `terser`, pinned in `mobile-web/package.json`):
@@ -94,6 +95,8 @@ pub fn write(root: &Path, glue: &Path, split: &Split, dist: &Path) -> Result<()>
     // chunks, so counted with them, not with the shell.
     let texts_name = out.hashed("texts-{}.json", &read(&web.join("later-texts.json"))?)?;
     on_demand.push(format!("/{texts_name}"));
+    let atlas = atlas::write(&mut out, &web, minify)?;
+    on_demand.extend(atlas.files.iter().cloned());
     let font_pkg = web.join("node_modules").join(FONT_PACKAGE);
     let font_name = out.hashed(
         "fonts/vazirmatn-{}.woff2",
@@ -149,6 +152,8 @@ pub fn write(root: &Path, glue: &Path, split: &Split, dist: &Path) -> Result<()>
             ("__KUDAKYAR_JS__", &js_name),
             ("__KUDAKYAR_WASM__", &wasm_name),
             ("__TEXTS_JSON__", &texts_name),
+            ("__ATLAS_JS__", &atlas.module),
+            ("__MAP_TILES__", &atlas::tiles()),
         ],
     )?;
     fs::write(staging.join("index.html"), index)?;

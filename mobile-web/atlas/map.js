@@ -1,0 +1,225 @@
+// The atlas map (اطلس حضور): Leaflet drawing what the atlas screen
+// (src/pages/atlas/) fetched from the server. Loaded on demand through
+// ../atlas.js; `cargo xtask` (xtask/src/web/dist/atlas.rs) fills in the
+// hashed paths of Leaflet's ES module (npm `leaflet`, minified) and of the
+// stylesheet (Leaflet's own, then atlas.css) and writes this file as
+// dist/atlas/map-<hash>.js.
+//
+// Layers, each drawn by Leaflet's SVG renderer as one <path> per feature
+// carrying its code in `data-*` (what the browser test and screen readers'
+// tooltips read):
+// - counties (or provinces): the choropleth, filled by zoning class
+//   (ColorBrewer YlOrRd as on the printed map); a suppressed area (fewer
+//   than 5 children) grey and dashed, never a colour that reads as "low";
+// - hexes: H3 cells shaded by their figure against the largest shown;
+// - hot spots: the cells with an emerging hot- or cold-spot pattern, outlined.
+// No basemap unless the build was given a tile URL (`open`'s `tiles`): the
+// boundaries alone work offline. The server's attribution («© OpenStreetMap
+// contributors» for OSM boundaries) goes in the map's attribution control.
+//
+// Every command takes and answers a string (see ../atlas.js).
+
+import * as L from '__LEAFLET_JS__';
+
+const CSS = '__ATLAS_CSS__';
+const ZONE_FILL = { low: '#ffffb2', medium: '#fecc5c', high: '#fd8d3c', critical: '#e31a1c' };
+const NO_DATA = '#eeeeee';
+
+let map = null;
+let container = null;
+const layers = { counties: null, hexes: null, hotspots: null };
+let attribution = null;
+
+/** The stylesheet, once: resolved when it has loaded (or failed). */
+let styled = null;
+function style() {
+  styled ??= new Promise((resolve) => {
+    const link = document.createElement('link');
+    link.rel = 'stylesheet';
+    link.href = CSS;
+    link.onload = link.onerror = () => resolve();
+    document.head.append(link);
+  });
+  return styled;
+}
+
+/** A tooltip as a text node: names come from imported data, never HTML. */
+function tip(text) {
+  const span = document.createElement('span');
+  span.dir = 'auto';
+  span.textContent = text;
+  return span;
+}
+
+/** Marks each feature's <path> with its properties, for tests and tools. */
+function mark(layer, name, attrs) {
+  layer.eachLayer((l) => {
+    const el = l.getElement?.();
+    if (!el) return;
+    el.classList.add(name);
+    for (const [key, value] of Object.entries(attrs(l.feature.properties ?? {}))) {
+      el.setAttribute(`data-${key}`, value ?? '');
+    }
+  });
+}
+
+function replace(name, layer, visible = true) {
+  layers[name]?.remove();
+  layers[name] = layer;
+  if (layer && visible) layer.addTo(map);
+  if (container) container.dataset[name] = String(layer ? layer.getLayers().length : 0);
+}
+
+const commands = {
+  /** `{el, tiles, label}`: a map in element `el`, with a basemap when `tiles` is a URL template. */
+  async open({ el, tiles, label }) {
+    await style();
+    map?.remove();
+    // The screen may call before its view is in the document.
+    for (let i = 0; i < 120 && !document.getElementById(el); i++) {
+      await new Promise((resolve) => requestAnimationFrame(resolve));
+    }
+    container = document.getElementById(el);
+    map = L.map(container, { zoomSnap: 0.25, attributionControl: false });
+    map.attributionControl = L.control.attribution({ prefix: '<a href="https://leafletjs.com">Leaflet</a>' }).addTo(map);
+    container.setAttribute('aria-label', label);
+    // Leaflet draws nothing before it has a view: Iran, until the first
+    // layer's bounds are known.
+    map.setView([32.5, 53.7], 5);
+    if (tiles) L.tileLayer(tiles, { maxZoom: 18 }).addTo(map);
+    attribution = null;
+    for (const name of Object.keys(layers)) replace(name, null);
+    return '';
+  },
+
+  /**
+   * The choropleth (`/api/v1/atlas/choropleth`, a FeatureCollection whose
+   * features carry code, name_fa, name_en, value, class); fits the map to it
+   * and answers its bounding box `min_lng,min_lat,max_lng,max_lat` ('' when empty).
+   */
+  counties({ collection, lang }) {
+    const layer = L.geoJSON(collection, {
+      style: (f) => {
+        const p = f.properties;
+        const hidden = p.value === 'suppressed';
+        return {
+          color: '#5a6470',
+          weight: 1,
+          dashArray: hidden ? '4 3' : null,
+          fillColor: hidden ? '#bdbdbd' : ZONE_FILL[p.class] ?? NO_DATA,
+          fillOpacity: 0.7,
+        };
+      },
+      onEachFeature: (f, l) => {
+        const p = f.properties;
+        const name = (lang === 'en' && p.name_en) || p.name_fa || p.code;
+        l.bindTooltip(tip(`${name}: ${p.value}`), { sticky: true });
+      },
+    });
+    replace('counties', layer);
+    mark(layer, 'atlas-county', (p) => ({ code: p.code, province: p.province, class: p.class, value: p.value }));
+    // Leaflet's control takes HTML: the server's words are escaped first.
+    const text = collection.properties?.attribution;
+    const html = text ? tip(text).outerHTML : null;
+    if (html !== attribution) {
+      if (attribution) map.attributionControl?.removeAttribution(attribution);
+      if (html) map.attributionControl?.addAttribution(html);
+      attribution = html;
+    }
+    if (!layer.getLayers().length) return '';
+    const b = layer.getBounds();
+    map.fitBounds(b, { padding: [8, 8] });
+    return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((x) => x.toFixed(4)).join(',');
+  },
+
+  /** The hex heat map (`/api/v1/atlas/hexes?format=geojson`). */
+  hexes({ collection, visible }) {
+    const values = collection.features.map((f) => f.properties.value).filter((v) => typeof v === 'number');
+    const max = Math.max(1, ...values);
+    const layer = L.geoJSON(collection, {
+      style: (f) => {
+        const v = f.properties.value;
+        const shown = typeof v === 'number';
+        return {
+          color: shown ? '#54278f' : '#757575',
+          weight: 0.5,
+          dashArray: shown ? null : '2 2',
+          fillColor: shown ? '#6a51a3' : '#bdbdbd',
+          fillOpacity: shown ? 0.15 + 0.7 * Math.sqrt(v / max) : 0.3,
+        };
+      },
+      onEachFeature: (f, l) => l.bindTooltip(tip(String(f.properties.value)), { sticky: true }),
+    });
+    replace('hexes', layer, visible);
+    if (visible) mark(layer, 'atlas-hex', (p) => ({ cell: p.cell, value: p.value }));
+    return String(layer.getLayers().length);
+  },
+
+  /** Emerging hot spots (`/api/v1/atlas/hotspots?format=geojson`), labelled by the screen. */
+  hotspots({ collection, labels, visible }) {
+    const layer = L.geoJSON(collection, {
+      filter: (f) => f.properties.pattern !== 'no_pattern',
+      style: (f) => {
+        const hot = f.properties.pattern.startsWith('hot_');
+        return { color: hot ? '#b10026' : '#08519c', weight: 2.5, fill: false };
+      },
+      onEachFeature: (f, l) => l.bindTooltip(tip(labels[f.properties.pattern] ?? f.properties.pattern), { sticky: true }),
+    });
+    replace('hotspots', layer, visible);
+    if (visible) mark(layer, 'atlas-hotspot', (p) => ({ cell: p.cell, pattern: p.pattern }));
+    return String(layer.getLayers().length);
+  },
+
+  /** `{layer, on}`: shows or hides one layer. */
+  show({ layer, on }) {
+    const l = layers[layer];
+    if (!l) return '';
+    if (on) {
+      l.addTo(map);
+      const kind = { counties: 'atlas-county', hexes: 'atlas-hex', hotspots: 'atlas-hotspot' }[layer];
+      mark(l, kind, (p) => ({ code: p.code, cell: p.cell, pattern: p.pattern, value: p.value }));
+    } else {
+      l.remove();
+    }
+    return '';
+  },
+
+  close() {
+    map?.remove();
+    map = null;
+    container = null;
+    for (const name of Object.keys(layers)) layers[name] = null;
+    return '';
+  },
+
+  /**
+   * `{url, token, name}`: downloads an API file (the bearer token cannot
+   * ride on a plain link) and saves it as `name`. Answers '' or the HTTP
+   * status that refused it ('0': no network).
+   */
+  async download({ url, token, name }) {
+    let res;
+    try {
+      res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, cache: 'no-store' });
+    } catch {
+      return '0';
+    }
+    if (!res.ok) return String(res.status);
+    const href = URL.createObjectURL(await res.blob());
+    const a = document.createElement('a');
+    a.href = href;
+    a.download = name;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(href), 60_000);
+    return '';
+  },
+};
+
+/** Runs `command` with its JSON argument (see `commands`). */
+export async function call(command, json) {
+  const run = commands[command];
+  if (!run) throw new Error(`atlas: no command ${command}`);
+  return String(await run(json ? JSON.parse(json) : {}));
+}

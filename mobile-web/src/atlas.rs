@@ -1,0 +1,26 @@
+//! The atlas map on this phone: a binding of `atlas.js`, which loads the map
+//! module (Leaflet and `atlas/map.js`) the first time it is called.
+//!
+//! [`call`] runs one of the module's commands (`open`, `counties`, `hexes`,
+//! `hotspots`, `show`, `close`, `download`; see `atlas/map.js`) with a JSON
+//! argument and answers its string. Strings only: code loaded on demand
+//! must not convert other JS values (see `xtask/src/web/split.rs`).
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_futures::js_sys::Promise;
+
+#[wasm_bindgen(module = "/atlas.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = atlasCall)]
+    fn js_call(command: &str, json: &str) -> Promise;
+}
+
+/// Runs `command` with `json`; `Err` when the module could not be loaded
+/// (offline before the service worker cached it) or the command failed.
+pub async fn call(command: &str, json: &str) -> Result<String, ()> {
+    JsFuture::from(js_call(command, json))
+        .await
+        .map(|v| v.as_string().unwrap_or_default())
+        .map_err(|_| ())
+}

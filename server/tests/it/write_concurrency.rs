@@ -624,7 +624,7 @@ async fn inbox(db: TestDb) {
     assert_eq!(scalar(&app, unread_all, "").await, 0);
 
     // Preferences: every user's own, then one user's many times.
-    let prefs = |i: usize| json!({"muted_kinds": [], "quiet_hours": null, "quiet_friday": i % 2 == 0, "digest": false});
+    let prefs = |i: usize| json!({"muted_kinds": [], "quiet_hours": null, "quiet_friday": i.is_multiple_of(2), "digest": false});
     let path = "/api/v1/notifications/preferences";
     let distinct = fire(
         team.iter()
@@ -828,7 +828,7 @@ async fn user_administration(db: TestDb) {
             &json!({}),
         )
     };
-    let distinct = fire(ids.iter().map(|id| disable(id)).collect()).await;
+    let distinct = fire(ids.iter().map(&disable).collect()).await;
     only(&distinct, &[204], "distinct users disabled");
     let last = identical_user(&app, N).await;
     let identical = fire((0..N).map(|_| disable(&last)).collect()).await;
@@ -968,7 +968,7 @@ async fn photo_retries_and_iris_removals(db: TestDb) {
             .delete(app.url(&format!("/api/v1/children/{child}/iris/{id}")))
             .bearer_auth(&admin)
     };
-    let distinct = fire(templates[..N].iter().map(|t| remove(t)).collect()).await;
+    let distinct = fire(templates[..N].iter().map(&remove).collect()).await;
     only(&distinct, &[204], "distinct templates removed");
     let identical = fire((0..N).map(|_| remove(&templates[N])).collect()).await;
     only(&identical, &[204, 404], "one template removed many times");

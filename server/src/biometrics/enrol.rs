@@ -192,15 +192,20 @@ pub async fn remove_template(
     };
     let now = crate::now_ms();
     let mut tx = state.db.begin_write().await?;
-    sqlx::query(
+    // Only a live template: of removals sent together, the first removes
+    // it (and records the change once); the others find it gone.
+    let removed = sqlx::query(
         "UPDATE iris_templates SET removed_at = $1, sealed_template = $2, capture_key = NULL
-         WHERE id = $3",
+         WHERE id = $3 AND removed_at IS NULL",
     )
     .bind(now)
     .bind(Vec::<u8>::new())
     .bind(template_id)
     .execute(&mut *tx)
     .await?;
+    if removed.rows_affected() == 0 {
+        return Err(Error::NotFound);
+    }
     store::event(&mut tx, template_id, "remove", now).await?;
     audit::record(
         &mut *tx,

@@ -45,11 +45,14 @@ pub async fn create(db: &Db, new: NewUser, who: &Who, origin: &Origin) -> Result
     Ok(user)
 }
 
-/// Disables a user and revokes all their sessions, audited.
+/// Disables a user and revokes all their sessions, audited. Disabling a
+/// disabled user again changes nothing and records nothing.
 pub async fn disable(db: &Db, user_id: &str, who: &Who, origin: &Origin) -> Result<()> {
     let mut tx = db.begin_write().await?;
-    if !store::set_disabled(&mut *tx, user_id).await? {
-        return Err(Error::NotFound);
+    match store::set_disabled(&mut tx, user_id).await? {
+        None => return Err(Error::NotFound),
+        Some(false) => return Ok(()),
+        Some(true) => {}
     }
     crate::auth::session::revoke_all(&mut *tx, user_id).await?;
     audit::record(

@@ -140,18 +140,26 @@ pub async fn list(
         .collect()
 }
 
-/// Marks a user disabled; false when no such user exists.
-pub async fn set_disabled<'e, E>(executor: E, id: &str) -> sqlx::Result<bool>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
+/// Marks a user disabled: `Some(true)` when this call disabled them,
+/// `Some(false)` when they already were, `None` when no such user exists.
+/// Only the first of several disables at once finds them enabled (on
+/// PostgreSQL the others wait for its row lock and see it disabled), so a
+/// disable is audited once however often it is sent.
+pub async fn set_disabled(conn: &mut sqlx::AnyConnection, id: &str) -> sqlx::Result<Option<bool>> {
     let done =
-        sqlx::query("UPDATE users SET disabled_at = COALESCE(disabled_at, $1) WHERE id = $2")
+        sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
             .bind(crate::now_ms())
             .bind(id)
-            .execute(executor)
+            .execute(&mut *conn)
             .await?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() == 1 {
+        return Ok(Some(true));
+    }
+    let exists: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(exists.map(|_| false))
 }
 
 pub async fn national_admin_exists(db: &Db) -> sqlx::Result<bool> {

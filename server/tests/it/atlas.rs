@@ -161,7 +161,7 @@ async fn direct(app: &TestApp, column: &str, place: &str) -> (i64, i64) {
     (row.try_get(0).unwrap(), row.try_get(1).unwrap())
 }
 
-async fn figures_equal_direct_counts_within_scope_and_privacy(db: TestDb) {
+pub(crate) async fn figures_equal_direct_counts_within_scope_and_privacy(db: TestDb) {
     let Some(app) = atlas_app(db).await else {
         return;
     };

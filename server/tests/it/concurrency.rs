@@ -19,11 +19,11 @@ on_both_backends!(
 );
 
 /// How many requests each test fires at once.
-const N: usize = 50;
+pub(crate) const N: usize = 50;
 
 /// Sends every request at once (each on its own task, so the server sees
 /// them in parallel) and returns each answer's status and body, in order.
-async fn fire(requests: Vec<reqwest::RequestBuilder>) -> Vec<(u16, Value)> {
+pub(crate) async fn fire(requests: Vec<reqwest::RequestBuilder>) -> Vec<(u16, Value)> {
     let mut tasks = tokio::task::JoinSet::new();
     for (i, request) in requests.into_iter().enumerate() {
         tasks.spawn(async move {
@@ -41,7 +41,7 @@ async fn fire(requests: Vec<reqwest::RequestBuilder>) -> Vec<(u16, Value)> {
 }
 
 /// Fails naming every answer outside `allowed` (and so every 5xx).
-fn only(answers: &[(u16, Value)], allowed: &[u16], what: &str) {
+pub(crate) fn only(answers: &[(u16, Value)], allowed: &[u16], what: &str) {
     let wrong: Vec<&(u16, Value)> = answers
         .iter()
         .filter(|(s, _)| !allowed.contains(s))
@@ -54,7 +54,7 @@ fn only(answers: &[(u16, Value)], allowed: &[u16], what: &str) {
     );
 }
 
-fn count(answers: &[(u16, Value)], status: u16) -> usize {
+pub(crate) fn count(answers: &[(u16, Value)], status: u16) -> usize {
     answers.iter().filter(|(s, _)| *s == status).count()
 }
 
@@ -90,7 +90,7 @@ async fn children(app: &TestApp, token: &str, kind: char, n: usize) -> Vec<Strin
     ids
 }
 
-async fn child_creates_and_updates(db: TestDb) {
+pub(crate) async fn child_creates_and_updates(db: TestDb) {
     let app = TestApp::start(db).await;
     let (_, w) = user(&app, "worker1", "outreach_worker").await;
     let distinct = fire(
@@ -168,7 +168,7 @@ async fn child_creates_and_updates(db: TestDb) {
     }
 }
 
-async fn encounter_creates(db: TestDb) {
+pub(crate) async fn encounter_creates(db: TestDb) {
     let app = TestApp::start(db).await;
     let (_, w) = user(&app, "worker1", "outreach_worker").await;
     let kids = children(&app, &w, 'c', 5).await;
@@ -232,7 +232,7 @@ async fn centre(app: &TestApp, staff: &str, capacity: i64) -> String {
         .to_string()
 }
 
-async fn referral_creates_and_state_changes(db: TestDb) {
+pub(crate) async fn referral_creates_and_state_changes(db: TestDb) {
     let app = TestApp::start(db).await;
     let (_, w) = user(&app, "worker1", "outreach_worker").await;
     let (_, s) = user(&app, "supervisor1", "supervisor").await;
@@ -299,7 +299,7 @@ async fn referral_creates_and_state_changes(db: TestDb) {
     assert_eq!(count(&crowd, 201), 10, "{crowd:#?}");
 }
 
-async fn merges_and_undos(db: TestDb) {
+pub(crate) async fn merges_and_undos(db: TestDb) {
     let app = TestApp::start(db).await;
     let (_, w) = user(&app, "worker1", "outreach_worker").await;
     let (_, s) = user(&app, "supervisor1", "supervisor").await;
@@ -356,7 +356,7 @@ async fn merges_and_undos(db: TestDb) {
 /// Two supervisors merge one duplicate, each into another survivor, at the
 /// same moment: one merge wins, the other is refused, and the duplicate
 /// points at the winner's survivor.
-async fn one_duplicate_merged_into_two_survivors_at_once(db: TestDb) {
+pub(crate) async fn one_duplicate_merged_into_two_survivors_at_once(db: TestDb) {
     let app = TestApp::start(db).await;
     let (_, w) = user(&app, "worker1", "outreach_worker").await;
     let (_, s) = user(&app, "supervisor1", "supervisor").await;
@@ -414,7 +414,7 @@ pub async fn open_review(app: &TestApp, id: &str, child: &str, candidate: &str, 
         .unwrap();
 }
 
-async fn review_decisions(db: TestDb) {
+pub(crate) async fn review_decisions(db: TestDb) {
     let app = TestApp::start(db).await;
     let (worker_id, w) = user(&app, "worker1", "outreach_worker").await;
     let (_, s) = user(&app, "supervisor1", "supervisor").await;
@@ -517,7 +517,7 @@ async fn opposite_decisions_of_one_review_at_once(db: TestDb) {
     }
 }
 
-async fn photo_uploads(db: TestDb) {
+pub(crate) async fn photo_uploads(db: TestDb) {
     // The upload cap (429 beyond it, `photos::uploads_beyond_the_cap_are_told_to_come_back`)
     // is lifted here: this is about the write path under concurrent writers.
     let app = TestApp::start_with(db, |c| c.max_concurrent_uploads = N).await;
@@ -548,7 +548,7 @@ async fn photo_uploads(db: TestDb) {
 /// One eye enrolled into many records at once (a child registered again and
 /// again): every enrolment is stored, and each pair of records that match
 /// gets one review, whichever side enrolled first.
-async fn iris_enrolments(db: TestDb) {
+pub(crate) async fn iris_enrolments(db: TestDb) {
     // Captures are analysed two at a time (`biometrics::capture`), seconds
     // each in a debug build: two phones' worth of enrolments, and no request
     // timeout to turn a slow machine into a failure (speed is for benches).

@@ -40,14 +40,14 @@ on_both_backends!(
 );
 
 /// A browser's push keys: what it sends the server, and the secret it keeps.
-struct Browser {
-    p256dh: String,
+pub(crate) struct Browser {
+    pub(crate) p256dh: String,
     auth: String,
     secret: web_push_native::p256::SecretKey,
     auth_bytes: [u8; 16],
 }
 
-fn browser() -> Browser {
+pub(crate) fn browser() -> Browser {
     let pair = ES256KeyPair::generate();
     let auth_bytes: [u8; 16] = rand::random();
     Browser {

@@ -66,7 +66,7 @@ fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
 }
 
 /// A device's registration token (about the length of a real one).
-fn device(n: u32) -> String {
+pub(crate) fn device(n: u32) -> String {
     format!("dev{n}:APA91b{}", "Xy_-9".repeat(30))
 }
 
@@ -211,15 +211,15 @@ const SETTINGS: Settings = Settings {
 
 /// The scene with FCM on against the fake (and no worker of its own: the
 /// tests run rounds by hand with the server's FCM transport).
-struct FcmScene {
-    s: Scene,
+pub(crate) struct FcmScene {
+    pub(crate) s: Scene,
     fake: Fake,
     fcm: Fcm,
     metrics: Metrics,
     _files: tempfile::TempDir,
 }
 
-async fn fcm_scene(db: TestDb, expires_in: u64) -> FcmScene {
+pub(crate) async fn fcm_scene(db: TestDb, expires_in: u64) -> FcmScene {
     let (fake, addr) = google(expires_in).await;
     let files = tempfile::tempdir().unwrap();
     let account = service_account(&format!("http://{addr}/token")).to_string();

@@ -5,7 +5,8 @@
 
 use serde_json::Value;
 
-fn spec() -> Value {
+/// The OpenAPI document the server serves, as JSON.
+pub(crate) fn spec() -> Value {
     let (_, openapi) = kudakyar::http::api();
     serde_json::from_str(&kudakyar::http::docs::document(&openapi)).unwrap()
 }

@@ -318,6 +318,14 @@ const MATRIX: &[Row] = &[
         ["NNN", "NNN", "FFF", "22N", "222"],
     ),
     row("GET", "/api/v1/indicators/definitions", 401, NOT_HOTLINE),
+    // A province's quarterly report: supervisors and above; a county team
+    // sees no province's.
+    row(
+        "GET",
+        "/api/v1/indicators/report",
+        401,
+        ["FFF", "NNN", "FFF", "22N", "222"],
+    ),
 ];
 
 /// The operations of the OpenAPI document, as (METHOD, path).
@@ -1079,6 +1087,9 @@ async fn request(w: &World, method: &str, path: &str, place: Place, role: Option
         }
         ("GET", "/api/v1/indicators/cohorts") => call(format!("{path}?area={province}"), Empty),
         ("GET", "/api/v1/indicators/definitions") => call(path, Empty),
+        ("GET", "/api/v1/indicators/report") => {
+            call(format!("{path}?quarter=1405-Q2&area={province}"), Empty)
+        }
         _ => panic!("rbac::request has no recipe for {method} {path}: add one beside its row"),
     }
 }

@@ -388,14 +388,13 @@ pub fn AtlasPage() -> impl IntoView {
                 ),
                 "atlas.geojson",
             ),
-            "hexes" => (
+            _ => (
                 format!(
                     "/api/v1/atlas/hexes?res=7&format=geojson&bbox={}&{common}",
                     bbox.get_untracked()
                 ),
                 "atlas-hexes.geojson",
             ),
-            _ => (format!("{SVG_MAP}?{common}"), "atlas.svg"),
         };
         let token = session.token().unwrap_or_default();
         let arg = serde_json::json!({ "url": path, "token": token, "name": name }).to_string();
@@ -531,17 +530,11 @@ pub fn AtlasPage() -> impl IntoView {
                 <button type="button" class="btn secondary" data-export="csv" on:click=move |_| download("csv")>{l(L::ExportCsv)}</button>
                 <button type="button" class="btn secondary" data-export="geojson" on:click=move |_| download("geojson")>{l(L::ExportGeojson)}</button>
                 <button type="button" class="btn secondary" data-export="hexes" on:click=move |_| download("hexes")>{l(L::ExportHexes)}</button>
-                {(!national).then(|| view! {
-                    <button type="button" class="btn secondary" data-export="svg" on:click=move |_| download("svg")>{l(L::ExportSvg)}</button>
-                })}
             </div>
         </section>
     }
     .into_any()
 }
-
-/// The printable SVG map of the user's province (`server/src/atlas/svg.rs`).
-const SVG_MAP: &str = "/api/v1/atlas/map.svg";
 
 /// The basemap's tile URL template the build wrote into the page, if any.
 fn tiles() -> Option<String> {

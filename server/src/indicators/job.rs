@@ -3,7 +3,7 @@
 //!
 //! A day's figures are replaced as a whole in one write transaction (delete
 //! the day's rows, insert the new ones), so a reader sees the old day or the
-//! new one, never half. The nightly job runs in every server instance; each
+//! new one, never half; stores of the same day take turns (`Db::lock_key`). The nightly job runs in every server instance; each
 //! claims yesterday in `indicator_runs` (the primary key lets one instance
 //! win; a claim left unfinished for an hour is taken over, after a crash) and
 //! records when it finished, so restarts and several instances make one run
@@ -33,6 +33,11 @@ const BATCH: usize = 500;
 pub async fn store(db: &Db, day: Date, computed: &Computed) -> Result<()> {
     let day = period::day_string(day);
     let mut tx = db.begin_write().await?;
+    // Two stores of one day at once (the job, and a report computing a day
+    // it found missing; or two reports) would both delete nothing and both
+    // insert on PostgreSQL: one a unique violation. One at a time, the
+    // second replaces the first's rows with the same figures.
+    db.lock_key(&mut tx, &format!("indicators:{day}")).await?;
     for table in ["indicator_values", "indicator_workers", "indicator_cohorts"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE day = $1"))
             .bind(&day)

@@ -32,6 +32,7 @@ on_both_backends!(
     cohorts_show_outcomes_by_registration_quarter,
     the_quarterly_report_is_self_contained,
     the_quarterly_report_downloads_within_scope,
+    a_report_asked_for_by_many_at_once_computes_its_day_once_for_each,
     on_the_demo_data_each_role_sees_the_programme,
 );
 
@@ -1140,5 +1141,29 @@ async fn on_the_demo_data_each_role_sees_the_programme(db: TestDb) {
     if app.state.db.backend() == kudakyar::db::Backend::Sqlite {
         let file = crate::atlas_svg::artifacts_dir().join("quarterly-report-IR-23.html");
         std::fs::write(file, &html).unwrap();
+    }
+}
+
+/// Six people opening a quarter's report at once, before its day was
+/// computed: each computes and stores the day (the stores take turns), and
+/// each gets the same page, no 500 from two stores of one day.
+async fn a_report_asked_for_by_many_at_once_computes_its_day_once_for_each(db: TestDb) {
+    let app = app(db).await;
+    let w = crate::common::worker(&app, "worker1", "IR-23").await;
+    for _ in 0..6 {
+        new_child(&app, &w, "IR-23", None).await;
+    }
+    let quarter = period::Quarter::of_ms(kudakyar::now_ms() - 95 * DAY_MS).to_string();
+    let staff = app.token_for("staff23", "provincial_staff", "IR-23").await;
+    let path = format!("/api/v1/indicators/report?quarter={quarter}");
+    let pages = futures::future::join_all((0..6).map(|_| async {
+        let response = app.get(&staff, &path).await;
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }))
+    .await;
+    for (status, page) in &pages {
+        assert_eq!(*status, 200, "{page}");
+        assert_eq!(page, &pages[0].1, "the same page for everyone");
     }
 }

@@ -41,7 +41,9 @@ use std::time::{Duration, Instant};
 use kudakyar::db::Db;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-use support::{ADMIN_PASSWORD, CITIES, Server, env_or, ms, on_both_backends, percentile, start};
+use support::{
+    ADMIN_PASSWORD, CITIES, Server, env_or, login, ms, on_both_backends, percentile, start,
+};
 
 fn random_report(rng: &mut impl Rng) -> serde_json::Value {
     let (lat, lng) = CITIES[rng.gen_range(0..CITIES.len())];
@@ -260,24 +262,7 @@ async fn triage_list(server: &Server) {
     let queries: usize = env_or("BENCH_QUERIES", 300);
     let (province, county) = seed(&server.state.db, reports).await;
     let client = reqwest::Client::new();
-    let login = |username: &str, password: &str| {
-        let client = client.clone();
-        let url = format!("{}/api/v1/auth/login", server.url);
-        let body = json!({"username": username, "password": password});
-        async move {
-            let r: serde_json::Value = client
-                .post(url)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            r["token"].as_str().unwrap().to_string()
-        }
-    };
-    let admin = login("admin", ADMIN_PASSWORD).await;
+    let admin = login(&client, &server.url, "admin", ADMIN_PASSWORD).await;
     let created = client
         .post(format!("{}/api/v1/users", server.url))
         .bearer_auth(&admin)
@@ -289,7 +274,13 @@ async fn triage_list(server: &Server) {
         .await
         .unwrap();
     assert_eq!(created.status(), 201);
-    let supervisor = login("bench_supervisor", "bench supervisor password").await;
+    let supervisor = login(
+        &client,
+        &server.url,
+        "bench_supervisor",
+        "bench supervisor password",
+    )
+    .await;
     let url = format!("{}/api/v1/sightings?county={county}&limit=50", server.url);
     let mut latencies = Vec::with_capacity(queries);
     for _ in 0..queries {

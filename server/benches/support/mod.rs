@@ -49,6 +49,23 @@ pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// Logs `username` in at the server at `base`; its bearer token.
+pub async fn login(client: &reqwest::Client, base: &str, username: &str, password: &str) -> String {
+    let answer: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("login of {username}: {answer}"))
+        .to_string()
+}
+
 /// `kudakyar serve` in-process on a free port, intake limits lifted.
 pub struct Server {
     pub url: String,

@@ -68,12 +68,17 @@ fn csv(v: &mut Validator, format: Option<&str>) -> bool {
 }
 
 fn csv_response(name: &str, body: String) -> Response {
+    attachment("text/csv; charset=utf-8", &format!("{name}.csv"), body)
+}
+
+/// `body` as a download named `filename`.
+fn attachment(content_type: &str, filename: &str, body: String) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_TYPE, content_type.to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}.csv\""),
+                format!("attachment; filename=\"{filename}\""),
             ),
         ],
         body,
@@ -336,15 +341,9 @@ async fn quarterly_report(
     let province = area.text();
     let html = report::quarterly(&state.db, &province, quarter).await?;
     audited(&state, &actor, &origin, "indicators.report.read").await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"report-{province}-{quarter}.html\""),
-            ),
-        ],
+    Ok(attachment(
+        "text/html; charset=utf-8",
+        &format!("report-{province}-{quarter}.html"),
         html,
-    )
-        .into_response())
+    ))
 }

@@ -115,6 +115,41 @@ impl Pending {
     pub fn digest(&self) -> &str {
         &self.digest
     }
+
+    /// Where the report was seen, by the boundaries it was checked against.
+    pub async fn place(&self, conn: &mut sqlx::AnyConnection) -> sqlx::Result<place::Place> {
+        place::locate(&self.boundaries, conn, self.checked.lat, self.checked.lng).await
+    }
+
+    /// The abuse counters a citizen's report counts against: its address's
+    /// and its device's. None for a staff member's.
+    fn counter_keys(&self) -> Vec<String> {
+        if self.checked.source != SightingSource::Citizen {
+            return Vec::new();
+        }
+        let ip = self.origin.client_ip.as_deref();
+        let ip = ip.map(|ip| abuse::key("sighting-ip", ip));
+        let device = self.device_token.as_deref();
+        let device = device.map(|token| abuse::key("sighting-device", token));
+        ip.into_iter().chain(device).collect()
+    }
+
+    /// What writing the report at `place` may wait for on PostgreSQL, as
+    /// [`Db::lock_keys`] keys: its id (a copy in another batch), its
+    /// counters' rows, its place's incidents. The writer takes a batch's
+    /// keys in one order before writing any of it.
+    pub fn lock_keys(&self, place: &place::Place) -> Vec<String> {
+        let mut keys = vec![
+            format!("sighting:{}", self.checked.id),
+            grouping::lock_key(place),
+        ];
+        keys.extend(
+            self.counter_keys()
+                .iter()
+                .map(|key| format!("counter:{key}")),
+        );
+        keys
+    }
 }
 
 /// The rows written reports add beside their own, gathered over a batch
@@ -233,10 +268,10 @@ pub async fn submit(
 
 /// Writes a report that [`stored_all`] did not find, inside `conn`'s
 /// transaction (a savepoint of the writer's batch): counts a citizen against
-/// the limits and spends a proof-of-work stamp past the soft one, places
-/// the report, groups it into an incident, flags it, inserts it with a fresh
-/// receipt code, and adds its history row, domain events, atlas queue rows
-/// and audit entry to `trail`. A copy of the same report stored
+/// the limits and spends a proof-of-work stamp past the soft one, groups
+/// the report at `place` ([`Pending::place`]) into an incident, flags it,
+/// inserts it with a fresh receipt code, and adds its history row, domain
+/// events, atlas queue rows and audit entry to `trail`. A copy of the same report stored
 /// meanwhile (earlier in this batch, or by another instance) answers as a
 /// retry, `(receipt, false)`: the caller then rolls the savepoint back, so
 /// that the retry counts and changes nothing.
@@ -245,19 +280,14 @@ pub async fn write_new(
     config: &Config,
     conn: &mut sqlx::AnyConnection,
     p: &Pending,
+    place: &place::Place,
     trail: &mut Trail,
 ) -> Result<(SightingReceipt, bool)> {
     let checked = &p.checked;
     let now = crate::now_ms();
     let client_ip = p.origin.client_ip.as_deref();
     if checked.source == SightingSource::Citizen {
-        let mut keys = Vec::new();
-        if let Some(ip) = client_ip {
-            keys.push(abuse::key("sighting-ip", ip));
-        }
-        if let Some(token) = p.device_token.as_deref() {
-            keys.push(abuse::key("sighting-device", token));
-        }
+        let keys = p.counter_keys();
         let gate = abuse::count(
             conn,
             &keys,
@@ -269,9 +299,8 @@ pub async fn write_new(
             abuse::spend(conn, p.proof.as_ref()).await?;
         }
     }
-    let place = place::locate(&p.boundaries, &mut *conn, checked.lat, checked.lng).await?;
     let incident =
-        grouping::incident_for(db, conn, &place, checked.lat, checked.lng, checked.seen_at).await?;
+        grouping::incident_for(db, conn, place, checked.lat, checked.lng, checked.seen_at).await?;
     let device_hash = p.device_token.as_deref().map(abuse::hash);
     let flag = match device_hash.as_deref() {
         Some(device) => {

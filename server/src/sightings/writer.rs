@@ -23,6 +23,7 @@
 //! router, and with it every handle, before it closes the pool.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use kudakyar_api::sightings::SightingReceipt;
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -46,6 +47,8 @@ type Job = (Pending, oneshot::Sender<Answer>);
 #[derive(Clone, Debug)]
 pub struct Writer {
     queue: mpsc::Sender<Job>,
+    /// Batches this writer had to write again after a deadlock.
+    deadlocks: Arc<AtomicU64>,
 }
 
 impl Writer {
@@ -57,10 +60,22 @@ impl Writer {
             Backend::Sqlite => 1,
             Backend::Postgres => 8,
         };
+        let deadlocks = Arc::new(AtomicU64::new(0));
         for _ in 0..workers {
-            tokio::spawn(work(db.clone(), config.clone(), jobs.clone()));
+            tokio::spawn(work(
+                db.clone(),
+                config.clone(),
+                jobs.clone(),
+                deadlocks.clone(),
+            ));
         }
-        Writer { queue }
+        Writer { queue, deadlocks }
+    }
+
+    /// How many batches deadlocked (and were written again) so far: none,
+    /// while every batch takes its locks in the one order.
+    pub fn deadlocks(&self) -> u64 {
+        self.deadlocks.load(Ordering::Relaxed)
     }
 
     /// Writes one report; answers once it is committed.
@@ -77,7 +92,12 @@ impl Writer {
 }
 
 /// One worker: batches until the queue is closed and empty.
-async fn work(db: Db, config: Arc<Config>, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
+async fn work(
+    db: Db,
+    config: Arc<Config>,
+    jobs: Arc<Mutex<mpsc::Receiver<Job>>>,
+    deadlocks: Arc<AtomicU64>,
+) {
     loop {
         let batch = {
             let mut jobs = jobs.lock().await;
@@ -94,7 +114,7 @@ async fn work(db: Db, config: Arc<Config>, jobs: Arc<Mutex<mpsc::Receiver<Job>>>
             batch
         };
         let (pending, replies): (Vec<Pending>, Vec<_>) = batch.into_iter().unzip();
-        let answers = write_batch(&db, &config, &pending).await;
+        let answers = write_counting(&db, &config, &pending, &deadlocks).await;
         for (reply, answer) in replies.into_iter().zip(answers) {
             // The client may have gone; its report is written all the same.
             let _ = reply.send(answer);
@@ -110,18 +130,33 @@ async fn work(db: Db, config: Arc<Config>, jobs: Arc<Mutex<mpsc::Receiver<Job>>>
 /// from it); the rows each new report adds beside its own (its
 /// [`intake::Trail`]) are written for the whole batch before the commit.
 ///
-/// On PostgreSQL, batches written side by side lock rows and places in
-/// whatever order their reports come (a counter of one address, a county's
-/// incidents, then another's), so two of them can deadlock. PostgreSQL then
-/// fails one; nothing of it was committed, so it is written again, up to
-/// [`ATTEMPTS`] times, before its reports get the error.
+/// On PostgreSQL, batches are written side by side, and each report locks
+/// rows and places (its address's counter, its county's incidents, its id
+/// against a copy in another batch). Taken report by report, two batches
+/// would take them in different orders and deadlock; so a batch first
+/// takes every key its reports will need, in the one order
+/// [`Db::lock_keys`] gives, and only then writes. A deadlock with some
+/// other writer (or a serialization failure) still fails the batch with
+/// nothing committed: it is written again, up to [`ATTEMPTS`] times,
+/// before its reports get the error.
 pub async fn write_batch(db: &Db, config: &Config, batch: &[Pending]) -> Vec<Answer> {
+    write_counting(db, config, batch, &AtomicU64::new(0)).await
+}
+
+/// [`write_batch`], adding each deadlocked attempt to `deadlocks`.
+async fn write_counting(
+    db: &Db,
+    config: &Config,
+    batch: &[Pending],
+    deadlocks: &AtomicU64,
+) -> Vec<Answer> {
     let mut attempt = 1;
     loop {
         match try_write_batch(db, config, batch).await {
             Ok(answers) => return answers,
             Err(e) if attempt < ATTEMPTS && is_deadlock(&e) => {
-                tracing::info!(attempt, "a batch of reports deadlocked; writing it again");
+                tracing::warn!(attempt, "a batch of reports deadlocked; writing it again");
+                deadlocks.fetch_add(1, Ordering::Relaxed);
                 attempt += 1;
             }
             Err(e) => {
@@ -134,11 +169,9 @@ pub async fn write_batch(db: &Db, config: &Config, batch: &[Pending]) -> Vec<Ans
     }
 }
 
-/// How many times a batch is written before its reports get a deadlock.
-/// Batches that take a counter's row and a county's lock in opposite
-/// orders deadlock more often the busier PostgreSQL is (under a loaded CI
-/// run, 3 attempts ran out: 500s); each retry waits only for the other
-/// batch to commit, so a few more cost little.
+/// How many times a batch is written before its reports get a deadlock:
+/// each retry waits only for the other transaction to commit, so a few
+/// cost little.
 const ATTEMPTS: u32 = 10;
 
 /// True for PostgreSQL's "deadlock detected" and "could not serialize".
@@ -153,10 +186,23 @@ fn is_deadlock(e: &Error) -> bool {
 /// [`write_batch`]; an error here is the whole batch's.
 async fn try_write_batch(db: &Db, config: &Config, batch: &[Pending]) -> Result<Vec<Answer>> {
     let mut tx = db.begin_write().await?;
+    let mut places = Vec::with_capacity(batch.len());
+    for pending in batch {
+        places.push(pending.place(&mut tx).await?);
+    }
+    let keys: Vec<String> = batch
+        .iter()
+        .zip(&places)
+        .flat_map(|(pending, place)| pending.lock_keys(place))
+        .collect();
+    db.lock_keys(&mut tx, keys.iter().map(String::as_str))
+        .await?;
+    // After the locks: a copy of a report that another batch was writing
+    // is found stored.
     let stored = intake::stored_all(&mut tx, batch).await?;
     let mut trail = intake::Trail::default();
     let mut answers = Vec::with_capacity(batch.len());
-    for pending in batch {
+    for (pending, place) in batch.iter().zip(&places) {
         if let Some(stored) = stored.get(pending.id()) {
             answers.push(
                 stored
@@ -167,7 +213,7 @@ async fn try_write_batch(db: &Db, config: &Config, batch: &[Pending]) -> Result<
         }
         let mut savepoint = sqlx::Acquire::begin(&mut *tx).await?;
         let mut own = intake::Trail::default();
-        let answer = intake::write_new(db, config, &mut savepoint, pending, &mut own).await;
+        let answer = intake::write_new(db, config, &mut savepoint, pending, place, &mut own).await;
         match answer {
             // The whole batch is written again.
             Err(e) if is_deadlock(&e) => return Err(e),

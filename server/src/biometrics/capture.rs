@@ -11,7 +11,6 @@ use axum::extract::Multipart;
 use bytes::Bytes;
 use kudakyar_api::iris::{CaptureQuality, CaptureReport, Eye};
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
 use crate::http::form::{form_error, read_field, whole};
@@ -22,9 +21,11 @@ pub const MAX_CAPTURE_BYTES: usize = 8 * 1024 * 1024;
 /// Text fields (`child`, `decision`).
 const MAX_TEXT_BYTES: usize = 64 * 1024;
 
-/// The engine takes tens of milliseconds of CPU per capture; a burst of
-/// uploads queues here rather than starving the async runtime.
-static ANALYSING: Semaphore = Semaphore::const_new(2);
+/// Captures one instance runs the engine on at once
+/// ([`super::Biometrics::analysing`]): the engine takes tens of milliseconds
+/// of CPU per capture, and a burst of uploads queues for these rather than
+/// starving the async runtime.
+pub const ANALYSED_AT_ONCE: usize = 2;
 
 /// One eye image as received.
 #[derive(Debug, Clone)]
@@ -127,15 +128,19 @@ pub fn quality_of(report: &iris::QualityReport) -> CaptureQuality {
 
 /// Runs the engine on every capture; an unusable one is a 422 on its field
 /// with the reasons the worker acts on ("retake: blurred").
-pub async fn analyse_all(config: &iris::Config, captures: Vec<RawCapture>) -> Result<Vec<Probe>> {
+pub async fn analyse_all(
+    biometrics: &super::Biometrics,
+    captures: Vec<RawCapture>,
+) -> Result<Vec<Probe>> {
     let mut probes = Vec::with_capacity(captures.len());
     let mut errors = BTreeMap::new();
     for raw in captures {
-        let _permit = ANALYSING
+        let _permit = biometrics
+            .analysing
             .acquire()
             .await
             .map_err(|e| Error::Internal(e.into()))?;
-        let cfg = config.clone();
+        let cfg = biometrics.engine.clone();
         let bytes = raw.bytes.clone();
         let result = tokio::task::spawn_blocking(move || iris::enrol(&bytes, &cfg))
             .await

@@ -50,6 +50,9 @@ pub struct Biometrics {
     pub engine: iris::Config,
     /// Distance under which a capture matches a template.
     pub threshold: f32,
+    /// The captures analysed at once by this instance (see
+    /// [`capture::ANALYSED_AT_ONCE`]); the others wait their turn.
+    pub analysing: Arc<tokio::sync::Semaphore>,
 }
 
 impl Biometrics {
@@ -69,6 +72,7 @@ impl Biometrics {
             gallery,
             engine,
             threshold: config.iris_threshold,
+            analysing: Arc::new(tokio::sync::Semaphore::new(capture::ANALYSED_AT_ONCE)),
         })
     }
 

@@ -73,7 +73,7 @@ pub async fn register(
     // answers as before; the erased captures are not stored again.
     let mut captures = form.captures;
     enrol::drop_erased(state, &client_id, &mut captures).await?;
-    let probes = capture::analyse_all(&state.biometrics.engine, captures).await?;
+    let probes = capture::analyse_all(&state.biometrics, captures).await?;
     let matches = matching::find(&state.biometrics, &state.db, &probes, Some(&client_id)).await?;
     let (child, created) = match records::create(&state.db, actor, origin, new).await? {
         Created::New(child) => (child, true),

@@ -103,7 +103,7 @@ async fn enrol_child(
     if form.captures.is_empty() {
         return Err(enrol::erased(&erased));
     }
-    let probes = capture::analyse_all(&state.biometrics.engine, form.captures).await?;
+    let probes = capture::analyse_all(&state.biometrics, form.captures).await?;
     let matches = matching::find(&state.biometrics, &state.db, &probes, Some(&child.id)).await?;
     let reviews_opened = enrol::open_reviews(
         &state,
@@ -202,7 +202,7 @@ async fn identify(
     let _slot = state.uploads.take()?;
     let form = capture::read_form(form, &[]).await?;
     capture::require_captures(&form)?;
-    let probes = capture::analyse_all(&state.biometrics.engine, form.captures).await?;
+    let probes = capture::analyse_all(&state.biometrics, form.captures).await?;
     let matches = matching::find(&state.biometrics, &state.db, &probes, None).await?;
     let mut visible = matching::visible(&actor.scope, &matches, &probes);
     // Recorded so an encounter may name it (iris-verified visit) and the

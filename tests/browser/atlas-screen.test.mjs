@@ -32,6 +32,7 @@ const FA = {
   indicators: 'شاخص\u200cهای برنامه',
   attribution: '© OpenStreetMap contributors',
   csv: 'جدول (CSV)',
+  svg: 'نقشهٔ چاپی (SVG)',
   report: 'دریافت گزارش فصلی',
   suppressed: 'کمتر از ۵ (پنهان)',
 };
@@ -157,6 +158,22 @@ test('Tehran\'s staff see Tehran\'s atlas, layers, legend and trend, and nothing
     const csv = readFileSync(await download.path(), 'utf8');
     assert.ok(csv.startsWith('\ufeffcode,province,name_fa'), csv.slice(0, 80));
     assert.ok(csv.split('\n').slice(1).filter(Boolean).every((row) => row.split(',')[1] === 'IR-23'));
+    // The printable map: Tehran's counties as the server zones them, an
+    // SVG that opens in the browser (its screenshot is an artifact).
+    const [printable] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: FA.svg, exact: true }).click(),
+    ]);
+    const svg = readFileSync(await printable.path(), 'utf8');
+    assert.ok(svg.includes('استان تهران'), svg.slice(0, 400));
+    assert.equal((svg.match(/<path data-code=/g) ?? []).length, state.counties.length, 'every county printed');
+    const printed = join(h.ARTIFACTS, 'atlas-print-IR-23.svg');
+    copyFileSync(await printable.path(), printed);
+    const sheet = await page.context().newPage();
+    await sheet.goto(`file://${printed}`);
+    assert.equal(await sheet.locator('svg path[data-code]').count(), state.counties.length);
+    await sheet.screenshot({ path: join(h.ARTIFACTS, 'atlas-print-IR-23.png') });
+    await sheet.close();
     await h.screenshot(page, 'atlas-screen-IR-23');
     await page.locator('#atlas-map').screenshot({ path: join(h.ARTIFACTS, 'atlas-map-IR-23.png') });
     h.assertNoProblems(problems);

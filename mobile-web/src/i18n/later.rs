@@ -206,6 +206,7 @@ later_texts! {
     ExportCsv: "جدول (CSV)", "Table (CSV)";
     ExportGeojson: "نقشه (GeoJSON)", "Map (GeoJSON)";
     ExportHexes: "شش\u{200c}ضلعی\u{200c}ها (GeoJSON)", "Hexagons (GeoJSON)";
+    ExportSvg: "نقشهٔ چاپی (SVG)", "Printable map (SVG)";
     DownloadFailed: "دریافت فایل ناموفق بود.", "The download failed.";
     ToIndicators: "شاخص\u{200c}های برنامه", "Programme indicators";
     ToAtlas: "اطلس حضور", "Presence atlas";

@@ -26,7 +26,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::periods::{self, Bucket};
 use super::query::{self, Figure, Filter, Group, Level, Measure};
-use super::{hotspots, privacy, zones};
+use super::{hotspots, privacy, svg, zones};
 use crate::app::AppState;
 use crate::auth::{Actor, Scope, policy};
 use crate::db::vocab::enum_parse;
@@ -50,6 +50,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(hexes))
         .routes(routes!(timeseries))
         .routes(routes!(get_zones))
+        .routes(routes!(zones_map))
         .routes(routes!(freeze_zones))
         .routes(routes!(get_hotspots))
 }
@@ -392,8 +393,11 @@ async fn outlines(state: &AppState, scope: &Scope, level: Level) -> Result<Vec<O
     Ok(out)
 }
 
-fn parse_level(v: &mut Validator, level: Option<&str>) -> Level {
+/// The choropleth's level: `province` by default, `county` for a caller
+/// confined to one county.
+fn parse_level(v: &mut Validator, scope: &Scope, level: Option<&str>) -> Level {
     match level {
+        None if scope.county().is_some() => Level::County,
         Some("province") | None => Level::Province,
         Some("county") => Level::County,
         Some(_) => {
@@ -403,10 +407,22 @@ fn parse_level(v: &mut Validator, level: Option<&str>) -> Level {
     }
 }
 
+/// A caller confined to one county sees no province's figure (it would be
+/// their county's under another name, or an empty map): `level=province`
+/// is a 422 that says which level is theirs.
+fn check_level_in_scope(v: &mut Validator, scope: &Scope, level: Level) {
+    v.check(
+        !(level == Level::Province && scope.county().is_some()),
+        "level",
+        "your access is to one county: ask for level=county",
+    );
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ChoroplethQuery {
-    /// `province` (default) or `county`.
+    /// `province` (default; `county` for a caller confined to one county,
+    /// who may not ask for `province`) or `county`.
     level: Option<String>,
     /// How the classes are made: `jenks` (default), `quantiles`, `equal`.
     method: Option<String>,
@@ -437,7 +453,8 @@ async fn choropleth(
     let mut v = Validator::new();
     unknown_parameters(&mut v, &uri, &["level", "method"]);
     let req = Request::parse(&mut v, &actor, &c, &[Format::GeoJson, Format::Csv]);
-    let level = parse_level(&mut v, q.level.as_deref());
+    let level = parse_level(&mut v, &actor.scope, q.level.as_deref());
+    check_level_in_scope(&mut v, &actor.scope, level);
     let method = match q.method.as_deref() {
         None | Some("jenks") => zones::Method::Jenks,
         Some("quantiles") => zones::Method::Quantiles,
@@ -904,6 +921,7 @@ async fn get_zones(
     );
     let req = Request::parse(&mut v, &actor, &c, &[Format::Csv]);
     let zr = parse_zones(&mut v, &q);
+    check_level_in_scope(&mut v, &actor.scope, zr.level);
     v.finish()?;
     let zoning = zoning(&state, &actor, &req, &zr).await?;
     let json = || {
@@ -1031,6 +1049,190 @@ async fn zoning(
         breaks,
         areas,
     })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MapQuery {
+    /// The province drawn, e.g. `IR-23` (default: your own).
+    province: Option<String>,
+    /// As for `/api/v1/atlas/zones`: `quantiles`, `equal`, `jenks` (default) or `fixed`.
+    method: Option<String>,
+    /// Three increasing inner thresholds for `method=fixed`, e.g. `5,20,50`.
+    thresholds: Option<String>,
+    /// Rates per this many inhabitants (e.g. 10000), from the imported population.
+    per: Option<i64>,
+}
+
+/// The printable map of a province for provincial meetings: its counties
+/// coloured by the zoning `GET /api/v1/atlas/zones?level=county` gives you
+/// (frozen breaks included), with the legend, the Persian title, the
+/// Jalali period and the attribution, on an A4 landscape page. A download,
+/// so always suppressed: a county resting on 1–4 children is hatched.
+#[utoipa::path(get, path = "/api/v1/atlas/zones/map", tag = "atlas",
+    params(MapQuery, Common, ("If-None-Match" = Option<String>, Header, description = "An `ETag` seen before")),
+    security(("bearer" = [])),
+    responses((status = 200, content_type = "image/svg+xml", body = String,
+            description = "An SVG document (`attachment; filename=\"atlas-IR-23.svg\"`)",
+            headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the `ETag` given"),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem, description = "A province outside what you may see"),
+        (status = 422, body = Problem)))]
+async fn zones_map(
+    State(state): State<AppState>,
+    actor: Actor,
+    uri: Uri,
+    headers: HeaderMap,
+    ApiQuery(c): ApiQuery<Common>,
+    ApiQuery(q): ApiQuery<MapQuery>,
+) -> Result<Response> {
+    let mut v = Validator::new();
+    unknown_parameters(&mut v, &uri, &["province", "method", "thresholds", "per"]);
+    v.check(
+        c.format.is_none(),
+        "format",
+        "this endpoint answers an SVG document only",
+    );
+    let mut req = Request::parse(&mut v, &actor, &c, &[]);
+    req.suppress = true;
+    let zq = ZonesQuery {
+        level: None,
+        res: None,
+        method: q.method.clone(),
+        thresholds: q.thresholds.clone(),
+        per: q.per,
+    };
+    let zr = parse_zones(&mut v, &zq);
+    let province = q
+        .province
+        .clone()
+        .or_else(|| actor.scope.province().map(str::to_string));
+    match &province {
+        None => v.add(
+            "province",
+            "is required: say which province to draw, e.g. IR-23",
+        ),
+        Some(p) => v.check(
+            kudakyar_api::provinces::province_name(p).is_some(),
+            "province",
+            "must be a province code like IR-23",
+        ),
+    }
+    v.finish()?;
+    let province = province.unwrap_or_default();
+    if actor.scope.province().is_some_and(|mine| mine != province) {
+        return Err(Error::NotFound);
+    }
+    let zoning = zoning(&state, &actor, &req, &zr).await?;
+    let zoned: BTreeMap<&str, &ZonedArea> =
+        zoning.areas.iter().map(|a| (a.area.as_str(), a)).collect();
+    let counties: Vec<Outline> = outlines(&state, &actor.scope, Level::County)
+        .await?
+        .into_iter()
+        .filter(|o| o.province == province)
+        .collect();
+    let features: Vec<svg::Feature> = counties
+        .into_iter()
+        .filter_map(|o| {
+            let geometry: geojson::Geometry = serde_json::from_str(&o.simplified).ok()?;
+            let shape = crate::geo::index::to_multipolygon(&geometry).ok()?;
+            let area = zoned.get(o.code.as_str());
+            let suppressed = area.is_some_and(|a| a.value == privacy::SUPPRESSED);
+            let (class, value) = match area {
+                _ if suppressed => (svg::Class::Suppressed, None),
+                Some(a) => (
+                    a.zone.map_or(svg::Class::NoData, map_class),
+                    a.rate.or(a.value.as_f64()),
+                ),
+                None => (svg::Class::NoData, None),
+            };
+            Some(svg::Feature {
+                code: o.code,
+                name_fa: o.name_fa,
+                shape,
+                class,
+                value,
+            })
+        })
+        .collect();
+    let legend: Vec<svg::LegendEntry> = zoning
+        .breaks
+        .as_deref()
+        .unwrap_or_default()
+        .windows(2)
+        .zip([
+            svg::Class::Low,
+            svg::Class::Medium,
+            svg::Class::High,
+            svg::Class::Critical,
+        ])
+        .enumerate()
+        // Few distinct values make empty classes (`6 تا 6` four times): a
+        // printed legend lists only classes a county can fall in.
+        .filter(|(i, (w, _))| *i == 0 || w[0] < w[1])
+        .map(|(_, (w, class))| svg::LegendEntry {
+            class,
+            range: format!("{} تا {}", number_fa(w[0]), number_fa(w[1])),
+        })
+        .collect();
+    let province_name = kudakyar_api::provinces::province_name(&province).unwrap_or_default();
+    let title = format!("اطلس حضور کودکان کار — استان {province_name}");
+    let measure = match zr.per {
+        None => measure_fa(req.filter.measure).to_string(),
+        Some(per) => format!(
+            "{} در هر {} نفر",
+            measure_fa(req.filter.measure),
+            number_fa(per as f64)
+        ),
+    };
+    let day = |d: i64| crate::indicators::period::jalali_text(periods::date(d));
+    let period = format!("{} تا {}", day(req.filter.from), day(req.filter.to));
+    let document = svg::render(&svg::Map {
+        title: &title,
+        measure: &measure,
+        period: &period,
+        features: &features,
+        legend: &legend,
+    });
+    Ok(respond(
+        &headers,
+        document.into_bytes(),
+        "image/svg+xml",
+        &format!("atlas-{province}.svg"),
+        true,
+    ))
+}
+
+/// The map's class of a zone.
+fn map_class(zone: &str) -> svg::Class {
+    match zone {
+        "low" => svg::Class::Low,
+        "medium" => svg::Class::Medium,
+        "high" => svg::Class::High,
+        _ => svg::Class::Critical,
+    }
+}
+
+/// A measure's name on the printed map.
+fn measure_fa(measure: Measure) -> &'static str {
+    match measure {
+        Measure::Children => "کودکان دیده‌شده",
+        Measure::Encounters => "مواجهه‌ها",
+        Measure::Reports => "گزارش‌ها",
+        Measure::ChildrenReported => "کودکان گزارش‌شده",
+        Measure::Incidents => "رخدادها",
+    }
+}
+
+/// A number as the map prints it: Persian digits, a decimal only when it has one.
+fn number_fa(x: f64) -> String {
+    let text = if x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1}")
+    };
+    crate::indicators::period::persian_digits(&text).replace('.', "٫")
 }
 
 /// What to freeze: the zoning as `GET /api/v1/atlas/zones` would compute it

@@ -25,6 +25,7 @@ on_both_backends!(
     bad_input_is_named,
     hotspots_refuse_too_little_data_and_find_a_planted_cluster,
     the_nightly_run_waits_for_changes_queued_before_it,
+    a_province_prints_as_a_map_and_a_county_team_sees_its_county,
 );
 
 const TEHRAN: (f64, f64) = (35.6892, 51.3890);
@@ -759,6 +760,22 @@ async fn bad_input_is_named(db: TestDb) {
         ("/api/v1/atlas/timeseries?area=IR-23&bucket=year", "bucket"),
         ("/api/v1/atlas/timeseries", "area"),
         ("/api/v1/atlas/hotspots?res=3", "res"),
+        ("/api/v1/atlas/zones/map", "province"),
+        ("/api/v1/atlas/zones/map?province=Tehran", "province"),
+        ("/api/v1/atlas/zones/map?province=IR-99", "province"),
+        (
+            "/api/v1/atlas/zones/map?province=IR-23&format=csv",
+            "format",
+        ),
+        (
+            "/api/v1/atlas/zones/map?province=IR-23&level=county",
+            "level",
+        ),
+        (
+            "/api/v1/atlas/zones/map?province=IR-23&method=magic",
+            "method",
+        ),
+        ("/api/v1/atlas/zones/map?province=IR-23&per=0", "per"),
     ] {
         let body = problem(get(&app, &admin, path).await, 422).await;
         assert!(body["errors"][field].is_array(), "{path}: {body}");
@@ -922,4 +939,131 @@ async fn the_nightly_run_waits_for_changes_queued_before_it(db: TestDb) {
     );
     assert_eq!(rollup::drain(db).await.unwrap(), 1);
     assert!(rollup::caught_up(db, after).await.unwrap());
+}
+
+/// `GET /api/v1/atlas/zones/map`: Tehran's counties, classed as the zones
+/// API classes them, drawn as an SVG download (always suppressed: a county
+/// of two children is hatched); scope and ETags as for every atlas read.
+/// And a team confined to one county: its choropleth defaults to counties,
+/// and asking for provinces is named.
+async fn a_province_prints_as_a_map_and_a_county_team_sees_its_county(db: TestDb) {
+    let Some(app) = atlas_app(db).await else {
+        return;
+    };
+    let admin = app.admin_token().await;
+    let worker = app.token_for("map-w23", "outreach_worker", "IR-23").await;
+    let staff = app.token_for("map-p23", "provincial_staff", "IR-23").await;
+    // Seven children in Tehran county, two in Varamin county.
+    for i in 0..7 {
+        let c = new_child(&app, &worker, "IR-23", "male", &["begging"]).await;
+        meet(&app, &worker, &c, DAY_A, near(TEHRAN, i)).await;
+    }
+    const VARAMIN: (f64, f64) = (35.3242, 51.6457);
+    for i in 0..2 {
+        let c = new_child(&app, &worker, "IR-23", "female", &["begging"]).await;
+        meet(&app, &worker, &c, DAY_A, near(VARAMIN, i)).await;
+    }
+    rollup::drain(&app.state.db).await.unwrap();
+    let other: String = sqlx::query_scalar(
+        "SELECT DISTINCT county FROM encounters WHERE county <> $1 AND province = 'IR-23'",
+    )
+    .bind(TEHRAN_COUNTY)
+    .fetch_one(app.state.db.pool())
+    .await
+    .unwrap();
+
+    let path = format!("/api/v1/atlas/zones/map?{RANGE}");
+    let response = get(&app, &staff, &path).await;
+    assert_eq!(response.status(), 200);
+    let header = |name: &str| response.headers()[name].to_str().unwrap().to_string();
+    assert_eq!(header("content-type"), "image/svg+xml");
+    assert_eq!(
+        header("content-disposition"),
+        "attachment; filename=\"atlas-IR-23.svg\""
+    );
+    let etag = header("etag");
+    let document = response.text().await.unwrap();
+    assert!(document.starts_with("<?xml") || document.starts_with("<svg"));
+    let path_of = |code: &str| {
+        let at = document
+            .find(&format!("data-code=\"{code}\""))
+            .unwrap_or_else(|| panic!("{code} drawn"));
+        document[at..at + 120].to_string()
+    };
+    assert!(
+        !path_of(TEHRAN_COUNTY).contains("class=\"suppressed\""),
+        "{}",
+        path_of(TEHRAN_COUNTY)
+    );
+    assert!(
+        path_of(&other).contains("class=\"suppressed\""),
+        "two children are hatched: {}",
+        path_of(&other)
+    );
+    let drawn = document.matches("<path data-code=").count();
+    let counties: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM boundaries WHERE level = 'county' AND province = 'IR-23'",
+    )
+    .fetch_one(app.state.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(drawn as i64, counties, "every county of Tehran, no other");
+    // One county classed: one class in the legend, not four empty ones.
+    assert!(
+        document.contains("<rect class=\"low\""),
+        "the legend's class"
+    );
+    for empty in ["medium", "high", "critical"] {
+        assert!(
+            !document.contains(&format!("<rect class=\"{empty}\"")),
+            "{empty}"
+        );
+    }
+    assert!(document.contains("استان تهران"), "the Persian title");
+    assert!(document.contains("۱۴۰۵/۰۸/۱۰"), "the range in Jalali");
+    assert!(document.contains("© OpenStreetMap contributors"));
+    let again = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&staff)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    // Another province: not found for Tehran's staff, drawn for the admin.
+    let mashhad = format!("/api/v1/atlas/zones/map?province=IR-09&{RANGE}");
+    problem(get(&app, &staff, &mashhad).await, 404).await;
+    assert_eq!(get(&app, &admin, &mashhad).await.status(), 200);
+
+    // A county team: counties by default, its own only; provinces named.
+    let (_, password) = app
+        .add_user(
+            "map-s-county",
+            "supervisor",
+            Some("IR-23"),
+            Some(TEHRAN_COUNTY),
+        )
+        .await;
+    let county_team = app.login("map-s-county", &password).await;
+    let theirs = json_of(
+        get(
+            &app,
+            &county_team,
+            &format!("/api/v1/atlas/choropleth?{RANGE}"),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(theirs["properties"]["level"], "county");
+    assert_eq!(codes(&theirs), [TEHRAN_COUNTY]);
+    assert_eq!(feature(&theirs, TEHRAN_COUNTY)["properties"]["value"], 7);
+    for asked in [
+        format!("/api/v1/atlas/choropleth?level=province&{RANGE}"),
+        format!("/api/v1/atlas/zones?level=province&{RANGE}"),
+    ] {
+        let body = problem(get(&app, &county_team, &asked).await, 422).await;
+        assert!(body["errors"]["level"].is_array(), "{asked}: {body}");
+    }
 }

@@ -294,6 +294,13 @@ const MATRIX: &[Row] = &[
         ["N", "N", "F", "2", "2"],
     ),
     row("GET", "/api/v1/atlas/zones", 401, NOT_HOTLINE),
+    // The printable map of the province the cell is about.
+    row(
+        "GET",
+        "/api/v1/atlas/zones/map",
+        401,
+        ["22N", "22N", "FFF", "22N", "222"],
+    ),
     // No weeks of figures in a fresh registry: 422 once let through.
     row(
         "GET",
@@ -1073,6 +1080,7 @@ async fn request(w: &World, method: &str, path: &str, place: Place, role: Option
         }
         ("GET", "/api/v1/atlas/timeseries") => call(format!("{path}?area={province}"), Empty),
         ("GET", "/api/v1/atlas/zones") => call(path, Empty),
+        ("GET", "/api/v1/atlas/zones/map") => call(format!("{path}?province={province}"), Empty),
         ("GET", "/api/v1/atlas/hotspots") => call(path, Empty),
         ("POST", "/api/v1/atlas/zones/freeze") => call(
             path,

@@ -388,13 +388,15 @@ pub fn AtlasPage() -> impl IntoView {
                 ),
                 "atlas.geojson",
             ),
-            _ => (
+            "hexes" => (
                 format!(
                     "/api/v1/atlas/hexes?res=7&format=geojson&bbox={}&{common}",
                     bbox.get_untracked()
                 ),
                 "atlas-hexes.geojson",
             ),
+            // The printable map of the user's province (the server's zoning).
+            _ => (format!("/api/v1/atlas/zones/map?{common}"), "atlas.svg"),
         };
         let token = session.token().unwrap_or_default();
         let arg = serde_json::json!({ "url": path, "token": token, "name": name }).to_string();
@@ -530,6 +532,9 @@ pub fn AtlasPage() -> impl IntoView {
                 <button type="button" class="btn secondary" data-export="csv" on:click=move |_| download("csv")>{l(L::ExportCsv)}</button>
                 <button type="button" class="btn secondary" data-export="geojson" on:click=move |_| download("geojson")>{l(L::ExportGeojson)}</button>
                 <button type="button" class="btn secondary" data-export="hexes" on:click=move |_| download("hexes")>{l(L::ExportHexes)}</button>
+                {(!national).then(|| view! {
+                    <button type="button" class="btn secondary" data-export="svg" on:click=move |_| download("svg")>{l(L::ExportSvg)}</button>
+                })}
             </div>
         </section>
     }

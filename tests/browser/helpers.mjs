@@ -81,48 +81,65 @@ export async function startServer(name, { prepare } = {}) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const logPath = join(ARTIFACTS, `server-${name}.log`);
-  const log = openSync(logPath, 'w');
+  closeSync(openSync(logPath, 'w')); // each launch appends
 
   // Nothing of the caller's KUDAKYAR_* configuration (a PostgreSQL URL, a
   // config file) may leak in: this server is SQLite in a throwaway dir.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KUDAKYAR_')));
-  const child = spawn(bin, ['serve', '--data-dir', dataDir, '--bind', `127.0.0.1:${port}`], {
-    cwd: dataDir,
-    env: { ...env, NO_COLOR: '1', KUDAKYAR_WEB_DIR: dist, KUDAKYAR_ADMIN_PASSWORD: ADMIN_PASSWORD },
-    stdio: ['ignore', log, log],
-  });
-  closeSync(log);
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  let exited = null;
   let exit = null;
-  exited.then((e) => { exit = e; });
+  /** Starts the process (appending to the log) and waits for its health. */
+  const launch = async () => {
+    const log = openSync(logPath, 'a');
+    const child = spawn(bin, ['serve', '--data-dir', dataDir, '--bind', `127.0.0.1:${port}`], {
+      cwd: dataDir,
+      env: { ...env, NO_COLOR: '1', KUDAKYAR_WEB_DIR: dist, KUDAKYAR_ADMIN_PASSWORD: ADMIN_PASSWORD },
+      stdio: ['ignore', log, log],
+    });
+    closeSync(log);
+    exit = null;
+    exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    exited.then((e) => { exit = e; });
+    server.kill = (signal) => { if (exit === null) child.kill(signal); return exited; };
+    const deadline = Date.now() + HEALTH_TIMEOUT_MS;
+    for (;;) {
+      if (exit !== null) {
+        await server.stop();
+        throw new Error(`kudakyar exited early (${JSON.stringify(exit)}); log ${logPath}:\n${server.logTail()}`);
+      }
+      const res = await fetch(`${url}/api/v1/health`, { signal: AbortSignal.timeout(1_000) }).catch(() => null);
+      if (res?.status === 200) return;
+      if (Date.now() > deadline) {
+        await server.stop();
+        throw new Error(`/api/v1/health not 200 within ${HEALTH_TIMEOUT_MS} ms; log ${logPath}:\n${server.logTail()}`);
+      }
+      await delay(100); // polling interval: there is no event to wait on
+    }
+  };
 
   const server = {
     url,
+    port,
     logPath,
+    kill: null,
     /** SIGTERM, then the exit status; removes the data dir. */
     async stop() {
-      if (exit === null) child.kill('SIGTERM');
-      const result = await exited;
+      const result = await server.kill('SIGTERM');
       rmSync(dataDir, { recursive: true, force: true });
       return result;
     },
+    /**
+     * Stops the process with `signal` (SIGKILL: a crash) and starts it
+     * again on the same port and data dir; resolves once it is healthy.
+     */
+    async restart(signal = 'SIGKILL') {
+      await server.kill(signal);
+      await launch();
+    },
     logTail: () => readFileSync(logPath, 'utf8').split('\n').slice(-30).join('\n'),
   };
-
-  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
-  for (;;) {
-    if (exit !== null) {
-      await server.stop();
-      throw new Error(`kudakyar exited early (${JSON.stringify(exit)}); log ${logPath}:\n${server.logTail()}`);
-    }
-    const res = await fetch(`${url}/api/v1/health`, { signal: AbortSignal.timeout(1_000) }).catch(() => null);
-    if (res?.status === 200) return server;
-    if (Date.now() > deadline) {
-      await server.stop();
-      throw new Error(`/api/v1/health not 200 within ${HEALTH_TIMEOUT_MS} ms; log ${logPath}:\n${server.logTail()}`);
-    }
-    await delay(100); // polling interval: there is no event to wait on
-  }
+  await launch();
+  return server;
 }
 
 /**
@@ -274,7 +291,7 @@ export function userCard(page) {
 
 // --- The API, called from Node ------------------------------------------
 
-async function apiCall(server, method, path, { token, body } = {}) {
+export async function apiCall(server, method, path, { token, body } = {}) {
   const headers = { accept: 'application/json, application/problem+json' };
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';

@@ -13,40 +13,11 @@
 //! file for a Chrome trace of the sync.
 
 use std::path::Path;
-use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 
-use crate::util::{cargo, kudakyar_bin, say};
-use crate::{browser, web};
+use crate::browser;
 
 pub fn run(root: &Path, args: &[String]) -> Result<()> {
-    let debug = match args {
-        [] => false,
-        [flag] if flag == "--debug" => true,
-        _ => bail!("usage: cargo xtask bench-sync [--debug]"),
-    };
-    let dist = web::build(root)?;
-    let profile = if debug { "debug" } else { "release" };
-    let mut build = vec!["build", "-p", "kudakyar", "--locked"];
-    if !debug {
-        build.push("--release");
-    }
-    cargo(root, &build)?;
-    let dir = browser::prepare(root)?;
-    let script = dir.join("bench-sync.mjs");
-    say(format_args!("node {} ({profile} server)", script.display()));
-    let status = Command::new("node")
-        .arg(&script)
-        .env("KUDAKYAR_BIN", kudakyar_bin(root, profile))
-        .env("KUDAKYAR_WEB_DIST", &dist)
-        .current_dir(root)
-        .status()
-        .context("could not start node")?;
-    if !status.success() {
-        bail!(
-            "the sync benchmark failed ({status}); server log in tests/artifacts/browser/server-bench-sync.log"
-        );
-    }
-    Ok(())
+    browser::run_script(root, "bench-sync.mjs", "bench-sync", args)
 }

@@ -46,6 +46,40 @@ pub fn run(root: &Path, dist: &Path, bin: &Path, files: &[String]) -> Result<()>
         .context("browser tests failed (screenshots and server logs in tests/artifacts/browser/)")
 }
 
+/// `cargo xtask NAME [--debug]` for a Node script of `tests/browser` that is
+/// a bench or a long run rather than a test (`bench-sync.mjs`,
+/// `chaos-run.mjs`): builds the PWA and the server (release by default, as
+/// served; `--debug` for the quicker debug build), provides Chromium and the
+/// npm packages like the tests, and runs the script with the same
+/// `KUDAKYAR_BIN` and `KUDAKYAR_WEB_DIST`. Its own variables pass through.
+pub fn run_script(root: &Path, script: &str, name: &str, args: &[String]) -> Result<()> {
+    let debug = match args {
+        [] => false,
+        [flag] if flag == "--debug" => true,
+        _ => bail!("usage: cargo xtask {name} [--debug]"),
+    };
+    let dist = crate::web::build(root)?;
+    let profile = if debug { "debug" } else { "release" };
+    let mut build = vec!["build", "-p", "kudakyar", "--locked"];
+    if !debug {
+        build.push("--release");
+    }
+    util::cargo(root, &build)?;
+    let script = prepare(root)?.join(script);
+    say(format_args!("node {} ({profile} server)", script.display()));
+    let status = Command::new("node")
+        .arg(&script)
+        .env("KUDAKYAR_BIN", util::kudakyar_bin(root, profile))
+        .env("KUDAKYAR_WEB_DIST", &dist)
+        .current_dir(root)
+        .status()
+        .context("could not start node")?;
+    if !status.success() {
+        bail!("{name} failed ({status}); server log in tests/artifacts/browser/server-{name}.log");
+    }
+    Ok(())
+}
+
 /// Chromium, Node and the pinned npm packages, installed when missing;
 /// returns `root/tests/browser`.
 pub fn prepare(root: &Path) -> Result<PathBuf> {

@@ -18,6 +18,8 @@
 //!   the given browser tests (`tests/browser/…test.mjs`; all when none given).
 //! - `cargo xtask bench-sync [--debug]` measures how fast the PWA's outbox
 //!   sends 1,000 queued records to a local server ([`bench_sync`]).
+//! - `cargo xtask chaos [--debug]` runs the full sync chaos run: 10,000
+//!   offline operations through a faulty network and a server crash ([`chaos`]).
 //! - `cargo xtask lighthouse` is a bench, not a check ([`lighthouse`]): it
 //!   builds the PWA and the server and prints Lighthouse's mobile scores of
 //!   the login and home pages; reports in `target/lighthouse/`.
@@ -30,6 +32,7 @@
 mod api_fuzz;
 mod bench_sync;
 mod browser;
+mod chaos;
 mod dist;
 mod iris_dev;
 mod lighthouse;
@@ -54,6 +57,7 @@ fn main() -> Result<()> {
         Some("serve") => serve(&root, args.collect()),
         Some("test") => test(&root),
         Some("bench-sync") => bench_sync::run(&root, &args.collect::<Vec<_>>()),
+        Some("chaos") => chaos::run(&root, &args.collect::<Vec<_>>()),
         Some("browser-test") => {
             let dist = web::build(&root)?;
             cargo(&root, &["build", "-p", "kudakyar"])?;
@@ -78,7 +82,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask serve [--demo] [kudakyar serve options…] | cargo xtask test | cargo xtask browser-test [FILE…] | cargo xtask fuzz-api | cargo xtask bench-sync [--debug] | cargo xtask lighthouse | cargo xtask dist [--debug] | cargo xtask iris-dev"
+                "usage: cargo xtask serve [--demo] [kudakyar serve options…] | cargo xtask test | cargo xtask browser-test [FILE…] | cargo xtask fuzz-api | cargo xtask bench-sync [--debug] | cargo xtask chaos [--debug] | cargo xtask lighthouse | cargo xtask dist [--debug] | cargo xtask iris-dev"
             );
             std::process::exit(2)
         }

@@ -6,7 +6,8 @@
 //!
 //! On real captures, which have no ground truth:
 //! `cargo run -p iris --release --example segdiag -- IMAGE…` prints each
-//! image's circles and verdict, and with `SEGDIAG_DIR=dir` draws them with
+//! image's circles, the quality measures behind the verdict (contrasts,
+//! boundary visibility, sharpness) and the verdict, and with `SEGDIAG_DIR=dir` draws them with
 //! the noise mask (usable band samples tinted green) for a person to judge.
 
 use iris::synth::{Identity, Resolution, render};
@@ -124,8 +125,16 @@ fn real(paths: &[String]) {
             q.map_or_else(
                 |e| e.to_string(),
                 |q| format!(
-                    "score {:.0} usable {:.0} % {}",
-                    q.score, q.usable_iris_area, q.verdict
+                    "score {:.0} usable {:.0} % contrast iris–sclera {:.1} % iris–pupil {:.1} % \
+                     seen pupil {:.0} % limbus {:.0} % sharpness {:.0} | {}",
+                    q.score,
+                    q.usable_iris_area,
+                    q.iris_sclera_contrast,
+                    q.iris_pupil_contrast,
+                    q.pupil_visible,
+                    q.limbus_visible,
+                    q.sharpness,
+                    q.verdict
                 )
             )
         );

@@ -13,7 +13,7 @@
 //! | 3. noise mask | [`mask`] | [`mask::noise_mask`] | [`mask::MaskParams`]: outlier k, spread floor, eyelid fraction and smoothing |
 //! | 4. normalise | [`normalise`] | [`normalise::normalise`] | [`normalise::NormaliseParams`]: ρ range (0.04–0.8); grid 32×256 |
 //! | 5. encode | [`encode`] | [`encode::encode`] | [`encode::EncodeParams`]: Gabor wavelength and σ, fragile fraction, min support |
-//! | 6. quality | [`quality`] | [`quality::assess`] | [`quality::QualityParams`]: acceptance limits (iris–sclera contrast from the lateral sectors only) |
+//! | 6. quality | [`quality`] | [`quality::assess`] | [`quality::QualityParams`]: acceptance limits (iris–sclera contrast across the limbus circle, lateral sectors only; least share of the pupil boundary and of the lateral limbus seen as an edge on their circles: 60 %, 33 %) |
 //! | template | [`template`] | [`Template::to_bytes`], [`Template::from_bytes`] | 2,048 code + 2,048 mask bits, 524 bytes |
 //! | match | [`matcher`] | [`matcher::compare`] | [`matcher::MatchParams`]: shift range (±25°), threshold (0.33), n_ref (1,024) |
 //! | 1:N | [`gallery`] | [`gallery::Gallery::search`] | [`gallery::SearchParams`]: k, prefilter threshold (0.40 on a 512-bit subsample), shift step |

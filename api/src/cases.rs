@@ -41,16 +41,30 @@ pub struct Merge {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewCentre {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        )
+    )]
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub address: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(minimum = -90, maximum = 90))]
     pub lat: f64,
+    #[cfg_attr(feature = "openapi", schema(minimum = -180, maximum = 180))]
     pub lng: f64,
     /// ISO 3166-2 province code.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^IR-(0[0-9]|[12][0-9]|30)$"))]
     pub province: String,
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9_-]{1,16}$"))]
     pub county: Option<String>,
     #[serde(default)]
     pub services: Vec<Service>,
     /// Open files the centre can hold; 450 when left out.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100000))]
     pub capacity: Option<i64>,
 }
 

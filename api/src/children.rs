@@ -120,13 +120,35 @@ pub struct Consent {
 #[serde(deny_unknown_fields)]
 pub struct ChildFacts {
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 100,
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        )
+    )]
     pub given_name: Option<String>,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 100,
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        )
+    )]
     pub family_name: Option<String>,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 100,
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        )
+    )]
     pub father_name: Option<String>,
     /// Nicknames and other names the child has given.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 20))]
     pub aliases: Vec<String>,
     pub sex: Sex,
     #[serde(default)]
@@ -136,9 +158,11 @@ pub struct ChildFacts {
     pub languages: Vec<Language>,
     /// Iranian national code (کد ملی): 10 digits with a valid check digit.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9]{10}$"))]
     pub national_code: Option<String>,
     /// Amayesh card or passport number for foreign nationals.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9-]{4,20}$"))]
     pub foreign_id: Option<String>,
     #[serde(default)]
     pub work_types: Vec<WorkType>,
@@ -153,8 +177,10 @@ pub struct ChildFacts {
     #[serde(default)]
     pub consent: Option<Consent>,
     /// ISO 3166-2 province (`IR-xx`) the child is registered in.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^IR-(0[0-9]|[12][0-9]|30)$"))]
     pub home_province: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9_-]{1,16}$"))]
     pub home_county: Option<String>,
     /// The user id of the assigned outreach worker.
     #[serde(default)]
@@ -168,6 +194,7 @@ pub struct ChildFacts {
 pub struct NewChild {
     /// A UUID the client generated, so that a retried create (e.g. from the
     /// offline outbox) is recognised and never makes a second record.
+    #[cfg_attr(feature = "openapi", schema(format = Uuid))]
     pub id: Option<String>,
     #[serde(flatten)]
     pub facts: ChildFacts,
@@ -228,20 +255,27 @@ pub struct NewEncounter {
     /// Client-generated UUID for idempotent retries. Left out of an encounter
     /// as the API returns it, whose own `id` is this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = Uuid))]
     pub id: Option<String>,
     /// RFC 3339; not in the future.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub at: String,
+    #[cfg_attr(feature = "openapi", schema(minimum = -90, maximum = 90))]
     pub lat: f64,
+    #[cfg_attr(feature = "openapi", schema(minimum = -180, maximum = 180))]
     pub lng: f64,
     /// GPS accuracy in metres.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100000))]
     pub accuracy_m: Option<f64>,
     pub activity: Option<WorkType>,
     #[serde(default)]
     pub accompanied_by_adult: Option<bool>,
     #[serde(default)]
     pub services: Vec<Service>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 4000))]
     pub notes: Option<String>,
     /// `YYYY-MM-DD`.
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub next_follow_up: Option<String>,
     /// Where the position came from: the phone's GPS or typed by the worker.
     /// Absent (older clients): GPS when `accuracy_m` is given, else typed.

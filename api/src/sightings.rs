@@ -57,20 +57,24 @@ pub struct ProofOfWork {
 pub struct NewSighting {
     /// Client-generated UUID: the same id and body again answers 200 with
     /// the same receipt; the same id with another body, 409.
+    #[cfg_attr(feature = "openapi", schema(format = Uuid))]
     pub id: String,
     /// `citizen` when left out. `hotline` and `worker` need a staff login.
     #[serde(default)]
     pub source: Option<SightingSource>,
     /// RFC 3339; now when left out. Not in the future, at most 7 days back.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub seen_at: Option<String>,
     pub lat: f64,
     pub lng: f64,
     /// GPS accuracy in metres.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 10000))]
     pub accuracy_m: Option<f64>,
     /// How many children were seen (1–50); 1 when left out.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 50))]
     pub children_count: Option<i64>,
     #[serde(default)]
     pub age_bands: Vec<AgeBand>,
@@ -80,6 +84,7 @@ pub struct NewSighting {
     pub activity: Option<WorkType>,
     /// At most 1,000 characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 1000))]
     pub description: Option<String>,
     /// The reporter's (or caller's) phone, kept only with `phone_consent`.
     #[serde(default)]
@@ -90,6 +95,7 @@ pub struct NewSighting {
     /// A token the reporting app keeps on its device (8–128 characters), so
     /// that limits hold per device as well as per address.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 128))]
     pub device_token: Option<String>,
     /// Leave empty: a field people never see and robots fill in.
     #[serde(default)]

@@ -76,11 +76,15 @@ pub struct User {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._-]{3,32}$"))]
     pub username: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 10))]
     pub password: String,
     pub display_name: Option<String>,
     pub role: Role,
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^IR-(0[0-9]|[12][0-9]|30)$"))]
     pub province: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9_-]{1,16}$"))]
     pub county: Option<String>,
 }
 

@@ -3,6 +3,12 @@
 //! for server errors (5xx) and for conformance to the document (status codes,
 //! content types, response schemas). This is what keeps "every endpoint
 //! validates and answers problem+json" true as endpoints are added.
+//!
+//! Then the stateful phase alone, for two minutes: sequences in which what a
+//! create answers (a child, a report, a centre, a user) feeds the operations
+//! linked to it, at least 5,000 requests. For a create to succeed often
+//! enough to feed anything, the request schemas state the server's rules
+//! (UUID ids, province codes, ranges, lengths, patterns).
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -47,26 +53,81 @@ pub fn run(root: &Path, kudakyar: &Path) -> Result<()> {
     result
 }
 
+/// Operations left out of the fuzzing: logging out or disabling the admin
+/// would turn the rest into 401s; the notification stream never ends (an
+/// SSE stream answers for as long as the client listens), so fuzzing it
+/// would wait forever.
+const EXCLUDED: [&str; 6] = [
+    "--exclude-path",
+    "/api/v1/auth/logout",
+    "--exclude-path-regex",
+    "disable",
+    "--exclude-path",
+    "/api/v1/notifications/stream",
+];
+const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance";
+/// The stateful phase runs for this long, repeating its scenarios…
+const STATEFUL_SECONDS: &str = "120";
+/// …and must have sent at least this many requests (issue 21).
+const STATEFUL_MIN_CASES: u64 = 5_000;
+
 fn fuzz(schemathesis: &Path, base: &str) -> Result<()> {
     let token = login(base)?;
+    let schema = format!("{base}/api/openapi.json");
+    let auth = format!("Authorization: Bearer {token}");
+    // Every operation alone: examples, coverage, fuzzing (and a first
+    // stateful pass).
     let status = Command::new(schemathesis)
-        .args(["run", &format!("{base}/api/openapi.json")])
-        .args(["--header", &format!("Authorization: Bearer {token}")])
+        .args(["run", &schema, "--header", &auth, "--checks", CHECKS])
         .args([
-            "--checks",
-            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+            "--max-examples",
+            "25",
+            "--workers",
+            "1",
+            "--seed",
+            "20261123",
         ])
-        .args(["--max-examples", "25", "--workers", "1", "--seed", "20261123"])
-        // Logging out or disabling the admin would turn the rest into 401s;
-        // the notification stream never ends (an SSE stream answers for as
-        // long as the client listens), so fuzzing it would wait forever.
-        .args(["--exclude-path", "/api/v1/auth/logout", "--exclude-path-regex", "disable"])
-        .args(["--exclude-path", "/api/v1/notifications/stream"])
+        .args(EXCLUDED)
         .status()
         .context("running schemathesis")?;
     if !status.success() {
         bail!("schemathesis found API failures (see above)");
     }
+    // Sequences: creates feed their ids to the operations their answers
+    // link to (links schemathesis infers from the schemas), for a time
+    // budget rather than a count, so that the scenarios repeat.
+    let output = Command::new(schemathesis)
+        .args(["run", &schema, "--header", &auth, "--checks", CHECKS])
+        .args(["--phases", "stateful", "--max-examples", "1000"])
+        .args([
+            "--max-time",
+            STATEFUL_SECONDS,
+            "--workers",
+            "1",
+            "--seed",
+            "20261123",
+        ])
+        .args(EXCLUDED)
+        .stderr(Stdio::inherit())
+        .output()
+        .context("running schemathesis (stateful)")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    print!("{text}");
+    if !output.status.success() {
+        bail!("schemathesis's stateful phase found API failures (see above)");
+    }
+    // Its summary says "N generated, N passed".
+    let cases = text
+        .lines()
+        .find_map(|l| l.trim().split_once(" generated"))
+        .and_then(|(n, _)| n.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    if cases < STATEFUL_MIN_CASES {
+        bail!("the stateful phase sent {cases} requests, fewer than {STATEFUL_MIN_CASES}");
+    }
+    say(format_args!(
+        "stateful API fuzzing: {cases} requests, no failure"
+    ));
     Ok(())
 }
 

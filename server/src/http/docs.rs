@@ -78,6 +78,43 @@ impl Modify for ProblemResponses {
     }
 }
 
+/// A schema that others extend with `allOf` (a child's facts, inside a
+/// child and inside a create) must leave room for the properties they add:
+/// with the `additionalProperties: false` that `deny_unknown_fields` puts on
+/// it, no object could satisfy both, and a validating client would refuse
+/// every child the API returns (schemathesis's stateful run found this).
+/// The server still refuses unknown fields in what it is sent.
+pub struct ComposableParts;
+
+impl Modify for ComposableParts {
+    fn modify(&self, openapi: &mut OpenApi) {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::Schema;
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        let parts: Vec<String> = components
+            .schemas
+            .values()
+            .filter_map(|schema| match schema {
+                RefOr::T(Schema::AllOf(all)) => Some(&all.items),
+                _ => None,
+            })
+            .flatten()
+            .filter_map(|item| match item {
+                RefOr::Ref(r) => r.ref_location.strip_prefix("#/components/schemas/"),
+                RefOr::T(_) => None,
+            })
+            .map(str::to_string)
+            .collect();
+        for name in parts {
+            if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(&name) {
+                object.additional_properties = None;
+            }
+        }
+    }
+}
+
 /// The OpenAPI document as served: pretty JSON, built once.
 pub fn document(openapi: &OpenApi) -> String {
     openapi.to_pretty_json().unwrap_or_default()

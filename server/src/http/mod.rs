@@ -51,7 +51,7 @@ pub fn created_or_ok(created: bool) -> axum::http::StatusCode {
 }
 
 use crate::app::AppState;
-use docs::{BearerAuth, ProblemResponses};
+use docs::{BearerAuth, ComposableParts, ProblemResponses};
 
 /// The Content-Security-Policy: everything from this origin only. wasm needs
 /// `'wasm-unsafe-eval'`; nothing needs inline scripts or styles.
@@ -111,6 +111,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts();
     // After the merge: the modifier rewrites the paths the routers brought.
     utoipa::Modify::modify(&ProblemResponses, &mut openapi);
+    utoipa::Modify::modify(&ComposableParts, &mut openapi);
     (router, openapi)
 }
 

@@ -26,12 +26,13 @@ const PER_CHILD = 3;
  * Runs the chaos on a fresh server; resolves to the figures
  * `{operations, children, photos, seconds, sync_calls, proxy, lost, doubled, failed}`
  * where `lost`, `doubled` and `failed` list what went wrong (all empty on a
- * good run). `name` names the server log.
+ * good run). `name` names the server log; `postgres: true` runs the server
+ * on a fresh PostgreSQL database (see `startServer`).
  */
-export async function runChaos({ name, operations, seed = 7, faults } = {}) {
+export async function runChaos({ name, operations, seed = 7, faults, postgres = false } = {}) {
   const children = Math.max(1, Math.round(operations / PER_CHILD));
   const run = `chaos${Date.now().toString(36)}`;
-  const server = await h.startServer(name);
+  const server = await h.startServer(name, { postgres });
   const proxy = await startChaosProxy(server.url, { seed, faults });
   const browser = await h.launchBrowser();
   try {

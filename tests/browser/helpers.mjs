@@ -64,9 +64,11 @@ export function freePort() {
  * when given, fills the data dir before the server starts: `run(args)` runs
  * the server binary's command `args` on it (e.g. `geo import`, `demo seed`);
  * then the admin is added with the known password (the server makes one
- * only in a database without users).
+ * only in a database without users). With `postgres: true` the records go
+ * to a fresh PostgreSQL database on the server of
+ * `KUDAKYAR_TEST_POSTGRES_URL` (dropped by `stop()`) instead of SQLite.
  */
-export async function startServer(name, { prepare } = {}) {
+export async function startServer(name, { prepare, postgres = false } = {}) {
   const { bin, dist } = buildPaths();
   mkdirSync(ARTIFACTS, { recursive: true });
   const dataDir = mkdtempSync(join(tmpdir(), 'kudakyar-browser-'));
@@ -86,6 +88,8 @@ export async function startServer(name, { prepare } = {}) {
   // Nothing of the caller's KUDAKYAR_* configuration (a PostgreSQL URL, a
   // config file) may leak in: this server is SQLite in a throwaway dir.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KUDAKYAR_')));
+  const database = postgres ? scratchDatabase(name) : null;
+  if (database) env.KUDAKYAR_DATABASE_URL = database.url;
   let exited = null;
   let exit = null;
   /** Starts the process (appending to the log) and waits for its health. */
@@ -126,6 +130,7 @@ export async function startServer(name, { prepare } = {}) {
     async stop() {
       const result = await server.kill('SIGTERM');
       rmSync(dataDir, { recursive: true, force: true });
+      database?.drop();
       return result;
     },
     /**
@@ -140,6 +145,24 @@ export async function startServer(name, { prepare } = {}) {
   };
   await launch();
   return server;
+}
+
+/** The PostgreSQL server the tests may use (`KUDAKYAR_TEST_POSTGRES_URL`), if any. */
+export const POSTGRES_URL = process.env.KUDAKYAR_TEST_POSTGRES_URL || null;
+
+/**
+ * A new empty database on the `KUDAKYAR_TEST_POSTGRES_URL` server, made
+ * with `psql`: `{url, drop()}`. `drop()` forces out whatever still holds a
+ * connection (a killed server's are gone already).
+ */
+function scratchDatabase(name) {
+  if (!POSTGRES_URL) throw new Error('KUDAKYAR_TEST_POSTGRES_URL is not set');
+  const db = `kudakyar_browser_${name.replace(/[^a-z0-9]/gi, '_')}_${Date.now().toString(36)}`.toLowerCase();
+  const psql = (sql) => execFileSync('psql', [POSTGRES_URL, '-qc', sql], { stdio: ['ignore', 'ignore', 'inherit'] });
+  psql(`CREATE DATABASE ${db}`);
+  const url = new URL(POSTGRES_URL);
+  url.pathname = `/${db}`;
+  return { url: url.toString(), drop: () => psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`) };
 }
 
 /**

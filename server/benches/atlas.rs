@@ -37,7 +37,7 @@ use kudakyar::db::scratch::{self, ScratchDatabase};
 use kudakyar::db::{Backend, Db};
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-use support::{ADMIN_PASSWORD, CITIES, Server, env_or, ms, percentile, start};
+use support::{ADMIN_PASSWORD, CITIES, Server, env_or, login, ms, percentile, start};
 
 /// Replaces `atlas_queue` by a view that swallows inserts: intake as if
 /// there were no atlas.
@@ -210,19 +210,6 @@ async fn seed(db: &Db, children: usize, events: usize) {
     );
 }
 
-async fn login(server: &Server) -> String {
-    let r: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/api/v1/auth/login", server.url))
-        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    r["token"].as_str().unwrap().to_string()
-}
-
 /// p50 and p95 of `queries` GETs of `path`; also the body size of the last.
 async fn time_reads(server: &Server, token: &str, name: &str, path: &str) {
     let queries: usize = env_or("BENCH_QUERIES", 40);
@@ -293,7 +280,13 @@ async fn run(name: &str, fresh: impl AsyncFn() -> (Db, Option<ScratchDatabase>))
         events as f64 / took
     );
     // 3. Reads.
-    let token = login(&server).await;
+    let token = login(
+        &reqwest::Client::new(),
+        &server.url,
+        "admin",
+        ADMIN_PASSWORD,
+    )
+    .await;
     let today = kudakyar::atlas::periods::day_of(kudakyar::now_ms());
     let from = kudakyar::atlas::periods::format_day(today - 364);
     let to = kudakyar::atlas::periods::format_day(today);

@@ -81,6 +81,9 @@ pub struct WorkerIndicators {
     pub verified_visits: i64,
     /// verified ÷ visits (0 without visits).
     pub verified_share: f64,
+    /// Their open cases whose follow-up date has come without a visit
+    /// since: assigned to them, or unassigned and last met by them.
+    pub overdue_follow_ups: FigureValue,
 }
 
 /// `GET /api/v1/indicators/workers`.

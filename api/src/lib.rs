@@ -11,10 +11,12 @@
 //! - [`iris`]: iris enrolment, identification, registration and duplicate reviews.
 //! - [`sightings`]: citizen, hotline and field reports, their triage and incidents.
 //! - [`notifications`]: the in-app inbox.
+//! - [`tasks`]: what is the caller's to do next.
 //! - [`names`]: the Persian-aware folding of names for search.
 //! - [`users`]: user administration.
 //! - [`audit`]: the audit log.
 //! - [`provinces`]: Iran's 31 provinces, ISO 3166-2:IR code → Persian name.
+//! - [`rules`]: the rules a child's facts must meet, checked by both sides.
 //! - [`problem`]: the RFC 9457 error body every endpoint answers with.
 
 pub mod audit;
@@ -27,5 +29,7 @@ pub mod names;
 pub mod notifications;
 pub mod problem;
 pub mod provinces;
+pub mod rules;
 pub mod sightings;
+pub mod tasks;
 pub mod users;

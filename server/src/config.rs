@@ -29,6 +29,12 @@ pub struct Config {
     pub admin_password: Option<String>,
     /// The built PWA (`mobile-web/dist`); unset serves the API only.
     pub web_dir: Option<PathBuf>,
+    /// The atlas map's basemap: a tile URL template
+    /// (`https://tiles.example.ir/{z}/{x}/{y}.png`, or a path on this server);
+    /// unset (the default) draws boundaries only, which works offline.
+    pub map_tiles: Option<String>,
+    /// Who to credit for the basemap's tiles, shown on the map.
+    pub map_tiles_attribution: Option<String>,
     /// `pretty` (default) or `json` log lines.
     pub log_format: LogFormat,
     /// How long a login token stays valid.
@@ -230,6 +236,8 @@ impl Default for Config {
             database_url: None,
             admin_password: None,
             web_dir: None,
+            map_tiles: None,
+            map_tiles_attribution: None,
             log_format: LogFormat::Pretty,
             token_ttl_hours: 24 * 7,
             body_limit_bytes: 1024 * 1024,
@@ -357,6 +365,7 @@ impl Config {
         if let Some(f) = overrides.log_format {
             config.log_format = f;
         }
+        crate::http::basemap::check(&config).context("invalid configuration")?;
         Ok(config)
     }
 
@@ -390,7 +399,7 @@ impl Config {
 }
 
 /// Options that default to unset, so do not serialise.
-const OPTIONAL_KEYS: [&str; 17] = [
+const OPTIONAL_KEYS: [&str; 19] = [
     "vapid_private_key",
     "fcm_service_account",
     "sms_url",
@@ -400,6 +409,8 @@ const OPTIONAL_KEYS: [&str; 17] = [
     "database_url",
     "admin_password",
     "web_dir",
+    "map_tiles",
+    "map_tiles_attribution",
     "s3_bucket",
     "s3_endpoint",
     "s3_region",

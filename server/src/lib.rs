@@ -21,6 +21,7 @@
 //! - [`cases`]: merges of duplicates, service centres, referrals.
 //! - [`sightings`]: reports from citizens (no account), the 123 line and
 //!   outreach workers; abuse limits, receipts, triage and incidents.
+//! - [`tasks`]: a user's follow-ups, assigned reports and open referrals.
 //! - [`events`]: the domain events changes write for the notifications.
 //! - [`notify`]: the in-app inbox the domain events feed, and its live
 //!   stream.
@@ -64,6 +65,7 @@ pub mod photos;
 pub mod private_fs;
 pub mod registry;
 pub mod sightings;
+pub mod tasks;
 pub mod users;
 
 /// Milliseconds since the Unix epoch: how every timestamp is stored, so that the

@@ -13,6 +13,7 @@
 //! and are merged in [`router`]; each handler carries a `#[utoipa::path]`, so
 //! the OpenAPI document is built from the same code that serves the requests.
 
+pub mod basemap;
 pub mod docs;
 pub mod error;
 pub mod form;
@@ -53,13 +54,6 @@ pub fn created_or_ok(created: bool) -> axum::http::StatusCode {
 use crate::app::AppState;
 use docs::{BearerAuth, ComposableParts, ProblemResponses};
 
-/// The Content-Security-Policy: everything from this origin only. wasm needs
-/// `'wasm-unsafe-eval'`; nothing needs inline scripts or styles.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
-     style-src 'self'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; \
-     worker-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; \
-     frame-ancestors 'none'";
-
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The API's OpenAPI document: paths come from the routers merged in [`router`].
@@ -80,6 +74,7 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "iris", description = "Iris enrolment, identification, registration with deduplication, duplicate reviews"),
         (name = "cases", description = "Merges, service centres and referrals"),
         (name = "sightings", description = "Reports of children seen in the street (citizens without an account, the 123 line, outreach workers), their triage and incidents"),
+        (name = "tasks", description = "The caller's own tasks: follow-ups due, reports to visit, open referrals"),
         (name = "notifications", description = "The in-app inbox: list, unread count, mark read, and its live stream (Server-Sent Events); Web Push subscriptions"),
         (name = "admin", description = "Operations for national administrators: notification deliveries that failed for good"),
         (name = "exports", description = "CSV and JSON Lines exports within the caller's scope"),
@@ -103,6 +98,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::cases::routes::routes())
         .merge(crate::sightings::routes::routes())
         .merge(crate::sightings::triage_routes::routes())
+        .merge(crate::tasks::routes::routes())
         .merge(crate::exports::routes::routes())
         .merge(crate::indicators::routes::routes())
         .merge(crate::notify::routes::routes())
@@ -127,7 +123,7 @@ pub fn router(state: AppState) -> Router {
         // Unknown API paths are API errors, never the PWA's index.html.
         .route("/api", any(problem::not_found))
         .route("/api/{*rest}", any(problem::not_found))
-        .fallback_service(web::service(config.web_dir.as_deref()))
+        .fallback_service(web::service(&config))
         .layer(DefaultBodyLimit::max(config.body_limit_bytes));
 
     let request_timeout = Duration::from_secs(config.request_timeout_secs);
@@ -148,7 +144,11 @@ pub fn router(state: AppState) -> Router {
         // Compression wraps the problem rewriter, which must see plain bodies.
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(problem::normalise))
-        .layer(security_header(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_str(&basemap::content_security_policy(&config))
+                .expect("the policy is ASCII: map_tiles was checked at startup"),
+        ))
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(security_header(header::REFERRER_POLICY, "no-referrer"))

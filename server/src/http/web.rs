@@ -4,40 +4,81 @@
 //! they are cached for a year as immutable; everything else — `index.html`,
 //! the service worker, the manifest — is `no-cache`, so a new release is seen
 //! at the next start. `/report` and `/report/status` get the citizens' report
-//! page (`report.html`); other unknown paths get `index.html`: the app routes
-//! itself.
+//! page (`report.html`); other unknown paths get `index.html`, with the
+//! basemap settings filled in (`super::basemap`): the app routes itself.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
+use axum::handler::HandlerWithoutStateExt;
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use tower_http::services::{ServeDir, ServeFile};
 
+use crate::config::Config;
 use crate::error::Error;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const NO_CACHE: &str = "no-cache";
 
-pub fn service(dir: Option<&Path>) -> Router {
-    match dir {
-        Some(dir) => Router::new()
-            // The citizens' report page is its own entry (mobile-web/citizen):
-            // its paths must not fall back to the workers' app.
-            .route_service("/report", ServeFile::new(dir.join("report.html")))
-            .route_service("/report/status", ServeFile::new(dir.join("report.html")))
-            .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))))
-            .layer(axum::middleware::from_fn_with_state(
-                Arc::new(dir.to_path_buf()),
-                cache_control,
-            )),
+pub fn service(config: &Config) -> Router {
+    match config.web_dir.as_deref() {
+        Some(dir) => {
+            let page = Page {
+                path: dir.join("index.html"),
+                config: Arc::new(config.clone()),
+            };
+            let index = move || {
+                let page = page.clone();
+                async move { page.serve().await }
+            };
+            Router::new()
+                // The app's page carries the deployment's basemap settings
+                // (`super::basemap`): filled in as it is served.
+                .route("/", get(index.clone()))
+                .route("/index.html", get(index.clone()))
+                // The citizens' report page is its own entry (mobile-web/citizen):
+                // its paths must not fall back to the workers' app.
+                .route_service("/report", ServeFile::new(dir.join("report.html")))
+                .route_service("/report/status", ServeFile::new(dir.join("report.html")))
+                .fallback_service(ServeDir::new(dir).fallback(index.into_service()))
+                .layer(axum::middleware::from_fn_with_state(
+                    Arc::new(dir.to_path_buf()),
+                    cache_control,
+                ))
+        }
         None => Router::new().fallback(|| async {
             Error::BadRequest("this server has no PWA configured (see `web_dir`)".into())
                 .into_response()
         }),
+    }
+}
+
+/// The app's `index.html`, read as it is asked for (a release replaces the
+/// directory under a running server) and filled in.
+#[derive(Clone)]
+struct Page {
+    path: PathBuf,
+    config: Arc<Config>,
+}
+
+impl Page {
+    async fn serve(&self) -> Response {
+        match tokio::fs::read_to_string(&self.path).await {
+            Ok(page) => (
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                super::basemap::fill_page(&page, &self.config),
+            )
+                .into_response(),
+            Err(e) => {
+                tracing::error!(path = %self.path.display(), "reading the app's page: {e}");
+                Error::NotFound.into_response()
+            }
+        }
     }
 }
 

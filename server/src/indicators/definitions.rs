@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use kudakyar_api::children::{Service, Status, Verification};
 use time::Date;
 
-use super::facts::Facts;
+use super::facts::{EncounterFact, Facts};
 use super::period::{self, Quarter};
 use crate::db::vocab::enum_str;
 
@@ -132,6 +132,10 @@ pub struct WorkerDay {
     pub visits: i64,
     /// Of which iris- or location-verified.
     pub verified: i64,
+    /// Their open cases whose follow-up date has come without a visit
+    /// ([`overdue_follow_up`]): assigned to them, or unassigned and last met
+    /// by them.
+    pub overdue_follow_ups: i64,
 }
 
 /// Children of one registration cohort and group in one outcome `months`
@@ -267,13 +271,18 @@ pub fn compute(facts: &Facts, day: Date) -> Computed {
         .map(|c| !c.merged && c.created_at < end && c.status_at(end).is_some_and(is_open))
         .collect();
 
-    // Caseload.
+    // Caseload, and whose the overdue follow-ups are.
     let mut assigned: HashMap<&str, i64> = HashMap::new();
+    let mut overdue: HashMap<&str, i64> = HashMap::new();
     for (i, c) in facts.children.iter().enumerate() {
         if open_at_end[i] {
             sums.count(Indicator::Caseload, &child_areas[i], "open_cases", i);
             if let Some(w) = &c.assigned_worker {
                 *assigned.entry(w.as_str()).or_default() += 1;
+            }
+            if let Some(latest) = overdue_follow_up(facts, i, end, day) {
+                let whose = c.assigned_worker.as_deref().unwrap_or(&latest.worker);
+                *overdue.entry(whose).or_default() += 1;
             }
         }
     }
@@ -314,6 +323,7 @@ pub fn compute(facts: &Facts, day: Date) -> Computed {
                     open_cases: open,
                     visits,
                     verified,
+                    overdue_follow_ups: overdue.get(u.id.as_str()).copied().unwrap_or(0),
                 });
             }
             _ => {}
@@ -404,10 +414,7 @@ pub fn compute(facts: &Facts, day: Date) -> Computed {
                 );
             }
         }
-        if open_at_end[i]
-            && let Some(latest) = encounters.iter().rev().find(|e| e.at < end)
-            && latest.next_follow_up.is_some_and(|due| due <= day)
-        {
+        if open_at_end[i] && overdue_follow_up(facts, i, end, day).is_some() {
             sums.count(
                 Indicator::Timeliness,
                 &child_areas[i],
@@ -764,6 +771,18 @@ fn cohorts(facts: &Facts, end: i64) -> Vec<CohortCell> {
             },
         )
         .collect()
+}
+
+/// Child `i`'s latest encounter before `end`, when the follow-up date it
+/// set has come by `day` (the child open then): an overdue follow-up, as
+/// the timeliness indicator and each worker's figure count it.
+fn overdue_follow_up(facts: &Facts, i: usize, end: i64, day: Date) -> Option<&EncounterFact> {
+    facts
+        .encounters_of(i)
+        .iter()
+        .rev()
+        .find(|e| e.at < end)
+        .filter(|latest| latest.next_follow_up.is_some_and(|due| due <= day))
 }
 
 #[cfg(test)]

@@ -64,8 +64,9 @@ pub async fn store(db: &Db, day: Date, computed: &Computed) -> Result<()> {
     }
     for chunk in computed.workers.chunks(BATCH) {
         let sql = insert_sql(
-            "indicator_workers (day, worker_id, province, county, open_cases, visits, verified)",
-            7,
+            "indicator_workers (day, worker_id, province, county, open_cases, visits, verified,
+                                overdue_follow_ups)",
+            8,
             chunk.len(),
         );
         let mut q = sqlx::query(&sql);
@@ -77,7 +78,8 @@ pub async fn store(db: &Db, day: Date, computed: &Computed) -> Result<()> {
                 .bind(&w.county)
                 .bind(w.open_cases)
                 .bind(w.visits)
-                .bind(w.verified);
+                .bind(w.verified)
+                .bind(w.overdue_follow_ups);
         }
         q.execute(&mut *tx).await?;
     }

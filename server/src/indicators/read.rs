@@ -285,7 +285,7 @@ pub async fn workers(
     };
     let mut sql = Sql::new(
         "SELECT w.worker_id, u.username, u.display_name, w.province, w.county, w.open_cases,
-                w.visits, w.verified
+                w.visits, w.verified, w.overdue_follow_ups
          FROM indicator_workers w JOIN users u ON u.id = w.worker_id WHERE w.day = ",
     );
     sql.bind(Arg::Text(day.clone()));
@@ -307,6 +307,7 @@ pub async fn workers(
         let open: i64 = r.try_get("open_cases")?;
         let visits: i64 = r.try_get("visits")?;
         let verified: i64 = r.try_get("verified")?;
+        let overdue: i64 = r.try_get("overdue_follow_ups")?;
         items.push(WorkerIndicators {
             worker_id: r.try_get("worker_id")?,
             username: r.try_get("username")?,
@@ -328,6 +329,7 @@ pub async fn workers(
             } else {
                 0.0
             },
+            overdue_follow_ups: shown(actor.role, overdue as f64, Some(overdue)),
         });
     }
     Ok(WorkerTable {
@@ -474,12 +476,12 @@ pub fn series_csv(s: &IndicatorSeries) -> String {
 pub fn workers_csv(t: &WorkerTable) -> String {
     use crate::exports::format::csv_field;
     let mut out = String::from(
-        "\u{FEFF}day,worker_id,username,display_name,province,county,open_cases,caseload_bucket,visits,verified_visits,verified_share\r\n",
+        "\u{FEFF}day,worker_id,username,display_name,province,county,open_cases,caseload_bucket,visits,verified_visits,verified_share,overdue_follow_ups\r\n",
     );
     let day = t.day.clone().unwrap_or_default();
     for w in &t.items {
         out.push_str(&format!(
-            "{day},{},{},{},{},{},{},{},{},{},{}\r\n",
+            "{day},{},{},{},{},{},{},{},{},{},{},{}\r\n",
             w.worker_id,
             csv_field(&w.username),
             csv_field(w.display_name.as_deref().unwrap_or("")),
@@ -489,7 +491,8 @@ pub fn workers_csv(t: &WorkerTable) -> String {
             w.caseload_bucket,
             w.visits,
             w.verified_visits,
-            w.verified_share
+            w.verified_share,
+            csv_value(w.overdue_follow_ups)
         ));
     }
     out

@@ -1,4 +1,5 @@
-//! Identifiers with check digits: registry codes, Iranian national codes, and
+//! Identifiers with check digits: registry codes (national codes are in
+//! `kudakyar_api::rules`, which the PWA shares), and
 //! the Jalali year registry codes carry.
 //!
 //! A registry code (شماره پرونده) reads `PP-YYYY-SSSSSS-C`: the province number
@@ -95,22 +96,6 @@ pub fn is_valid_registry_code(code: &str) -> bool {
     luhn_digit(&format!("{p}{y}{s}")) == c.parse::<u32>().unwrap_or(99)
 }
 
-/// Validates an Iranian national code (کد ملی): ten digits, the last a check
-/// digit over the first nine; codes of one repeated digit are not issued.
-pub fn is_valid_national_code(code: &str) -> bool {
-    if code.len() != 10 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
-    }
-    let d: Vec<u32> = code.bytes().map(|b| u32::from(b - b'0')).collect();
-    if d.iter().all(|&x| x == d[0]) {
-        return false;
-    }
-    let sum: u32 = (0..9).map(|i| d[i] * (10 - i as u32)).sum();
-    let r = sum % 11;
-    let check = d[9];
-    if r < 2 { check == r } else { check == 11 - r }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,14 +122,5 @@ mod tests {
         let wrong_digit = code.replacen("23-", "24-", 1);
         assert!(!is_valid_registry_code(&wrong_digit));
         assert!(!is_valid_registry_code("23-1405-123-7"));
-    }
-
-    #[test]
-    fn national_codes() {
-        assert!(is_valid_national_code("0499370899"));
-        assert!(is_valid_national_code("0790419904"));
-        assert!(!is_valid_national_code("0499370898"));
-        assert!(!is_valid_national_code("1111111111"));
-        assert!(!is_valid_national_code("049937089"));
     }
 }

@@ -304,6 +304,94 @@ async fn serves_the_pwa_with_the_right_caching() {
     problem(api, 404).await;
 }
 
+#[tokio::test]
+async fn the_basemap_is_configuration_in_the_page_and_the_policy() {
+    let page = r#"<!doctype html><meta name="kudakyar-tiles" content=""><meta name="kudakyar-tiles-attribution" content=""><title>کودک‌یار</title>"#;
+    let web = tempfile::tempdir().unwrap();
+    std::fs::write(web.path().join("index.html"), page).unwrap();
+    let dir = web.path().to_path_buf();
+    // Without a basemap (the default): the page as built, images from here only.
+    let plain = TestApp::start_with(TestDb::sqlite().await, {
+        let dir = dir.clone();
+        move |c| c.web_dir = Some(dir)
+    })
+    .await;
+    let index = plain.get_anonymous("/").await;
+    let policy = index.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(policy.contains("img-src 'self' data: blob:;"), "{policy}");
+    assert_eq!(index.text().await.unwrap(), page);
+
+    let tiles = "https://tiles.example.ir/{z}/{x}/{y}.png?key=a&style=b";
+    let app = TestApp::start_with(TestDb::sqlite().await, move |c| {
+        c.web_dir = Some(dir);
+        c.map_tiles = Some(tiles.into());
+        c.map_tiles_attribution = Some("© Example <maps>".into());
+    })
+    .await;
+    for path in ["/", "/index.html", "/atlas"] {
+        let index = app.get_anonymous(path).await;
+        assert_eq!(index.status(), 200, "{path}");
+        let policy = index.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            policy.contains("img-src 'self' data: blob: https://tiles.example.ir;"),
+            "{path}: {policy}"
+        );
+        assert_eq!(index.headers()["cache-control"], "no-cache", "{path}");
+        let body = index.text().await.unwrap();
+        assert!(
+            body.contains(r#"<meta name="kudakyar-tiles" content="https://tiles.example.ir/{z}/{x}/{y}.png?key=a&amp;style=b">"#),
+            "{path}: {body}"
+        );
+        assert!(
+            body.contains(
+                r#"<meta name="kudakyar-tiles-attribution" content="© Example &lt;maps&gt;">"#
+            ),
+            "{path}: {body}"
+        );
+    }
+    // The API's answers carry the same policy.
+    let health = app.get_anonymous("/api/v1/health").await;
+    assert!(
+        health.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("https://tiles.example.ir")
+    );
+}
+
+#[test]
+fn a_basemap_that_is_not_a_tile_template_is_refused_at_startup() {
+    for (value, says) in [
+        ("tiles.example.ir/{z}/{x}/{y}.png", "http(s) URL template"),
+        ("https://tiles.example.ir/{z}/{x}.png", "{z}, {x} and {y}"),
+        (
+            "https://tiles.example.ir/{z}/{x}/{y}.png\" onerror=\"x",
+            "quotes",
+        ),
+    ] {
+        let env = [("KUDAKYAR_MAP_TILES".to_owned(), value.to_owned())];
+        let err =
+            kudakyar::config::Config::load_from(None, &env, &Default::default()).expect_err(value);
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("map_tiles") && text.contains(says),
+            "{value}: {text}"
+        );
+    }
+    let env = [(
+        "KUDAKYAR_MAP_TILES".to_owned(),
+        "/tiles/{z}/{x}/{y}.png".to_owned(),
+    )];
+    let config = kudakyar::config::Config::load_from(None, &env, &Default::default()).unwrap();
+    assert_eq!(config.map_tiles.as_deref(), Some("/tiles/{z}/{x}/{y}.png"));
+}
+
 /// A photo upload as a phone on a slow link sends it: the request head, then
 /// the multipart body as a browser would frame it.
 fn slow_upload_request(app: &TestApp, token: &str) -> (Vec<u8>, Vec<u8>) {

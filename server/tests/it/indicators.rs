@@ -27,7 +27,7 @@ on_both_backends!(
     materialised_figures_equal_a_direct_recomputation,
     the_api_is_scoped_and_suppresses_small_counts,
     bad_queries_name_the_field,
-    supervisors_see_their_workers_caseload_and_verified_share,
+    supervisors_see_their_workers_caseload_verified_share_and_overdue_follow_ups,
     a_reunified_child_identified_by_iris_later_is_a_reentry,
     cohorts_show_outcomes_by_registration_quarter,
     the_quarterly_report_is_self_contained,
@@ -642,7 +642,7 @@ async fn bad_queries_name_the_field(db: TestDb) {
     }
 }
 
-async fn supervisors_see_their_workers_caseload_and_verified_share(db: TestDb) {
+async fn supervisors_see_their_workers_caseload_verified_share_and_overdue_follow_ups(db: TestDb) {
     let app = app(db).await;
     let (a_id, a) = app
         .user_with_token("worker_a", "outreach_worker", "IR-23")
@@ -653,13 +653,14 @@ async fn supervisors_see_their_workers_caseload_and_verified_share(db: TestDb) {
     let (c_id, _) = app
         .user_with_token("worker_c", "outreach_worker", "IR-07")
         .await;
-    for _ in 0..6 {
+    // Five of worker a's six children are past the follow-up date the
+    // visit set (yesterday); the sixth is due next week.
+    for n in 0..6 {
         let child = new_child(&app, &a, "IR-23", Some(&a_id)).await;
-        json_of(
-            encounter(&app, &a, &child, queued(DAY_MS, Some(10.0))).await,
-            201,
-        )
-        .await;
+        let mut body = queued(DAY_MS, Some(10.0));
+        let due = today() + time::Duration::days(if n < 5 { -1 } else { 7 });
+        body["next_follow_up"] = json!(period::day_string(due));
+        json_of(encounter(&app, &a, &child, body).await, 201).await;
     }
     let child = new_child(&app, &b, "IR-23", Some(&b_id)).await;
     json_of(encounter(&app, &b, &child, queued(DAY_MS, None)).await, 201).await;
@@ -689,7 +690,13 @@ async fn supervisors_see_their_workers_caseload_and_verified_share(db: TestDb) {
     assert_eq!(rows[a_id.as_str()]["open_cases"], json!(6.0));
     assert_eq!(rows[a_id.as_str()]["caseload_bucket"], "0-9");
     assert_eq!(rows[a_id.as_str()]["verified_share"], json!(1.0));
+    assert_eq!(rows[a_id.as_str()]["overdue_follow_ups"], json!(5.0));
     assert_eq!(rows[b_id.as_str()]["open_cases"], "suppressed", "one child");
+    assert_eq!(
+        rows[b_id.as_str()]["overdue_follow_ups"],
+        "suppressed",
+        "under 5, as every count below national admins"
+    );
     assert_eq!(rows[b_id.as_str()]["verified_share"], json!(0.5));
     // A worker sees themself only.
     let own = json_of(app.get(&b, "/api/v1/indicators/workers").await, 200).await;

@@ -32,5 +32,6 @@ mod schema_parity;
 mod sightings;
 mod sightings_triage;
 mod storage;
+mod tasks;
 mod users;
 mod write_concurrency;

@@ -58,6 +58,7 @@ fn is_openapi_3_1_with_every_endpoint() {
         ("/api/v1/atlas/timeseries", "get"),
         ("/api/v1/atlas/zones", "get"),
         ("/api/v1/atlas/zones/map", "get"),
+        ("/api/v1/tasks", "get"),
         ("/api/v1/atlas/zones/freeze", "post"),
         ("/api/v1/atlas/hotspots", "get"),
     ] {

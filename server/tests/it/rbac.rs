@@ -244,6 +244,9 @@ const MATRIX: &[Row] = &[
     row("GET", "/api/v1/incidents/{id}", 401, REPORT),
     row("POST", "/api/v1/incidents/{id}/split", 401, TRIAGE),
     row("POST", "/api/v1/incidents/{id}/join", 401, TRIAGE),
+    // Tasks: one's own only; a hotline operator has no children or
+    // assigned reports, and stays in the reports' world.
+    row("GET", "/api/v1/tasks", 401, NOT_HOTLINE),
     // Notifications: one's own only, whoever asks.
     row("GET", "/api/v1/notifications", 401, PERSONAL),
     row("GET", "/api/v1/notifications/unread-count", 401, PERSONAL),
@@ -1009,6 +1012,7 @@ async fn request(w: &World, method: &str, path: &str, place: Place, role: Option
                 Json(json!({"incident_ids": [split["id"]]})),
             )
         }
+        ("GET", "/api/v1/tasks") => call(path, Empty),
         ("GET", "/api/v1/notifications") => call(path, Empty),
         ("GET", "/api/v1/notifications/unread-count") => call(path, Empty),
         ("GET", "/api/v1/notifications/stream") => call(path, Empty),

@@ -153,7 +153,6 @@ pub fn write(root: &Path, glue: &Path, split: &Split, dist: &Path) -> Result<()>
             ("__KUDAKYAR_WASM__", &wasm_name),
             ("__TEXTS_JSON__", &texts_name),
             ("__ATLAS_JS__", &atlas.module),
-            ("__MAP_TILES__", &atlas::tiles()),
         ],
     )?;
     fs::write(staging.join("index.html"), index)?;

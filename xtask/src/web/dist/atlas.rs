@@ -14,11 +14,9 @@
 //! atlas screen opens. All three are precached after start-up like the wasm
 //! chunks, and counted with the code loaded on demand, not with the shell.
 //!
-//! The basemap: `KUDAKYAR_MAP_TILES` at build time (a Leaflet URL template,
-//! e.g. `/tiles/{z}/{x}/{y}.png`) goes in `<meta name="kudakyar-tiles">`;
-//! unset (the default) the map draws the boundaries alone and works offline.
-//! The CSP (`img-src 'self'`) lets tiles come from the app's own origin only,
-//! so a tile server belongs behind the same reverse proxy.
+//! The basemap is the server's configuration (`map_tiles`): the page's
+//! `<meta name="kudakyar-tiles">` is left empty here and filled as it is
+//! served.
 
 use std::path::Path;
 
@@ -32,9 +30,6 @@ pub(super) struct Atlas {
     pub module: String,
     pub files: Vec<String>,
 }
-
-/// The environment variable naming the basemap's tile URL template.
-pub(super) const TILES_VAR: &str = "KUDAKYAR_MAP_TILES";
 
 pub(super) fn write(
     out: &mut Output,
@@ -65,14 +60,4 @@ pub(super) fn write(
             .collect(),
         module,
     })
-}
-
-/// The basemap's tile URL template for the page (empty: none), HTML-escaped
-/// for an attribute.
-pub(super) fn tiles() -> String {
-    std::env::var(TILES_VAR)
-        .unwrap_or_default()
-        .replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
 }

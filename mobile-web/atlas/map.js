@@ -13,7 +13,7 @@
 //   than 5 children) grey and dashed, never a colour that reads as "low";
 // - hexes: H3 cells shaded by their figure against the largest shown;
 // - hot spots: the cells with an emerging hot- or cold-spot pattern, outlined.
-// No basemap unless the build was given a tile URL (`open`'s `tiles`): the
+// No basemap unless the server names a tile URL (`open`'s `tiles`): the
 // boundaries alone work offline. The server's attribution («© OpenStreetMap
 // contributors» for OSM boundaries) goes in the map's attribution control.
 //
@@ -27,7 +27,9 @@ const NO_DATA = '#eeeeee';
 
 let map = null;
 let container = null;
-const layers = { counties: null, hexes: null, hotspots: null };
+const layers = { counties: null, hexes: null, hotspots: null, reports: null };
+/** A report's fill on the triage map, by its state. */
+const STATE_FILL = { new: '#e31a1c', assigned: '#fd8d3c', visited: '#6baed6' };
 let attribution = null;
 
 /** The stylesheet, once: resolved when it has loaded (or failed). */
@@ -71,8 +73,15 @@ function replace(name, layer, visible = true) {
 }
 
 const commands = {
-  /** `{el, tiles, label}`: a map in element `el`, with a basemap when `tiles` is a URL template. */
-  async open({ el, tiles, label }) {
+  /**
+   * `[el, label]`: a map in element `el`, with a basemap when the page names
+   * a tile URL template (the server's `map_tiles`, in `<meta
+   * name="kudakyar-tiles">`), credited with `map_tiles_attribution`.
+   */
+  async open([el, label]) {
+    const setting = (name) => document.querySelector(`meta[name=${name}]`)?.content || null;
+    const tiles = setting('kudakyar-tiles');
+    const credit = setting('kudakyar-tiles-attribution');
     await style();
     map?.remove();
     // The screen may call before its view is in the document.
@@ -86,7 +95,9 @@ const commands = {
     // Leaflet draws nothing before it has a view: Iran, until the first
     // layer's bounds are known.
     map.setView([32.5, 53.7], 5);
-    if (tiles) L.tileLayer(tiles, { maxZoom: 18 }).addTo(map);
+    // Leaflet writes an attribution as HTML: the deployer's credit is text.
+    const text = (credit ?? '').replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+    if (tiles) L.tileLayer(tiles, { maxZoom: 18, attribution: text }).addTo(map);
     attribution = null;
     for (const name of Object.keys(layers)) replace(name, null);
     return '';
@@ -167,6 +178,35 @@ const commands = {
     });
     replace('hotspots', layer, visible);
     if (visible) mark(layer, 'atlas-hotspot', (p) => ({ cell: p.cell, pattern: p.pattern }));
+    return String(layer.getLayers().length);
+  },
+
+  /**
+   * The triage map's reports (a FeatureCollection of points with id, state
+   * and label): a dot each, filled by state; a tap opens the report in the
+   * app (its router follows the history). Fits the map to them; answers
+   * how many.
+   */
+  reports(collection) {
+    const layer = L.geoJSON(collection, {
+      pointToLayer: (f, at) => L.circleMarker(at, {
+        radius: 9,
+        color: '#1b1f24',
+        weight: 1.5,
+        fillColor: STATE_FILL[f.properties.state] ?? '#bdbdbd',
+        fillOpacity: 0.85,
+      }),
+      onEachFeature: (f, l) => {
+        l.bindTooltip(tip(f.properties.label));
+        l.on('click', () => {
+          history.pushState(null, '', `/triage/${f.properties.id}`);
+          dispatchEvent(new PopStateEvent('popstate'));
+        });
+      },
+    });
+    replace('reports', layer);
+    mark(layer, 'triage-report', (p) => ({ id: p.id, state: p.state }));
+    if (layer.getLayers().length) map.fitBounds(layer.getBounds(), { padding: [16, 16], maxZoom: 15 });
     return String(layer.getLayers().length);
   },
 

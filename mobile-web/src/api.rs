@@ -22,7 +22,7 @@ use kudakyar_api::{
         PushUnsubscribe, UnreadCount, VapidKey,
     },
     problem::Problem,
-    sightings::Sighting,
+    sightings::{Incident, Sighting},
     users::{Page, User, UserPhone},
 };
 use serde::de::DeserializeOwned;
@@ -125,6 +125,17 @@ pub async fn sighting_step<B: Serialize>(
     body: &B,
 ) -> Result<Sighting, ApiError> {
     post_json(token, &format!("/api/v1/sightings/{id}/{step}"), body).await
+}
+
+/// `POST /api/v1/incidents/{id}/{step}` (`split`, `join`) with `body`: the
+/// incident as it now stands (a split: the new one).
+pub async fn incident_step<B: Serialize>(
+    token: &str,
+    id: &str,
+    step: &str,
+    body: &B,
+) -> Result<Incident, ApiError> {
+    post_json(token, &format!("/api/v1/incidents/{id}/{step}"), body).await
 }
 
 /// `POST` of a JSON body to `url`, answered with JSON.

@@ -72,7 +72,10 @@ pub fn App() -> impl IntoView {
                     | Route::Inbox
                     | Route::Reviews
                     | Route::Review(_)
-                    | Route::Settings) => view! { <deferred::Staff route/> }.into_any(),
+                    | Route::Settings
+                    | Route::Tasks
+                    | Route::Centres
+                    | Route::Call) => view! { <deferred::Staff route/> }.into_any(),
                     route @ (Route::Atlas | Route::Indicators) => {
                         view! { <deferred::Atlas route/> }.into_any()
                     }
@@ -88,18 +91,32 @@ pub fn App() -> impl IntoView {
 }
 
 /// The sections the bottom bar offers to `role`, in order. Outreach workers
-/// register and find children; supervisors and the staff above them also
+/// register and find children and have their tasks (so do supervisors,
+/// who are assigned reports too); supervisors and the staff above them also
 /// triage reports and follow their team; provincial and national staff also
 /// have the atlas (with the indicators under it: one section, so seven fit
 /// a 360 px bar); a 123 operator has no children's records to reach
-/// (`auth::policy::reach`) and works in the report queue. Everyone has the
+/// (`auth::policy::reach`): they record calls and work in the report queue. Everyone has the
 /// inbox and their notification settings.
 pub fn sections(role: Role) -> &'static [Route] {
     match role {
-        Role::OutreachWorker => &[Route::Home, Route::Search, Route::Inbox, Route::Settings],
-        Role::HotlineOperator => &[Route::Triage, Route::Inbox, Route::Home, Route::Settings],
+        Role::OutreachWorker => &[
+            Route::Home,
+            Route::Tasks,
+            Route::Search,
+            Route::Inbox,
+            Route::Settings,
+        ],
+        Role::HotlineOperator => &[
+            Route::Call,
+            Route::Triage,
+            Route::Inbox,
+            Route::Home,
+            Route::Settings,
+        ],
         Role::Supervisor => &[
             Route::Home,
+            Route::Tasks,
             Route::Search,
             Route::Triage,
             Route::Team,
@@ -131,6 +148,8 @@ fn Sections(role: Role) -> impl IntoView {
         Route::Search => s.nav_search.into_any(),
         Route::Triage => s.nav_triage.into_any(),
         Route::Team => s.nav_team.into_any(),
+        Route::Tasks => s.nav_tasks.into_any(),
+        Route::Call => s.nav_call.into_any(),
         Route::Atlas => s.nav_atlas.into_any(),
         Route::Settings => s.nav_settings.into_any(),
         Route::Inbox => view! {
@@ -152,11 +171,13 @@ fn Sections(role: Role) -> impl IntoView {
                     // A report and the duplicate reviews sit under triage.
                     let under_triage =
                         matches!(here, Route::Report(_) | Route::Reviews | Route::Review(_));
-                    // The indicators sit under the atlas.
+                    // The indicators sit under the atlas, the centres under the team.
                     let under_atlas = here == Route::Indicators;
+                    let under_team = here == Route::Centres;
                     (here == section
                         || (under_triage && section == Route::Triage)
-                        || (under_atlas && section == Route::Atlas))
+                        || (under_atlas && section == Route::Atlas)
+                        || (under_team && section == Route::Team))
                         .then_some("page")
                 };
                 view! { <Link to=to.clone() current=Signal::derive(current)>{label(to)}</Link> }
@@ -177,6 +198,8 @@ mod tests {
         assert!(!sections(Role::OutreachWorker).contains(&Route::Triage));
         assert!(!sections(Role::OutreachWorker).contains(&Route::Team));
         assert!(sections(Role::OutreachWorker).contains(&Route::Inbox));
+        assert!(sections(Role::OutreachWorker).contains(&Route::Tasks));
+        assert!(sections(Role::Supervisor).contains(&Route::Tasks));
         assert!(!sections(Role::Supervisor).contains(&Route::Atlas));
         for role in [Role::ProvincialStaff, Role::NationalAdmin] {
             assert!(sections(role).contains(&Route::Atlas), "{role:?}");
@@ -185,10 +208,16 @@ mod tests {
             assert!(sections(role).contains(&Route::Triage), "{role:?}");
             assert!(sections(role).contains(&Route::Team), "{role:?}");
         }
-        // The hotline reaches no child record: no search, no team.
+        // The hotline reaches no child record: no search, no team; a call first.
         assert_eq!(
             sections(Role::HotlineOperator),
-            [Route::Triage, Route::Inbox, Route::Home, Route::Settings]
+            [
+                Route::Call,
+                Route::Triage,
+                Route::Inbox,
+                Route::Home,
+                Route::Settings
+            ]
         );
         for role in [
             Role::OutreachWorker,

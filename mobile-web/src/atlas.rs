@@ -1,8 +1,9 @@
 //! The atlas map on this phone: a binding of `atlas.js`, which loads the map
 //! module (Leaflet and `atlas/map.js`) the first time it is called.
 //!
-//! [`call`] runs one of the module's commands (`open`, `counties`, `hexes`,
-//! `hotspots`, `show`, `close`, `download`; see `atlas/map.js`) with a JSON
+//! [`open`] opens a map (the atlas's, the triage's); [`call`] runs one of
+//! the module's commands (`open`, `counties`, `hexes`, `hotspots`,
+//! `reports`, `show`, `close`, `download`; see `atlas/map.js`) with a JSON
 //! argument and answers its string. Strings only: code loaded on demand
 //! must not convert other JS values (see `xtask/src/web/split.rs`).
 
@@ -14,6 +15,18 @@ use wasm_bindgen_futures::js_sys::Promise;
 extern "C" {
     #[wasm_bindgen(js_name = atlasCall)]
     fn js_call(command: &str, json: &str) -> Promise;
+}
+
+/// Opens a map in element `el` (named `label` for screen readers); the
+/// module reads the basemap the server wrote into the page itself.
+pub async fn open(el: &str, label: &str) -> Result<String, ()> {
+    // A pair, not a struct or `json!`: this runs from two screens' chunks,
+    // so it stays in the app shell, which has serde's string code already.
+    call(
+        "open",
+        &serde_json::to_string(&[el, label]).map_err(|_| ())?,
+    )
+    .await
 }
 
 /// Runs `command` with `json`; `Err` when the module could not be loaded

@@ -39,6 +39,9 @@ pub enum Route {
     /// The user's notification settings: push on this device, muted kinds,
     /// quiet hours, digest, phone for SMS.
     Settings,
+    Tasks,
+    Centres,
+    Call,
     NotFound,
 }
 
@@ -56,6 +59,9 @@ impl Route {
             ["reviews"] => Route::Reviews,
             ["reviews", id] if is_id(id) => Route::Review((*id).to_owned()),
             ["settings"] => Route::Settings,
+            ["tasks"] => Route::Tasks,
+            ["centres"] => Route::Centres,
+            ["call"] => Route::Call,
             ["atlas"] => Route::Atlas,
             ["indicators"] => Route::Indicators,
             _ => Route::NotFound,
@@ -74,6 +80,9 @@ impl Route {
             Route::Reviews => "/reviews".to_owned(),
             Route::Review(id) => format!("/reviews/{id}"),
             Route::Settings => "/settings".to_owned(),
+            Route::Tasks => "/tasks".to_owned(),
+            Route::Centres => "/centres".to_owned(),
+            Route::Call => "/call".to_owned(),
             Route::Atlas => "/atlas".to_owned(),
             Route::Indicators => "/indicators".to_owned(),
         }

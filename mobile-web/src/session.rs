@@ -161,6 +161,7 @@ impl Session {
         // Children's details must not outlive the session on a shared phone,
         // nor its pushes (after a logout the subscription is gone already).
         workset::clear();
+        crate::pages::tasks::clear();
         leptos::task::spawn_local(crate::push::forget(None));
         self.check_error.set(None);
         self.notice.set(notice);

@@ -67,8 +67,9 @@ export function freePort() {
  * only in a database without users). With `postgres: true` the records go
  * to a fresh PostgreSQL database on the server of
  * `KUDAKYAR_TEST_POSTGRES_URL` (dropped by `stop()`) instead of SQLite.
+ * `env` adds configuration (`KUDAKYAR_*` variables) to the server's.
  */
-export async function startServer(name, { prepare, postgres = false } = {}) {
+export async function startServer(name, { prepare, postgres = false, env: extra = {} } = {}) {
   const { bin, dist } = buildPaths();
   mkdirSync(ARTIFACTS, { recursive: true });
   const dataDir = mkdtempSync(join(tmpdir(), 'kudakyar-browser-'));
@@ -97,7 +98,7 @@ export async function startServer(name, { prepare, postgres = false } = {}) {
     const log = openSync(logPath, 'a');
     const child = spawn(bin, ['serve', '--data-dir', dataDir, '--bind', `127.0.0.1:${port}`], {
       cwd: dataDir,
-      env: { ...env, NO_COLOR: '1', KUDAKYAR_WEB_DIR: dist, KUDAKYAR_ADMIN_PASSWORD: ADMIN_PASSWORD },
+      env: { ...env, NO_COLOR: '1', KUDAKYAR_WEB_DIR: dist, KUDAKYAR_ADMIN_PASSWORD: ADMIN_PASSWORD, ...extra },
       stdio: ['ignore', log, log],
     });
     closeSync(log);
@@ -175,13 +176,14 @@ function scratchDatabase(name) {
  * paths, sorted). A file's own preparation goes in `setup(s)`, run at the
  * end of the same hook: node runs root-level `before` hooks as they are
  * registered, so a second one would not wait for this one. `prepare` goes to
- * `startServer` (data written before the server starts).
+ * `startServer` (data written before the server starts), and `env` too (an
+ * object, or an async function giving one, run first in the hook).
  */
-export function suite(name, { iris, setup, prepare } = {}) {
+export function suite(name, { iris, setup, prepare, env } = {}) {
   const s = { server: null, browser: null, token: null, iris: null };
   let irisDir = null;
   before(async () => {
-    s.server = await startServer(name, { prepare });
+    s.server = await startServer(name, { prepare, env: typeof env === 'function' ? await env() : env });
     s.browser = await launchBrowser();
     s.token = await apiLogin(s.server, 'admin', ADMIN_PASSWORD);
     if (iris) {

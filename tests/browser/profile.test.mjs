@@ -55,6 +55,28 @@ const FA = {
   encounterQueued: 'دیدار در صف ارسال ذخیره شد.',
   changeQueued: 'تغییر در صف ارسال ذخیره شد.',
   referralQueued: 'ارجاع در صف ارسال ذخیره شد.',
+  editOpen: 'ویرایش همهٔ اطلاعات پرونده',
+  editSave: 'ذخیرهٔ تغییرات',
+  editQueued: 'تغییرات در صف ارسال ذخیره شد.',
+  editNothing: 'چیزی تغییر نکرده است.',
+  fatherName: 'نام پدر',
+  aliases: 'نام\u200cهای دیگر (هر کدام در یک سطر)',
+  nationalCode: 'کد ملی',
+  badNationalCode: 'کد ملی معتبر نیست',
+  birthKnown: 'تولد',
+  birthYear: 'سال تولد',
+  dari: 'دری',
+  persian: 'فارسی',
+  flowers: 'گل\u200cفروشی و فال\u200cفروشی',
+  living: 'محل و شیوهٔ زندگی',
+  school: 'وضعیت تحصیل',
+  medical: 'نیاز به درمان',
+  guardianName: 'نام سرپرست',
+  guardianRelation: 'نسبت با کودک',
+  guardianPhone: 'تلفن سرپرست',
+  consentGiven: 'رضایت گرفته شد',
+  consentBy: 'رضایت\u200cدهنده (نام سرپرست یا «خود کودک»)',
+  childAssent: 'کودک خود نیز موافقت کرد',
 };
 
 const RUN = Date.now().toString(36);
@@ -207,6 +229,80 @@ test('conflict: a status both sides changed is shown with both values, and the w
     await until(async () => (await api('GET', `/api/v1/children/${child.id}`)).body.status === 'closed', 'the chosen status');
     await page.waitForFunction(() => !document.querySelector('.outbox-item[data-state="conflict"]'));
     h.assertNoProblems(problems, /status of 409/);
+  }));
+
+test('the whole record: every field edited offline, checked by the server\'s rules, sent once', () =>
+  h.withPhone(s, async ({ context, page, problems }) => {
+    await page.goto(`${s.server.url}/child/${child.id}`);
+    await page.locator('dl.facts').waitFor();
+    const before = (await api('GET', `/api/v1/children/${child.id}`)).body;
+    await page.getByRole('button', { name: FA.editOpen }).click();
+    const form = page.locator('#edit-form');
+    await form.getByLabel(FA.fatherName).fill('حسن');
+    await form.getByLabel(FA.aliases).fill('رضی\nممد');
+    // A national code with a wrong check digit is named, and nothing is queued.
+    await form.getByLabel(FA.nationalCode).fill('0499370898');
+    await form.getByRole('button', { name: FA.editSave }).click();
+    const alert = form.getByRole('alert');
+    await alert.waitFor();
+    assert.match(await alert.textContent(), new RegExp(`${FA.nationalCode}: ${FA.badNationalCode}`));
+    // Persian digits, as a phone keyboard types them.
+    await form.getByLabel(FA.nationalCode).fill('۰۴۹۹۳۷۰۸۹۹');
+    await form.getByLabel(FA.birthKnown, { exact: true }).selectOption('year');
+    const jalaliYear = Number(await page.evaluate(() =>
+      new Intl.DateTimeFormat('en-u-ca-persian-nu-latn', { year: 'numeric' }).format(new Date())).then((y) => y.replace(/\D/g, '')));
+    await form.getByLabel(FA.birthYear).selectOption(String(jalaliYear - 12));
+    await form.locator('#edit-languages').getByLabel(FA.dari).check();
+    await form.locator('#edit-languages').getByLabel(FA.persian).check();
+    await form.locator('#edit-work').getByLabel(FA.flowers).check();
+    await form.getByLabel(FA.living).selectOption('with_relatives');
+    await form.getByLabel(FA.school).selectOption('dropped');
+    await form.locator('#edit-risks').getByLabel(FA.medical).check();
+    await form.getByLabel(FA.guardianName).fill('زهرا');
+    await form.getByLabel(FA.guardianRelation).fill('مادر');
+    await form.getByLabel(FA.guardianPhone).fill('۰۹۱۲ ۳۴۵ ۶۷۸۹');
+    await form.getByLabel(FA.consentGiven).check();
+    await form.getByLabel(FA.consentBy).fill('زهرا (مادر)');
+    await form.getByLabel(FA.childAssent).check();
+
+    await h.setOnline(context, page, false);
+    await form.getByRole('button', { name: FA.editSave }).click();
+    await form.getByRole('status').filter({ hasText: FA.editQueued }).waitFor();
+    await h.screenshot(page, 'profile-edit-record');
+    assert.equal((await api('GET', `/api/v1/children/${child.id}`)).body.version, before.version, 'nothing sent offline');
+    await h.setOnline(context, page, true);
+    const after = await until(async () => {
+      const c = (await api('GET', `/api/v1/children/${child.id}`)).body;
+      return c.father_name === 'حسن' && c;
+    }, 'the edit to arrive');
+    assert.equal(after.version, before.version + 1, 'one update');
+    assert.deepEqual(after.aliases, ['رضی', 'ممد']);
+    assert.equal(after.national_code, '0499370899');
+    assert.deepEqual(after.birth, { precision: 'year', date: null, year: jalaliYear - 12 + 621, estimated_age: null });
+    assert.deepEqual([...after.languages].sort(), ['dari', 'persian']);
+    assert.deepEqual(after.work_types, ['selling_flowers_or_poems']);
+    assert.equal(after.living_situation, 'with_relatives');
+    assert.equal(after.school_status, 'dropped');
+    assert.deepEqual(after.risk_flags, ['needs_medical_care']);
+    assert.deepEqual(after.guardian, { name: 'زهرا', relation: 'مادر', phone: '09123456789' });
+    assert.equal(after.consent.given_by, 'زهرا (مادر)');
+    assert.equal(after.consent.child_assent, true);
+    assert.ok(Math.abs(Date.parse(after.consent.given_at) - Date.now()) < 600_000, after.consent.given_at);
+    // Untouched facts stay as they were.
+    assert.equal(after.given_name, before.given_name);
+    assert.equal(after.nationality, before.nationality);
+    assert.equal(after.home_province, before.home_province);
+
+    // The profile shows them; saving again unchanged queues nothing.
+    await page.reload();
+    const facts = page.locator('dl.facts');
+    await facts.waitFor();
+    await until(async () => (await facts.textContent()).includes('0499370899'), 'the national code on the profile');
+    assert.match(await facts.textContent(), /حسن/);
+    await page.getByRole('button', { name: FA.editOpen }).click();
+    await form.getByRole('button', { name: FA.editSave }).click();
+    await form.getByRole('status').filter({ hasText: FA.editNothing }).waitFor();
+    h.assertNoProblems(problems, /ERR_INTERNET_DISCONNECTED/);
   }));
 
 test('search: by name online, from the working set offline, by iris; English on request', () =>

@@ -37,6 +37,31 @@ const FA = {
   inbox: 'اعلان\u200cها',
   settings: 'تنظیمات',
   assignedToYou: 'گزارشی به شما واگذار شد',
+  tasks: 'کارها',
+  tasksTitle: 'کارهای من',
+  visitFound: 'کودک پیدا شد',
+  visitDone: 'بازدید ثبت شد.',
+  registryCode: 'کد ثبت',
+  link: 'پیوند',
+  linkDone: 'گزارش به پرونده پیوند خورد.',
+  toCentres: 'مراکز خدمات و ظرفیت آن\u200cها',
+  centresTitle: 'بار مراکز خدمات',
+  joinWith: 'پیوستن رخدادی دیگر به این رخداد',
+  join: 'پیوستن',
+  joined: 'دو رخداد یکی شد.',
+  split: 'جدا کردن این گزارش در رخدادی تازه',
+  splitDone: 'گزارش در رخدادی تازه جدا شد.',
+  call: 'ثبت تماس',
+  callTitle: 'ثبت تماس ۱۲۳',
+  callPlace: 'محل (مختصات یا پیوند نقشه)',
+  callSubmit: 'ثبت گزارش تماس',
+  callBadPlace: 'محل خوانده نشد: مختصات یا پیوند نقشه را وارد کنید.',
+  children: 'تعداد کودکان',
+  callDescription: 'شرح',
+  callPhone: 'تلفن تماس\u200cگیرنده (اختیاری)',
+  callNeedsConsent: 'برای نگه\u200cداشتن تلفن، موافقت تماس\u200cگیرنده لازم است.',
+  callConsent: 'تماس\u200cگیرنده موافق است که با او تماس گرفته شود',
+  callQueued: 'گزارش در صف ارسال ذخیره شد و به صف رسیدگی شهرستان می\u200cرود.',
 };
 const PASSWORD = 'a long enough password 1';
 /** A junction in Tehran (county 2301) and a place in county 2302. */
@@ -46,6 +71,7 @@ const DESCRIPTION = 'پسری سر چهارراه گل می\u200cفروشد';
 
 const people = {};
 const reports = {};
+let child; // a registered child of county 2301, whom the first report was about
 
 const s = h.suite('triage', {
   async setup(s) {
@@ -77,6 +103,7 @@ const s = h.suite('triage', {
     reports.first = await report(JUNCTION);
     reports.second = await report([JUNCTION[0] + 0.02, JUNCTION[1]], { reporter_phone: '09121234567', phone_consent: true });
     reports.elsewhere = await report(ELSEWHERE);
+    child = await post('/api/v1/children', { id: randomUUID(), given_name: 'علی', sex: 'male', nationality: 'afghan', home_province: 'IR-23', home_county: '2301' }, s.token);
   },
 });
 
@@ -93,7 +120,7 @@ const sections = (page) =>
 test('the bottom navigation follows the role', async () => {
   await h.withPhone(s, async ({ page, problems }) => {
     await h.loginAs(page, s.server, 'worker2301', PASSWORD);
-    assert.deepEqual(await sections(page), [FA.home, FA.search, FA.inbox, FA.settings]);
+    assert.deepEqual(await sections(page), [FA.home, FA.tasks, FA.search, FA.inbox, FA.settings]);
     await page.getByRole('heading', { name: FA.registerTitle }).waitFor();
     // Within one thumb's reach: at the bottom of the 640 px screen, 48 px high.
     const box = await page.getByRole('navigation').boundingBox();
@@ -103,7 +130,7 @@ test('the bottom navigation follows the role', async () => {
   }, { login: false });
   await h.withPhone(s, async ({ page, problems }) => {
     await h.loginAs(page, s.server, 'hotline23', PASSWORD);
-    assert.deepEqual(await sections(page), [FA.triage, FA.inbox, FA.home, FA.settings]);
+    assert.deepEqual(await sections(page), [FA.call, FA.triage, FA.inbox, FA.home, FA.settings]);
     // A 123 operator reaches no child record: no registration form.
     assert.equal(await page.getByRole('heading', { name: FA.registerTitle }).count(), 0);
     // The queue is theirs to read, without the supervisor's buttons.
@@ -126,12 +153,33 @@ test('a county supervisor assigns a report; the worker is told at once and opens
     await worker.page.waitForFunction(() => document.querySelector('nav .badge')?.dataset.unread === '1', null, { timeout: 30_000 });
     await worker.page.getByRole('navigation').getByRole('link', { name: new RegExp(FA.inbox) }).click();
     await h.screenshot(worker.page, 'triage-worker-inbox');
-    // … which opens the report assigned (the worker reads it, no buttons).
+    // … which opens the report assigned (no supervisor's buttons).
     await worker.page.getByRole('button', { name: new RegExp(FA.assignedToYou) }).click();
     await worker.page.waitForURL(`**/triage/${reports.first.id}`);
     await worker.page.getByText(DESCRIPTION).waitFor();
     assert.equal(await worker.page.getByRole('button', { name: FA.assign }).count(), 0);
     await worker.page.waitForFunction(() => !document.querySelector('nav .badge'));
+    // The report is among the worker's tasks; from there: the visit, then
+    // the child found, linked by registry code.
+    await worker.page.getByRole('navigation').getByRole('link', { name: FA.tasks }).click();
+    await worker.page.getByRole('heading', { level: 1, name: FA.tasksTitle }).waitFor();
+    const task = worker.page.locator(`ul[data-kind="report"] li[data-id="${reports.first.id}"] a`);
+    await task.click();
+    await worker.page.waitForURL(`**/triage/${reports.first.id}`);
+    await worker.page.getByRole('button', { name: FA.visitFound }).click();
+    await worker.page.getByText(FA.visitDone).waitFor();
+    await worker.page.getByLabel(FA.registryCode).fill(child.registry_code);
+    await worker.page.getByRole('button', { name: FA.link, exact: true }).click();
+    await worker.page.getByText(FA.linkDone).waitFor();
+    await h.screenshot(worker.page, 'triage-worker-linked');
+    const linked = await get(`/api/v1/sightings/${reports.first.id}`);
+    assert.equal(linked.state, 'linked');
+    assert.equal(linked.visit_outcome, 'found');
+    assert.deepEqual(linked.linked_children, [child.id]);
+    // Done: no longer a task.
+    await worker.page.getByRole('navigation').getByRole('link', { name: FA.tasks }).click();
+    await worker.page.getByRole('heading', { level: 1, name: FA.tasksTitle }).waitFor();
+    await worker.page.getByText('کاری برای این هفته نیست.').waitFor();
     h.assertNoProblems(worker.problems);
   }, { login: false }));
 
@@ -139,8 +187,8 @@ test('a county supervisor assigns a report; the worker is told at once and opens
 const superviseAndAssign = () =>
   h.withPhone(s, async ({ page, problems }) => {
     await h.loginAs(page, s.server, 'sup2301', PASSWORD);
-    assert.deepEqual(await sections(page), [FA.home, FA.search, FA.triage, FA.team, FA.inbox, FA.settings]);
-    // Six sections still fit the 360 px phone: the bar does not overflow.
+    assert.deepEqual(await sections(page), [FA.home, FA.tasks, FA.search, FA.triage, FA.team, FA.inbox, FA.settings]);
+    // Seven sections still fit the 360 px phone: the bar does not overflow.
     const bar = await page.getByRole('navigation').evaluate((nav) => [nav.scrollWidth, nav.clientWidth]);
     assert.ok(bar[0] <= bar[1], JSON.stringify(bar));
     // Told of the county's two citizens' reports.
@@ -152,6 +200,12 @@ const superviseAndAssign = () =>
     const rows = page.locator('li.report-row');
     await rows.first().waitFor();
     assert.deepEqual(await rows.evaluateAll((li) => li.map((l) => l.dataset.id)), [reports.second.id, reports.first.id]);
+    // The same two on the map, each a dot where it was seen.
+    const dots = page.locator('#triage-map path.triage-report');
+    await page.locator('#triage-map.leaflet-container').waitFor();
+    await h.screenshot(page, 'triage-map');
+    await dots.nth(1).waitFor();
+    assert.deepEqual((await dots.evaluateAll((p) => p.map((d) => d.dataset.id))).sort(), [reports.first.id, reports.second.id].sort());
     const current = page.getByRole('navigation').getByRole('link', { name: FA.triage, exact: true });
     assert.equal(await current.getAttribute('aria-current'), 'page');
     // Filters: new citizens' reports (both), then assigned ones (none yet).
@@ -170,6 +224,20 @@ const superviseAndAssign = () =>
     await page.getByText(DESCRIPTION).waitFor();
     await page.getByText(reports.first.receipt_code).waitFor();
     assert.equal(await page.locator('a[href^="geo:35.70"]').count(), 1);
+    // Its incident: the second report's (2 km off) joined into it, then this
+    // report split off into one of its own again.
+    const incidentOf = async (id) => (await get(`/api/v1/sightings/${id}`)).incident_id;
+    await page.getByLabel(FA.joinWith).selectOption(await incidentOf(reports.second.id));
+    await page.getByRole('button', { name: FA.join, exact: true }).click();
+    await page.getByText(FA.joined).waitFor();
+    const joined = await get(`/api/v1/incidents/${await incidentOf(reports.first.id)}`);
+    assert.deepEqual([...joined.sighting_ids].sort(), [reports.first.id, reports.second.id].sort());
+    await page.getByText('۲ گزارش در این رخداد').waitFor();
+    await h.screenshot(page, 'triage-incident-joined');
+    await page.getByRole('button', { name: FA.split }).click();
+    await page.getByText(FA.splitDone).waitFor();
+    assert.notEqual(await incidentOf(reports.first.id), await incidentOf(reports.second.id));
+    await page.getByText('۱ گزارش در این رخداد').waitFor();
     const options = await page.getByLabel(FA.assignTo).locator('option').allTextContents();
     assert.ok(options.some((o) => o.includes('مریم مددکار')), options.join(' | '));
     assert.ok(!options.some((o) => o.includes('شمیرانات')), 'another county\'s worker is not offered');
@@ -210,10 +278,30 @@ test('the team screen, and the deferred screens in English', () =>
     if (await page.locator('table.team').count()) {
       const row = page.locator('tr[data-worker="worker2301"] td').first();
       assert.equal((await row.textContent()).trim(), 'کمتر از ۵ (پنهان)');
+      // Overdue follow-ups: none, which is under 5 too.
+      const overdue = page.locator('tr[data-worker="worker2301"] td.overdue');
+      assert.equal((await overdue.textContent()).trim(), 'کمتر از ۵ (پنهان)');
     } else {
       await page.getByText(FA.teamEmpty).waitFor();
     }
     await h.screenshot(page, 'triage-team');
+    // The centres of the area, their open files against capacity.
+    await page.getByRole('link', { name: FA.toCentres }).click();
+    await page.getByRole('heading', { level: 1, name: FA.centresTitle }).waitFor();
+    const centres = await get('/api/v1/centres', await h.apiLogin(s.server, 'sup2301', PASSWORD));
+    const shown = page.locator('.centres-load li');
+    await shown.first().waitFor();
+    assert.equal(await shown.count(), centres.length);
+    for (const c of centres) {
+      const meter = page.locator(`.centres-load li[data-id="${c.id}"] meter`);
+      assert.equal(Number(await meter.getAttribute('value')), c.open_files);
+      assert.equal(Number(await meter.getAttribute('max')), c.capacity);
+    }
+    const here = page.getByRole('navigation').getByRole('link', { name: FA.team, exact: true });
+    assert.equal(await here.getAttribute('aria-current'), 'page');
+    await h.screenshot(page, 'triage-centres');
+    await page.getByRole('navigation').getByRole('link', { name: FA.team }).click();
+    await page.getByRole('heading', { level: 1, name: FA.teamTitle }).waitFor();
     // English: the deferred texts' other column, after the reload the switch makes.
     await page.getByRole('button', { name: 'English' }).click();
     await page.getByRole('heading', { level: 1, name: 'Team' }).waitFor();
@@ -221,5 +309,42 @@ test('the team screen, and the deferred screens in English', () =>
     await page.getByRole('heading', { level: 1, name: 'Reports' }).waitFor();
     await page.getByText('Citizen report · False report').waitFor();
     await h.screenshot(page, 'triage-list-en');
+    h.assertNoProblems(problems);
+  }, { login: false }));
+
+test('a 123 operator records a call; it lands in the county\'s queue as a hotline report', () =>
+  h.withPhone(s, async ({ page, problems }) => {
+    await h.loginAs(page, s.server, 'hotline23', PASSWORD);
+    await page.getByRole('navigation').getByRole('link', { name: FA.call }).click();
+    await page.getByRole('heading', { level: 1, name: FA.callTitle }).waitFor();
+    // A place that cannot be read is named, nothing queued.
+    await page.getByLabel(FA.callPlace).fill('near the bazaar');
+    await page.getByRole('button', { name: FA.callSubmit }).click();
+    await page.getByText(FA.callBadPlace).waitFor();
+    // The link a caller shared, in Persian digits.
+    await page.getByLabel(FA.callPlace).fill('geo:۳۵٫۷۰۱۲,۵۱٫۳۹۱۵');
+    await page.getByLabel(FA.children).fill('۳');
+    await page.getByLabel(FA.callDescription).fill('سه کودک فال می\u200cفروشند');
+    await page.getByLabel(FA.callPhone).fill('09120000000');
+    await page.getByRole('button', { name: FA.callSubmit }).click();
+    await page.getByText(FA.callNeedsConsent).waitFor();
+    await page.getByLabel(FA.callConsent).check();
+    await page.getByRole('button', { name: FA.callSubmit }).click();
+    await page.getByText(FA.callQueued).waitFor();
+    await h.screenshot(page, 'hotline-call');
+    const supervisor = await h.apiLogin(s.server, 'sup2301', PASSWORD);
+    const deadline = Date.now() + 30_000;
+    let call;
+    while (!call && Date.now() < deadline) {
+      const list = await get('/api/v1/sightings?source=hotline', supervisor);
+      call = list.items.find((r) => r.description === 'سه کودک فال می\u200cفروشند');
+      if (!call) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(call, 'the call reached the county supervisor\'s queue');
+    assert.equal(call.source, 'hotline');
+    assert.equal(call.county, '2301');
+    assert.equal(call.children_count, 3);
+    assert.equal(call.reporter_phone, '09120000000');
+    assert.ok(Math.abs(call.lat - 35.7012) < 1e-9 && Math.abs(call.lng - 51.3915) < 1e-9);
     h.assertNoProblems(problems);
   }, { login: false }));

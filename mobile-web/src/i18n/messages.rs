@@ -201,6 +201,8 @@ messages! {
     nav_search: "جستجو", "Search";
     nav_triage: "گزارش\u{200c}ها", "Reports";
     nav_team: "تیم", "Team";
+    nav_tasks: "کارها", "Tasks";
+    nav_call: "ثبت تماس", "New call";
     nav_atlas: "اطلس", "Atlas";
     nav_inbox: "اعلان\u{200c}ها", "Inbox";
     nav_settings: "تنظیمات", "Settings";

@@ -29,6 +29,16 @@ pub fn nationality(v: Nationality) -> &'static str {
     }
 }
 
+pub const NATIONALITIES: [Nationality; 7] = [
+    Nationality::Iranian,
+    Nationality::Afghan,
+    Nationality::Pakistani,
+    Nationality::Iraqi,
+    Nationality::Other,
+    Nationality::Stateless,
+    Nationality::Unknown,
+];
+
 pub const STATUSES: [Status; 6] = [
     Status::Active,
     Status::Referred,

@@ -2,7 +2,8 @@
 //! the duplicate candidates at registration, the choice between both
 //! values of a conflict, the supervisors' triage, duplicate review and team
 //! screens, the inbox and the watch that keeps its count live, and the
-//! notification settings, the staff's atlas and indicators (the working
+//! notification settings, a 123 operator's call form, the staff's atlas
+//! and indicators (the working
 //! set's refresh is one too, in `workset`).
 //!
 //! Each `#[lazy]` function below is a split point. The build
@@ -25,7 +26,9 @@ use leptos::prelude::*;
 use leptos::reactive::owner::LocalStorage;
 
 use super::atlas::AtlasPage;
+use super::centres::CentresPage;
 use super::child::ChildPage;
+use super::hotline::HotlineForm;
 use super::inbox::InboxPage;
 use super::indicators::IndicatorsPage;
 use super::outbox::{OutboxList, conflict::ChooseValues};
@@ -33,6 +36,7 @@ use super::register::{Pending, candidates::Candidates};
 use super::review::{ReviewPage, ReviewsPage};
 use super::search::SearchPage;
 use super::settings::SettingsPage;
+use super::tasks::TasksPage;
 use super::team::TeamPage;
 use super::triage::{TriagePage, report::ReportPage};
 use crate::api::{self, ApiError};
@@ -66,8 +70,10 @@ async fn load_texts() -> bool {
     later::load().await
 }
 
-/// The staff's screens — triage, a report, the team, duplicate reviews —
-/// and everyone's inbox and notification settings, behind one split point:
+/// The staff's screens — triage, a report, the team and its centres,
+/// duplicate reviews —
+/// a 123 operator's call form, and everyone's tasks, inbox and notification
+/// settings, behind one split point:
 /// each screen's own entry would keep its share of loading code in the app
 /// shell.
 #[lazy]
@@ -79,6 +85,9 @@ fn staff_view(route: Route) -> AnyView {
         Route::Review(id) => view! { <ReviewPage id/> }.into_any(),
         Route::Inbox => view! { <InboxPage/> }.into_any(),
         Route::Settings => view! { <SettingsPage/> }.into_any(),
+        Route::Tasks => view! { <TasksPage/> }.into_any(),
+        Route::Centres => view! { <CentresPage/> }.into_any(),
+        Route::Call => view! { <HotlineForm/> }.into_any(),
         _ => view! { <TriagePage/> }.into_any(),
     }
 }
@@ -137,10 +146,10 @@ pub fn Search() -> impl IntoView {
     deferred(Box::pin(async { search_view().await }))
 }
 
-/// `/child/{id}`.
+/// `/child/{id}` (its record editor's texts are deferred ones).
 #[component]
 pub fn Child(id: String) -> impl IntoView {
-    deferred(Box::pin(async move { child_view(id).await }))
+    deferred(with_texts(Box::pin(async move { child_view(id).await })))
 }
 
 /// `view` once the deferred texts are at hand; the network error otherwise
@@ -157,7 +166,7 @@ fn with_texts(view: ViewFuture) -> ViewFuture {
 }
 
 /// `/triage`, `/triage/{id}`, `/team`, `/reviews`, `/reviews/{id}`, `/inbox`,
-/// `/settings`.
+/// `/settings`, `/tasks`, `/centres`, `/call`.
 #[component]
 pub fn Staff(route: Route) -> impl IntoView {
     deferred(with_texts(Box::pin(async move { staff_view(route).await })))

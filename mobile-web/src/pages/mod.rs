@@ -2,6 +2,7 @@
 //!
 //! - [`login`]: username and password form.
 //! - [`home`]: who is logged in and logout, then registration and the outbox.
+//! - [`hotline`]: a 123 operator's form for a call.
 //! - [`restoring`]: a stored token awaiting its first `/auth/me` answer.
 //! - [`register`]: the «register a child» form, queued in the outbox, with
 //!   the duplicate-candidates screen when the network allows.
@@ -10,7 +11,9 @@
 //! - [`search`]: by name or code (offline: the working set) and by iris.
 //! - [`child`]: a child's profile, encounters, status and referral.
 //! - [`triage`]: the supervisors' queue of reports, and one report.
-//! - [`team`]: each worker's caseload and verified visits.
+//! - [`team`]: each worker's caseload, verified visits, overdue follow-ups.
+//! - [`centres`]: the area's service centres, open files against capacity.
+//! - [`tasks`]: the user's follow-ups due, reports to visit, open referrals.
 //! - [`inbox`]: the user's notifications.
 //! - [`review`]: duplicate reviews, both records side by side.
 //! - [`settings`]: notification settings: push on this device, muted kinds,
@@ -23,9 +26,11 @@
 //! - `location`, `shared`: the position field; thumbnails, candidates, rows.
 
 pub mod atlas;
+pub mod centres;
 pub mod child;
 pub mod deferred;
 pub mod home;
+pub mod hotline;
 pub mod inbox;
 pub mod indicators;
 mod location;
@@ -37,6 +42,7 @@ pub mod review;
 pub mod search;
 pub mod settings;
 mod shared;
+pub mod tasks;
 pub mod team;
 pub mod triage;
 

@@ -29,6 +29,18 @@ pub fn Thumb(url: Option<String>, alt: String) -> impl IntoView {
     }
 }
 
+/// Persian (۰–۹) and Arabic-Indic (٠–٩) digits as ASCII, the rest as it is:
+/// phone keyboards type them.
+pub fn ascii_digits(raw: &str) -> String {
+    raw.chars()
+        .map(|c| match c {
+            '۰'..='۹' => char::from(b'0' + (c as u32 - '۰' as u32) as u8),
+            '٠'..='٩' => char::from(b'0' + (c as u32 - '٠' as u32) as u8),
+            c => c,
+        })
+        .collect()
+}
+
 /// The name a worker calls a child by, or «unnamed».
 pub fn display_name(given: Option<&str>, family: Option<&str>) -> String {
     let name = [given, family]

@@ -1,5 +1,6 @@
 //! The team (`/team`): each outreach worker's open cases, visits in the last
-//! 30 days and the share of them verified (iris or location), as of the
+//! 30 days and the share of them verified (iris or location), and their
+//! overdue follow-ups, as of the
 //! last day the server's nightly job computed (`GET /api/v1/indicators/workers`).
 //!
 //! A figure resting on fewer than 5 children comes back as "suppressed" for
@@ -14,6 +15,7 @@ use super::{ErrorBox, focus_on_mount};
 use crate::api;
 use crate::dates;
 use crate::i18n::{ErrorText, L, digits, error_text, l};
+use crate::route::{Link, Route};
 use crate::session::use_session;
 
 /// A figure as the table shows it: the number, or «suppressed».
@@ -47,6 +49,7 @@ pub fn TeamPage() -> impl IntoView {
         <section class="card" aria-labelledby="team-title">
             <h1 id="team-title" tabindex="-1" node_ref=heading>{l(L::TeamTitle)}</h1>
             <p class="muted">{l(L::TeamIntro)}</p>
+            <p><Link to=Route::Centres>{l(L::ToCentres)}</Link></p>
             {move || error.get().map(|text| view! { <ErrorBox text/> })}
             {move || table.get().map(|(day, items)| match day.filter(|_| !items.is_empty()) {
                 None => view! { <p role="status">{l(L::TeamEmpty)}</p> }.into_any(),
@@ -58,6 +61,7 @@ pub fn TeamPage() -> impl IntoView {
                             <th scope="col">{l(L::OpenCases)}</th>
                             <th scope="col">{l(L::Visits)}</th>
                             <th scope="col">{l(L::VerifiedShare)}</th>
+                            <th scope="col">{l(L::FigureOverdue)}</th>
                         </tr></thead>
                         <tbody>
                             {items.into_iter().map(|w| view! {
@@ -66,6 +70,7 @@ pub fn TeamPage() -> impl IntoView {
                                     <td>{figure(w.open_cases)}</td>
                                     <td>{digits(u32::try_from(w.visits).unwrap_or(0))}</td>
                                     <td>{share(w.verified_share)}</td>
+                                    <td class="overdue">{figure(w.overdue_follow_ups)}</td>
                                 </tr>
                             }).collect_view()}
                         </tbody>

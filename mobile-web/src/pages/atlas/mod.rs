@@ -330,12 +330,7 @@ pub fn AtlasPage() -> impl IntoView {
             }
             let load = load.clone();
             leptos::task::spawn_local(async move {
-                let open = serde_json::json!({
-                    "el": "atlas-map",
-                    "tiles": tiles(),
-                    "label": l(L::MapLabel),
-                });
-                let ok = atlas::call("open", &open.to_string()).await.is_ok();
+                let ok = atlas::open("atlas-map", l(L::MapLabel)).await.is_ok();
                 map_open.set(Some(ok));
                 if ok {
                     load();
@@ -539,16 +534,6 @@ pub fn AtlasPage() -> impl IntoView {
         </section>
     }
     .into_any()
-}
-
-/// The basemap's tile URL template the build wrote into the page, if any.
-fn tiles() -> Option<String> {
-    document()
-        .query_selector("meta[name=kudakyar-tiles]")
-        .ok()
-        .flatten()
-        .and_then(|m| m.get_attribute("content"))
-        .filter(|t| !t.is_empty())
 }
 
 /// The choropleth, then the hexes inside its bounds, onto the map.

@@ -5,11 +5,14 @@
 //! - `mod.rs`: loading (server, else the phone's working set) and the facts.
 //! - [`encounters`]: the timeline and the «record an encounter» form.
 //! - [`actions`]: photos, status change, referral.
+//! - [`edit`]: every fact of the record, edited and checked by the server's
+//!   rules.
 //!
 //! Every write goes through the outbox (works offline, sent once); the page
 //! says so, and the outbox list on the home page shows the server's answer.
 
 mod actions;
+mod edit;
 mod encounters;
 
 use kudakyar_api::children::{Birth, BirthPrecision, Child};
@@ -20,6 +23,7 @@ use super::shared::display_name;
 use super::{ErrorBox, focus_on_mount};
 use crate::api::{self, ApiError};
 use crate::dates;
+use crate::i18n::later::{L, l};
 use crate::i18n::{ErrorText, digits, error_text, province_name, t, vocabulary};
 use crate::outbox::use_outbox;
 use crate::session::use_session;
@@ -93,12 +97,14 @@ pub fn ChildPage(id: String) -> impl IntoView {
                 <actions::Photos child_id=child.id.clone()/>
                 <encounters::Timeline child_id=child.id.clone()/>
                 <encounters::NewEncounter child=child.clone()/>
+                <edit::EditRecord id=child.id.clone() version=child.version facts=child.facts.clone()/>
                 <actions::StatusChange child=child.clone()/>
                 <actions::Referral child/>
             }.into_any(),
             // Offline or queued: what can be recorded without the server.
             Loaded::Cached(child) => view! {
                 <encounters::NewEncounter child=child.clone()/>
+                <edit::EditRecord id=child.id.clone() version=child.version facts=child.facts.clone()/>
                 <actions::StatusChange child/>
             }.into_any(),
             _ => ().into_any(),
@@ -125,11 +131,31 @@ fn Facts(child: Child) -> impl IntoView {
             {row(s.sex, vocabulary::sex(f.sex).to_owned())}
             {row(s.nationality, vocabulary::nationality(f.nationality).to_owned())}
             {f.birth.as_ref().map(|b| row(s.age, age(b)))}
+            {f.father_name.clone().map(|n| row(l(L::FatherName), n))}
+            {(!f.aliases.is_empty()).then(|| row(l(L::Aliases), f.aliases.join("، ")))}
+            {f.national_code.clone().map(|c| row(l(L::NationalCode), c))}
+            {f.foreign_id.clone().map(|c| row(l(L::ForeignId), c))}
+            {list(l(L::Languages), f.languages.iter().map(|v| edit::language(*v)))}
+            {list(l(L::WorkTypes), f.work_types.iter().map(|v| vocabulary::work_type(*v)))}
+            {f.living_situation.map(|v| row(l(L::Living), edit::living(v).to_owned()))}
+            {f.school_status.map(|v| row(l(L::School), edit::schooling(v).to_owned()))}
+            {list(l(L::Risks), f.risk_flags.iter().map(|v| edit::risk(*v)))}
+            {f.guardian.as_ref().map(|g| row(l(L::Guardian), [g.name.as_deref(), g.relation.as_deref(), g.phone.as_deref()]
+                .into_iter().flatten().collect::<Vec<_>>().join(" · ")))}
+            {f.consent.as_ref().map(|c| row(l(L::Consent), format!("{} · {}{}", c.given_by, dates::instant(&c.given_at),
+                if c.child_assent { format!(" · {}", l(L::ChildAssent)) } else { String::new() })))}
             {row(s.province, province)}
             {row(s.registered_at, dates::instant(&child.created_at))}
             {child.last_seen_at.as_deref().map(|at| row(s.last_seen, dates::instant(at)))}
         </dl>
     }
+}
+
+/// A row of several values, none when there are none.
+fn list<'a>(dt: &'static str, values: impl Iterator<Item = &'a str>) -> Option<AnyView> {
+    let joined = values.collect::<Vec<_>>().join("، ");
+    (!joined.is_empty())
+        .then(|| view! { <div><dt>{dt}</dt><dd><bdi>{joined}</bdi></dd></div> }.into_any())
 }
 
 /// The birth as the record knows it: a date, a year, or an estimated age.

@@ -17,7 +17,8 @@
 //! pending review when it matches someone).
 //!
 //! Validation mirrors the server's (names ≤ 100 characters, estimated age
-//! 0–25) so a queued record is not refused hours later.
+//! 0–25) so a queued record is not refused hours later. The essentials
+//! only: the profile's editor takes every other fact.
 
 use kudakyar_api::children::{Birth, BirthPrecision, ChildFacts, NewChild, Sex};
 use kudakyar_api::iris::IrisMatches;
@@ -385,15 +386,7 @@ fn trimmed(s: &str) -> Option<String> {
 /// The estimated age in years; Persian and Arabic-Indic digits are accepted
 /// (phone keyboards type them). `Ok(None)` when left empty.
 fn parse_age(raw: &str) -> Result<Option<u8>, ()> {
-    let ascii: String = raw
-        .trim()
-        .chars()
-        .map(|c| match c {
-            '۰'..='۹' => char::from(b'0' + (c as u32 - '۰' as u32) as u8),
-            '٠'..='٩' => char::from(b'0' + (c as u32 - '٠' as u32) as u8),
-            c => c,
-        })
-        .collect();
+    let ascii = super::shared::ascii_digits(raw.trim());
     if ascii.is_empty() {
         return Ok(None);
     }

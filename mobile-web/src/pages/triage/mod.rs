@@ -18,11 +18,11 @@ use leptos::html::H1;
 use leptos::prelude::*;
 
 use super::{ErrorBox, focus_on_mount};
-use crate::api;
 use crate::dates;
 use crate::i18n::{ErrorText, L, digits, error_text, l, province_name, vocabulary};
 use crate::route::{Link, Route};
 use crate::session::{Auth, use_session};
+use crate::{api, atlas};
 
 /// May this role assign and close reports (`auth::policy::triage_sightings`)
 /// and decide duplicate reviews?
@@ -102,27 +102,63 @@ pub fn TriagePage() -> impl IntoView {
     let state = RwSignal::new(String::new());
     let source = RwSignal::new(String::new());
     let found = RwSignal::new(None::<Vec<Sighting>>);
+    // The cursor of the next page, when there is one.
+    let next = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<ErrorText>);
     let busy = RwSignal::new(false);
-    let load = move || {
+    // A page of the list: the first (`more` false) replaces it, the next adds to it.
+    let load = move |more: bool| {
         busy.set(true);
         error.set(None);
         let token = session.token().unwrap_or_default();
-        let query = list_query(&state.get_untracked(), &source.get_untracked());
+        let mut query = list_query(&state.get_untracked(), &source.get_untracked());
+        if let Some(cursor) = next.get_untracked().filter(|_| more) {
+            query.push_str(&format!("&cursor={}", crate::workset::encode(&cursor)));
+        }
         leptos::task::spawn_local(async move {
             let result = api::sightings(&token, &query).await;
             busy.set(false);
             match result {
-                Ok(page) => found.set(Some(page.items)),
+                Ok(page) => {
+                    next.set(page.next_cursor);
+                    if more {
+                        found.update(|list| list.get_or_insert_with(Vec::new).extend(page.items));
+                    } else {
+                        found.set(Some(page.items));
+                    }
+                }
                 Err(err) => error.set(Some(error_text(&err, false))),
             }
         });
     };
-    load();
+    load(false);
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        load();
+        load(false);
     };
+    // The map, opened once; then it shows what the list shows.
+    let map_ready = RwSignal::new(false);
+    leptos::task::spawn_local(async move {
+        if atlas::open("triage-map", l(L::TriageMap)).await.is_ok() {
+            map_ready.set(true);
+        }
+    });
+    Effect::new(move |_| {
+        if !map_ready.get() {
+            return;
+        }
+        let Some(json) = found.with(|list| list.as_deref().map(points)) else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            let _ = atlas::call("reports", &json).await;
+        });
+    });
+    on_cleanup(|| {
+        leptos::task::spawn_local(async {
+            let _ = atlas::call("close", "{}").await;
+        });
+    });
     let options = |values: Vec<(String, &'static str)>| {
         std::iter::once((String::new(), l(L::FilterAll)))
             .chain(values)
@@ -133,7 +169,6 @@ pub fn TriagePage() -> impl IntoView {
         <section class="card" aria-labelledby="triage-title">
             <h1 id="triage-title" tabindex="-1" node_ref=heading>{l(L::TriageTitle)}</h1>
             <p class="muted">{l(L::TriageIntro)}</p>
-            <p class="muted">{l(L::MapLater)}</p>
             {reviewer.then(|| view! { <p><Link to=Route::Reviews>{l(L::ReviewsTitle)}</Link></p> })}
             <form class="filters" on:submit=on_submit>
                 <div class="field">
@@ -152,15 +187,42 @@ pub fn TriagePage() -> impl IntoView {
             </form>
             {move || error.get().map(|text| view! { <ErrorBox text/> })}
         </section>
+        <section class="card" aria-labelledby="triage-map-title">
+            <h2 id="triage-map-title">{l(L::TriageMap)}</h2>
+            <div id="triage-map" class="atlas-map" dir="ltr" tabindex="0" role="region"></div>
+        </section>
         {move || found.get().map(|reports| view! {
             <section class="card" role="status">
                 {reports.is_empty().then(|| view! { <p>{l(L::NoReports)}</p> })}
                 <ul class="reports">
                     {reports.into_iter().map(|r| view! { <ReportRow report=r/> }).collect_view()}
                 </ul>
+                {move || next.get().is_some().then(|| view! {
+                    <button type="button" class="btn secondary" disabled=move || busy.get()
+                        on:click=move |_| load(true)>{l(L::More)}</button>
+                })}
             </section>
         })}
     }
+}
+
+/// The reports as the map's points: id, state and a label each.
+fn points(reports: &[Sighting]) -> String {
+    let features: Vec<serde_json::Value> = reports
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "type": "Feature",
+                "geometry": { "type": "Point", "coordinates": [r.lng, r.lat] },
+                "properties": {
+                    "id": r.id,
+                    "state": vocabulary::word(r.state),
+                    "label": format!("{} · {} · {}", source_label(r.source), state_label(r.state), dates::instant(&r.seen_at)),
+                },
+            })
+        })
+        .collect();
+    serde_json::json!({ "type": "FeatureCollection", "features": features }).to_string()
 }
 
 /// A report in the list: source and state, when, where, how many children.

@@ -10,7 +10,7 @@
 //! | 0.5 reflections | [`specular`] | [`specular::fill_reflections`] | [`specular::SpecularParams`]: opening width, least top-hat (the illuminator's spots, judged by their brightest cores so that the touching glows of an LED ring still count, inpainted from the grey around them for the boundary searches) |
 //! | 1. pupil | [`pupil`] | [`pupil::locate_pupil`] | [`pupil::PupilParams`]: radius range, coarse width, min contrast (a dark round blob nested in a larger, lighter one of 0.15–0.75 its radius wins: dark iris vs pupil — unless a ring between them falls back halfway to the inner blob's grey, as a pupil lit by a ring of glow does around its dark core; when the glow reaches the pupil's edge, [`pipeline::segment`] takes the larger blob if a limbus is found around it and the nested blob's own limbus is not well beyond it) |
 //! | 2. limbus | [`limbus`] | [`limbus::locate_limbus`] | [`limbus::LimbusParams`]: pupil/iris ratio range, centre offset, min edge, concentricity prior (0.5 of the edge strength lost at the largest offset), per-direction visibility window (3 px: lashes and lid-margin shadow over the boundary count neither for nor against a circle) |
-//! | 3. noise mask | [`mask`] | [`mask::noise_mask`] | [`mask::MaskParams`]: outlier k, spread floor, eyelid fraction and smoothing |
+//! | 3. noise mask | [`mask`] | [`mask::noise_mask`] | [`mask::MaskParams`]: outlier k, spread floor, eyelid fraction and smoothing, eyelashes (thin dark structures connected to a lid or the band's outer edge: top-hat width and depth) |
 //! | 4. normalise | [`normalise`] | [`normalise::normalise`] | [`normalise::NormaliseParams`]: ρ range (0.04–0.8); grid 32×256 |
 //! | 5. encode | [`encode`] | [`encode::encode`] | [`encode::EncodeParams`]: Gabor wavelength and σ, fragile fraction, min support |
 //! | 6. quality | [`quality`] | [`quality::assess`] | [`quality::QualityParams`]: acceptance limits (iris–sclera contrast across the limbus circle, lateral sectors only; least share of the pupil boundary and of the lateral limbus seen as an edge on their circles: 60 %, 33 %) |
@@ -60,6 +60,11 @@
 //!   (`SEGDIAG_DIR=dir` also draws the circles on the failing ones); with
 //!   image paths instead (`-- IMAGE…`), the circles, verdict and noise mask
 //!   of real captures.
+//! - `cargo run -p iris --release --example genuine_pairs -- DIR [WORST]
+//!   [OUT_DIR]`: why genuine pairs fail on a folder of real captures — the
+//!   worst genuine pairs with their rotation, bits compared and where the
+//!   disagreeing bits lie, drawn (circles, masked samples, both bands, the
+//!   bits compared) for a person to judge.
 //! - Side by side with open-iris' `HammingDistanceMatcher`: the
 //!   `export_codes` example, then `iris/tools/openiris_compare.py` (see its
 //!   docstring).

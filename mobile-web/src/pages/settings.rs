@@ -26,6 +26,7 @@ use leptos::html::H1;
 use leptos::prelude::*;
 
 use super::inbox::kind_text;
+use super::shared::ascii_digits;
 use super::{ErrorBox, focus_on_mount};
 use crate::api::{self, ApiError};
 use crate::i18n::{ErrorText, L, error_text, l, later};
@@ -39,18 +40,6 @@ type FieldErrors = BTreeMap<String, Vec<String>>;
 /// roles above them; `notify::delivery_routes::put_preferences`).
 pub fn may_digest(role: Role) -> bool {
     !matches!(role, Role::OutreachWorker | Role::HotlineOperator)
-}
-
-/// Persian (and Arabic-Indic) digits as ASCII: a phone typed on a Persian
-/// keyboard is the same number to the server.
-pub fn ascii_digits(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '۰'..='۹' => char::from(b'0' + (c as u32 - '۰' as u32) as u8),
-            '٠'..='٩' => char::from(b'0' + (c as u32 - '٠' as u32) as u8),
-            c => c,
-        })
-        .collect()
 }
 
 /// The labels the service worker titles a push with, both languages (see
@@ -404,9 +393,10 @@ mod tests {
     use kudakyar_api::notifications::KINDS;
     use kudakyar_api::users::Role;
 
-    use super::{ascii_digits, may_digest, worker_texts};
+    use super::{may_digest, worker_texts};
     use crate::i18n::{L, l};
     use crate::pages::inbox::kind_text;
+    use crate::pages::shared::ascii_digits;
 
     #[test]
     fn a_digest_is_for_supervisors_and_above() {

@@ -19,7 +19,7 @@
 
 mod chart;
 
-use kudakyar_api::children::{Nationality, Sex};
+use kudakyar_api::children::Sex;
 use kudakyar_api::users::{Role, User};
 use leptos::ev::SubmitEvent;
 use leptos::html::H1;
@@ -41,15 +41,6 @@ const MEASURES: [(&str, L); 3] = [
 ];
 const AGE_BANDS: [&str; 6] = ["0-5", "6-11", "12-14", "15-17", "18+", "unknown"];
 const SEXES: [Sex; 3] = [Sex::Male, Sex::Female, Sex::Unknown];
-const NATIONALITIES: [Nationality; 7] = [
-    Nationality::Iranian,
-    Nationality::Afghan,
-    Nationality::Pakistani,
-    Nationality::Iraqi,
-    Nationality::Other,
-    Nationality::Stateless,
-    Nationality::Unknown,
-];
 const PATTERNS: [(&str, L); 8] = [
     ("new", L::PatternNew),
     ("consecutive", L::PatternConsecutive),
@@ -459,7 +450,7 @@ pub fn AtlasPage() -> impl IntoView {
                         std::iter::once(any()).chain(AGE_BANDS.iter().map(|b| ((*b).to_owned(), age_label(b)))).collect(),
                         |f| f.age_band.clone(), |f, v| f.age_band = v, child_off)}
                     {select("atlas-nationality", L::Nationality,
-                        std::iter::once(any()).chain(NATIONALITIES.iter().map(|v| (vocabulary::word(v), vocabulary::nationality(*v).to_owned()))).collect(),
+                        std::iter::once(any()).chain(vocabulary::NATIONALITIES.iter().map(|v| (vocabulary::word(v), vocabulary::nationality(*v).to_owned()))).collect(),
                         |f| f.nationality.clone(), |f, v| f.nationality = v, child_off)}
                     {select("atlas-work", L::WorkType,
                         std::iter::once(any()).chain(vocabulary::WORK_TYPES.iter().map(|v| (vocabulary::word(v), vocabulary::work_type(*v).to_owned()))).collect(),

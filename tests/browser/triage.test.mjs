@@ -232,12 +232,14 @@ const superviseAndAssign = () =>
     await page.getByText(FA.joined).waitFor();
     const joined = await get(`/api/v1/incidents/${await incidentOf(reports.first.id)}`);
     assert.deepEqual([...joined.sighting_ids].sort(), [reports.first.id, reports.second.id].sort());
-    await page.getByText('۲ گزارش در این رخداد').waitFor();
+    // The count under the incident's title (the list of others to join has counts too).
+    await page.locator('p[data-reports="2"]').waitFor();
     await h.screenshot(page, 'triage-incident-joined');
     await page.getByRole('button', { name: FA.split }).click();
     await page.getByText(FA.splitDone).waitFor();
     assert.notEqual(await incidentOf(reports.first.id), await incidentOf(reports.second.id));
-    await page.getByText('۱ گزارش در این رخداد').waitFor();
+    await page.locator('p[data-reports="1"]').waitFor();
+    assert.equal(await page.locator('p[data-reports="1"]').textContent(), '۱ گزارش در این رخداد');
     const options = await page.getByLabel(FA.assignTo).locator('option').allTextContents();
     assert.ok(options.some((o) => o.includes('مریم مددکار')), options.join(' | '));
     assert.ok(!options.some((o) => o.includes('شمیرانات')), 'another county\'s worker is not offered');

@@ -24,6 +24,7 @@ use sqlx::Row;
 
 use crate::db::Db;
 use crate::db::vocab::enum_parse;
+use crate::indicators::period;
 use crate::notify::preferences::tehran_day;
 use crate::notify::schedule::date_of;
 
@@ -157,11 +158,11 @@ async fn referrals(db: &Db, user_id: &str) -> sqlx::Result<Vec<ReferralTask>> {
     Ok(tasks)
 }
 
-/// The day number (days since 1970-01-01) of a `YYYY-MM-DD`.
+/// The day number (days since 1970-01-01) of a `YYYY-MM-DD`, as
+/// [`date_of`] counts them.
 fn day_number(date: &str) -> Option<i64> {
-    let (y, m, d) = kudakyar_api::rules::parse_date(date)?;
-    let date = time::Date::from_calendar_date(y, time::Month::try_from(m).ok()?, d).ok()?;
-    Some(i64::from(date.to_julian_day()) - 2_440_588)
+    // 2440588 is the Julian day of 1970-01-01.
+    period::parse_day(date).map(|d| i64::from(d.to_julian_day()) - 2_440_588)
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use leptos::html::H1;
 use leptos::prelude::*;
 
 use super::{decides, place, source_label, state_label};
-use crate::api;
+use crate::api::{self, ApiError};
 use crate::dates;
 use crate::i18n::{ErrorText, L, digits, error_text, l, t, vocabulary};
 use crate::pages::{ErrorBox, focus_on_mount};
@@ -382,16 +382,27 @@ impl Step {
     }
 
     fn run(self, step: &'static str, body: serde_json::Value, message: &'static str) {
+        let (token, id) = (self.token.get_value(), self.id.get_value());
+        self.settle(message, async move {
+            api::sighting_step(&token, &id, step, &body).await
+        });
+    }
+
+    /// Runs `work` unless a step is under way; its report replaces the one
+    /// shown and `message` is told, or its error is.
+    fn settle(
+        self,
+        message: &'static str,
+        work: impl Future<Output = Result<Sighting, ApiError>> + 'static,
+    ) {
         if self.busy.get_untracked() {
             return;
         }
-        let token = self.token.get_value();
         self.busy.set(true);
         self.error.set(None);
         self.done.set(None);
-        let id = self.id.get_value();
         leptos::task::spawn_local(async move {
-            let result = api::sighting_step(&token, &id, step, &body).await;
+            let result = work.await;
             self.busy.set(false);
             match result {
                 Ok(r) => {
@@ -439,27 +450,14 @@ fn IncidentOf(
     }
     // A step on the incident, then the report read again.
     let change = move |name: &'static str, body: serde_json::Value, message: &'static str| {
-        if step.busy.get_untracked() {
-            return;
-        }
-        step.busy.set(true);
-        step.error.set(None);
-        done.set(None);
-        let (token, report_id) = (step.token.get_value(), step.id.get_value());
-        leptos::task::spawn_local(async move {
-            let id = incident_id.get_value();
-            let reread = match api::incident_step(&token, &id, name, &body).await {
-                Ok(_) => api::sighting(&token, &report_id).await,
-                Err(err) => Err(err),
-            };
-            step.busy.set(false);
-            match reread {
-                Ok(r) => {
-                    done.set(Some(message));
-                    on_done.set(Some(r));
-                }
-                Err(err) => step.error.set(Some(error_text(&err, false))),
-            }
+        let (token, report_id, id) = (
+            step.token.get_value(),
+            step.id.get_value(),
+            incident_id.get_value(),
+        );
+        step.settle(message, async move {
+            api::incident_step(&token, &id, name, &body).await?;
+            api::sighting(&token, &report_id).await
         });
     };
     let split = move |_| {

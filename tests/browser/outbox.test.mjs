@@ -29,6 +29,7 @@ const FA = {
   irisLeft: 'تصویر عنبیهٔ چپ',
   irisRight: 'تصویر عنبیهٔ راست',
   submit: 'ثبت و افزودن به صف ارسال',
+  next: 'بعدی',
   queued: 'در صف ارسال ذخیره شد',
   stale: 'ارتباط با سرور برقرار نشد؛ اطلاعات ذخیره\u200cشده نمایش داده می\u200cشود.',
   addEncounter: 'ثبت دیدار امروز در همین مکان',
@@ -57,13 +58,16 @@ async function register(page, child, photo) {
   await page.getByRole('status').filter({ hasText: FA.queued }).filter({ hasText: child.given }).waitFor();
 }
 
+/** The registration's three steps: the position as the phone has it, the essentials, the eyes and photo. */
 async function fillChild(page, child, photo) {
+  await page.getByRole('button', { name: FA.next, exact: true }).click();
   await page.getByLabel(FA.givenName, { exact: true }).fill(child.given);
   await page.getByLabel(FA.familyName, { exact: true }).fill(child.family);
   await page.getByLabel(FA.sex, { exact: true }).selectOption(child.sex);
   await page.getByLabel(FA.nationality, { exact: true }).selectOption(child.nationality);
   await page.getByLabel(FA.province, { exact: true }).selectOption('IR-23');
   await page.getByLabel(FA.age, { exact: true }).fill(child.age);
+  await page.getByRole('button', { name: FA.next, exact: true }).click();
   if (child.photo) await page.getByLabel(FA.photo).setInputFiles(photo);
   if (child.iris) {
     await page.getByLabel(FA.irisLeft).setInputFiles(s.iris[0]);

@@ -44,6 +44,9 @@ const FA = {
   givenName: 'نام کودک',
   age: 'سن تقریبی (سال)',
   submit: 'ثبت و افزودن به صف ارسال',
+  next: 'بعدی',
+  back: 'قبلی',
+  completeRecord: 'تکمیل پرونده (اختیاری)',
   retake: 'تصویر عنبیه قابل استفاده نیست؛ دوباره بگیرید',
   badAge: 'سن تقریبی باید عددی بین ۰ و ۲۵ باشد.',
   enterPosition: 'وارد کردن دستی موقعیت',
@@ -305,6 +308,58 @@ test('the whole record: every field edited offline, checked by the server\'s rul
     h.assertNoProblems(problems, /ERR_INTERNET_DISCONNECTED/);
   }));
 
+test('registration in three steps, then «complete the record»: both queued offline, sent once and in order', () =>
+  h.withPhone(s, async ({ context, page, problems }) => {
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+    await h.setOnline(context, page, false);
+    const step = page.getByText(/^مرحلهٔ [۱-۳] از ۳$/);
+    assert.equal(await step.textContent(), 'مرحلهٔ ۱ از ۳');
+    assert.ok(!(await page.getByLabel(FA.givenName, { exact: true }).isVisible()), 'the essentials wait for step 2');
+    await page.getByRole('button', { name: FA.next, exact: true }).click();
+    assert.equal(await step.textContent(), 'مرحلهٔ ۲ از ۳');
+    const name = `گام-${RUN}`;
+    await page.getByLabel(FA.givenName, { exact: true }).fill(name);
+    await page.getByLabel(FA.age, { exact: true }).fill('۹');
+    // Back keeps what was typed.
+    await page.getByRole('button', { name: FA.back, exact: true }).click();
+    await page.getByRole('button', { name: FA.next, exact: true }).click();
+    assert.equal(await page.getByLabel(FA.givenName, { exact: true }).inputValue(), name);
+    await page.getByRole('button', { name: FA.next, exact: true }).click();
+    assert.equal(await step.textContent(), 'مرحلهٔ ۳ از ۳');
+    await page.getByRole('button', { name: FA.submit }).click();
+    await page.getByRole('status').filter({ hasText: name }).waitFor();
+    assert.equal(await step.textContent(), 'مرحلهٔ ۱ از ۳', 'ready for the next child');
+
+    // The rest, optional: the record's editor on the queued record, offline.
+    await page.getByRole('button', { name: FA.completeRecord }).click();
+    const form = page.locator('#edit-form');
+    await form.getByLabel(FA.fatherName).fill('کریم');
+    await form.locator('#edit-languages').getByLabel(FA.dari).check();
+    await form.getByLabel(FA.school).selectOption('never_enrolled');
+    await form.getByRole('button', { name: FA.editSave }).click();
+    await form.getByRole('status').filter({ hasText: FA.editQueued }).waitFor();
+    await h.waitPending(page, 2);
+    await h.screenshot(page, 'register-complete-record');
+    const none = (await api('GET', `/api/v1/children?q=${encodeURIComponent(name)}`)).body;
+    assert.equal(none.items.length, 0, 'nothing sent offline');
+
+    await h.setOnline(context, page, true);
+    const stored = await until(async () => {
+      const found = (await api('GET', `/api/v1/children?q=${encodeURIComponent(name)}`)).body.items;
+      return found.length === 1 && found[0].version === 2 && found[0];
+    }, 'the registration and its completion to arrive');
+    const record = (await api('GET', `/api/v1/children/${stored.id}`)).body;
+    assert.equal(record.given_name, name);
+    assert.deepEqual(record.birth, { precision: 'estimated', date: null, year: null, estimated_age: 9 });
+    assert.equal(record.father_name, 'کریم');
+    assert.deepEqual(record.languages, ['dari']);
+    assert.equal(record.school_status, 'never_enrolled');
+    await h.waitPending(page, 0);
+    assert.equal(await page.locator('.outbox-item[data-state="failed"]').count(), 0);
+    h.assertNoProblems(problems, /ERR_INTERNET_DISCONNECTED/);
+  }));
+
 test('search: by name online, from the working set offline, by iris; English on request', () =>
   h.withPhone(s, async ({ context, page, problems }) => {
     await page.getByRole('link', { name: FA.searchSubmit }).click();
@@ -379,21 +434,27 @@ test('bad input: an unusable iris image, an impossible age or position, no image
   try {
     await h.loginAsAdmin(page, s.server);
     const name = `نادرست-${RUN}`;
-    await page.getByLabel(FA.givenName, { exact: true }).fill(name);
-    await page.getByLabel(FA.irisLeft).setInputFiles(notAnEye);
-    await page.getByRole('button', { name: FA.submit }).click();
-    await page.getByRole('alert').filter({ hasText: FA.retake }).waitFor();
-
-    await page.getByLabel(FA.irisLeft).setInputFiles([]);
-    await page.getByLabel(FA.age, { exact: true }).fill('۳۰');
-    await page.getByRole('button', { name: FA.submit }).click();
-    await page.getByRole('alert').filter({ hasText: FA.badAge }).waitFor();
-
+    // The position first: an impossible one is named at once.
     await page.getByText(FA.enterPosition).click();
     await page.getByLabel(FA.latitude).fill('۹۵');
     await page.getByLabel(FA.longitude).fill('51.4');
     await page.getByLabel(FA.latitude).press('Tab');
     await page.getByRole('alert').filter({ hasText: FA.badPosition }).waitFor();
+    await page.getByRole('button', { name: FA.next, exact: true }).click();
+
+    // The essentials: an impossible age keeps the worker on this step.
+    await page.getByLabel(FA.givenName, { exact: true }).fill(name);
+    await page.getByLabel(FA.age, { exact: true }).fill('۳۰');
+    await page.getByRole('button', { name: FA.next, exact: true }).click();
+    await page.getByRole('alert').filter({ hasText: FA.badAge }).waitFor();
+    assert.ok(await page.getByLabel(FA.age, { exact: true }).isVisible(), 'still on the essentials');
+    await page.getByLabel(FA.age, { exact: true }).fill('');
+    await page.getByRole('button', { name: FA.next, exact: true }).click();
+
+    // The eyes: an image that is not an eye is refused before anything is saved.
+    await page.getByLabel(FA.irisLeft).setInputFiles(notAnEye);
+    await page.getByRole('button', { name: FA.submit }).click();
+    await page.getByRole('alert').filter({ hasText: FA.retake }).waitFor();
 
     assert.equal(await page.locator('.outbox-item').count(), 0, 'nothing was queued');
     assert.equal(await page.locator('#sync-status').getAttribute('data-pending'), '0');

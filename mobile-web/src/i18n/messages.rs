@@ -130,6 +130,13 @@ messages! {
         "optional";
     register_submit: "ثبت و افزودن به صف ارسال",
         "Register and queue for sending";
+    /// `{}` is the step's number (of 3).
+    step_of: "مرحلهٔ {} از ۳", "Step {} of 3";
+    step_next: "بعدی", "Next";
+    step_back: "قبلی", "Back";
+    step_essentials: "مشخصات اصلی", "Essentials";
+    step_eyes: "عنبیه و عکس", "Eyes and photo";
+    complete_record: "تکمیل پرونده (اختیاری)", "Complete the record (optional)";
     queued: "{} در صف ارسال ذخیره شد.",
         "{} saved in the outbox.";
     unnamed: "کودک بی\u{200c}نام",

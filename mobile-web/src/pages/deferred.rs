@@ -20,6 +20,7 @@
 
 use std::pin::Pin;
 
+use kudakyar_api::children::ChildFacts;
 use kudakyar_api::iris::IrisMatches;
 use leptos::lazy;
 use leptos::prelude::*;
@@ -27,7 +28,7 @@ use leptos::reactive::owner::LocalStorage;
 
 use super::atlas::AtlasPage;
 use super::centres::CentresPage;
-use super::child::ChildPage;
+use super::child::{ChildPage, edit::EditRecord};
 use super::hotline::HotlineForm;
 use super::inbox::InboxPage;
 use super::indicators::IndicatorsPage;
@@ -51,9 +52,24 @@ fn search_view() -> AnyView {
     view! { <SearchPage/> }.into_any()
 }
 
+/// A child's screens: the profile, or the record editor right after a
+/// registration was queued (one split point: both are the child's code).
+enum ChildScreen {
+    Profile(String),
+    /// The new record's id and facts as registered.
+    Complete(String, ChildFacts),
+}
+
 #[lazy]
-fn child_view(id: String) -> AnyView {
-    view! { <ChildPage id/> }.into_any()
+fn child_view(screen: ChildScreen) -> AnyView {
+    match screen {
+        ChildScreen::Profile(id) => view! { <ChildPage id/> }.into_any(),
+        // A registration creates version 1, and the outbox sends the edit
+        // after it (a child's writes go in order).
+        ChildScreen::Complete(id, facts) => {
+            view! { <EditRecord id version=1 facts opened=true/> }.into_any()
+        }
+    }
 }
 
 /// Keeps the inbox's count live while the app runs (see [`inbox::watch`]):
@@ -112,7 +128,7 @@ fn outbox_view() -> AnyView {
 fn candidates_view(
     matches: IrisMatches,
     pending: RwSignal<Option<Pending>, LocalStorage>,
-    finish: Callback<(Result<(), ()>, String)>,
+    finish: Callback<(Result<bool, ()>, String)>,
     back: Callback<()>,
 ) -> AnyView {
     let finish = move |result, message| finish.run((result, message));
@@ -149,7 +165,18 @@ pub fn Search() -> impl IntoView {
 /// `/child/{id}` (its record editor's texts are deferred ones).
 #[component]
 pub fn Child(id: String) -> impl IntoView {
-    deferred(with_texts(Box::pin(async move { child_view(id).await })))
+    deferred(with_texts(Box::pin(async move {
+        child_view(ChildScreen::Profile(id)).await
+    })))
+}
+
+/// «Complete the record» under the registration form: the editor on the
+/// record just queued.
+#[component]
+pub fn CompleteRecord(id: String, facts: ChildFacts) -> impl IntoView {
+    deferred(with_texts(Box::pin(async move {
+        child_view(ChildScreen::Complete(id, facts)).await
+    })))
 }
 
 /// `view` once the deferred texts are at hand; the network error otherwise
@@ -190,7 +217,7 @@ pub fn Outbox() -> impl IntoView {
 pub fn CandidatesScreen(
     matches: IrisMatches,
     pending: RwSignal<Option<Pending>, LocalStorage>,
-    finish: Callback<(Result<(), ()>, String)>,
+    finish: Callback<(Result<bool, ()>, String)>,
     back: Callback<()>,
 ) -> impl IntoView {
     deferred(Box::pin(async move {

@@ -325,11 +325,16 @@ fn check(facts: &ChildFacts) -> Vec<Broken> {
 }
 
 /// The form for record `id` as known at `version` (`facts`), folded until
-/// the worker opens it.
+/// the worker opens it (or `opened` already).
 #[component]
-pub fn EditRecord(id: String, version: i64, facts: ChildFacts) -> impl IntoView {
+pub fn EditRecord(
+    id: String,
+    version: i64,
+    facts: ChildFacts,
+    #[prop(optional)] opened: bool,
+) -> impl IntoView {
     let s = t();
-    let open = RwSignal::new(false);
+    let open = RwSignal::new(opened);
     let draft = Draft::new(&facts);
     let problems = RwSignal::new(Vec::<String>::new());
     let message = RwSignal::new(None::<&'static str>);

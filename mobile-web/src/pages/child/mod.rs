@@ -12,7 +12,7 @@
 //! says so, and the outbox list on the home page shows the server's answer.
 
 mod actions;
-mod edit;
+pub mod edit;
 mod encounters;
 
 use kudakyar_api::children::{Birth, BirthPrecision, Child};

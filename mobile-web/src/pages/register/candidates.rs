@@ -5,7 +5,8 @@
 //! (0 identical, about 0.45–0.5 unrelated). «Same child» queues an encounter
 //! and the captures for that record; «a different child» queues the
 //! registration with `decision=new_child` (the server opens a review task
-//! for each match, for a supervisor to confirm).
+//! for each match, for a supervisor to confirm). `finish` is told whether a
+//! new record was queued.
 
 use kudakyar_api::iris::IrisMatches;
 use leptos::prelude::*;
@@ -23,7 +24,7 @@ pub fn Candidates<F, B>(
     back: B,
 ) -> impl IntoView
 where
-    F: Fn(Result<(), ()>, String) + Copy + Send + Sync + 'static,
+    F: Fn(Result<bool, ()>, String) + Copy + Send + Sync + 'static,
     B: Fn() + Copy + Send + Sync + 'static,
 {
     let s = t();
@@ -34,7 +35,7 @@ where
         };
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let result = p.queue_for(&child_id).await;
+            let result = p.queue_for(&child_id).await.map(|()| false);
             busy.set(false);
             finish(result, s.same_child_queued.replace("{}", &code));
         });
@@ -45,7 +46,7 @@ where
         };
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let result = p.queue("new_child").await;
+            let result = p.queue("new_child").await.map(|()| true);
             busy.set(false);
             finish(result, s.queued.replace("{}", &p.label));
         });

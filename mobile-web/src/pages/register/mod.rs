@@ -1,6 +1,8 @@
-//! «Register a child»: where (GPS), the facts a worker can take in the
-//! street, a photo and the two iris images, queued in the outbox (works the
-//! same offline).
+//! «Register a child» in three steps — where (GPS), the essentials a worker
+//! can take in the street, then the eyes and a photo — queued in the outbox
+//! (works the same offline). Once queued, «complete the record» opens the
+//! whole-record editor on the new record (optional; its `PATCH` is sent
+//! after the registration, see `outbox::enqueue_json`).
 //!
 //! The body is a `kudakyar-api` [`NewChild`] with a client id, so a retried
 //! send never makes a second record. With iris images the outbox sends it to
@@ -17,8 +19,8 @@
 //! pending review when it matches someone).
 //!
 //! Validation mirrors the server's (names ≤ 100 characters, estimated age
-//! 0–25) so a queued record is not refused hours later. The essentials
-//! only: the profile's editor takes every other fact.
+//! 0–25), checked as the worker leaves the essentials, so a queued record
+//! is not refused hours later.
 
 use kudakyar_api::children::{Birth, BirthPrecision, ChildFacts, NewChild, Sex};
 use kudakyar_api::iris::IrisMatches;
@@ -29,7 +31,7 @@ use leptos::prelude::*;
 use super::location::{LocationField, seen_here};
 use super::shared::{IrisInputs, file, retake_reasons};
 use super::{ErrorBox, deferred};
-use crate::i18n::{ErrorText, provinces, t};
+use crate::i18n::{ErrorText, digits, provinces, t};
 use crate::outbox::{self, Position};
 use crate::session::{Auth, use_session};
 
@@ -43,8 +45,9 @@ const MAX_AGE: u8 = 25;
 pub struct Pending {
     pub label: String,
     pub child_id: String,
-    /// The `NewChild` JSON.
+    /// The `NewChild` JSON, and its facts for «complete the record».
     pub json: String,
+    pub facts: ChildFacts,
     pub photo: Option<web_sys::File>,
     pub left: Option<web_sys::File>,
     pub right: Option<web_sys::File>,
@@ -94,6 +97,11 @@ impl Pending {
     }
 }
 
+/// The form's steps, in order; `Form` shows the one in `stage`.
+const WHERE: u8 = 1;
+const ESSENTIALS: u8 = 2;
+const EYES: u8 = 3;
+
 /// Where the form stands.
 #[derive(Clone)]
 enum Step {
@@ -125,14 +133,23 @@ pub fn RegisterForm() -> impl IntoView {
     let error = RwSignal::new(None::<ErrorText>);
     let done = RwSignal::new(None::<String>);
     let step = RwSignal::new(Step::Form);
+    let stage = RwSignal::new(WHERE);
+    // The record just queued, which the worker may go on to complete.
+    let completable = RwSignal::new(None::<(String, ChildFacts)>);
+    let completing = RwSignal::new(false);
     // Files are not `Send`: the pending registration lives on this thread.
     let pending = RwSignal::new_local(None::<Pending>);
 
-    // Clears the form once the registration is safely on the phone.
-    let finish = move |result: Result<(), ()>, text: String| {
+    // Clears the form once the registration is safely on the phone; a new
+    // record (not «same child») may then be completed.
+    let finish = move |result: Result<bool, ()>, text: String| {
         step.set(Step::Form);
         match result {
-            Ok(()) => {
+            Ok(new_record) => {
+                let queued = pending.get_untracked().filter(|_| new_record);
+                completable.set(queued.map(|p| (p.child_id, p.facts)));
+                completing.set(false);
+                stage.set(WHERE);
                 given.set(String::new());
                 family.set(String::new());
                 age.set(String::new());
@@ -148,24 +165,41 @@ pub fn RegisterForm() -> impl IntoView {
         }
     };
 
-    let on_submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        if !matches!(step.get_untracked(), Step::Form) {
-            return;
-        }
-        done.set(None);
-        let facts = match read_facts(
+    let essentials = move || {
+        read_facts(
             &given.get_untracked(),
             &family.get_untracked(),
             &sex.get_untracked(),
             &nationality.get_untracked(),
             &age.get_untracked(),
-        ) {
-            Ok(f) => f,
-            Err(message) => {
-                error.set(Some(ErrorText::plain(message)));
-                return;
-            }
+        )
+        .inspect_err(|message| error.set(Some(ErrorText::plain(message))))
+        .ok()
+    };
+    // The essentials are checked as the worker leaves them, not at the end.
+    let next = move || {
+        let at = stage.get_untracked();
+        if at == ESSENTIALS && essentials().is_none() {
+            return;
+        }
+        error.set(None);
+        stage.set(at + 1);
+    };
+
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if !matches!(step.get_untracked(), Step::Form) {
+            return;
+        }
+        // Enter in a field of an earlier step goes on to the next step.
+        if stage.get_untracked() < EYES {
+            next();
+            return;
+        }
+        done.set(None);
+        let Some(facts) = essentials() else {
+            stage.set(ESSENTIALS);
+            return;
         };
         let label = facts.label.clone();
         let child_id = outbox::new_id();
@@ -184,6 +218,7 @@ pub fn RegisterForm() -> impl IntoView {
             label: label.clone(),
             child_id,
             json,
+            facts: child.facts,
             photo: file(photo),
             left: file(left),
             right: file(right),
@@ -214,7 +249,8 @@ pub fn RegisterForm() -> impl IntoView {
                 }
                 // Without an answer the server decides on arrival.
             }
-            let result = p.queue("unreviewed").await;
+            pending.set(Some(p.clone()));
+            let result = p.queue("unreviewed").await.map(|()| true);
             finish(result, s.queued.replace("{}", &label));
         });
     };
@@ -240,51 +276,88 @@ pub fn RegisterForm() -> impl IntoView {
             <p class="lead">{s.register_lead}</p>
             <form on:submit=on_submit novalidate
                 class:hidden=move || matches!(step.get(), Step::Candidates(_))>
-                <LocationField position/>
-                <div class="field">
-                    <label for="given-name">{s.given_name}</label>
-                    <input id="given-name" type="text" autocomplete="off" bind:value=given/>
+                <p class="muted" aria-live="polite">
+                    {move || s.step_of.replace("{}", &digits(stage.get().into()))}
+                </p>
+                <div class:hidden=move || stage.get() != WHERE>
+                    <LocationField position/>
                 </div>
-                <div class="field">
-                    <label for="family-name">{s.family_name}</label>
-                    <input id="family-name" type="text" autocomplete="off" bind:value=family/>
-                </div>
-                <div class="field">
-                    <label for="sex">{s.sex}</label>
-                    <Choice id="sex" value=sex options=sexes.to_vec()/>
-                </div>
-                <div class="field">
-                    <label for="nationality">{s.nationality}</label>
-                    <Choice id="nationality" value=nationality options=nationalities.to_vec()/>
-                </div>
-                <div class="field">
-                    <label for="province">{s.province}</label>
-                    <select id="province"
-                        on:change=move |ev| province.set(event_target_value(&ev))
-                        prop:value=move || province.get()>
-                        {provinces().map(|(code, name)| {
-                            let selected = code == province.get_untracked();
-                            view! { <option value=code selected=selected>{name}</option> }
-                        }).collect_view()}
-                    </select>
-                </div>
-                <div class="field">
-                    <label for="age">{s.estimated_age}</label>
-                    <input id="age" type="text" inputmode="numeric" autocomplete="off"
-                        dir="ltr" bind:value=age/>
-                </div>
-                <div class="field">
-                    <label for="photo">{s.photo} " (" {s.optional} ")"</label>
-                    <input id="photo" type="file" accept="image/*" capture="environment" node_ref=photo/>
-                </div>
-                <IrisInputs prefix="iris" left right/>
+                <fieldset class:hidden=move || stage.get() != ESSENTIALS>
+                    <legend>{s.step_essentials}</legend>
+                    <div class="field">
+                        <label for="given-name">{s.given_name}</label>
+                        <input id="given-name" type="text" autocomplete="off" bind:value=given/>
+                    </div>
+                    <div class="field">
+                        <label for="family-name">{s.family_name}</label>
+                        <input id="family-name" type="text" autocomplete="off" bind:value=family/>
+                    </div>
+                    <div class="field">
+                        <label for="sex">{s.sex}</label>
+                        <Choice id="sex" value=sex options=sexes.to_vec()/>
+                    </div>
+                    <div class="field">
+                        <label for="nationality">{s.nationality}</label>
+                        <Choice id="nationality" value=nationality options=nationalities.to_vec()/>
+                    </div>
+                    <div class="field">
+                        <label for="province">{s.province}</label>
+                        <select id="province"
+                            on:change=move |ev| province.set(event_target_value(&ev))
+                            prop:value=move || province.get()>
+                            {provinces().map(|(code, name)| {
+                                let selected = code == province.get_untracked();
+                                view! { <option value=code selected=selected>{name}</option> }
+                            }).collect_view()}
+                        </select>
+                    </div>
+                    <div class="field">
+                        <label for="age">{s.estimated_age}</label>
+                        <input id="age" type="text" inputmode="numeric" autocomplete="off"
+                            dir="ltr" bind:value=age/>
+                    </div>
+                </fieldset>
+                <fieldset class:hidden=move || stage.get() != EYES>
+                    <legend>{s.step_eyes}</legend>
+                    <div class="field">
+                        <label for="photo">{s.photo} " (" {s.optional} ")"</label>
+                        <input id="photo" type="file" accept="image/*" capture="environment" node_ref=photo/>
+                    </div>
+                    <IrisInputs prefix="iris" left right/>
+                </fieldset>
                 {move || error.get().map(|text| view! { <ErrorBox text/> })}
                 {move || done.get().map(|text| view! { <p class="notice" role="status">{text}</p> })}
-                <button type="submit" class="btn primary"
-                    disabled=move || matches!(step.get(), Step::Checking)>
-                    {move || if matches!(step.get(), Step::Checking) { s.identifying } else { s.register_submit }}
-                </button>
+                {move || (completable.get().is_some() && !completing.get()).then(|| view! {
+                    <button type="button" class="btn secondary" on:click=move |_| completing.set(true)>
+                        {s.complete_record}
+                    </button>
+                })}
+                <div class="bar">
+                    {move || (stage.get() > WHERE).then(|| view! {
+                        <button type="button" class="btn link" on:click=move |_| {
+                            error.set(None);
+                            stage.update(|at| *at -= 1);
+                        }>{s.step_back}</button>
+                    })}
+                    {move || if stage.get() < EYES {
+                        view! {
+                            <button type="button" class="btn primary" on:click=move |_| next()>
+                                {s.step_next}
+                            </button>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <button type="submit" class="btn primary"
+                                disabled=move || matches!(step.get(), Step::Checking)>
+                                {move || if matches!(step.get(), Step::Checking) { s.identifying } else { s.register_submit }}
+                            </button>
+                        }.into_any()
+                    }}
+                </div>
             </form>
+            {move || completing.get().then(|| completable.get().map(|(id, facts)| view! {
+                <deferred::CompleteRecord id facts/>
+            }))}
             {move || match step.get() {
                 Step::Candidates(matches) => view! {
                     <deferred::CandidatesScreen matches pending

@@ -102,16 +102,21 @@ pub fn equal_intervals(values: &[f64], k: usize) -> Result<Vec<f64>, Error> {
 }
 
 /// `k + 1` breaks from the user's `k − 1` inner thresholds, framed by the
-/// data's minimum and maximum.
+/// data's minimum and maximum — or by the outer thresholds themselves when
+/// every value lies beyond them, so the breaks always increase (a legend
+/// never reads "from 7 to 1").
 pub fn fixed(values: &[f64], thresholds: &[f64]) -> Result<Vec<f64>, Error> {
     if thresholds.iter().any(|t| !t.is_finite()) || thresholds.windows(2).any(|w| w[0] >= w[1]) {
         return Err(Error::BadThresholds);
     }
     let x = sorted(values, 1, "fixed breaks")?;
+    let (Some(first), Some(last)) = (thresholds.first(), thresholds.last()) else {
+        return Err(Error::BadThresholds);
+    };
     let mut breaks = Vec::with_capacity(thresholds.len() + 2);
-    breaks.push(x[0]);
+    breaks.push(x[0].min(*first));
     breaks.extend_from_slice(thresholds);
-    breaks.push(x[x.len() - 1]);
+    breaks.push(x[x.len() - 1].max(*last));
     Ok(breaks)
 }
 
@@ -241,6 +246,9 @@ mod tests {
             vec![0.0, 1.0, 5.0, 9.0, 10.0]
         );
         assert_eq!(fixed(&v, &[5.0, 5.0]), Err(Error::BadThresholds));
+        // Values all above (or below) the thresholds: the frame still rises.
+        assert_eq!(fixed(&[7.0], &[1.0, 3.0, 6.0]).unwrap(), [1.0, 1.0, 3.0, 6.0, 7.0]);
+        assert_eq!(fixed(&[0.5], &[1.0, 3.0, 6.0]).unwrap(), [0.5, 1.0, 3.0, 6.0, 6.0]);
         assert_eq!(fixed(&v, &[f64::NAN]), Err(Error::BadThresholds));
         assert_eq!(equal_intervals(&[1.0, f64::NAN], 2), Err(Error::NotFinite));
     }

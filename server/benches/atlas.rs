@@ -54,8 +54,14 @@ async fn swallow_queue(db: &Db) {
             "CREATE RULE atlas_queue_swallow AS ON INSERT TO atlas_queue DO INSTEAD NOTHING",
         ],
     };
+    // One connection: SQLite checks a trigger's target against the schema
+    // the connection has cached when the statement is prepared, so another
+    // connection of the pool, which has not yet seen the DROP, would still
+    // take `atlas_queue` for a table ("cannot create INSTEAD OF trigger on
+    // table").
+    let mut conn = db.pool().acquire().await.unwrap();
     for s in statements {
-        sqlx::query(s).execute(db.pool()).await.unwrap();
+        sqlx::query(s).execute(&mut *conn).await.unwrap();
     }
 }
 

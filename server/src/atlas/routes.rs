@@ -346,6 +346,56 @@ fn text_of(value: &serde_json::Value) -> String {
     }
 }
 
+/// A GeoJSON feature.
+fn feature(
+    id: &str,
+    properties: serde_json::Value,
+    geometry: serde_json::Value,
+) -> serde_json::Value {
+    serde_json::json!({ "type": "Feature", "id": id, "properties": properties, "geometry": geometry })
+}
+
+/// An H3 cell as a GeoJSON polygon (its boundary, closed).
+fn cell_geometry(cell: CellIndex) -> serde_json::Value {
+    let mut ring: Vec<[f64; 2]> = cell.boundary().iter().map(|p| [p.lng(), p.lat()]).collect();
+    if let Some(first) = ring.first().copied() {
+        ring.push(first);
+    }
+    serde_json::json!({ "type": "Polygon", "coordinates": [ring] })
+}
+
+/// The GeoJSON geometry of each of `areas` at `level`, in order: a
+/// province's or county's simplified outline, a cell's hexagon; `null`
+/// (GeoJSON's unlocated feature) for the country, or an area without an
+/// imported outline.
+async fn geometries(
+    state: &AppState,
+    scope: &Scope,
+    level: Level,
+    areas: &[&str],
+) -> Result<Vec<serde_json::Value>> {
+    let outlines: BTreeMap<String, String> = match level {
+        Level::Province | Level::County => outlines(state, scope, level)
+            .await?
+            .into_iter()
+            .map(|o| (o.code, o.simplified))
+            .collect(),
+        _ => BTreeMap::new(),
+    };
+    Ok(areas
+        .iter()
+        .map(|area| match level {
+            Level::Cells(_) => area
+                .parse::<CellIndex>()
+                .map_or(serde_json::Value::Null, cell_geometry),
+            _ => outlines
+                .get(*area)
+                .and_then(|g| serde_json::from_str(g).ok())
+                .unwrap_or(serde_json::Value::Null),
+        })
+        .collect())
+}
+
 /// A province or county outline and names, as stored by `geo import`.
 struct Outline {
     code: String,
@@ -497,11 +547,8 @@ async fn choropleth(
         let features: Vec<serde_json::Value> = outlines
             .iter()
             .map(|o| {
-                serde_json::json!({
-                    "type": "Feature", "id": o.code, "properties": properties(o),
-                    "geometry": serde_json::from_str::<serde_json::Value>(&o.simplified)
-                        .unwrap_or(serde_json::Value::Null),
-                })
+                let outline = serde_json::from_str(&o.simplified).unwrap_or_default();
+                feature(&o.code, properties(o), outline)
             })
             .collect();
         let mut props = req.describe();
@@ -658,16 +705,10 @@ async fn hexes(
         let features: Vec<serde_json::Value> = cells
             .iter()
             .map(|(cell, f)| {
-                let mut ring: Vec<[f64; 2]> =
-                    cell.boundary().iter().map(|p| [p.lng(), p.lat()]).collect();
-                if let Some(first) = ring.first().copied() {
-                    ring.push(first);
-                }
-                serde_json::json!({
-                    "type": "Feature", "id": cell.to_string(),
-                    "properties": { "cell": cell.to_string(), "value": privacy::shown(f, req.suppress) },
-                    "geometry": { "type": "Polygon", "coordinates": [ring] },
-                })
+                let id = cell.to_string();
+                let properties =
+                    serde_json::json!({ "cell": id, "value": privacy::shown(f, req.suppress) });
+                feature(&id, properties, cell_geometry(*cell))
             })
             .collect();
         let mut props = req.describe();
@@ -742,7 +783,7 @@ pub struct SeriesQuery {
 #[utoipa::path(get, path = "/api/v1/atlas/timeseries", tag = "atlas",
     params(SeriesQuery, Common, ("If-None-Match" = Option<String>, Header, description = "An `ETag` seen before")),
     security(("bearer" = [])),
-    responses((status = 200, body = serde_json::Value, description = "`{area, bucket, series: [{period, start, value}]}`", headers(("ETag" = String))),
+    responses((status = 200, body = serde_json::Value, description = "`{area, bucket, series: [{period, start, value}]}`; `format=geojson` is a download with one feature per period, each with the area's outline; `format=csv` a table", headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the `ETag` given"),
         (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem, description = "No such area in what you may see"),
@@ -757,7 +798,7 @@ async fn timeseries(
 ) -> Result<Response> {
     let mut v = Validator::new();
     unknown_parameters(&mut v, &uri, &["area", "bucket"]);
-    let req = Request::parse(&mut v, &actor, &c, &[Format::Csv]);
+    let req = Request::parse(&mut v, &actor, &c, &[Format::GeoJson, Format::Csv]);
     let bucket = match q.bucket.as_deref() {
         None => Bucket::Day,
         Some(b) => Bucket::parse(b).unwrap_or_else(|| {
@@ -783,28 +824,56 @@ async fn timeseries(
             (*s, privacy::shown(&f, req.suppress))
         })
         .collect();
+    let bucket_name = q.bucket.clone().unwrap_or_else(|| "day".into());
+    let point = |s: i64, value: &serde_json::Value| {
+        serde_json::json!({
+            "period": bucket.label(s), "start": periods::format_day(s), "value": value,
+        })
+    };
     let json = || {
         let mut out = req.describe();
         out["area"] = area.clone().into();
         out["level"] = level.as_str().into();
-        out["bucket"] = q.bucket.clone().unwrap_or_else(|| "day".into()).into();
+        out["bucket"] = bucket_name.clone().into();
         out["series"] = series
             .iter()
-            .map(|(s, value)| {
-                serde_json::json!({
-                    "period": bucket.label(*s), "start": periods::format_day(*s), "value": value,
-                })
-            })
+            .map(|(s, value)| point(*s, value))
             .collect::<Vec<_>>()
             .into();
         out
+    };
+    // GeoJSON: one feature per period, each with the area's outline, as GIS
+    // programs' time controls read a series.
+    let outline = match req.format {
+        Format::GeoJson => geometries(&state, &actor.scope, level, &[&area])
+            .await?
+            .pop(),
+        _ => None,
+    };
+    let geojson = || {
+        let outline = outline.unwrap_or_default();
+        let features: Vec<serde_json::Value> = series
+            .iter()
+            .map(|(s, value)| {
+                let mut properties = point(*s, value);
+                properties["area"] = area.clone().into();
+                let id = format!("{area}/{}", bucket.label(*s));
+                feature(&id, properties, outline.clone())
+            })
+            .collect();
+        let mut props = req.describe();
+        props["area"] = area.clone().into();
+        props["level"] = level.as_str().into();
+        props["bucket"] = bucket_name.clone().into();
+        props["attribution"] = ATTRIBUTION.into();
+        serde_json::json!({ "type": "FeatureCollection", "properties": props, "features": features })
     };
     Ok(answer(
         &headers,
         &req,
         "atlas-timeseries",
         json,
-        json,
+        geojson,
         || {
             let rows = series
                 .iter()
@@ -902,7 +971,7 @@ fn parse_zones(v: &mut Validator, q: &ZonesQuery) -> ZoneRequest {
 #[utoipa::path(get, path = "/api/v1/atlas/zones", tag = "atlas",
     params(ZonesQuery, Common, ("If-None-Match" = Option<String>, Header, description = "An `ETag` seen before")),
     security(("bearer" = [])),
-    responses((status = 200, body = serde_json::Value, description = "`{breaks, frozen, legend, areas: [{area, value, rate, zone}]}`", headers(("ETag" = String))),
+    responses((status = 200, body = serde_json::Value, description = "`{breaks, frozen, legend, areas: [{area, value, rate, zone}]}`; `format=geojson` is a download with each area's outline (or cell) as a feature; `format=csv` a table", headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the `ETag` given"),
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn get_zones(
@@ -919,11 +988,41 @@ async fn get_zones(
         &uri,
         &["level", "res", "method", "thresholds", "per"],
     );
-    let req = Request::parse(&mut v, &actor, &c, &[Format::Csv]);
+    let req = Request::parse(&mut v, &actor, &c, &[Format::GeoJson, Format::Csv]);
     let zr = parse_zones(&mut v, &q);
     check_level_in_scope(&mut v, &actor.scope, zr.level);
     v.finish()?;
     let zoning = zoning(&state, &actor, &req, &zr).await?;
+    let legend = zoning
+        .breaks
+        .as_deref()
+        .map(zones::legend)
+        .unwrap_or_default();
+    let area_json = |a: &ZonedArea| serde_json::json!({"area": a.area, "value": a.value, "rate": a.rate, "zone": a.zone});
+    let shapes = match req.format {
+        Format::GeoJson => {
+            let codes: Vec<&str> = zoning.areas.iter().map(|a| a.area.as_str()).collect();
+            geometries(&state, &actor.scope, zr.level, &codes).await?
+        }
+        _ => Vec::new(),
+    };
+    let geojson = || {
+        let features: Vec<serde_json::Value> = zoning
+            .areas
+            .iter()
+            .zip(shapes)
+            .map(|(a, shape)| feature(&a.area, area_json(a), shape))
+            .collect();
+        let mut props = req.describe();
+        props["level"] = zr.level.as_str().into();
+        props["method"] = zoning.method.clone().into();
+        props["per"] = zr.per.into();
+        props["frozen"] = zoning.frozen.into();
+        props["breaks"] = zoning.breaks.clone().into();
+        props["legend"] = legend.clone();
+        props["attribution"] = ATTRIBUTION.into();
+        serde_json::json!({ "type": "FeatureCollection", "properties": props, "features": features })
+    };
     let json = || {
         let mut out = req.describe();
         out["level"] = zr.level.as_str().into();
@@ -931,20 +1030,16 @@ async fn get_zones(
         out["per"] = zr.per.into();
         out["frozen"] = zoning.frozen.into();
         out["breaks"] = zoning.breaks.clone().into();
-        out["legend"] = zoning
-            .breaks
-            .as_deref()
-            .map(zones::legend)
-            .unwrap_or_default();
+        out["legend"] = legend.clone();
         out["areas"] = zoning
             .areas
             .iter()
-            .map(|a| serde_json::json!({"area": a.area, "value": a.value, "rate": a.rate, "zone": a.zone}))
+            .map(area_json)
             .collect::<Vec<_>>()
             .into();
         out
     };
-    Ok(answer(&headers, &req, "atlas-zones", json, json, || {
+    Ok(answer(&headers, &req, "atlas-zones", json, geojson, || {
         let rows = zoning
             .areas
             .iter()
@@ -1386,15 +1481,11 @@ async fn get_hotspots(
             .iter()
             .filter_map(|c| {
                 let cell = c.cell.parse::<CellIndex>().ok()?;
-                let mut ring: Vec<[f64; 2]> =
-                    cell.boundary().iter().map(|p| [p.lng(), p.lat()]).collect();
-                ring.push(*ring.first()?);
-                Some(serde_json::json!({
-                    "type": "Feature", "id": c.cell,
-                    "properties": { "cell": c.cell, "pattern": c.pattern, "z": c.z, "p": c.p,
-                                    "trend_z": c.trend_z, "trend_p": c.trend_p },
-                    "geometry": { "type": "Polygon", "coordinates": [ring] },
-                }))
+                let properties = serde_json::json!({
+                    "cell": c.cell, "pattern": c.pattern, "z": c.z, "p": c.p,
+                    "trend_z": c.trend_z, "trend_p": c.trend_p,
+                });
+                Some(feature(&c.cell, properties, cell_geometry(cell)))
             })
             .collect();
         serde_json::json!({ "type": "FeatureCollection", "properties": { "res": res, "run": stored.run }, "features": features })

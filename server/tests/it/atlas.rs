@@ -146,6 +146,12 @@ fn codes(collection: &Value) -> Vec<String> {
 }
 
 /// Distinct children and encounters straight from the raw rows.
+/// The provinces' choropleth as GeoJSON (their simplified outlines).
+async fn geojson_of_provinces(app: &TestApp, token: &str) -> Value {
+    let path = format!("/api/v1/atlas/choropleth?level=province&{RANGE}&format=geojson");
+    json_of(get(app, token, &path).await, 200).await
+}
+
 async fn direct(app: &TestApp, column: &str, place: &str) -> (i64, i64) {
     let from = periods::day_start_ms(periods::parse_day("2026-11-01").unwrap());
     let to = periods::day_start_ms(periods::parse_day("2026-12-01").unwrap());
@@ -369,6 +375,37 @@ pub(crate) async fn figures_equal_direct_counts_within_scope_and_privacy(db: Tes
     assert!(text.starts_with('\u{feff}'), "UTF-8 BOM");
     assert!(text.contains("2026-11-25,suppressed"), "{text}");
     assert!(text.contains("2026-11-20,7"), "{text}");
+    // The series as GeoJSON: a feature per period, each with Tehran's outline.
+    let series_geojson = get(&app, &admin, &format!("{series_path}&format=geojson")).await;
+    assert_eq!(
+        series_geojson.headers()["content-type"],
+        "application/geo+json"
+    );
+    let series_geojson = json_of(series_geojson, 200).await;
+    let periods = series_geojson["features"].as_array().unwrap();
+    assert_eq!(periods.len(), 30);
+    let on = |day: &str| {
+        periods
+            .iter()
+            .find(|f| f["properties"]["start"] == day)
+            .unwrap()
+    };
+    assert_eq!(on("2026-11-20")["properties"]["value"], 7);
+    assert_eq!(on("2026-11-20")["properties"]["area"], "IR-23");
+    assert_eq!(
+        on("2026-11-25")["properties"]["value"],
+        "suppressed",
+        "downloads are suppressed whoever asks"
+    );
+    assert_eq!(
+        on("2026-11-20")["geometry"],
+        feature(&geojson_of_provinces(&app, &admin).await, "IR-23")["geometry"],
+        "the province's outline"
+    );
+    assert_eq!(
+        series_geojson["properties"]["attribution"],
+        "© OpenStreetMap contributors"
+    );
     let geojson = json_of(
         get(&app, &admin, &format!("{path}&format=geojson")).await,
         200,
@@ -473,6 +510,43 @@ pub(crate) async fn figures_equal_direct_counts_within_scope_and_privacy(db: Tes
     };
     assert_eq!(zone_of("IR-23"), "critical");
     assert_eq!(zone_of("IR-09"), "medium");
+    // The zones as GeoJSON: every area a feature with its outline and zone.
+    let zones_geojson = json_of(
+        get(
+            &app,
+            &admin,
+            &format!("/api/v1/atlas/zones?level=province&method=fixed&thresholds=1,3,6&{RANGE}&format=geojson"),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(zones_geojson["type"], "FeatureCollection");
+    assert_eq!(
+        zones_geojson["features"].as_array().unwrap().len(),
+        zones["areas"].as_array().unwrap().len()
+    );
+    let provinces = geojson_of_provinces(&app, &admin).await;
+    for code in ["IR-23", "IR-09"] {
+        let zoned = &feature(&zones_geojson, code)["geometry"];
+        assert_eq!(zoned, &feature(&provinces, code)["geometry"]);
+        assert!(
+            zoned["type"].as_str().unwrap().ends_with("Polygon"),
+            "{zoned}"
+        );
+    }
+    let tehran = &feature(&zones_geojson, "IR-23")["properties"];
+    assert_eq!(
+        (&tehran["value"], &tehran["zone"]),
+        (&json!(7), &zone_of("IR-23"))
+    );
+    // Mashhad's 2 children: suppressed in a download, and so not zoned.
+    let mashhad = &feature(&zones_geojson, "IR-09")["properties"];
+    assert_eq!(
+        (&mashhad["value"], &mashhad["zone"]),
+        (&json!("suppressed"), &Value::Null)
+    );
+    assert_eq!(zones_geojson["properties"]["legend"], zones["legend"]);
     // Rates per 10,000: Tehran county of 1,000,000 people, 7 children → 0.07.
     kudakyar::atlas::zones::import_population(
         &app.state.db,

@@ -210,6 +210,10 @@ pub struct Sighting {
     pub accuracy_m: Option<f64>,
     pub province: Option<String>,
     pub county: Option<String>,
+    /// The county's names from the imported boundaries (`kudakyar geo
+    /// import`); none before counties are imported.
+    pub county_name_fa: Option<String>,
+    pub county_name_en: Option<String>,
     pub children_count: i64,
     pub age_bands: Vec<AgeBand>,
     pub sex: Option<Sex>,

@@ -13,10 +13,16 @@ use crate::auth::{Actor, Scope, policy};
 use crate::db::sql::{Arg, Sql};
 use crate::db::vocab::{enum_parse, enum_str};
 
+/// The columns of a report read with its county's names (by the boundaries'
+/// primary key; none before counties are imported).
 pub const SIGHTING_COLUMNS: &str = "s.id, s.receipt_code, s.source, s.seen_at, s.lat, s.lng, \
      s.accuracy_m, s.province, s.county, s.children_count, s.details, s.photo_key, \
      s.reporter_phone, s.flag, s.state, s.visit_outcome, s.assigned_to, s.incident_id, \
-     s.created_by, s.created_at, s.updated_at";
+     s.created_by, s.created_at, s.updated_at, \
+     (SELECT b.name_fa FROM boundaries b WHERE b.level = 'county' AND b.code = s.county) \
+     AS county_name_fa, \
+     (SELECT b.name_en FROM boundaries b WHERE b.level = 'county' AND b.code = s.county) \
+     AS county_name_en";
 
 /// The facts of a report kept as one JSON document (`sightings.details`):
 /// what a passer-by can tell, none of it used to filter or scope.
@@ -57,6 +63,8 @@ pub fn sighting_from_row(row: &AnyRow) -> sqlx::Result<Sighting> {
         accuracy_m: row.try_get("accuracy_m")?,
         province: row.try_get("province")?,
         county: row.try_get("county")?,
+        county_name_fa: row.try_get("county_name_fa")?,
+        county_name_en: row.try_get("county_name_en")?,
         children_count: row.try_get("children_count")?,
         age_bands: details.age_bands,
         sex: details.sex,

@@ -223,6 +223,27 @@ async fn boundaries_are_imported_and_place_reports_and_encounters(db: TestDb) {
     );
     let body = problem(citizen_reports(&app, GULF).await, 422).await;
     assert!(body["errors"]["lat"].is_array(), "{body}");
+    // Staff read a report's county by its names (before the import: none).
+    let admin = app.admin_token().await;
+    let (fa, en): (String, Option<String>) = sqlx::query_as(
+        "SELECT name_fa, name_en FROM boundaries WHERE level = 'county' AND code = $1",
+    )
+    .bind(TABRIZ_COUNTY)
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert!(!fa.is_empty());
+    let read = app
+        .get_json(&admin, &format!("/api/v1/sightings/{tabriz}"))
+        .await;
+    assert_eq!(
+        (&read["county_name_fa"], &read["county_name_en"]),
+        (&json!(fa), &json!(en))
+    );
+    let unplaced = app
+        .get_json(&admin, &format!("/api/v1/sightings/{old_report}"))
+        .await;
+    assert_eq!(unplaced["county_name_fa"], Value::Null);
     // An encounter gets its county at write time.
     let fresh = encounter(&app, &w, &child, TEHRAN).await;
     assert_eq!(

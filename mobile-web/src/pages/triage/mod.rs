@@ -19,7 +19,7 @@ use leptos::prelude::*;
 
 use super::{ErrorBox, focus_on_mount};
 use crate::dates;
-use crate::i18n::{ErrorText, L, digits, error_text, l, province_name, vocabulary};
+use crate::i18n::{ErrorText, L, Lang, digits, error_text, l, lang, province_name, vocabulary};
 use crate::route::{Link, Route};
 use crate::session::{Auth, use_session};
 use crate::{api, atlas};
@@ -67,18 +67,26 @@ pub fn source_label(v: SightingSource) -> &'static str {
     })
 }
 
-/// «Tehran, county 2301»: the province by name, the county by its code (the
-/// county names come with the atlas's boundaries, not loaded here).
+/// «Tehran, Shemiranat»: the province by name, the county by its imported
+/// name in the UI's language (its code before counties are imported).
 pub fn place(report: &Sighting) -> String {
     let province = report
         .province
         .as_deref()
         .map(|p| province_name(p).unwrap_or(p).to_owned());
-    [province, report.county.clone()]
+    let (county_name, comma) = match lang() {
+        Lang::En => (report.county_name_en.as_ref(), ", "),
+        Lang::Fa => (None, "، "),
+    };
+    let county = county_name
+        .or(report.county_name_fa.as_ref())
+        .or(report.county.as_ref())
+        .cloned();
+    [province, county]
         .into_iter()
         .flatten()
         .collect::<Vec<_>>()
-        .join("، ")
+        .join(comma)
 }
 
 /// The query string of the list for the chosen filters ("" = any).

@@ -1,7 +1,8 @@
 // The citizens' report page (report.html): a report in a few taps, without an
 // account. What it does, in order:
 // - the position comes from the phone's GPS (the reporter presses a button:
-//   no permission prompt on arrival);
+//   no permission prompt on arrival), or from a point placed on a map
+//   (picker.js, loaded only if the reporter opens the map);
 // - the photo is downscaled on the phone (the workers' app's own code) and
 //   the report goes to the outbox (report-queue.js) before anything is sent,
 //   so nothing is lost when the network is missing or fails midway;
@@ -15,6 +16,7 @@ import { downscalePhoto } from '__PHOTO_JS__';
 import { SYNC_TAG, enqueue, queued, receipts, sendAll } from '__QUEUE_JS__';
 
 const POW_WORKER = '/__POW_WORKER_JS__';
+const PICKER = '__PICKER_JS__';
 const SW = '/report-sw.js';
 const RETRY_MS = 30_000;
 
@@ -24,6 +26,7 @@ const EN = {
   where: 'Where?',
   locate: 'Use my current location',
   position_none: 'No position yet.',
+  pick: 'or pick it on a map', pick_centre: 'Use the point in the middle of the map',
   who: 'How many children, how old?',
   count: 'Number of children',
   ages: 'Approximate age (any that apply)',
@@ -52,6 +55,10 @@ const MESSAGES = {
   fa: {
     locating: 'در حال یافتن موقعیت…',
     located: (m) => `موقعیت ثبت شد (دقت حدود ${m} متر).`,
+    map_loading: 'در حال باز کردن نقشه…',
+    map_tap: 'روی نقشه جایی را که کودک را دیدید بزنید.',
+    picked: (lat, lng) => `نقطهٔ روی نقشه ثبت شد: ${lat}، ${lng}`,
+    map_offline: 'نقشه بدون اینترنت باز نمی‌شود؛ از موقعیت فعلی خود استفاده کنید.',
     no_position: 'برای ارسال، موقعیت لازم است: دکمهٔ «استفاده از موقعیت فعلی من» را بزنید و اجازه دهید.',
     denied: 'مرورگر اجازهٔ دسترسی به موقعیت را نداد. در تنظیمات مرورگر اجازه دهید و دوباره بزنید.',
     count: 'تعداد باید از ۱ تا ۵۰ باشد.',
@@ -71,6 +78,10 @@ const MESSAGES = {
   en: {
     locating: 'Finding your position…',
     located: (m) => `Position recorded (about ${m} m accurate).`,
+    map_loading: 'Opening the map…',
+    map_tap: 'Tap the map where you saw the child.',
+    picked: (lat, lng) => `Point on the map recorded: ${lat}, ${lng}`,
+    map_offline: 'The map needs the internet; use your current location instead.',
     no_position: 'A position is needed: press “Use my current location” and allow it.',
     denied: 'The browser did not allow the location. Allow it in the browser settings and try again.',
     count: 'The number must be from 1 to 50.',
@@ -141,6 +152,31 @@ function locate() {
     () => { out.textContent = say('denied'); },
     { enableHighAccuracy: true, timeout: 30_000, maximumAge: 60_000 },
   );
+}
+
+/** The map picker, opened on demand; the point placed replaces any GPS fix. */
+let picker = null;
+async function openPicker() {
+  const out = $('position');
+  $('picker').hidden = false;
+  if (picker) return;
+  out.textContent = say('map_loading');
+  const degrees = (x) => new Intl.NumberFormat(lang === 'fa' ? 'fa-IR' : 'en-US',
+    { minimumFractionDigits: 5, maximumFractionDigits: 5, useGrouping: false }).format(x);
+  try {
+    const { open } = await import(PICKER);
+    picker = await open($('picker-map'), position, (lat, lng) => {
+      // Placed by hand: no accuracy is claimed.
+      position = { lat, lng };
+      out.textContent = say('picked', degrees(lat), degrees(lng));
+      showError('lat', null);
+    });
+    out.textContent = say('map_tap');
+  } catch (err) {
+    console.warn('map picker', err);
+    $('picker').hidden = true;
+    out.textContent = say('map_offline');
+  }
 }
 
 function showError(field, message) {
@@ -304,6 +340,8 @@ $('lang').addEventListener('click', () => {
   applyLanguage();
 });
 $('locate').addEventListener('click', locate);
+$('pick').addEventListener('click', openPicker);
+$('pick-centre').addEventListener('click', () => picker?.centre());
 $('report').addEventListener('submit', submit);
 $('another').addEventListener('click', () => {
   $('report').reset();

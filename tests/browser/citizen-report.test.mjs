@@ -79,6 +79,46 @@ test('a citizen reports a child from the page and gets a receipt code', async ()
   });
 });
 
+test('a point picked on the map: the map loads only when opened; the middle or a tap places the point the report carries', async () => {
+  await withCitizen(async ({ page, problems }) => {
+    const fetched = [];
+    page.on('request', (r) => fetched.push(new URL(r.url()).pathname));
+    await page.getByRole('heading', { level: 1, name: 'گزارش کودک کار' }).waitFor();
+    const mapCode = (p) => p.startsWith('/atlas/leaflet-') || p.startsWith('/citizen/picker-');
+    assert.deepEqual(fetched.filter(mapCode), [], 'nothing of the map before it is opened');
+
+    // The phone's fix first: the map opens on it.
+    await page.getByRole('button', { name: 'استفاده از موقعیت فعلی من' }).click();
+    await page.getByText(/موقعیت ثبت شد/).waitFor();
+    await page.getByRole('button', { name: 'یا انتخاب روی نقشه' }).click();
+    await page.getByText('روی نقشه جایی را که کودک را دیدید بزنید.').waitFor();
+    assert.equal(fetched.filter(mapCode).length, 2, `Leaflet and the picker: ${fetched}`);
+    assert.ok(await page.locator('#picker-map svg path').count() > 0, 'the provinces are drawn');
+    const status = page.locator('#position');
+    await page.getByRole('button', { name: 'انتخاب نقطهٔ وسط نقشه' }).click();
+    await status.getByText(/نقطهٔ روی نقشه ثبت شد/).waitFor();
+    const middle = await status.textContent();
+
+    // A tap 100 px east of the middle: at zoom 16, 100 × 360° / 2^24 of longitude.
+    const box = await page.locator('#picker-map').boundingBox();
+    await page.locator('#picker-map').click({ position: { x: box.width / 2 + 100, y: box.height / 2 } });
+    await page.waitForFunction((before) => document.querySelector('#position').textContent !== before, middle);
+    await h.screenshot(page, 'citizen-report-map-picker');
+
+    const description = `map-${Date.now()}`;
+    await page.getByLabel('تعداد کودکان').fill('1');
+    await page.getByLabel('توضیح (اختیاری)').fill(description);
+    await page.getByRole('button', { name: 'ارسال گزارش' }).click();
+    await receiptShown(page);
+    const [stored] = await storedWith(description);
+    const east = (100 * 360) / 2 ** 24;
+    assert.ok(Math.abs(stored.lng - (TEHRAN.longitude + east)) < 5e-5, `lng ${stored.lng}`);
+    assert.ok(Math.abs(stored.lat - TEHRAN.latitude) < 5e-5, `lat ${stored.lat}`);
+    assert.equal(stored.accuracy_m, null, 'a point placed by hand claims no accuracy');
+    h.assertNoProblems(problems);
+  });
+});
+
 test('a report made offline, with a photo, is sent once when the network returns', async () => {
   await withCitizen(async ({ context, page, problems }) => {
     await page.evaluate(() => navigator.serviceWorker.ready);

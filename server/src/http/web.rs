@@ -4,8 +4,9 @@
 //! they are cached for a year as immutable; everything else — `index.html`,
 //! the service worker, the manifest — is `no-cache`, so a new release is seen
 //! at the next start. `/report` and `/report/status` get the citizens' report
-//! page (`report.html`); other unknown paths get `index.html`, with the
-//! basemap settings filled in (`super::basemap`): the app routes itself.
+//! page (`report.html`); other unknown paths get `index.html`: the app
+//! routes itself. Both pages get the basemap settings filled in
+//! (`super::basemap`) for their maps (the atlas, the citizens' picker).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tower_http::services::{ServeDir, ServeFile};
+use tower_http::services::ServeDir;
 
 use crate::config::Config;
 use crate::error::Error;
@@ -28,23 +29,28 @@ const NO_CACHE: &str = "no-cache";
 pub fn service(config: &Config) -> Router {
     match config.web_dir.as_deref() {
         Some(dir) => {
-            let page = Page {
-                path: dir.join("index.html"),
-                config: Arc::new(config.clone()),
+            let config = Arc::new(config.clone());
+            let page = |name: &str| {
+                let page = Page {
+                    path: dir.join(name),
+                    config: config.clone(),
+                };
+                move || {
+                    let page = page.clone();
+                    async move { page.serve().await }
+                }
             };
-            let index = move || {
-                let page = page.clone();
-                async move { page.serve().await }
-            };
+            let index = page("index.html");
+            let report = page("report.html");
             Router::new()
-                // The app's page carries the deployment's basemap settings
-                // (`super::basemap`): filled in as it is served.
+                // The pages carry the deployment's basemap settings
+                // (`super::basemap`): filled in as they are served.
                 .route("/", get(index.clone()))
                 .route("/index.html", get(index.clone()))
                 // The citizens' report page is its own entry (mobile-web/citizen):
                 // its paths must not fall back to the workers' app.
-                .route_service("/report", ServeFile::new(dir.join("report.html")))
-                .route_service("/report/status", ServeFile::new(dir.join("report.html")))
+                .route("/report", get(report.clone()))
+                .route("/report/status", get(report))
                 .fallback_service(ServeDir::new(dir).fallback(index.into_service()))
                 .layer(axum::middleware::from_fn_with_state(
                     Arc::new(dir.to_path_buf()),
@@ -58,8 +64,8 @@ pub fn service(config: &Config) -> Router {
     }
 }
 
-/// The app's `index.html`, read as it is asked for (a release replaces the
-/// directory under a running server) and filled in.
+/// A page (`index.html`, `report.html`), read as it is asked for (a release
+/// replaces the directory under a running server) and filled in.
 #[derive(Clone)]
 struct Page {
     path: PathBuf,
@@ -75,7 +81,7 @@ impl Page {
             )
                 .into_response(),
             Err(e) => {
-                tracing::error!(path = %self.path.display(), "reading the app's page: {e}");
+                tracing::error!(path = %self.path.display(), "reading a page: {e}");
                 Error::NotFound.into_response()
             }
         }

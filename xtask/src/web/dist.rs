@@ -178,7 +178,7 @@ pub fn write(root: &Path, glue: &Path, split: &Split, dist: &Path) -> Result<()>
         ],
     )?;
     fs::write(staging.join("sw.js"), minify(&sw)?)?;
-    citizen::write(&web, &staging, &font_name)?;
+    citizen::write(&web, &staging, &font_name, &atlas)?;
 
     if dist.exists() {
         fs::remove_dir_all(dist).with_context(|| format!("removing {}", dist.display()))?;
@@ -280,6 +280,13 @@ impl Output {
     pub(super) fn hashed(&mut self, pattern: &str, bytes: &[u8]) -> Result<String> {
         let name = pattern.replace("{}", &short_hash(bytes));
         self.write(&name, bytes)?;
+        Ok(name)
+    }
+
+    /// As [`Output::hashed`], left out of the precache list.
+    pub(super) fn hashed_unlisted(&self, pattern: &str, bytes: &[u8]) -> Result<String> {
+        let name = pattern.replace("{}", &short_hash(bytes));
+        self.write_unlisted(&name, bytes)?;
         Ok(name)
     }
 

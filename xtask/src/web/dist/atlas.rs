@@ -14,6 +14,9 @@
 //! atlas screen opens. All three are precached after start-up like the wasm
 //! chunks, and counted with the code loaded on demand, not with the shell.
 //!
+//! The citizens' map picker (`citizen.rs`) imports the same Leaflet and
+//! stylesheet.
+//!
 //! The basemap is the server's configuration (`map_tiles`): the page's
 //! `<meta name="kudakyar-tiles">` is left empty here and filled as it is
 //! served.
@@ -25,10 +28,13 @@ use anyhow::Result;
 use super::{Output, fill, read, read_text};
 
 /// What [`write()`] wrote: the map module's name (for the page) and every
-/// file, as URL paths (loaded on demand).
+/// file, as URL paths (loaded on demand); Leaflet and the stylesheet by
+/// name too (the citizens' map picker imports them).
 pub(super) struct Atlas {
     pub module: String,
     pub files: Vec<String>,
+    pub leaflet: String,
+    pub css: String,
 }
 
 pub(super) fn write(
@@ -59,5 +65,7 @@ pub(super) fn write(
             .map(|f| format!("/{f}"))
             .collect(),
         module,
+        leaflet,
+        css,
     })
 }

@@ -12,7 +12,15 @@
 //! dist/citizen/pow-worker-<hash16>.js     the Web Worker running it
 //! dist/citizen/photo-<hash16>.js          the photo downscaling (mobile-web/outbox-photo.js)
 //! dist/citizen/report-<hash16>.css        styles (the font is the app's hashed Vazirmatn)
+//! dist/citizen/picker-<hash16>.js         the map picker, imported when the reporter opens
+//!                                         the map (with the atlas's Leaflet and stylesheet)
+//! dist/citizen/provinces-<hash16>.json    the provinces' outlines it draws (Natural Earth,
+//!                                         assets/geo, the server's built-in outlines)
 //! ```
+//!
+//! The picker, Leaflet and the outlines are not in the page's service
+//! worker cache: most reporters never open the map, and a map without the
+//! network has no basemap to pick on.
 //!
 //! The budget: what a first visit downloads before the page can be used —
 //! the page, its modules, its styles — at most [`BUDGET_KB`] gzipped (fonts
@@ -23,15 +31,16 @@ use std::path::Path;
 use anyhow::{Result, ensure};
 use sha2::{Digest, Sha256};
 
-use super::{FONT_PLACEHOLDER, Output, fill, gzipped_len, minify, precache_json, read_text};
+use super::atlas::Atlas;
+use super::{FONT_PLACEHOLDER, Output, fill, gzipped_len, minify, precache_json, read, read_text};
 use crate::util::say;
 
 /// The issue's budget for the citizen page before it can be used, gzipped.
 const BUDGET_KB: f64 = 60.0;
 
 /// Writes the citizen page into `staging`; `font` is the hashed Vazirmatn
-/// the app's output already wrote.
-pub(super) fn write(web: &Path, staging: &Path, font: &str) -> Result<()> {
+/// and `atlas` the map files the app's output already wrote.
+pub(super) fn write(web: &Path, staging: &Path, font: &str, atlas: &Atlas) -> Result<()> {
     let src = web.join("citizen");
     let mut out = Output {
         dir: staging.to_path_buf(),
@@ -58,6 +67,21 @@ pub(super) fn write(web: &Path, staging: &Path, font: &str) -> Result<()> {
         minify(web, &read_text(&web.join("outbox-photo.js"))?)?.as_bytes(),
     )?;
     let photo_import = format!("/{photo}");
+    // Written, not listed for the page's cache (see above).
+    let outlines = read(&web.join("../assets/geo/ne-admin1-iran.geojson"))?;
+    let outlines = out.hashed_unlisted("citizen/provinces-{}.json", &outlines)?;
+    let picker = out.hashed_unlisted(
+        "citizen/picker-{}.js",
+        module(
+            "picker.js",
+            &[
+                ("__LEAFLET_JS__", &format!("/{}", atlas.leaflet)),
+                ("__ATLAS_CSS__", &format!("/{}", atlas.css)),
+                ("__PROVINCES_GEOJSON__", &format!("/{outlines}")),
+            ],
+        )?
+        .as_bytes(),
+    )?;
     let script = out.hashed(
         "citizen/report-{}.js",
         module(
@@ -66,6 +90,7 @@ pub(super) fn write(web: &Path, staging: &Path, font: &str) -> Result<()> {
                 ("__PHOTO_JS__", &photo_import),
                 ("__QUEUE_JS__", &queue_import),
                 ("__POW_WORKER_JS__", &pow_worker),
+                ("__PICKER_JS__", &format!("/{picker}")),
             ],
         )?
         .as_bytes(),

@@ -7,12 +7,14 @@
 //!
 //! [`run`] takes the PWA build and the server binary (main.rs builds both),
 //! installs npm `lighthouse` and `puppeteer-core` into the ignored
-//! `tests/lighthouse/node_modules` from the committed lock file, starts
-//! `kudakyar serve` on a free local port with a throwaway SQLite data dir,
-//! and runs `tests/lighthouse/run.mjs` with Debian's Chromium. That script
-//! audits the login page, the logged-in home page and the citizens' report page, prints the scores and
-//! the audits that lost points, and writes the HTML and JSON reports to
-//! `<target>/lighthouse/`.
+//! `tests/lighthouse/node_modules` from the committed lock file, fills a
+//! throwaway SQLite data dir with boundaries and demo data (main.rs's
+//! `demo_database`, as `serve --demo` does), starts `kudakyar serve` on it
+//! on a free local port, and runs `tests/lighthouse/run.mjs` with Debian's
+//! Chromium. That script audits the login page, the logged-in home page,
+//! the citizens' report page and a provincial user's atlas, prints the
+//! scores and the audits that lost points, and writes the HTML and JSON
+//! reports to `<target>/lighthouse/`.
 
 use std::fs::{self, File};
 use std::io::{Read, Write};
@@ -28,18 +30,31 @@ use crate::util::say;
 use crate::browser;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
-/// Only this throwaway server knows it; the script logs in with it.
-const ADMIN_PASSWORD: &str = "lighthouse-bench-admin-pw-1";
+/// The demo accounts the script logs in with: the national admin, and the
+/// provincial staff of Tehran (`server/src/demo/mod.rs`, `DEMO_PASSWORD`
+/// and `TEAM`).
+const DEMO_ADMIN: &str = "demo-admin";
+const DEMO_STAFF: &str = "demo-ir-23-staff";
+const DEMO_PASSWORD: &str = "kudakyar-demo-1404";
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub fn run(root: &Path, dist: &Path, bin: &Path, out: &Path) -> Result<()> {
+/// `seed` fills the (fresh) data dir it is given.
+pub fn run(
+    root: &Path,
+    dist: &Path,
+    bin: &Path,
+    out: &Path,
+    seed: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
     let dir = root.join("tests").join("lighthouse");
     browser::ensure_chromium()?;
     browser::ensure_node()?;
     browser::ensure_npm_packages(&dir)?;
     fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
 
-    let server = Server::start(bin, dist, out)?;
+    let data = std::env::temp_dir().join(format!("kudakyar-lighthouse-{}", std::process::id()));
+    seed(&data)?;
+    let server = Server::start(bin, dist, out, data)?;
     say(format_args!(
         "kudakyar serve on {} (log {})",
         server.url,
@@ -53,7 +68,9 @@ pub fn run(root: &Path, dist: &Path, bin: &Path, out: &Path) -> Result<()> {
         .current_dir(&dir)
         .env("LIGHTHOUSE_URL", &server.url)
         .env("LIGHTHOUSE_OUT", out)
-        .env("LIGHTHOUSE_PASSWORD", ADMIN_PASSWORD)
+        .env("LIGHTHOUSE_ADMIN", DEMO_ADMIN)
+        .env("LIGHTHOUSE_STAFF", DEMO_STAFF)
+        .env("LIGHTHOUSE_PASSWORD", DEMO_PASSWORD)
         .env("CHROME_PATH", CHROMIUM)
         .status()
         .context("could not start node")?;
@@ -73,13 +90,9 @@ struct Server {
 }
 
 impl Server {
-    fn start(bin: &Path, dist: &Path, out: &Path) -> Result<Server> {
+    /// Serves the data dir `data` (removed when the server is dropped).
+    fn start(bin: &Path, dist: &Path, out: &Path, data: PathBuf) -> Result<Server> {
         let port = free_port()?;
-        let data = std::env::temp_dir().join(format!("kudakyar-lighthouse-{}", std::process::id()));
-        if data.exists() {
-            fs::remove_dir_all(&data)?;
-        }
-        fs::create_dir_all(&data)?;
         let log = out.join("server.log");
         let log_file = File::create(&log)?;
         let mut cmd = Command::new(bin);
@@ -97,8 +110,7 @@ impl Server {
                 cmd.env_remove(key);
             }
         }
-        cmd.env("KUDAKYAR_WEB_DIR", dist)
-            .env("KUDAKYAR_ADMIN_PASSWORD", ADMIN_PASSWORD);
+        cmd.env("KUDAKYAR_WEB_DIR", dist);
         let child = cmd
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;

@@ -22,7 +22,8 @@
 //!   offline operations through a faulty network and a server crash ([`chaos`]).
 //! - `cargo xtask lighthouse` is a bench, not a check ([`lighthouse`]): it
 //!   builds the PWA and the server and prints Lighthouse's mobile scores of
-//!   the login and home pages; reports in `target/lighthouse/`.
+//!   the login, home, citizens' report and atlas pages (on demo data);
+//!   reports in `target/lighthouse/`.
 //! - `cargo xtask dist [--debug]` builds the release a deployer installs: a
 //!   Debian package with the binary, the PWA and a hardened systemd service
 //!   ([`dist`]); `cargo xtask test` checks a package of the debug build.
@@ -78,7 +79,10 @@ fn main() -> Result<()> {
             let dist = web::build(&root)?;
             cargo(&root, &["build", "-p", "kudakyar"])?;
             let out = target_dir(&root).join("lighthouse");
-            lighthouse::run(&root, &dist, &kudakyar_bin(&root, "debug"), &out)
+            let bin = kudakyar_bin(&root, "debug");
+            lighthouse::run(&root, &dist, &bin, &out, |data| {
+                demo_database(&root, &bin, data)
+            })
         }
         _ => {
             eprintln!(
@@ -103,7 +107,8 @@ fn serve(root: &Path, args: Vec<String>) -> Result<()> {
     cargo(root, &["build", "-p", "kudakyar"])?;
     let bin = kudakyar_bin(root, "debug");
     if demo {
-        let data_dir = demo_database(root, &bin)?;
+        let data_dir = target_dir(root).join("demo-data");
+        demo_database(root, &bin, &data_dir)?;
         args.extend(["--data-dir".to_string(), data_dir.display().to_string()]);
     }
     say(format_args!(
@@ -138,11 +143,11 @@ const DEMO_SIZE: [(&str, &str); 3] = [
     ("--reports", "1000"),
 ];
 
-/// `serve --demo`: a fresh SQLite database in `target/demo-data` with the
-/// boundaries (`../shared/geo/iran` when present, else the built-in
-/// provinces) and demo data (whose logins `demo seed` prints); its folder.
-fn demo_database(root: &Path, bin: &Path) -> Result<PathBuf> {
-    let data_dir = target_dir(root).join("demo-data");
+/// A fresh SQLite database in `data_dir` (for `serve --demo`, and the
+/// Lighthouse bench's atlas) with the boundaries (`../shared/geo/iran` when
+/// present, else the built-in provinces) and demo data (whose logins `demo
+/// seed` prints).
+fn demo_database(root: &Path, bin: &Path, data_dir: &Path) -> Result<()> {
     if data_dir.exists() {
         std::fs::remove_dir_all(&data_dir)
             .with_context(|| format!("clearing {}", data_dir.display()))?;
@@ -152,7 +157,7 @@ fn demo_database(root: &Path, bin: &Path) -> Result<PathBuf> {
         command
             .args(args)
             .arg("--data-dir")
-            .arg(&data_dir)
+            .arg(data_dir)
             .env_remove("KUDAKYAR_DATABASE_URL")
             .current_dir(root);
         util::run(&mut command)
@@ -182,7 +187,7 @@ fn demo_database(root: &Path, bin: &Path) -> Result<PathBuf> {
         "demo database ready in {}; log in with a demo account listed above",
         data_dir.display()
     ));
-    Ok(data_dir)
+    Ok(())
 }
 
 fn test(root: &Path) -> Result<()> {

@@ -2,7 +2,8 @@
 //! `cargo run -p iris --release --example genuine_pairs -- DIR [WORST] [OUT_DIR]`.
 //!
 //! Enrols every image as `kudakyar iris evaluate` does, scores every genuine
-//! and impostor pair, and prints the threshold at FMR 1e-4, then the WORST
+//! and impostor pair, and prints the threshold at FMR 1e-4, the closest
+//! impostor pairs (the tail that sets it, a few beyond), then the WORST
 //! (default 20) genuine pairs with their distance, the rotation found (and
 //! whether it sits at the edge of the search), the bits compared and each
 //! capture's usable bits and circles. With OUT_DIR it draws each of those
@@ -90,12 +91,12 @@ fn main() {
             if eyes[i].label == eyes[j].label {
                 genuine.push((i, j, compare(&eyes[i].template, &eyes[j].template, m)));
             } else if impostor.len() < 2_000_000 {
-                impostor.push(compare(&eyes[i].template, &eyes[j].template, m).distance);
+                impostor.push((i, j, compare(&eyes[i].template, &eyes[j].template, m)));
             }
         }
     }
-    impostor.sort_by(f32::total_cmp);
-    let t = impostor[(impostor.len() as f64 * 1e-4) as usize];
+    impostor.sort_by(|a, b| a.2.distance.total_cmp(&b.2.distance));
+    let t = impostor[(impostor.len() as f64 * 1e-4) as usize].2.distance;
     genuine.sort_by(|a, b| b.2.distance.total_cmp(&a.2.distance));
     let fails = genuine.iter().filter(|g| g.2.distance >= t).count();
     let s = m.max_shift_cols();
@@ -109,15 +110,30 @@ fn main() {
         genuine.len(),
         impostor.len()
     );
+    let name = |e: &Eye| {
+        e.path
+            .strip_prefix(&dir)
+            .unwrap_or(&e.path)
+            .display()
+            .to_string()
+    };
+    // The impostor tail sets the threshold: a capture in many of the closest
+    // impostor pairs (a "wolf") points at something eye-independent in its
+    // code, e.g. a band reaching the sclera.
+    let tail = (impostor.len() as f64 * 1e-4).ceil() as usize + 5;
+    for (i, j, r) in impostor.iter().take(tail) {
+        println!(
+            "impostor {:.3} raw {:.3} shift {:+} bits {} | {} | {}",
+            r.distance,
+            r.raw_distance,
+            r.shift,
+            r.bits_compared,
+            name(&eyes[*i]),
+            name(&eyes[*j])
+        );
+    }
     for (k, (i, j, r)) in genuine.iter().take(worst).enumerate() {
         let (a, b) = (&eyes[*i], &eyes[*j]);
-        let name = |e: &Eye| {
-            e.path
-                .strip_prefix(&dir)
-                .unwrap_or(&e.path)
-                .display()
-                .to_string()
-        };
         println!(
             "{k:2} {:.3} raw {:.3} shift {:+} bits {} | {} valid {} p ({:.0},{:.0},{:.0}) i ({:.0},{:.0},{:.0}) | {} valid {} p ({:.0},{:.0},{:.0}) i ({:.0},{:.0},{:.0})",
             r.distance,

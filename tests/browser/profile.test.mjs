@@ -341,12 +341,13 @@ test('registration in three steps, then «complete the record»: both queued off
     await form.getByRole('status').filter({ hasText: FA.editQueued }).waitFor();
     await h.waitPending(page, 2);
     await h.screenshot(page, 'register-complete-record');
-    const none = (await api('GET', `/api/v1/children?q=${encodeURIComponent(name)}`)).body;
-    assert.equal(none.items.length, 0, 'nothing sent offline');
+    const named = async () => (await api('GET', `/api/v1/children?q=${encodeURIComponent(name)}`)).body.items
+      .filter((c) => c.given_name === name);
+    assert.equal((await named()).length, 0, 'nothing sent offline');
 
     await h.setOnline(context, page, true);
     const stored = await until(async () => {
-      const found = (await api('GET', `/api/v1/children?q=${encodeURIComponent(name)}`)).body.items;
+      const found = await named();
       return found.length === 1 && found[0].version === 2 && found[0];
     }, 'the registration and its completion to arrive');
     const record = (await api('GET', `/api/v1/children/${stored.id}`)).body;

@@ -1,4 +1,5 @@
-//! Code loaded on demand: the child profile, search, identify by iris and
+//! Code loaded on demand: the registration form, the child profile (and the
+//! record's editor right after a registration), search, identify by iris and
 //! the duplicate candidates at registration, the choice between both
 //! values of a conflict, the supervisors' triage, duplicate review and team
 //! screens, the inbox and the watch that keeps its count live, and the
@@ -20,7 +21,7 @@
 
 use std::pin::Pin;
 
-use kudakyar_api::children::ChildFacts;
+use kudakyar_api::children::NewChild;
 use kudakyar_api::iris::IrisMatches;
 use leptos::lazy;
 use leptos::prelude::*;
@@ -33,7 +34,7 @@ use super::hotline::HotlineForm;
 use super::inbox::InboxPage;
 use super::indicators::IndicatorsPage;
 use super::outbox::{OutboxList, conflict::ChooseValues};
-use super::register::{Pending, candidates::Candidates};
+use super::register::{Pending, RegisterForm, candidates::Candidates};
 use super::review::{ReviewPage, ReviewsPage};
 use super::search::SearchPage;
 use super::settings::SettingsPage;
@@ -47,6 +48,14 @@ use crate::outbox::Item;
 use crate::route::Route;
 use crate::session::Session;
 
+/// The registration form: the home page's biggest part, so its code waits
+/// for the first frame like the outbox under it (precached like every chunk,
+/// so it opens offline).
+#[lazy]
+fn register_view() -> AnyView {
+    view! { <RegisterForm/> }.into_any()
+}
+
 #[lazy]
 fn search_view() -> AnyView {
     view! { <SearchPage/> }.into_any()
@@ -56,8 +65,9 @@ fn search_view() -> AnyView {
 /// registration was queued (one split point: both are the child's code).
 enum ChildScreen {
     Profile(String),
-    /// The new record's id and facts as registered.
-    Complete(String, ChildFacts),
+    /// The new record's id and its `NewChild` JSON as queued (read here, so
+    /// that reading it is not code of the app shell).
+    Complete(String, String),
 }
 
 #[lazy]
@@ -66,9 +76,13 @@ fn child_view(screen: ChildScreen) -> AnyView {
         ChildScreen::Profile(id) => view! { <ChildPage id/> }.into_any(),
         // A registration creates version 1, and the outbox sends the edit
         // after it (a child's writes go in order).
-        ChildScreen::Complete(id, facts) => {
-            view! { <EditRecord id version=1 facts opened=true/> }.into_any()
-        }
+        ChildScreen::Complete(id, json) => match serde_json::from_str::<NewChild>(&json) {
+            Ok(child) => {
+                let facts = child.facts;
+                view! { <EditRecord id version=1 facts opened=true/> }.into_any()
+            }
+            Err(_) => ().into_any(),
+        },
     }
 }
 
@@ -173,9 +187,9 @@ pub fn Child(id: String) -> impl IntoView {
 /// «Complete the record» under the registration form: the editor on the
 /// record just queued.
 #[component]
-pub fn CompleteRecord(id: String, facts: ChildFacts) -> impl IntoView {
+pub fn CompleteRecord(id: String, json: String) -> impl IntoView {
     deferred(with_texts(Box::pin(async move {
-        child_view(ChildScreen::Complete(id, facts)).await
+        child_view(ChildScreen::Complete(id, json)).await
     })))
 }
 
@@ -203,6 +217,12 @@ pub fn Staff(route: Route) -> impl IntoView {
 #[component]
 pub fn Atlas(route: Route) -> impl IntoView {
     deferred(with_texts(Box::pin(async move { atlas_view(route).await })))
+}
+
+/// «Register a child» on the home page (not for 123 operators).
+#[component]
+pub fn Register() -> impl IntoView {
+    deferred(Box::pin(async { register_view().await }))
 }
 
 /// This phone's outbox, under the registration form: shown a frame after

@@ -9,7 +9,6 @@ use kudakyar_api::users::{Role, User};
 use leptos::html::H1;
 use leptos::prelude::*;
 
-use super::register::RegisterForm;
 use super::{deferred, focus_on_mount};
 use crate::api::ApiError;
 use crate::i18n::{digits, error_text, province_name, t, vocabulary};
@@ -76,7 +75,7 @@ pub fn HomePage() -> impl IntoView {
                 {move || if logout.pending().get() { s.logging_out } else { s.logout }}
             </button>
         </section>
-        {move || registers.get().then(|| view! { <RegisterForm/> })}
+        {move || registers.get().then(|| view! { <deferred::Register/> })}
         {move || later.get().then(|| view! { <deferred::Outbox/> })}
     }
 }

@@ -45,9 +45,8 @@ const MAX_AGE: u8 = 25;
 pub struct Pending {
     pub label: String,
     pub child_id: String,
-    /// The `NewChild` JSON, and its facts for «complete the record».
+    /// The `NewChild` JSON (also what «complete the record» starts from).
     pub json: String,
-    pub facts: ChildFacts,
     pub photo: Option<web_sys::File>,
     pub left: Option<web_sys::File>,
     pub right: Option<web_sys::File>,
@@ -135,7 +134,11 @@ pub fn RegisterForm() -> impl IntoView {
     let step = RwSignal::new(Step::Form);
     let stage = RwSignal::new(WHERE);
     // The record just queued, which the worker may go on to complete.
-    let completable = RwSignal::new(None::<(String, ChildFacts)>);
+    // The record just queued (its id, its `NewChild` JSON), which the worker
+    // may go on to complete. Signal types the shell already has: a new one
+    // costs the app shell its generic code.
+    let completable_id = RwSignal::new(None::<String>);
+    let completable_json = RwSignal::new(None::<String>);
     let completing = RwSignal::new(false);
     // Files are not `Send`: the pending registration lives on this thread.
     let pending = RwSignal::new_local(None::<Pending>);
@@ -147,7 +150,9 @@ pub fn RegisterForm() -> impl IntoView {
         match result {
             Ok(new_record) => {
                 let queued = pending.get_untracked().filter(|_| new_record);
-                completable.set(queued.map(|p| (p.child_id, p.facts)));
+                let (id, json) = queued.map(|p| (p.child_id, p.json)).unzip();
+                completable_id.set(id);
+                completable_json.set(json);
                 completing.set(false);
                 stage.set(WHERE);
                 given.set(String::new());
@@ -218,7 +223,6 @@ pub fn RegisterForm() -> impl IntoView {
             label: label.clone(),
             child_id,
             json,
-            facts: child.facts,
             photo: file(photo),
             left: file(left),
             right: file(right),
@@ -327,37 +331,30 @@ pub fn RegisterForm() -> impl IntoView {
                 </fieldset>
                 {move || error.get().map(|text| view! { <ErrorBox text/> })}
                 {move || done.get().map(|text| view! { <p class="notice" role="status">{text}</p> })}
-                {move || (completable.get().is_some() && !completing.get()).then(|| view! {
-                    <button type="button" class="btn secondary" on:click=move |_| completing.set(true)>
-                        {s.complete_record}
-                    </button>
-                })}
+                <button type="button" class="btn secondary" on:click=move |_| completing.set(true)
+                    class:hidden=move || completable_id.get().is_none() || completing.get()>
+                    {s.complete_record}
+                </button>
                 <div class="bar">
-                    {move || (stage.get() > WHERE).then(|| view! {
-                        <button type="button" class="btn link" on:click=move |_| {
+                    <button type="button" class="btn link" class:hidden=move || stage.get() == WHERE
+                        on:click=move |_| {
                             error.set(None);
                             stage.update(|at| *at -= 1);
                         }>{s.step_back}</button>
-                    })}
-                    {move || if stage.get() < EYES {
-                        view! {
-                            <button type="button" class="btn primary" on:click=move |_| next()>
-                                {s.step_next}
-                            </button>
-                        }.into_any()
-                    } else {
-                        view! {
-                            <button type="submit" class="btn primary"
-                                disabled=move || matches!(step.get(), Step::Checking)>
-                                {move || if matches!(step.get(), Step::Checking) { s.identifying } else { s.register_submit }}
-                            </button>
-                        }.into_any()
-                    }}
+                    <button type="button" class="btn primary" class:hidden=move || stage.get() == EYES
+                        on:click=move |_| next()>
+                        {s.step_next}
+                    </button>
+                    <button type="submit" class="btn primary" class:hidden=move || stage.get() != EYES
+                        disabled=move || matches!(step.get(), Step::Checking)>
+                        {move || if matches!(step.get(), Step::Checking) { s.identifying } else { s.register_submit }}
+                    </button>
                 </div>
             </form>
-            {move || completing.get().then(|| completable.get().map(|(id, facts)| view! {
-                <deferred::CompleteRecord id facts/>
-            }))}
+            {move || completing.get().then(|| {
+                let (id, json) = (completable_id.get()?, completable_json.get()?);
+                Some(view! { <deferred::CompleteRecord id json/> })
+            })}
             {move || match step.get() {
                 Step::Candidates(matches) => view! {
                     <deferred::CandidatesScreen matches pending

@@ -27,7 +27,7 @@ const NO_DATA = '#eeeeee';
 
 let map = null;
 let container = null;
-const layers = { counties: null, hexes: null, hotspots: null, reports: null };
+const layers = { counties: null, hexes: null, hotspots: null, reports: null, outlines: null };
 /** A report's fill on the triage map, by its state. */
 const STATE_FILL = { new: '#e31a1c', assigned: '#fd8d3c', visited: '#6baed6' };
 let attribution = null;
@@ -207,6 +207,24 @@ const commands = {
     replace('reports', layer);
     mark(layer, 'triage-report', (p) => ({ id: p.id, state: p.state }));
     if (layer.getLayers().length) map.fitBounds(layer.getBounds(), { padding: [16, 16], maxZoom: 15 });
+    return String(layer.getLayers().length);
+  },
+
+  /**
+   * The triage map's ground: the outlines of the user's counties (the
+   * choropleth's FeatureCollection; its figures unused), lines only, under
+   * the reports, so the dots have a place without a basemap. Fits the map
+   * to them when there is no report to fit to; answers how many.
+   */
+  outlines(collection) {
+    const layer = L.geoJSON(collection, {
+      interactive: false,
+      style: { color: '#5a6470', weight: 1, fill: false },
+    });
+    replace('outlines', layer);
+    layer.bringToBack();
+    mark(layer, 'triage-county', (p) => ({ code: p.code }));
+    if (!layers.reports?.getLayers().length && layer.getLayers().length) map.fitBounds(layer.getBounds());
     return String(layer.getLayers().length);
   },
 

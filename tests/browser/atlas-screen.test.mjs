@@ -180,6 +180,24 @@ test('Tehran\'s staff see Tehran\'s atlas, layers, legend and trend, and nothing
   }, { login: false });
 });
 
+test('the triage map lies on the outlines of the supervisor\'s counties', { skip: !HAVE_GEO && `no ${GEO}` }, async () => {
+  const supervisor = 'demo-ir-23-supervisor';
+  const token = await h.apiLogin(s.server, supervisor, PASSWORD);
+  const theirs = (await api(token, '/api/v1/atlas/choropleth?level=county')).body.features.map((f) => f.id).sort();
+  assert.ok(theirs.length > 0);
+  await h.withPhone(s, async ({ page, problems }) => {
+    await h.loginAs(page, s.server, supervisor, PASSWORD);
+    await page.goto(`${s.server.url}/triage`);
+    const drawn = page.locator('#triage-map path.triage-county');
+    await drawn.first().waitFor({ state: 'attached', timeout: 30_000 });
+    const codes = await drawn.evaluateAll((paths) => paths.map((p) => p.dataset.code).sort());
+    assert.deepEqual(codes, theirs, 'their counties, and no other');
+    await page.locator('#triage-map path.triage-report').first().waitFor({ state: 'attached' });
+    await h.screenshot(page, 'triage-map-outlines');
+    h.assertNoProblems(problems);
+  }, { login: false });
+});
+
 test('the indicators screen shows figures and the quarterly report downloads', { skip: !HAVE_GEO && `no ${GEO}` }, async () => {
   await h.withPhone(s, async ({ page, problems }) => {
     await h.loginAs(page, s.server, STAFF, PASSWORD);

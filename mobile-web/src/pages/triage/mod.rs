@@ -144,11 +144,17 @@ pub fn TriagePage() -> impl IntoView {
         ev.prevent_default();
         load(false);
     };
-    // The map, opened once; then it shows what the list shows.
+    // The map, opened once, on the outlines of the user's counties (the
+    // atlas's; a 123 operator, who has no atlas, gets none); then it shows
+    // what the list shows.
     let map_ready = RwSignal::new(false);
+    let token = session.token().unwrap_or_default();
     leptos::task::spawn_local(async move {
         if atlas::open("triage-map", l(L::TriageMap)).await.is_ok() {
             map_ready.set(true);
+            if let Ok(outlines) = api::get_text(&token, "/atlas/choropleth?level=county").await {
+                let _ = atlas::call("outlines", &outlines).await;
+            }
         }
     });
     Effect::new(move |_| {

@@ -247,8 +247,14 @@ mod tests {
         );
         assert_eq!(fixed(&v, &[5.0, 5.0]), Err(Error::BadThresholds));
         // Values all above (or below) the thresholds: the frame still rises.
-        assert_eq!(fixed(&[7.0], &[1.0, 3.0, 6.0]).unwrap(), [1.0, 1.0, 3.0, 6.0, 7.0]);
-        assert_eq!(fixed(&[0.5], &[1.0, 3.0, 6.0]).unwrap(), [0.5, 1.0, 3.0, 6.0, 6.0]);
+        assert_eq!(
+            fixed(&[7.0], &[1.0, 3.0, 6.0]).unwrap(),
+            [1.0, 1.0, 3.0, 6.0, 7.0]
+        );
+        assert_eq!(
+            fixed(&[0.5], &[1.0, 3.0, 6.0]).unwrap(),
+            [0.5, 1.0, 3.0, 6.0, 6.0]
+        );
         assert_eq!(fixed(&v, &[f64::NAN]), Err(Error::BadThresholds));
         assert_eq!(equal_intervals(&[1.0, f64::NAN], 2), Err(Error::NotFinite));
     }

@@ -101,7 +101,9 @@ test('Tehran\'s staff see Tehran\'s atlas, layers, legend and trend, and nothing
     assert.equal(new URL(page.url()).pathname, '/atlas');
     await page.waitForFunction(() => {
       const map = document.getElementById('atlas-map');
-      return map?.dataset.counties > 0 && map.dataset.hexes !== undefined && map.dataset.hotspots !== undefined;
+      // Hexes > 0, not merely set: a draw started before the user's area
+      // was known may set the layer first and be replaced.
+      return map?.dataset.counties > 0 && map.dataset.hexes > 0 && map.dataset.hotspots !== undefined;
     }, null, { timeout: 60_000 });
     await page.locator('.legend li').first().waitFor();
     await page.locator('svg.trend').waitFor();

@@ -149,9 +149,14 @@ pub fn TriagePage() -> impl IntoView {
     // what the list shows.
     let map_ready = RwSignal::new(false);
     let token = session.token().unwrap_or_default();
+    let reads_atlas = matches!(session.auth.get_untracked(),
+        Auth::LoggedIn { user, .. } if user.role != Role::HotlineOperator);
     leptos::task::spawn_local(async move {
         if atlas::open("triage-map", l(L::TriageMap)).await.is_ok() {
             map_ready.set(true);
+            if !reads_atlas {
+                return;
+            }
             if let Ok(outlines) = api::get_text(&token, "/atlas/choropleth?level=county").await {
                 let _ = atlas::call("outlines", &outlines).await;
             }

@@ -124,7 +124,7 @@ async function atlasHexesDrawn(staff) {
       uploadThroughput: (750 * 1024) / 8,
     });
     await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
-    await page.goto(`${ORIGIN}/atlas`, { waitUntil: 'commit' });
+    await page.goto(`${ORIGIN}/atlas`, { waitUntil: 'domcontentloaded' });
     await page.waitForSelector('path.atlas-hex', { timeout: 60_000 });
     return await page.evaluate(() => ({
       ms: Math.round(performance.now()),

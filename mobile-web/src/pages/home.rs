@@ -75,7 +75,15 @@ pub fn HomePage() -> impl IntoView {
                 {move || if logout.pending().get() { s.logging_out } else { s.logout }}
             </button>
         </section>
-        {move || registers.get().then(|| view! { <deferred::Register/> })}
+        // The card's title and lead are drawn at once (the page's largest
+        // text, so the first paint is its largest); the form's code follows.
+        {move || registers.get().then(|| view! {
+            <section class="card" aria-labelledby="register-title">
+                <h2 id="register-title">{s.register_title}</h2>
+                <p class="lead">{s.register_lead}</p>
+                <deferred::Register/>
+            </section>
+        })}
         {move || later.get().then(|| view! { <deferred::Outbox/> })}
     }
 }

@@ -47,6 +47,9 @@ pub fn service(config: &Config) -> Router {
                 // (`super::basemap`): filled in as they are served.
                 .route("/", get(index.clone()))
                 .route("/index.html", get(index.clone()))
+                // An app route that is also a folder of the build (`atlas/`,
+                // the map's files): `ServeDir` would redirect it to `/atlas/`.
+                .route("/atlas", get(index.clone()))
                 // The citizens' report page is its own entry (mobile-web/citizen):
                 // its paths must not fall back to the workers' app.
                 .route("/report", get(report.clone()))

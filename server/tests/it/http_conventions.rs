@@ -309,6 +309,10 @@ async fn the_basemap_is_configuration_in_the_page_and_the_policy() {
     let page = r#"<!doctype html><meta name="kudakyar-tiles" content=""><meta name="kudakyar-tiles-attribution" content=""><title>کودک‌یار</title>"#;
     let web = tempfile::tempdir().unwrap();
     std::fs::write(web.path().join("index.html"), page).unwrap();
+    // The citizens' page carries the same metas (its map picker); the map's
+    // files live in a folder named like the atlas's route.
+    std::fs::write(web.path().join("report.html"), page).unwrap();
+    std::fs::create_dir(web.path().join("atlas")).unwrap();
     let dir = web.path().to_path_buf();
     // Without a basemap (the default): the page as built, images from here only.
     let plain = TestApp::start_with(TestDb::sqlite().await, {
@@ -331,9 +335,10 @@ async fn the_basemap_is_configuration_in_the_page_and_the_policy() {
         c.map_tiles_attribution = Some("© Example <maps>".into());
     })
     .await;
-    for path in ["/", "/index.html", "/atlas"] {
+    for path in ["/", "/index.html", "/atlas", "/report", "/report/status"] {
         let index = app.get_anonymous(path).await;
         assert_eq!(index.status(), 200, "{path}");
+        assert_eq!(index.url().path(), path, "served, not redirected");
         let policy = index.headers()["content-security-policy"]
             .to_str()
             .unwrap()

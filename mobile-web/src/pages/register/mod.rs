@@ -274,96 +274,93 @@ pub fn RegisterForm() -> impl IntoView {
         ("unknown", s.nat_unknown),
     ];
 
+    // Inside the home page's «register a child» card (its title and lead).
     view! {
-        <section class="card" aria-labelledby="register-title">
-            <h2 id="register-title">{s.register_title}</h2>
-            <p class="lead">{s.register_lead}</p>
-            <form on:submit=on_submit novalidate
-                class:hidden=move || matches!(step.get(), Step::Candidates(_))>
-                <p class="muted" aria-live="polite">
-                    {move || s.step_of.replace("{}", &digits(stage.get().into()))}
-                </p>
-                <div class:hidden=move || stage.get() != WHERE>
-                    <LocationField position/>
+        <form on:submit=on_submit novalidate
+            class:hidden=move || matches!(step.get(), Step::Candidates(_))>
+            <p class="muted" aria-live="polite">
+                {move || s.step_of.replace("{}", &digits(stage.get().into()))}
+            </p>
+            <div class:hidden=move || stage.get() != WHERE>
+                <LocationField position/>
+            </div>
+            <fieldset class:hidden=move || stage.get() != ESSENTIALS>
+                <legend>{s.step_essentials}</legend>
+                <div class="field">
+                    <label for="given-name">{s.given_name}</label>
+                    <input id="given-name" type="text" autocomplete="off" bind:value=given/>
                 </div>
-                <fieldset class:hidden=move || stage.get() != ESSENTIALS>
-                    <legend>{s.step_essentials}</legend>
-                    <div class="field">
-                        <label for="given-name">{s.given_name}</label>
-                        <input id="given-name" type="text" autocomplete="off" bind:value=given/>
-                    </div>
-                    <div class="field">
-                        <label for="family-name">{s.family_name}</label>
-                        <input id="family-name" type="text" autocomplete="off" bind:value=family/>
-                    </div>
-                    <div class="field">
-                        <label for="sex">{s.sex}</label>
-                        <Choice id="sex" value=sex options=sexes.to_vec()/>
-                    </div>
-                    <div class="field">
-                        <label for="nationality">{s.nationality}</label>
-                        <Choice id="nationality" value=nationality options=nationalities.to_vec()/>
-                    </div>
-                    <div class="field">
-                        <label for="province">{s.province}</label>
-                        <select id="province"
-                            on:change=move |ev| province.set(event_target_value(&ev))
-                            prop:value=move || province.get()>
-                            {provinces().map(|(code, name)| {
-                                let selected = code == province.get_untracked();
-                                view! { <option value=code selected=selected>{name}</option> }
-                            }).collect_view()}
-                        </select>
-                    </div>
-                    <div class="field">
-                        <label for="age">{s.estimated_age}</label>
-                        <input id="age" type="text" inputmode="numeric" autocomplete="off"
-                            dir="ltr" bind:value=age/>
-                    </div>
-                </fieldset>
-                <fieldset class:hidden=move || stage.get() != EYES>
-                    <legend>{s.step_eyes}</legend>
-                    <div class="field">
-                        <label for="photo">{s.photo} " (" {s.optional} ")"</label>
-                        <input id="photo" type="file" accept="image/*" capture="environment" node_ref=photo/>
-                    </div>
-                    <IrisInputs prefix="iris" left right/>
-                </fieldset>
-                {move || error.get().map(|text| view! { <ErrorBox text/> })}
-                {move || done.get().map(|text| view! { <p class="notice" role="status">{text}</p> })}
-                <button type="button" class="btn secondary" on:click=move |_| completing.set(true)
-                    class:hidden=move || completable_id.get().is_none() || completing.get()>
-                    {s.complete_record}
+                <div class="field">
+                    <label for="family-name">{s.family_name}</label>
+                    <input id="family-name" type="text" autocomplete="off" bind:value=family/>
+                </div>
+                <div class="field">
+                    <label for="sex">{s.sex}</label>
+                    <Choice id="sex" value=sex options=sexes.to_vec()/>
+                </div>
+                <div class="field">
+                    <label for="nationality">{s.nationality}</label>
+                    <Choice id="nationality" value=nationality options=nationalities.to_vec()/>
+                </div>
+                <div class="field">
+                    <label for="province">{s.province}</label>
+                    <select id="province"
+                        on:change=move |ev| province.set(event_target_value(&ev))
+                        prop:value=move || province.get()>
+                        {provinces().map(|(code, name)| {
+                            let selected = code == province.get_untracked();
+                            view! { <option value=code selected=selected>{name}</option> }
+                        }).collect_view()}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="age">{s.estimated_age}</label>
+                    <input id="age" type="text" inputmode="numeric" autocomplete="off"
+                        dir="ltr" bind:value=age/>
+                </div>
+            </fieldset>
+            <fieldset class:hidden=move || stage.get() != EYES>
+                <legend>{s.step_eyes}</legend>
+                <div class="field">
+                    <label for="photo">{s.photo} " (" {s.optional} ")"</label>
+                    <input id="photo" type="file" accept="image/*" capture="environment" node_ref=photo/>
+                </div>
+                <IrisInputs prefix="iris" left right/>
+            </fieldset>
+            {move || error.get().map(|text| view! { <ErrorBox text/> })}
+            {move || done.get().map(|text| view! { <p class="notice" role="status">{text}</p> })}
+            <button type="button" class="btn secondary" on:click=move |_| completing.set(true)
+                class:hidden=move || completable_id.get().is_none() || completing.get()>
+                {s.complete_record}
+            </button>
+            <div class="bar">
+                <button type="button" class="btn link" class:hidden=move || stage.get() == WHERE
+                    on:click=move |_| {
+                        error.set(None);
+                        stage.update(|at| *at -= 1);
+                    }>{s.step_back}</button>
+                <button type="button" class="btn primary" class:hidden=move || stage.get() == EYES
+                    on:click=move |_| next()>
+                    {s.step_next}
                 </button>
-                <div class="bar">
-                    <button type="button" class="btn link" class:hidden=move || stage.get() == WHERE
-                        on:click=move |_| {
-                            error.set(None);
-                            stage.update(|at| *at -= 1);
-                        }>{s.step_back}</button>
-                    <button type="button" class="btn primary" class:hidden=move || stage.get() == EYES
-                        on:click=move |_| next()>
-                        {s.step_next}
-                    </button>
-                    <button type="submit" class="btn primary" class:hidden=move || stage.get() != EYES
-                        disabled=move || matches!(step.get(), Step::Checking)>
-                        {move || if matches!(step.get(), Step::Checking) { s.identifying } else { s.register_submit }}
-                    </button>
-                </div>
-            </form>
-            {move || completing.get().then(|| {
-                let (id, json) = (completable_id.get()?, completable_json.get()?);
-                Some(view! { <deferred::CompleteRecord id json/> })
-            })}
-            {move || match step.get() {
-                Step::Candidates(matches) => view! {
-                    <deferred::CandidatesScreen matches pending
-                        finish=Callback::new(move |(result, message)| finish(result, message))
-                        back=Callback::new(move |()| step.set(Step::Form))/>
-                }.into_any(),
-                _ => ().into_any(),
-            }}
-        </section>
+                <button type="submit" class="btn primary" class:hidden=move || stage.get() != EYES
+                    disabled=move || matches!(step.get(), Step::Checking)>
+                    {move || if matches!(step.get(), Step::Checking) { s.identifying } else { s.register_submit }}
+                </button>
+            </div>
+        </form>
+        {move || completing.get().then(|| {
+            let (id, json) = (completable_id.get()?, completable_json.get()?);
+            Some(view! { <deferred::CompleteRecord id json/> })
+        })}
+        {move || match step.get() {
+            Step::Candidates(matches) => view! {
+                <deferred::CandidatesScreen matches pending
+                    finish=Callback::new(move |(result, message)| finish(result, message))
+                    back=Callback::new(move |()| step.set(Step::Form))/>
+            }.into_any(),
+            _ => ().into_any(),
+        }}
     }
 }
 

@@ -149,7 +149,7 @@ const DEMO_SIZE: [(&str, &str); 3] = [
 /// seed` prints).
 fn demo_database(root: &Path, bin: &Path, data_dir: &Path) -> Result<()> {
     if data_dir.exists() {
-        std::fs::remove_dir_all(&data_dir)
+        std::fs::remove_dir_all(data_dir)
             .with_context(|| format!("clearing {}", data_dir.display()))?;
     }
     let kudakyar = |args: &[&str]| {

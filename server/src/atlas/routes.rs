@@ -1006,24 +1006,8 @@ async fn get_zones(
         }
         _ => Vec::new(),
     };
-    let geojson = || {
-        let features: Vec<serde_json::Value> = zoning
-            .areas
-            .iter()
-            .zip(shapes)
-            .map(|(a, shape)| feature(&a.area, area_json(a), shape))
-            .collect();
-        let mut props = req.describe();
-        props["level"] = zr.level.as_str().into();
-        props["method"] = zoning.method.clone().into();
-        props["per"] = zr.per.into();
-        props["frozen"] = zoning.frozen.into();
-        props["breaks"] = zoning.breaks.clone().into();
-        props["legend"] = legend.clone();
-        props["attribution"] = ATTRIBUTION.into();
-        serde_json::json!({ "type": "FeatureCollection", "properties": props, "features": features })
-    };
-    let json = || {
+    // What both the JSON and the GeoJSON say of the zoning as a whole.
+    let described = || {
         let mut out = req.describe();
         out["level"] = zr.level.as_str().into();
         out["method"] = zoning.method.clone().into();
@@ -1031,6 +1015,21 @@ async fn get_zones(
         out["frozen"] = zoning.frozen.into();
         out["breaks"] = zoning.breaks.clone().into();
         out["legend"] = legend.clone();
+        out
+    };
+    let geojson = || {
+        let features: Vec<serde_json::Value> = zoning
+            .areas
+            .iter()
+            .zip(shapes)
+            .map(|(a, shape)| feature(&a.area, area_json(a), shape))
+            .collect();
+        let mut props = described();
+        props["attribution"] = ATTRIBUTION.into();
+        serde_json::json!({ "type": "FeatureCollection", "properties": props, "features": features })
+    };
+    let json = || {
+        let mut out = described();
         out["areas"] = zoning
             .areas
             .iter()

@@ -133,7 +133,6 @@ pub fn RegisterForm() -> impl IntoView {
     let done = RwSignal::new(None::<String>);
     let step = RwSignal::new(Step::Form);
     let stage = RwSignal::new(WHERE);
-    // The record just queued, which the worker may go on to complete.
     // The record just queued (its id, its `NewChild` JSON), which the worker
     // may go on to complete. Signal types the shell already has: a new one
     // costs the app shell its generic code.

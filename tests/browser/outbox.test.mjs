@@ -218,6 +218,10 @@ test('offline: 3 registrations and 2 encounters queued, kept across an offline r
 
 test('409: a queued record whose id the server already holds with other data is kept and shown, not retried', () =>
   h.withPhone(s, async ({ context, page, problems }) => {
+    // Installed first, as a phone in the street is: the screens' code
+    // (the form, the outbox list) is then on the phone.
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
     await context.setOffline(true);
     await page.waitForFunction(() => document.querySelector('#sync-status')?.getAttribute('data-online') === 'false');
     const child = { given: 'حسن', family: `تعارض-${RUN}`, sex: 'male', nationality: 'iranian', age: '9' };

@@ -16,6 +16,7 @@ use kudakyar_api::users::Role;
 use leptos::ev::SubmitEvent;
 use leptos::html::H1;
 use leptos::prelude::*;
+use wasm_bindgen_futures::js_sys::Date;
 
 use super::{ErrorBox, focus_on_mount};
 use crate::dates;
@@ -89,6 +90,23 @@ pub fn place(report: &Sighting) -> String {
         .join(comma)
 }
 
+/// The choropleth asked for only for its outlines: its figures go unused,
+/// so one day of reports (from yesterday on the phone's calendar, in case
+/// the phone's day runs ahead of the server's), not the default year of
+/// distinct children, which is the atlas's costliest read.
+fn outlines_path() -> String {
+    // `set_time`, not `Date::new(&JsValue)`: no value conversion in a chunk
+    // (see xtask/src/web/split.rs).
+    let day = Date::new_0();
+    day.set_time(Date::now() - 86_400_000.0);
+    let from = dates::format_ymd((
+        day.get_full_year().into(),
+        i64::from(day.get_month()) + 1,
+        day.get_date().into(),
+    ));
+    format!("/atlas/choropleth?level=county&measure=reports&from={from}")
+}
+
 /// The query string of the list for the chosen filters ("" = any).
 pub fn list_query(state: &str, source: &str) -> String {
     let mut q = String::from("limit=50");
@@ -157,7 +175,7 @@ pub fn TriagePage() -> impl IntoView {
             if !reads_atlas {
                 return;
             }
-            if let Ok(outlines) = api::get_text(&token, "/atlas/choropleth?level=county").await {
+            if let Ok(outlines) = api::get_text(&token, &outlines_path()).await {
                 let _ = atlas::call("outlines", &outlines).await;
             }
         }

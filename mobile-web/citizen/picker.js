@@ -47,10 +47,10 @@ export async function open(el, near, onPick) {
   map.attributionControl.setPrefix(false);
   const tiles = setting('kudakyar-tiles');
   if (tiles) {
-    const credit = setting('kudakyar-tiles-attribution');
-    L.tileLayer(tiles, { maxZoom: 19 }).addTo(map);
-    // As text, never HTML: the credit is configuration.
-    if (credit) map.attributionControl.addAttribution(document.createTextNode(credit).textContent.replace(/[<>&]/g, ''));
+    // Leaflet writes an attribution as HTML: the deployer's credit is text
+    // (escaped as the atlas's map does).
+    const credit = setting('kudakyar-tiles-attribution').replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+    L.tileLayer(tiles, { maxZoom: 19, attribution: credit }).addTo(map);
   }
   L.geoJSON(outlines, { interactive: false, style: { color: '#0b4f8a', weight: 1, fill: false } }).addTo(map);
   if (near) map.setView([near.lat, near.lng], NEAR_ZOOM);

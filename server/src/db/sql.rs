@@ -21,6 +21,9 @@ pub enum Arg {
     Text(String),
     Int(i64),
     OptText(Option<String>),
+    OptInt(Option<i64>),
+    /// A float that is never NULL (see [`nullable_float`] for one that may be).
+    Float(f64),
 }
 
 #[derive(Debug, Default, Clone)]
@@ -109,6 +112,8 @@ impl Sql {
                 Arg::Text(s) => arguments.add(s.as_str()),
                 Arg::Int(i) => arguments.add(*i),
                 Arg::OptText(s) => arguments.add(s.as_deref()),
+                Arg::OptInt(i) => arguments.add(*i),
+                Arg::Float(x) => arguments.add(*x),
             };
         }
         arguments

@@ -2,16 +2,17 @@
 //! (Google's is unreachable from Iran):
 //!
 //! - **Counters** per client address and per device token, in the
-//!   `intake_counters` table so that every instance counts together. Each
-//!   report is counted inside its own write transaction ([`count`]): a
-//!   refused or failed report rolls its count back with it.
+//!   `intake_counters` table so that every instance counts together. A
+//!   report is counted in the transaction that writes it ([`Counters`], for
+//!   a batch of reports; [`count`], for one request): a refused report
+//!   counts nothing, and a failed one rolls its count back with it.
 //! - Past the **soft limit** a report must carry a proof-of-work stamp: a
 //!   [`Challenge`] the server issued, and a nonce whose SHA-256 with it starts
 //!   with `difficulty` zero bits ([`spend`]). Cheap for one phone, costly for
 //!   a flood. Past the **hard limit**, 429 with `Retry-After`.
 //! - **Far apart**: one device reporting from places too far apart for the
 //!   time between them (faster than any car in a city) gets its report
-//!   flagged for a second look — never dropped ([`far_apart`]).
+//!   flagged for a second look — never dropped ([`Tracks`]).
 //!
 //! Addresses and device tokens are kept only as SHA-256 hashes.
 
@@ -21,6 +22,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::cases::centres::haversine_km;
+use crate::db::sql::{Arg, Sql};
 use crate::error::{Error, Result};
 
 /// The counting window.
@@ -103,6 +105,106 @@ pub async fn count(
         }
     }
     Ok(gate)
+}
+
+/// The counters of a batch of reports ([`super::writer`]), read once and
+/// written once: [`Counters::read`] the rows of every key the batch counts
+/// against, [`Counters::check`] and [`Counters::add`] each report in
+/// order, [`Counters::write`] what changed. Only sound while the batch
+/// holds its keys' locks (the writer's [`crate::db::Db::lock_keys`], or
+/// SQLite's write lock): between the read and the write no other
+/// transaction may count against them. [`count`] is the one-statement form
+/// for a caller without those locks.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// key → (window start, count, changed).
+    rows: std::collections::HashMap<String, (i64, i64, bool)>,
+    now: i64,
+}
+
+impl Counters {
+    /// The stored counters of `keys`, as of `now`.
+    pub async fn read(
+        conn: &mut sqlx::AnyConnection,
+        keys: impl IntoIterator<Item = String>,
+        now: i64,
+    ) -> sqlx::Result<Counters> {
+        let mut keys: Vec<String> = keys.into_iter().collect();
+        keys.sort();
+        keys.dedup();
+        let mut counters = Counters {
+            rows: Default::default(),
+            now,
+        };
+        if keys.is_empty() {
+            return Ok(counters);
+        }
+        let mut sql =
+            Sql::new("SELECT key, window_start, count FROM intake_counters WHERE key IN ");
+        sql.bind_list(keys);
+        for row in sql.query().fetch_all(conn).await? {
+            counters.rows.insert(
+                row.try_get("key")?,
+                (row.try_get("window_start")?, row.try_get("count")?, false),
+            );
+        }
+        Ok(counters)
+    }
+
+    /// A key's window start and count within the window now.
+    fn current(&self, key: &str) -> (i64, i64) {
+        match self.rows.get(key) {
+            Some(&(start, count, _)) if start > self.now - WINDOW_MS => (start, count),
+            _ => (self.now, 0),
+        }
+    }
+
+    /// What one more report counted against `keys` meets, as [`count`]
+    /// decides it: 429 when a key is at `hard`, a proof past `soft`.
+    pub fn check(&self, keys: &[String], soft: u32, hard: u32) -> Result<Gate> {
+        let mut gate = Gate::Open;
+        for key in keys {
+            let (start, count) = self.current(key);
+            if count >= i64::from(hard) {
+                let wait_ms = (start + WINDOW_MS - self.now).max(1000);
+                return Err(Error::TooManyRequests {
+                    retry_after_secs: (wait_ms as u64).div_ceil(1000),
+                });
+            }
+            if count + 1 > i64::from(soft) {
+                gate = Gate::NeedsProof;
+            }
+        }
+        Ok(gate)
+    }
+
+    /// Counts one report against `keys`.
+    pub fn add(&mut self, keys: &[String]) {
+        for key in keys {
+            let (start, count) = self.current(key);
+            self.rows.insert(key.clone(), (start, count + 1, true));
+        }
+    }
+
+    /// Writes the changed counters, in one statement.
+    pub async fn write(self, conn: &mut sqlx::AnyConnection) -> sqlx::Result<()> {
+        let changed: Vec<[Arg; 3]> = self
+            .rows
+            .into_iter()
+            .filter(|(_, (_, _, changed))| *changed)
+            .map(|(key, (start, count, _))| [Arg::Text(key), Arg::Int(start), Arg::Int(count)])
+            .collect();
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let mut sql = Sql::new("INSERT INTO intake_counters (key, window_start, count) VALUES ");
+        sql.bind_rows(changed).push(
+            " ON CONFLICT (key) DO UPDATE SET
+               window_start = excluded.window_start, count = excluded.count",
+        );
+        sql.query().execute(conn).await?;
+        Ok(())
+    }
 }
 
 /// Issues a challenge to be spent within [`CHALLENGE_TTL_MS`]; expired ones
@@ -215,38 +317,111 @@ pub async fn spend(conn: &mut sqlx::AnyConnection, proof: Option<&ProofOfWork>) 
     Ok(())
 }
 
-/// Did this device report, in the hours before, from a place too far from
-/// this one for the time between? Then the new report is flagged `far_apart`.
-pub async fn far_apart(
-    conn: &mut sqlx::AnyConnection,
-    device_hash: &str,
-    lat: f64,
-    lng: f64,
-    seen_at: i64,
-) -> sqlx::Result<bool> {
-    let rows = sqlx::query(
-        "SELECT lat, lng, seen_at FROM sightings
-         WHERE device_hash = $1 AND created_at > $2
-         ORDER BY created_at DESC LIMIT 20",
-    )
-    .bind(device_hash)
-    .bind(crate::now_ms() - FAR_LOOKBACK_MS)
-    .fetch_all(&mut *conn)
-    .await?;
-    for row in rows {
-        let km = haversine_km((lat, lng), (row.try_get("lat")?, row.try_get("lng")?));
-        let hours =
-            ((seen_at - row.try_get::<i64, _>("seen_at")?).abs() as f64 / 3.6e6).max(1.0 / 60.0);
-        if km > FAR_KM && km / hours > FAR_KMH {
-            return Ok(true);
+/// The recent places of a batch's devices, for [`Tracks::far_apart`]: read
+/// once for the batch, then each report added as it is taken, so a report
+/// is compared with the ones before it in the same batch too.
+#[derive(Debug, Default)]
+pub struct Tracks {
+    /// device hash → (lat, lng, seen_at), newest first.
+    by_device: std::collections::HashMap<String, Vec<(f64, f64, i64)>>,
+}
+
+impl Tracks {
+    /// The reports of `devices` (hashes) stored in the last
+    /// [`FAR_LOOKBACK_MS`], newest first.
+    pub async fn read(
+        conn: &mut sqlx::AnyConnection,
+        devices: impl IntoIterator<Item = String>,
+        now: i64,
+    ) -> sqlx::Result<Tracks> {
+        let mut devices: Vec<String> = devices.into_iter().collect();
+        devices.sort();
+        devices.dedup();
+        let mut tracks = Tracks::default();
+        if devices.is_empty() {
+            return Ok(tracks);
         }
+        let mut sql =
+            Sql::new("SELECT device_hash, lat, lng, seen_at FROM sightings WHERE device_hash IN ");
+        sql.bind_list(devices)
+            .push(" AND created_at > ")
+            .bind(Arg::Int(now - FAR_LOOKBACK_MS))
+            .push(" ORDER BY created_at DESC");
+        for row in sql.query().fetch_all(conn).await? {
+            let device: String = row.try_get("device_hash")?;
+            tracks.by_device.entry(device).or_default().push((
+                row.try_get("lat")?,
+                row.try_get("lng")?,
+                row.try_get("seen_at")?,
+            ));
+        }
+        Ok(tracks)
     }
-    Ok(false)
+
+    /// True when `device` reported, among its last 20 reports, from a place
+    /// too far from this one for the time between them.
+    pub fn far_apart(&self, device: &str, lat: f64, lng: f64, seen_at: i64) -> bool {
+        let Some(track) = self.by_device.get(device) else {
+            return false;
+        };
+        track.iter().take(20).any(|&(lat2, lng2, seen2)| {
+            let km = haversine_km((lat, lng), (lat2, lng2));
+            let hours = ((seen_at - seen2).abs() as f64 / 3.6e6).max(1.0 / 60.0);
+            km > FAR_KM && km / hours > FAR_KMH
+        })
+    }
+
+    /// Adds a report just taken, as the device's newest.
+    pub fn add(&mut self, device: &str, lat: f64, lng: f64, seen_at: i64) {
+        let track = self.by_device.entry(device.to_owned()).or_default();
+        track.insert(0, (lat, lng, seen_at));
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_device_far_away_too_soon_is_flagged() {
+        let mut tracks = Tracks::default();
+        let hour = 3_600_000;
+        // Tehran, then Tehran again 30 minutes later, 2 km away: fine.
+        assert!(!tracks.far_apart("d", 35.70, 51.40, 0));
+        tracks.add("d", 35.70, 51.40, 0);
+        assert!(!tracks.far_apart("d", 35.71, 51.41, hour / 2));
+        // Mashhad (about 740 km) an hour later: no car does that.
+        assert!(tracks.far_apart("d", 36.30, 59.60, hour));
+        // Ten hours later it is plausible; another device is not compared.
+        assert!(!tracks.far_apart("d", 36.30, 59.60, 10 * hour));
+        assert!(!tracks.far_apart("other", 36.30, 59.60, hour));
+    }
+
+    #[test]
+    fn counters_open_ask_for_proof_then_refuse() {
+        let mut counters = Counters {
+            now: 10 * WINDOW_MS,
+            ..Counters::default()
+        };
+        let keys = ["ip:a".to_owned()];
+        for _ in 0..2 {
+            assert_eq!(counters.check(&keys, 2, 3).unwrap(), Gate::Open);
+            counters.add(&keys);
+        }
+        assert_eq!(counters.check(&keys, 2, 3).unwrap(), Gate::NeedsProof);
+        counters.add(&keys);
+        assert!(matches!(
+            counters.check(&keys, 2, 3),
+            Err(Error::TooManyRequests {
+                retry_after_secs: 3600
+            })
+        ));
+        // A window that ended starts again.
+        counters
+            .rows
+            .insert("ip:a".into(), (8 * WINDOW_MS, 3, false));
+        assert_eq!(counters.check(&keys, 2, 3).unwrap(), Gate::Open);
+    }
 
     #[test]
     fn zero_bits_are_counted_across_bytes() {

@@ -11,12 +11,12 @@
 //!    image that is not there.
 //! 4. [`write_new`], in a transaction shared with the reports arriving at
 //!    the same moment (see [`super::writer`]: one commit, one disk flush,
-//!    for all of them): count the citizen against the limits (and spend a
-//!    proof-of-work stamp past the soft limit), place the report, group it
-//!    into an incident, flag it, insert it with a fresh receipt code. Its
-//!    first history row, its domain events, its places in the atlas queue
-//!    and its audit entry go into the batch's [`Trail`], written for all
-//!    the batch's reports in one statement per table before the commit.
+//!    for all of them), decided together and written with one statement per
+//!    table: count each citizen against the limits (and spend a
+//!    proof-of-work stamp past the soft limit), group each report into an
+//!    incident, flag it, insert it with a fresh receipt code, and add its
+//!    first history row, domain events, places in the atlas queue and audit
+//!    entry.
 
 use bytes::Bytes;
 use kudakyar_api::sightings::{
@@ -32,7 +32,7 @@ use crate::atlas::{rollup, subjects as atlas};
 use crate::audit::{self, Event, Origin, Who};
 use crate::auth::{Actor, policy};
 use crate::config::Config;
-use crate::db::Db;
+use crate::db::sql::{Arg, Sql};
 use crate::error::{Error, Result, Validator};
 use crate::events::{self, DomainEvent, Kind};
 use crate::photos::process;
@@ -135,7 +135,7 @@ impl Pending {
     }
 
     /// What writing the report at `place` may wait for on PostgreSQL, as
-    /// [`Db::lock_keys`] keys: its id (a copy in another batch), its
+    /// [`crate::db::Db::lock_keys`] keys: its id (a copy in another batch), its
     /// counters' rows, its place's incidents. The writer takes a batch's
     /// keys in one order before writing any of it.
     pub fn lock_keys(&self, place: &place::Place) -> Vec<String> {
@@ -179,14 +179,6 @@ struct Told {
 }
 
 impl Trail {
-    /// Adds another report's rows (once its savepoint is released).
-    pub fn extend(&mut self, other: Trail) {
-        self.steps.extend(other.steps);
-        self.events.extend(other.events);
-        self.queued.extend(other.queued);
-        self.audits.extend(other.audits);
-    }
-
     /// Writes the rows, in the batch's transaction.
     pub async fn write(self, conn: &mut sqlx::AnyConnection) -> sqlx::Result<()> {
         store::record_steps(
@@ -266,149 +258,293 @@ pub async fn submit(
     state.sightings.write(pending).await
 }
 
-/// Writes a report that [`stored_all`] did not find, inside `conn`'s
-/// transaction (a savepoint of the writer's batch): counts a citizen against
-/// the limits and spends a proof-of-work stamp past the soft one, groups
-/// the report at `place` ([`Pending::place`]) into an incident, flags it,
-/// inserts it with a fresh receipt code, and adds its history row, domain
-/// events, atlas queue rows and audit entry to `trail`. A copy of the same report stored
-/// meanwhile (earlier in this batch, or by another instance) answers as a
-/// retry, `(receipt, false)`: the caller then rolls the savepoint back, so
-/// that the retry counts and changes nothing.
+/// What writing one report of a batch came to: its receipt and whether it
+/// was stored now (`false`: a copy of one stored before), or its refusal.
+pub type Answer = Result<(SightingReceipt, bool)>;
+
+/// A report taken, on its way into `sightings`.
+struct Row<'a> {
+    /// Its place in the batch.
+    at: usize,
+    pending: &'a Pending,
+    place: &'a place::Place,
+    incident: String,
+    device_hash: Option<String>,
+    flag: Option<&'static str>,
+}
+
+/// Writes the reports of a batch that [`stored_all`] did not find, each
+/// placed at its [`Pending::place`], inside the writer's transaction `conn`
+/// holding every key their [`Pending::lock_keys`] name. One answer per
+/// report, in order; `Err` fails the whole batch (nothing is committed).
+///
+/// The batch is decided in memory from a few reads, then written with one
+/// statement per table rather than several per report (each statement is
+/// a round trip to the database's thread, which was most of intake's cost):
+///
+/// 1. Limits, report by report ([`abuse::Counters`]): a citizen over the
+///    hard limit is refused (429), past the soft one must spend a
+///    proof-of-work stamp; a refused report counts nothing. A second copy
+///    of a report taken earlier in the batch answers as its retry.
+/// 2. Incidents ([`grouping::Grouping`]) and the far-apart flag
+///    ([`abuse::Tracks`]), each report seeing the batch's earlier ones.
+/// 3. The counters, the incidents, then the reports, each with a fresh
+///    receipt code (a code drawn twice is drawn again); their history rows,
+///    domain events, atlas queue rows and audit entries go into `trail`.
 pub async fn write_new(
-    db: &Db,
     config: &Config,
     conn: &mut sqlx::AnyConnection,
-    p: &Pending,
-    place: &place::Place,
+    reports: &[(&Pending, &place::Place)],
     trail: &mut Trail,
-) -> Result<(SightingReceipt, bool)> {
-    let checked = &p.checked;
+) -> Result<Vec<Answer>> {
     let now = crate::now_ms();
-    let client_ip = p.origin.client_ip.as_deref();
-    if checked.source == SightingSource::Citizen {
+    let mut answers: Vec<Option<Answer>> = reports.iter().map(|_| None).collect();
+    let mut counters = abuse::Counters::read(
+        conn,
+        reports.iter().flat_map(|(p, _)| p.counter_keys()),
+        now,
+    )
+    .await?;
+    let mut taken: Vec<usize> = Vec::with_capacity(reports.len());
+    let mut copies: Vec<(usize, usize)> = Vec::new();
+    for (at, (p, _)) in reports.iter().enumerate() {
+        if let Some(&first) = taken.iter().find(|&&t| reports[t].0.id() == p.id()) {
+            copies.push((at, first));
+            continue;
+        }
         let keys = p.counter_keys();
-        let gate = abuse::count(
-            conn,
+        let gate = match counters.check(
             &keys,
             config.sighting_soft_limit_per_hour,
             config.sighting_max_per_hour,
-        )
-        .await?;
+        ) {
+            Ok(gate) => gate,
+            Err(refused) => {
+                answers[at] = Some(Err(refused));
+                continue;
+            }
+        };
         if gate == abuse::Gate::NeedsProof {
-            abuse::spend(conn, p.proof.as_ref()).await?;
+            match abuse::spend(conn, p.proof.as_ref()).await {
+                Ok(()) => {}
+                Err(refused @ Error::Validation(_)) => {
+                    answers[at] = Some(Err(refused));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
         }
+        counters.add(&keys);
+        taken.push(at);
     }
-    let incident =
-        grouping::incident_for(db, conn, place, checked.lat, checked.lng, checked.seen_at).await?;
-    let device_hash = p.device_token.as_deref().map(abuse::hash);
-    let flag = match device_hash.as_deref() {
-        Some(device) => {
-            abuse::far_apart(conn, device, checked.lat, checked.lng, checked.seen_at).await?
+
+    let seen: Vec<(f64, f64, i64)> = taken
+        .iter()
+        .map(|&at| {
+            let c = &reports[at].0.checked;
+            (c.lat, c.lng, c.seen_at)
+        })
+        .collect();
+    let mut grouping = grouping::Grouping::read(conn, &seen).await?;
+    let devices = taken
+        .iter()
+        .filter_map(|&at| reports[at].0.device_token.as_deref().map(abuse::hash));
+    let mut tracks = abuse::Tracks::read(conn, devices, now).await?;
+    let mut rows = Vec::with_capacity(taken.len());
+    for &at in &taken {
+        let (pending, place) = reports[at];
+        let c = &pending.checked;
+        let incident = grouping.assign(place, c.lat, c.lng, c.seen_at);
+        let device_hash = pending.device_token.as_deref().map(abuse::hash);
+        let flag = device_hash
+            .as_deref()
+            .is_some_and(|d| tracks.far_apart(d, c.lat, c.lng, c.seen_at))
+            .then_some("far_apart");
+        if let Some(d) = device_hash.as_deref() {
+            tracks.add(d, c.lat, c.lng, c.seen_at);
         }
-        None => false,
-    }
-    .then_some("far_apart");
-    let phone_purge_at = checked
-        .reporter_phone
-        .as_ref()
-        .map(|_| now + i64::from(config.reporter_phone_retention_days) * 86_400_000);
-    let details = serde_json::to_string(&checked.details).map_err(anyhow::Error::new)?;
-    let by = p.actor.as_ref().map(|a| a.user_id.as_str());
-    let mut code = None;
-    for _draw in 0..3 {
-        let drawn = receipt::generate();
-        // No conflict target: nothing inserted means the id is taken (a
-        // copy stored meanwhile: answered below) or the code was drawn
-        // before (draw again).
-        let inserted = sqlx::query(
-            "INSERT INTO sightings (id, receipt_code, source, seen_at, lat, lng, accuracy_m,
-                 province, county, children_count, details, photo_key, reporter_phone,
-                 phone_purge_at, client_hash, device_hash, flag, state, incident_id,
-                 create_digest, created_by, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, CAST($7 AS DOUBLE PRECISION), $8, $9, $10, $11,
-                     $12, $13, $14, $15, $16,
-                     $17, 'new', $18, $19, $20, $21, $21)
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(&checked.id)
-        .bind(&drawn)
-        .bind(store::source_str(checked.source))
-        .bind(checked.seen_at)
-        .bind(checked.lat)
-        .bind(checked.lng)
-        .bind(crate::db::sql::nullable_float(checked.accuracy_m))
-        .bind(place.province.as_deref())
-        .bind(place.county.as_deref())
-        .bind(checked.children_count)
-        .bind(&details)
-        .bind(p.photo_key.as_deref())
-        .bind(checked.reporter_phone.as_deref())
-        .bind(phone_purge_at)
-        .bind(client_ip.map(abuse::hash))
-        .bind(device_hash.as_deref())
-        .bind(flag)
-        .bind(&incident)
-        .bind(&p.digest)
-        .bind(by)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-        if inserted.rows_affected() == 1 {
-            code = Some(drawn);
-            break;
-        }
-        // A copy of this report stored by another instance meanwhile?
-        if let Some(existing) = stored(&mut *conn, &checked.id, &p.digest).await? {
-            return Ok((existing, false));
-        }
-    }
-    let code = code.ok_or_else(|| anyhow::anyhow!("no free receipt code after three draws"))?;
-    trail
-        .steps
-        .push((checked.id.clone(), by.map(str::to_string), now));
-    // The atlas counts the report, and its incident (new, or its times moved).
-    trail
-        .queued
-        .push((atlas::Kind::Sighting, checked.id.clone()));
-    trail.queued.push((atlas::Kind::Incident, incident.clone()));
-    let kinds: &[Kind] = if flag.is_some() {
-        &[Kind::SightingReceived, Kind::SightingFlagged]
-    } else {
-        &[Kind::SightingReceived]
-    };
-    for &kind in kinds {
-        trail.events.push(Told {
-            kind,
-            place: place.clone(),
-            report: checked.id.clone(),
-            by: by.map(str::to_string),
-            detail: serde_json::json!({
-                "source": store::source_str(checked.source),
-                "incident": incident,
-            }),
+        rows.push(Row {
+            at,
+            pending,
+            place,
+            incident,
+            device_hash,
+            flag,
         });
     }
-    let who = p
-        .actor
-        .as_ref()
-        .map(Who::from)
-        .unwrap_or_else(|| Who::claimed("citizen"));
-    trail.audits.push((
-        who,
-        p.origin.clone(),
-        checked.id.clone(),
-        serde_json::json!({"source": store::source_str(checked.source), "incident": incident}),
-    ));
-    Ok((
-        SightingReceipt {
-            id: checked.id.clone(),
-            receipt_code: code,
-            state: ReceiptState::Received,
-            received_at: crate::ms_to_rfc3339(now),
-        },
-        true,
-    ))
+    counters.write(conn).await?;
+    grouping.write(conn).await?;
+    let codes = insert(config, conn, &rows, now).await?;
+
+    for (row, code) in rows.iter().zip(codes) {
+        let p = row.pending;
+        let checked = &p.checked;
+        let by = p.actor.as_ref().map(|a| a.user_id.clone());
+        let source = store::source_str(checked.source);
+        trail.steps.push((checked.id.clone(), by.clone(), now));
+        // The atlas counts the report, and its incident (new, or its times moved).
+        trail
+            .queued
+            .push((atlas::Kind::Sighting, checked.id.clone()));
+        trail
+            .queued
+            .push((atlas::Kind::Incident, row.incident.clone()));
+        let kinds: &[Kind] = if row.flag.is_some() {
+            &[Kind::SightingReceived, Kind::SightingFlagged]
+        } else {
+            &[Kind::SightingReceived]
+        };
+        let detail = serde_json::json!({ "source": source, "incident": row.incident });
+        for &kind in kinds {
+            trail.events.push(Told {
+                kind,
+                place: row.place.clone(),
+                report: checked.id.clone(),
+                by: by.clone(),
+                detail: detail.clone(),
+            });
+        }
+        let who = p
+            .actor
+            .as_ref()
+            .map(Who::from)
+            .unwrap_or_else(|| Who::claimed("citizen"));
+        trail
+            .audits
+            .push((who, p.origin.clone(), checked.id.clone(), detail));
+        answers[row.at] = Some(Ok((
+            SightingReceipt {
+                id: checked.id.clone(),
+                receipt_code: code,
+                state: ReceiptState::Received,
+                received_at: crate::ms_to_rfc3339(now),
+            },
+            true,
+        )));
+    }
+    for (at, first) in copies {
+        let answer = match &answers[first] {
+            Some(Ok((receipt, _))) if reports[first].0.digest == reports[at].0.digest => {
+                Ok((receipt.clone(), false))
+            }
+            _ => Err(Error::Conflict {
+                detail: "a different report was already stored with this id".into(),
+                stored: None,
+                conflicts: None,
+            }),
+        };
+        answers[at] = Some(answer);
+    }
+    Ok(answers
+        .into_iter()
+        .map(|a| {
+            a.unwrap_or_else(|| {
+                Err(anyhow::anyhow!("a report of the batch was left unanswered").into())
+            })
+        })
+        .collect())
+}
+
+/// Inserts `rows`, 16 to a statement, each with a fresh receipt code; a
+/// row not inserted had drawn a code already given (its id is free: the
+/// batch holds its lock and found no copy) and is drawn again, up to three
+/// times. Answers each row's code.
+async fn insert(
+    config: &Config,
+    conn: &mut sqlx::AnyConnection,
+    rows: &[Row<'_>],
+    now: i64,
+) -> Result<Vec<String>> {
+    let mut codes: Vec<Option<String>> = rows.iter().map(|_| None).collect();
+    for _draw in 0..3 {
+        let waiting: Vec<usize> = (0..rows.len()).filter(|&i| codes[i].is_none()).collect();
+        if waiting.is_empty() {
+            break;
+        }
+        for chunk in waiting.chunks(16) {
+            let drawn: Vec<String> = chunk.iter().map(|_| receipt::generate()).collect();
+            let mut sql = Sql::new(
+                "INSERT INTO sightings (id, receipt_code, source, seen_at, lat, lng, accuracy_m,
+                     province, county, children_count, details, photo_key, reporter_phone,
+                     phone_purge_at, client_hash, device_hash, flag, state, incident_id,
+                     create_digest, created_by, created_at, updated_at) VALUES ",
+            );
+            for (n, (&i, code)) in chunk.iter().zip(&drawn).enumerate() {
+                let row = &rows[i];
+                let p = row.pending;
+                let c = &p.checked;
+                let details = serde_json::to_string(&c.details).map_err(anyhow::Error::new)?;
+                let phone_purge_at = c
+                    .reporter_phone
+                    .as_ref()
+                    .map(|_| now + i64::from(config.reporter_phone_retention_days) * 86_400_000);
+                sql.push(if n == 0 { "(" } else { ", (" });
+                for (k, arg) in [
+                    Arg::Text(c.id.clone()),
+                    Arg::Text(code.clone()),
+                    Arg::Text(store::source_str(c.source).to_owned()),
+                    Arg::Int(c.seen_at),
+                    Arg::Float(c.lat),
+                    Arg::Float(c.lng),
+                ]
+                .into_iter()
+                .enumerate()
+                {
+                    if k > 0 {
+                        sql.push(", ");
+                    }
+                    sql.bind(arg);
+                }
+                // An optional float goes as text (see `nullable_float`).
+                sql.push(", CAST(")
+                    .bind(Arg::OptText(crate::db::sql::nullable_float(c.accuracy_m)))
+                    .push(" AS DOUBLE PRECISION)");
+                for arg in [
+                    Arg::OptText(row.place.province.clone()),
+                    Arg::OptText(row.place.county.clone()),
+                    Arg::Int(c.children_count),
+                    Arg::Text(details),
+                    Arg::OptText(p.photo_key.clone()),
+                    Arg::OptText(c.reporter_phone.clone()),
+                    Arg::OptInt(phone_purge_at),
+                    Arg::OptText(p.origin.client_ip.as_deref().map(abuse::hash)),
+                    Arg::OptText(row.device_hash.clone()),
+                    Arg::OptText(row.flag.map(str::to_owned)),
+                ] {
+                    sql.push(", ").bind(arg);
+                }
+                sql.push(", 'new'");
+                for arg in [
+                    Arg::Text(row.incident.clone()),
+                    Arg::Text(p.digest.clone()),
+                    Arg::OptText(p.actor.as_ref().map(|a| a.user_id.clone())),
+                    Arg::Int(now),
+                    Arg::Int(now),
+                ] {
+                    sql.push(", ").bind(arg);
+                }
+                sql.push(")");
+            }
+            // No conflict target: a row not inserted drew a code given before.
+            sql.push(" ON CONFLICT DO NOTHING RETURNING id");
+            let inserted: Vec<String> = sql
+                .query()
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(|r| sqlx::Row::try_get(r, "id"))
+                .collect::<sqlx::Result<_>>()?;
+            for (&i, code) in chunk.iter().zip(drawn) {
+                if inserted.contains(&rows[i].pending.checked.id) {
+                    codes[i] = Some(code);
+                }
+            }
+        }
+    }
+    codes
+        .into_iter()
+        .map(|c| c.ok_or_else(|| anyhow::anyhow!("no free receipt code after three draws").into()))
+        .collect()
 }
 
 /// What is stored of a report: enough to answer a retry.

@@ -11,7 +11,7 @@
 //!   a flag from [`abuse`]), in one transaction with its history row, its
 //!   domain event ([`crate::events`]) and its audit entry.
 //! - [`writer`]: group commit — reports arriving together share one
-//!   transaction and one disk flush, each in its own savepoint.
+//!   transaction and one disk flush.
 //! - [`abuse`]: what keeps public intake usable — counters per address and
 //!   device in the database (so they hold across instances), the
 //!   proof-of-work stamp past the soft limit, and the far-apart flag.

@@ -4,11 +4,12 @@
 //! Why: every report is durable before it is answered, and on SQLite
 //! (`synchronous = FULL`) a commit waits for the disk to flush — about 5 ms
 //! on a plain disk, so at most ~200 commits a second, far below a city's
-//! evening of reports. Writing each waiting report inside a savepoint of one
-//! shared transaction keeps each report's outcome its own (a report refused
-//! by the limits or a bad proof rolls back only itself) while the flush is
-//! paid once per batch. A report alone is written at once, as before; under
-//! load the batches grow by themselves.
+//! evening of reports. The waiting reports are written in one shared
+//! transaction ([`intake::write_new`] decides them together: a report
+//! refused by the limits or a bad proof writes nothing, the others are
+//! written with one statement per table), and the flush is paid once per
+//! batch. A report alone is written at once; under load the batches grow by
+//! themselves.
 //!
 //! [`Writer`] is a queue with a fixed number of worker tasks: one on SQLite
 //! (it has one writer anyway), several on PostgreSQL (whose row locks let
@@ -25,10 +26,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use kudakyar_api::sightings::SightingReceipt;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::intake::{self, Pending};
+use super::place;
 use crate::config::Config;
 use crate::db::{Backend, Db};
 use crate::error::{Error, Result};
@@ -38,9 +39,8 @@ pub const MAX_BATCH: usize = 64;
 /// Reports that may wait for a worker before senders wait too.
 const QUEUE: usize = 1024;
 
-/// What a report written through the writer gets: its receipt, and whether
-/// it was stored now (`false`: a retry of one stored before).
-pub type Answer = Result<(SightingReceipt, bool)>;
+/// What a report written through the writer gets (see [`intake::Answer`]).
+pub use super::intake::Answer;
 type Job = (Pending, oneshot::Sender<Answer>);
 
 /// The handle handlers write through. Cheap to clone.
@@ -122,13 +122,14 @@ async fn work(
     }
 }
 
-/// Writes a batch of reports in one transaction, each new one in its own
-/// savepoint (a report refused by the limits or a bad proof rolls back only
-/// itself), and answers each. What `kudakyar demo seed` calls too.
+/// Writes a batch of reports in one transaction and answers each (a report
+/// refused by the limits or a bad proof is refused alone). What `kudakyar
+/// demo seed` calls too.
 ///
 /// One lookup finds the batch's reports already stored (retries answer
-/// from it); the rows each new report adds beside its own (its
-/// [`intake::Trail`]) are written for the whole batch before the commit.
+/// from it); [`intake::write_new`] writes the others, and the rows they add
+/// beside their own (the [`intake::Trail`]) are written for the whole batch
+/// before the commit.
 ///
 /// On PostgreSQL, batches are written side by side, and each report locks
 /// rows and places (its address's counter, its county's incidents, its id
@@ -200,36 +201,26 @@ async fn try_write_batch(db: &Db, config: &Config, batch: &[Pending]) -> Result<
     // After the locks: a copy of a report that another batch was writing
     // is found stored.
     let stored = intake::stored_all(&mut tx, batch).await?;
+    let fresh: Vec<(&Pending, &place::Place)> = batch
+        .iter()
+        .zip(&places)
+        .filter(|(pending, _)| !stored.contains_key(pending.id()))
+        .collect();
     let mut trail = intake::Trail::default();
-    let mut answers = Vec::with_capacity(batch.len());
-    for (pending, place) in batch.iter().zip(&places) {
-        if let Some(stored) = stored.get(pending.id()) {
-            answers.push(
-                stored
-                    .answer(pending.digest())
-                    .map(|receipt| (receipt, false)),
-            );
-            continue;
-        }
-        let mut savepoint = sqlx::Acquire::begin(&mut *tx).await?;
-        let mut own = intake::Trail::default();
-        let answer = intake::write_new(db, config, &mut savepoint, pending, place, &mut own).await;
-        match answer {
-            // The whole batch is written again.
-            Err(e) if is_deadlock(&e) => return Err(e),
-            Ok((receipt, true)) => {
-                savepoint.commit().await?;
-                trail.extend(own);
-                answers.push(Ok((receipt, true)));
-            }
-            // A refusal, and a copy found stored meanwhile, count and change
-            // nothing.
-            other => {
-                savepoint.rollback().await?;
-                answers.push(other);
-            }
-        }
-    }
+    let mut written = intake::write_new(config, &mut tx, &fresh, &mut trail)
+        .await?
+        .into_iter();
+    let answers = batch
+        .iter()
+        .map(|pending| match stored.get(pending.id()) {
+            Some(stored) => stored
+                .answer(pending.digest())
+                .map(|receipt| (receipt, false)),
+            None => written.next().unwrap_or_else(|| {
+                Err(anyhow::anyhow!("a report of the batch was left unanswered").into())
+            }),
+        })
+        .collect();
     trail.write(&mut tx).await?;
     tx.commit().await?;
     Ok(answers)

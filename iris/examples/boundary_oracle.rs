@@ -23,6 +23,10 @@ use iris::plane::{Circle, Plane};
 use iris::template::Template;
 use iris::{Config, analyse_image, compare};
 
+/// A genuine pair: distance before, after the search, the two captures,
+/// and the perturbation that won.
+type Genuine = (f32, f32, usize, usize, usize);
+
 fn main() {
     let a: Vec<String> = std::env::args().collect();
     let dir = PathBuf::from(&a[1]);
@@ -81,8 +85,7 @@ fn main() {
     let m = &cfg.matcher;
     let n = eyes.len();
     let mut rng = iris::synth::Rng::new(&[9]);
-    // (before, after, i, j, winning perturbation)
-    let (mut g, mut im) = (Vec::new(), Vec::new());
+    let (mut g, mut im): (Vec<Genuine>, Vec<(f32, f32)>) = (Vec::new(), Vec::new());
     for i in 0..n {
         for j in i + 1..n {
             let same = eyes[i].label == eyes[j].label;
@@ -121,9 +124,7 @@ fn main() {
         q(&i1, 0.5)
     );
     g.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let mean = |f: &dyn Fn(&(f32, f32, usize, usize, usize)) -> f32| {
-        g.iter().map(f).sum::<f32>() / g.len().max(1) as f32
-    };
+    let mean = |f: &dyn Fn(&Genuine) -> f32| g.iter().map(f).sum::<f32>() / g.len().max(1) as f32;
     println!(
         "genuine {}: mean {:.3} -> {:.3}",
         g.len(),

@@ -30,7 +30,16 @@ use crate::template::{CODE_COLS, CODE_ROWS, Template};
 pub struct EncodeParams {
     /// Gabor wavelength along the angle, in normalised columns (of 256).
     pub wavelength: f32,
-    /// Angular Gaussian σ in wavelengths.
+    /// Angular Gaussian σ in wavelengths. 0.3 gives the filter a
+    /// half-amplitude bandwidth of about two octaves (B octaves need
+    /// σ = λ/π·√(ln 2/2)·(2^B+1)/(2^B−1)), the broad band of the log-Gabor
+    /// filters used for iris codes (Masek: σ/f₀ = 0.5). Each coefficient
+    /// weighs texture over σ = 3.6 columns, not the 5.4 of a 1.25-octave
+    /// filter (0.45), so neighbouring bits, 2 columns apart, share less of
+    /// it: the code has more independent bits (Daugman's degrees of freedom
+    /// of unrelated codes, p(1 − p)/σ², about 30 % more on random texture),
+    /// unrelated eyes' distances gather closer to 0.5, and a given FMR is
+    /// reached at a higher threshold.
     pub sigma_angular: f32,
     /// Radial Gaussian σ in normalised rows (of 32).
     pub sigma_radial: f32,
@@ -44,7 +53,7 @@ impl Default for EncodeParams {
     fn default() -> Self {
         EncodeParams {
             wavelength: 12.0,
-            sigma_angular: 0.45,
+            sigma_angular: 0.3,
             sigma_radial: 2.0,
             fragile_fraction: 0.1,
             min_support: 0.8,
@@ -191,6 +200,66 @@ mod tests {
             values,
             valid: vec![true; rows * cols],
         }
+    }
+
+    /// Fraction of bits, valid in both, that differ.
+    fn disagreement(a: &Template, b: &Template) -> f32 {
+        let (mut d, mut n) = (0u32, 0u32);
+        for w in 0..a.code.len() {
+            let m = a.mask[w] & b.mask[w];
+            d += ((a.code[w] ^ b.code[w]) & m).count_ones();
+            n += m.count_ones();
+        }
+        d as f32 / n as f32
+    }
+
+    #[test]
+    fn a_two_octave_filter_gives_more_independent_bits() {
+        // Random iris-like textures (noise smoothed over ~2 columns and ~3
+        // rows: radial streaks). The distances between unrelated ones spread
+        // round 0.5 as a binomial of N independent bits would, with
+        // N = p(1 − p)/σ² (Daugman's degrees of freedom): bits that share
+        // texture count as fewer.
+        let (rows, cols) = (POLAR_ROWS, POLAR_COLS);
+        let texture = |seed: u64| {
+            let mut rng = crate::synth::Rng::new(&[seed, 7]);
+            let raw: Vec<f32> = (0..rows * cols).map(|_| rng.normal()).collect();
+            polar(|i, j| {
+                let mut s = 100.0;
+                for di in -3i32..=3 {
+                    for dj in -2i32..=2 {
+                        let ii = (i as i32 + di).clamp(0, rows as i32 - 1) as usize;
+                        let jj = (j as i32 + dj).rem_euclid(cols as i32) as usize;
+                        s += raw[ii * cols + jj];
+                    }
+                }
+                s
+            })
+        };
+        let bands: Vec<Polar> = (0..24).map(texture).collect();
+        let usable = vec![true; rows * cols];
+        let dof = |sigma_angular: f32| {
+            let p = EncodeParams {
+                sigma_angular,
+                ..EncodeParams::default()
+            };
+            let t: Vec<Template> = bands.iter().map(|b| encode(b, &usable, &p)).collect();
+            let d: Vec<f32> = (0..t.len())
+                .flat_map(|i| (i + 1..t.len()).map(move |j| (i, j)))
+                .map(|(i, j)| disagreement(&t[i], &t[j]))
+                .collect();
+            let mean = d.iter().sum::<f32>() / d.len() as f32;
+            let var = d.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / d.len() as f32;
+            (mean, mean * (1.0 - mean) / var)
+        };
+        let (one, two) = (dof(0.45), dof(EncodeParams::default().sigma_angular));
+        assert!((0.45..0.55).contains(&one.0) && (0.45..0.55).contains(&two.0));
+        assert!(
+            two.1 > 1.2 * one.1,
+            "degrees of freedom {} vs {}",
+            two.1,
+            one.1
+        );
     }
 
     #[test]

@@ -35,8 +35,10 @@ pub const DEGREES_PER_COL: f32 = 360.0 / CODE_COLS as f32;
 const MAGIC: &[u8; 4] = b"KIRT";
 /// Format version written by this build.
 pub const VERSION: u8 = 1;
-/// Identifies the encoder settings (grid + Gabor filter) of [`crate::encode`].
-pub const PARAMS_ID: u8 = 1;
+/// Identifies the encoder settings (grid + Gabor filter) of [`crate::encode`]:
+/// 2 is the two-octave Gabor (angular σ = 0.3 wavelengths, see
+/// [`crate::encode::EncodeParams::sigma_angular`]); 1 was σ = 0.45.
+pub const PARAMS_ID: u8 = 2;
 const HEADER: usize = 8;
 /// Serialised size in bytes.
 pub const TEMPLATE_BYTES: usize = HEADER + 2 * WORDS * 8 + 4;

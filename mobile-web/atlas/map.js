@@ -106,7 +106,7 @@ const commands = {
   /**
    * The choropleth (`/api/v1/atlas/choropleth`, a FeatureCollection whose
    * features carry code, name_fa, name_en, value, class); fits the map to it
-   * and answers its bounding box `min_lng,min_lat,max_lng,max_lat` ('' when empty).
+   * and answers how many areas it drew.
    */
   counties({ collection, lang }) {
     const layer = L.geoJSON(collection, {
@@ -137,10 +137,9 @@ const commands = {
       if (html) map.attributionControl?.addAttribution(html);
       attribution = html;
     }
-    if (!layer.getLayers().length) return '';
-    const b = layer.getBounds();
-    map.fitBounds(b, { padding: [8, 8] });
-    return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((x) => x.toFixed(4)).join(',');
+    const drawn = layer.getLayers().length;
+    if (drawn) map.fitBounds(layer.getBounds(), { padding: [8, 8] });
+    return String(drawn);
   },
 
   /** The hex heat map (`/api/v1/atlas/hexes?format=geojson`). */

@@ -89,6 +89,8 @@ test('Tehran\'s staff see Tehran\'s atlas, layers, legend and trend, and nothing
   // What the API gives each: the staff member Tehran's counties only.
   const mine = await api(staffToken, '/api/v1/atlas/choropleth?level=county');
   assert.equal(mine.status, 200);
+  const myHexes = await api(staffToken, '/api/v1/atlas/hexes?res=7&measure=children');
+  assert.equal(myHexes.status, 200);
   const all = await api(adminToken, '/api/v1/atlas/choropleth?level=county');
   const provinces = new Set(all.body.features.map((f) => f.properties.province));
   assert.ok(provinces.size > 1, 'the national map has several provinces, so scope can show');
@@ -118,9 +120,10 @@ test('Tehran\'s staff see Tehran\'s atlas, layers, legend and trend, and nothing
     );
     for (const c of state.counties) assert.equal(c.province, 'IR-23', `${c.code} is Tehran's`);
     assert.ok(state.counties.some((c) => ['low', 'medium', 'high', 'critical'].includes(c.class)), 'classes drawn');
-    // The hexes: as many as the API gives for the map's bounds.
+    // The hexes: the API's cells of the user's scope (Tehran), each once.
     assert.ok(state.hexes.length > 0, 'hexes drawn');
     assert.equal(Number(state.counted.hexes), state.hexes.length);
+    assert.deepEqual(state.hexes.map((x) => x.cell).sort(), myHexes.body.cells.slice().sort());
     // The zoning legend: four classes, then hidden and no data.
     assert.deepEqual(state.legend, ['low', 'medium', 'high', 'critical', 'suppressed', 'no-data']);
     assert.ok(state.attribution.includes(FA.attribution), state.attribution);
@@ -178,6 +181,32 @@ test('Tehran\'s staff see Tehran\'s atlas, layers, legend and trend, and nothing
     await sheet.close();
     await h.screenshot(page, 'atlas-screen-IR-23');
     await page.locator('#atlas-map').screenshot({ path: join(h.ARTIFACTS, 'atlas-map-IR-23.png') });
+    h.assertNoProblems(problems);
+  }, { login: false });
+});
+
+test('opened by its address, the atlas preloads its files and fetches each once', { skip: !HAVE_GEO && `no ${GEO}` }, async () => {
+  await h.withPhone(s, async ({ page, problems }) => {
+    await h.loginAs(page, s.server, STAFF, PASSWORD);
+    const requested = new Map();
+    page.on('request', (req) => {
+      const url = new URL(req.url());
+      if (url.origin === s.server.url) requested.set(url.pathname, (requested.get(url.pathname) ?? 0) + 1);
+    });
+    await page.goto(`${s.server.url}/atlas`);
+    await page.waitForFunction(() => document.getElementById('atlas-map')?.dataset.hexes > 0, null, { timeout: 60_000 });
+    const preloaded = await page.evaluate(() => [...document.querySelectorAll('link[rel=preload], link[rel=modulepreload]')]
+      .map((l) => new URL(l.href).pathname));
+    // The shell's own two, and the atlas's: its chunks, texts, map module,
+    // Leaflet and stylesheet.
+    assert.ok(preloaded.some((p) => p.startsWith('/atlas/map-')), preloaded.join(' '));
+    assert.ok(preloaded.some((p) => p.startsWith('/atlas/leaflet-')), preloaded.join(' '));
+    assert.ok(preloaded.some((p) => p.startsWith('/texts-')), preloaded.join(' '));
+    assert.ok(preloaded.filter((p) => p.endsWith('.wasm')).length >= 3, preloaded.join(' '));
+    // Each used as it was preloaded: a preload the code's own request does
+    // not match would be fetched a second time.
+    const twice = preloaded.filter((p) => requested.get(p) !== 1).map((p) => `${p}: ${requested.get(p) ?? 0}`);
+    assert.deepEqual(twice, [], 'each preloaded file fetched exactly once');
     h.assertNoProblems(problems);
   }, { login: false });
 });

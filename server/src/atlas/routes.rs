@@ -592,16 +592,15 @@ async fn choropleth(
 pub struct HexQuery {
     /// H3 resolution, 5 to 9.
     res: Option<i64>,
-    /// `min_lng,min_lat,max_lng,max_lat` (degrees, GeoJSON order), at most 25° each way.
+    /// `min_lng,min_lat,max_lng,max_lat` (degrees, GeoJSON order), at most
+    /// 25° each way: only the cells whose centre is inside. Without it,
+    /// every cell of your scope (a province's hexes for its staff), so a map
+    /// can ask for them beside its choropleth instead of after it.
     bbox: Option<String>,
 }
 
 /// Parses `bbox`, naming it when malformed or too large.
-fn parse_bbox(v: &mut Validator, bbox: Option<&str>) -> Option<[f64; 4]> {
-    let Some(bbox) = bbox else {
-        v.add("bbox", "is required: min_lng,min_lat,max_lng,max_lat");
-        return None;
-    };
+fn parse_bbox(v: &mut Validator, bbox: &str) -> Option<[f64; 4]> {
     let parts: Vec<f64> = bbox
         .split(',')
         .filter_map(|p| p.trim().parse::<f64>().ok())
@@ -644,7 +643,7 @@ fn parse_res(v: &mut Validator, res: Option<i64>, default: Option<u8>) -> u8 {
     }
 }
 
-/// The H3 cells of your scope whose centre is in `bbox`, with figures:
+/// The H3 cells of your scope (whose centre is in `bbox`, if given), with figures:
 /// compact JSON (`cells` and `values` side by side), or GeoJSON hexagons
 /// with `format=geojson`, or CSV.
 #[utoipa::path(get, path = "/api/v1/atlas/hexes", tag = "atlas",
@@ -665,9 +664,8 @@ async fn hexes(
     unknown_parameters(&mut v, &uri, &["res", "bbox"]);
     let req = Request::parse(&mut v, &actor, &c, &[Format::GeoJson, Format::Csv]);
     let res = parse_res(&mut v, q.res, None);
-    let bbox = parse_bbox(&mut v, q.bbox.as_deref());
+    let bbox = q.bbox.as_deref().and_then(|b| parse_bbox(&mut v, b));
     v.finish()?;
-    let [min_lng, min_lat, max_lng, max_lat] = bbox.unwrap_or_default();
     let figures = query::figures(
         &state.db,
         &actor.scope,
@@ -680,10 +678,12 @@ async fn hexes(
         .into_iter()
         .filter_map(|(id, f)| {
             let cell = id.parse::<CellIndex>().ok()?;
-            let centre = LatLng::from(cell);
-            ((min_lat..=max_lat).contains(&centre.lat())
-                && (min_lng..=max_lng).contains(&centre.lng()))
-            .then_some((cell, f))
+            let inside = bbox.is_none_or(|[min_lng, min_lat, max_lng, max_lat]| {
+                let centre = LatLng::from(cell);
+                (min_lat..=max_lat).contains(&centre.lat())
+                    && (min_lng..=max_lng).contains(&centre.lng())
+            });
+            inside.then_some((cell, f))
         })
         .collect();
     let compact = || {

@@ -4,7 +4,8 @@
 //! they are cached for a year as immutable; everything else — `index.html`,
 //! the service worker, the manifest — is `no-cache`, so a new release is seen
 //! at the next start. `/report` and `/report/status` get the citizens' report
-//! page (`report.html`); other unknown paths get `index.html`: the app
+//! page (`report.html`); `/atlas` the app's page with the atlas's files
+//! preloaded (`atlas.html`); other unknown paths get `index.html`: the app
 //! routes itself. Both pages get the basemap settings filled in
 //! (`super::basemap`) for their maps (the atlas, the citizens' picker).
 
@@ -30,9 +31,9 @@ pub fn service(config: &Config) -> Router {
     match config.web_dir.as_deref() {
         Some(dir) => {
             let config = Arc::new(config.clone());
-            let page = |name: &str| {
+            let page = |names: &[&str]| {
                 let page = Page {
-                    path: dir.join(name),
+                    paths: names.iter().map(|name| dir.join(name)).collect(),
                     config: config.clone(),
                 };
                 move || {
@@ -40,8 +41,11 @@ pub fn service(config: &Config) -> Router {
                     async move { page.serve().await }
                 }
             };
-            let index = page("index.html");
-            let report = page("report.html");
+            let index = page(&["index.html"]);
+            let report = page(&["report.html"]);
+            // The app shell with the atlas's own files preloaded (the map
+            // module, its chunks and texts), written by the same build.
+            let atlas = page(&["atlas.html", "index.html"]);
             Router::new()
                 // The pages carry the deployment's basemap settings
                 // (`super::basemap`): filled in as they are served.
@@ -49,7 +53,7 @@ pub fn service(config: &Config) -> Router {
                 .route("/index.html", get(index.clone()))
                 // An app route that is also a folder of the build (`atlas/`,
                 // the map's files): `ServeDir` would redirect it to `/atlas/`.
-                .route("/atlas", get(index.clone()))
+                .route("/atlas", get(atlas))
                 // The citizens' report page is its own entry (mobile-web/citizen):
                 // its paths must not fall back to the workers' app.
                 .route("/report", get(report.clone()))
@@ -68,26 +72,34 @@ pub fn service(config: &Config) -> Router {
 }
 
 /// A page (`index.html`, `report.html`), read as it is asked for (a release
-/// replaces the directory under a running server) and filled in.
+/// replaces the directory under a running server) and filled in: the first
+/// of `paths` there is.
 #[derive(Clone)]
 struct Page {
-    path: PathBuf,
+    paths: Vec<PathBuf>,
     config: Arc<Config>,
 }
 
 impl Page {
     async fn serve(&self) -> Response {
-        match tokio::fs::read_to_string(&self.path).await {
-            Ok(page) => (
-                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                super::basemap::fill_page(&page, &self.config),
-            )
-                .into_response(),
-            Err(e) => {
-                tracing::error!(path = %self.path.display(), "reading a page: {e}");
-                Error::NotFound.into_response()
+        for path in &self.paths {
+            match tokio::fs::read_to_string(path).await {
+                Ok(page) => {
+                    return (
+                        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                        super::basemap::fill_page(&page, &self.config),
+                    )
+                        .into_response();
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    tracing::error!(path = %path.display(), "reading a page: {e}");
+                    return Error::NotFound.into_response();
+                }
             }
         }
+        tracing::error!(paths = ?self.paths, "no page to serve");
+        Error::NotFound.into_response()
     }
 }
 

@@ -462,6 +462,43 @@ pub(crate) async fn figures_equal_direct_counts_within_scope_and_privacy(db: Tes
         json!([]),
         "Tehran's cells are outside IR-09's scope"
     );
+    // Without a bbox: every cell of the caller's scope, Tehran's among the
+    // country's, none of them among Mashhad's.
+    let cells_of = |answer: &serde_json::Value| -> Vec<String> {
+        answer["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let tehran_cells = cells_of(&hexes);
+    let national = json_of(
+        get(&app, &admin, &format!("/api/v1/atlas/hexes?res=7&{RANGE}")).await,
+        200,
+    )
+    .await;
+    let national = cells_of(&national);
+    assert!(
+        tehran_cells.iter().all(|c| national.contains(c)) && national.len() > tehran_cells.len(),
+        "the country's cells hold Tehran's and more: {national:?} / {tehran_cells:?}"
+    );
+    let mashhad = json_of(
+        get(
+            &app,
+            &mashhad_worker,
+            &format!("/api/v1/atlas/hexes?res=7&{RANGE}"),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let mashhad = cells_of(&mashhad);
+    assert!(!mashhad.is_empty(), "IR-09's own cells");
+    assert!(
+        mashhad.iter().all(|c| !tehran_cells.contains(c)),
+        "no Tehran cell in IR-09's scope: {mashhad:?}"
+    );
 
     // ETags: a repeat with If-None-Match gets 304, on every atlas GET.
     for p in [
@@ -830,7 +867,6 @@ async fn bad_input_is_named(db: TestDb) {
         ("/api/v1/atlas/hexes?res=7&bbox=51,35,52", "bbox"),
         ("/api/v1/atlas/hexes?res=7&bbox=52,35,51,36", "bbox"),
         ("/api/v1/atlas/hexes?res=7&bbox=10,10,50,40", "bbox"),
-        ("/api/v1/atlas/hexes?res=7", "bbox"),
         ("/api/v1/atlas/timeseries?area=IR-23&bucket=year", "bucket"),
         ("/api/v1/atlas/timeseries", "area"),
         ("/api/v1/atlas/hotspots?res=3", "res"),

@@ -313,6 +313,9 @@ async fn the_basemap_is_configuration_in_the_page_and_the_policy() {
     // files live in a folder named like the atlas's route.
     std::fs::write(web.path().join("report.html"), page).unwrap();
     std::fs::create_dir(web.path().join("atlas")).unwrap();
+    // `/atlas` gets its own page when the build wrote one (preloading the
+    // map's files); the app's page otherwise.
+    let preload = r#"<link rel="modulepreload" href="/atlas/map-0123456789abcdef.js">"#;
     let dir = web.path().to_path_buf();
     // Without a basemap (the default): the page as built, images from here only.
     let plain = TestApp::start_with(TestDb::sqlite().await, {
@@ -327,6 +330,15 @@ async fn the_basemap_is_configuration_in_the_page_and_the_policy() {
         .to_owned();
     assert!(policy.contains("img-src 'self' data: blob:;"), "{policy}");
     assert_eq!(index.text().await.unwrap(), page);
+    let atlas = plain.get_anonymous("/atlas").await;
+    assert_eq!(
+        atlas.text().await.unwrap(),
+        page,
+        "no atlas.html: the app's page"
+    );
+    std::fs::write(web.path().join("atlas.html"), format!("{page}{preload}")).unwrap();
+    let atlas = plain.get_anonymous("/atlas").await;
+    assert_eq!(atlas.text().await.unwrap(), format!("{page}{preload}"));
 
     let tiles = "https://tiles.example.ir/{z}/{x}/{y}.png?key=a&style=b";
     let app = TestApp::start_with(TestDb::sqlite().await, move |c| {
@@ -359,6 +371,7 @@ async fn the_basemap_is_configuration_in_the_page_and_the_policy() {
             ),
             "{path}: {body}"
         );
+        assert_eq!(body.contains(preload), path == "/atlas", "{path}: {body}");
     }
     // The API's answers carry the same policy.
     let health = app.get_anonymous("/api/v1/health").await;

@@ -90,7 +90,8 @@ pub fn write(root: &Path, glue: &Path, split: &Split, dist: &Path) -> Result<()>
     let wasm_name = out.hashed(&format!("{CRATE}-{{}}_bg.wasm"), &wasm)?;
     let minify = |js: &str| minify(&web, js);
     let js = read_text(&glue.join(format!("{CRATE}.js")))?;
-    let (js_name, mut on_demand) = split::write(&mut out, split, &js, minify)?;
+    let (js_name, chunks) = split::write(&mut out, split, &js, minify)?;
+    let mut on_demand: Vec<String> = chunks.values().map(|name| format!("/{name}")).collect();
     // The deferred screens' texts (`src/i18n/later.rs`): fetched with their
     // chunks, so counted with them, not with the shell.
     let texts_name = out.hashed("texts-{}.json", &read(&web.join("later-texts.json"))?)?;
@@ -155,7 +156,12 @@ pub fn write(root: &Path, glue: &Path, split: &Split, dist: &Path) -> Result<()>
             ("__ATLAS_JS__", &atlas.module),
         ],
     )?;
+    let atlas_page = preloading(
+        &index,
+        &atlas_preloads(split, &chunks, &texts_name, &atlas)?,
+    )?;
     fs::write(staging.join("index.html"), index)?;
+    fs::write(staging.join("atlas.html"), atlas_page)?;
     let version = hex::encode(out.contents.clone().finalize())[..16].to_owned();
     let precache = precache_json(&out.files, &version);
     fs::write(staging.join("precache.json"), &precache)?;
@@ -192,6 +198,78 @@ pub fn write(root: &Path, glue: &Path, split: &Split, dist: &Path) -> Result<()>
         size(&css_name)
     ));
     report_shell_size(dist, &out.files, &on_demand, &font_name)
+}
+
+/// The split points the atlas screen's first draw goes through: the
+/// deferred texts' loader, then the atlas's own screens.
+const ATLAS_SPLITS: [&str; 2] = ["load_texts", "atlas_view"];
+
+/// What `/atlas` preloads beside the app shell (`dist/atlas.html`): the
+/// chunks of [`ATLAS_SPLITS`], the texts, the map module with Leaflet and
+/// their stylesheet. Fetched one after another by the code that needs
+/// them, each would be a round trip after the last (five on a first visit,
+/// 150 ms each on a slow phone network); preloaded, they arrive while the
+/// shell does. Each `<link>` matches how its file is fetched (`fetch()` is
+/// a CORS request: `crossorigin`), or the browser would fetch it twice.
+fn atlas_preloads(
+    split: &Split,
+    chunks: &std::collections::BTreeMap<String, String>,
+    texts: &str,
+    atlas: &atlas::Atlas,
+) -> Result<Vec<String>> {
+    let mut links = Vec::new();
+    for point in ATLAS_SPLITS {
+        // The splitter names a split point by its function and a hash of
+        // where it is (`atlas_view_304241711919436966`).
+        let named = |name: &String| {
+            name.strip_prefix(point)
+                .and_then(|rest| rest.strip_prefix('_'))
+                .is_some_and(|hash| !hash.is_empty() && hash.bytes().all(|b| b.is_ascii_digit()))
+        };
+        let mut found = split.prefetch.iter().filter(|(name, _)| named(name));
+        let (Some((_, stems)), None) = (found.next(), found.next()) else {
+            anyhow::bail!(
+                "no one split point `{point}` (mobile-web/src/pages/deferred.rs) to preload for /atlas"
+            );
+        };
+        for stem in stems {
+            let name = chunks
+                .get(stem)
+                .with_context(|| format!("split point {point}: no chunk {stem}"))?;
+            links.push(format!(
+                r#"<link rel="preload" href="/{name}" as="fetch" type="application/wasm" crossorigin>"#
+            ));
+        }
+    }
+    links.push(format!(
+        r#"<link rel="preload" href="/{texts}" as="fetch" crossorigin>"#
+    ));
+    links.push(format!(
+        r#"<link rel="modulepreload" href="/{}">"#,
+        atlas.module
+    ));
+    links.push(format!(
+        r#"<link rel="modulepreload" href="/{}">"#,
+        atlas.leaflet
+    ));
+    links.push(format!(
+        r#"<link rel="preload" href="/{}" as="style">"#,
+        atlas.css
+    ));
+    Ok(links)
+}
+
+/// `page` with `links` added at the end of its `<head>`.
+fn preloading(page: &str, links: &[String]) -> Result<String> {
+    let at = page.find("</head>").context("the page has no </head>")?;
+    let mut out = String::with_capacity(page.len() + 512);
+    out.push_str(&page[..at]);
+    for link in links {
+        out.push_str(link);
+        out.push('\n');
+    }
+    out.push_str(&page[at..]);
+    Ok(out)
 }
 
 /// Prints the gzipped size of the app shell without fonts (the issue's

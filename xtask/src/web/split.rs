@@ -40,6 +40,9 @@ pub struct Split {
     pub chunks: Vec<(String, PathBuf)>,
     /// The link module's text.
     pub link: String,
+    /// Each split point's chunk files (stems), the ones its first call
+    /// fetches: what a page that opens on that screen may preload.
+    pub prefetch: std::collections::HashMap<String, Vec<String>>,
 }
 
 /// Splits `wasm` into `out` (cleared first).
@@ -71,12 +74,17 @@ pub fn split(wasm: &Path, out: &Path) -> Result<Split> {
     chunks.sort();
     let link = fs::read_to_string(out.join(LINK_MODULE))
         .with_context(|| format!("reading the link module in {}", out.display()))?;
-    Ok(Split { main, chunks, link })
+    Ok(Split {
+        main,
+        chunks,
+        link,
+        prefetch: result.prefetch_map,
+    })
 }
 
 /// Writes the chunks and the link module to `dist` with content-hashed names
-/// and points the glue at them; returns the glue's hashed name and the URL
-/// paths of the files loaded on demand (the chunks).
+/// and points the glue at them; returns the glue's hashed name and the
+/// chunks' hashed names by stem (loaded on demand).
 ///
 /// The glue and the link module import each other, so neither name can be a
 /// hash of the other's final text. The link module is named by a hash of its
@@ -88,9 +96,9 @@ pub(super) fn write(
     split: &Split,
     glue: &str,
     minify: impl Fn(&str) -> Result<String>,
-) -> Result<(String, Vec<String>)> {
+) -> Result<(String, std::collections::BTreeMap<String, String>)> {
     let mut link = split.link.clone();
-    let mut on_demand = Vec::new();
+    let mut chunks = std::collections::BTreeMap::new();
     for (stem, path) in &split.chunks {
         let wasm = strip_names(&read(path)?)?;
         let name = out.hashed(&format!("{stem}-{{}}.wasm"), &wasm)?;
@@ -98,7 +106,7 @@ pub(super) fn write(
             &link,
             &[(&format!("\"./{stem}.wasm\""), &format!("\"./{name}\""))],
         )?;
-        on_demand.push(format!("/{name}"));
+        chunks.insert(stem.clone(), name);
     }
     let link_name = format!(
         "wasm-split-{}.js",
@@ -112,7 +120,7 @@ pub(super) fn write(
     let glue_name = out.hashed(&format!("{CRATE}-{{}}.js"), glue.as_bytes())?;
     let link = fill(&link, &[(GLUE_PLACEHOLDER, &glue_name)])?;
     out.write(&link_name, minify(&link)?.as_bytes())?;
-    Ok((glue_name, on_demand))
+    Ok((glue_name, chunks))
 }
 
 /// Fails the build when a chunk calls wasm-bindgen's cast (`wbg_cast`,

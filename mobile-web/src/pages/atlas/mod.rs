@@ -12,9 +12,11 @@
 //! for more than it may show. Figures under 5 children arrive as
 //! "suppressed" and are drawn as such, never as low.
 //!
-//! Order of loading: the map module (Leaflet, on demand) and the
-//! choropleth first — its bounds are the hex query's `bbox` — then the
-//! hexes; the legend, the hot spots and the trend each on their own.
+//! Order of loading: everything the first map needs at once — the map
+//! module (Leaflet, on demand), the choropleth and the hexes of the user's
+//! scope — then both layers drawn; the legend and the trend each on their
+//! own; the hot spots once the map is open. On a slow phone network each
+//! of these is a round trip, so none waits for another it does not need.
 //! Loaded on demand (`pages::deferred`), with its texts.
 
 mod chart;
@@ -265,29 +267,12 @@ pub fn AtlasPage() -> impl IntoView {
     let busy = RwSignal::new(false);
     let map_open = RwSignal::new(None::<bool>);
     let download_error = RwSignal::new(None::<ErrorText>);
-    // The bounds of the last choropleth drawn (the hex download's `bbox`).
-    let bbox = RwSignal::new(String::new());
 
-    let load = {
+    // The legend and the trend for the filters.
+    let panels = {
         let area = area.clone();
-        move || {
-            let f = filters.get_untracked();
-            let token = session.token().unwrap_or_default();
+        move |token: String, f: &Filters| {
             let common = f.common();
-            busy.set(true);
-            error.set(None);
-            // The map: the choropleth, then the hexes inside its bounds.
-            {
-                let (token, common, level) = (token.clone(), common.clone(), f.level.clone());
-                leptos::task::spawn_local(async move {
-                    let result =
-                        draw_map(&token, &common, &level, national, show_hexes, bbox).await;
-                    busy.set(false);
-                    if let Err(text) = result {
-                        error.set(Some(text));
-                    }
-                });
-            }
             {
                 let path = format!("/atlas/zones?level={}&{common}", f.level);
                 let token = token.clone();
@@ -296,40 +281,56 @@ pub fn AtlasPage() -> impl IntoView {
                     zones.set(Some(answer.map_err(|e| error_text(&e, false))));
                 });
             }
-            {
-                let path = format!("/atlas/timeseries?area={area}&bucket=jmonth&{common}");
-                let token = token.clone();
-                leptos::task::spawn_local(async move {
-                    let answer = api::get::<chart::Series>(&token, &path).await;
-                    series.set(Some(
-                        answer
-                            .map(|s| s.points())
-                            .map_err(|e| error_text(&e, false)),
-                    ));
-                });
-            }
+            let path = format!("/atlas/timeseries?area={area}&bucket=jmonth&{common}");
+            leptos::task::spawn_local(async move {
+                let answer = api::get::<chart::Series>(&token, &path).await;
+                series.set(Some(
+                    answer
+                        .map(|s| s.points())
+                        .map_err(|e| error_text(&e, false)),
+                ));
+            });
         }
     };
+    // What drawing the map's figures came to.
+    let drawn = move |result: Result<(), ErrorText>| {
+        busy.set(false);
+        if let Err(text) = result {
+            error.set(Some(text));
+        }
+    };
+    let start = move || {
+        busy.set(true);
+        error.set(None);
+        (session.token().unwrap_or_default(), filters.get_untracked())
+    };
 
-    // The map module and its container first, then the figures; the hot
-    // spots (one nightly run, whatever the filters) once.
+    // The first map: the module and the figures fetched side by side, then
+    // drawn; the hot spots (one nightly run, whatever the filters) once.
     Effect::new({
-        let load = load.clone();
+        let panels = panels.clone();
         move |done: Option<()>| {
             if done.is_some() {
                 return;
             }
-            let load = load.clone();
+            let (token, f) = start();
+            panels(token.clone(), &f);
             leptos::task::spawn_local(async move {
-                let ok = atlas::open("atlas-map", l(L::MapLabel)).await.is_ok();
+                let (opened, figures) = futures::future::join(
+                    atlas::open("atlas-map", l(L::MapLabel)),
+                    fetch_map(&token, &f, national),
+                )
+                .await;
+                let ok = opened.is_ok();
                 map_open.set(Some(ok));
-                if ok {
-                    load();
-                    let token = session.token().unwrap_or_default();
-                    // The resolution the nightly run stores.
-                    let answer = draw_hotspots(&token, 7, show_hotspots.get_untracked()).await;
-                    hotspots.set(Some(answer));
+                if !ok {
+                    busy.set(false);
+                    return;
                 }
+                drawn(draw_map(figures, show_hexes).await);
+                // The resolution the nightly run stores.
+                let answer = draw_hotspots(&token, 7, show_hotspots.get_untracked()).await;
+                hotspots.set(Some(answer));
             });
         }
     });
@@ -339,12 +340,14 @@ pub fn AtlasPage() -> impl IntoView {
         });
     });
 
-    let on_submit = {
-        let load = load.clone();
-        move |ev: SubmitEvent| {
-            ev.prevent_default();
-            load();
-        }
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let (token, f) = start();
+        panels(token.clone(), &f);
+        leptos::task::spawn_local(async move {
+            let figures = fetch_map(&token, &f, national).await;
+            drawn(draw_map(figures, show_hexes).await);
+        });
     };
     let toggle = |layer: &'static str, signal: RwSignal<bool>| {
         move |ev: leptos::ev::Event| {
@@ -375,10 +378,7 @@ pub fn AtlasPage() -> impl IntoView {
                 "atlas.geojson",
             ),
             "hexes" => (
-                format!(
-                    "/api/v1/atlas/hexes?res=7&format=geojson&bbox={}&{common}",
-                    bbox.get_untracked()
-                ),
+                format!("/api/v1/atlas/hexes?res=7&format=geojson&{common}"),
                 "atlas-hexes.geojson",
             ),
             // The printable map of the user's province (the server's zoning).
@@ -527,46 +527,51 @@ pub fn AtlasPage() -> impl IntoView {
     .into_any()
 }
 
-/// The choropleth, then the hexes inside its bounds, onto the map.
-async fn draw_map(
-    token: &str,
-    common: &str,
-    level: &str,
-    national: bool,
-    show_hexes: RwSignal<bool>,
-    bounds: RwSignal<String>,
-) -> Result<(), ErrorText> {
-    let text = |e: ApiError| error_text(&e, false);
-    let counties = api::get_text(token, &format!("/atlas/choropleth?level={level}&{common}"))
-        .await
-        .map_err(text)?;
-    let lang = if lang() == Lang::En { "en" } else { "fa" };
-    let arg = with_collection(&counties, &serde_json::json!({ "lang": lang }));
-    let bbox = atlas::call("counties", &arg)
-        .await
-        .map_err(|()| ErrorText::plain(l(L::MapFailed)))?;
-    bounds.set(bbox.clone());
-    if bbox.is_empty() {
-        return Ok(());
-    }
+/// The map's two layers as the server answered them.
+struct MapFigures {
+    counties: String,
+    hexes: String,
+}
+
+/// The choropleth and the hexes of the user's scope, fetched side by side.
+async fn fetch_map(token: &str, f: &Filters, national: bool) -> Result<MapFigures, ErrorText> {
+    let common = f.common();
+    let level = &f.level;
     let res = if national && level == "province" {
         5
     } else {
         7
     };
-    let hexes = api::get_text(
-        token,
-        &format!("/atlas/hexes?res={res}&bbox={bbox}&format=geojson&{common}"),
+    let (counties, hexes) = futures::future::join(
+        api::get_text(token, &format!("/atlas/choropleth?level={level}&{common}")),
+        api::get_text(
+            token,
+            &format!("/atlas/hexes?res={res}&format=geojson&{common}"),
+        ),
     )
-    .await
-    .map_err(text)?;
+    .await;
+    let text = |e: ApiError| error_text(&e, false);
+    Ok(MapFigures {
+        counties: counties.map_err(text)?,
+        hexes: hexes.map_err(text)?,
+    })
+}
+
+/// The choropleth (which fits the map to it), then the hexes, onto the map.
+async fn draw_map(
+    figures: Result<MapFigures, ErrorText>,
+    show_hexes: RwSignal<bool>,
+) -> Result<(), ErrorText> {
+    let figures = figures?;
+    let failed = |()| ErrorText::plain(l(L::MapFailed));
+    let lang = if lang() == Lang::En { "en" } else { "fa" };
+    let arg = with_collection(&figures.counties, &serde_json::json!({ "lang": lang }));
+    atlas::call("counties", &arg).await.map_err(failed)?;
     let arg = with_collection(
-        &hexes,
+        &figures.hexes,
         &serde_json::json!({ "visible": show_hexes.get_untracked() }),
     );
-    atlas::call("hexes", &arg)
-        .await
-        .map_err(|()| ErrorText::plain(l(L::MapFailed)))?;
+    atlas::call("hexes", &arg).await.map_err(failed)?;
     Ok(())
 }
 

@@ -13,7 +13,7 @@ use sqlx::Row;
 
 use super::capture::quality_of;
 use super::keys::{self, Key, Keyring};
-use super::store::{self, ENGINE_VERSION, SealedTemplate};
+use super::store::{self, SealedTemplate};
 use crate::config::Config;
 use crate::db::Db;
 use crate::media::Media;
@@ -238,7 +238,7 @@ pub async fn reencode(
                 engine_version,
                 ..
             } = row;
-            if !all && engine_version == ENGINE_VERSION {
+            if !all && engine_version == store::engine_version() {
                 continue;
             }
             let Some(bytes) = (match capture_key {
@@ -271,7 +271,7 @@ pub async fn reencode(
             .bind(key.seal(id, &capture.template.to_bytes()))
             .bind(key.id())
             .bind(serde_json::to_string(&quality_of(&capture.quality)).unwrap_or_default())
-            .bind(ENGINE_VERSION)
+            .bind(store::engine_version())
             .bind(id)
             .execute(&mut *tx)
             .await?;

@@ -21,8 +21,21 @@ pub struct NewTemplate<'a> {
     pub now: i64,
 }
 
-/// The engine that made a template; `kudakyar iris reencode` redoes older ones.
-pub const ENGINE_VERSION: &str = concat!("iris-", env!("CARGO_PKG_VERSION"));
+/// The engine that made a template — the release, the template format and
+/// the encoder settings (`iris-0.1.0-t1-p2`) — so that `kudakyar iris
+/// reencode` redoes every template an older engine made, in particular one
+/// whose bits this engine would no longer compare.
+pub fn engine_version() -> &'static str {
+    static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "iris-{}-t{}-p{}",
+            env!("CARGO_PKG_VERSION"),
+            iris::template::VERSION,
+            iris::template::PARAMS_ID
+        )
+    });
+    &VERSION
+}
 
 /// What [`enrolment_from_row`] reads, from `iris_templates`.
 const ENROLMENT_COLUMNS: &str = "id, child_id, eye, quality, created_at";
@@ -58,7 +71,7 @@ pub async fn insert(conn: &mut sqlx::AnyConnection, t: &NewTemplate<'_>) -> sqlx
     .bind(t.capture_key)
     .bind(t.capture_sha256)
     .bind(serde_json::to_string(t.quality).unwrap_or_default())
-    .bind(ENGINE_VERSION)
+    .bind(engine_version())
     .bind(t.created_by)
     .bind(t.now)
     .execute(&mut *conn)
@@ -114,7 +127,7 @@ pub struct SealedTemplate {
     pub sealed: Vec<u8>,
     /// The raw capture's object, until retention removes it.
     pub capture_key: Option<String>,
-    /// The engine that made it ([`ENGINE_VERSION`] when this one did).
+    /// The engine that made it ([`engine_version`] when this one did).
     pub engine_version: String,
 }
 

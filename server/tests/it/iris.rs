@@ -589,7 +589,30 @@ async fn key_rotation_and_reencoding_keep_every_template_matchable(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(restarted.biometrics.gallery.len(), 2);
-    // Re-encoding from the sealed raw captures works under the new key.
+    // Templates an older engine made (another release, format or encoder
+    // settings: their bits would not compare with this engine's) are
+    // re-encoded from the sealed raw captures, under the new key; ones this
+    // engine made are left alone unless all are asked for.
+    sqlx::query("UPDATE iris_templates SET engine_version = 'iris-0.1.0-t1-p1'")
+        .execute(second_db.pool())
+        .await
+        .unwrap();
+    let re =
+        kudakyar::biometrics::maintenance::reencode(&config, &second_db, &app.state.media, false)
+            .await
+            .unwrap();
+    assert_eq!((re.templates, re.kept), (2, 0));
+    let versions: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT engine_version FROM iris_templates")
+            .fetch_all(second_db.pool())
+            .await
+            .unwrap();
+    assert_eq!(versions, [kudakyar::biometrics::store::engine_version()]);
+    let current =
+        kudakyar::biometrics::maintenance::reencode(&config, &second_db, &app.state.media, false)
+            .await
+            .unwrap();
+    assert_eq!((current.templates, current.kept), (0, 0));
     let re =
         kudakyar::biometrics::maintenance::reencode(&config, &second_db, &app.state.media, true)
             .await

@@ -60,6 +60,8 @@ pub struct Db {
     boundaries: crate::geo::index::Cache,
     /// SQLite's writers of this process, one at a time ([`Db::begin_write`]).
     write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Write transactions begun by this process ([`Db::writes_begun`]).
+    writes_begun: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// How long a writer waits for its turn on SQLite before it gives up, as
@@ -165,6 +167,7 @@ impl Db {
             backend,
             boundaries: Default::default(),
             write_gate: Default::default(),
+            writes_begun: Default::default(),
         })
     }
 
@@ -245,6 +248,8 @@ impl Db {
     /// over the moment the last writer finishes; the busy handler still
     /// covers writers outside this process (the `kudakyar` commands).
     pub async fn begin_write(&self) -> sqlx::Result<WriteTx> {
+        self.writes_begun
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match self.backend {
             Backend::Sqlite => {
                 let turn =
@@ -262,6 +267,13 @@ impl Db {
                 _turn: None,
             }),
         }
+    }
+
+    /// How many write transactions this process has begun
+    /// ([`Db::begin_write`]): how busy the database is with writes, for the
+    /// background jobs that give way to intake (`atlas::rollup::spawn`).
+    pub fn writes_begun(&self) -> u64 {
+        self.writes_begun.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Serialises the write transactions that name the same `key` until

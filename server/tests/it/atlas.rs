@@ -26,6 +26,7 @@ on_both_backends!(
     hotspots_refuse_too_little_data_and_find_a_planted_cluster,
     the_nightly_run_waits_for_changes_queued_before_it,
     a_province_prints_as_a_map_and_a_county_team_sees_its_county,
+    the_rollup_job_waits_while_writes_are_busy_and_catches_up_after,
 );
 
 const TEHRAN: (f64, f64) = (35.6892, 51.3890);
@@ -1176,4 +1177,63 @@ async fn a_province_prints_as_a_map_and_a_county_team_sees_its_county(db: TestDb
         let body = problem(get(&app, &county_team, &asked).await, 422).await;
         assert!(body["errors"]["level"].is_array(), "{asked}: {body}");
     }
+}
+
+/// The atlas's background job gives way to a burst of writes (intake under a
+/// flood of reports): what is queued meanwhile waits, and is applied once
+/// the burst is over.
+async fn the_rollup_job_waits_while_writes_are_busy_and_catches_up_after(db: TestDb) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    let app = TestApp::start(db).await;
+    let db = app.state.db.clone();
+    let queued = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM atlas_queue")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap()
+    };
+    // A burst: write transactions back to back, far above the job's line
+    // of 20 a second.
+    let bursting = Arc::new(AtomicBool::new(true));
+    let burst = tokio::spawn({
+        let bursting = bursting.clone();
+        async move {
+            while bursting.load(Ordering::Relaxed) {
+                db.begin_write().await.unwrap().commit().await.unwrap();
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+    });
+    tokio::time::sleep(rollup::FLUSH_INTERVAL + Duration::from_millis(500)).await;
+    let sent = app
+        .client
+        .post(app.url("/api/v1/sightings"))
+        .json(&json!({
+            "id": uuid::Uuid::now_v7().to_string(), "lat": TEHRAN.0, "lng": TEHRAN.1,
+            "children_count": 1, "age_bands": ["6-11"], "activity": "street_vending",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 201);
+    tokio::time::sleep(rollup::FLUSH_INTERVAL + Duration::from_millis(500)).await;
+    assert!(
+        queued().await > 0,
+        "the report waits in the queue while writes are busy"
+    );
+    bursting.store(false, Ordering::Relaxed);
+    burst.await.unwrap();
+    // Quiet again: the next round applies it.
+    let mut left = queued().await;
+    for _ in 0..40 {
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        left = queued().await;
+    }
+    assert_eq!(left, 0, "the queue is applied once the burst is over");
 }

@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::cases::centres::haversine_km;
+use crate::db::Db;
 use crate::db::sql::{Arg, Sql};
 use crate::error::{Error, Result};
 
@@ -54,67 +55,45 @@ pub enum Gate {
     NeedsProof,
 }
 
-/// Counts one request against each key, inside the caller's write
-/// transaction. A key at `hard` within the window refuses the request (429
-/// with the seconds until its window ends; nothing counted); a key past
-/// `soft` asks for a proof.
-pub async fn count(
-    conn: &mut sqlx::AnyConnection,
-    keys: &[String],
-    soft: u32,
-    hard: u32,
-) -> Result<Gate> {
-    let now = crate::now_ms();
-    let cutoff = now - WINDOW_MS;
-    let mut keys: Vec<&String> = keys.iter().collect();
-    // One order in every transaction: no crosswise waits on PostgreSQL.
-    keys.sort();
-    keys.dedup();
-    let mut gate = Gate::Open;
-    for key in keys {
-        let counted: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO intake_counters (key, window_start, count) VALUES ($1, $2, 1)
-             ON CONFLICT (key) DO UPDATE SET
-               count = CASE WHEN intake_counters.window_start <= $3
-                            THEN 1 ELSE intake_counters.count + 1 END,
-               window_start = CASE WHEN intake_counters.window_start <= $3
-                                   THEN $2 ELSE intake_counters.window_start END
-             WHERE intake_counters.window_start <= $3 OR intake_counters.count < $4
-             RETURNING count",
-        )
-        .bind(key.as_str())
-        .bind(now)
-        .bind(cutoff)
-        .bind(i64::from(hard))
-        .fetch_optional(&mut *conn)
+/// Counts one request against each key, in a write transaction of its own
+/// holding the keys' locks ([`counter_lock_key`]). A key at `hard` within
+/// the window refuses the request (429 with the seconds until its window
+/// ends; nothing counted); a key past `soft` asks for a proof.
+pub async fn count(db: &Db, keys: &[String], soft: u32, hard: u32) -> Result<Gate> {
+    let keys = distinct(keys.iter().cloned());
+    let mut tx = db.begin_write().await?;
+    let locks: Vec<String> = keys.iter().map(|key| counter_lock_key(key)).collect();
+    db.lock_keys(&mut tx, locks.iter().map(String::as_str))
         .await?;
-        match counted {
-            None => {
-                let start: i64 =
-                    sqlx::query_scalar("SELECT window_start FROM intake_counters WHERE key = $1")
-                        .bind(key.as_str())
-                        .fetch_one(&mut *conn)
-                        .await?;
-                let wait_ms = (start + WINDOW_MS - now).max(1000);
-                return Err(Error::TooManyRequests {
-                    retry_after_secs: (wait_ms as u64).div_ceil(1000),
-                });
-            }
-            Some(n) if n > i64::from(soft) => gate = Gate::NeedsProof,
-            Some(_) => {}
-        }
-    }
+    let mut counters = Counters::read(&mut tx, keys.iter().cloned(), crate::now_ms()).await?;
+    let gate = counters.check(&keys, soft, hard)?;
+    counters.add(&keys);
+    counters.write(&mut tx).await?;
+    tx.commit().await?;
     Ok(gate)
 }
 
-/// The counters of a batch of reports ([`super::writer`]), read once and
-/// written once: [`Counters::read`] the rows of every key the batch counts
-/// against, [`Counters::check`] and [`Counters::add`] each report in
-/// order, [`Counters::write`] what changed. Only sound while the batch
-/// holds its keys' locks (the writer's [`crate::db::Db::lock_keys`], or
-/// SQLite's write lock): between the read and the write no other
-/// transaction may count against them. [`count`] is the one-statement form
-/// for a caller without those locks.
+/// The [`Db::lock_keys`] key of a counter: whoever reads a counter to write
+/// it back holds it, so no other transaction counts in between.
+pub fn counter_lock_key(key: &str) -> String {
+    format!("counter:{key}")
+}
+
+/// `values` sorted, each once.
+fn distinct(values: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut values: Vec<String> = values.into_iter().collect();
+    values.sort();
+    values.dedup();
+    values
+}
+
+/// Counters read once and written once: [`Counters::read`] the rows of
+/// every key, [`Counters::check`] and [`Counters::add`] each request in
+/// order, [`Counters::write`] what changed. For a batch of reports
+/// ([`super::writer`]) and for one request ([`count`]). Only sound while
+/// the transaction holds the keys' [`counter_lock_key`] locks (or SQLite's
+/// write lock): between the read and the write no other transaction may
+/// count against them.
 #[derive(Debug, Default)]
 pub struct Counters {
     /// key → (window start, count, changed).
@@ -129,9 +108,7 @@ impl Counters {
         keys: impl IntoIterator<Item = String>,
         now: i64,
     ) -> sqlx::Result<Counters> {
-        let mut keys: Vec<String> = keys.into_iter().collect();
-        keys.sort();
-        keys.dedup();
+        let keys = distinct(keys);
         let mut counters = Counters {
             rows: Default::default(),
             now,
@@ -334,9 +311,7 @@ impl Tracks {
         devices: impl IntoIterator<Item = String>,
         now: i64,
     ) -> sqlx::Result<Tracks> {
-        let mut devices: Vec<String> = devices.into_iter().collect();
-        devices.sort();
-        devices.dedup();
+        let devices = distinct(devices);
         let mut tracks = Tracks::default();
         if devices.is_empty() {
             return Ok(tracks);

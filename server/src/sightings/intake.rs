@@ -146,7 +146,7 @@ impl Pending {
         keys.extend(
             self.counter_keys()
                 .iter()
-                .map(|key| format!("counter:{key}")),
+                .map(|key| abuse::counter_lock_key(key)),
         );
         keys
     }

@@ -187,9 +187,7 @@ async fn count_client(state: &AppState, origin: &Origin, kind: &str, limit: u32)
     let Some(ip) = origin.client_ip.as_deref() else {
         return Ok(());
     };
-    let mut tx = state.db.begin_write().await?;
-    abuse::count(&mut tx, &[abuse::key(kind, ip)], limit, limit).await?;
-    tx.commit().await?;
+    abuse::count(&state.db, &[abuse::key(kind, ip)], limit, limit).await?;
     Ok(())
 }
 

@@ -18,6 +18,7 @@ use crate::pages::{
 };
 use crate::route::{Link, Route, Router};
 use crate::session::{Auth, Session};
+use crate::settle;
 
 /// Which kind of page is mounted; derived from [`Auth`] without its data.
 #[derive(Clone, Copy, PartialEq)]
@@ -44,6 +45,10 @@ pub fn App() -> impl IntoView {
         Auth::LoggedIn { .. } => Screen::App,
     });
     let logged_in = move || screen.get() == Screen::App;
+    // What the first screen waits for has taken its holds by its first
+    // frame (see `settle`).
+    request_animation_frame(settle::first_frame);
+    set_timeout(settle::settle, settle::AT_THE_LATEST);
     // The bar is rebuilt only when the role changes, not at every check.
     let role = Memo::new(move |_| match session.auth.get() {
         Auth::LoggedIn { user, .. } => Some(user.role),
@@ -76,9 +81,8 @@ pub fn App() -> impl IntoView {
                     | Route::Tasks
                     | Route::Centres
                     | Route::Call) => view! { <deferred::Staff route/> }.into_any(),
-                    route @ (Route::Atlas | Route::Indicators) => {
-                        view! { <deferred::Atlas route/> }.into_any()
-                    }
+                    Route::Atlas => view! { <deferred::Atlas/> }.into_any(),
+                    Route::Indicators => view! { <deferred::Indicators/> }.into_any(),
                     Route::NotFound => view! {
                         <section class="card"><p role="alert">{s.not_found}</p>
                             <Link to=Route::Home>{s.nav_home}</Link></section>

@@ -3,7 +3,8 @@
 //!
 //! [`Inbox::provide`] (the shell) holds the count and, every
 //! [`CHECK_EVERY_MS`] while someone is logged in and no watch is running,
-//! starts [`watch`] (loaded on demand, `pages::deferred::watch_inbox`): it
+//! starts [`watch`] (loaded on demand, `pages::deferred::watch_inbox`,
+//! once the first screen has settled — `crate::settle`): it
 //! reads the count, then follows `GET /api/v1/notifications/stream`. The
 //! browser's `EventSource` cannot send the bearer token, so the stream is
 //! read with `fetch` and its body's reader; each notification re-reads the
@@ -49,6 +50,8 @@ impl Inbox {
             }
             inbox.watching.set(true);
             leptos::task::spawn_local(async move {
+                // Its code and stream wait for the first screen (`settle`).
+                crate::settle::settled().await;
                 crate::pages::deferred::watch_inbox(token, session, inbox).await;
                 inbox.watching.set(false);
             });

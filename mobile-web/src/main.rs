@@ -16,6 +16,8 @@
 //!   worker).
 //! - [`atlas`]: the atlas map (Leaflet), loaded on demand.
 //! - [`workset`]: the area's children kept on the phone for offline lookup.
+//! - [`settle`]: the first screen drawn; what waits for it (the service
+//!   worker's precache, the working set's refresh).
 //! - [`pages`]: one module per screen.
 //! - [`dates`]: the Jalali calendar: display and the date picker.
 //! - [`i18n`]: every user-visible string, Persian and English.
@@ -36,6 +38,7 @@ mod pages;
 mod push;
 mod route;
 mod session;
+mod settle;
 mod workset;
 
 fn main() {

@@ -145,11 +145,13 @@ impl Session {
             user: Some(user.clone()),
         });
         // The server just answered: bring the offline working set up to date
-        // (it skips the fetch when the stored copy is recent). A 123
-        // operator reaches no child record, so keeps none.
+        // (it skips the fetch when the stored copy is recent), once the first
+        // screen has its own data (`settle`). A 123 operator reaches no child
+        // record, so keeps none.
         if user.role != Role::HotlineOperator {
             let (t, id, county) = (token.clone(), user.id.clone(), user.county.clone());
             leptos::task::spawn_local(async move {
+                crate::settle::settled().await;
                 let _ = workset::refresh(t, id, county).await;
             });
         }

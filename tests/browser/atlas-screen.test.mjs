@@ -211,6 +211,58 @@ test('opened by its address, the atlas preloads its files and fetches each once'
   }, { login: false });
 });
 
+test('a first visit to the atlas keeps the link for its map: the service worker, the working set and the font wait for it', { skip: !HAVE_GEO && `no ${GEO}` }, async () => {
+  // A phone that has never loaded the app (no service worker, no cache)
+  // with the session already stored, as after a login on the device.
+  const token = await h.apiLogin(s.server, STAFF, PASSWORD);
+  const user = (await h.apiMe(s.server, token)).body;
+  await h.withPhone(s, async ({ page, problems }) => {
+    await page.addInitScript(([key, value]) => {
+      if (!localStorage.getItem(key)) localStorage.setItem(key, value);
+      // When the service worker is registered, and when the first hex is on the map.
+      const workers = navigator.serviceWorker;
+      const register = workers.register.bind(workers);
+      workers.register = (...args) => {
+        window.registeredAt ??= performance.now();
+        return register(...args);
+      };
+      new MutationObserver((_, observer) => {
+        if (document.querySelector('path.atlas-hex')) {
+          window.firstHexAt = performance.now();
+          observer.disconnect();
+        }
+      }).observe(document, { childList: true, subtree: true });
+    }, ['kudakyar.session.v1', JSON.stringify({ token, user })]);
+    await page.goto(`${s.server.url}/atlas`);
+    await page.waitForFunction(() => window.registeredAt !== undefined, null, { timeout: 60_000 });
+    // When requests to paths matching `pattern` started (ms). Functions
+    // with arguments, never strings: the page's CSP forbids eval.
+    const starts = (pattern) => performance.getEntriesByType('resource')
+      .filter((e) => new RegExp(pattern).test(new URL(e.name).pathname))
+      .map((e) => e.startTime);
+    const WORKSET = '^/api/v1/children$';
+    const FONT = '^/fonts/vazirmatn-';
+    await page.waitForFunction((pattern) => performance.getEntriesByType('resource')
+      .some((e) => new RegExp(pattern).test(new URL(e.name).pathname)), WORKSET, { timeout: 30_000 });
+    await page.waitForFunction(() => [...document.fonts].some((f) => f.family === 'Vazirmatn' && f.status === 'loaded'), null, { timeout: 30_000 });
+    const at = {
+      ...(await page.evaluate(() => ({ hex: window.firstHexAt, registered: window.registeredAt }))),
+      workset: await page.evaluate(starts, WORKSET),
+      font: await page.evaluate(starts, FONT),
+    };
+    assert.ok(at.hex > 0, 'the first map has hexes');
+    assert.ok(at.registered > at.hex, `service worker registered at ${at.registered} ms, first hex at ${at.hex} ms`);
+    assert.ok(at.workset.every((start) => start > at.hex), `working set fetched at ${at.workset} ms, first hex at ${at.hex} ms`);
+    assert.ok(at.font.length > 0 && at.font.every((start) => start > at.hex), `font fetched at ${at.font} ms, first hex at ${at.hex} ms`);
+    // The worker is installed all the same, for the next visit offline; and
+    // now that the phone has the font, the next page declares it at once.
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    await page.reload({ waitUntil: 'domcontentloaded' });
+    assert.ok(await page.evaluate(() => [...document.fonts].some((f) => f.family === 'Vazirmatn')), 'the font declared before the app starts');
+    h.assertNoProblems(problems);
+  }, { login: false });
+});
+
 test('the triage map lies on the outlines of the supervisor\'s counties', { skip: !HAVE_GEO && `no ${GEO}` }, async () => {
   const supervisor = 'demo-ir-23-supervisor';
   const token = await h.apiLogin(s.server, supervisor, PASSWORD);

@@ -125,8 +125,13 @@ async function atlasHexesDrawn(staff) {
     });
     await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
     const requests = waterfall(cdp);
+    // `LIGHTHOUSE_TRACE=1`: a performance trace of the load too, to open in
+    // Chromium's DevTools (Performance, "Load profile").
+    const trace = process.env.LIGHTHOUSE_TRACE ? join(OUT, 'atlas-trace.json') : null;
+    if (trace) await page.tracing.start({ path: trace, screenshots: false });
     await page.goto(`${ORIGIN}/atlas`, { waitUntil: 'domcontentloaded' });
     await page.waitForSelector('path.atlas-hex', { timeout: 60_000 });
+    if (trace) await page.tracing.stop();
     const drawn = await page.evaluate(() => ({
       ms: Math.round(performance.now()),
       hexes: document.querySelectorAll('path.atlas-hex').length,

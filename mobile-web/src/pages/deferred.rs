@@ -3,9 +3,9 @@
 //! the duplicate candidates at registration, the choice between both
 //! values of a conflict, the supervisors' triage, duplicate review and team
 //! screens, the inbox and the watch that keeps its count live, and the
-//! notification settings, a 123 operator's call form, the staff's atlas
-//! and indicators (the working
-//! set's refresh is one too, in `workset`).
+//! notification settings, a 123 operator's call form, the staff's atlas,
+//! and their indicators (the working set's refresh is one too, in
+//! `workset`).
 //!
 //! Each `#[lazy]` function below is a split point. The build
 //! (`xtask/src/web/split.rs`) cuts the code only they reach out of the main
@@ -47,6 +47,7 @@ use crate::inbox::{self, Inbox};
 use crate::outbox::Item;
 use crate::route::Route;
 use crate::session::Session;
+use crate::settle;
 
 /// The registration form: the home page's biggest part, so its code waits
 /// for the first frame like the outbox under it (precached like every chunk,
@@ -122,15 +123,22 @@ fn staff_view(route: Route) -> AnyView {
     }
 }
 
-/// The provincial and national staff's atlas and indicators, a split point
-/// of their own: the staff of the other screens never fetch its code (its
-/// map, Leaflet, is a JS module loaded by the screen itself, `crate::atlas`).
+/// The provincial and national staff's atlas, a split point of its own: the
+/// staff of the other screens never fetch its code (its map, Leaflet, is a
+/// JS module loaded by the screen itself, `crate::atlas`), and a page opened
+/// on the atlas preloads exactly this split's chunks (`xtask/src/web/dist.rs`),
+/// so they hold nothing the map does not need.
 #[lazy]
-fn atlas_view(route: Route) -> AnyView {
-    match route {
-        Route::Indicators => view! { <IndicatorsPage/> }.into_any(),
-        _ => view! { <AtlasPage/> }.into_any(),
-    }
+fn atlas_view() -> AnyView {
+    view! { <AtlasPage/> }.into_any()
+}
+
+/// The indicators, under the atlas in the navigation but a split point of
+/// their own: their tables and the quarterly report are bytes the atlas's
+/// first map would otherwise wait for.
+#[lazy]
+fn indicators_view() -> AnyView {
+    view! { <IndicatorsPage/> }.into_any()
 }
 
 #[lazy]
@@ -213,10 +221,16 @@ pub fn Staff(route: Route) -> impl IntoView {
     deferred(with_texts(Box::pin(async move { staff_view(route).await })))
 }
 
-/// `/atlas`, `/indicators`.
+/// `/atlas`.
 #[component]
-pub fn Atlas(route: Route) -> impl IntoView {
-    deferred(with_texts(Box::pin(async move { atlas_view(route).await })))
+pub fn Atlas() -> impl IntoView {
+    deferred(with_texts(Box::pin(async { atlas_view().await })))
+}
+
+/// `/indicators`.
+#[component]
+pub fn Indicators() -> impl IntoView {
+    deferred(with_texts(Box::pin(async { indicators_view().await })))
 }
 
 /// «Register a child» on the home page (not for 123 operators).
@@ -264,7 +278,16 @@ type ViewFuture = Pin<Box<dyn Future<Output = AnyView> + Send>>;
 
 /// Shows a quiet "loading" line until `view` resolves: milliseconds from the
 /// service worker's cache, one fetch on a first visit.
+/// Until it is drawn, the first screen has not settled (`crate::settle`):
+/// the hold is released a frame after the view arrives, so that what the
+/// view itself waits for (the atlas's first map) has taken its own hold.
 fn deferred(view: ViewFuture) -> impl IntoView {
+    let hold = settle::hold();
+    let view = async move {
+        let view = view.await;
+        request_animation_frame(move || drop(hold));
+        view
+    };
     view! {
         <Suspense fallback=|| view! { <p class="notice" role="status">{t().loading}</p> }>
             {Suspend::new(view)}

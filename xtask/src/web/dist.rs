@@ -17,6 +17,7 @@ use crate::util::say;
 
 mod atlas;
 mod citizen;
+mod modules;
 
 /// `js` minified by terser (npm `terser`, pinned in `mobile-web/package.json`):
 /// whitespace, comments and local names go, which takes about a third off
@@ -106,16 +107,14 @@ pub fn write(root: &Path, glue: &Path, split: &Split, dist: &Path) -> Result<()>
     // Not precached: nobody needs the licence offline, and a non-hashed file
     // in the service worker's cache-first store would never be refreshed.
     out.write_unlisted("fonts/OFL.txt", &read(&font_pkg.join(FONT_LICENCE))?)?;
-    let css = fill(
-        &read_text(&web.join("app.css"))?,
-        &[(FONT_PLACEHOLDER, &font_name)],
-    )?;
-    let css_name = out.hashed("app-{}.css", css.as_bytes())?;
+    let css_name = out.hashed("app-{}.css", &read(&web.join("app.css"))?)?;
+    // boot.js declares the font (see its comments).
     let boot = fill(
         &read_text(&web.join("boot.js"))?,
         &[
             ("__KUDAKYAR_JS__", &js_name),
             ("__KUDAKYAR_WASM__", &wasm_name),
+            (FONT_PLACEHOLDER, &font_name),
         ],
     )?;
     let boot_name = out.hashed("boot-{}.js", minify(&boot)?.as_bytes())?;
@@ -145,9 +144,17 @@ pub fn write(root: &Path, glue: &Path, split: &Split, dist: &Path) -> Result<()>
         }
     }
 
+    // Every module the glue imports, so that they arrive with it instead of
+    // one round trip after another (see `modules`).
+    let modules = modules::closure(&staging, &js_name)?
+        .iter()
+        .map(|path| format!(r#"<link rel="modulepreload" href="/{path}">"#))
+        .collect::<Vec<_>>()
+        .join("\n");
     let index = fill(
         &read_text(&web.join("index.html"))?,
         &[
+            ("__KUDAKYAR_MODULES__", &modules),
             ("__APP_CSS__", &css_name),
             ("__BOOT_JS__", &boot_name),
             ("__KUDAKYAR_JS__", &js_name),
@@ -201,7 +208,7 @@ pub fn write(root: &Path, glue: &Path, split: &Split, dist: &Path) -> Result<()>
 }
 
 /// The split points the atlas screen's first draw goes through: the
-/// deferred texts' loader, then the atlas's own screens.
+/// deferred texts' loader, then the atlas's own screen.
 const ATLAS_SPLITS: [&str; 2] = ["load_texts", "atlas_view"];
 
 /// What `/atlas` preloads beside the app shell (`dist/atlas.html`): the

@@ -35,6 +35,7 @@ use crate::dates::{self, jalali};
 use crate::i18n::{ErrorText, L, Lang, digits, error_text, l, lang, vocabulary};
 use crate::route::{Link, Route};
 use crate::session::{Auth, use_session};
+use crate::settle;
 
 const MEASURES: [(&str, L); 3] = [
     ("children", L::MeasureChildren),
@@ -315,6 +316,7 @@ pub fn AtlasPage() -> impl IntoView {
             }
             let (token, f) = start();
             panels(token.clone(), &f);
+            let first_map = settle::hold();
             leptos::task::spawn_local(async move {
                 let (opened, figures) = futures::future::join(
                     atlas::open("atlas-map", l(L::MapLabel)),
@@ -328,6 +330,8 @@ pub fn AtlasPage() -> impl IntoView {
                     return;
                 }
                 drawn(draw_map(figures, show_hexes).await);
+                // The first map is what the link was kept free for.
+                drop(first_map);
                 // The resolution the nightly run stores.
                 let answer = draw_hotspots(&token, 7, show_hotspots.get_untracked()).await;
                 hotspots.set(Some(answer));

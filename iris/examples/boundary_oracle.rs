@@ -18,7 +18,7 @@
 use std::path::PathBuf;
 
 use iris::eval::list_samples;
-use iris::normalise::normalise;
+use iris::normalise::normalise_contour;
 use iris::plane::{Circle, Plane};
 use iris::template::Template;
 use iris::{Config, analyse_image, compare};
@@ -45,22 +45,21 @@ fn main() {
             return None;
         }
         let plane = Plane::from_gray(&img);
-        let (p, i) = (cap.quality.pupil, cap.quality.iris);
+        let (p, i) = (cap.quality.pupil_contour, cap.quality.iris);
         let mut pert = Vec::new();
         for dl in [-3.0f32, 0.0, 3.0] {
             for dp in [-2.0f32, 0.0, 2.0] {
                 for (dx, dy) in [(0.0, 0.0), (2.0, 0.0), (-2.0, 0.0), (0.0, 2.0), (0.0, -2.0)] {
-                    let pc = Circle {
-                        x: p.x + dx,
-                        y: p.y + dy,
-                        r: p.r + dp,
-                    };
+                    let mut pc = p;
+                    pc.x += dx;
+                    pc.y += dy;
+                    pc.r[0] += dp;
                     let ic = Circle {
                         x: i.x + dx,
                         y: i.y + dy,
                         r: i.r + dl,
                     };
-                    let polar = normalise(&plane, &pc, &ic, &cfg.normalise);
+                    let polar = normalise_contour(&plane, &pc, &ic, &cfg.normalise);
                     let usable = iris::mask::noise_mask(&polar, &cfg.mask);
                     pert.push(iris::encode::encode(&polar, &usable, &cfg.encode));
                 }

@@ -21,14 +21,16 @@ use std::path::PathBuf;
 
 use image::GrayImage;
 use iris::eval::{Enrolled, list_samples, pair_scores, summarise};
-use iris::normalise::normalise;
-use iris::plane::{Circle, Plane};
+use iris::normalise::normalise_contour;
+use iris::plane::{Circle, Contour, Plane};
 use iris::{Config, analyse_image};
 
 struct Eye {
     label: String,
     img: GrayImage,
     pupil: Circle,
+    /// The pupil's boundary the band is sampled from.
+    pupil_contour: Contour,
     iris: Circle,
     quality: f32,
 }
@@ -74,6 +76,7 @@ fn load(dir: &std::path::Path, cfg: &Config) -> (Vec<Eye>, usize) {
                                 label: s.label.clone(),
                                 img,
                                 pupil: cap.quality.pupil,
+                                pupil_contour: cap.quality.pupil_contour,
                                 iris: cap.quality.iris,
                                 quality: cap.quality.score,
                             })
@@ -120,7 +123,8 @@ fn main() {
                 .iter()
                 .map(|e| {
                     let plane = Plane::from_gray(&e.img);
-                    let polar = normalise(&plane, &e.pupil, &e.iris, &cfg.normalise);
+                    let polar =
+                        normalise_contour(&plane, &e.pupil_contour, &e.iris, &cfg.normalise);
                     let usable = iris::mask::noise_mask(&polar, &cfg.mask);
                     let t = iris::encode::encode(&polar, &usable, &cfg.encode);
                     Enrolled {
@@ -169,7 +173,7 @@ fn half_columns(name: &str, v: &str, eyes: &[Eye], cfg: &Config, enrolled: &[Enr
         .iter()
         .map(|e| {
             let plane = Plane::from_gray(&e.img);
-            let mut polar = normalise(&plane, &e.pupil, &e.iris, &cfg.normalise);
+            let mut polar = normalise_contour(&plane, &e.pupil_contour, &e.iris, &cfg.normalise);
             let usable = iris::mask::noise_mask(&polar, &cfg.mask);
             let (rows, cols) = (polar.rows, polar.cols);
             let mut u2 = usable.clone();

@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 
 use image::{GrayImage, Rgb, RgbImage};
 use iris::eval::list_samples;
-use iris::normalise::{Polar, normalise};
-use iris::plane::{Circle, Plane};
+use iris::normalise::{Polar, normalise_contour};
+use iris::plane::{Circle, Contour, Plane};
 use iris::template::{CODE_COLS, CODE_ROWS, Template};
 use iris::{Config, analyse_image, compare};
 
@@ -32,6 +32,8 @@ struct Eye {
     label: String,
     img: GrayImage,
     pupil: Circle,
+    /// The pupil's boundary the band is sampled from.
+    pupil_contour: Contour,
     iris: Circle,
     polar: Polar,
     usable: Vec<bool>,
@@ -45,14 +47,19 @@ fn load(path: &Path, label: &str, cfg: &Config) -> Option<Eye> {
         return None;
     }
     let plane = Plane::from_gray(&img);
-    let (pupil, iris) = (cap.quality.pupil, cap.quality.iris);
-    let polar = normalise(&plane, &pupil, &iris, &cfg.normalise);
+    let (pupil, pupil_contour, iris) = (
+        cap.quality.pupil,
+        cap.quality.pupil_contour,
+        cap.quality.iris,
+    );
+    let polar = normalise_contour(&plane, &pupil_contour, &iris, &cfg.normalise);
     let usable = iris::mask::noise_mask(&polar, &cfg.mask);
     Some(Eye {
         path: path.to_path_buf(),
         label: label.to_string(),
         img,
         pupil,
+        pupil_contour,
         iris,
         polar,
         usable,
@@ -324,7 +331,7 @@ fn eye(out: &mut RgbImage, e: &Eye, x0: u32, cfg: &Config) {
                 continue;
             }
             let t = std::f32::consts::TAU * col as f32 / cols as f32;
-            let (xa, ya) = e.pupil.point(t.cos(), t.sin());
+            let (xa, ya) = e.pupil_contour.point(t.cos(), t.sin());
             let (xb, yb) = e.iris.point(t.cos(), t.sin());
             let rho = n.rho_start + (n.rho_end - n.rho_start) * (row as f32 + 0.5) / rows as f32;
             let (x, y) = (xa + rho * (xb - xa), ya + rho * (yb - ya));

@@ -140,7 +140,9 @@ fn real(paths: &[String]) {
         );
         if let Some(dir) = &dir {
             let mut out = overlay(&img, &[(i, [255, 0, 0]), (p.circle, [255, 0, 255])]);
-            let polar = iris::normalise::normalise(&plane, &p.circle, &i, &cfg.normalise);
+            // Sampled as the pipeline samples it: from the pupil's contour.
+            let contour = iris::pupil::contour(&filled, &p);
+            let polar = iris::normalise::normalise_contour(&plane, &contour, &i, &cfg.normalise);
             let usable = iris::mask::noise_mask(&polar, &cfg.mask);
             let n = &cfg.normalise;
             for row in 0..polar.rows {

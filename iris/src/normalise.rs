@@ -1,10 +1,15 @@
 //! Stage 4 — rubber-sheet normalisation to a fixed polar grid.
 //!
-//! Layout: grid size constants, [`NormaliseParams`], [`Polar`], [`normalise`].
+//! Layout: grid size constants, [`NormaliseParams`], [`Polar`], [`normalise`]
+//! (between two circles) and [`normalise_contour`] (from the pupil's own
+//! boundary, [`crate::pupil::contour`], to the limbus circle).
 //!
 //! Daugman's rubber-sheet model: for each angle θ the segment from the pupil
 //! boundary point to the limbus point (the two circles need not be concentric)
-//! is sampled at fixed fractions ρ. Pupil dilation and image scale therefore
+//! is sampled at fixed fractions ρ. The pupil boundary may be a
+//! [`Contour`] (an ellipse to first order, as real pupils are): a circle
+//! fitted to an elliptical pupil misplaces the band's inner edge by a pixel
+//! or two along one axis, and the rows of the code with it. Pupil dilation and image scale therefore
 //! cancel out, and a rotation of the eye becomes a circular shift of columns,
 //! which the matcher undoes. Column 0 points to the image's right (+x), and
 //! columns advance towards +y (down). Samples outside the image are marked
@@ -12,7 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::plane::{Circle, Plane};
+use crate::plane::{Circle, Contour, Plane};
 
 /// Radial samples in the normalised image.
 pub const POLAR_ROWS: usize = 32;
@@ -56,8 +61,21 @@ impl Polar {
     }
 }
 
-/// Unwrap the iris band between `pupil` and `limbus` into a [`Polar`] grid.
+/// Unwrap the iris band between the circles `pupil` and `limbus` into a
+/// [`Polar`] grid.
 pub fn normalise(img: &Plane, pupil: &Circle, limbus: &Circle, p: &NormaliseParams) -> Polar {
+    normalise_contour(img, &Contour::circle(pupil), limbus, p)
+}
+
+/// Unwrap the iris band between the pupil's boundary `pupil` and the circle
+/// `limbus`: column j runs from the pupil's boundary point at angle θⱼ
+/// about the pupil's centre to the limbus point at θⱼ about the limbus'.
+pub fn normalise_contour(
+    img: &Plane,
+    pupil: &Contour,
+    limbus: &Circle,
+    p: &NormaliseParams,
+) -> Polar {
     let (rows, cols) = (POLAR_ROWS, POLAR_COLS);
     let mut values = vec![0.0f32; rows * cols];
     let mut valid = vec![false; rows * cols];

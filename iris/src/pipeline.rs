@@ -16,10 +16,10 @@ use crate::error::IrisError;
 use crate::limbus::{LimbusParams, locate_limbus};
 use crate::mask::{MaskParams, noise_mask};
 use crate::matcher::MatchParams;
-use crate::normalise::{NormaliseParams, normalise};
+use crate::normalise::{NormaliseParams, normalise_contour};
 use crate::plane::Circle;
 use crate::plane::Plane;
-use crate::pupil::{Pupil, PupilCandidates, PupilParams, locate_pupil_candidates};
+use crate::pupil::{Pupil, PupilCandidates, PupilParams, contour, locate_pupil_candidates};
 use crate::quality::{Inputs, QualityParams, QualityReport, assess};
 use crate::specular::{SpecularParams, fill_reflections};
 use crate::template::Template;
@@ -61,12 +61,15 @@ pub fn analyse_image(img: &GrayImage, cfg: &Config) -> Result<Capture, IrisError
     // noise mask removes the reflections instead of inventing texture.
     let filled = fill_reflections(&plane, &cfg.specular);
     let (pupil, iris) = segment(&filled, cfg)?;
-    let polar = normalise(&plane, &pupil.circle, &iris, &cfg.normalise);
+    // The band starts at the pupil's own boundary, not its circle.
+    let pupil_contour = contour(&filled, &pupil);
+    let polar = normalise_contour(&plane, &pupil_contour, &iris, &cfg.normalise);
     let usable = noise_mask(&polar, &cfg.mask);
     let template = encode(&polar, &usable, &cfg.encode);
     let inputs = Inputs {
         img: &filled,
         pupil: &pupil,
+        pupil_contour: &pupil_contour,
         iris: &iris,
         polar: &polar,
         usable: &usable,

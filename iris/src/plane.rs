@@ -1,7 +1,8 @@
 //! Floating-point image plane and the circle type shared by every stage.
 //!
 //! Layout: [`Plane`] (row-major `f32` pixels with bilinear sampling, box blur,
-//! 2× reduction and percentiles), then [`Circle`]. Stages work in `f32` so that
+//! 2× reduction and percentiles), then [`Circle`] and [`Contour`] (a closed
+//! boundary that need not be a circle: the pupil's, for the rubber sheet). Stages work in `f32` so that
 //! blurring and sub-pixel sampling do not accumulate rounding error; grey levels
 //! keep the 0–255 scale of the decoded 8-bit image so thresholds read naturally.
 
@@ -193,6 +194,45 @@ impl Circle {
             y: self.y * f,
             r: self.r * f,
         }
+    }
+}
+
+/// A closed boundary given by its radius as a function of the angle about a
+/// centre, a Fourier series to the second harmonic:
+/// r(θ) = a₀ + a₁ cos θ + b₁ sin θ + a₂ cos 2θ + b₂ sin 2θ (`r = [a₀, a₁,
+/// b₁, a₂, b₂]`). The first harmonic moves the boundary off the centre, the
+/// second makes it an ellipse to first order — what a real pupil is, and what
+/// off-axis gaze makes any round boundary (Daugman's "active contours" for
+/// non-circular iris boundaries are such series).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Contour {
+    pub x: f32,
+    pub y: f32,
+    pub r: [f32; 5],
+}
+
+impl Contour {
+    /// The circle as a contour (no harmonics).
+    pub fn circle(c: &Circle) -> Contour {
+        Contour {
+            x: c.x,
+            y: c.y,
+            r: [c.r, 0.0, 0.0, 0.0, 0.0],
+        }
+    }
+
+    /// The radius towards the unit direction (cos θ, sin θ).
+    #[inline]
+    pub fn radius(&self, cos: f32, sin: f32) -> f32 {
+        let [a0, a1, b1, a2, b2] = self.r;
+        a0 + a1 * cos + b1 * sin + a2 * (cos * cos - sin * sin) + b2 * (2.0 * sin * cos)
+    }
+
+    /// The boundary point towards the unit direction (cos θ, sin θ).
+    #[inline]
+    pub fn point(&self, cos: f32, sin: f32) -> (f32, f32) {
+        let r = self.radius(cos, sin);
+        (self.x + r * cos, self.y + r * sin)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Stage 1 — pupil localisation.
 //!
-//! Layout: [`PupilParams`], [`Pupil`], [`locate_pupil`], then the coarse
-//! blob search helpers.
+//! Layout: [`PupilParams`], [`Pupil`], [`locate_pupil`], the boundary fits
+//! ([`contour`]), then the coarse blob search helpers.
 //!
 //! Method: in near-infrared the pupil is the darkest large, round region. On a
 //! reduced copy of the image (≈160 px wide, which also averages out sensor
@@ -25,13 +25,16 @@
 //! that most boundary points agree with wins, and is refined by least
 //! squares on those points. Points on an eyelid or eyelash crossing the
 //! pupil disagree with the circle and are ignored, which a mean edge
-//! strength would not do.
+//! strength would not do. The circle serves the limbus search and the
+//! quality measures; the rubber sheet samples from the pupil's own boundary,
+//! [`contour`]: a Fourier series of its radius to the second harmonic
+//! (an ellipse to first order), fitted robustly to 128 such rays.
 
 use serde::{Deserialize, Serialize};
 
 use crate::edge::{Arcs, circle3, fit_least_squares};
 use crate::error::IrisError;
-use crate::plane::{Circle, Plane, percentile};
+use crate::plane::{Circle, Contour, Plane, percentile};
 
 /// Tunable parameters of the pupil search.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -140,48 +143,175 @@ pub fn locate_pupil_candidates(img: &Plane, p: &PupilParams) -> Result<PupilCand
 /// Rays cast for the boundary fit.
 const RAYS: usize = 64;
 
-/// Boundary points where each ray crosses from pupil to iris grey: of the
-/// upward crossings along the ray, the one nearest the coarse radius (the
-/// fit refines the blob; a lighter glow inside the pupil, left by the
-/// illuminator, is a crossing too, and is not the boundary).
-fn boundary_points(img: &Plane, p: &Pupil) -> Vec<(f32, f32)> {
+/// Where the grey level along the ray from the pupil's centre in direction
+/// (`dx`, `dy`) crosses from pupil to iris grey, sub-pixel, sampled every
+/// `step` px from `from` to `to` (radii): of the upward crossings along the
+/// ray, the one nearest the pupil's radius (a lighter glow inside the pupil,
+/// left by the illuminator, is a crossing too, and is not the boundary).
+/// Highlights break the ray; it ends at the image's edge.
+fn crossing(
+    img: &Plane,
+    p: &Pupil,
+    (dx, dy): (f32, f32),
+    step: f32,
+    from: f32,
+    to: f32,
+) -> Option<f32> {
     let c = p.circle;
     let mid = 0.5 * (p.grey + p.ring_grey);
     let high = p.highlight_level();
-    let step = 0.5f32;
-    let mut pts = Vec::with_capacity(RAYS);
-    for k in 0..RAYS {
-        let t = std::f32::consts::TAU * k as f32 / RAYS as f32;
-        let (dx, dy) = (t.cos(), t.sin());
-        let mut r = 0.3 * c.r;
-        let mut prev: Option<f32> = None;
-        let mut nearest: Option<f32> = None;
-        while r < 1.8 * c.r {
-            let Some(v) = img.sample(c.x + r * dx, c.y + r * dy) else {
-                break;
-            };
-            if v >= high {
-                prev = None; // inside a highlight: no crossing can be located here
-            } else {
-                if let Some(u) = prev
-                    && u < mid
-                    && v >= mid
-                {
-                    let f = (mid - u) / (v - u).max(1e-3);
-                    let rr = r - step + f * step;
-                    if nearest.is_none_or(|n| (rr - c.r).abs() < (n - c.r).abs()) {
-                        nearest = Some(rr);
-                    }
+    let mut r = from;
+    let mut prev: Option<f32> = None;
+    let mut nearest: Option<f32> = None;
+    while r < to {
+        let Some(v) = img.sample(c.x + r * dx, c.y + r * dy) else {
+            break;
+        };
+        if v >= high {
+            prev = None; // inside a highlight: no crossing can be located here
+        } else {
+            if let Some(u) = prev
+                && u < mid
+                && v >= mid
+            {
+                let f = (mid - u) / (v - u).max(1e-3);
+                let rr = r - step + f * step;
+                if nearest.is_none_or(|n| (rr - c.r).abs() < (n - c.r).abs()) {
+                    nearest = Some(rr);
                 }
-                prev = Some(v);
             }
-            r += step;
+            prev = Some(v);
         }
-        if let Some(rr) = nearest {
-            pts.push((c.x + rr * dx, c.y + rr * dy));
+        r += step;
+    }
+    nearest
+}
+
+/// Boundary points where each of [`RAYS`] rays crosses from pupil to iris
+/// grey ([`crossing`]), from 0.3 to 1.8 blob radii: the fit refines the blob.
+fn boundary_points(img: &Plane, p: &Pupil) -> Vec<(f32, f32)> {
+    let c = p.circle;
+    (0..RAYS)
+        .filter_map(|k| {
+            let t = std::f32::consts::TAU * k as f32 / RAYS as f32;
+            let (dx, dy) = (t.cos(), t.sin());
+            crossing(img, p, (dx, dy), 0.5, 0.3 * c.r, 1.8 * c.r)
+                .map(|rr| (c.x + rr * dx, c.y + rr * dy))
+        })
+        .collect()
+}
+
+/// Rays cast for the pupil's contour.
+const CONTOUR_RAYS: usize = 128;
+/// A ray counts towards the contour only when its crossing lies within this
+/// share of the radius (at least [`CONTOUR_NEAR_MIN_PX`]) of the pupil's
+/// circle: an elliptical pupil departs from its circle by a few % (6 % at an
+/// aspect of 0.88, a gaze 28° off-axis), while a lid or lashes over the pupil
+/// put their crossing well inside it, and a series free to follow them bends
+/// into the lid.
+const CONTOUR_NEAR: f32 = 0.08;
+const CONTOUR_NEAR_MIN_PX: f32 = 1.5;
+/// The widest gap (in rays) between the rays the contour rests on: beyond
+/// 45°, the second harmonic across the gap is a guess.
+const CONTOUR_MAX_GAP: usize = CONTOUR_RAYS / 8;
+
+/// The pupil's boundary as a [`Contour`] about its circle's centre, for the
+/// rubber sheet: a pupil is not a circle (it is slightly elliptical, more
+/// so seen off-axis), and a circle fitted to it lies a pixel or two inside
+/// it along one axis and outside along the other, which shifts the band's
+/// inner rows by as much. [`CONTOUR_RAYS`] rays, sampled every quarter
+/// pixel from 0.5 to 1.5 radii, give the boundary's radius per angle
+/// ([`crossing`]); those near the circle ([`CONTOUR_NEAR`]) are fitted by
+/// least squares, robustly (four rounds; a ray off the series by more than
+/// 2.5 robust spreads, and by more than a pixel, is dropped: lids, lashes
+/// and highlights over the boundary). Falls back to the circle when too few
+/// rays are left to fix the series (fewer than a quarter of them plus
+/// three per coefficient) or they leave a gap wider than
+/// [`CONTOUR_MAX_GAP`].
+pub fn contour(img: &Plane, p: &Pupil) -> Contour {
+    let c = p.circle;
+    let dirs: Vec<(f32, f32)> = (0..CONTOUR_RAYS)
+        .map(|k| {
+            let t = std::f32::consts::TAU * k as f32 / CONTOUR_RAYS as f32;
+            (t.cos(), t.sin())
+        })
+        .collect();
+    let near = (CONTOUR_NEAR * c.r).max(CONTOUR_NEAR_MIN_PX);
+    let radii: Vec<Option<f32>> = dirs
+        .iter()
+        .map(|&d| {
+            crossing(img, p, d, 0.25, 0.5 * c.r, 1.5 * c.r).filter(|r| (r - c.r).abs() <= near)
+        })
+        .collect();
+    let basis =
+        |(co, si): (f32, f32)| [1.0, co, si, co * co - si * si, 2.0 * si * co].map(f64::from);
+    let fallback = Contour::circle(&c);
+    let mut keep: Vec<bool> = radii.iter().map(Option::is_some).collect();
+    let mut fit = fallback;
+    for _round in 0..4 {
+        let (mut ata, mut atb) = ([[0.0f64; 5]; 5], [0.0f64; 5]);
+        let mut n = 0;
+        for ((&d, r), _) in dirs.iter().zip(&radii).zip(&keep).filter(|(_, k)| **k) {
+            let (b, r) = (basis(d), f64::from(r.unwrap_or(0.0)));
+            for u in 0..5 {
+                atb[u] += b[u] * r;
+                for v in 0..5 {
+                    ata[u][v] += b[u] * b[v];
+                }
+            }
+            n += 1;
+        }
+        if n < 3 * 5 + CONTOUR_RAYS / 4 {
+            return fallback;
+        }
+        let Some(coef) = solve5(ata, atb) else {
+            return fallback;
+        };
+        fit.r = coef.map(|x| x as f32);
+        let residual =
+            |(d, r): (&(f32, f32), &Option<f32>)| r.map(|r| (r - fit.radius(d.0, d.1)).abs());
+        let mut res: Vec<f32> = dirs.iter().zip(&radii).filter_map(residual).collect();
+        let k = res.len() / 2;
+        let spread = 1.4826 * *res.select_nth_unstable_by(k, f32::total_cmp).1;
+        let limit = (2.5 * spread).max(1.0);
+        for (keep, e) in keep.iter_mut().zip(dirs.iter().zip(&radii).map(residual)) {
+            *keep = e.is_some_and(|e| e <= limit);
         }
     }
-    pts
+    // The widest run of rays left out, round the circle.
+    let (mut gap, mut run) = (0, 0);
+    for k in 0..2 * CONTOUR_RAYS {
+        run = if keep[k % CONTOUR_RAYS] { 0 } else { run + 1 };
+        gap = gap.max(run);
+    }
+    if gap > CONTOUR_MAX_GAP { fallback } else { fit }
+}
+
+/// Solve the 5×5 normal equations (Gauss–Jordan, partial pivoting).
+fn solve5(mut a: [[f64; 5]; 5], mut b: [f64; 5]) -> Option<[f64; 5]> {
+    for i in 0..5 {
+        let p = (i..5).max_by(|&x, &y| a[x][i].abs().total_cmp(&a[y][i].abs()))?;
+        if a[p][i].abs() < 1e-9 {
+            return None;
+        }
+        a.swap(i, p);
+        b.swap(i, p);
+        let (pivot, bi) = (a[i], b[i]);
+        for (row, br) in a
+            .iter_mut()
+            .zip(b.iter_mut())
+            .enumerate()
+            .filter(|(r, _)| *r != i)
+            .map(|(_, x)| x)
+        {
+            let f = row[i] / pivot[i];
+            for (x, p) in row.iter_mut().zip(pivot) {
+                *x -= f * p;
+            }
+            *br -= f * bi;
+        }
+    }
+    Some(std::array::from_fn(|i| b[i] / a[i][i]))
 }
 
 /// Consensus circle fit to the boundary points (see the module docs).
@@ -562,5 +692,72 @@ mod tests {
         };
         let c = fit_boundary(&img, &pupil).unwrap();
         assert!((c.r - 30.0).abs() < 1.5, "{c:?}");
+    }
+
+    /// An elliptical pupil (semi-axes `a` across, `b` down, grey 30) at
+    /// (160, 140) in an iris of grey 130, with `lid` drawn over it: rows
+    /// above `lid` are skin (grey 200).
+    fn elliptical(a: f32, b: f32, lid: f32) -> Plane {
+        let mut p = Plane::new(320, 280, 200.0);
+        for y in 0..280 {
+            for x in 0..320 {
+                let (dx, dy) = (x as f32 - 160.0, y as f32 - 140.0);
+                // A soft edge one pixel wide, from the ellipse's distance
+                // function scaled to pixels.
+                let e = ((dx / a).hypot(dy / b) - 1.0) * a.min(b);
+                let v = if (y as f32) < lid {
+                    200.0
+                } else if dx.hypot(dy) < 100.0 {
+                    30.0 + 100.0 * (e + 0.5).clamp(0.0, 1.0)
+                } else {
+                    200.0
+                };
+                p.set(x, y, v);
+            }
+        }
+        p
+    }
+
+    fn found(r: f32) -> Pupil {
+        Pupil {
+            circle: Circle {
+                x: 160.0,
+                y: 140.0,
+                r,
+            },
+            grey: 30.0,
+            ring_grey: 130.0,
+        }
+    }
+
+    #[test]
+    fn the_contour_follows_an_elliptical_pupil() {
+        // Semi-axes 32 × 28 (aspect 0.875): the circle between them is 2 px
+        // off along both axes, the contour well under a pixel.
+        let img = elliptical(32.0, 28.0, 0.0);
+        let c = contour(&img, &found(30.0));
+        for (co, si, want) in [
+            (1.0, 0.0, 32.0),
+            (0.0, 1.0, 28.0),
+            (-1.0, 0.0, 32.0),
+            (0.0, -1.0, 28.0),
+        ] {
+            let r = c.radius(co, si);
+            assert!((r - want).abs() < 0.6, "{co},{si}: {r} vs {want} ({c:?})");
+        }
+    }
+
+    #[test]
+    fn a_lid_over_the_pupil_does_not_bend_its_contour() {
+        // A round pupil (r 30) whose top 10 px lie under a lid: the crossings
+        // up there are the lid's edge, far inside the circle; the contour
+        // keeps to the pupil's own boundary, or to its circle.
+        let img = elliptical(30.0, 30.0, 120.0);
+        let c = contour(&img, &found(30.0));
+        for k in 0..16 {
+            let t = std::f32::consts::TAU * k as f32 / 16.0;
+            let r = c.radius(t.cos(), t.sin());
+            assert!((r - 30.0).abs() < 1.0, "θ {t}: {r} ({c:?})");
+        }
     }
 }

@@ -49,7 +49,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::encode::EncodeParams;
 use crate::normalise::Polar;
-use crate::plane::{Circle, Plane, percentile};
+use crate::plane::{Circle, Contour, Plane, percentile};
 use crate::pupil::Pupil;
 
 /// Acceptance limits. A capture failing any of them gets a "retake" verdict.
@@ -123,6 +123,9 @@ pub struct QualityReport {
     /// One scalar quality (0–100) to rank captures by; see the module docs.
     pub score: f32,
     pub pupil: Circle,
+    /// The pupil's boundary as the band was sampled from it
+    /// ([`crate::pupil::contour`]); `pupil` is the circle fitted to it.
+    pub pupil_contour: Contour,
     pub iris: Circle,
     pub verdict: Verdict,
 }
@@ -148,6 +151,8 @@ impl std::fmt::Display for Verdict {
 pub struct Inputs<'a> {
     pub img: &'a Plane,
     pub pupil: &'a Pupil,
+    /// The pupil's boundary the band was sampled from.
+    pub pupil_contour: &'a Contour,
     pub iris: &'a Circle,
     pub polar: &'a Polar,
     pub usable: &'a [bool],
@@ -208,6 +213,7 @@ pub fn assess(x: &Inputs, q: &QualityParams) -> QualityReport {
         score: usable_iris_area * (sharpness / 100.0) * (pupil_visible * limbus_visible).sqrt()
             / 100.0,
         pupil: pc,
+        pupil_contour: *x.pupil_contour,
         iris: ic,
         verdict: Verdict {
             usable: true,
@@ -584,6 +590,7 @@ mod tests {
             iris_grey: 150.0,
             score: 70.0,
             pupil: centred(42.0),
+            pupil_contour: Contour::circle(&centred(42.0)),
             iris: centred(105.0),
             verdict: Verdict {
                 usable: true,

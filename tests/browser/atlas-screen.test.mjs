@@ -207,6 +207,11 @@ test('opened by its address, the atlas preloads its files and fetches each once'
     // not match would be fetched a second time.
     const twice = preloaded.filter((p) => requested.get(p) !== 1).map((p) => `${p}: ${requested.get(p) ?? 0}`);
     assert.deepEqual(twice, [], 'each preloaded file fetched exactly once');
+    // The first map's figures, asked for by the shell while the screen's
+    // code loads, are the ones the screen draws: asked for once each.
+    for (const path of ['/api/v1/atlas/choropleth', '/api/v1/atlas/hexes']) {
+      assert.equal(requested.get(path), 1, path);
+    }
     h.assertNoProblems(problems);
   }, { login: false });
 });

@@ -46,7 +46,7 @@ use crate::i18n::{ErrorText, later, t};
 use crate::inbox::{self, Inbox};
 use crate::outbox::Item;
 use crate::route::Route;
-use crate::session::Session;
+use crate::session::{Auth, Session, use_session};
 use crate::settle;
 
 /// The registration form: the home page's biggest part, so its code waits
@@ -221,9 +221,13 @@ pub fn Staff(route: Route) -> impl IntoView {
     deferred(with_texts(Box::pin(async move { staff_view(route).await })))
 }
 
-/// `/atlas`.
+/// `/atlas`; the first map's figures are asked for at once, beside the
+/// screen's code (`atlas::prefetch`).
 #[component]
 pub fn Atlas() -> impl IntoView {
+    if let Auth::LoggedIn { token, user } = use_session().auth.get_untracked() {
+        super::atlas::prefetch(token, &user);
+    }
     deferred(with_texts(Box::pin(async { atlas_view().await })))
 }
 

@@ -21,6 +21,9 @@
 
 mod chart;
 
+use std::cell::RefCell;
+
+use futures::channel::oneshot;
 use kudakyar_api::children::Sex;
 use kudakyar_api::users::{Role, User};
 use leptos::ev::SubmitEvent;
@@ -70,6 +73,16 @@ pub struct Filters {
 }
 
 impl Filters {
+    /// What a user's atlas opens with: distinct children, by county (or by
+    /// province for national staff), the whole time, nobody left out.
+    pub fn first(user: &User) -> Filters {
+        Filters {
+            measure: "children".into(),
+            level: home_level(user).into(),
+            ..Filters::default()
+        }
+    }
+
     /// Do the child filters apply (children, encounters) or the source (reports)?
     pub fn of_children(&self) -> bool {
         self.measure != "reports"
@@ -253,11 +266,7 @@ pub fn AtlasPage() -> impl IntoView {
     };
     let national = user.province.is_none();
     let area = home_area(&user);
-    let filters = RwSignal::new(Filters {
-        measure: "children".into(),
-        level: home_level(&user).into(),
-        ..Filters::default()
-    });
+    let filters = RwSignal::new(Filters::first(&user));
     let show_zones = RwSignal::new(true);
     let show_hexes = RwSignal::new(true);
     let show_hotspots = RwSignal::new(true);
@@ -320,7 +329,7 @@ pub fn AtlasPage() -> impl IntoView {
             leptos::task::spawn_local(async move {
                 let (opened, figures) = futures::future::join(
                     atlas::open("atlas-map", l(L::MapLabel)),
-                    fetch_map(&token, &f, national),
+                    first_figures(&token, &f, national),
                 )
                 .await;
                 let ok = opened.is_ok();
@@ -535,6 +544,48 @@ pub fn AtlasPage() -> impl IntoView {
 struct MapFigures {
     counties: String,
     hexes: String,
+}
+
+/// Figures on their way, with what they were asked for (token, scope,
+/// level and filters).
+type Asked = (String, oneshot::Receiver<Result<MapFigures, ErrorText>>);
+
+thread_local! {
+    /// The first map's figures, asked for by the app shell ([`prefetch`])
+    /// while the screen's code was on its way.
+    static PREFETCHED: RefCell<Option<Asked>> = const { RefCell::new(None) };
+}
+
+/// Asks for the figures the atlas opens with, now: called by the app shell
+/// (`deferred::Atlas`) before the screen's code arrives, so that on a slow
+/// link the answers are there when it does instead of a round trip after.
+pub fn prefetch(token: String, user: &User) {
+    let f = Filters::first(user);
+    let national = user.province.is_none();
+    let (sender, receiver) = oneshot::channel();
+    let key = prefetch_key(&token, &f, national);
+    PREFETCHED.with(|slot| *slot.borrow_mut() = Some((key, receiver)));
+    leptos::task::spawn_local(async move {
+        let _ = sender.send(fetch_map(&token, &f, national).await);
+    });
+}
+
+fn prefetch_key(token: &str, f: &Filters, national: bool) -> String {
+    format!("{token} {national} {} {}", f.level, f.common())
+}
+
+/// The first map's figures: the prefetched ones when they were asked for
+/// these filters, else fetched now. Either way taken once.
+async fn first_figures(token: &str, f: &Filters, national: bool) -> Result<MapFigures, ErrorText> {
+    let key = prefetch_key(token, f, national);
+    let prefetched = PREFETCHED.with(|slot| slot.borrow_mut().take());
+    if let Some((asked, receiver)) = prefetched
+        && asked == key
+        && let Ok(figures) = receiver.await
+    {
+        return figures;
+    }
+    fetch_map(token, f, national).await
 }
 
 /// The choropleth and the hexes of the user's scope, fetched side by side.

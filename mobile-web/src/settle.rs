@@ -54,36 +54,35 @@ pub struct Hold(());
 
 /// Takes a hold on settling until the returned guard is dropped.
 pub fn hold() -> Hold {
-    STATE.with(|state| {
-        if let State::Waiting { held, .. } = &mut *state.borrow_mut() {
-            *held += 1;
-        }
+    update(|held, _| {
+        *held += 1;
+        false
     });
     Hold(())
 }
 
 impl Drop for Hold {
     fn drop(&mut self) {
-        let done = STATE.with(|state| match &mut *state.borrow_mut() {
-            State::Waiting { held, framed, .. } => {
-                *held = held.saturating_sub(1);
-                *framed && *held == 0
-            }
-            State::Settled => false,
+        update(|held, framed| {
+            *held = held.saturating_sub(1);
+            *framed && *held == 0
         });
-        if done {
-            settle();
-        }
     }
 }
 
 /// The first frame has passed: settles now if nothing is held.
 pub fn first_frame() {
+    update(|held, framed| {
+        *framed = true;
+        *held == 0
+    });
+}
+
+/// Applies `change` to the holds and the first frame while waiting, and
+/// settles when it answers that nothing is left to wait for.
+fn update(change: impl FnOnce(&mut usize, &mut bool) -> bool) {
     let done = STATE.with(|state| match &mut *state.borrow_mut() {
-        State::Waiting { held, framed, .. } => {
-            *framed = true;
-            *held == 0
-        }
+        State::Waiting { held, framed, .. } => change(held, framed),
         State::Settled => false,
     });
     if done {

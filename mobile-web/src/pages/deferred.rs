@@ -282,6 +282,7 @@ type ViewFuture = Pin<Box<dyn Future<Output = AnyView> + Send>>;
 
 /// Shows a quiet "loading" line until `view` resolves: milliseconds from the
 /// service worker's cache, one fetch on a first visit.
+///
 /// Until it is drawn, the first screen has not settled (`crate::settle`):
 /// the hold is released a frame after the view arrives, so that what the
 /// view itself waits for (the atlas's first map) has taken its own hold.

@@ -11,11 +11,23 @@
 //! 2. **Rollup throughput**: seeds `BENCH_EVENTS` (default 200,000)
 //!    encounters of `BENCH_CHILDREN` (default 20,000) children over a year,
 //!    31 provinces × 10 counties, with bulk SQL; queues every child and times
-//!    the job draining the queue (encounters applied per second).
-//! 3. **Reads** over HTTP as a national admin, `BENCH_QUERIES` (default 40)
-//!    each, p50/p95: the county choropleth of the country over a year
-//!    (distinct children, exact), the res-8 hexes of one province, and one
-//!    province's daily time series over a year.
+//!    the job draining the queue (encounters applied per second). Then one
+//!    filtered read on it (girls only: the exact presence rows).
+//! 3. **Reads at scale** over HTTP, `BENCH_QUERIES` (default 40) each,
+//!    p50/p95, on a fresh database holding the totals of
+//!    `BENCH_SCALE_EVENTS` (default 10,000,000) events — 80 % encounters of
+//!    `BENCH_SCALE_CHILDREN` (default 250,000) children, 20 % citizens'
+//!    reports — over two years at 60 junctions (H3 resolution-9 cells) in
+//!    each of the 310 counties, a child mostly at its home junction. The
+//!    rows are what the rollup job would leave: they go through its own
+//!    [`Totals`] (sums, presence, sketches), a Jalali month at a time,
+//!    without the raw rows, `atlas_counts` and `atlas_presence`, which
+//!    these reads do not touch (a filtered read does, and is timed on the
+//!    smaller database of step 2). Timed: the county choropleth of the
+//!    country over a year (distinct children, and encounters), the res-8
+//!    hexes of one province (a national admin with the province's box: the
+//!    whole country's cells are read, then cut to the box), one province's
+//!    daily series and the country's Jalali-week series over a year.
 //!
 //! SQLite (a temporary file) and, with `KUDAKYAR_TEST_POSTGRES_URL`, a fresh
 //! PostgreSQL database; `BENCH_ONLY=sqlite|postgres` runs one. The clients
@@ -24,6 +36,7 @@
 //! ```text
 //! cargo bench -p kudakyar --bench atlas
 //! BENCH_EVENTS=1000000 BENCH_CHILDREN=100000 cargo bench -p kudakyar --bench atlas
+//! BENCH_SCALE_EVENTS=1000000 cargo bench -p kudakyar --bench atlas   # a quicker scale step
 //! ```
 
 #[path = "support/mod.rs"]
@@ -33,6 +46,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use kudakyar::atlas::periods::{self, Grain};
+use kudakyar::atlas::subjects::{self, Dims, Event, Measures};
+use kudakyar::atlas::totals::Totals;
 use kudakyar::db::scratch::{self, ScratchDatabase};
 use kudakyar::db::{Backend, Db};
 use rand::{Rng, SeedableRng};
@@ -108,22 +124,20 @@ async fn intake(server: &Server) -> f64 {
     total as f64 / started.elapsed().as_secs_f64()
 }
 
-/// Seeds children, their encounters and a county outline per county.
-async fn seed(db: &Db, children: usize, events: usize) {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(17);
-    let started = Instant::now();
-    let admin: String = sqlx::query_scalar("SELECT id FROM users WHERE username = 'admin'")
-        .fetch_one(db.pool())
-        .await
-        .unwrap();
+/// Where province `p` is: a city of CITIES, the three provinces that share
+/// one a degree of latitude apart.
+fn province_centre(p: u32) -> (f64, f64) {
+    let (lat, lng) = CITIES[p as usize % CITIES.len()];
+    (lat + f64::from(p / 10), lng)
+}
+
+/// A county outline (a small square) per county and province: 31
+/// provinces `IR-00`…`IR-30` × 10 counties `ppcc`.
+async fn seed_outlines(db: &Db) {
     let now = kudakyar::now_ms();
-    let sexes = ["male", "female"];
-    let nationalities = ["iranian", "afghan", "pakistani"];
-    let works = ["|begging|", "|street_vending|", "|waste_picking|begging|"];
     let mut tx = db.pool().begin().await.unwrap();
-    // Outlines: a small square per county and province.
     for p in 0..31u32 {
-        let (lat, lng) = CITIES[p as usize % CITIES.len()];
+        let (lat, lng) = province_centre(p);
         let square = |d: f64| {
             format!(
                 r#"{{"type":"Polygon","coordinates":[[[{a},{b}],[{c},{b}],[{c},{d2}],[{a},{d2}],[{a},{b}]]]}}"#,
@@ -133,7 +147,7 @@ async fn seed(db: &Db, children: usize, events: usize) {
                 d2 = lat + d
             )
         };
-        let mut rows = vec![("province".to_string(), format!("IR-{p:02}"), square(1.0))];
+        let mut rows = vec![("province".to_string(), format!("IR-{p:02}"), square(0.3))];
         for c in 0..10u32 {
             rows.push(("county".into(), format!("{p:02}{c:02}"), square(0.1)));
         }
@@ -147,10 +161,10 @@ async fn seed(db: &Db, children: usize, events: usize) {
             .bind(&code)
             .bind(format!("IR-{p:02}"))
             .bind(format!("ناحیه {code}"))
-            .bind(lat - 1.0)
-            .bind(lng - 1.0)
-            .bind(lat + 1.0)
-            .bind(lng + 1.0)
+            .bind(lat - 0.3)
+            .bind(lng - 0.3)
+            .bind(lat + 0.3)
+            .bind(lng + 0.3)
             .bind(&shape)
             .bind(now)
             .execute(&mut *tx)
@@ -158,6 +172,23 @@ async fn seed(db: &Db, children: usize, events: usize) {
             .unwrap();
         }
     }
+    tx.commit().await.unwrap();
+}
+
+/// Seeds children, their encounters and the outlines.
+async fn seed(db: &Db, children: usize, events: usize) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(17);
+    let started = Instant::now();
+    seed_outlines(db).await;
+    let admin: String = sqlx::query_scalar("SELECT id FROM users WHERE username = 'admin'")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    let now = kudakyar::now_ms();
+    let sexes = ["male", "female"];
+    let nationalities = ["iranian", "afghan", "pakistani"];
+    let works = ["|begging|", "|street_vending|", "|waste_picking|begging|"];
+    let mut tx = db.pool().begin().await.unwrap();
     // Children: a home province and county each.
     let mut homes = Vec::with_capacity(children);
     for start in (0..children).step_by(500) {
@@ -212,6 +243,102 @@ async fn seed(db: &Db, children: usize, events: usize) {
     tx.commit().await.unwrap();
     println!(
         "  seeded {children} children and {events} encounters in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Fills `atlas_totals` as the rollup job leaves it after `events` events
+/// of `children` children (see the module doc, step 3), through the job's
+/// own [`Totals`], a Jalali month at a time.
+async fn seed_totals(db: &Db, events: usize, children: usize) {
+    const JUNCTIONS_PER_COUNTY: usize = 60;
+    let started = Instant::now();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(23);
+    // (province, county, resolution-9 cell).
+    let mut junctions = Vec::new();
+    for p in 0..31u32 {
+        let (lat, lng) = province_centre(p);
+        for c in 0..10u32 {
+            for _ in 0..JUNCTIONS_PER_COUNTY {
+                let cell = subjects::cell_of(
+                    lat + 0.02 * f64::from(c) + rng.gen_range(-0.01..0.01),
+                    lng + rng.gen_range(-0.05..0.05),
+                );
+                junctions.push((format!("IR-{p:02}"), format!("{p:02}{c:02}"), cell));
+            }
+        }
+    }
+    let homes: Vec<usize> = (0..children)
+        .map(|_| rng.gen_range(0..junctions.len()))
+        .collect();
+    let today = periods::day_of(kudakyar::now_ms());
+    let days = 730;
+    let per_day = events / days;
+    let flush = async |totals: Totals| {
+        let mut tx = db.begin_write().await.unwrap();
+        totals.write(&mut tx).await.unwrap();
+        tx.commit().await.unwrap();
+    };
+    let mut totals = Totals::default();
+    let mut month = Grain::Month.start(today - days as i64 + 1);
+    for day in today - days as i64 + 1..=today {
+        if Grain::Month.start(day) != month {
+            flush(std::mem::take(&mut totals)).await;
+            month = Grain::Month.start(day);
+        }
+        // Presence rows of the day: (level, area, county, child).
+        let mut present = std::collections::HashSet::new();
+        for _ in 0..per_day {
+            let report = rng.gen_bool(0.2);
+            let child = rng.gen_range(0..children);
+            let home = homes[child];
+            let j = if report {
+                rng.gen_range(0..junctions.len())
+            } else if rng.gen_bool(0.3) {
+                // Elsewhere in the home county.
+                home - home % JUNCTIONS_PER_COUNTY + rng.gen_range(0..JUNCTIONS_PER_COUNTY)
+            } else {
+                home
+            };
+            let (province, county, cell) = &junctions[j];
+            let event = Event {
+                day,
+                province: province.clone(),
+                county: county.clone(),
+                cell: cell.clone(),
+                source: if report { "citizen" } else { "encounter" }.into(),
+                dims: Dims::default(),
+                measures: if report {
+                    Measures {
+                        reports: 1,
+                        children_reported: rng.gen_range(1..4),
+                        ..Measures::default()
+                    }
+                } else {
+                    Measures {
+                        encounters: 1,
+                        ..Measures::default()
+                    }
+                },
+            };
+            totals.events(std::slice::from_ref(&event), 1);
+            if !report {
+                let id = format!("child-{child:08}");
+                for (level, area) in subjects::areas(&event) {
+                    if present.insert((level.clone(), area.clone(), county.clone(), child)) {
+                        totals.came((&level, &area, day, province, county), &id);
+                    }
+                }
+            }
+        }
+    }
+    flush(totals).await;
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM atlas_totals")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    println!(
+        "  seeded the totals of {events} events of {children} children over two years: {rows} rows in {:.0} s",
         started.elapsed().as_secs_f64()
     );
 }
@@ -285,7 +412,7 @@ async fn run(name: &str, fresh: impl AsyncFn() -> (Db, Option<ScratchDatabase>))
         "  rollup job: {events} encounters of {children} children applied in {took:.1} s = {:.0} encounters/s ({rows} count rows)",
         events as f64 / took
     );
-    // 3. Reads.
+    // A filtered read: the exact presence rows.
     let token = login(
         &reqwest::Client::new(),
         &server.url,
@@ -293,47 +420,66 @@ async fn run(name: &str, fresh: impl AsyncFn() -> (Db, Option<ScratchDatabase>))
         ADMIN_PASSWORD,
     )
     .await;
-    let today = kudakyar::atlas::periods::day_of(kudakyar::now_ms());
-    let from = kudakyar::atlas::periods::format_day(today - 364);
-    let to = kudakyar::atlas::periods::format_day(today);
-    let range = format!("from={from}&to={to}");
+    let today = periods::day_of(kudakyar::now_ms());
+    let range = format!(
+        "from={}&to={}",
+        periods::format_day(today - 364),
+        periods::format_day(today)
+    );
     time_reads(
         &server,
         &token,
-        "county choropleth of the country, a year, distinct children",
-        &format!("/api/v1/atlas/choropleth?level=county&{range}"),
-    )
-    .await;
-    time_reads(
-        &server,
-        &token,
-        "county choropleth of the country, a year, encounters",
-        &format!("/api/v1/atlas/choropleth?level=county&measure=encounters&{range}"),
-    )
-    .await;
-    time_reads(
-        &server,
-        &token,
-        "hexes res 8 of one province (Tehran's box), a year",
-        &format!("/api/v1/atlas/hexes?res=8&bbox=50.4,34.7,52.4,36.7&{range}"),
-    )
-    .await;
-    time_reads(
-        &server,
-        &token,
-        "time series of one province by day, a year, distinct children",
-        &format!("/api/v1/atlas/timeseries?area=IR-00&bucket=day&{range}"),
-    )
-    .await;
-    time_reads(
-        &server,
-        &token,
-        "time series of the country by Jalali week, a year",
-        &format!("/api/v1/atlas/timeseries?area=IR&bucket=jweek&{range}"),
+        "county choropleth of the country, a year, girls (exact, presence rows)",
+        &format!("/api/v1/atlas/choropleth?level=county&sex=female&{range}"),
     )
     .await;
     server.state.db.close().await;
     if let Some(s) = scratch_c {
+        s.drop().await.unwrap();
+    }
+    // 3. Reads at scale.
+    let (db, scratch_d) = fresh().await;
+    let server = start(db.clone()).await;
+    seed_outlines(&db).await;
+    seed_totals(
+        &db,
+        env_or("BENCH_SCALE_EVENTS", 10_000_000),
+        env_or("BENCH_SCALE_CHILDREN", 250_000),
+    )
+    .await;
+    let token = login(
+        &reqwest::Client::new(),
+        &server.url,
+        "admin",
+        ADMIN_PASSWORD,
+    )
+    .await;
+    for (name, path) in [
+        (
+            "county choropleth of the country, a year, distinct children",
+            format!("/api/v1/atlas/choropleth?level=county&{range}"),
+        ),
+        (
+            "county choropleth of the country, a year, encounters",
+            format!("/api/v1/atlas/choropleth?level=county&measure=encounters&{range}"),
+        ),
+        (
+            "hexes res 8 of one province (IR-00's box, national admin), a year",
+            format!("/api/v1/atlas/hexes?res=8&bbox=51.09,35.39,51.69,35.99&{range}"),
+        ),
+        (
+            "time series of one province by day, a year, distinct children",
+            format!("/api/v1/atlas/timeseries?area=IR-00&bucket=day&{range}"),
+        ),
+        (
+            "time series of the country by Jalali week, a year",
+            format!("/api/v1/atlas/timeseries?area=IR&bucket=jweek&{range}"),
+        ),
+    ] {
+        time_reads(&server, &token, name, &path).await;
+    }
+    server.state.db.close().await;
+    if let Some(s) = scratch_d {
         s.drop().await.unwrap();
     }
 }

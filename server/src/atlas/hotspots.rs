@@ -100,10 +100,12 @@ pub async fn run(db: &Db, res: u8, today: i64, force: bool) -> Result<Outcome> {
     }
     let end = Bucket::JWeek.start(today);
     let start = end - WEEKS * 7;
+    // The weekly totals (Jalali weeks, as here): a row per cell, week and
+    // county it reaches into.
     let rows = sqlx::query(
-        "SELECT area, province, day, CAST(SUM(encounters) + SUM(reports) AS BIGINT) AS n
-         FROM atlas_counts
-         WHERE level = $1 AND day >= $2 AND day < $3 GROUP BY area, province, day",
+        "SELECT area, province, start AS day, encounters + reports AS n
+         FROM atlas_totals
+         WHERE level = $1 AND grain = 'w' AND start >= $2 AND start < $3",
     )
     .bind(format!("h{res}"))
     .bind(start)

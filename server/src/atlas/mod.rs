@@ -13,8 +13,13 @@
 //!   in their own transaction); a background job applies the queue to the
 //!   rollup tables every 2 seconds (the stated lag), crash-safe and never
 //!   twice; `kudakyar atlas rebuild` recomputes everything.
+//! - [`totals`], [`sketch`]: sums and sets of children per area and day,
+//!   Jalali week and month, what unfiltered maps and series read; a set is
+//!   exact up to 512 children and a HyperLogLog past that.
 //! - [`query`]: figures per area or period from the rollups, scoped and
-//!   filtered; distinct children are exact.
+//!   filtered; distinct children exact for a day and area, and for unions
+//!   exact up to 512, estimated (1.6 %) past that unless a filter asks for
+//!   the exact presence rows.
 //! - [`privacy`]: no exact point; small figures suppressed; scope.
 //! - [`zones`]: zoning classes (quantiles, equal, Jenks, fixed), rates per
 //!   population, breaks frozen per Jalali year.
@@ -30,6 +35,8 @@ pub mod privacy;
 pub mod query;
 pub mod rollup;
 pub mod routes;
+pub mod sketch;
 pub mod subjects;
 pub mod svg;
+pub mod totals;
 pub mod zones;

@@ -136,6 +136,80 @@ impl Bucket {
     }
 }
 
+/// The periods the rollups keep totals for (see [`super::totals`]): days,
+/// Jalali weeks (Saturday first) and Jalali months.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Grain {
+    Day,
+    Week,
+    Month,
+}
+
+impl Grain {
+    pub const ALL: [Grain; 3] = [Grain::Day, Grain::Week, Grain::Month];
+
+    /// As stored: `d`, `w`, `m`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grain::Day => "d",
+            Grain::Week => "w",
+            Grain::Month => "m",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Grain> {
+        Grain::ALL.into_iter().find(|g| g.as_str() == s)
+    }
+
+    fn bucket(self) -> Bucket {
+        match self {
+            Grain::Day => Bucket::Day,
+            Grain::Week => Bucket::JWeek,
+            Grain::Month => Bucket::JMonth,
+        }
+    }
+
+    /// The first day of the period holding `day`.
+    pub fn start(self, day: i64) -> i64 {
+        self.bucket().start(day)
+    }
+
+    /// The last day of the period beginning on `start`.
+    pub fn last(self, start: i64) -> i64 {
+        match self {
+            Grain::Day => start,
+            Grain::Week => start + 6,
+            Grain::Month => Bucket::JMonth.start(start + 32) - 1,
+        }
+    }
+}
+
+/// `[from, to]` as whole periods, in order, few of them: Jalali months
+/// where they fit whole, Jalali weeks where they fit whole and do not run
+/// past the start of a month that fits, days for the rest. A year is about
+/// a dozen months, at most four weeks and six days before them and as many
+/// after: under forty periods instead of 365 days.
+pub fn pieces(from: i64, to: i64) -> Vec<(Grain, i64)> {
+    let mut out = Vec::new();
+    let mut day = from;
+    while day <= to {
+        let fits = |g: Grain| g.start(day) == day && g.last(day) <= to;
+        let next_month = Grain::Month.last(Grain::Month.start(day)) + 1;
+        let month_ahead =
+            next_month <= Grain::Week.last(day) && Grain::Month.last(next_month) <= to;
+        let grain = if fits(Grain::Month) {
+            Grain::Month
+        } else if fits(Grain::Week) && !month_ahead {
+            Grain::Week
+        } else {
+            Grain::Day
+        };
+        out.push((grain, day));
+        day = grain.last(day) + 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,5 +255,34 @@ mod tests {
             .collect();
         assert_eq!(labels, ["1404-12", "1405-01", "1405-02", "1405-03"]);
         assert_eq!(Bucket::Month.starts(from, to).len(), 3);
+    }
+
+    #[test]
+    fn pieces_cover_a_range_once_with_few_periods() {
+        let first = parse_day("2025-01-01").unwrap();
+        // Every range of up to 400 days starting in the first 40 days.
+        for from in first..first + 40 {
+            for to in from..from + 400 {
+                let pieces = pieces(from, to);
+                let mut next = from;
+                for (grain, start) in &pieces {
+                    assert_eq!(*start, next, "{from}..{to}: {pieces:?}");
+                    assert_eq!(grain.start(*start), *start, "a whole period");
+                    next = grain.last(*start) + 1;
+                }
+                assert_eq!(next, to + 1, "{from}..{to} ends where the range does");
+                assert!(pieces.len() <= 13 + 2 * (4 + 6 + 6), "{}", pieces.len());
+            }
+        }
+        // A Jalali month is one piece; a year from a month's start is twelve.
+        let farvardin = parse_day("2026-03-21").unwrap();
+        assert_eq!(
+            pieces(farvardin, farvardin + 30),
+            [(Grain::Month, farvardin)]
+        );
+        let year = pieces(farvardin, parse_day("2027-03-20").unwrap());
+        assert_eq!(year.len(), 12);
+        assert!(year.iter().all(|(g, _)| *g == Grain::Month));
+        assert_eq!(Grain::parse("w"), Some(Grain::Week));
     }
 }

@@ -1,20 +1,24 @@
 //! Reading the rollups: one figure per area or per period, scoped, filtered,
 //! and with what privacy needs to decide suppression.
 //!
-//! No read touches the raw rows: sums come from `atlas_counts`, distinct
-//! children from `atlas_presence`. Distinct children are counted **exactly**
-//! (`COUNT(DISTINCT child_id)` over the presence set) for every area, period
-//! and union of them — one area's series, or every county of the country
-//! over a range alike; answers say so (`"distinct_children": "exact"`).
-//! What that costs is measured by `server/benches/atlas.rs` (BENCHMARKS.md):
-//! one area's series meets its target; a year of every county does not at
-//! scale, and HyperLogLog sketches per area and week are the planned remedy
-//! (not built).
+//! No read touches the raw rows. Without a filter on the children's
+//! dimensions or on a report's source (the screens' default), figures come
+//! from [`super::totals`]: sums per area and day, Jalali week and month, and
+//! the children as sketches — exact for a single day and area, exact up to
+//! 512 children for a union of periods or areas, estimated past that with
+//! a 1.6 % relative standard error; each [`Figure`] says whether it was
+//! estimated and the answers say so (`distinct_children`).
+//!
+//! With such a filter, sums come from `atlas_counts` and distinct children
+//! from `atlas_presence`, **exactly** (`COUNT(DISTINCT child_id)` over the
+//! presence set) for every area, period and union of them; over long ranges
+//! and many areas that reads many rows (BENCHMARKS.md, atlas).
 //!
 //! Every figure carries its *basis*: the distinct children behind it (for
 //! `children` and `encounters`), or the reports (for `reports` and
 //! `children_reported`), or the incidents. A figure whose basis is 1–4 is
-//! suppressed when privacy asks (see [`super::privacy`]).
+//! suppressed when privacy asks (see [`super::privacy`]); bases that small
+//! are always exact.
 //!
 //! Filters: `sex`, `age_band`, `nationality` and `work_type` describe
 //! children, so they apply to `children` and `encounters` only (asked with a
@@ -118,6 +122,9 @@ pub struct Filter {
     pub nationality: Option<String>,
     pub work_type: Option<String>,
     pub source: Option<String>,
+    /// Only the rows of these provinces ('' for unplaced events): a map of
+    /// a box reads the provinces the box reaches, not the whole country.
+    pub within: Option<Vec<String>>,
 }
 
 /// A figure and its basis (see the module doc).
@@ -125,6 +132,9 @@ pub struct Filter {
 pub struct Figure {
     pub value: i64,
     pub basis: i64,
+    /// Distinct children behind it were estimated (a union of more than
+    /// 512), not counted exactly.
+    pub estimated: bool,
 }
 
 /// What the figures are grouped by.
@@ -149,6 +159,9 @@ pub async fn figures(
     f: &Filter,
     group: &Group,
 ) -> Result<BTreeMap<String, Figure>> {
+    if super::totals::answers(f) {
+        return super::totals::figures(db, scope, level, f, group).await;
+    }
     let mut out: BTreeMap<String, Figure> = BTreeMap::new();
     // Distinct children: the value of `children`, the basis of `encounters`.
     if f.measure.of_children() {
@@ -226,6 +239,10 @@ fn select(level: Level, f: &Filter, scope: &Scope, group: &Group, table: &str, a
     }
     if let Some(c) = scope.county() {
         sql.push(" AND county = ").bind(Arg::Text(c.into()));
+    }
+    if let Some(provinces) = &f.within {
+        sql.push(" AND province IN ")
+            .bind_list(provinces.iter().cloned());
     }
     for (column, value) in [
         ("sex", &f.sex),

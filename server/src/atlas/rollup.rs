@@ -13,14 +13,18 @@
 //! 1. claim up to [`BATCH`] queue rows (PostgreSQL: `FOR UPDATE SKIP LOCKED`,
 //!    so two instances take different rows; SQLite: the immediate
 //!    transaction holds the one write lock);
-//! 2. for each distinct subject (sorted; on PostgreSQL also locked by key,
-//!    so two instances never apply one subject at once): read its current
-//!    events ([`subjects::load`]), its previously applied events
+//! 2. on PostgreSQL take the rollup's lock, so rounds of two instances
+//!    apply one after the other (a sketch in `atlas_totals` is read,
+//!    merged and written back: two rounds at once would lose one's
+//!    children);
+//! 3. for each distinct subject (sorted): read its current events
+//!    ([`subjects::load`]), its previously applied events
 //!    (`atlas_applied`), and add new − old to a delta;
-//! 3. apply the delta to `atlas_counts` (upserts adding the differences,
-//!    rows that reach zero deleted) and to `atlas_presence` (the set
-//!    difference), store the new events in `atlas_applied`;
-//! 4. delete the claimed queue rows; commit.
+//! 4. apply the delta to `atlas_counts` (upserts adding the differences,
+//!    rows that reach zero deleted), to `atlas_presence` (the set
+//!    difference) and to `atlas_totals` ([`super::totals`]), store the new
+//!    events in `atlas_applied`;
+//! 5. delete the claimed queue rows; commit.
 //!
 //! A crash before the commit leaves the queue rows for the next round and
 //! nothing applied; after it, the queue rows are gone with the change
@@ -38,6 +42,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::subjects::{self, Dims, Event, Key, Kind, Measures};
+use super::totals::Totals;
 use crate::db::{Backend, Db};
 use crate::error::Result;
 
@@ -186,13 +191,13 @@ async fn apply(db: &Db, tx: &mut crate::db::WriteTx, subjects: &[(Kind, String)]
     let mut delta: BTreeMap<Key, Measures> = BTreeMap::new();
     let mut gone: BTreeSet<Presence> = BTreeSet::new();
     let mut came: BTreeSet<Presence> = BTreeSet::new();
+    let mut totals = Totals::default();
+    db.lock_key(tx, "atlas:rollup").await?;
     for (kind, id) in subjects {
         if applied > 0 && events >= EVENTS_PER_ROUND {
             break;
         }
         applied += 1;
-        db.lock_key(tx, &format!("atlas:{}:{id}", kind.as_str()))
-            .await?;
         let new = subjects::load(tx, *kind, id).await?;
         let old: Vec<Event> = sqlx::query_scalar::<_, String>(
             "SELECT rows FROM atlas_applied WHERE kind = $1 AND subject_id = $2",
@@ -209,6 +214,8 @@ async fn apply(db: &Db, tx: &mut crate::db::WriteTx, subjects: &[(Kind, String)]
         }
         subjects::accumulate(&mut delta, &old, -1);
         subjects::accumulate(&mut delta, &new, 1);
+        totals.events(&old, -1);
+        totals.events(&new, 1);
         if *kind == Kind::Child {
             let (was, is) = (presence(id, &old), presence(id, &new));
             gone.extend(was.difference(&is).cloned());
@@ -235,6 +242,27 @@ async fn apply(db: &Db, tx: &mut crate::db::WriteTx, subjects: &[(Kind, String)]
     delta.retain(|_, m| !m.is_zero());
     write_counts(tx, &delta).await?;
     write_presence(tx, &gone, &came).await?;
+    // The totals count children, not their dimensions: a row that went and
+    // came back with other dimensions (a corrected sex) changes nothing there.
+    let place = |p: &Presence| {
+        (
+            p.0.clone(),
+            p.1.clone(),
+            p.2,
+            p.3.clone(),
+            p.4.clone(),
+            p.5.clone(),
+        )
+    };
+    let was: BTreeSet<_> = gone.iter().map(place).collect();
+    let is: BTreeSet<_> = came.iter().map(place).collect();
+    for (level, area, day, province, county, _) in was.difference(&is) {
+        totals.went((level, area, *day, province, county));
+    }
+    for (level, area, day, province, county, child) in is.difference(&was) {
+        totals.came((level, area, *day, province, county), child);
+    }
+    totals.write(tx).await?;
     Ok(applied)
 }
 
@@ -474,6 +502,7 @@ pub async fn rebuild(db: &Db, mut progress: impl FnMut(u64)) -> Result<()> {
     for table in [
         "atlas_counts",
         "atlas_presence",
+        "atlas_totals",
         "atlas_applied",
         "atlas_queue",
     ] {

@@ -26,7 +26,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::periods::{self, Bucket};
 use super::query::{self, Figure, Filter, Group, Level, Measure};
-use super::{hotspots, privacy, svg, zones};
+use super::{hotspots, privacy, sketch, svg, zones};
 use crate::app::AppState;
 use crate::auth::{Actor, Scope, policy};
 use crate::db::vocab::enum_parse;
@@ -59,8 +59,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Common {
-    /// `children` (distinct, exact; the default), `encounters`, `reports`,
-    /// `children_reported` or `incidents`.
+    /// `children` (distinct children, the default), `encounters`, `reports`,
+    /// `children_reported` or `incidents`. Distinct children are exact for
+    /// one day and area, and with any filter on the children; over more
+    /// days or areas, exact up to 512 children and estimated past that
+    /// (1.6 % relative standard error): the answer's `distinct_children`
+    /// says `exact` or `estimated`.
     measure: Option<String>,
     /// First Tehran day, `YYYY-MM-DD` (default: 364 days before `to`).
     from: Option<String>,
@@ -107,6 +111,9 @@ struct Request {
     filter: Filter,
     format: Format,
     suppress: bool,
+    /// Some figure's distinct children were estimated (see [`query`]):
+    /// set once the figures are read.
+    estimated: bool,
 }
 
 /// Names every query parameter this endpoint does not take.
@@ -222,10 +229,12 @@ impl Request {
                 nationality,
                 work_type,
                 source: c.source.clone(),
+                within: None,
             },
             format,
             // Downloads leave the system: always suppressed.
             suppress: format != Format::Json || !policy::sees_small_atlas_figures(actor),
+            estimated: false,
         }
     }
 
@@ -240,8 +249,17 @@ impl Request {
                 "source": self.filter.source,
             },
             "suppressed_below": if self.suppress { Some(privacy::MIN_BASIS) } else { None },
-            "distinct_children": "exact",
+            // How distinct children were counted: "exact", or "estimated"
+            // (a HyperLogLog, for some union of more than 512) with its
+            // relative standard error.
+            "distinct_children": if self.estimated { "estimated" } else { "exact" },
+            "distinct_children_error": self.estimated.then_some(sketch::RELATIVE_ERROR),
         })
+    }
+
+    /// Notes whether any of the figures was estimated.
+    fn counted<'f>(&mut self, figures: impl IntoIterator<Item = &'f Figure>) {
+        self.estimated = figures.into_iter().any(|f| f.estimated);
     }
 }
 
@@ -502,7 +520,7 @@ async fn choropleth(
 ) -> Result<Response> {
     let mut v = Validator::new();
     unknown_parameters(&mut v, &uri, &["level", "method"]);
-    let req = Request::parse(&mut v, &actor, &c, &[Format::GeoJson, Format::Csv]);
+    let mut req = Request::parse(&mut v, &actor, &c, &[Format::GeoJson, Format::Csv]);
     let level = parse_level(&mut v, &actor.scope, q.level.as_deref());
     check_level_in_scope(&mut v, &actor.scope, level);
     let method = match q.method.as_deref() {
@@ -517,6 +535,7 @@ async fn choropleth(
     v.finish()?;
     let figures =
         query::figures(&state.db, &actor.scope, level, &req.filter, &Group::Areas).await?;
+    req.counted(figures.values());
     let outlines = outlines(&state, &actor.scope, level).await?;
     let fig = |code: &str| figures.get(code).copied().unwrap_or_default();
     let visible: Vec<f64> = outlines
@@ -662,10 +681,13 @@ async fn hexes(
 ) -> Result<Response> {
     let mut v = Validator::new();
     unknown_parameters(&mut v, &uri, &["res", "bbox"]);
-    let req = Request::parse(&mut v, &actor, &c, &[Format::GeoJson, Format::Csv]);
+    let mut req = Request::parse(&mut v, &actor, &c, &[Format::GeoJson, Format::Csv]);
     let res = parse_res(&mut v, q.res, None);
     let bbox = q.bbox.as_deref().and_then(|b| parse_bbox(&mut v, b));
     v.finish()?;
+    if let Some(bbox) = bbox {
+        req.filter.within = provinces_near(&state, bbox, res).await?;
+    }
     let figures = query::figures(
         &state.db,
         &actor.scope,
@@ -674,6 +696,7 @@ async fn hexes(
         &Group::Areas,
     )
     .await?;
+    req.counted(figures.values());
     let cells: Vec<(CellIndex, Figure)> = figures
         .into_iter()
         .filter_map(|(id, f)| {
@@ -731,6 +754,42 @@ async fn hexes(
     ))
 }
 
+/// The provinces a box of cells at `res` can hold events of, and '' (events
+/// in no province): those whose outline's box comes within a cell's reach
+/// of it, widened by the tolerance that places a point just outside a
+/// border in the nearest county. `None` (every province) when no province
+/// outlines are imported.
+async fn provinces_near(
+    state: &AppState,
+    [min_lng, min_lat, max_lng, max_lat]: [f64; 4],
+    res: u8,
+) -> Result<Option<Vec<String>>> {
+    // A cell counts its events by its centre, and they lie within about two
+    // edges of it. Degrees from km: 111 km a degree of latitude, and at
+    // least 85 km one of longitude south of 40°N, all of Iran.
+    let edge_km = h3o::Resolution::try_from(res).map_or(10.0, |r| r.edge_length_km());
+    let reach = (2.0 * edge_km + crate::geo::index::TOLERANCE_M / 1000.0) / 85.0;
+    let mut provinces: Vec<String> = sqlx::query_scalar(
+        "SELECT code FROM boundaries WHERE level = 'province'
+           AND min_lat <= $1 AND max_lat >= $2 AND min_lng <= $3 AND max_lng >= $4",
+    )
+    .bind(max_lat + reach)
+    .bind(min_lat - reach)
+    .bind(max_lng + reach)
+    .bind(min_lng - reach)
+    .fetch_all(state.db.pool())
+    .await?;
+    let outlines: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM boundaries WHERE level = 'province'")
+            .fetch_one(state.db.pool())
+            .await?;
+    if outlines == 0 {
+        return Ok(None);
+    }
+    provinces.push(String::new());
+    Ok(Some(provinces))
+}
+
 /// Which level an `area` code is, if it is one the caller may see (else
 /// 404): `IR` (national staff), a province, a county, an H3 cell.
 async fn area_level(state: &AppState, scope: &Scope, area: &str) -> Result<Level> {
@@ -779,7 +838,9 @@ pub struct SeriesQuery {
 }
 
 /// One area's figure per period, every period of the range listed (0 when
-/// nothing was counted). Distinct children are exact per period.
+/// nothing was counted). Distinct children are exact per day; a week or a
+/// month is exact up to 512 children and estimated past that (see
+/// `distinct_children` in the answer).
 #[utoipa::path(get, path = "/api/v1/atlas/timeseries", tag = "atlas",
     params(SeriesQuery, Common, ("If-None-Match" = Option<String>, Header, description = "An `ETag` seen before")),
     security(("bearer" = [])),
@@ -798,7 +859,7 @@ async fn timeseries(
 ) -> Result<Response> {
     let mut v = Validator::new();
     unknown_parameters(&mut v, &uri, &["area", "bucket"]);
-    let req = Request::parse(&mut v, &actor, &c, &[Format::GeoJson, Format::Csv]);
+    let mut req = Request::parse(&mut v, &actor, &c, &[Format::GeoJson, Format::Csv]);
     let bucket = match q.bucket.as_deref() {
         None => Bucket::Day,
         Some(b) => Bucket::parse(b).unwrap_or_else(|| {
@@ -817,6 +878,7 @@ async fn timeseries(
         starts: starts.clone(),
     };
     let figures = query::figures(&state.db, &actor.scope, level, &req.filter, &group).await?;
+    req.counted(figures.values());
     let series: Vec<(i64, serde_json::Value)> = starts
         .iter()
         .map(|s| {
@@ -988,11 +1050,12 @@ async fn get_zones(
         &uri,
         &["level", "res", "method", "thresholds", "per"],
     );
-    let req = Request::parse(&mut v, &actor, &c, &[Format::GeoJson, Format::Csv]);
+    let mut req = Request::parse(&mut v, &actor, &c, &[Format::GeoJson, Format::Csv]);
     let zr = parse_zones(&mut v, &q);
     check_level_in_scope(&mut v, &actor.scope, zr.level);
     v.finish()?;
     let zoning = zoning(&state, &actor, &req, &zr).await?;
+    req.estimated = zoning.estimated;
     let legend = zoning
         .breaks
         .as_deref()
@@ -1063,6 +1126,8 @@ struct ZonedArea {
 }
 
 struct Zoning {
+    /// Some figure's distinct children were estimated.
+    estimated: bool,
     method: String,
     frozen: bool,
     breaks: Option<Vec<f64>>,
@@ -1138,6 +1203,7 @@ async fn zoning(
         })
         .collect();
     Ok(Zoning {
+        estimated: figures.values().any(|f| f.estimated),
         method,
         frozen,
         breaks,

@@ -24,6 +24,8 @@ pub enum Arg {
     OptInt(Option<i64>),
     /// A float that is never NULL (see [`nullable_float`] for one that may be).
     Float(f64),
+    /// A BLOB (BYTEA on PostgreSQL).
+    Bytes(Vec<u8>),
 }
 
 #[derive(Debug, Default, Clone)]
@@ -106,7 +108,7 @@ impl Sql {
         use sqlx::Arguments;
         let mut arguments = AnyArguments::default();
         for arg in &self.args {
-            // Adding a text or an integer cannot fail (only a type's own
+            // Adding a text, a number or bytes cannot fail (only a type's own
             // encoder can refuse a value).
             let _ = match arg {
                 Arg::Text(s) => arguments.add(s.as_str()),
@@ -114,6 +116,7 @@ impl Sql {
                 Arg::OptText(s) => arguments.add(s.as_deref()),
                 Arg::OptInt(i) => arguments.add(*i),
                 Arg::Float(x) => arguments.add(*x),
+                Arg::Bytes(b) => arguments.add(b.as_slice()),
             };
         }
         arguments

@@ -1,7 +1,7 @@
 //! The presence atlas: rollups kept by the queue and its job, equal to a
-//! rebuild; figures equal to direct counts; scope, suppression, ETags, bad
-//! input; zoning; hot spots refused on too little data and found on a
-//! planted cluster.
+//! rebuild; figures equal to direct counts; distinct children estimated past
+//! 512 and exact again below; scope, suppression, ETags, bad input; zoning;
+//! hot spots refused on too little data and found on a planted cluster.
 //!
 //! Boundaries are two provinces (Tehran IR-23, Razavi Khorasan IR-09) and
 //! their counties from the staged `../shared/geo/iran` (or
@@ -22,6 +22,7 @@ use crate::common::{TestApp, TestDb, json_of, problem};
 on_both_backends!(
     figures_equal_direct_counts_within_scope_and_privacy,
     rebuild_equals_incremental_on_a_random_workload,
+    distinct_children_past_512_are_estimated_and_exact_again_below,
     bad_input_is_named,
     hotspots_refuse_too_little_data_and_find_a_planted_cluster,
     the_nightly_run_waits_for_changes_queued_before_it,
@@ -146,13 +147,13 @@ fn codes(collection: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Distinct children and encounters straight from the raw rows.
 /// The provinces' choropleth as GeoJSON (their simplified outlines).
 async fn geojson_of_provinces(app: &TestApp, token: &str) -> Value {
     let path = format!("/api/v1/atlas/choropleth?level=province&{RANGE}&format=geojson");
     json_of(get(app, token, &path).await, 200).await
 }
 
+/// Distinct children and encounters straight from the raw rows.
 async fn direct(app: &TestApp, column: &str, place: &str) -> (i64, i64) {
     let from = periods::day_start_ms(periods::parse_day("2026-11-01").unwrap());
     let to = periods::day_start_ms(periods::parse_day("2026-12-01").unwrap());
@@ -682,6 +683,9 @@ async fn snapshot(app: &TestApp, table: &str) -> Vec<String> {
         "atlas_counts" => {
             "level, area, day, province, county, source, sex, age_band, nationality, work_type, encounters, reports, children_reported, incidents"
         }
+        "atlas_totals" => {
+            "level, grain, start, province, area, county, encounters, reports, children_reported, incidents, children, sketch"
+        }
         _ => "level, area, day, province, county, child_id, sex, age_band, nationality, work_type",
     };
     let rows = sqlx::query(&format!("SELECT {columns} FROM {table}"))
@@ -694,7 +698,8 @@ async fn snapshot(app: &TestApp, table: &str) -> Vec<String> {
             (0..r.len())
                 .map(|i| {
                     r.try_get::<String, _>(i)
-                        .or_else(|_| r.try_get::<i64, _>(i).map(|n| n.to_string()))
+                        .or_else(|_| r.try_get::<Option<i64>, _>(i).map(|n| format!("{n:?}")))
+                        .or_else(|_| r.try_get::<Vec<u8>, _>(i).map(hex::encode))
                         .unwrap()
                 })
                 .collect::<Vec<_>>()
@@ -796,7 +801,8 @@ async fn rebuild_equals_incremental_on_a_random_workload(db: TestDb) {
 
     let counts = snapshot(&app, "atlas_counts").await;
     let presence = snapshot(&app, "atlas_presence").await;
-    assert!(!counts.is_empty() && !presence.is_empty());
+    let totals = snapshot(&app, "atlas_totals").await;
+    assert!(!counts.is_empty() && !presence.is_empty() && !totals.is_empty());
     // The incremental result agrees with the raw rows.
     let encounters: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM encounters")
         .fetch_one(app.state.db.pool())
@@ -827,6 +833,134 @@ async fn rebuild_equals_incremental_on_a_random_workload(db: TestDb) {
     assert!(progressed >= 12 + 6);
     assert_eq!(snapshot(&app, "atlas_counts").await, counts);
     assert_eq!(snapshot(&app, "atlas_presence").await, presence);
+    assert_eq!(snapshot(&app, "atlas_totals").await, totals);
+}
+
+/// `n` children of Tehran county, the `i`th met once on day `i % 30 + 1` of
+/// November 2026; every second one a girl. Written as raw rows and queued,
+/// as a bulk import would.
+async fn seed_tehran(app: &TestApp, n: usize) -> Vec<String> {
+    let admin: String = sqlx::query_scalar("SELECT id FROM users WHERE username = 'admin'")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    let now = kudakyar::now_ms();
+    let ids: Vec<String> = (0..n).map(|i| format!("bulk-{i:05}")).collect();
+    let mut tx = app.state.db.pool().begin().await.unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        let sex = if i % 2 == 0 { "male" } else { "female" };
+        sqlx::query(
+            "INSERT INTO children (id, registry_code, status, version, facts, create_digest,
+                 home_province, home_county, sex, nationality, birth_year, work_types, created_by,
+                 created_at, updated_at)
+             VALUES ($1, $2, 'active', 1, '{}', 'seed', 'IR-23', $3, $4, 'afghan', 2014,
+                     '|begging|', $5, $6, $6)",
+        )
+        .bind(id)
+        .bind(format!("B{i:010}"))
+        .bind(TEHRAN_COUNTY)
+        .bind(sex)
+        .bind(&admin)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        let at = kudakyar::rfc3339_to_ms(&format!("2026-11-{:02}T08:00:00Z", i % 30 + 1)).unwrap();
+        let (lat, lng) = near(TEHRAN, i % 7);
+        sqlx::query(
+            "INSERT INTO encounters (id, child_id, worker_id, at, lat, lng, province, county,
+                 details, create_digest, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'IR-23', $7, '{}', 'seed', $4)",
+        )
+        .bind(format!("enc-{id}"))
+        .bind(id)
+        .bind(&admin)
+        .bind(at)
+        .bind(lat)
+        .bind(lng)
+        .bind(TEHRAN_COUNTY)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO atlas_queue (kind, subject_id, queued_at) SELECT 'child', id, 0 FROM children",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    rollup::drain(&app.state.db).await.unwrap();
+    ids
+}
+
+async fn distinct_children_past_512_are_estimated_and_exact_again_below(db: TestDb) {
+    let Some(app) = atlas_app(db).await else {
+        return;
+    };
+    let admin = app.admin_token().await;
+    let ids = seed_tehran(&app, 600).await;
+    let path = format!("/api/v1/atlas/choropleth?level=province&{RANGE}");
+    let month = json_of(get(&app, &admin, &path).await, 200).await;
+    // 600 children over the month: a union of days and weeks past 512, so
+    // estimated, and said to be.
+    let value = feature(&month, "IR-23")["properties"]["value"]
+        .as_i64()
+        .unwrap();
+    assert!(
+        (570..=630).contains(&value),
+        "600 children estimated as {value}"
+    );
+    assert_eq!(month["properties"]["distinct_children"], "estimated");
+    let error = month["properties"]["distinct_children_error"]
+        .as_f64()
+        .unwrap();
+    assert!((0.015..0.017).contains(&error), "{error}");
+    // Each day's figure is exact: 20 children a day.
+    let series = json_of(
+        get(
+            &app,
+            &admin,
+            &format!("/api/v1/atlas/timeseries?area=IR-23&bucket=day&{RANGE}"),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(series["distinct_children"], "exact");
+    let values: Vec<i64> = series["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["value"].as_i64().unwrap())
+        .collect();
+    assert_eq!(values, vec![20; 30]);
+    // A filter reads the exact presence rows: the 300 girls.
+    let girls = json_of(get(&app, &admin, &format!("{path}&sex=female")).await, 200).await;
+    assert_eq!(feature(&girls, "IR-23")["properties"]["value"], 300);
+    assert_eq!(girls["properties"]["distinct_children"], "exact");
+    // A hundred children's encounters go (a correction): the sketches are
+    // counted again from the presence rows, and 500 is exact again.
+    let gone: Vec<&String> = ids.iter().take(100).collect();
+    for id in &gone {
+        sqlx::query("DELETE FROM encounters WHERE child_id = $1")
+            .bind(*id)
+            .execute(app.state.db.pool())
+            .await
+            .unwrap();
+        rollup::enqueue(
+            &mut app.state.db.pool().acquire().await.unwrap(),
+            kudakyar::atlas::subjects::Kind::Child,
+            id,
+        )
+        .await
+        .unwrap();
+    }
+    rollup::drain(&app.state.db).await.unwrap();
+    let fewer = json_of(get(&app, &admin, &path).await, 200).await;
+    assert_eq!(feature(&fewer, "IR-23")["properties"]["value"], 500);
+    assert_eq!(fewer["properties"]["distinct_children"], "exact");
+    assert!(fewer["properties"]["distinct_children_error"].is_null());
 }
 
 async fn bad_input_is_named(db: TestDb) {
@@ -955,15 +1089,17 @@ async fn hotspots_refuse_too_little_data_and_find_a_planted_cluster(db: TestDb) 
         .filter(|c| !ring.contains(c))
         .collect();
     let last_week = periods::Bucket::JWeek.start(today) - 7;
+    // The run reads the weekly totals.
     let plant = |cell: h3o::CellIndex, day: i64, n: i64| {
         sqlx::query(
-            "INSERT INTO atlas_counts (level, area, day, province, county, source, sex, age_band,
-                 nationality, work_type, encounters, reports, children_reported, incidents)
-             VALUES ('h7', $1, $2, 'IR-23', '', 'encounter', '', '', '', '', $3, 0, 0, 0)",
+            "INSERT INTO atlas_totals (level, grain, start, province, area, county, encounters,
+                 reports, children_reported, incidents, children, sketch)
+             VALUES ('h7', 'w', $1, 'IR-23', $2, '', $3, 0, 0, 0, NULL, $4)",
         )
+        .bind(periods::Bucket::JWeek.start(day))
         .bind(cell.to_string())
-        .bind(day)
         .bind(n)
+        .bind(kudakyar::atlas::sketch::Sketch::default().to_bytes())
         .execute(db.pool())
     };
     for week in 0..12i64 {

@@ -48,7 +48,7 @@ use std::time::{Duration, Instant};
 
 use kudakyar::atlas::periods::{self, Grain};
 use kudakyar::atlas::subjects::{self, Dims, Event, Measures};
-use kudakyar::atlas::totals::Totals;
+use kudakyar::atlas::totals::{self, Totals};
 use kudakyar::db::scratch::{self, ScratchDatabase};
 use kudakyar::db::{Backend, Db};
 use rand::{Rng, SeedableRng};
@@ -274,19 +274,19 @@ async fn seed_totals(db: &Db, events: usize, children: usize) {
     let today = periods::day_of(kudakyar::now_ms());
     let days = 730;
     let per_day = events / days;
-    let flush = async |totals: Totals| {
+    let flush = async |tally: Totals| {
         let mut tx = db.begin_write().await.unwrap();
-        totals.write(&mut tx).await.unwrap();
+        tally.write(&mut tx).await.unwrap();
         tx.commit().await.unwrap();
     };
-    let mut totals = Totals::default();
+    let mut tally = Totals::default();
     let mut month = Grain::Month.start(today - days as i64 + 1);
     for day in today - days as i64 + 1..=today {
         if Grain::Month.start(day) != month {
-            flush(std::mem::take(&mut totals)).await;
+            flush(std::mem::take(&mut tally)).await;
             month = Grain::Month.start(day);
         }
-        // Presence rows of the day: (level, area, county, child).
+        // Who is where on the day, as the totals keep it.
         let mut present = std::collections::HashSet::new();
         for _ in 0..per_day {
             let report = rng.gen_bool(0.2);
@@ -321,18 +321,19 @@ async fn seed_totals(db: &Db, events: usize, children: usize) {
                     }
                 },
             };
-            totals.events(std::slice::from_ref(&event), 1);
+            tally.events(std::slice::from_ref(&event), 1);
             if !report {
                 let id = format!("child-{child:08}");
-                for (level, area) in subjects::areas(&event) {
-                    if present.insert((level.clone(), area.clone(), county.clone(), child)) {
-                        totals.came((&level, &area, day, province, county), &id);
+                for place in totals::presence(std::slice::from_ref(&event)) {
+                    let (level, area, _, province, county) = &place;
+                    if present.insert((place.clone(), child)) {
+                        tally.came((level, area, day, province, county), &id);
                     }
                 }
             }
         }
     }
-    flush(totals).await;
+    flush(tally).await;
     let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM atlas_totals")
         .fetch_one(db.pool())
         .await

@@ -42,7 +42,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::subjects::{self, Dims, Event, Key, Kind, Measures};
-use super::totals::Totals;
+use super::totals::{self, Totals};
 use crate::db::{Backend, Db};
 use crate::error::Result;
 
@@ -191,7 +191,7 @@ async fn apply(db: &Db, tx: &mut crate::db::WriteTx, subjects: &[(Kind, String)]
     let mut delta: BTreeMap<Key, Measures> = BTreeMap::new();
     let mut gone: BTreeSet<Presence> = BTreeSet::new();
     let mut came: BTreeSet<Presence> = BTreeSet::new();
-    let mut totals = Totals::default();
+    let mut tally = Totals::default();
     db.lock_key(tx, "atlas:rollup").await?;
     for (kind, id) in subjects {
         if applied > 0 && events >= EVENTS_PER_ROUND {
@@ -214,12 +214,19 @@ async fn apply(db: &Db, tx: &mut crate::db::WriteTx, subjects: &[(Kind, String)]
         }
         subjects::accumulate(&mut delta, &old, -1);
         subjects::accumulate(&mut delta, &new, 1);
-        totals.events(&old, -1);
-        totals.events(&new, 1);
+        tally.events(&old, -1);
+        tally.events(&new, 1);
         if *kind == Kind::Child {
             let (was, is) = (presence(id, &old), presence(id, &new));
             gone.extend(was.difference(&is).cloned());
             came.extend(is.difference(&was).cloned());
+            let (was, is) = (totals::presence(&old), totals::presence(&new));
+            for (level, area, day, province, county) in was.difference(&is) {
+                tally.went((level, area, *day, province, county));
+            }
+            for (level, area, day, province, county) in is.difference(&was) {
+                tally.came((level, area, *day, province, county), id);
+            }
         }
         if new.is_empty() {
             sqlx::query("DELETE FROM atlas_applied WHERE kind = $1 AND subject_id = $2")
@@ -242,27 +249,8 @@ async fn apply(db: &Db, tx: &mut crate::db::WriteTx, subjects: &[(Kind, String)]
     delta.retain(|_, m| !m.is_zero());
     write_counts(tx, &delta).await?;
     write_presence(tx, &gone, &came).await?;
-    // The totals count children, not their dimensions: a row that went and
-    // came back with other dimensions (a corrected sex) changes nothing there.
-    let place = |p: &Presence| {
-        (
-            p.0.clone(),
-            p.1.clone(),
-            p.2,
-            p.3.clone(),
-            p.4.clone(),
-            p.5.clone(),
-        )
-    };
-    let was: BTreeSet<_> = gone.iter().map(place).collect();
-    let is: BTreeSet<_> = came.iter().map(place).collect();
-    for (level, area, day, province, county, _) in was.difference(&is) {
-        totals.went((level, area, *day, province, county));
-    }
-    for (level, area, day, province, county, child) in is.difference(&was) {
-        totals.came((level, area, *day, province, county), child);
-    }
-    totals.write(tx).await?;
+    // After the presence rows: a child who went is counted again from them.
+    tally.write(tx).await?;
     Ok(applied)
 }
 

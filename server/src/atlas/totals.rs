@@ -28,7 +28,7 @@
 //! encounter, a correction) makes those rows' sketches be counted again from
 //! `atlas_presence`, since a HyperLogLog cannot take a child away.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sqlx::Row;
 
@@ -80,11 +80,43 @@ pub struct Totals {
     changes: BTreeMap<TotalKey, Change>,
 }
 
-/// Where a presence row is: (level, area, day, province, county).
+/// Where a child is present or an event counted: (level, area, day,
+/// province, county).
 pub type Place<'a> = (&'a str, &'a str, i64, &'a str, &'a str);
+
+/// The province and county a level's row is kept under. The country and a
+/// province are one row each (only national staff read the country, and a
+/// province is read whole, by national staff or its own); a county is in
+/// one province, and a cell is kept per province and county it reaches
+/// into, since staff confined to one read only their part of it.
+fn place<'a>(level: &str, province: &'a str, county: &'a str) -> (&'a str, &'a str) {
+    match level {
+        "country" => ("", ""),
+        "province" => (province, ""),
+        _ => (province, county),
+    }
+}
+
+/// The places a child's events put it in, as the totals keep them: the
+/// rollup job compares a child's set before and after a change, so a child
+/// met in two counties of a province on one day is one child of that
+/// province's day.
+pub fn presence(events: &[Event]) -> BTreeSet<(String, String, i64, String, String)> {
+    events
+        .iter()
+        .flat_map(|e| {
+            subjects::areas(e).into_iter().map(|(level, area)| {
+                let (province, county) = place(&level, &e.province, &e.county);
+                let (province, county) = (province.to_string(), county.to_string());
+                (level, area, e.day, province, county)
+            })
+        })
+        .collect()
+}
 
 impl Totals {
     fn change(&mut self, (level, area, day, province, county): Place, grain: Grain) -> &mut Change {
+        let (province, county) = place(level, province, county);
         let key = TotalKey {
             level: level.to_string(),
             grain,
@@ -109,7 +141,7 @@ impl Totals {
         }
     }
 
-    /// A presence row was added: the child is in the place's periods.
+    /// The child is now in a place ([`presence`]) and so in its periods.
     pub fn came(&mut self, place: Place, child: &str) {
         let h = sketch::hash(child);
         for grain in Grain::ALL {
@@ -121,7 +153,7 @@ impl Totals {
         }
     }
 
-    /// A presence row was removed.
+    /// The child is no longer in a place ([`presence`]).
     pub fn went(&mut self, place: Place) {
         for grain in Grain::ALL {
             let change = self.change(place, grain);
@@ -275,22 +307,32 @@ fn sketch_of(row: &sqlx::any::AnyRow) -> sqlx::Result<Sketch> {
 }
 
 /// The sketch of a row's children counted from the presence rows, and how
-/// many presence rows there are.
+/// many distinct children they are.
 async fn recount(tx: &mut crate::db::WriteTx, key: &TotalKey) -> sqlx::Result<(Sketch, i64)> {
-    let children: Vec<String> = sqlx::query_scalar(
-        "SELECT child_id FROM atlas_presence WHERE level = $1 AND area = $2 AND day >= $3
-           AND day <= $4 AND province = $5 AND county = $6",
-    )
-    .bind(&key.level)
-    .bind(&key.area)
-    .bind(key.start)
-    .bind(key.grain.last(key.start))
-    .bind(&key.province)
-    .bind(&key.county)
-    .fetch_all(&mut **tx)
-    .await?;
-    let rows = children.len() as i64;
-    Ok((Sketch::of(children.iter().map(|c| sketch::hash(c))), rows))
+    let mut sql = Sql::new("SELECT child_id FROM atlas_presence WHERE level = ");
+    sql.bind(Arg::Text(key.level.clone()));
+    sql.push(" AND area = ").bind(Arg::Text(key.area.clone()));
+    sql.push(" AND day >= ").bind(Arg::Int(key.start));
+    sql.push(" AND day <= ")
+        .bind(Arg::Int(key.grain.last(key.start)));
+    // Presence rows are kept per province and county at every level.
+    if !key.county.is_empty() {
+        sql.push(" AND province = ")
+            .bind(Arg::Text(key.province.clone()));
+        sql.push(" AND county = ")
+            .bind(Arg::Text(key.county.clone()));
+    }
+    let mut children: Vec<String> = sql
+        .query_as::<(String,)>()
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .map(|(c,)| c)
+        .collect();
+    children.sort_unstable();
+    children.dedup();
+    let n = children.len() as i64;
+    Ok((Sketch::of(children.iter().map(|c| sketch::hash(c))), n))
 }
 
 /// Can the totals answer this filter? Not with a filter on the children's

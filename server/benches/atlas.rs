@@ -25,9 +25,10 @@
 //!    these reads do not touch (a filtered read does, and is timed on the
 //!    smaller database of step 2). Timed: the county choropleth of the
 //!    country over a year (distinct children, and encounters), the res-8
-//!    hexes of one province (a national admin with the province's box: the
-//!    whole country's cells are read, then cut to the box), one province's
-//!    daily series and the country's Jalali-week series over a year.
+//!    hexes of one province (a national admin with the province's box), one
+//!    province's daily series and the country's Jalali-week series over a
+//!    year; then the nightly hot-spot run at resolutions 7 and 8 (reading
+//!    the weekly totals, the statistics, storing every cell).
 //!
 //! SQLite (a temporary file) and, with `KUDAKYAR_TEST_POSTGRES_URL`, a fresh
 //! PostgreSQL database; `BENCH_ONLY=sqlite|postgres` runs one. The clients
@@ -478,6 +479,17 @@ async fn run(name: &str, fresh: impl AsyncFn() -> (Db, Option<ScratchDatabase>))
         ),
     ] {
         time_reads(&server, &token, name, &path).await;
+    }
+    // The nightly hot-spot run over the last year of weekly cells.
+    for res in [7u8, 8] {
+        let t = Instant::now();
+        let outcome = kudakyar::atlas::hotspots::run(&db, res, today, true)
+            .await
+            .unwrap();
+        println!(
+            "  hot-spot run at resolution {res}: {:.1} s ({outcome:?})",
+            t.elapsed().as_secs_f64()
+        );
     }
     server.state.db.close().await;
     if let Some(s) = scratch_d {

@@ -44,7 +44,7 @@ use tokio_util::sync::CancellationToken;
 use super::subjects::{self, Dims, Event, Key, Kind, Measures};
 use super::totals::{self, Totals};
 use crate::db::{Backend, Db};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// How often the job looks at the queue.
 pub const FLUSH_INTERVAL: Duration = Duration::from_secs(2);
@@ -407,10 +407,18 @@ pub async fn caught_up(db: &Db, since: i64) -> Result<bool> {
 }
 
 /// Runs rounds until the queue is empty; how many queue rows it took.
+/// A round that found the database too busy to begin (every connection
+/// waiting for the write lock) is tried again, as the job would.
 pub async fn drain(db: &Db) -> Result<usize> {
     let mut total = 0;
     loop {
-        let round = run_once(db).await?;
+        let round = match run_once(db).await {
+            Err(Error::Overloaded { .. }) => {
+                tokio::time::sleep(BETWEEN_ROUNDS).await;
+                continue;
+            }
+            other => other?,
+        };
         total += round.taken;
         if round.taken == 0 {
             return Ok(total);

@@ -38,7 +38,12 @@
 //! cargo bench -p kudakyar --bench atlas
 //! BENCH_EVENTS=1000000 BENCH_CHILDREN=100000 cargo bench -p kudakyar --bench atlas
 //! BENCH_SCALE_EVENTS=1000000 cargo bench -p kudakyar --bench atlas   # a quicker scale step
+//! BENCH_ONLY=postgres BENCH_SCALE_FROM=/path/to/kudakyar.db cargo bench -p kudakyar --bench atlas
 //! ```
+//!
+//! `BENCH_SCALE_FROM` names a SQLite copy of step 3's database (`sqlite3
+//! … ".backup FILE"` while it runs): step 3 then copies its totals instead of
+//! generating them again.
 
 #[path = "support/mod.rs"]
 mod support;
@@ -54,6 +59,7 @@ use kudakyar::db::scratch::{self, ScratchDatabase};
 use kudakyar::db::{Backend, Db};
 use rand::{Rng, SeedableRng};
 use serde_json::json;
+use sqlx::Row;
 use support::{ADMIN_PASSWORD, CITIES, Server, env_or, login, ms, percentile, start};
 
 /// Replaces `atlas_queue` by a view that swallows inserts: intake as if
@@ -345,6 +351,82 @@ async fn seed_totals(db: &Db, events: usize, children: usize) {
     );
 }
 
+/// Copies `atlas_totals` from the SQLite database `file` (a copy of step 3's
+/// database from an earlier run, `BENCH_SCALE_FROM`): the same rows on
+/// PostgreSQL without generating them again, which takes most of half an
+/// hour at 10,000,000 events on a 2-core machine.
+async fn copy_totals(db: &Db, file: &str) {
+    let started = Instant::now();
+    let source = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&format!("sqlite://{file}?mode=ro"))
+        .await
+        .unwrap();
+    let columns = "level, grain, start, province, area, county, encounters, reports, \
+                   children_reported, incidents, children, sketch";
+    let mut copied = 0;
+    let mut after: (String, String, i64, String, String, String) = Default::default();
+    loop {
+        let rows = sqlx::query(&format!(
+            "SELECT {columns} FROM atlas_totals
+             WHERE (level, grain, start, province, area, county) > ($1, $2, $3, $4, $5, $6)
+             ORDER BY level, grain, start, province, area, county LIMIT 500"
+        ))
+        .bind(&after.0)
+        .bind(&after.1)
+        .bind(after.2)
+        .bind(&after.3)
+        .bind(&after.4)
+        .bind(&after.5)
+        .fetch_all(&source)
+        .await
+        .unwrap();
+        let Some(last) = rows.last() else { break };
+        after = (
+            last.get(0),
+            last.get(1),
+            last.get(2),
+            last.get(3),
+            last.get(4),
+            last.get(5),
+        );
+        let mut sql = format!("INSERT INTO atlas_totals ({columns}) VALUES ");
+        for i in 0..rows.len() {
+            let b = i * 12;
+            sql.push_str(if i == 0 { "(" } else { ", (" });
+            sql.push_str(
+                &(1..=12)
+                    .map(|n| format!("${}", b + n))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+            sql.push(')');
+        }
+        let mut q = sqlx::query(&sql);
+        for r in &rows {
+            q = q
+                .bind(r.get::<String, _>(0))
+                .bind(r.get::<String, _>(1))
+                .bind(r.get::<i64, _>(2))
+                .bind(r.get::<String, _>(3))
+                .bind(r.get::<String, _>(4))
+                .bind(r.get::<String, _>(5))
+                .bind(r.get::<i64, _>(6))
+                .bind(r.get::<i64, _>(7))
+                .bind(r.get::<i64, _>(8))
+                .bind(r.get::<i64, _>(9))
+                .bind(r.get::<Option<i64>, _>(10))
+                .bind(r.get::<Vec<u8>, _>(11));
+        }
+        q.execute(db.pool()).await.unwrap();
+        copied += rows.len();
+    }
+    println!(
+        "  copied {copied} totals rows from {file} in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
 /// p50 and p95 of `queries` GETs of `path`; also the body size of the last.
 async fn time_reads(server: &Server, token: &str, name: &str, path: &str) {
     let queries: usize = env_or("BENCH_QUERIES", 40);
@@ -443,12 +525,17 @@ async fn run(name: &str, fresh: impl AsyncFn() -> (Db, Option<ScratchDatabase>))
     let (db, scratch_d) = fresh().await;
     let server = start(db.clone()).await;
     seed_outlines(&db).await;
-    seed_totals(
-        &db,
-        env_or("BENCH_SCALE_EVENTS", 10_000_000),
-        env_or("BENCH_SCALE_CHILDREN", 250_000),
-    )
-    .await;
+    match std::env::var("BENCH_SCALE_FROM") {
+        Ok(file) => copy_totals(&db, &file).await,
+        Err(_) => {
+            seed_totals(
+                &db,
+                env_or("BENCH_SCALE_EVENTS", 10_000_000),
+                env_or("BENCH_SCALE_CHILDREN", 250_000),
+            )
+            .await
+        }
+    }
     let token = login(
         &reqwest::Client::new(),
         &server.url,

@@ -56,6 +56,7 @@ use kudakyar::atlas::periods::{self, Grain};
 use kudakyar::atlas::subjects::{self, Dims, Event, Measures};
 use kudakyar::atlas::totals::{self, Totals};
 use kudakyar::db::scratch::{self, ScratchDatabase};
+use kudakyar::db::sql::{Arg, Sql};
 use kudakyar::db::{Backend, Db};
 use rand::{Rng, SeedableRng};
 use serde_json::json;
@@ -390,35 +391,26 @@ async fn copy_totals(db: &Db, file: &str) {
             last.get(4),
             last.get(5),
         );
-        let mut sql = format!("INSERT INTO atlas_totals ({columns}) VALUES ");
-        for i in 0..rows.len() {
-            let b = i * 12;
-            sql.push_str(if i == 0 { "(" } else { ", (" });
-            sql.push_str(
-                &(1..=12)
-                    .map(|n| format!("${}", b + n))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
-            sql.push(')');
-        }
-        let mut q = sqlx::query(&sql);
-        for r in &rows {
-            q = q
-                .bind(r.get::<String, _>(0))
-                .bind(r.get::<String, _>(1))
-                .bind(r.get::<i64, _>(2))
-                .bind(r.get::<String, _>(3))
-                .bind(r.get::<String, _>(4))
-                .bind(r.get::<String, _>(5))
-                .bind(r.get::<i64, _>(6))
-                .bind(r.get::<i64, _>(7))
-                .bind(r.get::<i64, _>(8))
-                .bind(r.get::<i64, _>(9))
-                .bind(r.get::<Option<i64>, _>(10))
-                .bind(r.get::<Vec<u8>, _>(11));
-        }
-        q.execute(db.pool()).await.unwrap();
+        let mut sql = Sql::new(&format!("INSERT INTO atlas_totals ({columns}) VALUES "));
+        sql.bind_rows(rows.iter().map(|r| {
+            let text = |i: usize| Arg::Text(r.get(i));
+            let int = |i: usize| Arg::Int(r.get(i));
+            [
+                text(0),
+                text(1),
+                int(2),
+                text(3),
+                text(4),
+                text(5),
+                int(6),
+                int(7),
+                int(8),
+                int(9),
+                Arg::OptInt(r.get(10)),
+                Arg::Bytes(r.get(11)),
+            ]
+        }));
+        sql.query().execute(db.pool()).await.unwrap();
         copied += rows.len();
     }
     println!(

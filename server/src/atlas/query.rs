@@ -231,19 +231,7 @@ fn select(level: Level, f: &Filter, scope: &Scope, group: &Group, table: &str, a
     sql.bind(Arg::Text(level.as_str()));
     sql.push(" AND day >= ").bind(Arg::Int(f.from));
     sql.push(" AND day <= ").bind(Arg::Int(f.to));
-    if let Group::Periods { area, .. } = group {
-        sql.push(" AND area = ").bind(Arg::Text(area.clone()));
-    }
-    if let Some(p) = scope.province() {
-        sql.push(" AND province = ").bind(Arg::Text(p.into()));
-    }
-    if let Some(c) = scope.county() {
-        sql.push(" AND county = ").bind(Arg::Text(c.into()));
-    }
-    if let Some(provinces) = &f.within {
-        sql.push(" AND province IN ")
-            .bind_list(provinces.iter().cloned());
-    }
+    where_place(&mut sql, scope, f, group);
     for (column, value) in [
         ("sex", &f.sex),
         ("age_band", &f.age_band),
@@ -265,6 +253,24 @@ fn select(level: Level, f: &Filter, scope: &Scope, group: &Group, table: &str, a
     }
     sql.push(" GROUP BY k");
     sql
+}
+
+/// The conditions on where, every read's: the area of a time series, the
+/// caller's scope, the provinces a box reaches.
+pub(super) fn where_place(sql: &mut Sql, scope: &Scope, f: &Filter, group: &Group) {
+    if let Group::Periods { area, .. } = group {
+        sql.push(" AND area = ").bind(Arg::Text(area.clone()));
+    }
+    if let Some(p) = scope.province() {
+        sql.push(" AND province = ").bind(Arg::Text(p.into()));
+    }
+    if let Some(c) = scope.county() {
+        sql.push(" AND county = ").bind(Arg::Text(c.into()));
+    }
+    if let Some(provinces) = &f.within {
+        sql.push(" AND province IN ")
+            .bind_list(provinces.iter().cloned());
+    }
 }
 
 fn key_of(row: &sqlx::any::AnyRow, group: &Group) -> sqlx::Result<String> {

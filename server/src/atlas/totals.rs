@@ -56,6 +56,20 @@ pub struct TotalKey {
     pub county: String,
 }
 
+impl TotalKey {
+    /// The key's columns, in the table's order, to bind.
+    fn args(&self) -> [Arg; 6] {
+        [
+            Arg::Text(self.level.clone()),
+            Arg::Text(self.grain.as_str().into()),
+            Arg::Int(self.start),
+            Arg::Text(self.province.clone()),
+            Arg::Text(self.area.clone()),
+            Arg::Text(self.county.clone()),
+        ]
+    }
+}
+
 /// What one round changes in a row.
 #[derive(Debug, Default)]
 struct Change {
@@ -198,13 +212,7 @@ impl Totals {
                          encounters, reports, children_reported, incidents, children, sketch) VALUES ",
                 );
                 sql.bind_rows(upserts.iter().map(|(k, row)| {
-                    [
-                        Arg::Text(k.level.clone()),
-                        Arg::Text(k.grain.as_str().into()),
-                        Arg::Int(k.start),
-                        Arg::Text(k.province.clone()),
-                        Arg::Text(k.area.clone()),
-                        Arg::Text(k.county.clone()),
+                    k.args().into_iter().chain([
                         Arg::Int(row.measures.encounters),
                         Arg::Int(row.measures.reports),
                         Arg::Int(row.measures.children_reported),
@@ -212,7 +220,7 @@ impl Totals {
                         // Exact on day rows only (see the migration).
                         Arg::OptInt((k.grain == Grain::Day).then_some(row.children)),
                         Arg::Bytes(row.sketch.to_bytes()),
-                    ]
+                    ])
                 }));
                 sql.push(
                     " ON CONFLICT (level, grain, start, province, area, county) DO UPDATE SET
@@ -245,16 +253,7 @@ struct Content {
 /// `(level, grain, start, province, area, county) IN (VALUES (…), …)`.
 fn keys_in<'k>(sql: &mut Sql, keys: impl Iterator<Item = &'k TotalKey>) {
     sql.push("(level, grain, start, province, area, county) IN (VALUES ");
-    sql.bind_rows(keys.map(|k| {
-        [
-            Arg::Text(k.level.clone()),
-            Arg::Text(k.grain.as_str().into()),
-            Arg::Int(k.start),
-            Arg::Text(k.province.clone()),
-            Arg::Text(k.area.clone()),
-            Arg::Text(k.county.clone()),
-        ]
-    }));
+    sql.bind_rows(keys.map(TotalKey::args));
     sql.push(")");
 }
 
@@ -411,19 +410,7 @@ pub async fn figures(
             .collect::<Vec<_>>()
             .join(",");
         sql.push(&format!(" AND start IN ({list})"));
-        if let Group::Periods { area, .. } = group {
-            sql.push(" AND area = ").bind(Arg::Text(area.clone()));
-        }
-        if let Some(p) = scope.province() {
-            sql.push(" AND province = ").bind(Arg::Text(p.into()));
-        }
-        if let Some(c) = scope.county() {
-            sql.push(" AND county = ").bind(Arg::Text(c.into()));
-        }
-        if let Some(provinces) = &f.within {
-            sql.push(" AND province IN ")
-                .bind_list(provinces.iter().cloned());
-        }
+        super::query::where_place(&mut sql, scope, f, group);
     }
     let mut sums: BTreeMap<String, Sum> = BTreeMap::new();
     if !sql.text().is_empty() {

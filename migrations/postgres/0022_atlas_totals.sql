@@ -3,13 +3,16 @@
 -- report's source is asked for, so a year of every county is a few dozen
 -- rows per county instead of every child seen on every day.
 --
--- level, area, province, county: as in atlas_counts. grain: 'd' (a Tehran
--- day), 'w' (a Jalali week, Saturday first) or 'm' (a Jalali month); start:
--- the period's first day. Every event is counted in its day, its week and its
--- month; a range of days is read as whole months, weeks and days.
--- children: the exact number of distinct children seen, on day rows (the
--- presence rows behind it); NULL on week and month rows, whose children are
--- counted from the sketch. sketch: the set of those children, exact up to
+-- level, area: as in atlas_counts. province, county: the place of the
+-- events for counties and cells (a cell straddles borders; scoped staff read
+-- their part); '' and '' for the country, and the province and '' for a
+-- province, each of which is one row a period. grain: 'd' (a Tehran day), 'w' (a Jalali week,
+-- Saturday first) or 'm' (a Jalali month); start: the period's first day.
+-- Every event is counted in its day, its week and its month; a range of days
+-- is read as whole months, weeks and days.
+-- children: the exact number of distinct children seen, on day rows (a child
+-- met in two counties of a province that day counts once); NULL on week and
+-- month rows, whose children are counted from the sketch. sketch: the set of those children, exact up to
 -- 512 and a HyperLogLog past that (server/src/atlas/sketch.rs), so a union of
 -- rows (a range, a cell across a county line) merges sketches.
 -- The SQLite and PostgreSQL files differ only in BLOB/BYTEA and WITHOUT ROWID.

@@ -74,7 +74,7 @@ impl TotalKey {
 #[derive(Debug, Default)]
 struct Change {
     measures: Measures,
-    /// Presence rows added less those removed (day rows' `children`).
+    /// Children who came less those who went (day rows' `children`).
     children: i64,
     /// Hashes of the children who came.
     came: Vec<u64>,
@@ -245,7 +245,7 @@ impl Totals {
 #[derive(Debug, Default)]
 struct Content {
     measures: Measures,
-    /// Presence rows (day rows: distinct children).
+    /// Distinct children (kept on day rows).
     children: i64,
     sketch: Sketch,
 }

@@ -23,12 +23,17 @@
 //!    [`Totals`] (sums, presence, sketches), a Jalali month at a time,
 //!    without the raw rows, `atlas_counts` and `atlas_presence`, which
 //!    these reads do not touch (a filtered read does, and is timed on the
-//!    smaller database of step 2). Timed: the county choropleth of the
-//!    country over a year (distinct children, and encounters), the res-8
-//!    hexes of one province (a national admin with the province's box), one
-//!    province's daily series and the country's Jalali-week series over a
-//!    year; then the nightly hot-spot run at resolutions 7 and 8 (reading
-//!    the weekly totals, the statistics, storing every cell).
+//!    smaller database of step 2). Timed: the
+//!    county choropleth of the country over a year (distinct children, and
+//!    encounters), the res-8 hexes of one province (a national admin with
+//!    the province's box), one province's daily series and the country's
+//!    Jalali-week series over a year — each read's first apart, when the
+//!    server has none of its sketches in memory yet
+//!    ([`kudakyar::atlas::sketch_cache`]) — and the county map again with
+//!    every county's current day, week and month rewritten before each
+//!    read, as on a busy day; then the nightly hot-spot run at resolutions
+//!    7 and 8 (reading the weekly totals, the statistics, storing every
+//!    cell).
 //!
 //! SQLite (a temporary file) and, with `KUDAKYAR_TEST_POSTGRES_URL`, a fresh
 //! PostgreSQL database; `BENCH_ONLY=sqlite|postgres` runs one. The clients
@@ -421,11 +426,31 @@ async fn copy_totals(db: &Db, file: &str) {
 
 /// p50 and p95 of `queries` GETs of `path`; also the body size of the last.
 async fn time_reads(server: &Server, token: &str, name: &str, path: &str) {
+    time_reads_touching(server, token, name, path, None).await;
+}
+
+/// Times `BENCH_QUERIES` GETs of `path`: the first alone (the server has
+/// read no sketch of it yet), then p50 and p95 of all. With `touch`, that
+/// statement runs before each read, untimed: rows rewritten as the rollup
+/// job rewrites today's periods, so their sketches must be read again.
+async fn time_reads_touching(
+    server: &Server,
+    token: &str,
+    name: &str,
+    path: &str,
+    touch: Option<&str>,
+) {
     let queries: usize = env_or("BENCH_QUERIES", 40);
     let client = reqwest::Client::new();
     let mut latencies = Vec::with_capacity(queries);
     let mut size = 0;
     for _ in 0..queries {
+        if let Some(sql) = touch {
+            sqlx::query(sql)
+                .execute(server.state.db.pool())
+                .await
+                .unwrap();
+        }
         let t = Instant::now();
         let response = client
             .get(format!("{}{path}", server.url))
@@ -437,9 +462,11 @@ async fn time_reads(server: &Server, token: &str, name: &str, path: &str) {
         size = response.bytes().await.unwrap().len();
         latencies.push(t.elapsed());
     }
+    let first = latencies[0];
     latencies.sort();
     println!(
-        "  {name}: p50 {:.1} ms, p95 {:.1} ms over {queries} reads ({} KB)",
+        "  {name}: first {:.1} ms, p50 {:.1} ms, p95 {:.1} ms over {queries} reads ({} KB)",
+        ms(first),
         ms(percentile(&latencies, 0.50)),
         ms(percentile(&latencies, 0.95)),
         size / 1024
@@ -559,6 +586,23 @@ async fn run(name: &str, fresh: impl AsyncFn() -> (Db, Option<ScratchDatabase>))
     ] {
         time_reads(&server, &token, name, &path).await;
     }
+    // A busy day: the rollup job rewrites every county's current day, week
+    // and month between two maps.
+    let touch = format!(
+        "UPDATE atlas_totals SET stamp = stamp + 1 WHERE level = 'county' AND (
+             (grain = 'd' AND start = {today}) OR (grain = 'w' AND start = {})
+             OR (grain = 'm' AND start = {}))",
+        Grain::Week.start(today),
+        Grain::Month.start(today)
+    );
+    time_reads_touching(
+        &server,
+        &token,
+        "county choropleth of the country, a year, distinct children, today's rows rewritten before each read",
+        &format!("/api/v1/atlas/choropleth?level=county&{range}"),
+        Some(&touch),
+    )
+    .await;
     // The nightly hot-spot run over the last year of weekly cells.
     for res in [7u8, 8] {
         let t = Instant::now();

@@ -15,7 +15,9 @@
 //!   twice; `kudakyar atlas rebuild` recomputes everything.
 //! - [`totals`], [`sketch`]: sums and sets of children per area and day,
 //!   Jalali week and month, what unfiltered maps and series read; a set is
-//!   exact up to 512 children and a HyperLogLog past that.
+//!   exact up to 512 children and a HyperLogLog past that;
+//!   [`sketch_cache`] keeps the sketches a server has read by row and stamp,
+//!   so a map reads the bytes of the rows that changed only.
 //! - [`query`]: figures per area or period from the rollups, scoped and
 //!   filtered; distinct children exact for a day and area, and for unions
 //!   exact up to 512, estimated (1.6 %) past that unless a filter asks for
@@ -36,6 +38,7 @@ pub mod query;
 pub mod rollup;
 pub mod routes;
 pub mod sketch;
+pub mod sketch_cache;
 pub mod subjects;
 pub mod svg;
 pub mod totals;

@@ -408,7 +408,11 @@ pub async fn caught_up(db: &Db, since: i64) -> Result<bool> {
 
 /// Runs rounds until the queue is empty; how many queue rows it took.
 /// A round that found the database too busy to begin (every connection
-/// waiting for the write lock) is tried again, as the job would.
+/// waiting for the write lock) is tried again, as the job would. A round
+/// that found nothing to claim may have passed over rows another round
+/// holds (on PostgreSQL a round skips locked rows: the job's, beside this
+/// one): those are waited for, so that what was queued before the call is
+/// applied when it returns.
 pub async fn drain(db: &Db) -> Result<usize> {
     let mut total = 0;
     loop {
@@ -421,7 +425,13 @@ pub async fn drain(db: &Db) -> Result<usize> {
         };
         total += round.taken;
         if round.taken == 0 {
-            return Ok(total);
+            let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM atlas_queue")
+                .fetch_one(db.pool())
+                .await?;
+            if left == 0 {
+                return Ok(total);
+            }
+            tokio::time::sleep(BETWEEN_ROUNDS).await;
         }
     }
 }

@@ -143,6 +143,14 @@ impl Sketch {
         }
     }
 
+    /// Bytes it holds in memory.
+    pub fn size(&self) -> usize {
+        match self {
+            Sketch::Sparse(set) => 8 * set.capacity(),
+            Sketch::Dense(_) => M,
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         matches!(self, Sketch::Sparse(set) if set.is_empty())
     }

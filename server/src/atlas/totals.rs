@@ -37,8 +37,8 @@ use super::query::{Figure, Filter, Group, Level, Measure};
 use super::sketch::{self, Sketch};
 use super::subjects::{self, Event, Measures};
 use crate::auth::Scope;
-use crate::db::Db;
 use crate::db::sql::{Arg, Sql};
+use crate::db::{Backend, Db};
 use crate::error::Result;
 
 /// Keys per statement when reading or writing rows (12 parameters a row on
@@ -209,7 +209,8 @@ impl Totals {
             if !upserts.is_empty() {
                 let mut sql = Sql::new(
                     "INSERT INTO atlas_totals (level, grain, start, province, area, county,
-                         encounters, reports, children_reported, incidents, children, sketch) VALUES ",
+                         encounters, reports, children_reported, incidents, children, stamp,
+                         sketch) VALUES ",
                 );
                 sql.bind_rows(upserts.iter().map(|(k, row)| {
                     k.args().into_iter().chain([
@@ -219,6 +220,7 @@ impl Totals {
                         Arg::Int(row.measures.incidents),
                         // Exact on day rows only (see the migration).
                         Arg::OptInt((k.grain == Grain::Day).then_some(row.children)),
+                        Arg::Int(new_stamp()),
                         Arg::Bytes(row.sketch.to_bytes()),
                     ])
                 }));
@@ -227,7 +229,7 @@ impl Totals {
                         encounters = excluded.encounters, reports = excluded.reports,
                         children_reported = excluded.children_reported,
                         incidents = excluded.incidents, children = excluded.children,
-                        sketch = excluded.sketch",
+                        stamp = excluded.stamp, sketch = excluded.sketch",
                 );
                 sql.query().execute(&mut **tx).await?;
             }
@@ -238,6 +240,18 @@ impl Totals {
             }
         }
         Ok(())
+    }
+}
+
+/// A row's stamp for [`super::sketch_cache`]: random, so servers writing
+/// the same table need not agree on a counter, and never 0 (the stamp of
+/// rows from before stamps).
+fn new_stamp() -> i64 {
+    loop {
+        let stamp: i64 = rand::random();
+        if stamp != 0 {
+            return stamp;
+        }
     }
 }
 
@@ -268,14 +282,7 @@ async fn read<'k>(
     keys_in(&mut sql, keys);
     let mut out = HashMap::new();
     for row in sql.query().fetch_all(&mut **tx).await? {
-        let key = TotalKey {
-            level: row.try_get("level")?,
-            grain: Grain::parse(&row.try_get::<String, _>("grain")?).unwrap_or(Grain::Day),
-            start: row.try_get("start")?,
-            province: row.try_get("province")?,
-            area: row.try_get("area")?,
-            county: row.try_get("county")?,
-        };
+        let key = key_of(&row)?;
         out.insert(
             key,
             Content {
@@ -286,6 +293,18 @@ async fn read<'k>(
         );
     }
     Ok(out)
+}
+
+/// A row's key, from its key columns.
+fn key_of(row: &sqlx::any::AnyRow) -> sqlx::Result<TotalKey> {
+    Ok(TotalKey {
+        level: row.try_get("level")?,
+        grain: Grain::parse(&row.try_get::<String, _>("grain")?).unwrap_or(Grain::Day),
+        start: row.try_get("start")?,
+        province: row.try_get("province")?,
+        area: row.try_get("area")?,
+        county: row.try_get("county")?,
+    })
 }
 
 fn measures_of(row: &sqlx::any::AnyRow) -> sqlx::Result<Measures> {
@@ -349,10 +368,19 @@ pub fn answers(f: &Filter) -> bool {
 #[derive(Default)]
 struct Sum {
     measures: Measures,
-    rows: usize,
+    /// Its rows' keys and stamps, for their sketches.
+    rows: Vec<(TotalKey, i64)>,
     /// The exact children of a day row (when the figure is one).
     day_children: Option<i64>,
-    sketch: Sketch,
+}
+
+impl Sum {
+    /// One day row: its children are exact and its sketch is not needed.
+    fn one_day(&self) -> Option<i64> {
+        (self.rows.len() == 1)
+            .then_some(self.day_children)
+            .flatten()
+    }
 }
 
 /// [`super::query::figures`] from the totals (see [`answers`]).
@@ -380,64 +408,96 @@ pub async fn figures(
             }
         }
     }
-    let of_children = f.measure.of_children();
-    let mut sql = Sql::new("");
-    for grain in Grain::ALL {
-        let mut starts: Vec<i64> = owner
-            .keys()
-            .filter(|(g, _)| *g == grain)
-            .map(|(_, s)| *s)
-            .collect();
-        if starts.is_empty() {
-            continue;
-        }
-        starts.sort_unstable();
-        if !sql.text().is_empty() {
-            sql.push(" UNION ALL ");
-        }
-        sql.push(&format!(
-            "SELECT area, grain, start, encounters, reports, children_reported, incidents, children{}
-               FROM atlas_totals WHERE level = ",
-            if of_children { ", sketch" } else { "" }
-        ));
-        sql.bind(Arg::Text(level.as_str()));
-        sql.push(" AND grain = ")
-            .bind(Arg::Text(grain.as_str().into()));
-        // Days computed here, not text from the request.
-        let list = starts
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
-        sql.push(&format!(" AND start IN ({list})"));
-        super::query::where_place(&mut sql, scope, f, group);
-    }
-    let mut sums: BTreeMap<String, Sum> = BTreeMap::new();
-    if !sql.text().is_empty() {
-        for row in sql.query().fetch_all(db.pool()).await? {
-            let grain = Grain::parse(&row.try_get::<String, _>("grain")?).unwrap_or(Grain::Day);
-            let key = match group {
-                Group::Areas => row.try_get::<String, _>("area")?,
-                Group::Periods { .. } => {
-                    let start: i64 = row.try_get("start")?;
-                    owner.get(&(grain, start)).cloned().unwrap_or_default()
-                }
-            };
-            let sum = sums.entry(key).or_default();
-            sum.measures.add(&measures_of(&row)?, 1);
-            sum.rows += 1;
-            if of_children {
-                sum.sketch.merge(&sketch_of(&row)?);
-                sum.day_children = row.try_get::<Option<i64>, _>("children")?;
+    // One area's periods are its rows in `atlas_totals_area`. SQLite's
+    // planner, without statistics, takes the primary key instead (level,
+    // grain, start: every area's row of each period, then keeps one), as
+    // it would cost no second lookup: for a county's daily series, hundreds
+    // of times the rows. PostgreSQL's planner has its statistics.
+    let index = match (group, db.backend()) {
+        (Group::Periods { .. }, Backend::Sqlite) => " INDEXED BY atlas_totals_area",
+        _ => "",
+    };
+    // The rows of some periods, with some columns besides the key.
+    let select = |pieces: &BTreeSet<(Grain, i64)>, columns: &str| -> Sql {
+        let mut sql = Sql::new("");
+        for grain in Grain::ALL {
+            let starts: Vec<i64> = pieces
+                .iter()
+                .filter(|(g, _)| *g == grain)
+                .map(|(_, s)| *s)
+                .collect();
+            if starts.is_empty() {
+                continue;
             }
+            if !sql.text().is_empty() {
+                sql.push(" UNION ALL ");
+            }
+            sql.push(&format!(
+                "SELECT level, grain, start, province, area, county, {columns}
+                   FROM atlas_totals{index} WHERE level = "
+            ));
+            sql.bind(Arg::Text(level.as_str()));
+            sql.push(" AND grain = ")
+                .bind(Arg::Text(grain.as_str().into()));
+            // Days computed here, not text from the request.
+            let list = starts
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            sql.push(&format!(" AND start IN ({list})"));
+            super::query::where_place(&mut sql, scope, f, group);
+        }
+        sql
+    };
+    let every_piece: BTreeSet<(Grain, i64)> = owner.keys().copied().collect();
+    let sums_sql = select(
+        &every_piece,
+        "encounters, reports, children_reported, incidents, children, stamp",
+    );
+    let mut sums: BTreeMap<String, Sum> = BTreeMap::new();
+    if !sums_sql.text().is_empty() {
+        for row in sums_sql.query().fetch_all(db.pool()).await? {
+            let key = key_of(&row)?;
+            let figure = match group {
+                Group::Areas => key.area.clone(),
+                Group::Periods { .. } => owner
+                    .get(&(key.grain, key.start))
+                    .cloned()
+                    .unwrap_or_default(),
+            };
+            let sum = sums.entry(figure).or_default();
+            sum.measures.add(&measures_of(&row)?, 1);
+            sum.day_children = row.try_get::<Option<i64>, _>("children")?;
+            sum.rows.push((key, row.try_get("stamp")?));
         }
     }
+    let of_children = f.measure.of_children();
+    let sketches = if of_children {
+        let wanted: Vec<(&TotalKey, i64)> = sums
+            .values()
+            .filter(|sum| sum.one_day().is_none())
+            .flat_map(|sum| sum.rows.iter().map(|(k, stamp)| (k, *stamp)))
+            .collect();
+        sketches(db, &wanted, |pieces| select(pieces, "stamp, sketch")).await?
+    } else {
+        HashMap::new()
+    };
     let mut out = BTreeMap::new();
     for (key, sum) in sums {
         // One day row's children are exact; a union is the sketch's count.
-        let (children, estimated) = match sum.day_children {
-            Some(n) if sum.rows == 1 => (n, false),
-            _ => (sum.sketch.count(), !sum.sketch.is_exact()),
+        let (children, estimated) = match sum.one_day() {
+            Some(n) => (n, false),
+            None if of_children => {
+                let mut union = Sketch::default();
+                for (row, _) in &sum.rows {
+                    if let Some(sketch) = sketches.get(row) {
+                        union.merge(sketch);
+                    }
+                }
+                (union.count(), !union.is_exact())
+            }
+            None => (0, false),
         };
         let m = sum.measures;
         let (value, basis) = match f.measure {
@@ -458,5 +518,47 @@ pub async fn figures(
             );
         }
     }
+    Ok(out)
+}
+
+/// The sketches of `wanted` rows at their stamps: from the database's
+/// [`super::sketch_cache`] where it has them; the rest are read with the
+/// rows of their periods (`rows_of`: the read's own query over those
+/// periods, selecting `stamp, sketch`) and kept there. Rows change a period
+/// at a time — the rollup job writes today's day, week and month of every
+/// area it touches — so one query over the periods with a changed row reads
+/// them all, where a query by key would take dozens of statements. A row
+/// gone since its stamp was read is left out; one written since comes at
+/// its new stamp.
+async fn sketches(
+    db: &Db,
+    wanted: &[(&TotalKey, i64)],
+    rows_of: impl FnOnce(&BTreeSet<(Grain, i64)>) -> Sql,
+) -> Result<HashMap<TotalKey, std::sync::Arc<Sketch>>> {
+    let cache = db.sketches();
+    let mut out = HashMap::with_capacity(wanted.len());
+    let mut stale = BTreeSet::new();
+    for ((key, _), cached) in wanted.iter().zip(cache.get(wanted)) {
+        match cached {
+            Some(sketch) => {
+                out.insert((*key).clone(), sketch);
+            }
+            None => {
+                stale.insert((key.grain, key.start));
+            }
+        }
+    }
+    if stale.is_empty() {
+        return Ok(out);
+    }
+    let mut read = Vec::new();
+    for row in rows_of(&stale).query().fetch_all(db.pool()).await? {
+        let sketch = std::sync::Arc::new(sketch_of(&row)?);
+        read.push((key_of(&row)?, row.try_get::<i64, _>("stamp")?, sketch));
+    }
+    for (key, _, sketch) in &read {
+        out.entry(key.clone()).or_insert_with(|| sketch.clone());
+    }
+    cache.put(read);
     Ok(out)
 }

@@ -58,6 +58,8 @@ pub struct Db {
     backend: Backend,
     /// The imported admin boundaries in memory, shared by every clone.
     boundaries: crate::geo::index::Cache,
+    /// The atlas sketches this process has read, shared by every clone.
+    sketches: crate::atlas::sketch_cache::Cache,
     /// SQLite's writers of this process, one at a time ([`Db::begin_write`]).
     write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Write transactions begun by this process ([`Db::writes_begun`]).
@@ -166,6 +168,7 @@ impl Db {
             pool,
             backend,
             boundaries: Default::default(),
+            sketches: Default::default(),
             write_gate: Default::default(),
             writes_begun: Default::default(),
         })
@@ -175,6 +178,11 @@ impl Db {
     /// first use; see [`crate::geo::index::Cache`].
     pub async fn boundaries(&self) -> crate::error::Result<std::sync::Arc<crate::geo::Index>> {
         self.boundaries.get(&self.pool).await
+    }
+
+    /// The atlas sketches read so far ([`crate::atlas::sketch_cache`]).
+    pub fn sketches(&self) -> &crate::atlas::sketch_cache::Cache {
+        &self.sketches
     }
 
     pub fn boundaries_cache(&self) -> &crate::geo::index::Cache {

@@ -1,0 +1,14 @@
+-- A stamp on each atlas_totals row, new whenever the row is written
+-- (server/src/atlas/totals.rs): a server keeps the sketches it has read in
+-- memory and reads a row's sketch again only when its stamp has changed, so
+-- a map reads the sums and stamps of its rows and the bytes of few sketches
+-- (server/src/atlas/sketch_cache.rs).
+--
+-- stamp: a random number drawn by the writer, never 0 once written. Rows
+-- from before this migration keep 0 until they are next written; a row is
+-- only ever written with a fresh stamp, so 0 still names one content.
+--
+-- PostgreSQL adds the column: a sketch is kept compressed or out of the row
+-- (TOAST) and is not decoded unless a query selects it. (SQLite makes the
+-- table again with the stamp before the sketch.)
+ALTER TABLE atlas_totals ADD COLUMN stamp BIGINT NOT NULL DEFAULT 0;

@@ -3,7 +3,10 @@
 //!
 //! Enrols every image as `kudakyar iris evaluate` does, scores every genuine
 //! and impostor pair, and prints the threshold at FMR 1e-4, the closest
-//! impostor pairs (the tail that sets it, a few beyond), then the WORST
+//! impostor pairs (the tail that sets it, a few beyond) with where their
+//! bits agree (see `regions`: an impostor tail concentrated in one region
+//! or one bit of the phase pair points at structure common to all eyes,
+//! not at a lookalike iris), then the WORST
 //! (default 20) genuine pairs with their distance, the rotation found (and
 //! whether it sits at the edge of the search), the bits compared and each
 //! capture's usable bits and circles. With OUT_DIR it draws each of those
@@ -138,6 +141,7 @@ fn main() {
             name(&eyes[*i]),
             name(&eyes[*j])
         );
+        println!("   {}", regions(&eyes[*i], &eyes[*j], r.shift));
     }
     for (k, (i, j, r)) in genuine.iter().take(worst).enumerate() {
         let (a, b) = (&eyes[*i], &eyes[*j]);
@@ -176,18 +180,21 @@ fn main() {
 }
 
 /// Fractional Hamming distance (bits) in the lower and upper half of the
-/// iris and in its inner and outer code rows, at the rotation found: where
-/// the disagreement lies.
+/// iris, in its inner and outer code rows, in the lateral sectors, and in
+/// the real and the imaginary bit of each coefficient, at the rotation
+/// found: where the disagreement lies. The imaginary (odd) bit alone
+/// answers to a ramp along the angle, so impostors agreeing there more
+/// than in the real bit share a smooth brightness change, not texture.
 fn regions(a: &Eye, b: &Eye, shift: i32) -> String {
     let ra = a.template.rotated(shift);
-    let hd = |f: &dyn Fn(usize, usize) -> bool| {
+    let hd_bits = |f: &dyn Fn(usize, usize) -> bool, parts: std::ops::Range<usize>| {
         let (mut d, mut n) = (0, 0);
         for col in 0..CODE_COLS {
             for row in 0..CODE_ROWS {
                 if !f(row, col) {
                     continue;
                 }
-                for k in 0..2 {
+                for k in parts.clone() {
                     let bit = Template::bit_index(row, col, k);
                     let ((ca, ma), (cb, mb)) = (ra.get(bit), b.template.get(bit));
                     if ma && mb {
@@ -199,13 +206,16 @@ fn regions(a: &Eye, b: &Eye, shift: i32) -> String {
         }
         format!("{:.2}/{n}", d as f32 / n.max(1) as f32)
     };
+    let hd = |f: &dyn Fn(usize, usize) -> bool| hd_bits(f, 0..2);
     format!(
-        "lower {} upper {} | inner {} outer {} | lateral {}",
+        "lower {} upper {} | inner {} outer {} | lateral {} | real {} imaginary {}",
         hd(&|_, c| c < CODE_COLS / 2),
         hd(&|_, c| c >= CODE_COLS / 2),
         hd(&|r, _| r < CODE_ROWS / 2),
         hd(&|r, _| r >= CODE_ROWS / 2),
         hd(&|_, c| !(16..48).contains(&c) && !(80..112).contains(&c)),
+        hd_bits(&|_, _| true, 0..1),
+        hd_bits(&|_, _| true, 1..2),
     )
 }
 

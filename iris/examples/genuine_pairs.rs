@@ -6,7 +6,8 @@
 //! impostor pairs (the tail that sets it, a few beyond) with where their
 //! bits agree (see `regions`: an impostor tail concentrated in one region
 //! or one bit of the phase pair points at structure common to all eyes,
-//! not at a lookalike iris), then the WORST
+//! not at a lookalike iris) after how often each region's bits are 1 over
+//! all captures (`bit_bias`), then the WORST
 //! (default 20) genuine pairs with their distance, the rotation found (and
 //! whether it sits at the edge of the search), the bits compared and each
 //! capture's usable bits and circles. With OUT_DIR it draws each of those
@@ -127,6 +128,7 @@ fn main() {
             .display()
             .to_string()
     };
+    print!("{}", bit_bias(&eyes));
     // The impostor tail sets the threshold: a capture in many of the closest
     // impostor pairs (a "wolf") points at something eye-independent in its
     // code, e.g. a band reaching the sclera.
@@ -359,4 +361,35 @@ fn eye(out: &mut RgbImage, e: &Eye, x0: u32, cfg: &Config) {
             }
         }
     }
+}
+
+/// Per code row (pupil side first) and 16 sectors of 22.5° (0 = the eye's
+/// right, then downwards), the fraction of valid bits that are 1 over every
+/// capture, for the real and the imaginary bit: an iris code's bits should
+/// be 1 half the time whatever the eye. A sector far from 0.5 is structure
+/// the captures share (lighting, lids, the segmentation's habits), and
+/// every impostor pair agrees on it.
+fn bit_bias(eyes: &[Eye]) -> String {
+    let mut out = String::new();
+    for (k, part) in ["real", "imaginary"].iter().enumerate() {
+        out += &format!("fraction of {part} bits that are 1, code rows × 16 sectors:\n");
+        for row in 0..CODE_ROWS {
+            out += &format!("  {row}:");
+            for sec in 0..16 {
+                let (mut ones, mut n) = (0usize, 0usize);
+                for e in eyes {
+                    for col in sec * CODE_COLS / 16..(sec + 1) * CODE_COLS / 16 {
+                        let (c, m) = e.template.get(Template::bit_index(row, col, k));
+                        if m {
+                            n += 1;
+                            ones += usize::from(c);
+                        }
+                    }
+                }
+                out += &format!(" {:.2}", ones as f32 / n.max(1) as f32);
+            }
+            out += "\n";
+        }
+    }
+    out
 }

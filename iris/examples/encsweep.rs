@@ -342,10 +342,14 @@ fn trimmed(name: &str, v: &str, cfg: &Config, enrolled: &[Enrolled], sectors: us
     im.sort_by(f32::total_cmp);
     let (e, _) = iris::eval::eer(&g, &im);
     let (f, t) = iris::eval::fnmr_at_fmr(&g, &im, 1e-4);
+    let (f3, _) = iris::eval::fnmr_at_fmr(&g, &im, 1e-3);
+    let (f5, _) = iris::eval::fnmr_at_fmr(&g, &im, 1e-5);
     println!(
-        "{name:>20} {v:<25} EER {:.2} %  FNMR@1e-4 {:.2} % thr {t:.3} ({} impostors)",
+        "{name:>20} {v:<25} EER {:.2} %  FNMR@1e-4 {:.2} % thr {t:.3} (FNMR@1e-3 {:.2} %, @1e-5 {:.2} %; {} impostors)",
         100.0 * e,
         100.0 * f,
+        100.0 * f3,
+        100.0 * f5,
         im.len()
     );
 }

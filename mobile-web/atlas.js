@@ -23,3 +23,16 @@ export function atlasCall(command, json) {
   }
   return loading.then((map) => map.call(command, json));
 }
+
+/**
+ * The answer `boot.js` asked for `url` before the app ran, when it did (the
+ * atlas opened by its address): resolves to its text, once, or to '' (not
+ * asked for, taken already, or failed: the caller asks itself).
+ */
+export function atlasFirstAnswer(url) {
+  const first = globalThis.kudakyarFirstMap;
+  const i = first ? first.urls.indexOf(url) : -1;
+  if (i < 0) return Promise.resolve('');
+  first.urls[i] = null;
+  return first.answers[i].then((text) => text ?? '');
+}

@@ -18,6 +18,7 @@
 // visit that must not compete with the shell, nor with the first screen's
 // own data, for a slow connection.
 const settled = new Promise((resolve) => addEventListener('kudakyar:settled', resolve, { once: true }));
+if (location.pathname === '/atlas') firstMap();
 import('/__KUDAKYAR_JS__')
   .then((glue) => glue.default({ module_or_path: '/__KUDAKYAR_WASM__' }))
   .then(() => settled)
@@ -66,4 +67,41 @@ function registerServiceWorker() {
     // Not fatal: the app works online without it.
     console.warn('service worker registration failed', err);
   });
+}
+
+// The atlas opened by its address draws its first map before the app: on a
+// slow link the shell's wasm and the screen's code are most of a few
+// hundred KB, while the map needs only the map module and Leaflet (which
+// /atlas preloads) and its two answers. With a stored session, the answers
+// the screen opens with are asked for here, at once; the map module draws
+// them (`first` in atlas/map.js) over the page until the atlas screen takes
+// the map into its own box, and the screen takes these answers instead of
+// asking again (`atlasFirstAnswer` in atlas.js). The URLs are the screen's
+// first map's (`fetch_map` and `Filters::first` in
+// src/pages/atlas/mod.rs): the counties of the user's province (the
+// provinces for national admins), the hexes of their scope at resolution
+// 7 (5 for the provinces). A browser test fails if the two differ: each
+// answer would then be asked for twice.
+function firstMap() {
+  let session = null;
+  try {
+    session = JSON.parse(localStorage.getItem('kudakyar.session.v1'));
+  } catch {
+    return;
+  }
+  const user = session?.user;
+  if (!session?.token || !user) return;
+  const provinces = !user.province && user.role === 'national_admin';
+  const urls = [
+    `/api/v1/atlas/choropleth?level=${provinces ? 'province' : 'county'}&measure=children`,
+    `/api/v1/atlas/hexes?res=${provinces ? 5 : 7}&format=geojson&measure=children`,
+  ];
+  const answers = urls.map((url) =>
+    fetch(url, { headers: { authorization: `Bearer ${session.token}` }, cache: 'no-store', priority: 'high' })
+      .then((res) => (res.ok ? res.text() : null))
+      .catch(() => null),
+  );
+  globalThis.kudakyarFirstMap = { urls, answers };
+  const module = document.querySelector('meta[name=kudakyar-atlas]')?.content;
+  if (module) import(module).then((map) => map.call('first', '')).catch((err) => console.warn('the first map was not drawn', err));
 }

@@ -27,6 +27,8 @@ const NO_DATA = '#eeeeee';
 
 let map = null;
 let container = null;
+/** The first map (`first`) while it waits for the screen to take it. */
+let firstBox = null;
 const layers = { counties: null, hexes: null, hotspots: null, reports: null, outlines: null };
 /** A report's fill on the triage map, by its state. */
 const STATE_FILL = { new: '#e31a1c', assigned: '#fd8d3c', visited: '#6baed6' };
@@ -72,34 +74,88 @@ function replace(name, layer, visible = true) {
   if (container) container.dataset[name] = String(layer ? layer.getLayers().length : 0);
 }
 
+/**
+ * A Leaflet map in `el`, with a basemap when the page names a tile URL
+ * template (the server's `map_tiles`, in `<meta name="kudakyar-tiles">`),
+ * credited with `map_tiles_attribution`; no layer yet.
+ */
+function create(el) {
+  const setting = (name) => document.querySelector(`meta[name=${name}]`)?.content || null;
+  const tiles = setting('kudakyar-tiles');
+  const credit = setting('kudakyar-tiles-attribution');
+  map = L.map(el, { zoomSnap: 0.25, attributionControl: false });
+  map.attributionControl = L.control.attribution({ prefix: '<a href="https://leafletjs.com">Leaflet</a>' }).addTo(map);
+  // Leaflet draws nothing before it has a view: Iran, until the first
+  // layer's bounds are known.
+  map.setView([32.5, 53.7], 5);
+  // Leaflet writes an attribution as HTML: the deployer's credit is text.
+  const text = (credit ?? '').replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  if (tiles) L.tileLayer(tiles, { maxZoom: 18, attribution: text }).addTo(map);
+  attribution = null;
+  for (const name of Object.keys(layers)) replace(name, null);
+}
+
 const commands = {
   /**
-   * `[el, label]`: a map in element `el`, with a basemap when the page names
-   * a tile URL template (the server's `map_tiles`, in `<meta
-   * name="kudakyar-tiles">`), credited with `map_tiles_attribution`.
+   * `[el, label]`: a map in element `el` (see `create`), or the first map
+   * (`first`) moved into it.
    */
   async open([el, label]) {
-    const setting = (name) => document.querySelector(`meta[name=${name}]`)?.content || null;
-    const tiles = setting('kudakyar-tiles');
-    const credit = setting('kudakyar-tiles-attribution');
     await style();
-    map?.remove();
     // The screen may call before its view is in the document.
     for (let i = 0; i < 120 && !document.getElementById(el); i++) {
       await new Promise((resolve) => requestAnimationFrame(resolve));
     }
-    container = document.getElementById(el);
-    map = L.map(container, { zoomSnap: 0.25, attributionControl: false });
-    map.attributionControl = L.control.attribution({ prefix: '<a href="https://leafletjs.com">Leaflet</a>' }).addTo(map);
-    container.setAttribute('aria-label', label);
-    // Leaflet draws nothing before it has a view: Iran, until the first
-    // layer's bounds are known.
-    map.setView([32.5, 53.7], 5);
-    // Leaflet writes an attribution as HTML: the deployer's credit is text.
-    const text = (credit ?? '').replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
-    if (tiles) L.tileLayer(tiles, { maxZoom: 18, attribution: text }).addTo(map);
-    attribution = null;
-    for (const name of Object.keys(layers)) replace(name, null);
+    const box = document.getElementById(el);
+    box.setAttribute('aria-label', label);
+    if (firstBox && map) {
+      // The first map, drawn before the app: moved into the screen's box
+      // with its layers and view; the screen draws the same figures next.
+      box.append(firstBox);
+      firstBox.classList.remove('atlas-map', 'atlas-first');
+      firstBox.classList.add('atlas-taken');
+      firstBox = null;
+      container = box;
+      for (const [name, layer] of Object.entries(layers)) {
+        container.dataset[name] = String(layer ? layer.getLayers().length : 0);
+      }
+      map.invalidateSize();
+      return '';
+    }
+    commands.close();
+    container = box;
+    create(container);
+    return '';
+  },
+
+  /**
+   * The first map of the atlas opened by its address, before the app runs
+   * (boot.js asked for its answers): drawn in a box of its own over the
+   * page, until `open` moves it into the screen. Nothing when the screen
+   * has opened its map already, the answers failed, or the user has left.
+   */
+  async first() {
+    const answers = await Promise.all(globalThis.kudakyarFirstMap?.answers ?? []);
+    await style();
+    const [counties, hexes] = answers;
+    if (map || !counties || !hexes || location.pathname !== '/atlas') return '';
+    firstBox = document.createElement('div');
+    firstBox.className = 'atlas-map atlas-first';
+    firstBox.dir = 'ltr';
+    document.body.append(firstBox);
+    container = firstBox;
+    create(firstBox);
+    commands.counties({ collection: JSON.parse(counties), lang: document.documentElement.lang === 'en' ? 'en' : 'fa' });
+    commands.hexes({ collection: JSON.parse(hexes), visible: true });
+    // The app's router changes the address without an event here: a user
+    // who leaves before the screen takes the map must not keep it.
+    const left = setInterval(() => {
+      if (!firstBox) clearInterval(left);
+      else if (location.pathname !== '/atlas') {
+        clearInterval(left);
+        commands.close();
+      }
+    }, 500);
     return '';
   },
 
@@ -244,6 +300,8 @@ const commands = {
   close() {
     map?.remove();
     map = null;
+    firstBox?.remove();
+    firstBox = null;
     container = null;
     for (const name of Object.keys(layers)) layers[name] = null;
     return '';

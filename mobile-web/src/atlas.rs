@@ -4,7 +4,8 @@
 //! [`open`] opens a map (the atlas's, the triage's); [`call`] runs one of
 //! the module's commands (`open`, `counties`, `hexes`, `hotspots`,
 //! `reports`, `show`, `close`, `download`; see `atlas/map.js`) with a JSON
-//! argument and answers its string. Strings only: code loaded on demand
+//! argument and answers its string; [`first_answer`] takes what `boot.js`
+//! fetched for the atlas's first map before the app ran. Strings only: code loaded on demand
 //! must not convert other JS values (see `xtask/src/web/split.rs`).
 
 use wasm_bindgen::prelude::*;
@@ -15,6 +16,20 @@ use wasm_bindgen_futures::js_sys::Promise;
 extern "C" {
     #[wasm_bindgen(js_name = atlasCall)]
     fn js_call(command: &str, json: &str) -> Promise;
+
+    #[wasm_bindgen(js_name = atlasFirstAnswer)]
+    fn js_first_answer(url: &str) -> Promise;
+}
+
+/// The answer `boot.js` asked for `url` (`/api/v1/…`) before the app ran,
+/// when the atlas was opened by its address: once, and `None` when it was
+/// not asked for or failed.
+pub async fn first_answer(url: &str) -> Option<String> {
+    let text = JsFuture::from(js_first_answer(url))
+        .await
+        .ok()?
+        .as_string()?;
+    (!text.is_empty()).then_some(text)
 }
 
 /// Opens a map in element `el` (named `label` for screen readers); the

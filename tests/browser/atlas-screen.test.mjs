@@ -234,10 +234,20 @@ test('a first visit to the atlas keeps the link for its map: the service worker,
       new MutationObserver((_, observer) => {
         if (document.querySelector('path.atlas-hex')) {
           window.firstHexAt = performance.now();
+          // Drawn before the app ran: in the first map's own box, with
+          // the app's page not yet mounted.
+          window.firstHexBeforeApp = !!document.querySelector('.atlas-first path.atlas-hex')
+            && !document.getElementById('atlas-map');
           observer.disconnect();
         }
       }).observe(document, { childList: true, subtree: true });
     }, ['kudakyar.session.v1', JSON.stringify({ token, user })]);
+    // The app's wasm slow to come, as on a slow link, where the map's few
+    // files and answers come first.
+    await page.route(/\.wasm$/, async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await route.continue();
+    });
     await page.goto(`${s.server.url}/atlas`);
     await page.waitForFunction(() => window.registeredAt !== undefined, null, { timeout: 60_000 });
     // When requests to paths matching `pattern` started (ms). Functions
@@ -256,6 +266,16 @@ test('a first visit to the atlas keeps the link for its map: the service worker,
       font: await page.evaluate(starts, FONT),
     };
     assert.ok(at.hex > 0, 'the first map has hexes');
+    // The first map was drawn from boot.js's answers before the app, then
+    // taken into the screen's box: one map, in the screen, with its layers.
+    assert.equal(await page.evaluate(() => window.firstHexBeforeApp), true, 'the first hex drawn before the app');
+    await page.waitForFunction(() => document.getElementById('atlas-map')?.dataset.hexes > 0, null, { timeout: 30_000 });
+    const maps = await page.evaluate(() => ({
+      all: document.querySelectorAll('.leaflet-container').length,
+      inScreen: document.querySelectorAll('#atlas-map .leaflet-container, #atlas-map.leaflet-container').length,
+      left: document.querySelectorAll('.atlas-first').length,
+    }));
+    assert.deepEqual(maps, { all: 1, inScreen: 1, left: 0 }, 'one map, in the screen');
     assert.ok(at.registered > at.hex, `service worker registered at ${at.registered} ms, first hex at ${at.hex} ms`);
     assert.ok(at.workset.every((start) => start > at.hex), `working set fetched at ${at.workset} ms, first hex at ${at.hex} ms`);
     assert.ok(at.font.length > 0 && at.font.every((start) => start > at.hex), `font fetched at ${at.font} ms, first hex at ${at.hex} ms`);

@@ -598,8 +598,8 @@ async fn fetch_map(token: &str, f: &Filters, national: bool) -> Result<MapFigure
         7
     };
     let (counties, hexes) = futures::future::join(
-        api::get_text(token, &format!("/atlas/choropleth?level={level}&{common}")),
-        api::get_text(
+        fetched_or_get(token, &format!("/atlas/choropleth?level={level}&{common}")),
+        fetched_or_get(
             token,
             &format!("/atlas/hexes?res={res}&format=geojson&{common}"),
         ),
@@ -610,6 +610,16 @@ async fn fetch_map(token: &str, f: &Filters, national: bool) -> Result<MapFigure
         counties: counties.map_err(text)?,
         hexes: hexes.map_err(text)?,
     })
+}
+
+/// `path`'s answer as `boot.js` fetched it before the app ran (the atlas
+/// opened by its address: its first map is drawn from it meanwhile), else
+/// asked for now.
+async fn fetched_or_get(token: &str, path: &str) -> Result<String, ApiError> {
+    match atlas::first_answer(&format!("/api/v1{path}")).await {
+        Some(text) => Ok(text),
+        None => api::get_text(token, path).await,
+    }
 }
 
 /// The choropleth (which fits the map to it), then the hexes, onto the map.

@@ -164,7 +164,7 @@ pub fn write(root: &Path, glue: &Path, split: &Split, dist: &Path) -> Result<()>
         ],
     )?;
     let atlas_page = preloading(
-        &index,
+        &lower_shell_wasm(&index, &wasm_name)?,
         &atlas_preloads(split, &chunks, &texts_name, &atlas)?,
     )?;
     fs::write(staging.join("index.html"), index)?;
@@ -218,6 +218,12 @@ const ATLAS_SPLITS: [&str; 2] = ["load_texts", "atlas_view"];
 /// 150 ms each on a slow phone network); preloaded, they arrive while the
 /// shell does. Each `<link>` matches how its file is fetched (`fetch()` is
 /// a CORS request: `crossorigin`), or the browser would fetch it twice.
+///
+/// The map's files come first (`fetchpriority="high"`), the app's after
+/// (`low`, as the shell's wasm: [`lower_shell_wasm`]): with a stored
+/// session `boot.js` draws the first map from them and its two answers
+/// before the app runs, and on a slow link the browser then gives its
+/// connections to those ≈ 60 KB before the app's ≈ 300 KB.
 fn atlas_preloads(
     split: &Split,
     chunks: &std::collections::BTreeMap<String, String>,
@@ -244,26 +250,42 @@ fn atlas_preloads(
                 .get(stem)
                 .with_context(|| format!("split point {point}: no chunk {stem}"))?;
             links.push(format!(
-                r#"<link rel="preload" href="/{name}" as="fetch" type="application/wasm" crossorigin>"#
+                r#"<link rel="preload" href="/{name}" as="fetch" type="application/wasm" crossorigin fetchpriority="low">"#
             ));
         }
     }
     links.push(format!(
-        r#"<link rel="preload" href="/{texts}" as="fetch" crossorigin>"#
+        r#"<link rel="preload" href="/{texts}" as="fetch" crossorigin fetchpriority="low">"#
     ));
     links.push(format!(
-        r#"<link rel="modulepreload" href="/{}">"#,
+        r#"<link rel="modulepreload" href="/{}" fetchpriority="high">"#,
         atlas.module
     ));
     links.push(format!(
-        r#"<link rel="modulepreload" href="/{}">"#,
+        r#"<link rel="modulepreload" href="/{}" fetchpriority="high">"#,
         atlas.leaflet
     ));
     links.push(format!(
-        r#"<link rel="preload" href="/{}" as="style">"#,
+        r#"<link rel="preload" href="/{}" as="style" fetchpriority="high">"#,
         atlas.css
     ));
     Ok(links)
+}
+
+/// The app page with its shell's wasm preloaded at low priority, for
+/// `/atlas` (see [`atlas_preloads`]).
+fn lower_shell_wasm(page: &str, wasm: &str) -> Result<String> {
+    let link = format!(
+        r#"<link rel="preload" href="/{wasm}" as="fetch" type="application/wasm" crossorigin>"#
+    );
+    anyhow::ensure!(
+        page.contains(&link),
+        "the page does not preload /{wasm} as expected"
+    );
+    Ok(page.replace(
+        &link,
+        &link.replace("crossorigin>", r#"crossorigin fetchpriority="low">"#),
+    ))
 }
 
 /// `page` with `links` added at the end of its `<head>`.

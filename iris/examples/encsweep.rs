@@ -216,11 +216,7 @@ fn half_columns(name: &str, v: &str, eyes: &[Eye], cfg: &Config, enrolled: &[Enr
                     d += ((r.code[w] ^ b.code[w]) & m).count_ones();
                     n += m.count_ones();
                 }
-                if n == 0 {
-                    0.5
-                } else {
-                    0.5 - (0.5 - d as f32 / n as f32) * (n as f32 / nref).sqrt()
-                }
+                iris::matcher::normalised(d, n, nref).0
             })
             .fold(f32::INFINITY, f32::min)
     };
@@ -305,11 +301,7 @@ fn trimmed(name: &str, v: &str, cfg: &Config, enrolled: &[Enrolled], sectors: us
                 let (d, n) = sec[drop.min(sectors - 1)..]
                     .iter()
                     .fold((0, 0), |(d, n), x| (d + x.0, n + x.1));
-                if n == 0 {
-                    0.5
-                } else {
-                    0.5 - (0.5 - d as f32 / n as f32) * (n as f32 / nref).sqrt()
-                }
+                iris::matcher::normalised(d, n, nref).0
             })
             .fold(f32::INFINITY, f32::min)
     };

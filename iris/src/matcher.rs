@@ -221,9 +221,11 @@ pub(crate) fn counts<const N: usize>(
     (d, n)
 }
 
-/// (normalised, raw) distance from counts.
+/// (normalised, raw) distance from counts: `d` disagreeing bits of `n`
+/// compared, scaled towards 0.5 by how few bits were compared against
+/// `reference_bits` (Daugman's score normalisation).
 #[inline(always)]
-pub(crate) fn normalised(d: u32, n: u32, reference_bits: f32) -> (f32, f32) {
+pub fn normalised(d: u32, n: u32, reference_bits: f32) -> (f32, f32) {
     if n == 0 {
         return (0.5, 0.5);
     }

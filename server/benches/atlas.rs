@@ -49,6 +49,8 @@
 //! BENCH_ONLY=postgres BENCH_SCALE_FROM=/path/to/kudakyar.db cargo bench -p kudakyar --bench atlas
 //! ```
 //!
+//! `BENCH_STEPS` (default `1,2,3`) runs only the steps it names.
+//!
 //! `BENCH_SCALE_SAVE=FILE` keeps a copy of step 3's SQLite database once
 //! generated; `BENCH_SCALE_FROM=FILE` names such a copy: step 3 then copies
 //! its totals instead of generating them again (on either backend).
@@ -478,7 +480,27 @@ async fn time_reads_touching(
 
 async fn run(name: &str, fresh: impl AsyncFn() -> (Db, Option<ScratchDatabase>)) {
     println!("{name}:");
-    // 1. Intake with and without the queue, each on a fresh database.
+    let steps = std::env::var("BENCH_STEPS").unwrap_or_else(|_| "1,2,3".into());
+    let step = |n: &str| steps.split(',').any(|s| s.trim() == n);
+    if step("1") {
+        intake_with_and_without(&fresh).await;
+    }
+    let today = periods::day_of(kudakyar::now_ms());
+    let range = format!(
+        "from={}&to={}",
+        periods::format_day(today - 364),
+        periods::format_day(today)
+    );
+    if step("2") {
+        rollup_throughput(&fresh, &range).await;
+    }
+    if step("3") {
+        reads_at_scale(&fresh, &range, today).await;
+    }
+}
+
+/// Step 1 (see the module doc).
+async fn intake_with_and_without(fresh: &impl AsyncFn() -> (Db, Option<ScratchDatabase>)) {
     let (db, scratch_a) = fresh().await;
     let server = start(db.clone()).await;
     let seconds: f64 = env_or("BENCH_SECONDS", 8) as f64;
@@ -515,7 +537,10 @@ async fn run(name: &str, fresh: impl AsyncFn() -> (Db, Option<ScratchDatabase>))
         plain.state.db.close().await;
         s.drop().await.unwrap();
     }
-    // 2. Rollup throughput.
+}
+
+/// Step 2 (see the module doc).
+async fn rollup_throughput(fresh: &impl AsyncFn() -> (Db, Option<ScratchDatabase>), range: &str) {
     let (db, scratch_c) = fresh().await;
     let server = start(db.clone()).await;
     let events: usize = env_or("BENCH_EVENTS", 200_000);
@@ -546,12 +571,6 @@ async fn run(name: &str, fresh: impl AsyncFn() -> (Db, Option<ScratchDatabase>))
         ADMIN_PASSWORD,
     )
     .await;
-    let today = periods::day_of(kudakyar::now_ms());
-    let range = format!(
-        "from={}&to={}",
-        periods::format_day(today - 364),
-        periods::format_day(today)
-    );
     time_reads(
         &server,
         &token,
@@ -563,7 +582,14 @@ async fn run(name: &str, fresh: impl AsyncFn() -> (Db, Option<ScratchDatabase>))
     if let Some(s) = scratch_c {
         s.drop().await.unwrap();
     }
-    // 3. Reads at scale.
+}
+
+/// Step 3 (see the module doc).
+async fn reads_at_scale(
+    fresh: &impl AsyncFn() -> (Db, Option<ScratchDatabase>),
+    range: &str,
+    today: i64,
+) {
     let (db, scratch_d) = fresh().await;
     let server = start(db.clone()).await;
     seed_outlines(&db).await;

@@ -17,7 +17,10 @@
 //!   Jalali week and month, what unfiltered maps and series read; a set is
 //!   exact up to 512 children and a HyperLogLog past that;
 //!   [`sketch_cache`] keeps the sketches a server has read by row and stamp,
-//!   so a map reads the bytes of the rows that changed only.
+//!   so a map reads the bytes of the rows that changed only;
+//!   [`piece_cache`] keeps each period a read added up, by the period's
+//!   checksum, so a map reads the rows of the periods that changed only
+//!   (both on [`lru`]).
 //! - [`query`]: figures per area or period from the rollups, scoped and
 //!   filtered; distinct children exact for a day and area, and for unions
 //!   exact up to 512, estimated (1.6 %) past that unless a filter asks for
@@ -32,7 +35,9 @@
 //!   Persian title, Jalali period, attribution).
 
 pub mod hotspots;
+pub mod lru;
 pub mod periods;
+pub mod piece_cache;
 pub mod privacy;
 pub mod query;
 pub mod rollup;

@@ -17,8 +17,8 @@
 //!    apply one after the other (a sketch in `atlas_totals` is read,
 //!    merged and written back: two rounds at once would lose one's
 //!    children);
-//! 3. for each distinct subject (sorted): read its current events
-//!    ([`subjects::load`]), its previously applied events
+//! 3. for each distinct subject (sorted, fifty at a time): read its
+//!    current events ([`subjects::load`]), its previously applied events
 //!    (`atlas_applied`), and add new − old to a delta;
 //! 4. apply the delta to `atlas_counts` (upserts adding the differences,
 //!    rows that reach zero deleted), to `atlas_presence` (the set
@@ -34,7 +34,7 @@
 //! every subject from the raw rows with the same code, so it equals the
 //! incremental result by construction — and a test checks it does.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use sqlx::Row;
@@ -43,6 +43,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::subjects::{self, Dims, Event, Key, Kind, Measures};
 use super::totals::{self, Totals};
+use crate::db::sql::{Arg, Sql};
 use crate::db::{Backend, Db};
 use crate::error::{Error, Result};
 
@@ -57,7 +58,7 @@ pub const EVENTS_PER_ROUND: usize = 2_000;
 /// The pause between two rounds while a backlog drains, so writers waiting
 /// for SQLite's one write lock get it between rounds.
 const BETWEEN_ROUNDS: Duration = Duration::from_millis(20);
-/// Rows per multi-row INSERT (13 parameters each, well under both
+/// Rows per multi-row INSERT (14 parameters each, well under both
 /// backends' parameter limits).
 const CHUNK: usize = 60;
 
@@ -75,7 +76,6 @@ pub async fn enqueue_all<'s>(
     conn: &mut sqlx::AnyConnection,
     subjects: impl IntoIterator<Item = (Kind, &'s str)>,
 ) -> sqlx::Result<()> {
-    use crate::db::sql::{Arg, Sql};
     let now = crate::now_ms();
     let rows: Vec<[Arg; 3]> = subjects
         .into_iter()
@@ -181,10 +181,14 @@ fn presence(child: &str, events: &[Event]) -> BTreeSet<Presence> {
         .collect()
 }
 
+/// Subjects loaded together: one statement per table for each group.
+const GROUP: usize = 50;
+
 /// Replaces the applied contribution of the first subjects (in order) by
-/// their current one, stopping once [`EVENTS_PER_ROUND`] events were read,
-/// so one transaction holds the write lock briefly (on SQLite every writer
-/// waits for it). Returns how many subjects it applied (at least one).
+/// their current one, a [`GROUP`] at a time, stopping once
+/// [`EVENTS_PER_ROUND`] events were read, so one transaction holds the
+/// write lock briefly (on SQLite every writer waits for it). Returns how
+/// many subjects it applied (at least one group).
 async fn apply(db: &Db, tx: &mut crate::db::WriteTx, subjects: &[(Kind, String)]) -> Result<usize> {
     let mut applied = 0;
     let mut events = 0;
@@ -192,66 +196,132 @@ async fn apply(db: &Db, tx: &mut crate::db::WriteTx, subjects: &[(Kind, String)]
     let mut gone: BTreeSet<Presence> = BTreeSet::new();
     let mut came: BTreeSet<Presence> = BTreeSet::new();
     let mut tally = Totals::default();
+    // What `atlas_applied` becomes: the subjects' new events, or none.
+    let mut now_applied: Vec<(Kind, &str, Option<String>)> = Vec::new();
     db.lock_key(tx, "atlas:rollup").await?;
-    for (kind, id) in subjects {
+    for group in subjects.chunks(GROUP) {
         if applied > 0 && events >= EVENTS_PER_ROUND {
             break;
         }
-        applied += 1;
-        let new = subjects::load(tx, *kind, id).await?;
-        let old: Vec<Event> = sqlx::query_scalar::<_, String>(
-            "SELECT rows FROM atlas_applied WHERE kind = $1 AND subject_id = $2",
-        )
-        .bind(kind.as_str())
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?
-        .and_then(|rows| serde_json::from_str(&rows).ok())
-        .unwrap_or_default();
-        events += old.len() + new.len();
-        if old == new {
-            continue;
-        }
-        subjects::accumulate(&mut delta, &old, -1);
-        subjects::accumulate(&mut delta, &new, 1);
-        tally.events(&old, -1);
-        tally.events(&new, 1);
-        if *kind == Kind::Child {
-            let (was, is) = (presence(id, &old), presence(id, &new));
-            gone.extend(was.difference(&is).cloned());
-            came.extend(is.difference(&was).cloned());
-            let (was, is) = (totals::presence(&old), totals::presence(&new));
-            for (level, area, day, province, county) in was.difference(&is) {
-                tally.went((level, area, *day, province, county));
+        let mut old: HashMap<(Kind, String), Vec<Event>> = HashMap::new();
+        let mut new: HashMap<(Kind, String), Vec<Event>> = HashMap::new();
+        for kind in [Kind::Child, Kind::Sighting, Kind::Incident] {
+            let ids: Vec<&str> = group
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, id)| id.as_str())
+                .collect();
+            if ids.is_empty() {
+                continue;
             }
-            for (level, area, day, province, county) in is.difference(&was) {
-                tally.came((level, area, *day, province, county), id);
+            for (id, events) in applied_events(tx, kind, &ids).await? {
+                old.insert((kind, id), events);
+            }
+            for (id, events) in subjects::load(tx, kind, &ids).await? {
+                new.insert((kind, id), events);
             }
         }
-        if new.is_empty() {
-            sqlx::query("DELETE FROM atlas_applied WHERE kind = $1 AND subject_id = $2")
-                .bind(kind.as_str())
-                .bind(id)
-                .execute(&mut **tx)
-                .await?;
-        } else {
-            sqlx::query(
-                "INSERT INTO atlas_applied (kind, subject_id, rows) VALUES ($1, $2, $3)
-                 ON CONFLICT (kind, subject_id) DO UPDATE SET rows = excluded.rows",
-            )
-            .bind(kind.as_str())
-            .bind(id)
-            .bind(serde_json::to_string(&new).unwrap_or_default())
-            .execute(&mut **tx)
-            .await?;
+        for subject in group {
+            applied += 1;
+            let (kind, id) = (subject.0, subject.1.as_str());
+            let old = old.remove(subject).unwrap_or_default();
+            let new = new.remove(subject).unwrap_or_default();
+            events += old.len() + new.len();
+            if old == new {
+                continue;
+            }
+            subjects::accumulate(&mut delta, &old, -1);
+            subjects::accumulate(&mut delta, &new, 1);
+            tally.events(&old, -1);
+            tally.events(&new, 1);
+            if kind == Kind::Child {
+                let (was, is) = (presence(id, &old), presence(id, &new));
+                gone.extend(was.difference(&is).cloned());
+                came.extend(is.difference(&was).cloned());
+                let (was, is) = (totals::presence(&old), totals::presence(&new));
+                for (level, area, day, province, county) in was.difference(&is) {
+                    tally.went((level, area, *day, province, county));
+                }
+                for (level, area, day, province, county) in is.difference(&was) {
+                    tally.came((level, area, *day, province, county), id);
+                }
+            }
+            let rows = (!new.is_empty()).then(|| serde_json::to_string(&new).unwrap_or_default());
+            now_applied.push((kind, id, rows));
         }
     }
+    write_applied(tx, &now_applied).await?;
     delta.retain(|_, m| !m.is_zero());
     write_counts(tx, &delta).await?;
     write_presence(tx, &gone, &came).await?;
     // After the presence rows: a child who went is counted again from them.
     tally.write(tx).await?;
     Ok(applied)
+}
+
+/// The events last applied for these subjects of one kind, by id.
+async fn applied_events(
+    tx: &mut crate::db::WriteTx,
+    kind: Kind,
+    ids: &[&str],
+) -> sqlx::Result<HashMap<String, Vec<Event>>> {
+    let mut sql = Sql::on(
+        tx.backend(),
+        "SELECT subject_id, rows FROM atlas_applied WHERE kind = ",
+    );
+    sql.bind(Arg::Text(kind.as_str().into()));
+    sql.push(" AND subject_id IN ")
+        .bind_list(ids.iter().map(|id| id.to_string()));
+    let mut out = HashMap::new();
+    for row in sql.query().fetch_all(&mut **tx).await? {
+        // Rows that cannot be read (never written by this code) count as
+        // nothing applied, as an absent row does.
+        if let Ok(events) = serde_json::from_str(&row.try_get::<String, _>("rows")?) {
+            out.insert(row.try_get("subject_id")?, events);
+        }
+    }
+    Ok(out)
+}
+
+/// Stores each subject's applied events (`None`: it has none now).
+async fn write_applied(
+    tx: &mut crate::db::WriteTx,
+    subjects: &[(Kind, &str, Option<String>)],
+) -> sqlx::Result<()> {
+    for kind in [Kind::Child, Kind::Sighting, Kind::Incident] {
+        let without: Vec<String> = subjects
+            .iter()
+            .filter(|(k, _, rows)| *k == kind && rows.is_none())
+            .map(|(_, id, _)| id.to_string())
+            .collect();
+        for chunk in without.chunks(CHUNK * 5) {
+            let mut sql = Sql::on(tx.backend(), "DELETE FROM atlas_applied WHERE kind = ");
+            sql.bind(Arg::Text(kind.as_str().into()));
+            sql.push(" AND subject_id IN ")
+                .bind_list(chunk.iter().cloned());
+            sql.query().execute(&mut **tx).await?;
+        }
+    }
+    let with: Vec<(Kind, &str, &String)> = subjects
+        .iter()
+        .filter_map(|(kind, id, rows)| Some((*kind, *id, rows.as_ref()?)))
+        .collect();
+    for chunk in with.chunks(CHUNK * 4) {
+        let mut sql = Sql::on(
+            tx.backend(),
+            "INSERT INTO atlas_applied (kind, subject_id, rows) VALUES ",
+        );
+        sql.bind_rows(chunk.iter().map(|(kind, id, rows)| {
+            [
+                Arg::Text(kind.as_str().into()),
+                Arg::Text(id.to_string()),
+                Arg::Text(rows.to_string()),
+            ]
+        }));
+        sql.push(" ON CONFLICT (kind, subject_id) DO UPDATE SET rows = excluded.rows");
+        sql.query().execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// Adds the delta to `atlas_counts`, in key order (two PostgreSQL instances
@@ -263,25 +333,30 @@ async fn write_counts(
 ) -> sqlx::Result<()> {
     let entries: Vec<(&Key, &Measures)> = delta.iter().collect();
     for chunk in entries.chunks(CHUNK) {
-        let mut sql = String::from(
+        let mut sql = Sql::on(
+            tx.backend(),
             "INSERT INTO atlas_counts (level, area, day, province, county, source, sex, age_band,
                  nationality, work_type, encounters, reports, children_reported, incidents) VALUES ",
         );
-        for i in 0..chunk.len() {
-            let b = i * 14;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push('(');
-            sql.push_str(
-                &(1..=14)
-                    .map(|n| format!("${}", b + n))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
-            sql.push(')');
-        }
-        sql.push_str(
+        sql.bind_rows(chunk.iter().map(|(k, m)| {
+            [
+                Arg::Text(k.level.clone()),
+                Arg::Text(k.area.clone()),
+                Arg::Int(k.day),
+                Arg::Text(k.province.clone()),
+                Arg::Text(k.county.clone()),
+                Arg::Text(k.source.clone()),
+                Arg::Text(k.dims.sex.clone()),
+                Arg::Text(k.dims.age_band.clone()),
+                Arg::Text(k.dims.nationality.clone()),
+                Arg::Text(k.dims.work_type.clone()),
+                Arg::Int(m.encounters),
+                Arg::Int(m.reports),
+                Arg::Int(m.children_reported),
+                Arg::Int(m.incidents),
+            ]
+        }));
+        sql.push(
             " ON CONFLICT (level, area, day, province, county, source, sex, age_band, nationality,
                 work_type) DO UPDATE SET
                 encounters = atlas_counts.encounters + excluded.encounters,
@@ -289,25 +364,7 @@ async fn write_counts(
                 children_reported = atlas_counts.children_reported + excluded.children_reported,
                 incidents = atlas_counts.incidents + excluded.incidents",
         );
-        let mut q = sqlx::query(&sql);
-        for (k, m) in chunk {
-            q = q
-                .bind(k.level.as_str())
-                .bind(k.area.as_str())
-                .bind(k.day)
-                .bind(k.province.as_str())
-                .bind(k.county.as_str())
-                .bind(k.source.as_str())
-                .bind(k.dims.sex.as_str())
-                .bind(k.dims.age_band.as_str())
-                .bind(k.dims.nationality.as_str())
-                .bind(k.dims.work_type.as_str())
-                .bind(m.encounters)
-                .bind(m.reports)
-                .bind(m.children_reported)
-                .bind(m.incidents);
-        }
-        q.execute(&mut **tx).await?;
+        sql.query().execute(&mut **tx).await?;
     }
     for (k, _) in entries.iter().filter(|(_, m)| {
         m.encounters < 0 || m.reports < 0 || m.children_reported < 0 || m.incidents < 0
@@ -356,39 +413,30 @@ async fn write_presence(
     }
     let came: Vec<&Presence> = came.iter().collect();
     for chunk in came.chunks(CHUNK) {
-        let mut sql = String::from(
+        let mut sql = Sql::on(
+            tx.backend(),
             "INSERT INTO atlas_presence (level, area, day, province, county, child_id, sex,
                  age_band, nationality, work_type) VALUES ",
         );
-        for i in 0..chunk.len() {
-            let b = i * 10;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push('(');
-            sql.push_str(
-                &(1..=10)
-                    .map(|n| format!("${}", b + n))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
-            sql.push(')');
-        }
-        let mut q = sqlx::query(&sql);
-        for (level, area, day, province, county, child, dims) in chunk {
-            q = q
-                .bind(level.as_str())
-                .bind(area.as_str())
-                .bind(*day)
-                .bind(province.as_str())
-                .bind(county.as_str())
-                .bind(child.as_str())
-                .bind(dims.sex.as_str())
-                .bind(dims.age_band.as_str())
-                .bind(dims.nationality.as_str())
-                .bind(dims.work_type.as_str());
-        }
-        q.execute(&mut **tx).await?;
+        sql.bind_rows(
+            chunk
+                .iter()
+                .map(|(level, area, day, province, county, child, dims)| {
+                    [
+                        Arg::Text(level.clone()),
+                        Arg::Text(area.clone()),
+                        Arg::Int(*day),
+                        Arg::Text(province.clone()),
+                        Arg::Text(county.clone()),
+                        Arg::Text(child.clone()),
+                        Arg::Text(dims.sex.clone()),
+                        Arg::Text(dims.age_band.clone()),
+                        Arg::Text(dims.nationality.clone()),
+                        Arg::Text(dims.work_type.clone()),
+                    ]
+                }),
+        );
+        sql.query().execute(&mut **tx).await?;
     }
     Ok(())
 }

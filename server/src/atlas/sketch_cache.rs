@@ -19,12 +19,12 @@
 //! tell it about writes.
 //!
 //! The cache holds about [`BUDGET`] bytes; past that the least recently used
-//! sketches go first. It belongs to a [`crate::db::Db`] and its clones, so
+//! sketches go first ([`super::lru`]). It belongs to a [`crate::db::Db`] and its clones, so
 //! two databases in one process (the tests) never share sketches.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use super::lru::Lru;
 use super::sketch::Sketch;
 use super::totals::TotalKey;
 
@@ -39,22 +39,7 @@ const OVERHEAD: usize = 160;
 
 /// See the module doc.
 #[derive(Clone)]
-pub struct Cache(Arc<Mutex<Inner>>);
-
-struct Inner {
-    entries: HashMap<TotalKey, Entry>,
-    bytes: usize,
-    budget: usize,
-    /// Counts lookups, to tell which entries were used last.
-    tick: u64,
-}
-
-struct Entry {
-    stamp: i64,
-    sketch: Arc<Sketch>,
-    used: u64,
-    bytes: usize,
-}
+pub struct Cache(Lru<TotalKey, (i64, Arc<Sketch>)>);
 
 impl std::fmt::Debug for Cache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -71,34 +56,17 @@ impl Default for Cache {
 impl Cache {
     /// A cache of about `budget` bytes.
     pub fn with_budget(budget: usize) -> Cache {
-        Cache(Arc::new(Mutex::new(Inner {
-            entries: HashMap::new(),
-            bytes: 0,
-            budget,
-            tick: 0,
-        })))
-    }
-
-    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // A panic elsewhere while holding the lock leaves whole entries
-        // behind (every change below is one map operation): keep using it.
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        Cache(Lru::with_budget(budget))
     }
 
     /// The sketch of each row at its stamp, where the cache holds it.
     pub fn get(&self, rows: &[(&TotalKey, i64)]) -> Vec<Option<Arc<Sketch>>> {
-        let mut inner = self.inner();
-        inner.tick += 1;
-        let tick = inner.tick;
-        rows.iter()
-            .map(|(key, stamp)| {
-                let entry = inner.entries.get_mut(*key)?;
-                (entry.stamp == *stamp).then(|| {
-                    entry.used = tick;
-                    entry.sketch.clone()
-                })
+        self.0
+            .get_all(rows.iter().map(|(key, _)| *key))
+            .into_iter()
+            .zip(rows)
+            .map(|(held, (_, stamp))| {
+                held.and_then(|(held_stamp, sketch)| (held_stamp == *stamp).then_some(sketch))
             })
             .collect()
     }
@@ -106,53 +74,15 @@ impl Cache {
     /// Keeps sketches just read, replacing older stamps of their rows; the
     /// least recently used go when the budget is passed.
     pub fn put(&self, rows: impl IntoIterator<Item = (TotalKey, i64, Arc<Sketch>)>) {
-        let mut inner = self.inner();
-        inner.tick += 1;
-        let tick = inner.tick;
-        for (key, stamp, sketch) in rows {
+        self.0.put(rows.into_iter().map(|(key, stamp, sketch)| {
             let bytes = OVERHEAD + sketch.size();
-            let entry = Entry {
-                stamp,
-                sketch,
-                used: tick,
-                bytes,
-            };
-            inner.bytes += bytes;
-            if let Some(old) = inner.entries.insert(key, entry) {
-                inner.bytes -= old.bytes;
-            }
-        }
-        if inner.bytes > inner.budget {
-            inner.shrink();
-        }
+            (key, (stamp, sketch), bytes)
+        }));
     }
 
     /// Bytes held now (tests and the bench).
     pub fn bytes(&self) -> usize {
-        self.inner().bytes
-    }
-}
-
-impl Inner {
-    /// Drops the least recently used entries down to three quarters of the
-    /// budget, so the sort is paid once per quarter of the budget, not at
-    /// every insert.
-    fn shrink(&mut self) {
-        let target = self.budget / 4 * 3;
-        let mut by_use: Vec<(u64, TotalKey)> = self
-            .entries
-            .iter()
-            .map(|(k, e)| (e.used, k.clone()))
-            .collect();
-        by_use.sort_unstable_by_key(|(used, _)| *used);
-        for (_, key) in by_use {
-            if self.bytes <= target {
-                break;
-            }
-            if let Some(gone) = self.entries.remove(&key) {
-                self.bytes -= gone.bytes;
-            }
-        }
+        self.0.bytes()
     }
 }
 
@@ -185,24 +115,5 @@ mod tests {
         cache.put([(key("a"), 8, Arc::new(Sketch::of([4])))]);
         assert!(cache.bytes() < before);
         assert_eq!(cache.get(&[(&key("a"), 7)]), vec![None]);
-    }
-
-    #[test]
-    fn the_least_recently_used_go_past_the_budget() {
-        let dense = Arc::new(Sketch::of(0..2_000u64));
-        let each = OVERHEAD + dense.size();
-        let cache = Cache::with_budget(each * 4);
-        for area in ["a", "b", "c", "d"] {
-            cache.put([(key(area), 1, dense.clone())]);
-        }
-        // "a" is used again, so "b" and "c" are the oldest when "e" comes.
-        assert!(cache.get(&[(&key("a"), 1)])[0].is_some());
-        cache.put([(key("e"), 1, dense.clone())]);
-        assert!(cache.bytes() <= each * 3);
-        let found: Vec<bool> = ["a", "b", "c", "d", "e"]
-            .iter()
-            .map(|k| cache.get(&[(&key(k), 1)])[0].is_some())
-            .collect();
-        assert_eq!(found, [true, false, false, true, true]);
     }
 }

@@ -21,13 +21,14 @@
 //! filtering by one work type counts every event of a child who does that
 //! work among others, so the sum over work types exceeds the total.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use h3o::{CellIndex, LatLng, Resolution};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::periods;
+use crate::db::sql::Sql;
 
 /// The resolutions of H3 cells kept.
 pub const H3_RESOLUTIONS: std::ops::RangeInclusive<u8> = 5..=9;
@@ -186,17 +187,23 @@ pub fn age_band(birth_year: Option<i64>, day: i64) -> &'static str {
     }
 }
 
-/// The subject's current events, read from the raw rows (inside the job's
-/// transaction, so what it reads is what it applies).
+/// The current events of subjects of one kind, by id (a subject with none
+/// is left out), read from the raw rows inside the job's transaction, so
+/// what it reads is what it applies. One statement per table for all of
+/// them: a round applies hundreds of subjects, and on SQLite each statement
+/// is a round trip to the driver's thread.
 pub async fn load(
     conn: &mut sqlx::AnyConnection,
     kind: Kind,
-    id: &str,
-) -> sqlx::Result<Vec<Event>> {
+    ids: &[&str],
+) -> sqlx::Result<HashMap<String, Vec<Event>>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     match kind {
-        Kind::Child => child(conn, id).await,
-        Kind::Sighting => sighting(conn, id).await,
-        Kind::Incident => incident(conn, id).await,
+        Kind::Child => children(conn, ids).await,
+        Kind::Sighting => sightings(conn, ids).await,
+        Kind::Incident => incidents(conn, ids).await,
     }
 }
 
@@ -206,105 +213,124 @@ fn text(row: &sqlx::any::AnyRow, column: &str) -> sqlx::Result<String> {
         .unwrap_or_default())
 }
 
-async fn child(conn: &mut sqlx::AnyConnection, id: &str) -> sqlx::Result<Vec<Event>> {
-    let Some(c) = sqlx::query(
-        "SELECT sex, nationality, birth_year, work_types FROM children
-         WHERE id = $1 AND merged_into IS NULL",
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?
-    else {
-        return Ok(Vec::new());
-    };
-    let birth_year: Option<i64> = c.try_get("birth_year")?;
-    let (sex, nationality, work_type) = (
-        text(&c, "sex")?,
-        text(&c, "nationality")?,
-        text(&c, "work_types")?,
+/// `{head} ($1, $2, …){tail}` with the ids bound.
+fn with_ids(head: &str, ids: &[&str], tail: &str) -> Sql {
+    let mut sql = Sql::new(head);
+    sql.bind_list(ids.iter().map(|id| id.to_string()));
+    sql.push(tail);
+    sql
+}
+
+async fn children(
+    conn: &mut sqlx::AnyConnection,
+    ids: &[&str],
+) -> sqlx::Result<HashMap<String, Vec<Event>>> {
+    let mut dims: HashMap<String, (Option<i64>, Dims)> = HashMap::new();
+    let sql = with_ids(
+        "SELECT id, sex, nationality, birth_year, work_types FROM children WHERE id IN ",
+        ids,
+        " AND merged_into IS NULL",
     );
-    let rows = sqlx::query(
-        "SELECT at, lat, lng, province, county FROM encounters WHERE child_id = $1 ORDER BY id",
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let day = periods::day_of(r.try_get("at")?);
-            Ok(Event {
-                day,
-                province: text(r, "province")?,
-                county: text(r, "county")?,
-                cell: cell_of(r.try_get("lat")?, r.try_get("lng")?),
-                source: "encounter".into(),
-                dims: Dims {
-                    sex: sex.clone(),
-                    age_band: age_band(birth_year, day).into(),
-                    nationality: nationality.clone(),
-                    work_type: work_type.clone(),
-                },
-                measures: Measures {
-                    encounters: 1,
-                    ..Measures::default()
-                },
-            })
-        })
-        .collect()
+    for c in sql.query().fetch_all(&mut *conn).await? {
+        let of_child = Dims {
+            sex: text(&c, "sex")?,
+            nationality: text(&c, "nationality")?,
+            work_type: text(&c, "work_types")?,
+            age_band: String::new(),
+        };
+        dims.insert(c.try_get("id")?, (c.try_get("birth_year")?, of_child));
+    }
+    let sql = with_ids(
+        "SELECT child_id, at, lat, lng, province, county FROM encounters WHERE child_id IN ",
+        ids,
+        " ORDER BY child_id, id",
+    );
+    let mut out: HashMap<String, Vec<Event>> = HashMap::new();
+    for r in sql.query().fetch_all(&mut *conn).await? {
+        let child: String = r.try_get("child_id")?;
+        // A merged child's encounters moved with the merge; none are left
+        // for a child not found live, but its rows would not count anyway.
+        let Some((birth_year, of_child)) = dims.get(&child) else {
+            continue;
+        };
+        let day = periods::day_of(r.try_get("at")?);
+        out.entry(child).or_default().push(Event {
+            day,
+            province: text(&r, "province")?,
+            county: text(&r, "county")?,
+            cell: cell_of(r.try_get("lat")?, r.try_get("lng")?),
+            source: "encounter".into(),
+            dims: Dims {
+                age_band: age_band(*birth_year, day).into(),
+                ..of_child.clone()
+            },
+            measures: Measures {
+                encounters: 1,
+                ..Measures::default()
+            },
+        });
+    }
+    Ok(out)
 }
 
-async fn sighting(conn: &mut sqlx::AnyConnection, id: &str) -> sqlx::Result<Vec<Event>> {
-    let row = sqlx::query(
-        "SELECT source, seen_at, lat, lng, province, county, children_count FROM sightings
-         WHERE id = $1 AND state <> 'false_report'",
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.iter()
-        .map(|r| {
-            Ok(Event {
-                day: periods::day_of(r.try_get("seen_at")?),
-                province: text(r, "province")?,
-                county: text(r, "county")?,
-                cell: cell_of(r.try_get("lat")?, r.try_get("lng")?),
-                source: text(r, "source")?,
-                dims: Dims::default(),
-                measures: Measures {
-                    reports: 1,
-                    children_reported: r.try_get::<i64, _>("children_count")?,
-                    ..Measures::default()
-                },
-            })
-        })
-        .collect()
+async fn sightings(
+    conn: &mut sqlx::AnyConnection,
+    ids: &[&str],
+) -> sqlx::Result<HashMap<String, Vec<Event>>> {
+    let sql = with_ids(
+        "SELECT id, source, seen_at, lat, lng, province, county, children_count FROM sightings
+         WHERE id IN ",
+        ids,
+        " AND state <> 'false_report'",
+    );
+    let mut out = HashMap::new();
+    for r in sql.query().fetch_all(&mut *conn).await? {
+        let event = Event {
+            day: periods::day_of(r.try_get("seen_at")?),
+            province: text(&r, "province")?,
+            county: text(&r, "county")?,
+            cell: cell_of(r.try_get("lat")?, r.try_get("lng")?),
+            source: text(&r, "source")?,
+            dims: Dims::default(),
+            measures: Measures {
+                reports: 1,
+                children_reported: r.try_get::<i64, _>("children_count")?,
+                ..Measures::default()
+            },
+        };
+        out.insert(r.try_get("id")?, vec![event]);
+    }
+    Ok(out)
 }
 
-async fn incident(conn: &mut sqlx::AnyConnection, id: &str) -> sqlx::Result<Vec<Event>> {
-    let row = sqlx::query(
-        "SELECT i.first_seen_at, i.lat, i.lng, i.province, i.county FROM incidents i
-         WHERE i.id = $1 AND EXISTS (SELECT 1 FROM sightings s
-                                     WHERE s.incident_id = i.id AND s.state <> 'false_report')",
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.iter()
-        .map(|r| {
-            Ok(Event {
-                day: periods::day_of(r.try_get("first_seen_at")?),
-                province: text(r, "province")?,
-                county: text(r, "county")?,
-                cell: cell_of(r.try_get("lat")?, r.try_get("lng")?),
-                source: "incident".into(),
-                dims: Dims::default(),
-                measures: Measures {
-                    incidents: 1,
-                    ..Measures::default()
-                },
-            })
-        })
-        .collect()
+async fn incidents(
+    conn: &mut sqlx::AnyConnection,
+    ids: &[&str],
+) -> sqlx::Result<HashMap<String, Vec<Event>>> {
+    let sql = with_ids(
+        "SELECT i.id, i.first_seen_at, i.lat, i.lng, i.province, i.county FROM incidents i
+         WHERE i.id IN ",
+        ids,
+        " AND EXISTS (SELECT 1 FROM sightings s
+                      WHERE s.incident_id = i.id AND s.state <> 'false_report')",
+    );
+    let mut out = HashMap::new();
+    for r in sql.query().fetch_all(&mut *conn).await? {
+        let event = Event {
+            day: periods::day_of(r.try_get("first_seen_at")?),
+            province: text(&r, "province")?,
+            county: text(&r, "county")?,
+            cell: cell_of(r.try_get("lat")?, r.try_get("lng")?),
+            source: "incident".into(),
+            dims: Dims::default(),
+            measures: Measures {
+                incidents: 1,
+                ..Measures::default()
+            },
+        };
+        out.insert(r.try_get("id")?, vec![event]);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

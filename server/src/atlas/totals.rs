@@ -29,10 +29,12 @@
 //! `atlas_presence`, since a HyperLogLog cannot take a child away.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use sqlx::Row;
 
 use super::periods::{self, Grain};
+use super::piece_cache::{AreaSum, Checksum, Piece, STAMP_PRIME};
 use super::query::{Figure, Filter, Group, Level, Measure};
 use super::sketch::{self, Sketch};
 use super::subjects::{self, Event, Measures};
@@ -207,7 +209,8 @@ impl Totals {
                 }
             }
             if !upserts.is_empty() {
-                let mut sql = Sql::new(
+                let mut sql = Sql::on(
+                    tx.backend(),
                     "INSERT INTO atlas_totals (level, grain, start, province, area, county,
                          encounters, reports, children_reported, incidents, children, stamp,
                          sketch) VALUES ",
@@ -234,7 +237,7 @@ impl Totals {
                 sql.query().execute(&mut **tx).await?;
             }
             if !gone.is_empty() {
-                let mut sql = Sql::new("DELETE FROM atlas_totals WHERE ");
+                let mut sql = Sql::on(tx.backend(), "DELETE FROM atlas_totals WHERE ");
                 keys_in(&mut sql, gone.into_iter());
                 sql.query().execute(&mut **tx).await?;
             }
@@ -264,10 +267,23 @@ struct Content {
     sketch: Sketch,
 }
 
-/// `(level, grain, start, province, area, county) IN (VALUES (…), …)`.
+/// `(level = … AND grain = … AND …) OR (…)`: the rows of these keys, each
+/// found by the primary key. Not `(level, …) IN (VALUES …)`: SQLite plans
+/// that as a scan of the whole table (`EXPLAIN QUERY PLAN`), which the job
+/// paid for every 60 keys it changed — a cost that grew with the atlas.
 fn keys_in<'k>(sql: &mut Sql, keys: impl Iterator<Item = &'k TotalKey>) {
-    sql.push("(level, grain, start, province, area, county) IN (VALUES ");
-    sql.bind_rows(keys.map(TotalKey::args));
+    const COLUMNS: [&str; 6] = ["level", "grain", "start", "province", "area", "county"];
+    sql.push("(");
+    for (i, key) in keys.enumerate() {
+        sql.push(if i == 0 { "(" } else { " OR (" });
+        for (j, (column, arg)) in COLUMNS.iter().zip(key.args()).enumerate() {
+            if j > 0 {
+                sql.push(" AND ");
+            }
+            sql.push(&format!("{column} = ")).bind(arg);
+        }
+        sql.push(")");
+    }
     sql.push(")");
 }
 
@@ -275,7 +291,8 @@ async fn read<'k>(
     tx: &mut crate::db::WriteTx,
     keys: impl Iterator<Item = &'k TotalKey>,
 ) -> sqlx::Result<HashMap<TotalKey, Content>> {
-    let mut sql = Sql::new(
+    let mut sql = Sql::on(
+        tx.backend(),
         "SELECT level, grain, start, province, area, county, encounters, reports,
                 children_reported, incidents, children, sketch FROM atlas_totals WHERE ",
     );
@@ -364,26 +381,10 @@ pub fn answers(f: &Filter) -> bool {
         && f.source.is_none()
 }
 
-/// What the rows of one figure add up to.
-#[derive(Default)]
-struct Sum {
-    measures: Measures,
-    /// Its rows' keys and stamps, for their sketches.
-    rows: Vec<(TotalKey, i64)>,
-    /// The exact children of a day row (when the figure is one).
-    day_children: Option<i64>,
-}
-
-impl Sum {
-    /// One day row: its children are exact and its sketch is not needed.
-    fn one_day(&self) -> Option<i64> {
-        (self.rows.len() == 1)
-            .then_some(self.day_children)
-            .flatten()
-    }
-}
-
-/// [`super::query::figures`] from the totals (see [`answers`]).
+/// [`super::query::figures`] from the totals (see [`answers`]): each period
+/// of the range from [`super::piece_cache`] when its checksum is the one
+/// held there, else read ([`read_pieces`]); then the periods added up per
+/// figure.
 pub async fn figures(
     db: &Db,
     scope: &Scope,
@@ -408,6 +409,9 @@ pub async fn figures(
             }
         }
     }
+    if owner.is_empty() {
+        return Ok(BTreeMap::new());
+    }
     // One area's periods are its rows in `atlas_totals_area`. SQLite's
     // planner, without statistics, takes the primary key instead (level,
     // grain, start: every area's row of each period, then keeps one), as
@@ -417,8 +421,9 @@ pub async fn figures(
         (Group::Periods { .. }, Backend::Sqlite) => " INDEXED BY atlas_totals_area",
         _ => "",
     };
-    // The rows of some periods, with some columns besides the key.
-    let select = |pieces: &BTreeSet<(Grain, i64)>, columns: &str| -> Sql {
+    // `SELECT {head} … {tail}` over the rows of some periods: one SELECT
+    // per grain, joined by UNION ALL.
+    let select = |pieces: &BTreeSet<(Grain, i64)>, head: &str, tail: &str| -> Sql {
         let mut sql = Sql::new("");
         for grain in Grain::ALL {
             let starts: Vec<i64> = pieces
@@ -433,8 +438,7 @@ pub async fn figures(
                 sql.push(" UNION ALL ");
             }
             sql.push(&format!(
-                "SELECT level, grain, start, province, area, county, {columns}
-                   FROM atlas_totals{index} WHERE level = "
+                "SELECT {head} FROM atlas_totals{index} WHERE level = "
             ));
             sql.bind(Arg::Text(level.as_str()));
             sql.push(" AND grain = ")
@@ -447,59 +451,92 @@ pub async fn figures(
                 .join(",");
             sql.push(&format!(" AND start IN ({list})"));
             super::query::where_place(&mut sql, scope, f, group);
+            sql.push(tail);
         }
         sql
     };
+    // The shape of the read: which rows a period holds for it.
+    let shape: Arc<str> = {
+        let mut place = Sql::new("");
+        super::query::where_place(&mut place, scope, f, group);
+        format!("{} {} {:?}", level.as_str(), place.text(), place.args()).into()
+    };
     let every_piece: BTreeSet<(Grain, i64)> = owner.keys().copied().collect();
-    let sums_sql = select(
+    let mut checksums: BTreeMap<(Grain, i64), Checksum> = BTreeMap::new();
+    let checksum_sql = select(
         &every_piece,
-        "encounters, reports, children_reported, incidents, children, stamp",
+        &format!(
+            "grain, start, COUNT(*) AS n, CAST(SUM(stamp % {STAMP_PRIME}) AS BIGINT) AS stamps"
+        ),
+        " GROUP BY grain, start",
     );
-    let mut sums: BTreeMap<String, Sum> = BTreeMap::new();
-    if !sums_sql.text().is_empty() {
-        for row in sums_sql.query().fetch_all(db.pool()).await? {
-            let key = key_of(&row)?;
-            let figure = match group {
-                Group::Areas => key.area.clone(),
-                Group::Periods { .. } => owner
-                    .get(&(key.grain, key.start))
-                    .cloned()
-                    .unwrap_or_default(),
-            };
-            let sum = sums.entry(figure).or_default();
-            sum.measures.add(&measures_of(&row)?, 1);
-            sum.day_children = row.try_get::<Option<i64>, _>("children")?;
-            sum.rows.push((key, row.try_get("stamp")?));
+    for row in checksum_sql.query().fetch_all(db.pool()).await? {
+        let grain = Grain::parse(&row.try_get::<String, _>("grain")?).unwrap_or(Grain::Day);
+        let checksum = Checksum {
+            rows: row.try_get("n")?,
+            stamps: row.try_get("stamps")?,
+        };
+        checksums.insert((grain, row.try_get("start")?), checksum);
+    }
+    // Periods without rows have no checksum and nothing to add.
+    let of_children = f.measure.of_children();
+    let present: Vec<(Grain, i64)> = checksums.keys().copied().collect();
+    let cache = db.pieces();
+    let mut pieces = Vec::with_capacity(present.len());
+    let mut stale = BTreeSet::new();
+    for (period, held) in present.iter().zip(cache.get(&shape, &present)) {
+        match held {
+            Some(piece)
+                if piece.checksum == checksums[period] && (piece.sketches || !of_children) =>
+            {
+                pieces.push((*period, piece));
+            }
+            _ => {
+                stale.insert(*period);
+            }
         }
     }
-    let of_children = f.measure.of_children();
-    let sketches = if of_children {
-        let wanted: Vec<(&TotalKey, i64)> = sums
-            .values()
-            .filter(|sum| sum.one_day().is_none())
-            .flat_map(|sum| sum.rows.iter().map(|(k, stamp)| (k, *stamp)))
-            .collect();
-        sketches(db, &wanted, |pieces| select(pieces, "stamp, sketch")).await?
-    } else {
-        HashMap::new()
-    };
+    if !stale.is_empty() {
+        let read = read_pieces(db, &stale, &checksums, of_children, |periods, head| {
+            select(periods, head, "")
+        })
+        .await?;
+        cache.put(&shape, read.iter().cloned());
+        pieces.extend(read);
+    }
+    // The periods' areas, by figure.
+    let mut parts: BTreeMap<String, Vec<&AreaSum>> = BTreeMap::new();
+    for (period, piece) in &pieces {
+        for part in &piece.areas {
+            let figure = match group {
+                Group::Areas => part.area.clone(),
+                Group::Periods { .. } => owner.get(period).cloned().unwrap_or_default(),
+            };
+            parts.entry(figure).or_default().push(part);
+        }
+    }
     let mut out = BTreeMap::new();
-    for (key, sum) in sums {
+    for (key, parts) in parts {
+        let mut m = Measures::default();
+        for part in &parts {
+            m.add(&part.measures, 1);
+        }
         // One day row's children are exact; a union is the sketch's count.
-        let (children, estimated) = match sum.one_day() {
+        let one_day = match parts.as_slice() {
+            [only] if only.rows == 1 => only.day_children,
+            _ => None,
+        };
+        let (children, estimated) = match one_day {
             Some(n) => (n, false),
             None if of_children => {
                 let mut union = Sketch::default();
-                for (row, _) in &sum.rows {
-                    if let Some(sketch) = sketches.get(row) {
-                        union.merge(sketch);
-                    }
+                for sketch in parts.iter().filter_map(|p| p.sketch.as_ref()) {
+                    union.merge(sketch);
                 }
                 (union.count(), !union.is_exact())
             }
             None => (0, false),
         };
-        let m = sum.measures;
         let (value, basis) = match f.measure {
             Measure::Children => (children, children),
             Measure::Encounters => (m.encounters, children),
@@ -521,6 +558,81 @@ pub async fn figures(
     Ok(out)
 }
 
+/// Reads the rows of `periods` (`rows_of`: the read's own query over some
+/// periods, selecting the given columns) and adds them up per period and
+/// area, with their sketches when `of_children`. Each piece is labelled
+/// with the checksum read before it, so rows newer than their label are
+/// read again next time, never older ones kept.
+async fn read_pieces(
+    db: &Db,
+    periods: &BTreeSet<(Grain, i64)>,
+    checksums: &BTreeMap<(Grain, i64), Checksum>,
+    of_children: bool,
+    rows_of: impl Fn(&BTreeSet<(Grain, i64)>, &str) -> Sql,
+) -> Result<Vec<((Grain, i64), Arc<Piece>)>> {
+    const KEY: &str = "level, grain, start, province, area, county";
+    let mut rows = Vec::new();
+    for row in rows_of(
+        periods,
+        &format!("{KEY}, encounters, reports, children_reported, incidents, children, stamp"),
+    )
+    .query()
+    .fetch_all(db.pool())
+    .await?
+    {
+        rows.push((
+            key_of(&row)?,
+            row.try_get::<i64, _>("stamp")?,
+            measures_of(&row)?,
+            row.try_get::<Option<i64>, _>("children")?,
+        ));
+    }
+    let sketches = if of_children {
+        let wanted: Vec<(&TotalKey, i64)> = rows.iter().map(|(k, stamp, ..)| (k, *stamp)).collect();
+        sketches(db, &wanted, |stale| {
+            rows_of(stale, &format!("{KEY}, stamp, sketch"))
+        })
+        .await?
+    } else {
+        HashMap::new()
+    };
+    let mut by_period: BTreeMap<(Grain, i64), BTreeMap<String, AreaSum>> = periods
+        .iter()
+        .map(|period| (*period, BTreeMap::new()))
+        .collect();
+    for (key, _, measures, children) in &rows {
+        let areas = by_period.entry((key.grain, key.start)).or_default();
+        let part = areas.entry(key.area.clone()).or_default();
+        part.measures.add(measures, 1);
+        part.rows += 1;
+        part.day_children = if part.rows == 1 { *children } else { None };
+        if let Some(sketch) = sketches.get(key) {
+            part.sketch = Some(match part.sketch.take() {
+                None => sketch.clone(),
+                Some(earlier) => {
+                    let mut union = Arc::unwrap_or_clone(earlier);
+                    union.merge(sketch);
+                    Arc::new(union)
+                }
+            });
+        }
+    }
+    Ok(by_period
+        .into_iter()
+        .map(|(period, areas)| {
+            let piece = Piece {
+                checksum: checksums.get(&period).copied().unwrap_or_default(),
+                areas: areas
+                    .into_iter()
+                    .map(|(area, part)| AreaSum { area, ..part })
+                    .collect(),
+                sketches: of_children,
+            };
+            (period, Arc::new(piece))
+        })
+        .collect())
+}
+
 /// The sketches of `wanted` rows at their stamps: from the database's
 /// [`super::sketch_cache`] where it has them; the rest are read with the
 /// rows of their periods (`rows_of`: the read's own query over those
@@ -534,7 +646,7 @@ async fn sketches(
     db: &Db,
     wanted: &[(&TotalKey, i64)],
     rows_of: impl FnOnce(&BTreeSet<(Grain, i64)>) -> Sql,
-) -> Result<HashMap<TotalKey, std::sync::Arc<Sketch>>> {
+) -> Result<HashMap<TotalKey, Arc<Sketch>>> {
     let cache = db.sketches();
     let mut out = HashMap::with_capacity(wanted.len());
     let mut stale = BTreeSet::new();
@@ -553,7 +665,7 @@ async fn sketches(
     }
     let mut read = Vec::new();
     for row in rows_of(&stale).query().fetch_all(db.pool()).await? {
-        let sketch = std::sync::Arc::new(sketch_of(&row)?);
+        let sketch = Arc::new(sketch_of(&row)?);
         read.push((key_of(&row)?, row.try_get::<i64, _>("stamp")?, sketch));
     }
     for (key, _, sketch) in &read {

@@ -60,6 +60,8 @@ pub struct Db {
     boundaries: crate::geo::index::Cache,
     /// The atlas sketches this process has read, shared by every clone.
     sketches: crate::atlas::sketch_cache::Cache,
+    /// The atlas periods this process has added up, shared by every clone.
+    pieces: crate::atlas::piece_cache::Cache,
     /// SQLite's writers of this process, one at a time ([`Db::begin_write`]).
     write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Write transactions begun by this process ([`Db::writes_begun`]).
@@ -77,6 +79,7 @@ const WRITE_TURN_WAIT: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub struct WriteTx {
     tx: sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
     /// Released after the transaction's commit or rollback was sent.
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
@@ -84,6 +87,11 @@ pub struct WriteTx {
 impl WriteTx {
     pub async fn commit(self) -> sqlx::Result<()> {
         self.tx.commit().await
+    }
+
+    /// The backend the transaction runs on (for [`sql::Sql::on`]).
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     pub async fn rollback(self) -> sqlx::Result<()> {
@@ -169,6 +177,7 @@ impl Db {
             backend,
             boundaries: Default::default(),
             sketches: Default::default(),
+            pieces: Default::default(),
             write_gate: Default::default(),
             writes_begun: Default::default(),
         })
@@ -183,6 +192,11 @@ impl Db {
     /// The atlas sketches read so far ([`crate::atlas::sketch_cache`]).
     pub fn sketches(&self) -> &crate::atlas::sketch_cache::Cache {
         &self.sketches
+    }
+
+    /// The atlas periods added up so far ([`crate::atlas::piece_cache`]).
+    pub fn pieces(&self) -> &crate::atlas::piece_cache::Cache {
+        &self.pieces
     }
 
     pub fn boundaries_cache(&self) -> &crate::geo::index::Cache {
@@ -267,11 +281,13 @@ impl Db {
                 let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
                 Ok(WriteTx {
                     tx,
+                    backend: Backend::Sqlite,
                     _turn: Some(turn),
                 })
             }
             Backend::Postgres => Ok(WriteTx {
                 tx: self.pool.begin().await?,
+                backend: Backend::Postgres,
                 _turn: None,
             }),
         }

@@ -23,6 +23,7 @@ on_both_backends!(
     figures_equal_direct_counts_within_scope_and_privacy,
     rebuild_equals_incremental_on_a_random_workload,
     distinct_children_past_512_are_estimated_and_exact_again_below,
+    a_period_held_in_memory_is_read_again_once_its_rows_change,
     bad_input_is_named,
     hotspots_refuse_too_little_data_and_find_a_planted_cluster,
     the_nightly_run_waits_for_changes_queued_before_it,
@@ -1000,6 +1001,47 @@ async fn distinct_children_past_512_are_estimated_and_exact_again_below(db: Test
     let after = cells_of(&hexes).await;
     assert_ne!(after, cells);
     assert_eq!(after, cells_of(&afghan).await);
+}
+
+/// The periods a read added up are kept in memory by their checksum
+/// (`atlas::piece_cache`): one more encounter at the same place and day
+/// changes no row's key and adds no row — only the rows' sums and stamps —
+/// and the next map must have it, at every level and for every reader.
+async fn a_period_held_in_memory_is_read_again_once_its_rows_change(db: TestDb) {
+    let Some(app) = atlas_app(db).await else {
+        return;
+    };
+    let admin = app.admin_token().await;
+    let worker = app.token_for("atlas-w23", "outreach_worker", "IR-23").await;
+    let staff = app
+        .token_for("atlas-p23", "provincial_staff", "IR-23")
+        .await;
+    let child = new_child(&app, &worker, "IR-23", "male", &["begging"]).await;
+    meet(&app, &worker, &child, DAY_A, TEHRAN).await;
+    rollup::drain(&app.state.db).await.unwrap();
+    let encounters = async |token: &str, level: &str, area: &str| -> i64 {
+        let path = format!("/api/v1/atlas/choropleth?level={level}&measure=encounters&{RANGE}");
+        let map = json_of(get(&app, token, &path).await, 200).await;
+        feature(&map, area)["properties"]["value"].as_i64().unwrap()
+    };
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM atlas_totals")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(encounters(&admin, "province", "IR-23").await, 1);
+    assert_eq!(encounters(&staff, "county", TEHRAN_COUNTY).await, 1);
+    assert!(app.state.db.pieces().bytes() > 0, "the periods are kept");
+    for expected in [2, 3] {
+        meet(&app, &worker, &child, DAY_A, TEHRAN).await;
+        rollup::drain(&app.state.db).await.unwrap();
+        let now: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM atlas_totals")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(now, rows, "the same rows, rewritten");
+        assert_eq!(encounters(&admin, "province", "IR-23").await, expected);
+        assert_eq!(encounters(&staff, "county", TEHRAN_COUNTY).await, expected);
+    }
 }
 
 async fn bad_input_is_named(db: TestDb) {

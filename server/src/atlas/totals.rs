@@ -181,69 +181,140 @@ impl Totals {
     }
 
     /// Writes the change, after the round's presence rows (a recount reads
-    /// them). Rows are read, changed and written in key order; on
-    /// PostgreSQL the job holds its lock ([`super::rollup`]), so no other
-    /// round changes a sketch between the read and the write.
+    /// them). A row whose children did not change (more encounters of
+    /// children already counted there, a report, an incident) only adds
+    /// its sums, in the statement that writes it ([`add_sums`]); the rest
+    /// are read, changed and written ([`rewrite`]). Both go in key order;
+    /// on PostgreSQL the job holds its lock ([`super::rollup`]), so no
+    /// other round changes a sketch between the read and the write.
     pub async fn write(&self, tx: &mut crate::db::WriteTx) -> sqlx::Result<()> {
-        let changed: Vec<(&TotalKey, &Change)> =
-            self.changes.iter().filter(|(_, c)| !c.is_empty()).collect();
-        for chunk in changed.chunks(CHUNK) {
-            let mut rows = read(tx, chunk.iter().map(|(k, _)| *k)).await?;
-            let mut upserts = Vec::new();
-            let mut gone = Vec::new();
-            for (key, change) in chunk {
-                let mut row = rows.remove(*key).unwrap_or_default();
-                row.measures.add(&change.measures, 1);
-                if change.recount {
-                    let (sketch, presence_rows) = recount(tx, key).await?;
-                    row.sketch = sketch;
-                    row.children = presence_rows;
-                } else {
-                    row.sketch.extend(change.came.iter().copied());
-                    row.children += change.children;
-                }
-                if row.measures.is_zero() && row.sketch.is_empty() {
-                    gone.push(*key);
-                } else {
-                    upserts.push((*key, row));
-                }
-            }
-            if !upserts.is_empty() {
-                let mut sql = Sql::on(
-                    tx.backend(),
-                    "INSERT INTO atlas_totals (level, grain, start, province, area, county,
-                         encounters, reports, children_reported, incidents, children, stamp,
-                         sketch) VALUES ",
-                );
-                sql.bind_rows(upserts.iter().map(|(k, row)| {
-                    k.args().into_iter().chain([
-                        Arg::Int(row.measures.encounters),
-                        Arg::Int(row.measures.reports),
-                        Arg::Int(row.measures.children_reported),
-                        Arg::Int(row.measures.incidents),
-                        // Exact on day rows only (see the migration).
-                        Arg::OptInt((k.grain == Grain::Day).then_some(row.children)),
-                        Arg::Int(new_stamp()),
-                        Arg::Bytes(row.sketch.to_bytes()),
-                    ])
-                }));
-                sql.push(
-                    " ON CONFLICT (level, grain, start, province, area, county) DO UPDATE SET
-                        encounters = excluded.encounters, reports = excluded.reports,
-                        children_reported = excluded.children_reported,
-                        incidents = excluded.incidents, children = excluded.children,
-                        stamp = excluded.stamp, sketch = excluded.sketch",
-                );
-                sql.query().execute(&mut **tx).await?;
-            }
-            if !gone.is_empty() {
-                let mut sql = Sql::on(tx.backend(), "DELETE FROM atlas_totals WHERE ");
-                keys_in(&mut sql, gone.into_iter());
-                sql.query().execute(&mut **tx).await?;
-            }
+        let (rewritten, added): (Vec<_>, Vec<_>) = self
+            .changes
+            .iter()
+            .filter(|(_, c)| !c.is_empty())
+            .partition(|(_, c)| c.recount || !c.came.is_empty());
+        for chunk in rewritten.chunks(CHUNK) {
+            rewrite(tx, chunk).await?;
+        }
+        for chunk in added.chunks(CHUNK) {
+            add_sums(tx, chunk).await?;
         }
         Ok(())
     }
+}
+
+/// `INSERT INTO atlas_totals (…) VALUES ` and one row of values a key.
+fn upsert<'k>(
+    tx: &crate::db::WriteTx,
+    rows: impl Iterator<Item = (&'k TotalKey, Measures, i64, Vec<u8>)>,
+) -> Sql {
+    let mut sql = Sql::on(
+        tx.backend(),
+        "INSERT INTO atlas_totals (level, grain, start, province, area, county, encounters,
+             reports, children_reported, incidents, children, stamp, sketch) VALUES ",
+    );
+    sql.bind_rows(rows.map(|(k, m, children, sketch)| {
+        k.args().into_iter().chain([
+            Arg::Int(m.encounters),
+            Arg::Int(m.reports),
+            Arg::Int(m.children_reported),
+            Arg::Int(m.incidents),
+            // Exact on day rows only (see the migration).
+            Arg::OptInt((k.grain == Grain::Day).then_some(children)),
+            Arg::Int(new_stamp()),
+            Arg::Bytes(sketch),
+        ])
+    }));
+    sql
+}
+
+/// Rows whose children changed: read, changed, written back (or deleted
+/// once they count nothing and nobody).
+async fn rewrite(tx: &mut crate::db::WriteTx, chunk: &[(&TotalKey, &Change)]) -> sqlx::Result<()> {
+    let mut rows = read(tx, chunk.iter().map(|(k, _)| *k)).await?;
+    let mut upserts = Vec::new();
+    let mut gone = Vec::new();
+    for (key, change) in chunk {
+        let mut row = rows.remove(*key).unwrap_or_default();
+        row.measures.add(&change.measures, 1);
+        if change.recount {
+            let (sketch, presence_rows) = recount(tx, key).await?;
+            row.sketch = sketch;
+            row.children = presence_rows;
+        } else {
+            row.sketch.extend(change.came.iter().copied());
+            row.children += change.children;
+        }
+        if row.measures.is_zero() && row.sketch.is_empty() {
+            gone.push(*key);
+        } else {
+            upserts.push((*key, row));
+        }
+    }
+    if !upserts.is_empty() {
+        let mut sql = upsert(
+            tx,
+            upserts
+                .iter()
+                .map(|(k, row)| (*k, row.measures, row.children, row.sketch.to_bytes())),
+        );
+        sql.push(
+            " ON CONFLICT (level, grain, start, province, area, county) DO UPDATE SET
+                encounters = excluded.encounters, reports = excluded.reports,
+                children_reported = excluded.children_reported,
+                incidents = excluded.incidents, children = excluded.children,
+                stamp = excluded.stamp, sketch = excluded.sketch",
+        );
+        sql.query().execute(&mut **tx).await?;
+    }
+    if !gone.is_empty() {
+        let mut sql = Sql::on(tx.backend(), "DELETE FROM atlas_totals WHERE ");
+        keys_in(&mut sql, gone.into_iter());
+        sql.query().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Rows whose children did not change: their sums added where they are,
+/// no read. A new row starts with nobody (no child came to it); one whose
+/// sums went down is deleted if they reached zero with nobody in it, as
+/// [`rewrite`] would.
+async fn add_sums(tx: &mut crate::db::WriteTx, chunk: &[(&TotalKey, &Change)]) -> sqlx::Result<()> {
+    let nobody = Sketch::default().to_bytes();
+    let mut sql = upsert(
+        tx,
+        chunk
+            .iter()
+            .map(|(k, change)| (*k, change.measures, 0, nobody.clone())),
+    );
+    sql.push(
+        " ON CONFLICT (level, grain, start, province, area, county) DO UPDATE SET
+            encounters = atlas_totals.encounters + excluded.encounters,
+            reports = atlas_totals.reports + excluded.reports,
+            children_reported = atlas_totals.children_reported + excluded.children_reported,
+            incidents = atlas_totals.incidents + excluded.incidents,
+            stamp = excluded.stamp",
+    );
+    sql.query().execute(&mut **tx).await?;
+    let fell: Vec<&TotalKey> = chunk
+        .iter()
+        .filter(|(_, c)| {
+            let m = &c.measures;
+            m.encounters < 0 || m.reports < 0 || m.children_reported < 0 || m.incidents < 0
+        })
+        .map(|(k, _)| *k)
+        .collect();
+    if !fell.is_empty() {
+        let mut sql = Sql::on(tx.backend(), "DELETE FROM atlas_totals WHERE ");
+        keys_in(&mut sql, fell.into_iter());
+        sql.push(
+            " AND encounters = 0 AND reports = 0 AND children_reported = 0 AND incidents = 0
+              AND sketch = ",
+        )
+        .bind(Arg::Bytes(nobody));
+        sql.query().execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// A row's stamp for [`super::sketch_cache`]: random, so servers writing

@@ -83,6 +83,15 @@ pub enum IrisCommand {
         probes: usize,
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// Sectors the distance is trimmed of (default: the engine's).
+        #[arg(long)]
+        trimmed_sectors: Option<usize>,
+        /// Decision threshold (default: the engine's).
+        #[arg(long)]
+        threshold: Option<f32>,
+        /// Prefilter threshold (default: the engine's).
+        #[arg(long)]
+        prefilter_threshold: Option<f32>,
         #[arg(long)]
         json: bool,
     },
@@ -124,8 +133,23 @@ pub fn run(cmd: IrisCommand) -> Result<()> {
             gallery,
             probes,
             seed,
+            trimmed_sectors,
+            threshold,
+            prefilter_threshold,
             json,
-        } => bench_search(gallery, probes, seed, json),
+        } => {
+            let mut params = SearchParams::default();
+            if let Some(t) = trimmed_sectors {
+                params.matcher.trimmed_sectors = t;
+            }
+            if let Some(t) = threshold {
+                params.matcher.threshold = t;
+            }
+            if let Some(t) = prefilter_threshold {
+                params.prefilter_threshold = t;
+            }
+            bench_search(gallery, probes, seed, &params, json)
+        }
     }
 }
 
@@ -430,7 +454,13 @@ fn draw_plot(path: &Path, s: &crate::eval::Scores, r: &Report) -> Result<()> {
     Ok(())
 }
 
-fn bench_search(n: usize, probes: usize, seed: u64, json: bool) -> Result<()> {
+fn bench_search(
+    n: usize,
+    probes: usize,
+    seed: u64,
+    params: &SearchParams,
+    json: bool,
+) -> Result<()> {
     let cfg = Config::default();
     let pool_n = 128u64;
     // Extra probe identities in reserve: a synthetic capture may fail to enrol.
@@ -487,15 +517,18 @@ fn bench_search(n: usize, probes: usize, seed: u64, json: bool) -> Result<()> {
         };
     }
     let build_s = t0.elapsed().as_secs_f64();
-    let params = SearchParams::default();
     let (mut times, mut found, mut agree, mut exact) = (Vec::new(), 0usize, 0usize, 0usize);
+    // Candidates of the exhaustive scan other than the planted eye: false
+    // matches at the decision threshold (at most k per search).
+    let mut false_candidates = 0usize;
     for (k, &at) in planted.iter().enumerate() {
         let probe = &pairs[2 * k + 1];
         let t = Instant::now();
-        let (hits, st) = g.search_with_stats(probe, &params, true);
+        let (hits, st) = g.search_with_stats(probe, params, true);
         times.push(t.elapsed().as_secs_f64() * 1e3);
         exact += st.exact;
-        let reference = g.search_exhaustive(probe, &params);
+        let reference = g.search_exhaustive(probe, params);
+        false_candidates += reference.iter().filter(|c| c.id != at as u64).count();
         found += usize::from(hits.iter().any(|c| c.id == at as u64));
         agree += usize::from(reference.iter().all(|r| hits.iter().any(|h| h.id == r.id)));
     }
@@ -509,6 +542,10 @@ fn bench_search(n: usize, probes: usize, seed: u64, json: bool) -> Result<()> {
         "prefilter_survivors_per_search": exact as f64 / probes as f64,
         "recall_planted": found as f64 / probes as f64,
         "recall_vs_exhaustive": agree as f64 / probes as f64,
+        "false_candidates_per_search": false_candidates as f64 / probes as f64,
+        "trimmed_sectors": params.matcher.trimmed_sectors,
+        "threshold": params.matcher.threshold,
+        "prefilter_threshold": params.prefilter_threshold,
     });
     if json {
         println!("{v}");
@@ -527,6 +564,11 @@ fn bench_search(n: usize, probes: usize, seed: u64, json: bool) -> Result<()> {
             exact as f64 / probes as f64
         );
         println!("recall: planted {found}/{probes}, agrees with exhaustive {agree}/{probes}");
+        println!(
+            "false candidates per search (exhaustive, at most k = {}): {:.2}",
+            params.k,
+            false_candidates as f64 / probes as f64
+        );
     }
     Ok(())
 }

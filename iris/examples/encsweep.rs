@@ -9,15 +9,13 @@
 //! `kudakyar iris evaluate` does ([`iris::eval::pair_scores`],
 //! [`iris::eval::summarise`]). One line per set and variant: EER, FNMR at
 //! FMR 1e-4 and its threshold, mean valid bits. Keys: `wl`, `sa`, `sr`,
-//! `frag`, `sup` (encoder), `nref`, `shift` (matcher), `rho0`, `rho1`
-//! (normalisation). `base` (or an empty list) is the defaults. `half=1`
-//! also scores each pair at half-column rotations (the first capture encoded
-//! again from its band turned by one polar column, the better kept), to see
-//! what a finer rotation search would gain. `drop=N` (with `sec=K`, default
-//! 8) scores every pair with the worst N of K equal angular sectors left out
-//! at each rotation, a distance trimmed of local disagreement (a lid or
-//! lashes over one sector, a sector distorted by gaze), to see what a
-//! matcher robust to it would gain; `drop=0` reproduces the matcher.
+//! `frag`, `sup` (encoder), `nref`, `shift`, `drop` (matcher: `drop=N`
+//! leaves out the worst N of the 8 sectors, `trimmed_sectors`; `drop=0` is
+//! the untrimmed distance), `rho0`, `rho1` (normalisation). `base` (or an
+//! empty list) is the defaults. `half=1` also scores each pair at
+//! half-column rotations (the first capture encoded again from its band
+//! turned by one polar column, the better kept), to see what a finer
+//! rotation search would gain.
 //!
 //! A development tool: the images stay outside the repository.
 
@@ -51,9 +49,10 @@ fn apply(cfg: &mut Config, spec: &str) {
             "sup" => cfg.encode.min_support = v,
             "nref" => cfg.matcher.reference_bits = v,
             "shift" => cfg.matcher.max_shift_deg = v,
+            "drop" => cfg.matcher.trimmed_sectors = v as usize,
             "rho0" => cfg.normalise.rho_start = v,
             "rho1" => cfg.normalise.rho_end = v,
-            "half" | "drop" | "sec" => {} // handled in main
+            "half" => {} // handled in main
             _ => panic!("unknown key {k}"),
         }
     }
@@ -140,14 +139,6 @@ fn main() {
                     }
                 })
                 .collect();
-            if let Some(d) = v.split(',').find_map(|kv| kv.strip_prefix("drop=")) {
-                let sec = v
-                    .split(',')
-                    .find_map(|kv| kv.strip_prefix("sec="))
-                    .map_or(8, |k| k.parse().expect("sec=K"));
-                trimmed(&name, v, &cfg, &enrolled, sec, d.parse().expect("drop=N"));
-                continue;
-            }
             if v.contains("half=1") {
                 half_columns(&name, v, &eyes, &cfg, &enrolled);
                 continue;
@@ -199,27 +190,7 @@ fn half_columns(name: &str, v: &str, eyes: &[Eye], cfg: &Config, enrolled: &[Enr
             iris::encode::encode(&polar, &u2, &cfg.encode)
         })
         .collect();
-    let s = cfg.matcher.max_shift_cols();
-    let rot = |t: &Template| (-s..=s).map(|k| t.rotated(k)).collect::<Vec<_>>();
-    let r0: Vec<Vec<Template>> = enrolled
-        .iter()
-        .map(|e| rot(e.template.as_ref().unwrap()))
-        .collect();
-    let r1: Vec<Vec<Template>> = turned.iter().map(rot).collect();
-    let nref = cfg.matcher.reference_bits;
-    let best = |rs: &[Template], b: &Template| {
-        rs.iter()
-            .map(|r| {
-                let (mut d, mut n) = (0u32, 0u32);
-                for w in 0..r.code.len() {
-                    let m = r.mask[w] & b.mask[w];
-                    d += ((r.code[w] ^ b.code[w]) & m).count_ones();
-                    n += m.count_ones();
-                }
-                iris::matcher::normalised(d, n, nref).0
-            })
-            .fold(f32::INFINITY, f32::min)
-    };
+    let best = |a: &Template, b: &Template| iris::compare(a, b, &cfg.matcher).distance;
     let n = eyes.len();
     let pairs: Vec<(usize, usize)> = (0..n)
         .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
@@ -228,13 +199,13 @@ fn half_columns(name: &str, v: &str, eyes: &[Eye], cfg: &Config, enrolled: &[Enr
         let h: Vec<_> = pairs
             .chunks(pairs.len() / 2 + 1)
             .map(|c| {
-                let (r0, r1, best) = (&r0, &r1, &best);
+                let (turned, best) = (&turned, &best);
                 sc.spawn(move || {
                     c.iter()
                         .map(|&(i, j)| {
                             let b = enrolled[j].template.as_ref().unwrap();
-                            let d0 = best(&r0[i], b);
-                            let d1 = best(&r1[i], b).min(d0);
+                            let d0 = best(enrolled[i].template.as_ref().unwrap(), b);
+                            let d1 = best(&turned[i], b).min(d0);
                             (eyes[i].label == eyes[j].label, d0, d1)
                         })
                         .collect::<Vec<_>>()
@@ -259,89 +230,4 @@ fn half_columns(name: &str, v: &str, eyes: &[Eye], cfg: &Config, enrolled: &[Enr
             100.0 * f
         );
     }
-}
-
-/// Scores with the worst `drop` of `sectors` equal angular sectors (a
-/// divisor of the template's 32 words) left out at each rotation: the
-/// distance over the bits of the others.
-fn trimmed(name: &str, v: &str, cfg: &Config, enrolled: &[Enrolled], sectors: usize, drop: usize) {
-    use iris::template::Template;
-    let s = cfg.matcher.max_shift_cols();
-    let rot = |t: &Template| (-s..=s).map(|k| t.rotated(k)).collect::<Vec<_>>();
-    let rs: Vec<Vec<Template>> = enrolled
-        .iter()
-        .map(|e| rot(e.template.as_ref().unwrap()))
-        .collect();
-    let nref = cfg.matcher.reference_bits;
-    let best = |rs: &[Template], b: &Template| {
-        rs.iter()
-            .map(|r| {
-                let per = r.code.len() / sectors;
-                let mut sec: Vec<(u32, u32)> = (0..sectors)
-                    .map(|k| {
-                        let (mut d, mut n) = (0u32, 0u32);
-                        for w in per * k..per * (k + 1) {
-                            let m = r.mask[w] & b.mask[w];
-                            d += ((r.code[w] ^ b.code[w]) & m).count_ones();
-                            n += m.count_ones();
-                        }
-                        (d, n)
-                    })
-                    .collect();
-                sec.sort_by(|a, b| {
-                    let h = |x: &(u32, u32)| {
-                        if x.1 == 0 {
-                            -1.0
-                        } else {
-                            x.0 as f32 / x.1 as f32
-                        }
-                    };
-                    h(b).total_cmp(&h(a))
-                });
-                let (d, n) = sec[drop.min(sectors - 1)..]
-                    .iter()
-                    .fold((0, 0), |(d, n), x| (d + x.0, n + x.1));
-                iris::matcher::normalised(d, n, nref).0
-            })
-            .fold(f32::INFINITY, f32::min)
-    };
-    let n = enrolled.len();
-    let pairs: Vec<(usize, usize)> = (0..n)
-        .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
-        .collect();
-    let chunks: Vec<Vec<(bool, f32)>> = std::thread::scope(|sc| {
-        let h: Vec<_> = pairs
-            .chunks(pairs.len() / 2 + 1)
-            .map(|c| {
-                let (rs, best) = (&rs, &best);
-                sc.spawn(move || {
-                    c.iter()
-                        .map(|&(i, j)| {
-                            let b = enrolled[j].template.as_ref().unwrap();
-                            (enrolled[i].label == enrolled[j].label, best(&rs[i], b))
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        h.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    let (mut g, mut im) = (Vec::new(), Vec::new());
-    for &(same, d) in chunks.iter().flatten() {
-        if same { g.push(d) } else { im.push(d) }
-    }
-    g.sort_by(f32::total_cmp);
-    im.sort_by(f32::total_cmp);
-    let (e, _) = iris::eval::eer(&g, &im);
-    let (f, t) = iris::eval::fnmr_at_fmr(&g, &im, 1e-4);
-    let (f3, _) = iris::eval::fnmr_at_fmr(&g, &im, 1e-3);
-    let (f5, _) = iris::eval::fnmr_at_fmr(&g, &im, 1e-5);
-    println!(
-        "{name:>20} {v:<25} EER {:.2} %  FNMR@1e-4 {:.2} % thr {t:.3} (FNMR@1e-3 {:.2} %, @1e-5 {:.2} %; {} impostors)",
-        100.0 * e,
-        100.0 * f,
-        100.0 * f3,
-        100.0 * f5,
-        im.len()
-    );
 }

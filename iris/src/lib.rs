@@ -15,7 +15,7 @@
 //! | 5. encode | [`encode`] | [`encode::encode`] | [`encode::EncodeParams`]: Gabor wavelength and σ, fragile fraction, min support |
 //! | 6. quality | [`quality`] | [`quality::assess`] | [`quality::QualityParams`]: acceptance limits (iris–sclera contrast across the limbus circle, lateral sectors only; least share of the pupil boundary and of the lateral limbus seen as an edge on their circles: 60 %, 33 %) |
 //! | template | [`template`] | [`Template::to_bytes`], [`Template::from_bytes`] | 2,048 code + 2,048 mask bits, 524 bytes |
-//! | match | [`matcher`] | [`matcher::compare`] | [`matcher::MatchParams`]: shift range (±25°), threshold (0.33), n_ref (1,024) |
+//! | match | [`matcher`] | [`matcher::compare`] | [`matcher::MatchParams`]: shift range (±25°), threshold (0.33), n_ref (1,024), sectors trimmed (0 of 8: the worst-disagreeing 45° sectors can be left out, off by default) |
 //! | 1:N | [`gallery`] | [`gallery::Gallery::search`] | [`gallery::SearchParams`]: k, prefilter threshold (0.40 on a 512-bit subsample), shift step |
 //!
 //! Stage 3 runs on the normalised band (after stage 4's sampling), where
@@ -55,6 +55,9 @@
 //!   time and recall of planted genuine probes.
 //! - `cargo bench -p iris --bench template` (criterion, one core) and
 //!   `--bench search`.
+//! - `cargo run -p iris --release --example calibrate -- DIR[,DIR…]`: the
+//!   decision threshold's FMR / FNMR with the distance trimmed and
+//!   untrimmed, and the prefilter's recall and cost, on real captures.
 //! - `cargo run -p iris --release --example segdiag -- SEED IDS CAPTURES`:
 //!   segmentation error against the synthetic ground truth, per capture
 //!   (`SEGDIAG_DIR=dir` also draws the circles on the failing ones); with

@@ -375,16 +375,43 @@ impl Scan<'_> {
     /// Which of the 8 entries of a block survive the prefilter.
     #[inline(always)]
     fn prefilter(&self, b: &PreBlock) -> [bool; LANES] {
+        // The number of sectors left out as a constant, so the kernels keep
+        // their slots in registers, and untrimmed they are the plain test.
+        macro_rules! by_drop {
+            ($f:ident($($a:expr),*)) => {
+                match self.drop {
+                    0 => $f::<0>($($a),*),
+                    1 => $f::<1>($($a),*),
+                    2 => $f::<2>($($a),*),
+                    3 => $f::<3>($($a),*),
+                    4 => $f::<4>($($a),*),
+                    5 => $f::<5>($($a),*),
+                    6 => $f::<6>($($a),*),
+                    _ => $f::<7>($($a),*),
+                }
+            };
+        }
         #[cfg(target_arch = "x86_64")]
         if self.avx512 {
             // SAFETY: `avx512` is set only when the CPU reports AVX-512F and
             // VPOPCNTDQ (and this is reached from the dispatch variant
             // compiled with them, where the call inlines).
-            let bits =
-                unsafe { prefilter_avx512(&self.pre, b, self.threshold, self.min_bits, self.drop) };
+            let bits = unsafe {
+                by_drop!(prefilter_avx512(
+                    &self.pre,
+                    b,
+                    self.threshold,
+                    self.min_bits
+                ))
+            };
             return std::array::from_fn(|l| bits & (1 << l) != 0);
         }
-        prefilter_portable(&self.pre, b, self.threshold, self.min_bits, self.drop)
+        by_drop!(prefilter_portable(
+            &self.pre,
+            b,
+            self.threshold,
+            self.min_bits
+        ))
     }
 }
 
@@ -411,33 +438,32 @@ impl Scan<'_> {
 /// between `prefilter_threshold` and the decision, measured on real pairs
 /// (see [`SearchParams::prefilter_threshold`]).
 #[inline(always)]
-fn prefilter_portable(
+fn prefilter_portable<const DROP: usize>(
     pre: &[PreProbe],
     b: &PreBlock,
     threshold: u64,
     min_bits: u64,
-    drop: usize,
 ) -> [bool; LANES] {
-    let drop = drop.min(SECTORS - 1);
     let mut pass = [false; LANES];
     for (pc, pm) in pre {
         for (l, ok) in pass.iter_mut().enumerate() {
-            let (mut e, mut n) = (0i64, 0u64);
-            let mut top = [0i64; SECTORS];
+            let (mut d, mut n) = (0u64, 0u64);
+            // The DROP largest positive excesses (slots start at 0).
+            let mut top = [0i64; DROP];
             for w in 0..PRE_WORDS {
                 let m = b.mask[w][l] & pm[w];
                 let (dw, nw) = (
                     u64::from(((b.code[w][l] ^ pc[w]) & m).count_ones()),
                     u64::from(m.count_ones()),
                 );
-                let mut x = (dw * FIXED) as i64 - (threshold * nw) as i64;
-                e += x;
+                d += dw;
                 n += nw;
-                // Keep the `drop` largest positive excesses (slots start at 0).
-                for t in &mut top[..drop] {
+                let mut x = (dw * FIXED) as i64 - (threshold * nw) as i64;
+                for t in &mut top {
                     (*t, x) = ((*t).max(x), (*t).min(x));
                 }
             }
+            let e = (d * FIXED) as i64 - (threshold * n) as i64;
             *ok |= e - top.iter().sum::<i64>() <= 0 || n < min_bits;
         }
     }
@@ -453,12 +479,11 @@ fn prefilter_portable(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vpopcntdq")]
 #[inline]
-unsafe fn prefilter_avx512(
+unsafe fn prefilter_avx512<const DROP: usize>(
     pre: &[PreProbe],
     b: &PreBlock,
     threshold: u64,
     min_bits: u64,
-    drop: usize,
 ) -> u8 {
     use std::arch::x86_64::*;
     let mut code = [_mm512_setzero_si512(); PRE_WORDS];
@@ -470,34 +495,34 @@ unsafe fn prefilter_avx512(
             mask[w] = _mm512_load_si512(b.mask[w].as_ptr().cast());
         }
     }
-    let drop = drop.min(SECTORS - 1);
     let t = _mm512_set1_epi64(threshold as i64);
     let few = _mm512_set1_epi64(min_bits as i64);
     let zero = _mm512_setzero_si512();
     let mut pass: u8 = 0;
     for (pc, pm) in pre {
-        let (mut e, mut n) = (zero, zero);
-        let mut top = [zero; SECTORS];
+        let (mut d, mut n) = (zero, zero);
+        let mut top = [zero; DROP];
         for w in 0..PRE_WORDS {
             let m = _mm512_and_si512(mask[w], _mm512_set1_epi64(pm[w] as i64));
             let x = _mm512_and_si512(
                 _mm512_xor_si512(code[w], _mm512_set1_epi64(pc[w] as i64)),
                 m,
             );
-            let nw = _mm512_popcnt_epi64(m);
-            // d·FIXED − threshold·n (both < 2^23: exact in the low 32 bits
-            // `mul_epu32` reads, signed in 64).
-            let mut xs = _mm512_sub_epi64(
-                _mm512_slli_epi64::<16>(_mm512_popcnt_epi64(x)),
-                _mm512_mul_epu32(t, nw),
-            );
-            e = _mm512_add_epi64(e, xs);
+            let (dw, nw) = (_mm512_popcnt_epi64(x), _mm512_popcnt_epi64(m));
+            d = _mm512_add_epi64(d, dw);
             n = _mm512_add_epi64(n, nw);
-            for slot in &mut top[..drop] {
-                (*slot, xs) = (_mm512_max_epi64(*slot, xs), _mm512_min_epi64(*slot, xs));
+            if DROP > 0 {
+                // This word's d·FIXED − threshold·n (both < 2^23: exact in
+                // the low 32 bits `mul_epu32` reads, signed in 64).
+                let mut xs = _mm512_sub_epi64(_mm512_slli_epi64::<16>(dw), _mm512_mul_epu32(t, nw));
+                for slot in &mut top {
+                    (*slot, xs) = (_mm512_max_epi64(*slot, xs), _mm512_min_epi64(*slot, xs));
+                }
             }
         }
-        for slot in &top[..drop] {
+        // d · FIXED − threshold · n less the slots (each side < 2^32 · 2^9).
+        let mut e = _mm512_sub_epi64(_mm512_slli_epi64::<16>(d), _mm512_mul_epu32(t, n));
+        for slot in &top {
             e = _mm512_sub_epi64(e, *slot);
         }
         pass |= _mm512_cmple_epi64_mask(e, zero) | _mm512_cmplt_epu64_mask(n, few);
@@ -727,7 +752,7 @@ mod tests {
                 }
                 let th = (t * FIXED as f32) as u64;
                 assert_eq!(
-                    prefilter_portable(&pre, &g.pre[0], th, 0, drop)[0],
+                    prefilter_portable::<2>(&pre, &g.pre[0], th, 0)[0],
                     want,
                     "seed {seed}: statistic {stat}, threshold {t}"
                 );
@@ -789,15 +814,15 @@ mod tests {
             .map(|k| subsample(&base[0], k))
             .collect();
         let mut seen_pass = 0;
-        for drop in [0, 1, 2, 3] {
+        let mut check = |drop: usize,
+                         want: &dyn Fn(u64, u64) -> [bool; LANES],
+                         got: &dyn Fn(u64, u64) -> u8| {
             for t in [0.30f32, 0.40, 0.45, 0.5] {
                 for min_bits in [0u64, 96, 400, 600] {
                     let th = (t * FIXED as f32) as u64;
-                    let want = prefilter_portable(&pre, &g.pre[0], th, min_bits, drop);
-                    // SAFETY: checked above that the CPU has the features.
-                    let got = unsafe { prefilter_avx512(&pre, &g.pre[0], th, min_bits, drop) };
+                    let want = want(th, min_bits);
                     assert_eq!(
-                        got,
+                        got(th, min_bits),
                         want.iter()
                             .enumerate()
                             .fold(0u8, |a, (l, &ok)| a | (u8::from(ok) << l)),
@@ -806,7 +831,29 @@ mod tests {
                     seen_pass += want.iter().filter(|&&ok| ok).count();
                 }
             }
-        }
+        };
+        let b = &g.pre[0];
+        // SAFETY (all four): checked above that the CPU has the features.
+        check(
+            0,
+            &|th, mb| prefilter_portable::<0>(&pre, b, th, mb),
+            &|th, mb| unsafe { prefilter_avx512::<0>(&pre, b, th, mb) },
+        );
+        check(
+            1,
+            &|th, mb| prefilter_portable::<1>(&pre, b, th, mb),
+            &|th, mb| unsafe { prefilter_avx512::<1>(&pre, b, th, mb) },
+        );
+        check(
+            2,
+            &|th, mb| prefilter_portable::<2>(&pre, b, th, mb),
+            &|th, mb| unsafe { prefilter_avx512::<2>(&pre, b, th, mb) },
+        );
+        check(
+            3,
+            &|th, mb| prefilter_portable::<3>(&pre, b, th, mb),
+            &|th, mb| unsafe { prefilter_avx512::<3>(&pre, b, th, mb) },
+        );
         assert!(seen_pass > 0 && seen_pass < 64 * LANES, "{seen_pass}");
     }
 

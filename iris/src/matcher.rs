@@ -206,8 +206,9 @@ impl MatchTest {
     /// code and mask stay in eight 512-bit registers while every rotation
     /// streams past them (vertical popcounts; each word's disagreeing count
     /// in the low and valid count in the high 32 bits of its lane, so one
-    /// add carries both), then three rounds of pairwise lane sums leave the
-    /// 8 sectors' counts in one vector, in sector order, for [`trimmed`].
+    /// add carries both), then, when sectors are trimmed, three rounds of
+    /// pairwise lane sums leave the 8 sectors' counts in one vector, in
+    /// sector order, for [`trimmed`]; untrimmed, one horizontal sum.
     ///
     /// # Safety
     /// The CPU must support AVX-512F and VPOPCNTDQ.
@@ -248,11 +249,20 @@ impl MatchTest {
                     _mm512_slli_epi64::<32>(_mm512_popcnt_epi64(m)),
                 )
             });
-            let s = pairs(pairs(c[0], c[1]), pairs(c[2], c[3]));
-            let mut lanes = [0u64; SECTORS];
-            // SAFETY: `lanes` is 8 u64, one 512-bit store.
-            unsafe { _mm512_storeu_si512(lanes.as_mut_ptr().cast(), s) };
-            if self.passes_sectors(&lanes.map(|v| (v as u32, (v >> 32) as u32))) {
+            let pass = if self.drop == 0 {
+                // Untrimmed, only the template's totals matter.
+                let all =
+                    _mm512_add_epi64(_mm512_add_epi64(c[0], c[1]), _mm512_add_epi64(c[2], c[3]));
+                let v = _mm512_reduce_add_epi64(all) as u64;
+                self.passes(v & 0xffff_ffff, v >> 32)
+            } else {
+                let s = pairs(pairs(c[0], c[1]), pairs(c[2], c[3]));
+                let mut lanes = [0u64; SECTORS];
+                // SAFETY: `lanes` is 8 u64, one 512-bit store.
+                unsafe { _mm512_storeu_si512(lanes.as_mut_ptr().cast(), s) };
+                self.passes_sectors(&lanes.map(|v| (v as u32, (v >> 32) as u32)))
+            };
+            if pass {
                 return true;
             }
         }
@@ -306,6 +316,9 @@ pub(crate) fn sector_counts<const N: usize>(
 #[inline(always)]
 pub fn trimmed(sectors: &[(u32, u32); SECTORS], drop: usize) -> (u32, u32) {
     let drop = drop.min(SECTORS - 1);
+    if drop == 0 {
+        return sectors.iter().fold((0, 0), |(d, n), s| (d + s.0, n + s.1));
+    }
     let mut slots = [(0u32, 0u32); SECTORS];
     let (mut d, mut n) = (0u32, 0u32);
     for &s in sectors {

@@ -58,7 +58,7 @@ pub struct MatchParams {
     /// rate the default threshold holds on real captures (≈ 1e-5 over both
     /// sets pooled) it gains nothing — FNMR 0.42 % untrimmed at 0.33, 0.44 %
     /// trimmed at 0.315, the same FMR — while the closest impostor pairs
-    /// come closer (4 of 4.6 million under 0.29, none untrimmed under 0.305)
+    /// come closer (4 of 4.6 million under 0.29, none untrimmed under 0.30)
     /// and the 1:N prefilter must let through more impostors to keep its
     /// recall (BENCHMARKS.md, "Iris engine", 2026-12-07 "trimmed distance").
     /// With 2, set the threshold ≈ 0.015 lower for the same FMR and the
@@ -151,7 +151,7 @@ pub(crate) fn best_over_shifts(
     };
     let drop = p.dropped_sectors();
     for (i, r) in rotations.iter().enumerate() {
-        let (d, n) = trimmed(&sector_counts(&r.code, &r.mask, code, mask), drop);
+        let (d, n) = kept_counts(&r.code, &r.mask, code, mask, drop);
         let (hd, raw) = normalised(d, n, p.reference_bits);
         if hd < best.distance {
             let shift = i as i32 - s;
@@ -196,6 +196,7 @@ impl MatchTest {
     }
 
     /// The test on one rotation's per-sector counts.
+    #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     fn passes_sectors(&self, sectors: &[(u32, u32); SECTORS]) -> bool {
         let (d, n) = trimmed(sectors, self.drop);
@@ -234,35 +235,63 @@ impl MatchTest {
         // pairs(a, b) = [a0+a1, a2+a3, a4+a5, a6+a7, b0+b1, …, b6+b7].
         let even = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);
         let odd = _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1);
-        let pairs = |a, b| {
+        #[target_feature(enable = "avx512f")]
+        #[inline]
+        fn pairs(a: __m512i, b: __m512i, even: __m512i, odd: __m512i) -> __m512i {
             _mm512_add_epi64(
                 _mm512_permutex2var_epi64(a, even, b),
                 _mm512_permutex2var_epi64(a, odd, b),
             )
-        };
-        for r in rotations {
-            let c: [__m512i; V] = std::array::from_fn(|k| {
-                let m = _mm512_and_si512(load(&r.mask, k), em[k]);
-                let x = _mm512_and_si512(_mm512_xor_si512(load(&r.code, k), ec[k]), m);
-                _mm512_add_epi64(
+        }
+        // Each word's (disagreeing, valid) counts in the low and high 32 bits
+        // of its lane. A nested function, not a closure, so that it inlines
+        // into this AVX-512 code.
+        #[target_feature(enable = "avx512f,avx512vpopcntdq")]
+        #[inline]
+        fn packed(r: &Template, ec: [__m512i; V], em: [__m512i; V]) -> [__m512i; V] {
+            let mut c = [_mm512_setzero_si512(); V];
+            for k in 0..V {
+                // SAFETY: k < V, so the 8 words at 8k are inside the arrays.
+                let (rc, rm) = unsafe {
+                    (
+                        _mm512_loadu_si512(r.code.as_ptr().add(8 * k).cast()),
+                        _mm512_loadu_si512(r.mask.as_ptr().add(8 * k).cast()),
+                    )
+                };
+                let m = _mm512_and_si512(rm, em[k]);
+                let x = _mm512_and_si512(_mm512_xor_si512(rc, ec[k]), m);
+                c[k] = _mm512_add_epi64(
                     _mm512_popcnt_epi64(x),
                     _mm512_slli_epi64::<32>(_mm512_popcnt_epi64(m)),
-                )
-            });
-            let pass = if self.drop == 0 {
-                // Untrimmed, only the template's totals matter.
+                );
+            }
+            c
+        }
+        if self.drop == 0 {
+            // Untrimmed, only the template's totals matter.
+            for r in rotations {
+                let c = packed(r, ec, em);
                 let all =
                     _mm512_add_epi64(_mm512_add_epi64(c[0], c[1]), _mm512_add_epi64(c[2], c[3]));
                 let v = _mm512_reduce_add_epi64(all) as u64;
-                self.passes(v & 0xffff_ffff, v >> 32)
-            } else {
-                let s = pairs(pairs(c[0], c[1]), pairs(c[2], c[3]));
-                let mut lanes = [0u64; SECTORS];
-                // SAFETY: `lanes` is 8 u64, one 512-bit store.
-                unsafe { _mm512_storeu_si512(lanes.as_mut_ptr().cast(), s) };
-                self.passes_sectors(&lanes.map(|v| (v as u32, (v >> 32) as u32)))
-            };
-            if pass {
+                if self.passes(v & 0xffff_ffff, v >> 32) {
+                    return true;
+                }
+            }
+            return false;
+        }
+        for r in rotations {
+            let c = packed(r, ec, em);
+            let s = pairs(
+                pairs(c[0], c[1], even, odd),
+                pairs(c[2], c[3], even, odd),
+                even,
+                odd,
+            );
+            let mut lanes = [0u64; SECTORS];
+            // SAFETY: `lanes` is 8 u64, one 512-bit store.
+            unsafe { _mm512_storeu_si512(lanes.as_mut_ptr().cast(), s) };
+            if self.passes_sectors(&lanes.map(|v| (v as u32, (v >> 32) as u32))) {
                 return true;
             }
         }
@@ -277,10 +306,35 @@ impl MatchTest {
         code: &[u64; WORDS],
         mask: &[u64; WORDS],
     ) -> bool {
-        rotations
-            .iter()
-            .any(|r| self.passes_sectors(&sector_counts(&r.code, &r.mask, code, mask)))
+        rotations.iter().any(|r| {
+            let (d, n) = kept_counts(&r.code, &r.mask, code, mask, self.drop);
+            self.passes(u64::from(d), u64::from(n))
+        })
     }
+}
+
+/// (disagreeing, jointly valid) bit counts over the sectors kept when
+/// `drop` are trimmed ([`trimmed`]); untrimmed, one pass over the words
+/// without the per-sector bookkeeping, which costs the 1:1 comparison ≈ 60 %
+/// when nothing is left out.
+#[inline(always)]
+pub(crate) fn kept_counts<const N: usize>(
+    ac: &[u64; N],
+    am: &[u64; N],
+    bc: &[u64; N],
+    bm: &[u64; N],
+    drop: usize,
+) -> (u32, u32) {
+    if drop > 0 {
+        return trimmed(&sector_counts(ac, am, bc, bm), drop);
+    }
+    let (mut d, mut n) = (0u32, 0u32);
+    for i in 0..N {
+        let m = am[i] & bm[i];
+        d += ((ac[i] ^ bc[i]) & m).count_ones();
+        n += m.count_ones();
+    }
+    (d, n)
 }
 
 /// (disagreeing, jointly valid) bit counts per sector; sector k is words

@@ -8,13 +8,13 @@
 //! Every image is enrolled with the defaults and every pair scored by the
 //! matcher ([`iris::compare`], the decision) and by the prefilter's
 //! statistic ([`iris::gallery::prefilter_distance`], what the scan tests
-//! against `prefilter_threshold`), each with the default trimming and
-//! untrimmed (`trimmed_sectors` 0: the engine before the trimmed distance).
+//! against `prefilter_threshold`), each trimmed of [`TRIMMED`] sectors and
+//! untrimmed (`trimmed_sectors` 0, the engine's default).
 //! Printed per set: the decision's FMR and FNMR at thresholds around the
 //! default, both ways, and the trimmed threshold whose FMR is no higher
 //! than the untrimmed one's at its old default 0.33; then, per prefilter
-//! threshold T (default 0.34 … 0.44), the genuine pairs the decision
-//! accepts that the prefilter would drop — recall, which must stay
+//! threshold T (default 0.34 … 0.44), the genuine pairs the trimmed
+//! decision accepts at the default threshold that the prefilter would drop — recall, which must stay
 //! complete — and the share of impostor pairs it lets through to the exact
 //! stage — the cost, as the exact stage runs on survivors only.
 //!
@@ -31,8 +31,10 @@ use rayon::prelude::*;
 /// bits, untrimmed decision distance).
 type Pair = (bool, f32, f32, f32, u32, f32);
 
-/// The untrimmed engine's default threshold, before this calibration.
+/// The untrimmed engine's default threshold.
 const OLD_THRESHOLD: f32 = 0.33;
+/// Sectors the trimmed variant leaves out (`MatchParams::trimmed_sectors`).
+const TRIMMED: usize = 2;
 
 /// (label, template) of every image that enrols.
 fn enrol(dir: &std::path::Path, cfg: &Config) -> Vec<(String, Template)> {
@@ -55,13 +57,19 @@ fn main() {
         vec![0.34, 0.36, 0.38, 0.40, 0.42, 0.44]
     };
     let cfg = Config::default();
-    let p = SearchParams::default();
     let untrimmed = SearchParams {
         matcher: MatchParams {
             trimmed_sectors: 0,
-            ..p.matcher.clone()
+            ..MatchParams::default()
         },
-        ..p.clone()
+        ..SearchParams::default()
+    };
+    let p = SearchParams {
+        matcher: MatchParams {
+            trimmed_sectors: TRIMMED,
+            ..untrimmed.matcher.clone()
+        },
+        ..untrimmed.clone()
     };
     for dir in &dirs {
         let eyes: Vec<(String, Template)> = match dir.to_str().and_then(|d| d.strip_prefix('+')) {
